@@ -1,0 +1,91 @@
+"""The command line: argument parsing and the single error funnel.
+
+Each verb lives in `wizard/commands/<verb>.py` with `register(subparsers)` and `run(args) -> int`.
+This module is the only `try` around user-facing errors: it prints `error: …` and `hint: …` on
+stderr and maps them to exit codes (0 ok, 1 user error, 2 usage, 130 Ctrl-C). Nothing imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+
+from wizard import __version__
+from wizard.errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, WizardError
+
+# Order is the order shown in --help. Command modules import nothing heavy at module level.
+VERBS = ("new", "check", "estimate", "launch", "presets", "demo")
+
+DESCRIPTION = """\
+Turn a few answers into a correct, fast Axolotl fine-tuning run.
+
+examples:
+  axolotl-wizard demo                                   train a tiny model on the CPU, end to end
+  axolotl-wizard new runs/llama8b                       interview, then write the run folder
+  axolotl-wizard new runs/llama8b --preset llama-3.1-8b-qlora \\
+      --set datasets.0.path=data/train.jsonl --yes      the same, without questions
+  axolotl-wizard check runs/llama8b/axolotl.yml         lint any Axolotl config
+  axolotl-wizard estimate runs/llama8b/axolotl.yml      peak GPU memory, before launching
+  axolotl-wizard launch runs/llama8b                    preflight, then accelerate launch
+  axolotl-wizard presets list                           the presets you can start from
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the full traceback when something fails",
+    )
+    parser = argparse.ArgumentParser(
+        prog="axolotl-wizard",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"axolotl-wizard {__version__}")
+    subparsers = parser.add_subparsers(dest="verb", metavar="VERB")
+    for verb in VERBS:
+        module = importlib.import_module(f"wizard.commands.{verb}")
+        module.register(subparsers, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = bool(getattr(args, "debug", False))
+    if args.verb is None:
+        parser.print_help()
+        return 0
+    try:
+        code: int = args.run(args)
+        return code
+    except WizardError as err:
+        _report(err.message, err.hint, debug)
+        return err.exit_code
+    except KeyboardInterrupt:
+        _report("interrupted; nothing was written", None, debug)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_USER_ERROR
+    except Exception as err:  # noqa: BLE001 - the funnel: any bug becomes one line, not a dump
+        _report(
+            f"unexpected {type(err).__name__}: {err}",
+            "rerun with --debug for the traceback, and report it if it looks like a bug",
+            debug,
+        )
+        return EXIT_USER_ERROR
+
+
+def _report(message: str, hint: str | None, debug: bool) -> None:
+    if debug:
+        traceback.print_exc()
+    print(f"error: {message}", file=sys.stderr)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""One module per verb. Each has `register(subparsers, common)` and `run(args) -> int`."""

@@ -1,0 +1,31 @@
+"""The one family of user-facing errors. `cli` is the only place that catches them."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_USER_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class WizardError(Exception):
+    """Something the user can fix: `message` says what is wrong, `hint` what to do next."""
+
+    exit_code = EXIT_USER_ERROR
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(WizardError):
+    """The command line itself is wrong (unknown option, missing argument)."""
+
+    exit_code = EXIT_USAGE
+
+
+class Interrupted(WizardError):
+    """The user pressed Ctrl-C (or closed stdin) in the middle of something; nothing was written."""
+
+    exit_code = EXIT_INTERRUPTED
