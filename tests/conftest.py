@@ -1,0 +1,40 @@
+"""Shared test helpers: run the real command in a subprocess, offline."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+# Nothing may reach the Hugging Face Hub or phone home from the tests.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("AXOLOTL_DO_NOT_TRACK", "1")
+os.environ.setdefault("WANDB_MODE", "disabled")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def run_wizard(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+               input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `python -m wizard ARGS` as a user would, capturing output."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "wizard", *args],
+        cwd=cwd, env=full_env, input=input, capture_output=True, text=True, timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def wizard_cli() -> CliRunner:
+    return run_wizard

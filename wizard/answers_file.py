@@ -1,0 +1,86 @@
+"""The answers file `wizard-answers.yml`: every answer, so a run folder can be made again.
+
+`axolotl-wizard new DIR2 --answers DIR/wizard-answers.yml --yes` reproduces DIR's files byte for
+byte. The file is versioned so a later wizard can read (or clearly refuse) an older one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wizard import AXOLOTL_TARGET_VERSION, __version__
+from wizard.errors import WizardError
+from wizard.layers import Layer, check_keys
+from wizard.spec import RunSpec
+from wizard.yamlio import dump_yaml, load_yaml_mapping
+
+ANSWERS_FILENAME = "wizard-answers.yml"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class PresetRef:
+    name: str
+    sha256: str
+
+
+@dataclass
+class AnswersDocument:
+    spec: RunSpec
+    raw_axolotl: dict[str, Any] = field(default_factory=dict)
+    preset: PresetRef | None = None
+
+
+def answers_text(doc: AnswersDocument) -> str:
+    header = [
+        f"# Every answer given to axolotl-wizard {__version__}. Make the same run folder again with:",
+        f"#   axolotl-wizard new NEW_DIR --answers {ANSWERS_FILENAME} --yes",
+    ]
+    body: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "wizard_version": __version__,
+        "axolotl_version": AXOLOTL_TARGET_VERSION,
+        "preset": None if doc.preset is None else {"name": doc.preset.name, "sha256": doc.preset.sha256},
+        "answers": doc.spec.model_dump(mode="json"),
+        "axolotl": doc.raw_axolotl,
+    }
+    return "\n".join(header) + "\n" + dump_yaml(body)
+
+
+@dataclass
+class LoadedAnswers:
+    layer: Layer
+    preset: PresetRef | None
+
+
+def load_answers_file(path: Path) -> LoadedAnswers:
+    data = load_yaml_mapping(path, "answers file")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise WizardError(
+            f"{path}: format_version is {version!r}; this wizard reads version {FORMAT_VERSION}",
+            "make the answers again with this version of axolotl-wizard",
+        )
+    unknown = set(data) - {"format_version", "wizard_version", "axolotl_version", "preset",
+                           "answers", "axolotl"}  # fmt: skip
+    if unknown:
+        raise WizardError(f"{path}: unknown top-level key {sorted(unknown)[0]!r}",
+                          "an answers file has format_version, preset, answers and axolotl")
+    answers, raw = data.get("answers") or {}, data.get("axolotl") or {}
+    if not isinstance(answers, dict) or not isinstance(raw, dict):
+        raise WizardError(f"{path}: answers and axolotl must be mappings", "fix the file")
+    layer = Layer.from_nested(f"answers file {path}", answers)
+    check_keys(layer.values, str(path))
+    for key, value in raw.items():
+        layer.set(f"axolotl.{key}", value)
+    return LoadedAnswers(layer, _preset_ref(data.get("preset"), path))
+
+
+def _preset_ref(value: Any, path: Path) -> PresetRef | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not {"name", "sha256"} <= set(value):
+        raise WizardError(f"{path}: preset must have name and sha256", "fix the file")
+    return PresetRef(str(value["name"]), str(value["sha256"]))

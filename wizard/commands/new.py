@@ -1,0 +1,143 @@
+"""`axolotl-wizard new [DIR]`: answers (interview or flags) -> a run folder."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wizard.errors import UsageError, WizardError
+
+if TYPE_CHECKING:
+    from wizard.answers_file import PresetRef
+    from wizard.layers import Answers, Layer
+    from wizard.runfolder import RunFolder
+
+EPILOG = """\
+examples:
+  axolotl-wizard new runs/llama8b
+  axolotl-wizard new runs/llama8b --preset llama-3.1-8b-qlora \\
+      --set datasets.0.path=data/train.jsonl --yes
+  axolotl-wizard new runs/again --answers runs/llama8b/wizard-answers.yml --yes
+  axolotl-wizard new runs/big --preset llama-3.1-8b-qlora --set hardware.gpus_per_node=8 \\
+      --set distributed.backend=deepspeed --set distributed.zero_stage=2 --yes
+
+Answers are layered, lowest first: defaults < --preset chain < --answers file < --set < what
+you type. Raw Axolotl keys pass through with --set axolotl.KEY=VALUE.
+"""
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "new",
+        parents=[common],
+        help="interview (or flags) -> axolotl.yml, DeepSpeed JSON, wizard-answers.yml",
+        description="Write a run folder: axolotl.yml, deepspeed/zero*.json when used, and "
+        "wizard-answers.yml.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("dir", nargs="?", default=".", help="the run folder (default: here)")
+    parser.add_argument("--preset", help="start from this preset (see `presets list`)")
+    parser.add_argument("--answers", type=Path, help="a wizard-answers.yml to start from")
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set one answer (dotted key, YAML value); repeatable",
+    )
+    parser.add_argument("--yes", "-y", action="store_true", help="ask nothing; fail if unanswered")
+    parser.add_argument("--force", action="store_true", help="overwrite files that exist")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: `--help` must not pay for Pydantic.
+    from wizard.answers_file import AnswersDocument
+    from wizard.files import write_all
+    from wizard.render import relative_to_run_dir
+    from wizard.runfolder import build_run_folder
+
+    answers, preset = collect_answers(args.preset, args.answers, args.sets)
+    if not args.yes:
+        answers = _interview(answers)
+    spec = answers.resolve()
+    doc = AnswersDocument(spec, answers.raw_axolotl(), preset)
+    run_dir = Path(args.dir)
+    folder = build_run_folder(doc, relative_to_run_dir(str(run_dir), os.getcwd()))
+    write_all({run_dir / name: text for name, text in folder.files.items()}, force=args.force)
+    print_plan(run_dir, folder)
+    return 0
+
+
+def collect_answers(
+    preset_name: str | None, answers_path: Path | None, sets: list[str]
+) -> tuple[Answers, PresetRef | None]:
+    """Every layer below the interview: preset chain, answers file, --set."""
+    from wizard.answers_file import PresetRef, load_answers_file
+    from wizard.layers import Answers
+    from wizard.presets import chain_hash, preset_chain, preset_layers
+
+    layers: list[Layer] = []
+    preset: PresetRef | None = None
+    if preset_name:
+        chain = preset_chain(preset_name)
+        layers += preset_layers(chain)
+        preset = PresetRef(chain[-1].name, chain_hash(chain))
+    if answers_path is not None:
+        loaded = load_answers_file(answers_path)
+        layers.append(loaded.layer)
+        preset = preset or loaded.preset
+    layers.append(parse_sets(sets))
+    return Answers(layers), preset
+
+
+def parse_sets(items: list[str]) -> Layer:
+    """`--set key=value`: split at the first `=`, the value read as YAML (so 8 is a number)."""
+    import yaml
+
+    from wizard.layers import Layer, check_keys
+
+    layer = Layer("--set")
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--set {item!r} is not KEY=VALUE", "e.g. --set training.seed=7")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text  # Not YAML (say `a: b: c`): the user meant the literal string.
+        layer.set(key, value)
+    check_keys(layer.values, "--set")
+    return layer
+
+
+def _interview(answers: Answers) -> Answers:
+    if not sys.stdin.isatty():
+        raise WizardError(
+            "the interview needs a terminal, and stdin is not one",
+            "pass --yes (with --preset / --set / --answers) to write without questions",
+        )
+    raise WizardError(
+        "the interactive interview is not available in this version yet",
+        "pass --yes with --preset, --set or --answers",
+    )
+
+
+def print_plan(run_dir: Path, folder: RunFolder) -> None:
+    from wizard.runfolder import batch_arithmetic
+
+    spec = folder.doc.spec
+    print(f"Wrote {run_dir}/")
+    for name in folder.files:
+        print(f"  {name}")
+    print(f"Batch: {batch_arithmetic(spec)}")
+    print("Next:")
+    print(f"  axolotl-wizard check {run_dir / 'axolotl.yml'}")
+    print(f"  axolotl-wizard estimate {run_dir / 'axolotl.yml'}")
+    print(f"  axolotl-wizard launch {run_dir}")

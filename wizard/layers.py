@@ -1,0 +1,252 @@
+"""Answers in layers: defaults < preset chain < answers file < --set < typed answer.
+
+Each layer is a flat mapping of dotted keys (`training.micro_batch_size`, `datasets.0.path`), kept
+separate so the wizard can say where every value came from. Merging is a ChainMap, with two rules
+that make layering behave the way people expect:
+
+- A layer that gives a list of records (`datasets: [...]`) replaces the lower layers' list whole,
+  instead of merging item by item into it.
+- When a layer switches `method.kind`, the lower layers' method fields that the new kind does not
+  have are dropped (a QLoRA preset's `method.r` does not break `--set method.kind=full`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import ChainMap
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from wizard.errors import WizardError
+from wizard.spec import FullMethod, LoraMethod, QLoraMethod, RunSpec
+
+METHOD_MODELS: dict[str, type[BaseModel]] = {
+    "full": FullMethod,
+    "lora": LoraMethod,
+    "qlora": QLoraMethod,
+}
+_INDEX = re.compile(r"\.\d+(?=\.|$)")
+
+
+@dataclass
+class Layer:
+    """One source of answers: its name (for `explain`), flat values and the lists it replaces."""
+
+    name: str
+    values: dict[str, Any] = field(default_factory=dict)
+    replaces: set[str] = field(default_factory=set)
+
+    @classmethod
+    def from_nested(cls, name: str, nested: Mapping[str, Any]) -> Layer:
+        layer = cls(name)
+        for key, value in nested.items():
+            layer.set(str(key), value)
+        return layer
+
+    def set(self, key: str, value: Any) -> None:
+        """Set a dotted key; a dict merges below it, a list of records replaces lower lists."""
+        if isinstance(value, Mapping):
+            for sub_key, sub_value in value.items():
+                self.set(f"{key}.{sub_key}", sub_value)
+        elif _is_record_list(value):
+            self.replaces.add(key)
+            self._drop_under(key)
+            for index, item in enumerate(value):
+                self.set(f"{key}.{index}", item)
+        else:
+            self.values[key] = value
+
+    def _drop_under(self, prefix: str) -> None:
+        for key in [k for k in self.values if k.startswith(prefix + ".")]:
+            del self.values[key]
+
+
+def _is_record_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, Mapping) for v in value)
+
+
+def known_keys() -> set[str]:
+    """Every dotted answer key, with list positions written as `N` (datasets.N.path)."""
+    keys: set[str] = set()
+    _collect_keys(RunSpec, "", keys)
+    for model in METHOD_MODELS.values():
+        _collect_keys(model, "method.", keys)
+    keys.discard("method")
+    return keys
+
+
+def _collect_keys(model: type[BaseModel], prefix: str, out: set[str]) -> None:
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        inner = _record_type(annotation)
+        if inner is not None:
+            _collect_keys(inner, f"{prefix}{name}.N.", out)
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            _collect_keys(annotation, f"{prefix}{name}.", out)
+        else:
+            out.add(prefix + name)
+
+
+def _record_type(annotation: Any) -> type[BaseModel] | None:
+    args = getattr(annotation, "__args__", ())
+    if getattr(annotation, "__origin__", None) is list and args:
+        item = args[0]
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            return item
+    return None
+
+
+def generic_key(key: str) -> str:
+    """`datasets.3.path` -> `datasets.N.path`: the shape of a key, for checking and suggesting."""
+    return _INDEX.sub(".N", key)
+
+
+def check_keys(keys: Iterable[str], source: str) -> None:
+    """Raise on the first unknown answer key, suggesting the closest known one."""
+    valid = known_keys()
+    for key in keys:
+        if key.startswith("axolotl.") or generic_key(key) in valid:
+            continue
+        raise WizardError(f"{source}: unknown answer key {key!r}", _suggest(key, valid))
+
+
+def _suggest(key: str, valid: set[str]) -> str:
+    shape = generic_key(key)
+    leaf_matches = [k for k in valid if k.rsplit(".", 1)[-1] == shape.rsplit(".", 1)[-1]]
+    close = leaf_matches or difflib.get_close_matches(shape, sorted(valid), n=1, cutoff=0.5)
+    if not close:
+        return "`axolotl-wizard presets show NAME` lists the answer keys"
+    index = re.search(r"\.(\d+)(?=\.|$)", key)
+    guess = close[0].replace(".N", f".{index.group(1)}" if index else ".0")
+    hint = f"did you mean {guess!r}?"
+    if not key.startswith(("model.", "datasets.", "method.", "hardware.", "training.")):
+        hint += " (raw Axolotl keys go under axolotl., e.g. axolotl.chat_template=llama3)"
+    return hint
+
+
+class Answers:
+    """The layered answers, lowest first, and the spec they resolve to."""
+
+    def __init__(self, layers: list[Layer]) -> None:
+        self.layers = layers
+
+    def merged(self) -> dict[str, Any]:
+        """The flat answers after the replace-list and method-kind rules."""
+        visible = [self._visible(i) for i in range(len(self.layers))]
+        return dict(ChainMap(*reversed(visible)))
+
+    def origin(self, key: str) -> str | None:
+        """The name of the layer that supplied `key`, or None for a spec default."""
+        for index in reversed(range(len(self.layers))):
+            if key in self._visible(index):
+                return self.layers[index].name
+        return None
+
+    def _visible(self, index: int) -> dict[str, Any]:
+        """What layer `index` still contributes once higher layers have had their say."""
+        values = dict(self.layers[index].values)
+        higher = self.layers[index + 1 :]
+        for layer in higher:
+            for prefix in layer.replaces:
+                values = {k: v for k, v in values.items() if not k.startswith(prefix + ".")}
+        kind_setter = next((lay for lay in reversed(higher) if "method.kind" in lay.values), None)
+        if kind_setter is not None:
+            fields = METHOD_MODELS.get(str(kind_setter.values["method.kind"]))
+            if fields is not None:
+                values = {
+                    k: v
+                    for k, v in values.items()
+                    if not k.startswith("method.") or k.split(".", 1)[1] in fields.model_fields
+                }
+        return values
+
+    def answer_values(self) -> dict[str, Any]:
+        return {k: v for k, v in self.merged().items() if not k.startswith("axolotl.")}
+
+    def raw_axolotl(self) -> dict[str, Any]:
+        """Raw Axolotl keys (`axolotl.<key>`) passed through unchanged, in first-seen order."""
+        merged = self.merged()
+        raw: dict[str, Any] = {}
+        for key in merged:
+            if key.startswith("axolotl."):
+                _assign(raw, key.split(".", 1)[1].split("."), merged[key])
+        converted: dict[str, Any] = _lists_from_indices(raw)
+        return converted
+
+    def resolve(self) -> RunSpec:
+        """Validate the merged answers into a RunSpec, or raise one error that names them all."""
+        nested = unflatten(self.answer_values())
+        try:
+            return RunSpec.model_validate(nested)
+        except ValidationError as err:
+            raise spec_error(err) from None
+
+
+def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted keys back to nested dicts; numeric parts become list positions."""
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        _assign(nested, key.split("."), value)
+    return _lists_from_indices(nested)
+
+
+def _assign(target: dict[str, Any], parts: list[str], value: Any) -> None:
+    for part in parts[:-1]:
+        existing = target.get(part)
+        if not isinstance(existing, dict):
+            existing = target[part] = {}
+        target = existing
+    target[parts[-1]] = value
+
+
+def _lists_from_indices(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    converted = {k: _lists_from_indices(v) for k, v in node.items()}
+    if converted and all(k.isdigit() for k in converted):
+        indices = sorted(int(k) for k in converted)
+        if indices != list(range(len(indices))):
+            missing = sorted(set(range(max(indices) + 1)) - set(indices))
+            raise WizardError(
+                f"list positions {indices} have a gap at {missing[0]}",
+                "number list entries from 0 without gaps (datasets.0, datasets.1, …)",
+            )
+        return [converted[str(i)] for i in indices]
+    return converted
+
+
+def spec_error(err: ValidationError) -> WizardError:
+    """Turn Pydantic's errors into one line: all missing answers together, else the first error."""
+    problems = err.errors(include_url=False)
+    missing = [_dotted(p["loc"]) for p in problems if p["type"] == "missing"]
+    if missing:
+        return WizardError(
+            f"missing answers: {', '.join(missing)}",
+            "give them with --set KEY=VALUE, in an --answers file, or answer the interview",
+        )
+    first = problems[0]
+    where = _dotted(first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        return WizardError(f"unknown answer key {where!r}", _suggest(where, known_keys()))
+    shown = f"{where}: {message}" if where else message
+    value = first.get("input")
+    if where and not isinstance(value, (dict, list)):
+        shown += f" (got {value!r})"
+    return WizardError(shown, _hint_for(first["type"], where))
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    # The method union adds its tag ('lora') to the location; the user never typed that part.
+    parts = [str(p) for p in loc if p not in METHOD_MODELS]
+    return ".".join(parts)
+
+
+def _hint_for(error_type: str, where: str) -> str:
+    if where:
+        return f"change it with --set {where}=VALUE"
+    return "change one of the answers it names"

@@ -1,0 +1,59 @@
+"""What every rule gets: the config, where its keys are, the schema and the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wizard.lint.env import Env
+from wizard.lint.findings import Finding, KeyPath, Rename, Severity
+from wizard.lint.positions import Located
+from wizard.lint.schema import AxolotlSchema
+
+
+@dataclass
+class DeepSpeedFile:
+    """The JSON the config's `deepspeed:` names, once found and parsed."""
+
+    data: dict[str, Any]
+    file: str | None = None
+    located: Located | None = None
+
+
+@dataclass
+class Ctx:
+    cfg: dict[str, Any]
+    schema: AxolotlSchema
+    env: Env
+    file: str | None = None
+    located: Located | None = None
+    base_dir: Path | None = None
+    deepspeed: DeepSpeedFile | None = None
+
+    def at(self, severity: Severity, code: str, message: str, fix: str | None = None,
+           key: KeyPath = (), rename: Rename | None = None) -> Finding:
+        """A finding about `key` in the YAML, placed at its line and column when known."""
+        pos = self.located.pos(key) if self.located and key else None
+        return Finding(severity, code, message, fix, key, self.file, pos.line if pos else None,
+                       pos.col if pos else None, rename=rename)
+
+    def in_ds(self, severity: Severity, code: str, message: str, fix: str | None = None,
+              key: KeyPath = ()) -> Finding:
+        """A finding about `key` in the DeepSpeed JSON; without a position, point at the YAML."""
+        ds = self.deepspeed
+        if ds is None or ds.file is None:
+            return self.at(severity, code, message, fix, ("deepspeed",))
+        pos = ds.located.pos(key) if ds.located and key else None
+        return Finding(severity, code, message, fix, key, ds.file, pos.line if pos else None,
+                       pos.col if pos else None)
+
+    def value(self, key: str, default: Any = None) -> Any:
+        return self.cfg.get(key, default)
+
+    def enabled(self, key: str) -> bool:
+        """Truthy the way Axolotl tests flags (`if cfg.key:`); 'false' strings count as off."""
+        value = self.cfg.get(key)
+        if isinstance(value, str):
+            return value.strip().lower() not in {"", "0", "false", "no", "off", "n", "f"}
+        return bool(value)

@@ -1,0 +1,140 @@
+"""The `deepspeed:` JSON: find it, parse it, check it against our model of DeepSpeed's config,
+and check that it agrees with the YAML.
+
+DeepSpeed's zero_optimization and offload models forbid unknown keys (a typo there crashes the
+launch after the model has loaded, minutes in); its top level is read with dict.get, so a typo
+there is silently ignored. Batch fields should be "auto" so the YAML stays the one source of
+truth: HF's integration fills "auto" from the YAML and raises on concrete values that disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from wizard.errors import WizardError
+from wizard.lint.context import Ctx, DeepSpeedFile
+from wizard.lint.findings import Finding
+from wizard.lint.positions import load_located
+from wizard.lint.suggest import did_you_mean
+from wizard.yamlio import read_text_file
+
+
+@cache
+def ds_tables() -> dict[str, Any]:
+    raw = resources.files("wizard.schemas").joinpath("deepspeed.json").read_text("utf-8")
+    tables: dict[str, Any] = json.loads(raw)
+    return tables
+
+
+def resolve_path(value: str, ctx: Ctx) -> list[Path]:
+    """Where Axolotl would look (the working directory), then next to the config."""
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return [path]
+    places = [ctx.env.cwd / path]
+    if ctx.base_dir is not None and ctx.base_dir.resolve() != ctx.env.cwd.resolve():
+        places.append(ctx.base_dir / path)
+    return places
+
+
+def load_deepspeed(ctx: Ctx) -> tuple[DeepSpeedFile | None, list[Finding]]:
+    """The JSON the config names (or its inline mapping); a missing file is an error finding,
+    a file that does not parse is a WizardError (bad input, like a broken YAML)."""
+    value = ctx.value("deepspeed")
+    if isinstance(value, dict):
+        return DeepSpeedFile(value), []
+    if not isinstance(value, str) or not value.strip():
+        return None, []
+    places = resolve_path(value, ctx)
+    found = next((p for p in places if p.is_file()), None)
+    if found is None:
+        tried = " or ".join(str(p) for p in places)
+        return None, [ctx.at("error", "deepspeed-missing", f"`deepspeed: {value}` does not "
+                             f"exist (looked for {tried})", "fix the path, or generate one with "
+                             "`axolotl fetch deepspeed_configs`", ("deepspeed",))]
+    text = read_text_file(found, "DeepSpeed config")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise WizardError(f"{found}:{err.lineno}:{err.colno}: DeepSpeed config is not valid "
+                          f"JSON: {err.msg}", "fix the JSON at that line") from None
+    if not isinstance(data, dict):
+        raise WizardError(f"{found}: the DeepSpeed config is a {type(data).__name__}, not a "
+                          "JSON object", "a DeepSpeed config is a {...} object")
+    # JSON is YAML, so the YAML loader gives us line numbers for the JSON keys too.
+    return DeepSpeedFile(data, str(found), load_located(text, str(found))), []
+
+
+def check_structure(ctx: Ctx) -> list[Finding]:
+    ds = ctx.deepspeed
+    if ds is None:
+        return []
+    tables, out = ds_tables(), []
+    for key in ds.data:
+        if key not in tables["top_level"]:
+            out.append(ctx.in_ds("warning", "deepspeed-unknown-key", f"`{key}` is not a "
+                                 f"DeepSpeed key{did_you_mean(key, tables['top_level'])}; "
+                                 "DeepSpeed ignores it", None, (key,)))
+    zero = ds.data.get("zero_optimization")
+    if isinstance(zero, dict):
+        out += _check_section(ctx, zero, ("zero_optimization",), tables["zero_optimization"])
+        out += _check_stage(ctx, zero)
+        for name in ("offload_param", "offload_optimizer"):
+            if isinstance(zero.get(name), dict):
+                out += _check_offload(ctx, zero[name], name, tables)
+    return out
+
+
+def _check_section(ctx: Ctx, section: dict[str, Any], path: tuple[str, ...],
+                   known: list[str]) -> list[Finding]:
+    return [ctx.in_ds("error", "deepspeed-unknown-key", f"`{'.'.join((*path, key))}` is not "
+                      f"a DeepSpeed key{did_you_mean(key, known)}; DeepSpeed refuses the file",
+                      "fix or delete it", (*path, key))
+            for key in section if key not in known]
+
+
+def _check_stage(ctx: Ctx, zero: dict[str, Any]) -> list[Finding]:
+    stage = zero.get("stage", 0)
+    if stage not in (0, 1, 2, 3):
+        return [ctx.in_ds("error", "deepspeed-stage", f"zero_optimization.stage is {stage!r}; "
+                          "it must be 0, 1, 2 or 3", None, ("zero_optimization", "stage"))]
+    return []
+
+
+def _check_offload(ctx: Ctx, section: dict[str, Any], name: str,
+                   tables: dict[str, Any]) -> list[Finding]:
+    path = ("zero_optimization", name)
+    out = _check_section(ctx, section, path, tables[name])
+    device = section.get("device", "none")
+    if device not in tables["offload_devices"]:
+        out.append(ctx.in_ds("error", "deepspeed-offload", f"{name}.device is {device!r}; "
+                             f"expected one of {', '.join(tables['offload_devices'])}",
+                             None, (*path, "device")))
+    elif device == "nvme":
+        nvme = section.get("nvme_path")
+        if not nvme:
+            out.append(ctx.in_ds("error", "deepspeed-offload", f"{name} offloads to nvme but "
+                                 "has no `nvme_path`", "add nvme_path: /local/nvme/folder",
+                                 (*path, "device")))
+        elif ctx.env.packages is not None and not Path(str(nvme)).is_dir():
+            out.append(ctx.in_ds("warning", "deepspeed-offload", f"{name}.nvme_path {nvme} "
+                                 "does not exist on this machine", None, (*path, "nvme_path")))
+    return out
+
+
+def stage(ctx: Ctx) -> int | None:
+    ds = ctx.deepspeed
+    zero = ds.data.get("zero_optimization") if ds else None
+    value = zero.get("stage") if isinstance(zero, dict) else None
+    return value if isinstance(value, int) else None
+
+
+def offload_device(ctx: Ctx, name: str) -> str:
+    ds = ctx.deepspeed
+    zero = ds.data.get("zero_optimization", {}) if ds else {}
+    section = zero.get(name) if isinstance(zero, dict) else None
+    return str(section.get("device", "none")) if isinstance(section, dict) else "none"

@@ -1,0 +1,95 @@
+"""What `check` knows about the machine a config will train on.
+
+Every field may be unknown (None): a gotcha that needs a fact fires only when the fact is known,
+so linting on a laptop never claims a training box lacks something. Package presence is probed
+with `importlib.util.find_spec`, which locates a module without importing it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from wizard.errors import WizardError
+
+# Packages whose absence a rule can report (import name -> pip name).
+PACKAGES = {
+    "flash_attn": "flash-attn",
+    "ring_flash_attn": "ring-flash-attn",
+    "deepspeed": "deepspeed",
+    "bitsandbytes": "bitsandbytes",
+}
+_ARCH = re.compile(r"^sm_?(\d)(\d+)$")
+
+
+@dataclass(frozen=True)
+class Env:
+    """GPU capabilities (as Axolotl's GPUCapabilities) and installed packages, when known."""
+
+    bf16: bool | None = None
+    fp8: bool | None = None
+    tf32: bool | None = None
+    n_gpu: int | None = None
+    n_node: int = 1
+    compute_capability: str | None = None
+    cpu: bool = False
+    packages: Mapping[str, bool] | None = None
+    torch_version: str | None = None
+    cwd: Path = field(default_factory=Path.cwd)
+
+    @classmethod
+    def for_gpu(cls, arch: str, n_gpu: int = 1, n_node: int = 1, **kw: object) -> Env:
+        """Capabilities of an NVIDIA GPU from its arch, e.g. `sm_90`: bf16/tf32 from Ampere
+        (sm_80) on, fp8 from Ada (sm_89) on, exactly as torch would report them."""
+        match = _ARCH.match(arch.strip().lower())
+        if not match:
+            raise WizardError(
+                f"--gpu-arch {arch!r} is not a CUDA arch like sm_80 or sm_90",
+                "A100 is sm_80, L40S/RTX 4090 sm_89, H100/H200 sm_90, B200 sm_100",
+            )
+        major, minor = int(match.group(1)), int(match.group(2))
+        capable = major >= 8
+        return cls(bf16=capable, tf32=capable, fp8=(major, minor) >= (8, 9), n_gpu=n_gpu,
+                   n_node=n_node, compute_capability=f"sm_{major}{minor}", **kw)  # type: ignore[arg-type]
+
+    @classmethod
+    def for_cpu(cls, **kw: object) -> Env:
+        return cls(bf16=False, fp8=False, tf32=False, n_gpu=0, cpu=True, **kw)  # type: ignore[arg-type]
+
+    def has(self, module: str) -> bool | None:
+        """Whether `module` is importable on the training machine; None when unknown."""
+        if self.packages is None:
+            return None
+        if module not in self.packages:
+            return importlib.util.find_spec(module) is not None
+        return self.packages[module]
+
+    def with_packages(self, packages: Mapping[str, bool]) -> Env:
+        return replace(self, packages=dict(packages))
+
+    def gpu_capabilities(self) -> dict[str, object]:
+        """The `capabilities` dict Axolotl's validate_config takes (unknowns as its defaults)."""
+        return {
+            "bf16": bool(self.bf16), "fp8": bool(self.fp8), "tf32": bool(self.tf32),
+            "n_gpu": self.n_gpu if self.n_gpu is not None else 1, "n_node": self.n_node,
+            "compute_capability": self.compute_capability,
+        }
+
+
+def probe_packages(names: Iterable[str] = PACKAGES) -> dict[str, bool]:
+    """Which of `names` this interpreter can import (found, not imported)."""
+    found = {}
+    for name in names:
+        try:
+            found[name] = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found[name] = False
+    return found
+
+
+def local_training_env() -> bool:
+    """Is this interpreter a training environment? Only then do package probes mean anything."""
+    return importlib.util.find_spec("axolotl") is not None

@@ -1,0 +1,121 @@
+"""Hardware and environment gotchas: configs Axolotl accepts that then fail or waste the run.
+
+Facts about the machine come from `ctx.env`; a rule whose fact is unknown stays silent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from wizard.lint.context import Ctx
+from wizard.lint.findings import Finding
+from wizard.lint.rules import LEGACY_ATTENTION, Rule
+
+# Backends that keep packed samples apart (Axolotl's attn_decontaminates_packing).
+PACKING_ATTENTION = {
+    "flash_attention_2", "flash_attention_3", "flash_attention_4", "flash_attention_torch",
+    "flex_attention", "xformers", "sage", "sdpa", "eager",
+}
+FLASH_LIB = {"flash_attention_2", "flash_attention_3", "flash_attention_4"}
+_DATA_SUFFIXES = {".json", ".jsonl", ".parquet", ".csv", ".arrow", ".txt", ".tsv"}
+
+
+def attention(ctx: Ctx) -> str | None:
+    """The backend Axolotl will use: attn_implementation, else the first legacy flag set."""
+    impl = ctx.value("attn_implementation")
+    if isinstance(impl, str):
+        return impl
+    return next((v for k, v in LEGACY_ATTENTION.items() if ctx.enabled(k)), None)
+
+
+def flash_attn_missing(ctx: Ctx) -> list[Finding]:
+    impl = attention(ctx)
+    if impl in FLASH_LIB and ctx.env.has("flash_attn") is False:
+        key = "attn_implementation" if ctx.value("attn_implementation") else "flash_attention"
+        return [ctx.at("warning", "missing-package", f"{impl} needs the flash-attn package, "
+                       "which is not installed here; loading the model will fail",
+                       "pip install flash-attn --no-build-isolation, or use "
+                       "`attn_implementation: sdpa`", (key,))]
+    return []
+
+
+def bf16_unsupported(ctx: Ctx) -> list[Finding]:
+    """AxolotlConfigWCapabilities.check_bf16 rejects bf16 on a GPU without it."""
+    if ctx.env.bf16 is False and not ctx.env.cpu and (
+        ctx.value("bf16") is True or ctx.value("bfloat16") is True
+    ) and not ctx.enabled("merge_lora"):
+        return [ctx.at("error", "bf16-unsupported", f"`bf16: true` but the GPU "
+                       f"({ctx.env.compute_capability or 'pre-Ampere'}) has no bf16",
+                       "use `bf16: false` and `fp16: true` (or `bf16: auto`)", ("bf16",))]
+    return []
+
+
+def auto_precision_on_cpu(ctx: Ctx) -> list[Finding]:
+    if not ctx.env.cpu:
+        return []
+    out = []
+    for key in ("bf16", "fp16"):
+        value = ctx.value(key)
+        if value == "auto" or (key == "fp16" and value is True):
+            out.append(ctx.at("error" if value is True else "warning", "cpu-precision",
+                              f"`{key}: {value}` on a CPU: mixed precision here resolves to "
+                              "fp16 AMP, which needs a GPU", f"set `{key}: false` for a CPU run",
+                              (key,)))
+    return out
+
+
+def packing_attention(ctx: Ctx) -> list[Finding]:
+    if not ctx.enabled("sample_packing"):
+        return []
+    impl = attention(ctx)
+    if impl is None or impl not in PACKING_ATTENTION:
+        what = f"`attn_implementation: {impl}`" if impl else "no attention backend"
+        return [ctx.at("warning", "packing-attention", f"sample_packing with {what}: packed "
+                       "samples attend to each other (cross-contamination)",
+                       "set `attn_implementation: flash_attention_2` (or sdpa)",
+                       ("sample_packing",))]
+    return []
+
+
+def eval_batch_size(ctx: Ctx) -> list[Finding]:
+    evals, micro = ctx.value("eval_batch_size"), ctx.value("micro_batch_size")
+    if evals and micro and evals != micro:
+        return [ctx.at("warning", "eval-batch-size", f"eval_batch_size ({evals}) differs from "
+                       f"micro_batch_size ({micro}); memory use jumps at every evaluation",
+                       f"set `eval_batch_size: {micro}` or delete it", ("eval_batch_size",))]
+    return []
+
+
+def _looks_local(path: str) -> bool:
+    return path.startswith(("/", "./", "../", "~")) or Path(path).suffix in _DATA_SUFFIXES
+
+
+def local_datasets(ctx: Ctx) -> list[Finding]:
+    out: list[Finding] = []
+    for key in ("datasets", "test_datasets"):
+        entries: Any = ctx.value(key)
+        if not isinstance(entries, list):
+            continue
+        for index, entry in enumerate(entries):
+            path = entry.get("path") if isinstance(entry, dict) else None
+            if isinstance(path, str) and _looks_local(path) and not _exists(path, ctx):
+                out.append(ctx.at("warning", "dataset-missing", f"{key}[{index}].path {path} "
+                                  "does not exist (relative paths are read from the folder you "
+                                  "launch in)", "fix the path, or launch from the right folder",
+                                  (key, index, "path")))
+    return out
+
+
+def _exists(path: str, ctx: Ctx) -> bool:
+    candidate = Path(path).expanduser()
+    if candidate.is_absolute():
+        return candidate.exists()
+    bases = [ctx.env.cwd] + ([ctx.base_dir] if ctx.base_dir else [])
+    return any((base / candidate).exists() for base in bases)
+
+
+GOTCHAS: list[Rule] = [
+    flash_attn_missing, bf16_unsupported, auto_precision_on_cpu, packing_attention,
+    eval_batch_size, local_datasets,
+]

@@ -1,0 +1,137 @@
+"""The bundled JSON schema of Axolotl's config, and the tables derived from it.
+
+`scripts/gen_axolotl_schema.py` writes one `wizard/schemas/axolotl-<version>.json` per Axolotl
+version. `check` must start fast and work without Axolotl installed, so it reads that file and
+never imports Axolotl. When Axolotl is installed, the schema of its version is preferred (its
+version is read from the package metadata, which imports nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import metadata, resources
+from typing import Any
+
+from wizard.errors import WizardError
+
+_NAME = re.compile(r"^axolotl-(\d+(?:\.\d+)*)\.json$")
+JsonSchema = dict[str, Any]
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
+
+
+def bundled_versions() -> list[str]:
+    """The Axolotl versions there is a bundled schema for, oldest first."""
+    folder = resources.files("wizard.schemas")
+    found = [m.group(1) for p in folder.iterdir() if (m := _NAME.match(p.name))]
+    return sorted(found, key=_version_key)
+
+
+def installed_axolotl_version() -> str | None:
+    try:
+        return metadata.version("axolotl")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def choose_version(requested: str | None = None) -> str:
+    """`requested`, else the installed Axolotl's version if bundled, else the newest bundled."""
+    versions = bundled_versions()
+    if not versions:
+        raise WizardError("no bundled Axolotl schema found", "reinstall axolotl-wizard")
+    if requested is not None:
+        if requested not in versions:
+            raise WizardError(
+                f"no bundled schema for Axolotl {requested}; bundled: {', '.join(versions)}",
+                "generate one with scripts/gen_axolotl_schema.py in an env with that version",
+            )
+        return requested
+    installed = installed_axolotl_version()
+    return installed if installed in versions else versions[-1]
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    keys: frozenset[str]
+    schema: JsonSchema | None
+    requires: str | None
+    import_error: str | None
+
+
+@dataclass
+class AxolotlSchema:
+    """Axolotl's config schema with the lookups the rules need."""
+
+    version: str
+    config: JsonSchema
+    defs: dict[str, JsonSchema]
+    field_aliases: dict[str, str]
+    field_deprecations: dict[str, str]
+    removed: dict[str, dict[str, str]]
+    dataset_models: dict[str, JsonSchema]
+    renames: dict[str, str] = field(default_factory=dict)
+    plugins: dict[str, PluginInfo] = field(default_factory=dict)
+
+    @property
+    def properties(self) -> dict[str, JsonSchema]:
+        props: dict[str, JsonSchema] = self.config["properties"]
+        return props
+
+    def property(self, key: str) -> JsonSchema | None:
+        """The schema of a top-level key, under its alias or its field name."""
+        found = self.properties.get(key)
+        if found is None and key in self.field_aliases:
+            found = self.properties.get(self.field_aliases[key])
+        return found
+
+    def known_keys(self) -> set[str]:
+        return set(self.properties) | set(self.field_aliases)
+
+    def plugin_for_key(self, key: str) -> list[str]:
+        """The plugins that add `key`, for 'enable plugin X' hints."""
+        return [name for name, info in self.plugins.items() if key in info.keys]
+
+    def resolve(self, schema: JsonSchema) -> JsonSchema:
+        """Follow a local `$ref` (pydantic puts every model under `$defs`)."""
+        while "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            schema = self.defs[name]
+        return schema
+
+
+@cache
+def load_schema(version: str | None = None) -> AxolotlSchema:
+    chosen = choose_version(version)
+    raw = resources.files("wizard.schemas").joinpath(f"axolotl-{chosen}.json").read_text("utf-8")
+    data = json.loads(raw)
+    defs: dict[str, JsonSchema] = dict(data["config"].get("$defs", {}))
+    for model in data["dataset_models"].values():
+        defs.update(model.get("$defs", {}))
+    plugins = {}
+    for name, entry in data["plugins"].items():
+        if entry.get("schema"):
+            defs.update(entry["schema"].get("$defs", {}))
+        plugins[name] = PluginInfo(
+            name=name,
+            keys=frozenset(entry.get("keys", [])),
+            schema=entry.get("schema"),
+            requires=entry.get("requires"),
+            import_error=entry.get("import_error"),
+        )
+    return AxolotlSchema(
+        version=chosen,
+        config=data["config"],
+        defs=defs,
+        field_aliases=data["field_aliases"],
+        field_deprecations=data["field_deprecations"],
+        removed=data["removed"],
+        dataset_models=data["dataset_models"],
+        renames=data.get("renames", {}),
+        plugins=plugins,
+    )

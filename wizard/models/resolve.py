@@ -1,0 +1,165 @@
+"""Find a model's architecture offline: a local folder, the Hugging Face cache, or the catalog.
+
+Nothing here touches the network: estimating must work before anything is downloaded, and on
+machines that cannot reach the Hub at all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from wizard.errors import WizardError
+from wizard.models.arch import ModelArch, arch_from_config
+
+# A config.json bigger than this is not a config.json.
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> dict[str, dict[str, Any]]:
+    """Catalog entries keyed by their canonical hub id (as written in catalog.yaml)."""
+    text = resources.files("wizard.models").joinpath("catalog.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    models: dict[str, dict[str, Any]] = data["models"]
+    return models
+
+
+@lru_cache(maxsize=1)
+def _catalog_index() -> dict[str, str]:
+    """Lower-cased id, alias and bare name -> canonical id. Ambiguous bare names are dropped."""
+    index: dict[str, str] = {}
+    bare: dict[str, set[str]] = {}
+    for model_id, entry in load_catalog().items():
+        for name in [model_id, *entry.get("aliases", [])]:
+            index[name.lower()] = model_id
+            bare.setdefault(name.rsplit("/", 1)[-1].lower(), set()).add(model_id)
+    for name, ids in bare.items():
+        if len(ids) == 1:
+            index.setdefault(name, next(iter(ids)))
+    return index
+
+
+def catalog_names() -> list[str]:
+    return sorted(load_catalog())
+
+
+def catalog_arch(name: str) -> ModelArch | None:
+    """The catalog entry for a hub id, alias, or unique bare name; None when absent."""
+    index = _catalog_index()
+    model_id = index.get(name.lower()) or index.get(name.rsplit("/", 1)[-1].lower())
+    if model_id is None:
+        return None
+    entry = {k: v for k, v in load_catalog()[model_id].items() if k != "aliases"}
+    return arch_from_config(entry, name, source=f"catalog ({model_id})")
+
+
+def read_config_json(path: Path, name: str) -> dict[str, Any]:
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise WizardError(f"{path} is too large to be a config.json", "is this the right folder?")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise WizardError(
+            f"{path}: cannot read the model config: {err}",
+            f"fix or replace the config.json of {name}",
+        ) from None
+    if not isinstance(data, dict):
+        raise WizardError(f"{path}: the model config is not a JSON object", "is this a config.json?")
+    return data
+
+
+def hub_cache_dirs() -> list[Path]:
+    """Where huggingface_hub keeps downloads, in its own order of precedence."""
+    dirs: list[Path] = []
+    if os.environ.get("HF_HUB_CACHE"):
+        dirs.append(Path(os.environ["HF_HUB_CACHE"]))
+    if os.environ.get("HF_HOME"):
+        dirs.append(Path(os.environ["HF_HOME"]) / "hub")
+    if os.environ.get("TRANSFORMERS_CACHE"):
+        dirs.append(Path(os.environ["TRANSFORMERS_CACHE"]))
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    dirs.append((Path(xdg) if xdg else Path.home() / ".cache") / "huggingface" / "hub")
+    return dirs
+
+
+def cached_config(repo_id: str) -> Path | None:
+    """config.json of a hub id in the local cache: the snapshot `refs/main` names, else any."""
+    if repo_id.count("/") != 1:
+        return None
+    folder_name = "models--" + repo_id.replace("/", "--")
+    for cache in hub_cache_dirs():
+        repo = cache / folder_name
+        if not repo.is_dir():
+            continue
+        ref = repo / "refs" / "main"
+        if ref.is_file():
+            candidate = repo / "snapshots" / ref.read_text(encoding="utf-8").strip() / "config.json"
+            if candidate.is_file():
+                return candidate
+        found = sorted((repo / "snapshots").glob("*/config.json"))
+        if found:
+            return found[-1]
+    return None
+
+
+def _local_folder(base_model: str, base_dir: Path | None) -> Path | None:
+    raw = Path(base_model).expanduser()
+    candidates = [raw] if raw.is_absolute() else [p / raw for p in (base_dir, Path.cwd()) if p]
+    looks_like_path = raw.is_absolute() or base_model.startswith((".", "~")) or (
+        base_model.count("/") != 1
+    )
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    if looks_like_path and not catalog_arch(base_model):
+        tried = ", ".join(str(c) for c in candidates)
+        raise WizardError(
+            f"base_model {base_model!r} looks like a local path, but no such folder exists "
+            f"(tried {tried})",
+            "fix the path, or use a Hugging Face id such as meta-llama/Llama-3.1-8B",
+        )
+    return None
+
+
+def resolve_arch(base_model: str, *, base_dir: Path | None = None) -> ModelArch:
+    """The architecture of `base_model`: local folder, then HF cache, then the catalog."""
+    if not base_model or not isinstance(base_model, str):
+        raise WizardError("base_model is missing", "set base_model: to a hub id or a local folder")
+    folder = _local_folder(base_model, base_dir)
+    if folder is not None:
+        config = folder / "config.json"
+        if not config.is_file():
+            raise WizardError(
+                f"{folder} has no config.json, so its architecture is unknown",
+                "copy the model's config.json into that folder (weights are not needed)",
+            )
+        return arch_from_config(read_config_json(config, base_model), base_model, f"local {config}")
+    cached = cached_config(base_model)
+    if cached is not None:
+        data = read_config_json(cached, base_model)
+        return arch_from_config(data, base_model, f"Hugging Face cache {cached}")
+    arch = catalog_arch(base_model)
+    if arch is not None:
+        return arch
+    raise _unknown_model(base_model)
+
+
+def _unknown_model(base_model: str) -> WizardError:
+    names = catalog_names()
+    bare = {n.rsplit("/", 1)[-1].lower(): n for n in names}
+    close = difflib.get_close_matches(base_model.rsplit("/", 1)[-1].lower(), list(bare), n=3)
+    similar = ", ".join(bare[c] for c in close) or "meta-llama/Llama-3.1-8B"
+    return WizardError(
+        f"unknown model {base_model!r}: not a local folder, not in the Hugging Face cache, "
+        "and not in the built-in catalog (nothing is downloaded to estimate)",
+        f"point base_model at a folder holding its config.json, run `huggingface-cli download "
+        f"{base_model} config.json` once, or estimate with a similar catalog model ({similar})",
+    )

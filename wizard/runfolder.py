@@ -1,0 +1,98 @@
+"""A resolved spec -> the run folder's files and the plan printed after writing them (pure).
+
+Every path inside the folder's files is relative to the folder, because `launch` runs Axolotl
+from there. That keeps a run folder self-contained and lets `new --answers` rebuild it byte for
+byte in another folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from wizard import AXOLOTL_TARGET_VERSION, __version__
+from wizard.answers_file import ANSWERS_FILENAME, AnswersDocument, answers_text
+from wizard.configtext import config_text
+from wizard.deepspeed import deepspeed_filename, deepspeed_text, render_deepspeed
+from wizard.launch_command import Layout, build_launch_command
+from wizard.render import (
+    DEEPSPEED_DIR,
+    PathMapper,
+    RenderedConfig,
+    device_noun,
+    effective_batch,
+    keep_path,
+    render_axolotl,
+)
+from wizard.spec import RunSpec
+
+CONFIG_FILENAME = "axolotl.yml"
+
+
+@dataclass
+class RunFolder:
+    """The files of a run folder (relative path -> text) and what they were made from."""
+
+    files: dict[str, str]
+    config: dict[str, Any]
+    deepspeed: dict[str, Any] | None
+    doc: AnswersDocument
+    notes: list[str] = field(default_factory=list)
+
+
+def build_run_folder(doc: AnswersDocument, path_for: PathMapper = keep_path) -> RunFolder:
+    spec = doc.spec
+    rendered = render_axolotl(spec, doc.raw_axolotl, path_for)
+    deepspeed = render_deepspeed(spec)
+    files = {CONFIG_FILENAME: config_text(rendered, _header(doc, rendered))}
+    if deepspeed is not None:
+        files[f"{DEEPSPEED_DIR}/{deepspeed_filename(spec)}"] = deepspeed_text(deepspeed)
+    files[ANSWERS_FILENAME] = answers_text(doc)
+    return RunFolder(files, rendered.as_dict(), deepspeed, doc)
+
+
+def launch_layout(spec: RunSpec) -> Layout:
+    return Layout(
+        processes_per_node=spec.hardware.gpus_per_node,
+        nodes=spec.hardware.nodes,
+        cpu=spec.hardware.accelerator == "cpu",
+    )
+
+
+def mixed_precision(spec: RunSpec) -> str:
+    precision = spec.resolved_precision
+    return "no" if precision == "fp32" else precision
+
+
+def _header(doc: AnswersDocument, rendered: RenderedConfig) -> list[str]:
+    spec = doc.spec
+    made_from = f"preset {doc.preset.name} (sha256 {doc.preset.sha256})" if doc.preset else "answers"
+    precision = mixed_precision(spec)
+    assert precision in ("no", "bf16", "fp16")
+    command = build_launch_command(CONFIG_FILENAME, launch_layout(spec), precision)
+    lines = [
+        f"Axolotl {AXOLOTL_TARGET_VERSION} config written by axolotl-wizard {__version__} "
+        f"from {made_from}.",
+        f"Every answer is in {ANSWERS_FILENAME}; change answers there rather than keys here.",
+        "Paths are relative to this folder. Run these commands from this folder:",
+        f"  check:    axolotl-wizard check {CONFIG_FILENAME}",
+        f"  estimate: axolotl-wizard estimate {CONFIG_FILENAME}",
+        "  launch:   axolotl-wizard launch .",
+        f"  by hand:  {command.shell_line()}",
+    ]
+    if spec.hardware.nodes > 1:
+        lines.append("  (on every node, with --machine_rank set to that node's rank)")
+    lines.append(f"Batch: {batch_arithmetic(spec)}")
+    return lines
+
+
+def batch_arithmetic(spec: RunSpec) -> str:
+    training, world = spec.training, spec.hardware.world_size
+    sequences = effective_batch(spec)
+    tokens = sequences * training.sequence_len
+    bound = "" if training.sample_packing else "at most "
+    return (
+        f"{training.micro_batch_size} micro batch × {spec.gradient_accumulation} accumulation × "
+        f"{world} {device_noun(spec)} = "
+        f"{sequences} sequences = {bound}{tokens:,} tokens per optimizer step"
+    )

@@ -1,0 +1,292 @@
+"""The answers, as strict Pydantic models.
+
+The spec is what the user answered, nested and strict (`extra="forbid"`). Axolotl's YAML is flat
+and loose; `wizard.render` is the one place that maps between the two. Defaults live here and only
+here: the interview and the answers file read them from these models.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DatasetFormat = Literal["alpaca", "chat_template", "completion", "input_output"]
+Attention = Literal["flash", "sdpa", "eager"]
+Precision = Literal["auto", "bf16", "fp16", "fp32"]
+Accelerator = Literal["cuda", "cpu"]
+Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup"]
+Optimizer = Literal[
+    "adamw_torch_fused",
+    "adamw_torch",
+    "adamw_bnb_8bit",
+    "paged_adamw_8bit",
+    "paged_adamw_32bit",
+    "adafactor",
+    "sgd",
+]
+ALL_LINEAR = "all-linear"
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=False, frozen=False)
+
+
+class ModelSpec(StrictModel):
+    base_model: str = Field(
+        min_length=1,
+        description="Hugging Face Hub id (org/name) or a local folder that holds config.json",
+    )
+    trust_remote_code: bool = Field(
+        default=False, description="run the model repository's own Python code (only if you trust it)"
+    )
+
+
+class DatasetSpec(StrictModel):
+    path: str = Field(min_length=1, description="local file (jsonl, json, parquet, csv) or Hub id")
+    format: DatasetFormat = Field(description="how records are laid out")
+    split: str | None = Field(default=None, description="Hub dataset split; None means train")
+    field_messages: str = Field(
+        default="messages", description="chat_template: the field holding the list of messages"
+    )
+    role_key: str = Field(default="role", description="chat_template: the key of a message's role")
+    content_key: str = Field(
+        default="content", description="chat_template: the key of a message's text"
+    )
+    text_field: str = Field(default="text", description="completion: the field holding the text")
+
+    @model_validator(mode="after")
+    def _mapping_only_for_its_format(self) -> DatasetSpec:
+        # Compared with the defaults (not "was it given") so a full answers-file dump reloads.
+        chat = [
+            name
+            for name in ("field_messages", "role_key", "content_key")
+            if getattr(self, name) != DatasetSpec.model_fields[name].default
+        ]
+        if chat and self.format != "chat_template":
+            raise ValueError(
+                f"{', '.join(chat)} only apply to format chat_template, not {self.format}; "
+                "remove them or set format=chat_template"
+            )
+        if self.text_field != "text" and self.format != "completion":
+            raise ValueError("text_field only applies to format completion; remove it")
+        return self
+
+
+class FullMethod(StrictModel):
+    kind: Literal["full"] = "full"
+
+
+class LoraMethod(StrictModel):
+    kind: Literal["lora"] = "lora"
+    r: int = Field(default=16, ge=1, le=1024, description="LoRA rank")
+    alpha: int = Field(default=32, ge=1, description="LoRA scaling numerator (often 2 × rank)")
+    dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
+    target_modules: Literal["all-linear"] | list[str] = Field(
+        default=ALL_LINEAR, description="all-linear, or a list such as [q_proj, v_proj]"
+    )
+
+    @model_validator(mode="after")
+    def _targets_not_empty(self) -> LoraMethod:
+        if isinstance(self.target_modules, list) and not self.target_modules:
+            raise ValueError("target_modules is an empty list; name modules or use all-linear")
+        return self
+
+
+class QLoraMethod(LoraMethod):
+    kind: Literal["qlora"] = "qlora"  # type: ignore[assignment]
+
+
+Method = Annotated[FullMethod | LoraMethod | QLoraMethod, Field(discriminator="kind")]
+
+
+class HardwareSpec(StrictModel):
+    accelerator: Accelerator = Field(default="cuda", description="cuda GPUs, or cpu for a smoke test")
+    gpus_per_node: int = Field(default=1, ge=1, le=64)
+    nodes: int = Field(default=1, ge=1, le=1024)
+    gpu_memory_gib: float | None = Field(default=None, gt=0, le=1024)
+    bf16_supported: bool = Field(default=True, description="Ampere (A100, RTX 30xx) and newer")
+
+    @property
+    def world_size(self) -> int:
+        return self.gpus_per_node * self.nodes
+
+
+class TrainingSpec(StrictModel):
+    sequence_len: int = Field(default=2048, ge=16, le=1_048_576)
+    sample_packing: bool = Field(default=True, description="pack short samples into full rows")
+    micro_batch_size: int = Field(default=1, ge=1, le=4096)
+    gradient_accumulation_steps: int | None = Field(default=None, ge=1, le=65536)
+    effective_batch_size: int | None = Field(
+        default=None, ge=1, description="sequences per optimizer step; sets gradient accumulation"
+    )
+    num_epochs: int = Field(default=1, ge=1, le=1000)
+    max_steps: int | None = Field(default=None, ge=1, description="stop after this many steps")
+    learning_rate: float | None = Field(
+        default=None, gt=0, lt=1, description="None: 2e-4 for LoRA/QLoRA, 1e-5 for full"
+    )
+    lr_scheduler: Scheduler = "cosine"
+    warmup_ratio: float | None = Field(default=None, ge=0, lt=1)
+    warmup_steps: int | None = Field(default=None, ge=0)
+    optimizer: Optimizer = "adamw_torch_fused"
+    weight_decay: float = Field(default=0.0, ge=0)
+    gradient_checkpointing: bool = True
+    precision: Precision = Field(default="auto", description="auto: bf16 where supported")
+    attention: Attention = Field(default="sdpa", description="flash needs flash-attn installed")
+    val_set_size: float = Field(default=0.0, ge=0, lt=1, description="share held out for eval")
+    output_dir: str = Field(default="./outputs", min_length=1)
+    seed: int = 42
+    logging_steps: int = Field(default=1, ge=1)
+    saves_per_epoch: int = Field(default=1, ge=0)
+
+    @model_validator(mode="after")
+    def _one_way_to_set_each_thing(self) -> TrainingSpec:
+        if self.gradient_accumulation_steps is not None and self.effective_batch_size is not None:
+            raise ValueError(
+                "set either gradient_accumulation_steps or effective_batch_size, not both"
+            )
+        if self.warmup_ratio is not None and self.warmup_steps is not None:
+            raise ValueError("set either warmup_ratio or warmup_steps, not both")
+        if self.sample_packing and self.attention == "eager":
+            raise ValueError(
+                "sample_packing needs flash or sdpa attention (eager attention lets packed "
+                "samples attend to each other); set training.attention=sdpa or "
+                "training.sample_packing=false"
+            )
+        return self
+
+
+class DistributedSpec(StrictModel):
+    backend: Literal["none", "deepspeed"] = Field(
+        default="none", description="none: one GPU, or plain DDP when there are several"
+    )
+    zero_stage: Literal[1, 2, 3] = 2
+    offload_optimizer: bool = Field(default=False, description="optimizer states in CPU RAM")
+    offload_params: bool = Field(default=False, description="ZeRO-3 only: parameters in CPU RAM")
+
+    @model_validator(mode="after")
+    def _offload_fits_stage(self) -> DistributedSpec:
+        if self.backend == "none" and (self.offload_optimizer or self.offload_params):
+            raise ValueError("CPU offload needs DeepSpeed; set distributed.backend=deepspeed")
+        if self.offload_params and self.zero_stage != 3:
+            raise ValueError(
+                "offload_params needs ZeRO stage 3; set distributed.zero_stage=3 "
+                "or offload_params=false"
+            )
+        return self
+
+
+class RunSpec(StrictModel):
+    model: ModelSpec
+    datasets: list[DatasetSpec] = Field(min_length=1)
+    method: Method = Field(default_factory=LoraMethod)
+    hardware: HardwareSpec = Field(default_factory=HardwareSpec)
+    training: TrainingSpec = Field(default_factory=TrainingSpec)
+    distributed: DistributedSpec = Field(default_factory=DistributedSpec)
+
+    @model_validator(mode="after")
+    def _parts_agree(self) -> RunSpec:
+        for rule in (_precision_rule, _deepspeed_rule, _cpu_rule, _qlora_rule, _batch_rule):
+            rule(self)
+        return self
+
+    @property
+    def resolved_precision(self) -> Literal["bf16", "fp16", "fp32"]:
+        if self.training.precision != "auto":
+            return self.training.precision
+        if self.hardware.accelerator == "cpu":
+            return "fp32"
+        return "bf16" if self.hardware.bf16_supported else "fp16"
+
+    @property
+    def gradient_accumulation(self) -> int:
+        """Steps to accumulate: given directly, derived from the effective batch, or 1."""
+        training = self.training
+        if training.gradient_accumulation_steps is not None:
+            return training.gradient_accumulation_steps
+        if training.effective_batch_size is None:
+            return 1
+        per_step = training.micro_batch_size * self.hardware.world_size
+        return training.effective_batch_size // per_step
+
+    @property
+    def learning_rate(self) -> float:
+        if self.training.learning_rate is not None:
+            return self.training.learning_rate
+        return 1e-5 if self.method.kind == "full" else 2e-4
+
+
+def _precision_rule(spec: RunSpec) -> None:
+    precision, hardware = spec.training.precision, spec.hardware
+    if precision == "bf16" and hardware.accelerator == "cuda" and not hardware.bf16_supported:
+        raise ValueError(
+            "training.precision=bf16 but hardware.bf16_supported=false (pre-Ampere GPUs such as "
+            "T4 or V100 have no bf16); set training.precision=fp16 or auto"
+        )
+
+
+def _deepspeed_rule(spec: RunSpec) -> None:
+    dist = spec.distributed
+    if dist.backend != "deepspeed":
+        return
+    if spec.hardware.world_size == 1 and not (dist.offload_optimizer or dist.offload_params):
+        raise ValueError(
+            "DeepSpeed ZeRO with one GPU shards nothing; set distributed.backend=none, "
+            "add GPUs (hardware.gpus_per_node), or enable CPU offload"
+        )
+    if spec.hardware.accelerator == "cpu":
+        raise ValueError(
+            "DeepSpeed ZeRO needs CUDA GPUs; set distributed.backend=none for a CPU run"
+        )
+    if dist.zero_stage == 3 and spec.resolved_precision == "fp16":
+        raise ValueError(
+            "this wizard writes ZeRO-3 configs for bf16 only (fp16 ZeRO-3 loss scaling is fragile); "
+            "use ZeRO-2 on GPUs without bf16"
+        )
+
+
+def _cpu_rule(spec: RunSpec) -> None:
+    if spec.hardware.accelerator != "cpu":
+        return
+    if spec.resolved_precision != "fp32":
+        raise ValueError(
+            f"training.precision={spec.training.precision} on the CPU: Axolotl's CPU path only "
+            "trains in fp32; set training.precision=fp32 or auto"
+        )
+    if spec.training.attention == "flash":
+        raise ValueError("flash attention needs a CUDA GPU; set training.attention=sdpa")
+    if spec.training.optimizer.startswith("paged_") or "bnb" in spec.training.optimizer:
+        raise ValueError(
+            f"optimizer {spec.training.optimizer} needs bitsandbytes on a GPU; "
+            "use adamw_torch on the CPU"
+        )
+
+
+def _qlora_rule(spec: RunSpec) -> None:
+    if spec.method.kind != "qlora":
+        return
+    if spec.distributed.backend == "deepspeed" and spec.distributed.zero_stage == 3:
+        if spec.resolved_precision != "bf16":
+            raise ValueError(
+                "QLoRA with ZeRO-3 stores the 4-bit weights as bf16 so ZeRO can shard them; "
+                "it needs bf16 training (training.precision=bf16) or ZeRO stage 2"
+            )
+        if spec.distributed.offload_params:
+            raise ValueError(
+                "QLoRA cannot offload 4-bit parameters to the CPU with ZeRO-3; "
+                "set distributed.offload_params=false"
+            )
+
+
+def _batch_rule(spec: RunSpec) -> None:
+    training = spec.training
+    target = training.effective_batch_size
+    if target is None:
+        return
+    per_step = training.micro_batch_size * spec.hardware.world_size
+    if target % per_step:
+        lower = max(per_step, target - target % per_step)
+        raise ValueError(
+            f"effective_batch_size {target} is not a multiple of micro_batch_size × GPUs = "
+            f"{per_step}; use {lower} or {lower + per_step}, or change micro_batch_size"
+        )
