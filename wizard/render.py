@@ -146,7 +146,8 @@ def _method_group(spec: RunSpec) -> Group:
 def _batch_group(spec: RunSpec) -> Group:
     training, hardware = spec.training, spec.hardware
     group = Group("batch")
-    group.add("micro_batch_size", training.micro_batch_size, "sequences per GPU per forward pass")
+    per = "process" if hardware.accelerator == "cpu" else "GPU"
+    group.add("micro_batch_size", training.micro_batch_size, f"sequences per {per} per forward pass")
     accumulation = spec.gradient_accumulation
     group.add(
         "gradient_accumulation_steps",
@@ -154,7 +155,8 @@ def _batch_group(spec: RunSpec) -> Group:
         f"{training.micro_batch_size} × {accumulation} × {hardware.world_size} "
         f"{device_noun(spec)} = {effective_batch(spec)} sequences per optimizer step",
     )
-    group.add("gradient_checkpointing", training.gradient_checkpointing, "recompute, save memory")
+    checkpointing = training.gradient_checkpointing
+    group.add("gradient_checkpointing", checkpointing, "recompute activations: less memory" if checkpointing else "")
     return group
 
 

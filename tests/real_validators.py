@@ -1,0 +1,111 @@
+"""Run the real Axolotl and DeepSpeed validators on configs, in one child process.
+
+Importing Axolotl's validation costs seconds, so the tests send every config at once as JSON on
+stdin and read one verdict per config back as JSON on stdout. Run as
+`python tests/real_validators.py < cases.json`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("AXOLOTL_DO_NOT_TRACK", "1")
+
+
+def fill_deepspeed_autos(ds: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
+    """Fill the "auto" values the way the HF Trainer would, for a single process: DeepSpeed's own
+    check cannot read "auto" and assumes a world size of one."""
+    filled = json.loads(json.dumps(ds))
+    micro = int(cfg["micro_batch_size"])
+    accumulation = int(cfg.get("gradient_accumulation_steps") or 1)
+    top = {
+        "train_micro_batch_size_per_gpu": micro,
+        "gradient_accumulation_steps": accumulation,
+        "train_batch_size": micro * accumulation,
+        "gradient_clipping": 1.0,
+    }
+    for key, value in top.items():
+        if filled.get(key) == "auto":
+            filled[key] = value
+    zero = filled.get("zero_optimization", {})
+    for key in ("reduce_bucket_size", "stage3_prefetch_bucket_size",
+                "stage3_param_persistence_threshold"):  # fmt: skip
+        if zero.get(key) == "auto":
+            zero[key] = 4096 * 4096
+    autos = [k for k, v in _walk(filled) if v == "auto"]
+    if autos:
+        raise AssertionError(f"unfilled auto values: {autos}")
+    return filled
+
+
+def _walk(node: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(node, dict):
+        out: list[tuple[str, Any]] = []
+        for key, value in node.items():
+            out += _walk(value, f"{prefix}{key}.")
+        return out
+    return [(prefix.rstrip("."), node)]
+
+
+def _validate_axolotl(cfg: dict[str, Any], gpus: int, bf16: bool) -> list[str]:
+    from axolotl.utils.config import validate_config
+    from axolotl.utils.dict import DictDefault
+
+    capabilities = {"bf16": bf16, "fp8": False, "tf32": bf16, "n_gpu": gpus, "n_node": 1,
+                    "compute_capability": "sm_90" if bf16 else "sm_75"}  # fmt: skip
+    env = {"torch_version": "2.13.0"}
+    with contextlib.redirect_stdout(io.StringIO()):
+        validate_config(DictDefault(json.loads(json.dumps(cfg))), capabilities, env)
+    return []
+
+
+def _validate_deepspeed(ds: dict[str, Any], cfg: dict[str, Any]) -> None:
+    from deepspeed.runtime.config import DeepSpeedConfig
+
+    DeepSpeedConfig(fill_deepspeed_autos(ds, cfg))
+
+
+def check_case(case: dict[str, Any]) -> dict[str, Any]:
+    verdict: dict[str, Any] = {"id": case["id"], "axolotl": "ok", "deepspeed": None}
+    try:
+        _validate_axolotl(case["config"], case.get("gpus", 1), case.get("bf16", True))
+    except Exception as err:  # noqa: BLE001 - every failure is a verdict to report
+        verdict["axolotl"] = f"{type(err).__name__}: {err}"
+    if case.get("deepspeed") is not None:
+        try:
+            _validate_deepspeed(case["deepspeed"], case["config"])
+            verdict["deepspeed"] = "ok"
+        except Exception as err:  # noqa: BLE001
+            verdict["deepspeed"] = f"{type(err).__name__}: {err}"
+    return verdict
+
+
+def run_validators(cases: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """From a test: validate every case in one child process; verdicts keyed by case id."""
+    done = subprocess.run(
+        [sys.executable, __file__], input=json.dumps(cases), capture_output=True, text=True,
+        timeout=600, check=False,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"validator process failed:\n{done.stderr[-4000:]}")
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+    verdicts = [json.loads(ln) for ln in lines]
+    return {v["id"]: v for v in verdicts}
+
+
+def main() -> None:
+    cases = json.load(sys.stdin)
+    results = [check_case(case) for case in cases]
+    for result in results:
+        print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Every built-in preset, on 1 GPU and on 8 GPUs with ZeRO-2 and ZeRO-3, renders into a config
+that the real Axolotl 0.19.0 accepts, and a DeepSpeed JSON that the real DeepSpeed accepts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from real_validators import fill_deepspeed_autos, run_validators
+from wizard.answers_file import AnswersDocument
+from wizard.commands.new import collect_answers
+from wizard.resources import presets_dir
+from wizard.runfolder import CONFIG_FILENAME, build_run_folder
+
+pytestmark = pytest.mark.integration
+
+BUILTIN = sorted(p.stem for p in presets_dir().glob("*.yml"))
+GPU_PRESETS = [name for name in BUILTIN if name != "tiny-cpu"]
+VARIANTS: dict[str, list[str]] = {
+    "1gpu": ["hardware.gpus_per_node=1", "distributed.backend=none"],
+    "8gpu-zero2": ["hardware.gpus_per_node=8", "distributed.backend=deepspeed",
+                   "distributed.zero_stage=2"],  # fmt: skip
+    "8gpu-zero3": ["hardware.gpus_per_node=8", "distributed.backend=deepspeed",
+                   "distributed.zero_stage=3"],  # fmt: skip
+    "8gpu-zero3-offload": ["hardware.gpus_per_node=8", "distributed.backend=deepspeed",
+                           "distributed.zero_stage=3", "distributed.offload_optimizer=true"],
+}  # fmt: skip
+# Fixed accumulation so every variant's batch arithmetic divides evenly on 8 GPUs.
+BATCH = ["training.effective_batch_size=null", "training.gradient_accumulation_steps=2"]
+
+
+def render_case(preset: str, variant: str) -> dict[str, Any]:
+    sets = ["datasets.0.path=data/train.jsonl", *BATCH, *VARIANTS[variant]]
+    if variant == "8gpu-zero3-offload" and preset.endswith("qlora"):
+        sets.append("distributed.offload_optimizer=false")
+    answers, ref = collect_answers(preset, None, sets)
+    folder = build_run_folder(AnswersDocument(answers.resolve(), answers.raw_axolotl(), ref))
+    config = yaml.safe_load(folder.files[CONFIG_FILENAME])
+    gpus = 1 if variant == "1gpu" else 8
+    return {"id": f"{preset}/{variant}", "config": config, "deepspeed": folder.deepspeed,
+            "gpus": gpus, "bf16": True}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def verdicts() -> dict[str, dict[str, Any]]:
+    cases = [render_case(p, v) for p in GPU_PRESETS for v in VARIANTS]
+    answers, ref = collect_answers("tiny-cpu", None, [])
+    tiny = build_run_folder(AnswersDocument(answers.resolve(), answers.raw_axolotl(), ref))
+    cases.append({"id": "tiny-cpu/cpu", "config": yaml.safe_load(tiny.files[CONFIG_FILENAME]),
+                  "deepspeed": None, "gpus": 1, "bf16": False})  # fmt: skip
+    return run_validators(cases)
+
+
+def test_at_least_ten_builtin_presets_cover_the_families() -> None:
+    assert len(BUILTIN) >= 10
+    for family in ("llama-3.2-1b", "llama-3.1-8b", "70b", "mistral-7b", "qwen", "gemma", "phi"):
+        assert any(family in name for name in BUILTIN), family
+    assert {"tiny-cpu"} <= set(BUILTIN)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("preset", GPU_PRESETS)
+def test_axolotl_accepts_rendered_config(
+    verdicts: dict[str, dict[str, Any]], preset: str, variant: str
+) -> None:
+    verdict = verdicts[f"{preset}/{variant}"]
+    assert verdict["axolotl"] == "ok", verdict["axolotl"]
+    if variant == "1gpu":
+        assert verdict["deepspeed"] is None
+    else:
+        assert verdict["deepspeed"] == "ok", verdict["deepspeed"]
+
+
+def test_axolotl_accepts_tiny_cpu_config(verdicts: dict[str, dict[str, Any]]) -> None:
+    assert verdicts["tiny-cpu/cpu"]["axolotl"] == "ok"
+
+
+def test_the_validators_can_fail() -> None:
+    """The harness reports real rejections: a bad config and a bad DeepSpeed JSON."""
+    good = render_case("llama-3.1-8b-lora", "8gpu-zero2")
+    bad_config = {**good, "id": "bad-config", "config": {**good["config"], "micro_batch_size": -3,
+                                                         "sample_packing": "sometimes"}}
+    bad_ds = dict(good["deepspeed"])
+    bad_ds["zero_optimization"] = {**bad_ds["zero_optimization"], "stage": 7}
+    bad_deepspeed = {**good, "id": "bad-deepspeed", "deepspeed": bad_ds}
+    verdicts = run_validators([bad_config, bad_deepspeed])
+    assert verdicts["bad-config"]["axolotl"] != "ok"
+    assert verdicts["bad-deepspeed"]["deepspeed"] != "ok"
+
+
+def test_fill_autos_leaves_no_auto() -> None:
+    case = render_case("llama-3.1-8b-full-zero3", "8gpu-zero3")
+    filled = fill_deepspeed_autos(case["deepspeed"], case["config"])
+    assert "auto" not in str(filled)
+    assert case["deepspeed"]["train_batch_size"] == "auto"

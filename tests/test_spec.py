@@ -1,0 +1,144 @@
+"""The spec's own rules: types, discriminated method, cross-field checks with actionable text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from wizard.answers_file import AnswersDocument, answers_text, load_answers_file
+from wizard.layers import Answers
+from wizard.spec import LoraMethod, QLoraMethod, RunSpec
+
+BASE: dict[str, Any] = {
+    "model": {"base_model": "org/model"},
+    "datasets": [{"path": "data.jsonl", "format": "alpaca"}],
+}
+
+
+def spec(**parts: Any) -> RunSpec:
+    data = {**BASE}
+    for section, values in parts.items():
+        data[section] = values
+    return RunSpec.model_validate(data)
+
+
+def error_text(**parts: Any) -> str:
+    with pytest.raises(ValidationError) as info:
+        spec(**parts)
+    return str(info.value)
+
+
+def test_defaults_give_a_lora_run_on_one_gpu() -> None:
+    run = spec()
+    assert isinstance(run.method, LoraMethod)
+    assert run.hardware.world_size == 1
+    assert run.resolved_precision == "bf16"
+    assert run.learning_rate == 2e-4
+    assert run.gradient_accumulation == 1
+
+
+def test_method_is_a_discriminated_union() -> None:
+    assert isinstance(spec(method={"kind": "qlora", "r": 8}).method, QLoraMethod)
+    assert spec(method={"kind": "full"}).learning_rate == 1e-5
+    assert "r" in error_text(method={"kind": "full", "r": 8})
+
+
+def test_unknown_keys_are_refused() -> None:
+    assert "extra" in error_text(training={"micro_batch_sise": 2})
+
+
+def test_wrong_types_are_refused() -> None:
+    assert "micro_batch_size" in error_text(training={"micro_batch_size": "two"})
+    assert "format" in error_text(datasets=[{"path": "x", "format": "sharegpt"}])
+
+
+@pytest.mark.parametrize(
+    ("parts", "needle"),
+    [
+        ({"distributed": {"backend": "deepspeed"}}, "ZeRO with one GPU shards nothing"),
+        ({"training": {"precision": "bf16"}, "hardware": {"bf16_supported": False}},
+         "set training.precision=fp16"),
+        ({"training": {"sample_packing": True, "attention": "eager"}}, "sample_packing needs"),
+        ({"training": {"gradient_accumulation_steps": 2, "effective_batch_size": 8}},
+         "not both"),
+        ({"training": {"warmup_ratio": 0.1, "warmup_steps": 10}}, "not both"),
+        ({"distributed": {"backend": "none", "offload_optimizer": True}}, "needs DeepSpeed"),
+        ({"distributed": {"backend": "deepspeed", "zero_stage": 2, "offload_params": True},
+          "hardware": {"gpus_per_node": 2}}, "needs ZeRO stage 3"),
+        ({"method": {"kind": "qlora"}, "hardware": {"gpus_per_node": 8},
+          "distributed": {"backend": "deepspeed", "zero_stage": 3},
+          "training": {"precision": "fp16"}}, "ZeRO-3"),
+        ({"hardware": {"accelerator": "cpu"}, "training": {"precision": "bf16"}}, "fp32"),
+        ({"hardware": {"accelerator": "cpu"}, "training": {"attention": "flash"}}, "CUDA"),
+        ({"hardware": {"accelerator": "cpu"}, "training": {"optimizer": "paged_adamw_8bit"}},
+         "adamw_torch"),
+        ({"hardware": {"gpus_per_node": 4}, "training": {"effective_batch_size": 10}},
+         "use 8 or 12"),
+        ({"datasets": [{"path": "x", "format": "alpaca", "field_messages": "conv"}]},
+         "chat_template"),
+    ],
+)
+def test_cross_field_rules_say_what_to_change(parts: dict[str, Any], needle: str) -> None:
+    assert needle in error_text(**parts)
+
+
+def test_effective_batch_sets_accumulation() -> None:
+    run = spec(hardware={"gpus_per_node": 4}, training={"micro_batch_size": 2,
+                                                        "effective_batch_size": 64})
+    assert run.gradient_accumulation == 8
+
+
+def test_cpu_resolves_to_fp32() -> None:
+    assert spec(hardware={"accelerator": "cpu"}).resolved_precision == "fp32"
+    assert spec(hardware={"bf16_supported": False}).resolved_precision == "fp16"
+
+
+names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_./", min_size=1, max_size=30)
+datasets = st.fixed_dictionaries(
+    {"path": names, "format": st.sampled_from(["alpaca", "completion", "input_output"])}
+) | st.fixed_dictionaries(
+    {"path": names, "format": st.just("chat_template"),
+     "field_messages": st.sampled_from(["messages", "conversations"]),
+     "role_key": st.sampled_from(["role", "from"]),
+     "content_key": st.sampled_from(["content", "value"])}
+)  # fmt: skip
+methods = st.one_of(
+    st.just({"kind": "full"}),
+    st.fixed_dictionaries(
+        {"kind": st.sampled_from(["lora", "qlora"]), "r": st.integers(1, 256),
+         "alpha": st.integers(1, 512), "dropout": st.floats(0, 0.5),
+         "target_modules": st.one_of(st.just("all-linear"),
+                                     st.lists(st.sampled_from(["q_proj", "v_proj", "o_proj"]),
+                                              min_size=1, unique=True))}
+    ),
+)  # fmt: skip
+trainings = st.fixed_dictionaries(
+    {"sequence_len": st.integers(16, 32768), "micro_batch_size": st.integers(1, 16),
+     "gradient_accumulation_steps": st.integers(1, 64), "num_epochs": st.integers(1, 5),
+     "learning_rate": st.floats(1e-7, 0.5), "seed": st.integers(0, 2**31),
+     "sample_packing": st.booleans(), "gradient_checkpointing": st.booleans(),
+     "optimizer": st.sampled_from(["adamw_torch", "adamw_torch_fused", "adafactor"])}
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    base=names, data=st.lists(datasets, min_size=1, max_size=3), method=methods,
+    training=trainings, gpus=st.integers(1, 8),
+)
+def test_spec_to_answers_file_to_spec_is_identity(
+    tmp_path_factory: pytest.TempPathFactory, base: str, data: list[dict[str, Any]],
+    method: dict[str, Any], training: dict[str, Any], gpus: int,
+) -> None:
+    original = RunSpec.model_validate(
+        {"model": {"base_model": base}, "datasets": data, "method": method,
+         "hardware": {"gpus_per_node": gpus}, "training": training}
+    )  # fmt: skip
+    path = tmp_path_factory.mktemp("answers") / "wizard-answers.yml"
+    path.write_text(answers_text(AnswersDocument(original)), encoding="utf-8")
+    reloaded = Answers([load_answers_file(path).layer]).resolve()
+    assert reloaded == original
