@@ -107,7 +107,7 @@ def _run_validator(model: Any, name: str, value: Any) -> tuple[bool, str]:
     logger.addHandler(handler)
     try:
         model(**{name: value})
-    except Exception as err:  # noqa: BLE001 - a DeprecationWarning, raw or wrapped
+    except Exception as err:
         return True, _first_line(err)
     finally:
         logger.removeHandler(handler)
@@ -147,19 +147,25 @@ def same_shape(config: dict[str, Any], old: str, new: str) -> bool:
 
 
 # DeepSpeed reads its top level by hand (dict.get), so there is no model to list the keys from.
-DS_TOP_LEVEL = sorted("""
-train_batch_size train_micro_batch_size_per_gpu gradient_accumulation_steps steps_per_print
-optimizer scheduler fp16 bf16 bfloat16 amp torch_autocast gradient_clipping graph_harvesting
-communication_data_type seq_parallel_communication_data_type prescale_gradients
-gradient_predivide_factor sparse_gradients zero_optimization zero_allow_untested_optimizer
-zero_force_ds_cpu_optimizer disable_allgather dump_state vocabulary_size wall_clock_breakdown
-memory_breakdown eigenvalue progressive_layer_drop checkpoint data_types dataloader_drop_last
-activation_checkpointing aio flops_profiler tensorboard wandb csv_monitor comet elasticity
-autotuning compression_training data_efficiency curriculum_learning sparse_attention pipeline
-compile nebula weight_quantization hybrid_engine load_universal_checkpoint
-use_node_local_storage timers tensor_parallel sequence_parallel_size
-use_data_before_expert_parallelism quantize_training fp8
-""".split())
+DS_TOP_LEVEL = sorted(
+    [
+        "train_batch_size", "train_micro_batch_size_per_gpu", "gradient_accumulation_steps",
+        "steps_per_print", "optimizer", "scheduler", "fp16", "bf16", "bfloat16", "amp",
+        "torch_autocast", "gradient_clipping", "graph_harvesting", "communication_data_type",
+        "seq_parallel_communication_data_type", "prescale_gradients",
+        "gradient_predivide_factor", "sparse_gradients", "zero_optimization",
+        "zero_allow_untested_optimizer", "zero_force_ds_cpu_optimizer", "disable_allgather",
+        "dump_state", "vocabulary_size", "wall_clock_breakdown", "memory_breakdown",
+        "eigenvalue", "progressive_layer_drop", "checkpoint", "data_types",
+        "dataloader_drop_last", "activation_checkpointing", "aio", "flops_profiler",
+        "tensorboard", "wandb", "csv_monitor", "comet", "elasticity", "autotuning",
+        "compression_training", "data_efficiency", "curriculum_learning", "sparse_attention",
+        "pipeline", "compile", "nebula", "weight_quantization", "hybrid_engine",
+        "load_universal_checkpoint", "use_node_local_storage", "timers", "tensor_parallel",
+        "sequence_parallel_size", "use_data_before_expert_parallelism", "quantize_training",
+        "fp8",
+    ]
+)
 
 
 def deepspeed_tables() -> dict[str, Any]:
@@ -239,7 +245,7 @@ def plugin_entries() -> dict[str, dict[str, Any]]:
         package_dir = Path(integrations.__path__[0]) / info.name
         try:
             module = importlib.import_module(package)
-        except Exception as err:  # noqa: BLE001 - record why, the config can still name it
+        except Exception as err:
             missing = getattr(err, "name", None)
             for cls_name in _plugin_classes_static(package_dir):
                 out[f"{package}.{cls_name}"] = {

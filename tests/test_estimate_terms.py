@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from wizard.errors import WizardError
 from wizard.estimate import GIB, RunSpec, compose, run_from_config, verdict_for
 from wizard.estimate.activations import (
     activation_peak,
@@ -24,7 +25,6 @@ from wizard.estimate.terms import (
     quant_bytes_per_param,
     trainable_params,
 )
-from wizard.errors import WizardError
 from wizard.models import ModelArch, catalog_arch, embedding_params, linear_params, total_params
 
 

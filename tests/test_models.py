@@ -107,7 +107,9 @@ def test_missing_local_path_is_a_clear_error(tmp_path: Path) -> None:
     assert "no such folder" in err.value.message
 
 
-def test_hf_cache_snapshot_named_by_refs_main(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hf_cache_snapshot_named_by_refs_main(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo = tmp_path / "hub" / "models--acme--tiny-7b"
     _write_config(repo / "snapshots" / "old", hidden_size=128)
     _write_config(repo / "snapshots" / "abc123", hidden_size=512)
@@ -125,7 +127,9 @@ def test_hf_home_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert resolve_arch("acme/tiny").vocab_size == 1000
 
 
-def test_unknown_model_offline_says_how_to_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_model_offline_says_how_to_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     monkeypatch.setenv("HF_HOME", str(tmp_path))
     with pytest.raises(WizardError) as err:

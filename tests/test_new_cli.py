@@ -85,6 +85,8 @@ def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
         (["--preset", "broken"], "YAML syntax error"),
         (["--answers", "nowhere.yml"], "does not exist"),
         ([*QLORA, "--set", "axolotl.micro_batch_size=3"], "also set from the answers"),
+        ([*QLORA, "--set", "axolotl.lora_alpah=3"], "raw Axolotl key"),
+        ([*QLORA, "--set", "axolotl.val_set_size=0.1"], "also set from the answers"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_writes_nothing(
@@ -117,12 +119,21 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
 
 
 BLOCKER = """
+import importlib.machinery
 import sys
+HEAVY = {'torch', 'transformers', 'axolotl', 'deepspeed', 'accelerate', 'questionary',
+         'prompt_toolkit'}
+class BrokenLoader:
+    def create_module(self, spec):
+        raise ImportError('blocked: ' + spec.name)
+    def exec_module(self, module):
+        raise ImportError('blocked')
 class Block:
+    # Found but broken: probing with find_spec works, importing fails.
     def find_spec(self, name, path=None, target=None):
-        if name.split('.')[0] in {'torch', 'transformers', 'axolotl', 'deepspeed', 'accelerate',
-                                  'questionary', 'prompt_toolkit'}:
-            raise ImportError('blocked: ' + name)
+        if name.split('.')[0] in HEAVY:
+            return importlib.machinery.ModuleSpec(name, BrokenLoader())
+        return None
 sys.meta_path.insert(0, Block())
 from wizard.cli import main
 code = main(sys.argv[1:])
@@ -158,3 +169,25 @@ def test_golden_files(tmp_path: Path, preset: str) -> None:
             (golden_dir / name).parent.mkdir(parents=True, exist_ok=True)
             (golden_dir / name).write_bytes(data)
     assert produced == files_under(golden_dir), "run UPDATE_GOLDEN=1 pytest to accept a change"
+
+
+def test_prints_the_memory_estimate_against_the_gpu(tmp_path: Path) -> None:
+    done = run_wizard("new", "r", *QLORA, "--yes", cwd=tmp_path)
+    assert "GiB peak per GPU of 24 GiB: fits" in done.stdout
+
+
+def test_auto_fit_fills_the_batch_layout_nobody_gave(tmp_path: Path) -> None:
+    answers = ["--set", "model.base_model=meta-llama/Llama-3.1-8B", "--set", "method.kind=full",
+               "--set", "datasets.0.path=d.jsonl", "--set", "datasets.0.format=alpaca",
+               "--set", "hardware.gpu_memory_gib=24", "--set", "hardware.gpus_per_node=4",
+               "--set", "training.effective_batch_size=32"]
+    done = run_wizard("new", "r", *answers, "--yes", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Auto-fit: " in done.stdout and "= 32 sequences" in done.stdout
+    config = (tmp_path / "r/axolotl.yml").read_text()
+    assert "deepspeed: deepspeed/zero" in config  # a full 8B run needs ZeRO on 24 GB cards
+    # An explicit micro batch is the user's: auto-fit leaves the layout alone.
+    given = run_wizard("new", "r2", *answers, "--set", "training.micro_batch_size=1", "--yes",
+                       cwd=tmp_path)
+    assert given.returncode == 0 and "Auto-fit" not in given.stdout
+    assert "does not fit" in given.stdout and "to fit:" in given.stdout

@@ -1,16 +1,22 @@
-"""The `accelerate launch` command line for a run (pure: argv and environment, nothing runs).
+"""The `accelerate launch` command line for a run (pure: argv, environment and accelerate's own
+config file, nothing runs).
 
-Every setting is passed explicitly so that a stale `accelerate config` default file in the user's
-cache is never what decides the process layout.
+Every setting is passed explicitly. On top of that, `launch` hands accelerate a config file of
+our own (`--config_file`): without one, accelerate reads the user's stale
+`~/.cache/huggingface/accelerate/default_config.yaml` and takes every value the command line does
+not set from it — `distributed_type: DEEPSPEED` there silently turns a one-GPU run into a
+DeepSpeed run, `gpu_ids` there hides GPUs. With our file, that default is never opened.
 """
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 MixedPrecision = Literal["no", "bf16", "fp16"]
 DEFAULT_PORT = 29500
+TRAIN_MODULE = "axolotl.cli.train"
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,10 @@ class Layout:
     def num_processes(self) -> int:
         return self.processes_per_node * self.nodes
 
+    @property
+    def multi_process(self) -> bool:
+        return self.num_processes > 1
+
 
 @dataclass(frozen=True)
 class LaunchCommand:
@@ -35,8 +45,6 @@ class LaunchCommand:
     env: dict[str, str] = field(default_factory=dict)
 
     def shell_line(self) -> str:
-        import shlex
-
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(self.env.items()))
         command = shlex.join(self.argv)
         return f"{env} {command}" if env else command
@@ -48,10 +56,18 @@ def build_launch_command(
     mixed_precision: MixedPrecision,
     extra_args: tuple[str, ...] = (),
     accelerate: tuple[str, ...] = ("accelerate",),
+    config_file: str | None = None,
+    train_args: tuple[str, ...] = (),
 ) -> LaunchCommand:
-    argv = [
-        *accelerate,
-        "launch",
+    """`accelerate launch … -m axolotl.cli.train CONFIG [train_args]`.
+
+    `extra_args` go to accelerate (what the user put after `--`); `train_args` go to Axolotl,
+    whose CLI reads `--key=value` as config overrides (that is how `--resume` is passed).
+    """
+    argv = [*accelerate, "launch"]
+    if config_file is not None:
+        argv += ["--config_file", config_file]
+    argv += [
         "--num_processes", str(layout.num_processes),
         "--num_machines", str(layout.nodes),
         "--machine_rank", str(layout.node_rank),
@@ -61,13 +77,42 @@ def build_launch_command(
         "--dynamo_backend", "no",
     ]  # fmt: skip
     env: dict[str, str] = {}
-    if layout.num_processes > 1:
+    if layout.multi_process:
         argv.append("--multi_gpu")
     if layout.cpu:
         # `--cpu --num_processes 2` starts one process; `--multi_gpu` with this variable starts
         # real gloo workers on the CPU.
         env["ACCELERATE_USE_CPU"] = "true"
-        if layout.num_processes == 1:
+        if not layout.multi_process:
             argv.append("--cpu")
-    argv += [*extra_args, "-m", "axolotl.cli.train", config]
+    argv += [*extra_args, "-m", TRAIN_MODULE, config, *train_args]
     return LaunchCommand(argv, env)
+
+
+def accelerate_config(layout: Layout, mixed_precision: MixedPrecision) -> dict[str, Any]:
+    """accelerate's own config file, agreeing with the command line flag for flag.
+
+    The flags win wherever both say something; the file exists so that the fields the flags do
+    not cover (distributed_type, gpu_ids, use_cpu, deepspeed/fsdp blocks) come from us and not
+    from the user's default config.
+    """
+    return {
+        "compute_environment": "LOCAL_MACHINE",
+        "distributed_type": "MULTI_GPU" if layout.multi_process else "NO",
+        "mixed_precision": mixed_precision,
+        "use_cpu": layout.cpu,
+        "debug": False,
+        "num_processes": layout.num_processes,
+        "num_machines": layout.nodes,
+        "machine_rank": layout.node_rank,
+        "main_process_ip": layout.main_ip,
+        "main_process_port": layout.main_port,
+        "gpu_ids": "all",
+        "rdzv_backend": "static",
+        "same_network": True,
+        "main_training_function": "main",
+        "enable_cpu_affinity": False,
+        "downcast_bf16": "no",
+        "tpu_use_cluster": False,
+        "tpu_use_sudo": False,
+    }

@@ -4,6 +4,8 @@ A preset is a partial set of answers plus optional raw Axolotl keys, with `exten
 Sources, lowest to highest: built-in, the user's config folder, team folders
 (`AXOLOTL_WIZARD_PRESETS`, separated like PATH), the project's `./.axolotl-wizard/presets`.
 A name may be qualified by its source (`team:llama-qlora`); an unqualified name takes the highest.
+Every function that looks presets up takes an optional `folders` list, so `presets check DIR`
+can add a folder without touching the environment.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,12 +23,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from wizard.errors import WizardError
 from wizard.layers import Layer, check_keys
+from wizard.preset_files import check_specifier, read_preset_data
 from wizard.resources import presets_dir
-from wizard.yamlio import load_yaml_mapping
 
 PRESET_SUFFIXES = (".yml", ".yaml")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 SOURCE_ORDER = ("builtin", "user", "team", "project")
+TEAM_ENV = "AXOLOTL_WIZARD_PRESETS"
+
+Folders = Sequence[tuple[str, Path]]
 
 
 class PresetFile(BaseModel):
@@ -41,10 +47,17 @@ class PresetFile(BaseModel):
     locked: list[str] = Field(default_factory=list)
     axolotl_version: str | None = None
 
-    @field_validator("extends", mode="before")
+    @field_validator("extends", "locked", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        # `version: 2` and `version: 1.1` are what people write; keep them as the text they wrote.
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return str(value) if is_number else value
 
     @field_validator("name")
     @classmethod
@@ -52,6 +65,11 @@ class PresetFile(BaseModel):
         if not NAME_PATTERN.match(value):
             raise ValueError("use lowercase letters, digits, '.', '_' and '-' only")
         return value
+
+    @field_validator("axolotl_version")
+    @classmethod
+    def _specifier(cls, value: str | None) -> str | None:
+        return None if value is None else check_specifier(value)
 
 
 @dataclass(frozen=True)
@@ -72,25 +90,39 @@ class Preset:
 def preset_folders() -> list[tuple[str, Path]]:
     """Every folder presets are read from, lowest precedence first."""
     folders: list[tuple[str, Path]] = [("builtin", presets_dir())]
-    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    folders.append(("user", config_home / "axolotl-wizard" / "presets"))
-    for entry in os.environ.get("AXOLOTL_WIZARD_PRESETS", "").split(os.pathsep):
+    folders.append(("user", user_presets_dir()))
+    for entry in os.environ.get(TEAM_ENV, "").split(os.pathsep):
         if entry.strip():
             folders.append(("team", Path(entry).expanduser()))
     folders.append(("project", Path.cwd() / ".axolotl-wizard" / "presets"))
     return folders
 
 
-def load_preset_file(path: Path, source: str) -> Preset:
-    data = load_yaml_mapping(path, "preset")
+def user_presets_dir() -> Path:
+    """The user's preset folder: $XDG_CONFIG_HOME/axolotl-wizard/presets (~/.config by default)."""
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return config_home / "axolotl-wizard" / "presets"
+
+
+def load_preset_file(path: Path, source: str, folder: Path | None = None) -> Preset:
+    """Load and validate one preset file; `folder`, when given, is the folder it must stay in."""
+    data = read_preset_data(path, folder)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise WizardError(
+            f"preset {path}: the top level is a {type(data).__name__}, not a mapping",
+            "a preset has name:, description:, answers: … at the top level",
+        )
     try:
         parsed = PresetFile.model_validate(data)
     except ValidationError as err:
         first = err.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
         raise WizardError(
-            f"preset {path}: {where}: {first['msg']}",
-            "see the built-in presets (`axolotl-wizard presets list`) for the format",
+            f"preset {path}: {where}: {message}",
+            "see the built-in presets (`axolotl-wizard presets show tiny-cpu`) for the format",
         ) from None
     if parsed.name != path.stem:
         raise WizardError(
@@ -100,78 +132,122 @@ def load_preset_file(path: Path, source: str) -> Preset:
     return Preset(source, path, parsed)
 
 
-def find_preset_path(name: str) -> tuple[str, Path]:
-    """The (source, file) a preset name points at: qualified, or the highest source that has it."""
-    source_filter, _, bare = name.rpartition(":")
+def split_name(name: str) -> tuple[str, str]:
+    """`team:foo` -> ("team", "foo"); `foo` -> ("", "foo"); anything path-like is refused."""
+    source, _, bare = name.rpartition(":")
     if not NAME_PATTERN.match(bare):
         raise WizardError(
             f"{name!r} is not a preset name",
             "preset names are lowercase letters, digits, '.', '_' and '-' (no paths)",
         )
-    if source_filter and source_filter not in SOURCE_ORDER:
+    if source and source not in SOURCE_ORDER:
         raise WizardError(
-            f"unknown preset source {source_filter!r} in {name!r}",
+            f"unknown preset source {source!r} in {name!r}",
             f"qualify a name with one of: {', '.join(SOURCE_ORDER)}",
         )
-    found: tuple[str, Path] | None = None
-    for source, folder in preset_folders():
+    return source, bare
+
+
+def locate_preset(name: str, folders: Folders | None = None) -> tuple[str, Path, Path]:
+    """(source, folder, file) of a preset name: qualified, or the highest source that has it."""
+    source_filter, bare = split_name(name)
+    found: tuple[str, Path, Path] | None = None
+    for source, folder in folders if folders is not None else preset_folders():
         if source_filter and source != source_filter:
             continue
-        for suffix in PRESET_SUFFIXES:
-            candidate = folder / f"{bare}{suffix}"
-            if candidate.is_file():
-                found = (source, candidate)
+        # With both NAME.yml and NAME.yaml in one folder, which one is meant is a guess: refuse.
+        matches = [p for p in (folder / f"{bare}{s}" for s in PRESET_SUFFIXES) if p.is_file()]
+        if len(matches) > 1:
+            raise WizardError(
+                f"preset {bare!r} is in {folder} twice: {matches[0].name} and {matches[1].name}",
+                "delete one of them",
+            )
+        if matches:
+            found = (source, folder, matches[0])
     if found is None:
-        raise WizardError(f"no preset named {name!r}", _nearest_names_hint(bare))
+        raise WizardError(f"no preset named {name!r}", _nearest_names_hint(bare, folders))
     return found
 
 
-def _nearest_names_hint(name: str) -> str:
+def find_preset_path(name: str, folders: Folders | None = None) -> tuple[str, Path]:
+    """The (source, file) a preset name points at: qualified, or the highest source that has it."""
+    source, _folder, path = locate_preset(name, folders)
+    return source, path
+
+
+def _nearest_names_hint(name: str, folders: Folders | None) -> str:
     import difflib
 
-    names = sorted(all_preset_names())
+    names = sorted(all_preset_names(folders))
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.4)
     if close:
         return f"did you mean {', '.join(close)}? (`axolotl-wizard presets list` shows all)"
     return "`axolotl-wizard presets list` shows the presets you can use"
 
 
-def all_preset_names() -> set[str]:
-    names: set[str] = set()
-    for _source, folder in preset_folders():
-        if folder.is_dir():
-            names.update(p.stem for p in folder.iterdir() if p.suffix in PRESET_SUFFIXES)
-    return names
+def preset_files(folders: Folders | None = None) -> list[tuple[str, Path, Path]]:
+    """(source, folder, file) for every preset-looking file, lowest precedence first."""
+    found = []
+    for source, folder in folders if folders is not None else preset_folders():
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            # Dot files are editor backups and our own half-written temp files: not presets.
+            if path.suffix in PRESET_SUFFIXES and not path.name.startswith("."):
+                found.append((source, folder, path))
+    return found
 
 
-def load_preset(name: str) -> Preset:
-    source, path = find_preset_path(name)
-    return load_preset_file(path, source)
+def all_preset_names(folders: Folders | None = None) -> set[str]:
+    return {path.stem for _source, _folder, path in preset_files(folders)}
 
 
-def preset_chain(name: str) -> list[Preset]:
+def load_preset(name: str, folders: Folders | None = None) -> Preset:
+    source, folder, path = locate_preset(name, folders)
+    return load_preset_file(path, source, folder)
+
+
+def preset_chain(name: str, folders: Folders | None = None) -> list[Preset]:
     """The preset and its ancestors, root first; cycles and missing parents are clear errors."""
     chain: list[Preset] = []
-    _walk(name, chain, [])
+    _walk(name, chain, [], folders)
     return chain
 
 
-def _walk(name: str, chain: list[Preset], path: list[str]) -> None:
-    if name in path:
-        raise WizardError(
-            f"preset extends form a cycle: {' -> '.join([*path, name])}",
-            "remove one of the extends: entries in that chain",
-        )
+def chain_of(preset: Preset, folders: Folders | None = None) -> list[Preset]:
+    """The chain of an already loaded preset (a file `presets list` or `check` looks at)."""
+    chain: list[Preset] = []
+    _walk_from(preset, chain, [], folders)
+    return chain
+
+
+def _walk(name: str, chain: list[Preset], path: list[Preset], folders: Folders | None) -> None:
     try:
-        preset = load_preset(name)
+        preset = load_preset(name, folders)
     except WizardError as err:
         if path:
-            err.message = f"{err.message} (needed by {' -> '.join(path)})"
+            err.message = f"{err.message} (needed by {_chain_text(path)})"
         raise
+    _walk_from(preset, chain, path, folders)
+
+
+def _walk_from(preset: Preset, chain: list[Preset], path: list[Preset], folders: Folders | None
+               ) -> None:
+    # Compared by file, not by name: `foo` and `team:foo` are the same preset.
+    if any(p.path == preset.path for p in path):
+        raise WizardError(
+            f"preset extends form a cycle: {_chain_text([*path, preset])}",
+            "remove one of the extends: entries in that chain; to build on a preset of the same "
+            "name from a lower source, qualify it (extends: builtin:NAME)",
+        )
     for parent in preset.data.extends:
-        _walk(parent, chain, [*path, name])
+        _walk(parent, chain, [*path, preset], folders)
     if all(p.path != preset.path for p in chain):
         chain.append(preset)
+
+
+def _chain_text(path: list[Preset]) -> str:
+    return " -> ".join(p.qualified_name for p in path)
 
 
 def preset_layers(chain: list[Preset]) -> list[Layer]:

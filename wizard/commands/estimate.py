@@ -1,17 +1,170 @@
-"""`axolotl-wizard estimate` (placeholder until its issue lands)."""
+"""`axolotl-wizard estimate CONFIG`: peak GPU memory per GPU, before anything is downloaded."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 from typing import Any
 
 from wizard.errors import WizardError
 
+HELP = "peak GPU memory per GPU of a config, with a breakdown and what to change"
+EPILOG = """\
+examples:
+  axolotl-wizard estimate runs/llama8b/axolotl.yml
+  axolotl-wizard estimate axolotl.yml --gpus 8 --gpu-mem 80
+  axolotl-wizard estimate axolotl.yml --gpu-mem 24 --json | jq .fits
+
+The architecture comes from base_model: a local folder with config.json, the Hugging Face cache,
+or the built-in catalog; nothing is downloaded. GiB = 2^30 bytes.
+"""
+
+LABELS = {
+    "weights": "model weights",
+    "adapter": "adapter (LoRA) weights",
+    "optimizer_states": "optimizer states",
+    "master_weights": "fp32 master weights",
+    "gradients": "gradients",
+    "activations": "activations",
+    "logits_loss": "logits and loss",
+    "buffers": "buffers (dequant, ZeRO, step)",
+    "cuda_overhead": "CUDA context + allocator",
+}
+
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("estimate", parents=[common], help="(not available yet)")
+    parser = subparsers.add_parser(
+        "estimate", parents=[common], help=HELP, description=HELP, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("config", type=Path, help="an Axolotl YAML config")
+    parser.add_argument("--gpus", type=_positive_int, default=1, help="GPUs in the run (default 1)")
+    parser.add_argument("--gpu-mem", type=_positive_float, default=None, metavar="GIB",
+                        help="memory of one GPU in GiB, e.g. 24 or 80 (for the verdict)")
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser.set_defaults(run=run)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of GiB") from None
+    if not value > 0 or value > 10_000:
+        raise argparse.ArgumentTypeError("must be a GPU size in GiB, such as 24 or 80")
+    return value
+
+
+def load_deepspeed(value: Any, config_path: Path) -> dict[str, Any] | None:
+    """The DeepSpeed JSON a config names: relative to the config's folder first, then the cwd."""
+    if not value:
+        return None
+    if isinstance(value, dict):
+        return value
+    raw = Path(str(value)).expanduser()
+    candidates = [raw] if raw.is_absolute() else [config_path.parent / raw, Path.cwd() / raw]
+    found = next((p for p in candidates if p.is_file()), None)
+    if found is None:
+        tried = ", ".join(str(p) for p in candidates)
+        raise WizardError(
+            f"{config_path}: deepspeed: {value} not found (tried {tried})",
+            "fix the path (relative to the config's folder), or remove the deepspeed: key",
+        )
+    try:
+        data = json.loads(found.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise WizardError(f"{found}: not valid JSON: {err}", "fix the DeepSpeed JSON") from None
+    if not isinstance(data, dict):
+        raise WizardError(f"{found}: the top level is not a JSON object", "fix the DeepSpeed JSON")
+    return data
+
+
 def run(args: argparse.Namespace) -> int:
-    raise WizardError("'estimate' is not available in this version yet")
+    from wizard.estimate import estimate
+    from wizard.models import resolve_arch
+    from wizard.yamlio import load_yaml_mapping
+
+    path: Path = args.config
+    cfg = load_yaml_mapping(path, "config")
+    base_model = cfg.get("base_model_config") or cfg.get("base_model")
+    if not isinstance(base_model, str) or not base_model:
+        raise WizardError(f"{path}: base_model is missing", "add base_model: <hub id or folder>")
+    arch = resolve_arch(base_model, base_dir=path.parent)
+    deepspeed = load_deepspeed(cfg.get("deepspeed"), path)
+    result = estimate(cfg, arch, deepspeed=deepspeed, gpus=args.gpus, gpu_mem_gib=args.gpu_mem)
+    if args.json:
+        data = result.to_json()
+        data["model"] = {"name": arch.name, "source": arch.source}
+        print(json.dumps(data, indent=2))
+        return 0
+    _render(result, arch)
+    return 0
+
+
+def bar(used: float, capacity: float, width: int = 40) -> str:
+    """A text bar of used against capacity; the part past capacity is drawn with '!'."""
+    share = used / capacity
+    filled = min(width, round(share * width))
+    over = "!" * min(10, max(0, round((share - 1) * width))) if share > 1 else ""
+    return "[" + "#" * filled + "." * (width - filled) + "]" + over
+
+
+def _render(result: Any, arch: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    spec = result.spec
+    console.print(
+        f"[bold]{arch.name}[/] ({arch.source}): {result.total_params / 1e9:.2f}B parameters, "
+        f"{result.trainable_params / 1e6:,.1f}M trainable; {spec.method}, {spec.gpus} GPU(s), "
+        f"{spec.micro_batch} x {spec.seq_len} tokens per micro batch",
+        markup=True,
+    )
+    table = Table(title=f"peak GPU memory per GPU (during the {result.phase})")
+    table.add_column("term")
+    table.add_column("GiB", justify="right")
+    table.add_column("share", justify="right")
+    for key, gib in result.breakdown_gib.items():
+        if gib >= 0.005:
+            share = gib / result.peak_gib_per_gpu
+            table.add_row(LABELS.get(key, key), f"{gib:.2f}", f"{share:.0%}")
+    table.add_row("[bold]total[/]", f"[bold]{result.peak_gib_per_gpu:.2f}[/]", "100%")
+    console.print(table)
+    console.print(f"CPU RAM needed: about {result.cpu_ram_gib:.0f} GiB")
+    _render_verdict(console, result)
+
+
+def _render_verdict(console: Any, result: Any) -> None:
+    styles = {"fits": "green", "tight": "yellow", "does not fit": "red"}
+    if result.gpu_mem_gib is not None:
+        console.print(bar(result.peak_gib_per_gpu, result.gpu_mem_gib), markup=False)
+        used = f"{result.peak_gib_per_gpu:.1f} of {result.gpu_mem_gib:g} GiB"
+        style = styles.get(result.verdict, "white")
+        console.print(f"[bold {style}]{result.verdict}[/] ({used})")
+    else:
+        console.print("pass --gpu-mem GIB to compare with your GPU")
+    if result.rough_reason:
+        console.print(f"[yellow]rough estimate:[/] {result.rough_reason}", markup=True)
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False)
+    if result.advice:
+        console.print("[bold]what would lower it[/] (cheapest in speed first):")
+    for rank, item in enumerate(result.advice, start=1):
+        fits = {True: "fits", False: "still does not fit", None: ""}[item.fits]
+        console.print(
+            f"  {rank}. {item.change} -> {item.peak_gib_per_gpu:.1f} GiB {fits} "
+            f"(speed cost: {item.speed_cost})",
+            markup=False,
+        )

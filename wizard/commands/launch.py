@@ -1,17 +1,147 @@
-"""`axolotl-wizard launch` (placeholder until its issue lands)."""
+"""`axolotl-wizard launch RUN_DIR|CONFIG`: preflight, then `accelerate launch` with every setting
+explicit; the child's exit code is ours."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import shlex
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from wizard.errors import WizardError
+from wizard.errors import EXIT_USER_ERROR, WizardError
+
+if TYPE_CHECKING:
+    from wizard.launch.preflight import Problem
+    from wizard.launch.session import Prepared
+
+HELP = "preflight checks, then accelerate launch … -m axolotl.cli.train"
+EPILOG = """\
+examples:
+  axolotl-wizard launch runs/llama8b                      one node, the GPUs the run was planned for
+  axolotl-wizard launch runs/llama8b --dry-run            print the command and environment only
+  axolotl-wizard launch runs/llama8b --resume             continue from the last checkpoint
+  axolotl-wizard launch runs/big --nodes 2 --node-rank 0 --main-ip 10.0.0.1   (then rank 1)
+  axolotl-wizard launch runs/big --hostfile hosts.txt     ranks and main node from the host list
+  axolotl-wizard launch runs/big --slurm                  write runs/big/launch.sbatch
+  axolotl-wizard launch runs/llama8b -- --num_cpu_threads_per_process 8   (to accelerate)
+
+Axolotl runs with the run folder as its working directory (the config's paths are relative to
+it). Each launch leaves a manifest in RUN_DIR/launches/<time>-node<rank>/.
+"""
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("launch", parents=[common], help="(not available yet)")
+    parser = subparsers.add_parser(
+        "launch", parents=[common], help=HELP, description=HELP, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("target", nargs="?", default=".", type=Path,
+                        help="a run folder made by `new`, or an Axolotl config (default: here)")
+    parser.add_argument("--gpus", type=_positive, help="processes (GPUs) per node")
+    parser.add_argument("--nodes", type=_positive, help="number of machines")
+    parser.add_argument("--node-rank", type=int, default=0, help="this machine's rank (0: main)")
+    parser.add_argument("--main-ip", help="address of the rank-0 machine")
+    parser.add_argument("--main-port", type=_positive, help="its port (default 29500)")
+    parser.add_argument("--hostfile", type=Path, help="DeepSpeed-style host list: `host slots=N`")
+    parser.add_argument("--cpu", action="store_true", help="run on the CPU (a smoke test)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the last checkpoint in output_dir")
+    parser.add_argument("--dry-run", action="store_true", help="print the command; start nothing")
+    parser.add_argument("--slurm", action="store_true", help="write an sbatch script instead")
+    parser.add_argument("--force", action="store_true", help="with --slurm: overwrite the script")
+    parser.add_argument("--exec", dest="replace_process", action="store_true",
+                        help="replace this process with accelerate (no log, no failure summary)")
+    parser.add_argument("--python", default=sys.executable,
+                        help="the Python whose axolotl/accelerate run (default: this one)")
+    parser.add_argument("extra", nargs=argparse.REMAINDER,
+                        help="after --: more arguments for accelerate launch")
     parser.set_defaults(run=run)
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
-    raise WizardError("'launch' is not available in this version yet")
+    from wizard.launch import LaunchOptions, prepare, start, write_through
+
+    extra = tuple(args.extra[1:] if args.extra[:1] == ["--"] else args.extra)
+    options = LaunchOptions(
+        args.target, args.gpus, args.nodes, args.node_rank, args.main_ip, args.main_port,
+        args.cpu, args.resume, args.python, args.hostfile, extra, slurm=args.slurm,
+    )  # fmt: skip
+    prepared = prepare(options, create_manifest=not (args.dry_run or args.slurm))
+    report_problems(prepared.preflight.problems)
+    errors = prepared.preflight.errors
+    if args.dry_run:
+        print_dry_run(prepared)
+        return EXIT_USER_ERROR if errors else 0
+    if errors:
+        raise WizardError(
+            f"preflight found {len(errors)} problem{'s' if len(errors) > 1 else ''}; "
+            "nothing was started",
+            "fix the above and launch again; --dry-run prints the command anyway",
+        )
+    if args.slurm:
+        return write_slurm(prepared, args.force)
+    print(f"launching: {prepared.command.shell_line()}", flush=True)
+    print(f"manifest:  {prepared.manifest.path}", flush=True)
+    code, cause = start(prepared, write_through, args.replace_process)
+    if code:
+        report_failure(prepared, code, cause)
+    return code
+
+
+def report_problems(problems: list[Problem]) -> None:
+    for problem in problems:
+        print(f"{problem.severity}: {problem.message}", file=sys.stderr)
+        if problem.hint:
+            print(f"  hint: {problem.hint}", file=sys.stderr)
+
+
+def report_failure(prepared: Prepared, code: int, cause: str | None) -> None:
+    print(f"error: training failed (exit code {code}): {cause or 'no exception in its output'}",
+          file=sys.stderr)  # fmt: skip
+    print(f"hint: the whole output is in {prepared.manifest.log}", file=sys.stderr)
+
+
+def print_dry_run(prepared: Prepared) -> None:
+    """A shell snippet that does what launch would do (minus preflight and the manifest)."""
+    from wizard.yamlio import dump_yaml
+
+    folder = prepared.manifest.relative
+    print(f"# axolotl-wizard launch --dry-run: {prepared.layout.num_processes} process(es) on "
+          f"{prepared.layout.nodes} node(s); this node has rank {prepared.layout.node_rank}")  # fmt: skip
+    print(f"cd {shlex.quote(str(prepared.target.run_dir))}")
+    print("# accelerate reads this file, never ~/.cache/huggingface/accelerate/default_config.yaml")
+    print(f"mkdir -p {folder}")
+    print(f"cat > {prepared.manifest.accelerate_config} <<'EOF'")
+    print(dump_yaml(prepared.accelerate).rstrip("\n"))
+    print("EOF")
+    for key, value in sorted(prepared.command.env.items()):
+        print(f"export {key}={shlex.quote(value)}")
+    print(shlex.join(prepared.command.argv))
+
+
+def write_slurm(prepared: Prepared, force: bool) -> int:
+    from wizard.files import write_all
+    from wizard.launch.cluster import SBATCH_FILENAME, sbatch_script
+    from wizard.yamlio import dump_yaml
+
+    run_dir = prepared.target.run_dir
+    text = sbatch_script(prepared.command, prepared.layout, run_dir,
+                         dump_yaml(prepared.accelerate), job_name=run_dir.name)  # fmt: skip
+    path = run_dir / SBATCH_FILENAME
+    write_all({path: text}, force=force)
+    path.chmod(0o755)
+    print(f"Wrote {path}: {prepared.layout.nodes} node(s) × {prepared.layout.processes_per_node} "
+          f"process(es)")  # fmt: skip
+    print(f"Submit it with: sbatch {path}")
+    return 0

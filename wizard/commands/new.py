@@ -13,6 +13,7 @@ from wizard.errors import UsageError, WizardError
 if TYPE_CHECKING:
     from wizard.answers_file import PresetRef
     from wizard.layers import Answers, Layer
+    from wizard.fitting import FitReport
     from wizard.runfolder import RunFolder
 
 EPILOG = """\
@@ -52,6 +53,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--yes", "-y", action="store_true", help="ask nothing; fail if unanswered")
     parser.add_argument("--force", action="store_true", help="overwrite files that exist")
+    parser.add_argument(
+        "--unlock",
+        action="store_true",
+        help="let --set, --answers and the interview change answers the preset locks",
+    )
     parser.set_defaults(run=run)
 
 
@@ -59,41 +65,57 @@ def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: `--help` must not pay for Pydantic.
     from wizard.answers_file import AnswersDocument
     from wizard.files import write_all
-    from wizard.render import relative_to_run_dir
+    from wizard.fitting import fit_answers
+    from wizard.render import relative_to_run_dir, render_axolotl
     from wizard.runfolder import build_run_folder
+    from wizard.runlint import lint_run_folder
 
     answers, preset = collect_answers(args.preset, args.answers, args.sets)
     if not args.yes:
         answers = _interview(answers)
     spec = answers.resolve()
+    fit = fit_answers(answers, spec, Path.cwd(), render_axolotl(spec).as_dict())
+    if fit.plan is not None:
+        spec = answers.resolve()
     doc = AnswersDocument(spec, answers.raw_axolotl(), preset)
     run_dir = Path(args.dir)
     folder = build_run_folder(doc, relative_to_run_dir(str(run_dir), os.getcwd()))
+    warnings = lint_run_folder(folder, run_dir)
     write_all({run_dir / name: text for name, text in folder.files.items()}, force=args.force)
-    print_plan(run_dir, folder)
+    print_plan(run_dir, folder, fit)
+    for finding in warnings:
+        print(f"warning: {finding.message}", file=sys.stderr)
     return 0
 
 
 def collect_answers(
-    preset_name: str | None, answers_path: Path | None, sets: list[str]
+    preset_name: str | None, answers_path: Path | None, sets: list[str], unlock: bool = False
 ) -> tuple[Answers, PresetRef | None]:
-    """Every layer below the interview: preset chain, answers file, --set."""
+    """Every layer below the interview: preset chain, answers file, --set; then the preset's
+    locked answers on top (`wizard.preset_rules.locked_keys` lists them for the interview),
+    unless `unlock`."""
     from wizard.answers_file import PresetRef, load_answers_file
     from wizard.layers import Answers
+    from wizard.preset_rules import Lock, apply_locks, chain_locks, chain_version_warnings
     from wizard.presets import chain_hash, preset_chain, preset_layers
 
     layers: list[Layer] = []
     preset: PresetRef | None = None
+    locks: dict[str, Lock] = {}
     if preset_name:
         chain = preset_chain(preset_name)
         layers += preset_layers(chain)
+        locks = chain_locks(chain)
         preset = PresetRef(chain[-1].name, chain_hash(chain))
+        for warning in chain_version_warnings(chain):
+            print(f"warning: {warning}", file=sys.stderr)
     if answers_path is not None:
         loaded = load_answers_file(answers_path)
         layers.append(loaded.layer)
         preset = preset or loaded.preset
     layers.append(parse_sets(sets))
-    return Answers(layers), preset
+    answers = Answers(layers)
+    return (answers if unlock else apply_locks(answers, locks)), preset
 
 
 def parse_sets(items: list[str]) -> Layer:
@@ -117,19 +139,20 @@ def parse_sets(items: list[str]) -> Layer:
     return layer
 
 
-def _interview(answers: Answers) -> Answers:
+def _interview(answers: Answers, run_dir: Path | None = None) -> Answers:
     if not sys.stdin.isatty():
         raise WizardError(
             "the interview needs a terminal, and stdin is not one",
             "pass --yes (with --preset / --set / --answers) to write without questions",
         )
-    raise WizardError(
-        "the interactive interview is not available in this version yet",
-        "pass --yes with --preset, --set or --answers",
-    )
+    # Only the interactive path pays for questionary and rich.
+    from wizard.interview import interview_in_terminal
+
+    return interview_in_terminal(answers, run_dir)
 
 
-def print_plan(run_dir: Path, folder: RunFolder) -> None:
+def print_plan(run_dir: Path, folder: RunFolder, fit: FitReport) -> None:
+    from wizard.fitting import estimate_folder, memory_line
     from wizard.runfolder import batch_arithmetic
 
     spec = folder.doc.spec
@@ -137,6 +160,15 @@ def print_plan(run_dir: Path, folder: RunFolder) -> None:
     for name in folder.files:
         print(f"  {name}")
     print(f"Batch: {batch_arithmetic(spec)}")
+    if fit.plan is not None:
+        print(f"Auto-fit: {fit.plan.arithmetic()}")
+    if fit.note:
+        print(fit.note)
+    if fit.arch is not None:
+        result = estimate_folder(folder, fit.arch)
+        print(memory_line(result))
+        for advice in result.advice[:3] if result.fits is False else ():
+            print(f"  to fit: {advice.change} ({advice.peak_gib_per_gpu:.1f} GiB)")
     print("Next:")
     print(f"  axolotl-wizard check {run_dir / 'axolotl.yml'}")
     print(f"  axolotl-wizard estimate {run_dir / 'axolotl.yml'}")

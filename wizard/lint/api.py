@@ -39,14 +39,14 @@ def lint_dict(
     `deepspeed` is the DeepSpeed dict when the caller has it (else `cfg["deepspeed"]` is read
     from disk, relative to the working directory or the config's folder).
     """
-    ctx = Ctx(cfg, load_schema(schema_version), env or Env(), str(source) if source else None,
+    ctx = Ctx(dict(cfg), load_schema(schema_version), env or Env(), str(source) if source else None,
               located, source.parent if source else None)
     findings: list[Finding] = []
     if deepspeed is not None:
         ctx.deepspeed = DeepSpeedFile(deepspeed)
     else:
         ctx.deepspeed, findings = load_deepspeed(ctx)
-    findings += check_keys(ctx) + check_structure(ctx)
+    findings += check_keys(ctx) + check_structure(ctx)  # check_keys first: it normalises
     for rule in (*RULES, *CROSS_FILE_RULES, *GOTCHAS):
         findings += rule(ctx)
     return findings

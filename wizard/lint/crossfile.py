@@ -28,7 +28,7 @@ def _compute_dtype(ctx: Ctx) -> str:
     if isinstance(kwargs, dict) and kwargs.get("bnb_4bit_compute_dtype"):
         return str(kwargs["bnb_4bit_compute_dtype"]).replace("torch.", "")
     for flag, dtype in _DTYPES.items():
-        if ctx.value(flag) is True or ctx.value(flag) == "auto" and flag == "bf16":
+        if ctx.value(flag) is True or (ctx.value(flag) == "auto" and flag == "bf16"):
             return dtype
     return "float32"
 
@@ -119,12 +119,13 @@ def batch_agrees(ctx: Ctx) -> list[Finding]:
                                  f'set "{ds_key}": "auto"', (ds_key,)))
     total = ds.get("train_batch_size", "auto")
     gpus = (ctx.env.n_gpu or 0) * ctx.env.n_node
-    if total != "auto" and isinstance(micro, int) and isinstance(accum, int) and gpus:
-        if total != micro * accum * gpus:
-            out.append(ctx.in_ds("error", "batch-mismatch", f"DeepSpeed train_batch_size is "
-                                 f"{total}, but micro_batch_size × gradient_accumulation_steps "
-                                 f"× GPUs = {micro} × {accum} × {gpus} = {micro * accum * gpus}",
-                                 '"train_batch_size": "auto"', ("train_batch_size",)))
+    if total == "auto" or not (isinstance(micro, int) and isinstance(accum, int) and gpus):
+        return out
+    if total != micro * accum * gpus:
+        out.append(ctx.in_ds("error", "batch-mismatch", f"DeepSpeed train_batch_size is "
+                             f"{total}, but micro_batch_size × gradient_accumulation_steps "
+                             f"× GPUs = {micro} × {accum} × {gpus} = {micro * accum * gpus}",
+                             '"train_batch_size": "auto"', ("train_batch_size",)))
     return out
 
 

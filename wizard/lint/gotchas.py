@@ -15,9 +15,11 @@ from wizard.lint.rules import LEGACY_ATTENTION, Rule
 # Backends that keep packed samples apart (Axolotl's attn_decontaminates_packing).
 PACKING_ATTENTION = {
     "flash_attention_2", "flash_attention_3", "flash_attention_4", "flash_attention_torch",
-    "flex_attention", "xformers", "sage", "sdpa", "eager",
+    "flex_attention", "xformers", "sage", "sdpa", "eager", "kernels-community/flash-attn2",
+    "kernels-community/flash-attn3", "kernels-community/sage-attention",
 }
-FLASH_LIB = {"flash_attention_2", "flash_attention_3", "flash_attention_4"}
+FLASH_LIB = {"flash_attention_2", "flash_attention_3", "kernels-community/flash-attn2",
+             "kernels-community/flash-attn3"}
 _DATA_SUFFIXES = {".json", ".jsonl", ".parquet", ".csv", ".arrow", ".txt", ".tsv"}
 
 
@@ -25,7 +27,8 @@ def attention(ctx: Ctx) -> str | None:
     """The backend Axolotl will use: attn_implementation, else the first legacy flag set."""
     impl = ctx.value("attn_implementation")
     if isinstance(impl, str):
-        return impl
+        # Axolotl's attn_impl_base: `org/kernel@rev:fn` compares as `org/kernel`.
+        return impl.split(":", 1)[0].split("@", 1)[0].strip()
     return next((v for k, v in LEGACY_ATTENTION.items() if ctx.enabled(k)), None)
 
 

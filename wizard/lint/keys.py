@@ -16,8 +16,9 @@ from wizard.lint.schema import JsonSchema
 from wizard.lint.suggest import suggest
 from wizard.lint.typecheck import check_value, unknown_keys
 
+
 def check_keys(ctx: Ctx) -> list[Finding]:
-    out = _duplicates(ctx) + _plugins(ctx) + _required(ctx)
+    out = normalize(ctx) + _duplicates(ctx) + _plugins(ctx) + _required(ctx)
     props = _active_properties(ctx)
     for key, value in ctx.cfg.items():
         if not isinstance(key, str):
@@ -31,6 +32,28 @@ def check_keys(ctx: Ctx) -> list[Finding]:
         if isinstance(key, str) and key in ctx.schema.field_deprecations and value is not None:
             out.append(_deprecated_field(ctx, key, value))
     return out
+
+
+def normalize(ctx: Ctx) -> list[Finding]:
+    """Apply the renames Axolotl's before-validators apply, so later rules see what Axolotl
+    sees; each is reported as deprecated with a fix. Replaces (never mutates) nested dicts."""
+    fsdp = ctx.cfg.get("fsdp_config")
+    if not isinstance(fsdp, dict) or not any(_fsdp_prefixed(k) for k in fsdp):
+        return []
+    out, fixed = [], {}
+    for key, value in fsdp.items():
+        new = key.removeprefix("fsdp_") if _fsdp_prefixed(key) else key
+        if new != key:
+            out.append(ctx.at("warning", "deprecated-key", f"`fsdp_config.{key}`: the `fsdp_` "
+                              "prefix inside fsdp_config is deprecated", f"rename it to `{new}`",
+                              ("fsdp_config", key), Rename(("fsdp_config", key), new)))
+        fixed[new] = value
+    ctx.cfg["fsdp_config"] = fixed
+    return out
+
+
+def _fsdp_prefixed(key: object) -> bool:
+    return isinstance(key, str) and key.startswith("fsdp_") and key != "fsdp_version"
 
 
 def _required(ctx: Ctx) -> list[Finding]:
@@ -105,24 +128,27 @@ def _duplicates(ctx: Ctx) -> list[Finding]:
 
 def _typed(ctx: Ctx, key: str, value: Any, schema: JsonSchema) -> list[Finding]:
     if key in ("datasets", "test_datasets") and isinstance(value, list):
-        problems = _check_datasets(ctx, key, value, schema)
+        problems, unknown = _check_datasets(ctx, key, value, schema)
     else:
         problems = check_value(value, schema, ctx.schema, (key,))
-        problems += [(p, f"`{p[-1]}` is not a known key here; Axolotl ignores it"
-                      + _dym(str(p[-1]), c)) for p, c in unknown_keys(value, schema, ctx.schema,
-                                                                        (key,))]
-    out = []
-    for path, message in problems:
-        severity = "warning" if "Axolotl ignores it" in message else "error"
-        code = "unknown-key" if severity == "warning" else "type-error"
-        out.append(ctx.at(severity, code, f"`{dotted(path)}`: {message}",
-                          _type_fix(ctx, path), path))
+        unknown = unknown_keys(value, schema, ctx.schema, (key,))
+    out = [ctx.at("error", "type-error", f"`{dotted(path)}`: {message}", _type_fix(ctx, path),
+                  path) for path, message in problems]
+    for path, candidates in unknown:
+        found = suggest(str(path[-1]), candidates, limit=1)
+        dym = f" (did you mean `{found[0]}`?)" if found else ""
+        out.append(ctx.at("warning", "unknown-key", f"`{dotted(path)}` is not a known key "
+                          f"here{dym}; Axolotl ignores it silently",
+                          f"rename it to `{found[0]}`" if found else "remove it", path,
+                          Rename(path, found[0]) if found else None))
     return out
 
 
-def _check_datasets(ctx: Ctx, key: str, value: list[Any], schema: JsonSchema) -> list[Any]:
+def _check_datasets(ctx: Ctx, key: str, value: list[Any],
+                    schema: JsonSchema) -> tuple[list[Any], list[Any]]:
     """Each entry is checked against the model Axolotl converts it to (validate_config)."""
     problems: list[Any] = []
+    unknown: list[Any] = []
     for index, entry in enumerate(value):
         path: KeyPath = (key, index)
         if not isinstance(entry, dict):
@@ -130,10 +156,8 @@ def _check_datasets(ctx: Ctx, key: str, value: list[Any], schema: JsonSchema) ->
             continue
         model = ctx.schema.dataset_models[_dataset_model(ctx, entry)]
         problems += check_value(entry, model, ctx.schema, path)
-        problems += [(p, f"`{p[-1]}` is not a known dataset key; Axolotl ignores it"
-                      + _dym(str(p[-1]), c))
-                     for p, c in unknown_keys(entry, model, ctx.schema, path)]
-    return problems
+        unknown += unknown_keys(entry, model, ctx.schema, path)
+    return problems, unknown
 
 
 def _items(schema: JsonSchema, ctx: Ctx) -> JsonSchema:
@@ -158,11 +182,6 @@ def _type_fix(ctx: Ctx, path: KeyPath) -> str | None:
     schema = ctx.schema.property(str(path[0])) if len(path) == 1 else None
     desc = (schema or {}).get("description")
     return f"{path[0]}: {desc}" if desc else None
-
-
-def _dym(name: str, candidates: list[str]) -> str:
-    found = suggest(name, candidates, limit=1)
-    return f" (did you mean `{found[0]}`?)" if found else ""
 
 
 def _unknown(ctx: Ctx, key: str, props: dict[str, JsonSchema]) -> Finding:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from wizard.lint.context import Ctx
-from wizard.lint.findings import Finding
+from wizard.lint.findings import Finding, Rename
 
 Rule = Callable[[Ctx], list[Finding]]
 LEGACY_ATTENTION = {
@@ -89,6 +89,21 @@ def legacy_attention_with_impl(ctx: Ctx) -> list[Finding]:
     return []
 
 
+SHORT_ATTENTION = {"flash": "flash_attention_2", "flex": "flex_attention", "sdp": "sdpa"}
+
+
+def short_attention_name(ctx: Ctx) -> list[Finding]:
+    """AxolotlInputConfig rejects the short attn_implementation aliases."""
+    impl = ctx.value("attn_implementation")
+    if isinstance(impl, str) and impl in SHORT_ATTENTION:
+        full = SHORT_ATTENTION[impl]
+        key = ("attn_implementation",)
+        return [ctx.at("error", "attention-name", f"`attn_implementation: {impl}` is not "
+                       f"accepted; the name is `{full}`", f"write `attn_implementation: {full}`",
+                       key, Rename(key, "attn_implementation", full))]
+    return []
+
+
 def _fsdp2(ctx: Ctx) -> bool:
     fsdp = ctx.value("fsdp_config")
     version = ctx.value("fsdp_version")
@@ -161,6 +176,7 @@ def context_parallel_ring_attn(ctx: Ctx) -> list[Finding]:
 
 RULES: list[Rule] = [
     datasets_required, batch_size_fields, early_stopping, save_best_metric,
-    legacy_attention_with_impl, fsdp2_optimizer, fsdp2_ram_efficient_4bit, ebft_strided_compile,
+    legacy_attention_with_impl, short_attention_name, fsdp2_optimizer, fsdp2_ram_efficient_4bit,
+    ebft_strided_compile,
     rl_packing, warmup_both, context_parallel_ring_attn,
 ]

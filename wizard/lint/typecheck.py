@@ -78,9 +78,9 @@ def describe(schema: JsonSchema, ax: AxolotlSchema, depth: int = 0) -> str:
         return f"a list of ({describe(schema['items'], ax, depth + 1)})"
     if kind == "object" and "properties" in schema:
         return f"a mapping ({schema.get('title', 'object')})"
-    names = {"object": "a mapping", "array": "a list", "string": "a string"}
+    plain = {"object": "a mapping", "array": "a list", "string": "a string"}
     if isinstance(kind, str):
-        return names.get(kind, kind)
+        return plain.get(kind, kind)
     return "any value"
 
 
@@ -142,6 +142,11 @@ def _check_union(value: Any, branches: list[JsonSchema], ax: AxolotlSchema,
     deepest = max(results, key=lambda r: max(len(p) for p, _ in r))
     if max(len(p) for p, _ in deepest) > len(path):
         return deepest
+    # `X | None` given a wrong X: X's own message is the precise one.
+    real = [r for r, b in zip(results, branches, strict=True)
+            if ax.resolve(b).get("type") != "null"]
+    if len(real) == 1 and value is not None:
+        return real[0]
     expected = " or ".join(dict.fromkeys(describe(b, ax) for b in branches))
     return [(path, f"{_short(value)} is {_kind_of(value)}; expected {expected}")]
 
@@ -194,7 +199,7 @@ def _object_branch(schema: JsonSchema, ax: AxolotlSchema) -> JsonSchema | None:
     schema = ax.resolve(schema)
     if "properties" in schema:
         return schema
-    branches = [ax.resolve(b) for b in schema.get("anyOf", schema.get("oneOf", []))]
+    branches = [ax.resolve(b) for b in schema.get("anyOf") or schema.get("oneOf") or []]
     objects = [b for b in branches if "properties" in b]
     return objects[0] if len(objects) == 1 else None
 
@@ -227,7 +232,8 @@ def unknown_keys(value: Any, schema: JsonSchema, ax: AxolotlSchema,
 
 def _array_items(schema: JsonSchema, ax: AxolotlSchema) -> JsonSchema | None:
     schema = ax.resolve(schema)
-    for branch in [schema, *schema.get("anyOf", [])]:
+    branches: list[JsonSchema] = [schema, *(schema.get("anyOf") or [])]
+    for branch in branches:
         branch = ax.resolve(branch)
         if branch.get("type") == "array" and isinstance(branch.get("items"), dict):
             items: JsonSchema = branch["items"]

@@ -38,8 +38,10 @@ FAMILIES: dict[str, tuple[str, str, str, int, bool]] = {
 }
 
 # Multimodal wrappers whose text part is one of the families above.
-MULTIMODAL_TYPES = {"gemma3": "gemma3_text", "mllama": "llama", "llava": "llama", "qwen2_vl": "qwen2"}
-MULTIMODAL_TYPES.update({"qwen2_5_vl": "qwen2", "mistral3": "mistral", "llama4": "llama"})
+MULTIMODAL_TYPES = {
+    "gemma3": "gemma3_text", "mllama": "llama", "llava": "llama", "qwen2_vl": "qwen2",
+    "qwen2_5_vl": "qwen2", "mistral3": "mistral", "llama4": "llama",
+}
 
 _KEYS: dict[str, tuple[str, ...]] = {
     "hidden_size": ("hidden_size", "n_embd", "d_model"),

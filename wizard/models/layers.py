@@ -82,7 +82,8 @@ def _mlp(arch: ModelArch) -> list[Linear]:
         ]
     if arch.layout == "starcoder2":
         return [Linear("c_fc", h, inter, bias=True), Linear("c_proj", inter, h, bias=True)]
-    return [Linear("gate_proj", h, inter), Linear("up_proj", h, inter), Linear("down_proj", inter, h)]
+    gate, up = Linear("gate_proj", h, inter), Linear("up_proj", h, inter)
+    return [gate, up, Linear("down_proj", inter, h)]
 
 
 def layer_linears(arch: ModelArch) -> list[Linear]:

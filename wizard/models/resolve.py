@@ -72,7 +72,7 @@ def read_config_json(path: Path, name: str) -> dict[str, Any]:
             f"fix or replace the config.json of {name}",
         ) from None
     if not isinstance(data, dict):
-        raise WizardError(f"{path}: the model config is not a JSON object", "is this a config.json?")
+        raise WizardError(f"{path}: the model config is not a JSON object", "is it a config.json?")
     return data
 
 

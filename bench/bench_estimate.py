@@ -1,0 +1,140 @@
+"""Estimate vs measured peak memory on the reproducible rows of the reference data.
+
+    python bench/bench_estimate.py [--no-peers]
+
+Each row of tests/data/memory/cases.yaml (copied from the shared reference.csv) becomes an Axolotl
+config; the estimator's number that matches how the source measured (allocated / reserved /
+capacity, GB or GiB) is printed next to the measured one with the error. Beside it: DeepSpeed's
+model-state estimator (estimate_zero2/3_model_states_mem_needs) and accelerate's estimate-memory
+training rule for the same model, run for real in the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from wizard.estimate import GIB, Estimate, compose, run_from_config  # noqa: E402
+from wizard.models import ModelArch, catalog_arch, largest_module_params, total_params  # noqa: E402
+
+CASES = ROOT / "tests" / "data" / "memory" / "cases.yaml"
+UNIT_BYTES = {"GB": 1e9, "GiB": float(GIB)}
+
+
+@dataclass(frozen=True)
+class Result:
+    row: str
+    model: str
+    measured: float | None
+    unit: str
+    compare: str
+    estimated: float
+    estimate: Estimate
+    arch: ModelArch
+    oom_above: float | None
+
+    @property
+    def error(self) -> float | None:
+        if self.measured is None:
+            return None
+        return (self.estimated - self.measured) / self.measured
+
+
+def load_cases(path: Path = CASES) -> dict[str, dict[str, Any]]:
+    cases: dict[str, dict[str, Any]] = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+    return cases
+
+
+def run_case(row: str, case: dict[str, Any]) -> Result:
+    arch = catalog_arch(case["model"])
+    if arch is None:
+        raise SystemExit(f"{row}: {case['model']} is not in the catalog")
+    arch = replace(arch, **case.get("arch", {}))
+    gpus = int(case.get("gpus", 1))
+    spec = run_from_config(case["config"], case.get("deepspeed"), gpus=gpus)
+    spec = replace(spec, **case.get("spec", {}))
+    result = compose(arch, spec, None)
+    gib = result.allocated_gib if case["compare"] == "allocated" else result.peak_gib_per_gpu
+    value = gib * GIB / UNIT_BYTES[case["unit"]]
+    measured = case.get("measured")
+    return Result(row, case["model"], None if measured is None else float(measured),
+                  case["unit"], case["compare"], value, result, arch, case.get("oom_above"))
+
+
+def run_all() -> list[Result]:
+    return [run_case(row, case) for row, case in load_cases().items()]
+
+
+def summary(results: list[Result]) -> dict[str, float]:
+    errors = [abs(r.error) for r in results if r.error is not None]
+    return {
+        "rows": float(len(errors)),
+        "median_abs_error": statistics.median(errors),
+        "within_25": sum(e <= 0.25 for e in errors) / len(errors),
+        "within_10": sum(e <= 0.10 for e in errors) / len(errors),
+    }
+
+
+def peers(result: Result) -> tuple[str, str]:
+    """DeepSpeed's model-state estimate and accelerate's training estimate, in the row's unit."""
+    from accelerate.commands.estimate import estimate_training_usage
+    from deepspeed.runtime.zero.stage3 import estimate_zero3_model_states_mem_needs
+    from deepspeed.runtime.zero.stage_1_and_2 import estimate_zero2_model_states_mem_needs
+
+    spec, unit = result.estimate.spec, UNIT_BYTES[result.unit]
+    psi = total_params(result.arch)
+    if spec.sharded:
+        _cpu, gpu, *_ = estimate_zero3_model_states_mem_needs(
+            psi, largest_module_params(result.arch), spec.gpus, 1,
+            cpu_offload=spec.offload_optimizer, cpu_offload_params=spec.offload_params)
+    else:
+        _cpu, gpu = estimate_zero2_model_states_mem_needs(
+            psi, spec.gpus, 1, cpu_offload=spec.offload_optimizer)
+    if spec.weight_bits < 16:
+        acc = "n/a"  # accelerate reports N/A for int8/int4 training
+    else:
+        usage = estimate_training_usage(psi * 4, "bfloat16")
+        acc = f"{max(usage.values()) / unit:.2f}"
+    return f"{gpu / unit:.2f}", acc
+
+
+def _fmt(r: Result, with_peers: bool) -> str:
+    err = "" if r.error is None else f"{r.error:+.0%}"
+    measured = f">{r.oom_above}" if r.measured is None else f"{r.measured:.2f}"
+    cells = [r.row, r.model.split("/")[-1][:22], r.compare, r.unit, measured,
+             f"{r.estimated:.2f}", err]
+    if with_peers:
+        cells += list(peers(r))
+    return "| " + " | ".join(cells) + " |"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-peers", action="store_true", help="skip DeepSpeed and accelerate")
+    args = parser.parse_args(argv)
+    results = run_all()
+    head = ["row", "model", "measured as", "unit", "measured", "estimate", "error"]
+    if not args.no_peers:
+        head += ["DeepSpeed model states", "accelerate (train, bs 1)"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in results:
+        print(_fmt(r, not args.no_peers))
+    stats = summary(results)
+    print(f"\nrows with a measured point: {stats['rows']:.0f}; median |error| "
+          f"{stats['median_abs_error']:.1%} (target <= 12%); within +-25%: "
+          f"{stats['within_25']:.0%} (target >= 90%); within +-10%: {stats['within_10']:.0%}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,313 @@
+"""The interview with a scripted prompter: every branch, and Enter-everywhere == --yes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wizard import cli
+from wizard.commands.new import collect_answers
+from wizard.errors import Interrupted, WizardError
+from wizard.hardware import Detected, Gpu
+from wizard.interview import Interview, fixed_keys
+from wizard.prompter import ENTER, EOF, INTERRUPT, ScriptedPrompter
+
+DATA = Path(__file__).parent / "data" / "sniff"
+TAIL_TINY = [  # tiny-cpu, from the method on, all defaults
+    ("method.kind", ENTER), ("method.r", ENTER), ("method.alpha", ENTER),
+    ("method.target_modules", ENTER), ("training.sequence_len", ENTER),
+    ("training.sample_packing", ENTER), ("training.micro_batch_size", ENTER),
+    ("training.effective_batch_size", ENTER), ("training.num_epochs", ENTER),
+    ("training.max_steps", ENTER), ("training.learning_rate", ENTER),
+    ("training.output_dir", ENTER), ("advanced.gate", ENTER),
+]  # fmt: skip
+HEAD_TINY = [
+    ("model.base_model", ENTER), ("datasets.0.path", ENTER), ("datasets.0.format", ENTER),
+    ("datasets.more", ENTER), ("training.val_set_size", ENTER), ("hardware.accelerator", ENTER),
+]  # fmt: skip
+
+
+class EnterEverywhere(ScriptedPrompter):
+    """Presses Enter at whatever is asked (the review's default is `write`)."""
+
+    def _next(self, key: str, default: Any) -> Any:
+        self.asked.append(key)
+        self.defaults[key] = default
+        return default
+
+
+def interview(
+    script: list[tuple[str, Any]], preset: str | None = None, sets: tuple[str, ...] = (),
+    **options: Any,
+) -> tuple[Interview, ScriptedPrompter]:
+    answers, _ = collect_answers(preset, None, list(sets))
+    prompter = ScriptedPrompter(list(script))
+    return Interview(answers, prompter, fixed=fixed_keys(answers), **options), prompter
+
+
+def run_through_cli(
+    monkeypatch: pytest.MonkeyPatch, prompter: ScriptedPrompter, argv: list[str]
+) -> int:
+    """`axolotl-wizard new …` in-process, its interview answered by `prompter`."""
+    import wizard.interview as module
+
+    def scripted(answers: Any, run_dir: Path | None = None) -> Any:
+        return Interview(answers, prompter, fixed=fixed_keys(answers), run_dir=run_dir).run()
+
+    monkeypatch.setattr(module, "interview_in_terminal", scripted)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    return cli.main(argv)
+
+
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("preset", "sets"),
+    [
+        ("tiny-cpu", []),
+        ("llama-3.1-8b-qlora", ["datasets.0.path=data/train.jsonl"]),
+        ("llama-3.1-8b-full-zero3", ["datasets.0.path=org/chat-data"]),
+        ("gemma-2-9b-qlora", ["datasets.0.path=data/train.jsonl"]),
+    ],
+)
+def test_enter_everywhere_writes_what_yes_writes(
+    preset: str, sets: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    set_args = [arg for item in sets for arg in ("--set", item)]
+    assert cli.main(["new", "yes", "--preset", preset, *set_args, "--yes"]) == 0
+    prompter = EnterEverywhere([])
+    assert run_through_cli(monkeypatch, prompter, ["new", "asked", "--preset", preset,
+                                                   *set_args]) == 0  # fmt: skip
+    assert folder_bytes(tmp_path / "asked") == folder_bytes(tmp_path / "yes")
+    assert "review" in prompter.asked and "start" not in prompter.asked
+    assert not any(key in prompter.asked for key in (s.split("=")[0] for s in sets))
+
+
+def test_set_answers_are_not_asked_and_typed_answers_win() -> None:
+    script = [*HEAD_TINY, *TAIL_TINY[:7], ("training.effective_batch_size", "8"), *TAIL_TINY[8:],
+              ("review", "write")]  # fmt: skip
+    script = [item for item in script if item[0] != "method.r"]
+    iv, prompter = interview(script, "tiny-cpu", ("method.r=4",))
+    spec = iv.run().resolve()
+    assert "method.r" not in prompter.asked
+    assert spec.method.r == 4  # type: ignore[union-attr]
+    assert spec.training.effective_batch_size == 8
+    assert spec.training.gradient_accumulation_steps is None  # cleared: only one may be set
+    assert spec.gradient_accumulation == 4
+
+
+def test_a_bad_value_is_asked_again_with_the_reason() -> None:
+    tail = [("training.micro_batch_size", "0"), ("training.micro_batch_size", "many"),
+            ("training.micro_batch_size", "4")]  # fmt: skip
+    script = [*HEAD_TINY, *TAIL_TINY[:6], *tail, *TAIL_TINY[7:], ("review", "write")]
+    iv, prompter = interview(script, "tiny-cpu")
+    assert iv.run().resolve().training.micro_batch_size == 4
+    reasons = [reason for key, reason in prompter.rejections]
+    assert reasons[0] == "Input should be greater than or equal to 1 (got '0')"
+    assert "valid integer" in reasons[1]
+
+
+def test_a_sub_model_rule_rejects_at_the_prompt() -> None:
+    """Gradient accumulation and effective batch are one rule inside TrainingSpec."""
+    iv, _ = interview([], "tiny-cpu")
+    assert iv.submodel_reason("training.effective_batch_size", 8) is not None
+    assert iv.submodel_reason("training.effective_batch_size", 8,
+                              {"gradient_accumulation_steps": None}) is None  # fmt: skip
+
+
+def test_a_cross_field_error_sends_the_user_back_to_its_question() -> None:
+    script = [*HEAD_TINY, *TAIL_TINY[:7], ("training.effective_batch_size", "3"), *TAIL_TINY[8:],
+              ("training.effective_batch_size", "6"), ("review", "write")]  # fmt: skip
+    iv, prompter = interview(script, "tiny-cpu")
+    assert iv.run().resolve().training.effective_batch_size == 6
+    assert any("not a multiple of micro_batch_size" in text for text in prompter.shown)
+    assert prompter.asked[-2:] == ["training.effective_batch_size", "review"]
+
+
+def test_review_goes_back_to_a_section_then_writes() -> None:
+    script = [*HEAD_TINY, *TAIL_TINY, ("review", "back:validation"),
+              ("training.val_set_size", "0.1"), ("review", "write")]  # fmt: skip
+    iv, _ = interview(script, "tiny-cpu")
+    assert iv.run().resolve().training.val_set_size == 0.1
+
+
+def test_review_cancel_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    prompter = ScriptedPrompter([*HEAD_TINY, *TAIL_TINY, ("review", "cancel")])
+    code = run_through_cli(monkeypatch, prompter, ["new", str(tmp_path / "run"),
+                                                   "--preset", "tiny-cpu"])  # fmt: skip
+    assert code == Interrupted.exit_code == 130
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(("answer", "code"), [(INTERRUPT, 130), (EOF, 1)])
+def test_ctrl_c_and_eof_write_nothing(
+    answer: Any, code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    prompter = ScriptedPrompter([*HEAD_TINY[:2], ("datasets.0.format", answer)])
+    argv = ["new", str(tmp_path / "run"), "--preset", "tiny-cpu"]
+    assert run_through_cli(monkeypatch, prompter, argv) == code
+    assert not (tmp_path / "run").exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "nothing was written" in err[0]
+
+
+def test_start_from_a_preset_then_answer_everything(tmp_path: Path) -> None:
+    data = tmp_path / "chat.json"
+    data.write_text((DATA / "sharegpt.json").read_text())
+    script = [
+        ("start", "qwen2.5-7b-lora"), ("model.base_model", "<hub id>"),
+        ("model.base_model:hub", "not a hub id"), ("model.base_model:hub", "my-org/my-model"),
+        ("datasets.0.path", str(tmp_path / "missing.jsonl")), ("datasets.0.path", str(data)),
+        ("datasets.0.format", ENTER), ("datasets.0.field_messages", ENTER),
+        ("datasets.0.role_key", ENTER), ("datasets.0.content_key", ENTER),
+        ("datasets.more", True), ("datasets.1.path", "org/more-data"),
+        ("datasets.1.format", "alpaca"), ("datasets.1.split", "train"), ("datasets.more", False),
+        ("training.val_set_size", "0.05"), ("hardware.accelerator", ENTER),
+        ("hardware.gpu_memory_gib", "other"), ("hardware.gpu_memory_gib:other", "32"),
+        ("hardware.bf16_supported", False), ("hardware.gpus_per_node", "2"),
+        ("hardware.nodes", ENTER), ("distributed.backend", "deepspeed"),
+        ("distributed.zero_stage", "2"), ("method.kind", "full"),
+        *TAIL_TINY[4:12], ("advanced.gate", True), *advanced_enters(deepspeed=True, lora=False),
+        ("review", "write"),
+    ]  # fmt: skip
+    iv, prompter = interview(script)
+    iv.ask_start = True
+    spec = iv.run().resolve()
+    assert iv.preset is not None and iv.preset.name == "qwen2.5-7b-lora"
+    assert spec.model.base_model == "my-org/my-model"
+    first, second = spec.datasets
+    assert (first.format, first.field_messages, first.role_key, first.content_key) == (
+        "chat_template", "conversations", "from", "value")
+    assert (second.path, second.format, second.split) == ("org/more-data", "alpaca", "train")
+    assert (spec.hardware.gpu_memory_gib, spec.hardware.bf16_supported) == (32, False)
+    assert spec.distributed.zero_stage == 2 and spec.method.kind == "full"
+    rejected = dict(prompter.rejections)
+    assert "org/name" in rejected["model.base_model:hub"]
+    assert "no such file" in rejected["datasets.0.path"]
+    assert any("Looks like chat_template" in text for text in prompter.shown)
+
+
+def advanced_enters(deepspeed: bool, lora: bool) -> list[tuple[str, Any]]:
+    keys = ["model.trust_remote_code", *(["method.dropout"] if lora else []),
+            "training.lr_scheduler", "training.warmup_ratio", "training.optimizer",
+            "training.weight_decay", "training.gradient_checkpointing", "training.precision",
+            "training.attention", *(["distributed.offload_optimizer"] if deepspeed else []),
+            "training.seed", "training.logging_steps", "training.saves_per_epoch"]  # fmt: skip
+    return [(key, ENTER) for key in keys]
+
+
+def test_local_model_folder_and_method_memory_notes(tmp_path: Path) -> None:
+    config = {"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
+              "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 128,
+              "vocab_size": 256, "max_position_embeddings": 512}  # fmt: skip
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text(json.dumps(config))
+    script = [
+        ("model.base_model", "<local folder>"), ("model.base_model:local", str(tmp_path / "empty")),
+        ("model.base_model:local", str(tmp_path / "model")), *HEAD_TINY[1:], ("method.kind", ENTER),
+        ("method.r", ENTER), ("method.alpha", ENTER), ("method.target_modules", ["q_proj"]),
+        *TAIL_TINY[4:], ("review", "write"),
+    ]  # fmt: skip
+    iv, prompter = interview(script, "tiny-cpu")
+    spec = iv.run().resolve()
+    assert spec.model.base_model == str(tmp_path / "model")
+    assert spec.method.target_modules == ["q_proj"]  # type: ignore[union-attr]
+    assert "config.json" in dict(prompter.rejections)["model.base_model:local"]
+    assert any("llama, 0.00 B parameters" in text for text in prompter.shown)
+    assert "Memory: ~" in prompter.shown[-1]
+
+
+def test_checkbox_refuses_no_layers_and_all_means_all_linear() -> None:
+    targets = ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]
+    script = [*HEAD_TINY, *TAIL_TINY[:3], ("method.target_modules", []),
+              ("method.target_modules", targets), *TAIL_TINY[4:], ("review", "write")]  # fmt: skip
+    iv, prompter = interview(script, "tiny-cpu")
+    assert iv.run().resolve().method.target_modules == "all-linear"  # type: ignore[union-attr]
+    assert "empty list" in dict(prompter.rejections)["method.target_modules"]
+
+
+def test_detected_gpus_are_the_default() -> None:
+    gpu_part = [("hardware.accelerator", "cuda"), ("hardware.gpu_memory_gib", ENTER),
+                ("hardware.gpus_per_node", ENTER), ("hardware.nodes", ENTER),
+                ("distributed.backend", ENTER)]  # fmt: skip
+    script = [*HEAD_TINY[:5], *gpu_part, *TAIL_TINY, ("review", "write")]
+    detected = Detected(Gpu("H200", 141, True), 4)
+    iv, prompter = interview(script, "tiny-cpu", ("training.precision=auto",
+                                                 "training.optimizer=adamw_torch"),
+                             detected=detected)  # fmt: skip
+    iv.answers.layers[0].values.pop("hardware.gpus_per_node")  # the preset gives it; drop that
+    spec = iv.run().resolve()
+    assert (spec.hardware.gpu_memory_gib, spec.hardware.gpus_per_node) == (141, 4)
+    assert prompter.defaults["hardware.gpu_memory_gib"] == "detected"
+
+
+def test_a_common_gpu_sets_memory_and_bf16() -> None:
+    gpu_part = [("hardware.accelerator", "cuda"), ("hardware.gpu_memory_gib", "T4 16 GB (no bf16)"),
+                ("hardware.gpus_per_node", ENTER), ("hardware.nodes", ENTER),
+                ("distributed.backend", ENTER)]  # fmt: skip
+    script = [*HEAD_TINY[:5], *gpu_part, *TAIL_TINY, ("review", "write")]
+    iv, _ = interview(script, "tiny-cpu", ("training.optimizer=adamw_torch",))
+    spec = iv.run().resolve()
+    assert (spec.hardware.gpu_memory_gib, spec.hardware.bf16_supported) == (16, False)
+    assert spec.resolved_precision == "fp16"
+
+
+def test_switching_the_format_resets_the_chat_mapping(tmp_path: Path) -> None:
+    script = [("model.base_model", ENTER), ("datasets.0.path", str(DATA / "alpaca.jsonl")),
+              ("datasets.0.format", ENTER), *HEAD_TINY[3:], *TAIL_TINY, ("review", "write")]
+    sets = ("datasets.0.format=chat_template", "datasets.0.field_messages=conversations")
+    iv, prompter = interview(script, "tiny-cpu", ())
+    iv.answers.layers[-2].set("datasets.0.format", "chat_template")
+    iv.answers.layers[-2].set("datasets.0.field_messages", "conversations")
+    spec = iv.run().resolve()
+    assert (spec.datasets[0].format, spec.datasets[0].field_messages) == ("alpaca", "messages")
+    assert prompter.defaults["datasets.0.format"] == "alpaca"  # proposed by the data
+    assert sets  # the same answers a user could give with --set
+
+
+def test_locked_answers_are_not_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wizard.layers import Layer
+
+    answers, _ = collect_answers("tiny-cpu", None, [])
+    answers.layers.append(Layer("locked by preset builtin:tiny-cpu", {"training.seed": 42,
+                                                                       "method.r": 8}))
+    assert {"method.r", "training.seed"} <= fixed_keys(answers)
+
+
+def test_stdin_not_a_terminal_is_a_clear_error_before_any_question(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "wizard", "new", str(tmp_path / "run"), "--preset", "tiny-cpu"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 1
+    assert "needs a terminal" in done.stderr and "--yes" in done.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_new_yes_never_imports_questionary_or_rich_prompts(tmp_path: Path) -> None:
+    code = (
+        "import sys; from wizard import cli; "
+        f"rc = cli.main(['new', {str(tmp_path / 'r')!r}, '--preset', 'tiny-cpu', '--yes']); "
+        "heavy = [m for m in ('questionary', 'prompt_toolkit', 'wizard.interview', 'torch') "
+        "if m in sys.modules]; print(rc, heavy)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    assert done.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_eof_becomes_a_wizard_error() -> None:
+    iv, _ = interview([("model.base_model", EOF)], "tiny-cpu")
+    with pytest.raises(WizardError, match="input ended"):
+        iv.run()

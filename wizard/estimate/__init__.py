@@ -1,0 +1,25 @@
+"""Peak GPU memory of an Axolotl run, before launching it, and the batch layout that fits.
+
+Pure: no torch, transformers, axolotl, deepspeed or accelerate. Entry points:
+`estimate(cfg, arch, ...)`, `autofit(cfg, arch, ...)`, `run_from_config(cfg, deepspeed, gpus=)`.
+"""
+
+from __future__ import annotations
+
+from wizard.estimate.autofit import AutofitError, Plan, autofit
+from wizard.estimate.core import GIB, Advice, Estimate, compose, estimate, verdict_for
+from wizard.estimate.spec import RunSpec, run_from_config
+
+__all__ = [
+    "GIB",
+    "Advice",
+    "AutofitError",
+    "Estimate",
+    "Plan",
+    "RunSpec",
+    "autofit",
+    "compose",
+    "estimate",
+    "run_from_config",
+    "verdict_for",
+]

@@ -1,0 +1,143 @@
+"""What to change when a run does not fit, ranked by how little speed it costs.
+
+Each candidate is a change to the normalized run; it is estimated again, so every number shown
+is a real estimate, not a rule of thumb. The last item combines the cheapest changes until the
+run fits (or shows how close the combination of all of them gets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from wizard.estimate.core import Advice, Estimate, compose
+from wizard.estimate.spec import RunSpec
+from wizard.estimate.terms import optimizer_info
+from wizard.models import ModelArch
+
+Change = tuple[str, str, Callable[[RunSpec], RunSpec | None]]
+
+
+def _flash(s: RunSpec) -> RunSpec | None:
+    if s.attention == "flash":
+        return None
+    return replace(s, attention="flash", upcast_fp32=False)
+
+
+def _fused_loss(s: RunSpec) -> RunSpec | None:
+    return None if s.loss == "fused" else replace(s, loss="fused", upcast_fp32=False)
+
+
+def _liger(s: RunSpec) -> RunSpec | None:
+    return None if s.fused_kernels else replace(s, fused_kernels=True)
+
+
+def _optim8(s: RunSpec) -> RunSpec | None:
+    state = optimizer_info(s.optimizer)[0].state_bytes
+    return None if state is not None and state <= 1 else replace(s, optimizer="adamw_bnb_8bit")
+
+
+def _half_batch(s: RunSpec) -> RunSpec | None:
+    if s.micro_batch < 2:
+        return None
+    return replace(s, micro_batch=s.micro_batch // 2, grad_accum=s.grad_accum * 2)
+
+
+def _ckpt(s: RunSpec) -> RunSpec | None:
+    return None if s.grad_ckpt else replace(s, grad_ckpt=True)
+
+
+def _zero(stage: int) -> Callable[[RunSpec], RunSpec | None]:
+    def change(s: RunSpec) -> RunSpec | None:
+        if s.gpus < 2 or s.zero_stage >= stage or s.fsdp or (stage == 3 and s.method == "qlora"):
+            return None
+        return replace(s, zero_stage=stage, upcast_fp32=False)
+
+    return change
+
+
+def _qlora(s: RunSpec) -> RunSpec | None:
+    if s.method == "qlora":
+        return None
+    return replace(s, method="qlora", weight_bits=4, lora_targets=None, lora_r=16,
+                   upcast_fp32=False)
+
+
+def _offload_opt(s: RunSpec) -> RunSpec | None:
+    if s.offload_optimizer or s.method != "full":
+        return None
+    return replace(s, zero_stage=max(s.zero_stage, 2), offload_optimizer=True, upcast_fp32=False)
+
+
+def _offload_params(s: RunSpec) -> RunSpec | None:
+    if s.offload_params or s.method == "qlora":
+        return None
+    return replace(s, zero_stage=3, offload_optimizer=True, offload_params=True, upcast_fp32=False)
+
+
+def _double_gpus(s: RunSpec) -> RunSpec | None:
+    return replace(s, gpus=s.gpus * 2) if s.sharded else None
+
+
+CHANGES: list[Change] = [
+    ("flash_attention: true", "none (usually faster)", _flash),
+    ("plugins: [axolotl.integrations.cut_cross_entropy.CutCrossEntropyPlugin] "
+     "with cut_cross_entropy: true", "none", _fused_loss),
+    ("Liger kernels (liger_rms_norm: true, liger_glu_activation: true)", "none", _liger),
+    ("optimizer: adamw_bnb_8bit", "very small", _optim8),
+    ("halve micro_batch_size, double gradient_accumulation_steps", "small", _half_batch),
+    ("gradient_checkpointing: true", "about 20-30% slower", _ckpt),
+    ("DeepSpeed ZeRO-2 (deepspeed: deepspeed/zero2.json)", "small", _zero(2)),
+    ("DeepSpeed ZeRO-3 (deepspeed: deepspeed/zero3.json)", "moderate", _zero(3)),
+    ("adapter: qlora with load_in_4bit: true (rank 16, all linear layers)",
+     "slower steps, and the result may differ from full precision", _qlora),
+    ("DeepSpeed with offload_optimizer to CPU", "much slower; needs CPU RAM", _offload_opt),
+    ("DeepSpeed ZeRO-3 offloading parameters and optimizer to CPU",
+     "very slow; needs CPU RAM", _offload_params),
+    ("twice as many GPUs", "none per step (more hardware)", _double_gpus),
+]
+
+
+def candidates(arch: ModelArch, base: Estimate) -> list[Advice]:
+    """Every single change that lowers the peak by at least 2%, in the order of CHANGES."""
+    found: list[Advice] = []
+    for text, cost, apply in CHANGES:
+        changed = apply(base.spec)
+        if changed is None:
+            continue
+        result = compose(arch, changed, base.gpu_mem_gib)
+        if result.peak_gib_per_gpu < 0.98 * base.peak_gib_per_gpu:
+            found.append(Advice(text, result.peak_gib_per_gpu, result.fits, cost))
+    return found
+
+
+def _combined(arch: ModelArch, base: Estimate) -> Advice | None:
+    """Apply changes in order of speed cost until the run fits; the nearest option otherwise."""
+    spec, texts = base.spec, []
+    result = base
+    for text, _cost, apply in CHANGES:
+        changed = apply(spec)
+        if changed is None:
+            continue
+        trial = compose(arch, changed, base.gpu_mem_gib)
+        if trial.peak_gib_per_gpu >= 0.98 * result.peak_gib_per_gpu:
+            continue
+        spec, result = changed, trial
+        texts.append(text)
+        if result.verdict == "fits":
+            break
+    if len(texts) < 2:
+        return None
+    return Advice("all of: " + "; ".join(texts), result.peak_gib_per_gpu, result.fits,
+                  "the sum of the above")
+
+
+def advise(arch: ModelArch, base: Estimate) -> Estimate:
+    """The estimate with ranked advice: changes that make it fit first, cheapest first."""
+    items = candidates(arch, base)
+    order = {text: i for i, (text, _c, _a) in enumerate(CHANGES)}
+    items.sort(key=lambda a: (not a.fits, order.get(a.change, 99)))
+    combined = _combined(arch, base)
+    if combined is not None and not any(a.fits for a in items):
+        items.append(combined)
+    return replace(base, advice=tuple(items))

@@ -1,0 +1,179 @@
+"""Auto-fit: the batch layout, checkpointing and ZeRO setup that fits and costs least speed.
+
+Every candidate keeps the effective batch (micro batch x accumulation x GPUs) at the target and
+is estimated in full; the cheapest one under the budget minus a safety margin wins. The speed
+factors are coarse relative step times, used only to rank candidates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from wizard.errors import WizardError
+from wizard.estimate.core import Estimate, compose
+from wizard.estimate.spec import RunSpec, run_from_config
+from wizard.models import ModelArch
+
+# Relative step time of each technique (1.0 = none): checkpointing recomputes the forward pass,
+# ZeRO adds communication, offload moves states over PCIe every step.
+CKPT_COST = 1.30
+ZERO_COST = {0: 1.0, 2: 1.05, 3: 1.15}
+OFFLOAD_OPT_COST = 1.6
+OFFLOAD_PARAM_COST = 2.5
+# Below this many tokens per micro batch a GPU is not kept busy (a soft knee, not a cliff).
+SATURATION_TOKENS = 1024
+
+
+@dataclass(frozen=True)
+class Plan:
+    micro_batch: int
+    grad_accum: int
+    gpus: int
+    grad_ckpt: bool
+    zero_stage: int
+    offload_optimizer: bool
+    offload_params: bool
+    budget_gib: float
+    speed_factor: float
+    estimate: Estimate
+
+    @property
+    def effective_batch(self) -> int:
+        return self.micro_batch * self.grad_accum * self.gpus
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.effective_batch * self.estimate.spec.seq_len
+
+    def arithmetic(self) -> str:
+        peak = self.estimate.peak_gib_per_gpu
+        return (
+            f"{self.micro_batch} micro batch x {self.grad_accum} accumulation x {self.gpus} GPU"
+            f"{'s' if self.gpus > 1 else ''} = {self.effective_batch} sequences "
+            f"({self.tokens_per_step:,} tokens) per optimizer step; peak {peak:.1f} GiB of "
+            f"{self.budget_gib:.1f} GiB usable per GPU"
+        )
+
+    def axolotl_keys(self) -> dict[str, Any]:
+        """The Axolotl keys this plan sets; DeepSpeed is described, the caller renders the JSON."""
+        keys: dict[str, Any] = {
+            "micro_batch_size": self.micro_batch,
+            "gradient_accumulation_steps": self.grad_accum,
+            "gradient_checkpointing": self.grad_ckpt,
+        }
+        if self.zero_stage:
+            keys["deepspeed_zero_stage"] = self.zero_stage
+            keys["deepspeed_offload_optimizer"] = self.offload_optimizer
+            keys["deepspeed_offload_params"] = self.offload_params
+        return keys
+
+
+class AutofitError(WizardError):
+    """Nothing fits; `nearest` is the plan that came closest."""
+
+    def __init__(self, message: str, hint: str, nearest: Plan) -> None:
+        super().__init__(message, hint)
+        self.nearest = nearest
+
+
+def _layouts(spec: RunSpec, gpus: int) -> list[tuple[int, bool, bool]]:
+    """(ZeRO stage, offload optimizer, offload params) worth trying for this method."""
+    layouts = [(0, False, False)]
+    if gpus > 1:
+        layouts += [(2, False, False)]
+        if spec.method != "qlora":  # Axolotl does not combine QLoRA with ZeRO-3
+            layouts += [(3, False, False)]
+    if spec.method == "full":
+        layouts += [(2, True, False), (3, True, False), (3, True, True)]
+    return layouts
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _speed(spec: RunSpec) -> float:
+    tokens = spec.tokens
+    utilization = tokens / (tokens + SATURATION_TOKENS)
+    factor = ZERO_COST[spec.zero_stage] / utilization
+    factor *= CKPT_COST if spec.grad_ckpt else 1.0
+    factor *= OFFLOAD_OPT_COST if spec.offload_optimizer else 1.0
+    return factor * (OFFLOAD_PARAM_COST if spec.offload_params else 1.0)
+
+
+def _plans(
+    arch: ModelArch, base: RunSpec, per_gpu: int, gpu_mem: float, budget: float
+) -> list[Plan]:
+    plans = []
+    for stage, off_opt, off_par in _layouts(base, base.gpus):
+        for ckpt in (False, True):
+            for mb in _divisors(per_gpu):
+                spec = replace(base, zero_stage=stage, offload_optimizer=off_opt,
+                               offload_params=off_par, grad_ckpt=ckpt, micro_batch=mb,
+                               grad_accum=per_gpu // mb, fsdp=False,
+                               upcast_fp32=base.upcast_fp32 and stage == 0)
+                result = compose(arch, spec, gpu_mem)
+                plans.append(Plan(mb, per_gpu // mb, base.gpus, ckpt, stage, off_opt, off_par,
+                                  budget, _speed(spec), result))
+    return plans
+
+
+def autofit(
+    cfg: Mapping[str, Any],
+    arch: ModelArch,
+    *,
+    gpus: int,
+    gpu_mem_gib: float,
+    target_batch: int,
+    margin: float = 0.10,
+) -> Plan:
+    """The fastest plan whose estimated peak stays under (1 - margin) x gpu_mem_gib."""
+    if gpu_mem_gib <= 0 or target_batch < 1 or not 0 <= margin < 1:
+        raise WizardError(
+            f"auto-fit needs GPU memory > 0, a target batch >= 1 and a margin in [0, 1) "
+            f"(got {gpu_mem_gib}, {target_batch}, {margin})",
+            "check the GPU memory and the effective batch you asked for",
+        )
+    cleaned = {k: v for k, v in cfg.items() if k != "deepspeed"}
+    base = run_from_config(cleaned, None, gpus=gpus)
+    per_gpu = -(-target_batch // gpus)  # at least the target; rounded up to whole sequences
+    budget = gpu_mem_gib * (1 - margin)
+    plans = _plans(arch, base, per_gpu, gpu_mem_gib, budget)
+    fitting = [p for p in plans if p.estimate.peak_gib_per_gpu <= budget]
+    if fitting:
+        return min(fitting, key=lambda p: (p.speed_factor, p.estimate.peak_gib_per_gpu))
+    nearest = min(plans, key=lambda p: p.estimate.peak_gib_per_gpu)
+    raise _no_fit(arch, nearest, gpu_mem_gib)
+
+
+def _longest_fitting_seq(arch: ModelArch, plan: Plan) -> int:
+    """Binary search the longest sequence_len the nearest plan fits at (0 if none)."""
+    low, high = 0, plan.estimate.spec.seq_len
+    while high - low > 16:
+        mid = (low + high) // 2
+        spec = replace(plan.estimate.spec, seq_len=mid, micro_batch=1)
+        if compose(arch, spec, None).peak_gib_per_gpu <= plan.budget_gib:
+            low = mid
+        else:
+            high = mid
+    return low
+
+
+def _no_fit(arch: ModelArch, nearest: Plan, gpu_mem_gib: float) -> AutofitError:
+    need = nearest.estimate.peak_gib_per_gpu
+    layout = f"ZeRO-{nearest.zero_stage}" if nearest.zero_stage else "no DeepSpeed"
+    if nearest.offload_params:
+        layout += " with parameter and optimizer offload"
+    elif nearest.offload_optimizer:
+        layout += " with optimizer offload"
+    seq = _longest_fitting_seq(arch, nearest)
+    shorter = f"sequence_len {seq} (micro batch 1)" if seq >= 128 else "a shorter sequence_len"
+    return AutofitError(
+        f"nothing fits in {gpu_mem_gib:g} GiB x {nearest.gpus} GPU: the nearest option "
+        f"(micro batch 1, gradient checkpointing, {layout}) needs {need:.1f} GiB per GPU, "
+        f"over the {nearest.budget_gib:.1f} GiB budget",
+        f"use GPUs with at least {need / 0.9:.0f} GiB, more GPUs, QLoRA, or {shorter}",
+        nearest,
+    )

@@ -1,0 +1,185 @@
+"""Compose the terms into one peak-memory estimate per GPU, with a verdict against the GPU."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from wizard.estimate.activations import activation_peak
+from wizard.estimate.spec import RunSpec, run_from_config
+from wizard.estimate.states import model_states
+from wizard.estimate.terms import (
+    adapter_weight_bytes,
+    base_weight_bytes,
+    optimizer_info,
+    quant_bytes_per_param,
+    trainable_params,
+)
+from wizard.models import ModelArch, largest_module_params, layer_linears, total_params
+
+GIB = 2**30
+# The CUDA context, cuBLAS workspaces and kernels loaded by torch: what nvidia-smi shows before
+# the first tensor. NCCL adds its own buffers once more than one GPU talks.
+CUDA_CONTEXT_GIB = 0.5
+NCCL_GIB = 0.4
+# PyTorch's caching allocator reserves more than it hands out (block rounding, fragmentation).
+FRAGMENTATION = 0.07
+# Verdicts: below this share of the GPU it fits with room for spikes; above 1.0 it does not fit.
+TIGHT_SHARE = 0.90
+# Python, CUDA libraries and the tokenizer/dataset of one training process, on the CPU.
+CPU_PER_PROCESS_GIB = 3.0
+
+
+@dataclass(frozen=True)
+class Advice:
+    """One change that lowers the peak, with the estimate it would give."""
+
+    change: str
+    peak_gib_per_gpu: float
+    fits: bool | None
+    speed_cost: str
+
+
+@dataclass(frozen=True)
+class Estimate:
+    peak_gib_per_gpu: float
+    allocated_gib: float
+    breakdown_gib: dict[str, float]
+    cpu_ram_gib: float
+    gpu_mem_gib: float | None
+    fits: bool | None
+    verdict: str
+    phase: str
+    total_params: int
+    trainable_params: int
+    rough_reason: str | None
+    notes: tuple[str, ...]
+    spec: RunSpec
+    advice: tuple[Advice, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "peak_gib_per_gpu": round(self.peak_gib_per_gpu, 3),
+            "allocated_gib": round(self.allocated_gib, 3),
+            "breakdown_gib": {k: round(v, 3) for k, v in self.breakdown_gib.items()},
+            "cpu_ram_gib": round(self.cpu_ram_gib, 3),
+            "gpu_mem_gib": self.gpu_mem_gib,
+            "fits": self.fits,
+            "verdict": self.verdict,
+            "peak_phase": self.phase,
+            "gpus": self.spec.gpus,
+            "total_params": self.total_params,
+            "trainable_params": self.trainable_params,
+            "rough": self.rough_reason is not None,
+            "rough_reason": self.rough_reason,
+            "notes": list(self.notes),
+            "advice": [
+                {"change": a.change, "peak_gib_per_gpu": round(a.peak_gib_per_gpu, 3),
+                 "fits": a.fits, "speed_cost": a.speed_cost}
+                for a in self.advice
+            ],
+        }
+
+
+def _buffers(arch: ModelArch, spec: RunSpec) -> tuple[float, float]:
+    """(during backward, during the optimizer step): dequantization, ZeRO gathers, buckets."""
+    c, h = spec.compute_bytes, arch.hidden_size
+    backward = 0.0
+    if spec.weight_bits < 16 and spec.method != "full":
+        biggest = max(lin.fan_in * lin.fan_out for lin in layer_linears(arch))
+        backward += 2 * biggest * c  # bitsandbytes dequantizes one weight (and its transpose)
+    if (spec.sharded and spec.gpus > 1) or spec.offload_params:
+        layer = sum(lin.params for lin in layer_linears(arch))
+        stored = quant_bytes_per_param(spec.weight_bits, spec.double_quant) if (
+            spec.method != "full" and spec.weight_bits < 16) else c
+        # The layer being computed and the prefetched next one, gathered in full.
+        backward += 2 * max(layer * stored, largest_module_params(arch) * c)
+    step = 0.0
+    if spec.deepspeed and spec.zero_stage < 3:
+        bucket = spec.ds_reduce_bucket or h * h
+        backward += 2 * bucket * c
+        step += min(spec.ds_allgather_bucket, trainable_params(arch, spec)) * c
+    return backward, step
+
+
+def _rough_reason(arch: ModelArch, spec: RunSpec) -> str | None:
+    reasons = list(arch.rough_reasons)
+    if optimizer_info(spec.optimizer)[0].paged:
+        reasons.append("paged optimizer: states can spill to CPU memory under pressure")
+    return "; ".join(reasons) or None
+
+
+def compose(arch: ModelArch, spec: RunSpec, gpu_mem_gib: float | None) -> Estimate:
+    """The estimate for an already-normalized run."""
+    states = model_states(arch, spec)
+    acts, logits = activation_peak(arch, spec)
+    buf_backward, buf_step = _buffers(arch, spec)
+    static = {
+        "weights": base_weight_bytes(arch, spec),
+        "adapter": adapter_weight_bytes(arch, spec),
+        "optimizer_states": states.optimizer,
+        "master_weights": states.master,
+    }
+    backward = {"gradients": states.grads_backward, "activations": acts, "logits_loss": logits,
+                "buffers": buf_backward}
+    step_grads = 0.0 if spec.optimizer_in_backward else states.grads_full
+    step_temp = 0.0 if spec.optimizer_in_backward else states.step_temp
+    step = {"gradients": step_grads, "activations": 0.0, "logits_loss": 0.0,
+            "buffers": buf_step + step_temp}
+    phase, live = ("backward", backward)
+    if sum(step.values()) > sum(backward.values()):
+        phase, live = ("optimizer step", step)
+    breakdown = {**static, **live}
+    allocated = sum(breakdown.values())
+    overhead = allocated * FRAGMENTATION + (CUDA_CONTEXT_GIB + (NCCL_GIB if spec.gpus > 1
+                                                                 else 0.0)) * GIB
+    breakdown["cuda_overhead"] = overhead
+    peak = (allocated + overhead) / GIB
+    fits, verdict = verdict_for(peak, gpu_mem_gib)
+    per_node = min(spec.gpus, 8)
+    cpu = states.cpu + (total_params(arch) * 2 if spec.offload_params else 0.0)
+    return Estimate(
+        peak_gib_per_gpu=peak,
+        allocated_gib=allocated / GIB,
+        breakdown_gib={k: v / GIB for k, v in breakdown.items()},
+        cpu_ram_gib=cpu / GIB + CPU_PER_PROCESS_GIB * per_node,
+        gpu_mem_gib=gpu_mem_gib,
+        fits=fits,
+        verdict=verdict,
+        phase=phase,
+        total_params=total_params(arch),
+        trainable_params=trainable_params(arch, spec),
+        rough_reason=_rough_reason(arch, spec),
+        notes=spec.notes + tuple(n for n in [optimizer_info(spec.optimizer)[1]] if n),
+        spec=spec,
+    )
+
+
+def verdict_for(peak_gib: float, gpu_mem_gib: float | None) -> tuple[bool | None, str]:
+    if gpu_mem_gib is None:
+        return None, "unknown (no GPU memory given)"
+    if peak_gib <= TIGHT_SHARE * gpu_mem_gib:
+        return True, "fits"
+    if peak_gib <= gpu_mem_gib:
+        return True, "tight"
+    return False, "does not fit"
+
+
+def estimate(
+    cfg: Mapping[str, Any],
+    arch: ModelArch,
+    *,
+    deepspeed: Mapping[str, Any] | None = None,
+    gpus: int = 1,
+    gpu_mem_gib: float | None = None,
+    advise: bool = True,
+) -> Estimate:
+    """Peak GPU memory per GPU of the run a flat Axolotl config (and DeepSpeed dict) describes."""
+    from wizard.estimate.advice import advise as make_advice
+
+    spec = run_from_config(cfg, deepspeed, gpus=gpus)
+    result = compose(arch, spec, gpu_mem_gib)
+    if not advise or result.verdict == "fits":
+        return result
+    return make_advice(arch, result)

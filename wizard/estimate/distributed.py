@@ -1,0 +1,72 @@
+"""DeepSpeed ZeRO and FSDP settings: how model states are split across GPUs and offloaded."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from wizard.errors import WizardError
+
+
+def _offloaded(section: Any) -> bool:
+    if not isinstance(section, Mapping):
+        return False
+    return str(section.get("device", "none")).lower() in ("cpu", "nvme")
+
+
+def _elements(value: Any, default: int) -> int:
+    """A bucket size from the DeepSpeed JSON; "auto" and missing give the default."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return int(value)
+    return default
+
+
+def _fsdp_fields(cfg: Mapping[str, Any]) -> tuple[bool, bool]:
+    fsdp = cfg.get("fsdp")
+    fsdp_cfg = cfg.get("fsdp_config") or {}
+    enabled = bool(fsdp) or bool(fsdp_cfg)
+    if isinstance(fsdp, list):
+        enabled = any("shard" in str(item) for item in fsdp)
+    offload = False
+    if isinstance(fsdp_cfg, Mapping):
+        offload = bool(fsdp_cfg.get("offload_params") or fsdp_cfg.get("fsdp_offload_params"))
+    if isinstance(fsdp, list):
+        offload = offload or any("offload" in str(item) for item in fsdp)
+    return enabled, offload
+
+
+def distributed_fields(
+    cfg: Mapping[str, Any], deepspeed: Mapping[str, Any] | None, gpus: int, notes: list[str]
+) -> dict[str, Any]:
+    """zero_stage, offload_optimizer, offload_params, fsdp and gpus for a RunSpec."""
+    if not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 1:
+        raise WizardError(f"gpus is {gpus!r}; it must be at least 1", "pass --gpus N with N >= 1")
+    fsdp, fsdp_offload = _fsdp_fields(cfg)
+    if cfg.get("deepspeed") and deepspeed is None:
+        raise WizardError(
+            f"the config names deepspeed: {cfg.get('deepspeed')!r}, but its JSON was not given",
+            "make the DeepSpeed JSON path right (relative to the config's folder), or remove it",
+        )
+    zero = (deepspeed or {}).get("zero_optimization") or {}
+    stage = zero.get("stage", 0) if isinstance(zero, Mapping) else 0
+    if stage not in (0, 1, 2, 3):
+        raise WizardError(
+            f"DeepSpeed zero_optimization.stage is {stage!r}", "use a stage of 0, 1, 2 or 3"
+        )
+    if fsdp and stage:
+        raise WizardError("the config uses both FSDP and DeepSpeed", "choose one of them")
+    if stage and gpus == 1:
+        notes.append(f"ZeRO-{stage} on one GPU shards nothing; only offload saves memory there")
+    offload_opt = bool(stage) and _offloaded(zero.get("offload_optimizer"))
+    offload_par = stage == 3 and _offloaded(zero.get("offload_param"))
+    if fsdp:
+        offload_par = fsdp_offload
+    return {
+        "ds_reduce_bucket": _elements(zero.get("reduce_bucket_size"), 0),
+        "ds_allgather_bucket": _elements(zero.get("allgather_bucket_size"), 500_000_000),
+        "zero_stage": int(stage) if not fsdp else 3,
+        "offload_optimizer": offload_opt or (fsdp and fsdp_offload),
+        "offload_params": offload_par,
+        "fsdp": fsdp,
+        "gpus": gpus,
+    }

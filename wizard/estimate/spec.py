@@ -1,0 +1,198 @@
+"""The run, normalized: everything memory depends on, read from a flat Axolotl config dict.
+
+Axolotl's YAML is loose (aliases, strings for booleans, keys that interact); `run_from_config` is
+the one place that interprets it for the estimator, so the terms can work on plain fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from wizard.errors import WizardError
+
+# Axolotl's own defaults for the keys an estimate needs (axolotl 0.19.0 schema).
+DEFAULT_SEQUENCE_LEN = 2048
+DEFAULT_OPTIMIZER = "adamw_torch_fused"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training process layout. Sizes are per GPU unless a name says otherwise."""
+
+    method: str = "full"  # full | lora | qlora
+    weight_bits: int = 16  # storage of the frozen base weights: 32, 16, 8 or 4
+    compute_bytes: int = 2  # 2 for bf16/fp16, 4 for fp32 training
+    double_quant: bool = True
+    lora_r: int = 8
+    lora_targets: tuple[str, ...] | None = None  # None = every linear layer (lora_target_linear)
+    lora_dropout: float = 0.0
+    lora_train_embeddings: bool = False  # lora_modules_to_save names embed_tokens / lm_head
+    adapter_fp32: bool = True  # peft_autocast_adapter_dtype (peft's default: fp32 adapters)
+    seq_len: int = DEFAULT_SEQUENCE_LEN
+    micro_batch: int = 1
+    grad_accum: int = 1
+    grad_ckpt: bool = False
+    activation_offload: bool = False
+    attention: str = "sdpa"  # flash | sdpa | eager | flex
+    optimizer: str = DEFAULT_OPTIMIZER
+    loss: str = "upcast"  # upcast | chunked | fused
+    fused_kernels: bool = False  # liger rms_norm + glu, or torch.compile fusing the same ops
+    upcast_fp32: bool = False  # embeddings, lm_head and norms left in fp32 by Axolotl
+    zero_stage: int = 0
+    offload_optimizer: bool = False
+    offload_params: bool = False
+    fsdp: bool = False
+    gpus: int = 1
+    # Not an Axolotl option: torchtune's optimizer_in_bwd, used to replay reference rows.
+    optimizer_in_backward: bool = False
+    sample_packing: bool = False
+    # DeepSpeed communication buffers, in elements; 0 means "auto" (hidden_size squared).
+    ds_reduce_bucket: int = 0
+    ds_allgather_bucket: int = 500_000_000
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def tokens(self) -> int:
+        """Tokens in one micro batch: packing fills every row, and without packing the peak
+        comes from the batch whose longest sample reaches sequence_len."""
+        return self.micro_batch * self.seq_len
+
+    @property
+    def sharded(self) -> bool:
+        return self.zero_stage >= 3 or self.fsdp
+
+    @property
+    def deepspeed(self) -> bool:
+        return self.zero_stage > 0 and not self.fsdp
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1", "on", "auto")
+    return bool(value)
+
+
+def _int(cfg: Mapping[str, Any], key: str, default: int) -> int:
+    value = cfg.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 1:
+        raise WizardError(
+            f"{key} is {value!r}; it must be a whole number of at least 1",
+            f"fix {key} in the config",
+        )
+    return int(value)
+
+
+def _method(cfg: Mapping[str, Any], notes: list[str]) -> tuple[str, int]:
+    adapter = str(cfg.get("adapter") or "").lower() or None
+    in4, in8 = _flag(cfg.get("load_in_4bit")), _flag(cfg.get("load_in_8bit"))
+    if adapter == "qlora":
+        if not in4:
+            notes.append("adapter: qlora without load_in_4bit: true (Axolotl rejects it); "
+                         "estimated as 4-bit")
+        return "qlora", 4
+    if adapter == "lora":
+        return "lora", 8 if in8 else 4 if in4 else 16
+    if adapter is not None:
+        raise WizardError(
+            f"adapter {adapter!r} is not one the estimator models",
+            "use adapter: lora or qlora, or leave adapter out for full fine-tuning",
+        )
+    if in4 or in8:
+        notes.append("load_in_4bit/8bit without an adapter: Axolotl trains no quantized full "
+                     "model; estimated as full 16-bit")
+    return "full", 16
+
+
+def _precision(cfg: Mapping[str, Any], deepspeed: Mapping[str, Any] | None) -> int:
+    ds = deepspeed or {}
+    ds_half = any(_flag((ds.get(k) or {}).get("enabled")) for k in ("bf16", "fp16"))
+    half = any(_flag(cfg.get(k)) for k in ("bf16", "fp16", "bfloat16", "float16"))
+    return 2 if half or ds_half else 4
+
+
+def _attention(cfg: Mapping[str, Any]) -> str:
+    impl = str(cfg.get("attn_implementation") or "").lower()
+    if "flash" in impl or _flag(cfg.get("flash_attention")):
+        return "flash"
+    if "flex" in impl or _flag(cfg.get("flex_attention")):
+        return "flex"
+    if impl == "eager" or _flag(cfg.get("eager_attention")):
+        return "eager"
+    # Axolotl leaves attn_implementation to transformers, whose default is sdpa.
+    return "sdpa"
+
+
+def _loss(cfg: Mapping[str, Any]) -> str:
+    plugins = " ".join(str(p) for p in cfg.get("plugins") or [])
+    if _flag(cfg.get("cut_cross_entropy")) or "CutCrossEntropy" in plugins:
+        return "fused"
+    if _flag(cfg.get("liger_fused_linear_cross_entropy")):
+        return "fused"
+    if _flag(cfg.get("chunked_cross_entropy")):
+        return "chunked"
+    return "upcast"
+
+
+def _lora_targets(cfg: Mapping[str, Any]) -> tuple[str, ...] | None:
+    if _flag(cfg.get("lora_target_linear")):
+        return None
+    targets = cfg.get("lora_target_modules")
+    if isinstance(targets, str):
+        return None if targets == "all-linear" else (targets,)
+    if not targets:
+        # peft's own defaults for Llama-style models when nothing is named.
+        return ("q_proj", "v_proj")
+    return tuple(str(t) for t in targets)
+
+
+def _checkpointing(cfg: Mapping[str, Any]) -> tuple[bool, bool]:
+    value = cfg.get("gradient_checkpointing")
+    offload_value = cfg.get("activation_offloading")
+    offload = (offload_value not in (None, False, "disk")) and _flag(offload_value)
+    if isinstance(value, str) and value.lower().startswith("offload"):
+        return True, True
+    return _flag(value) or offload, offload
+
+
+def run_from_config(
+    cfg: Mapping[str, Any], deepspeed: Mapping[str, Any] | None = None, *, gpus: int = 1
+) -> RunSpec:
+    """Read the memory-relevant settings of a flat Axolotl config (plus its DeepSpeed JSON)."""
+    from wizard.estimate.distributed import distributed_fields
+
+    notes: list[str] = []
+    method, bits = _method(cfg, notes)
+    attention = _attention(cfg)
+    ckpt, offload = _checkpointing(cfg)
+    dist = distributed_fields(cfg, deepspeed, gpus, notes)
+    loss = _loss(cfg)
+    save = [str(m) for m in cfg.get("lora_modules_to_save") or []]
+    # Axolotl upcasts embeddings, lm_head and norms to fp32 and only casts them back for
+    # adapters, flash/flex attention, FSDP or cut cross entropy (loaders/model.py).
+    upcast = (method == "full" and attention in ("sdpa", "eager") and not dist["fsdp"]
+              and not dist["zero_stage"] and loss != "fused")
+    if upcast:
+        notes.append("full fine-tune without flash attention: Axolotl keeps embeddings, lm_head "
+                     "and norms in fp32")
+    if not _flag(cfg.get("sample_packing")) and not _flag(cfg.get("pad_to_sequence_len")):
+        notes.append("no sample packing: assumes the longest batch reaches sequence_len")
+    return RunSpec(
+        method=method, weight_bits=bits, compute_bytes=_precision(cfg, deepspeed),
+        double_quant=_flag(cfg.get("bnb_4bit_use_double_quant", True)),
+        lora_r=_int(cfg, "lora_r", 8), lora_targets=_lora_targets(cfg),
+        lora_dropout=float(cfg.get("lora_dropout") or 0.0),
+        adapter_fp32=_flag(cfg.get("peft_autocast_adapter_dtype", True)),
+        lora_train_embeddings=any(m in ("embed_tokens", "lm_head") for m in save),
+        seq_len=_int(cfg, "sequence_len", DEFAULT_SEQUENCE_LEN),
+        micro_batch=_int(cfg, "micro_batch_size", 1),
+        grad_accum=_int(cfg, "gradient_accumulation_steps", 1),
+        grad_ckpt=ckpt, activation_offload=offload, attention=attention,
+        optimizer=str(cfg.get("optimizer") or DEFAULT_OPTIMIZER).lower(), loss=loss,
+        fused_kernels=_flag(cfg.get("liger_rms_norm")) or _flag(cfg.get("torch_compile")),
+        upcast_fp32=upcast, sample_packing=_flag(cfg.get("sample_packing")),
+        notes=tuple(notes), **dist,
+    )

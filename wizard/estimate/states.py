@@ -1,0 +1,105 @@
+"""Training states of the trainable parameters: gradients, optimizer states, fp32 master copy.
+
+Without DeepSpeed, HF Trainer keeps them in the parameter's dtype (bf16 models train "pure bf16").
+DeepSpeed ZeRO keeps 16-bit params and grads plus an fp32 master copy, fp32 optimizer states and an
+fp32 gradient partition, split across GPUs by stage - the same accounting as DeepSpeed's own
+`estimate_zero2/3_model_states_mem_needs` (2 + 2 + 4 + 8 + 4 bytes for Adam).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wizard.estimate.spec import RunSpec
+from wizard.estimate.terms import (
+    optimizer_info,
+    trainable_bytes_each,
+    trainable_params,
+)
+from wizard.models import ModelArch, largest_module_params
+
+FP32 = 4
+
+
+@dataclass(frozen=True)
+class States:
+    """Bytes on one GPU (and on the CPU, all ranks of the node together)."""
+
+    grads_full: float  # every gradient of one step, live at the end of backward
+    grads_backward: float  # gradients live at the start of backward (first layers' grads)
+    optimizer: float
+    master: float
+    step_temp: float  # optimizer-step temporaries (non-fused foreach AdamW)
+    cpu: float
+
+
+def _state_elem(spec: RunSpec, arch: ModelArch) -> float:
+    info, _ = optimizer_info(spec.optimizer)
+    if info.state_bytes is not None:
+        return info.state_bytes
+    return FP32 if spec.deepspeed else trainable_bytes_each(arch, spec)
+
+
+def _split(spec: RunSpec, value: float, partitioned: bool) -> float:
+    return value / spec.gpus if partitioned else value
+
+
+def model_states(arch: ModelArch, spec: RunSpec) -> States:
+    """Gradients, optimizer states and master weights of the trainable parameters."""
+    info, _ = optimizer_info(spec.optimizer)
+    n = trainable_params(arch, spec)
+    opt = n * info.states * _state_elem(spec, arch)
+    if spec.deepspeed:
+        return _deepspeed_states(arch, spec, n, opt)
+    grad_each = trainable_bytes_each(arch, spec)
+    grads = _split(spec, n * grad_each, spec.fsdp)
+    opt = _split(spec, opt, spec.fsdp)
+    cpu = 0.0
+    if spec.fsdp and spec.offload_params:
+        cpu, grads, opt = (grads + opt) * spec.gpus, 0.0, 0.0
+    if spec.gpus > 1 and not spec.fsdp:
+        # DDP reduces through bucket copies of every gradient (gradient_as_bucket_view is off).
+        grads *= 2
+    return States(
+        grads_full=grads,
+        grads_backward=_first_grads(arch, spec, grads, n),
+        optimizer=opt,
+        master=0.0,
+        step_temp=0.0 if info.fused else opt / max(info.states, 1),
+        cpu=cpu,
+    )
+
+
+def _deepspeed_states(arch: ModelArch, spec: RunSpec, n: int, opt: float) -> States:
+    g, stage = spec.gpus, spec.zero_stage
+    half_grads = n * 2 / (g if stage >= 2 else 1)
+    fp32_grads, master = n * FP32 / g, n * FP32 / g
+    opt = opt / g
+    cpu = 0.0
+    if spec.offload_optimizer:
+        # ZeRO-Offload moves the master copy, optimizer states and fp32 grads to pinned CPU memory.
+        cpu = (master + opt + fp32_grads) * g
+        half_grads = 0.0 if stage >= 2 else half_grads
+        master, opt, fp32_grads = 0.0, 0.0, 0.0
+    info, _ = optimizer_info(spec.optimizer)
+    return States(
+        grads_full=half_grads + fp32_grads,
+        grads_backward=_first_grads(arch, spec, half_grads, n),
+        optimizer=opt,
+        master=master,
+        step_temp=0.0 if info.fused else master,
+        cpu=cpu,
+    )
+
+
+def _first_grads(arch: ModelArch, spec: RunSpec, grads_full: float, n: int) -> float:
+    """Gradients already live when the backward pass peaks.
+
+    With gradient accumulation the previous micro batches' gradients stay for the whole backward;
+    otherwise only the output layer's gradient exists that early (full fine-tuning).
+    """
+    if spec.grad_accum > 1 and not spec.optimizer_in_backward:
+        return grads_full
+    if spec.method != "full" or n == 0:
+        return 0.0
+    return grads_full * min(1.0, largest_module_params(arch) / n)

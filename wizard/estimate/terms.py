@@ -1,0 +1,165 @@
+"""Model-state terms: weights, trainable parameters, gradients, optimizer states, master copy.
+
+All sizes are bytes on one GPU. Each function is one line of the breakdown, so each can be unit
+tested against a hand calculation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wizard.errors import WizardError
+from wizard.estimate.spec import RunSpec
+from wizard.models import (
+    ModelArch,
+    embedding_params,
+    layer_linears,
+    linear_names,
+    linear_params,
+    total_params,
+)
+from wizard.models.layers import Linear
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """Per trainable parameter: how many state tensors, and bytes per state element.
+
+    `state_bytes` None means "the parameter's own dtype" (torch optimizers); bitsandbytes and
+    torchao keep their own element sizes. `fused` optimizers need no full-size temporaries.
+    """
+
+    states: int
+    state_bytes: float | None = None
+    fused: bool = False
+    paged: bool = False
+
+
+_TORCH_ADAM = Optimizer(2)
+OPTIMIZERS: dict[str, Optimizer] = {
+    "adamw_torch": _TORCH_ADAM,
+    "adamw_hf": _TORCH_ADAM,
+    "adamw": _TORCH_ADAM,
+    "adam": _TORCH_ADAM,
+    "adamw_torch_fused": Optimizer(2, fused=True),
+    "adamw_apex_fused": Optimizer(2, fused=True),
+    "adamw_bnb_8bit": Optimizer(2, 1.0, fused=True),
+    "adamw_8bit": Optimizer(2, 1.0, fused=True),
+    "adamw_torch_8bit": Optimizer(2, 1.0, fused=True),
+    "paged_adamw_8bit": Optimizer(2, 1.0, fused=True, paged=True),
+    "adamw_torch_4bit": Optimizer(2, 0.5, fused=True),
+    "paged_adamw_32bit": Optimizer(2, 4.0, fused=True, paged=True),
+    "adamw_32bit": Optimizer(2, 4.0, fused=True),
+    "lion_8bit": Optimizer(1, 1.0, fused=True),
+    "paged_lion_8bit": Optimizer(1, 1.0, fused=True, paged=True),
+    "lion_32bit": Optimizer(1, 4.0, fused=True),
+    "paged_lion_32bit": Optimizer(1, 4.0, fused=True, paged=True),
+    "ademamix": Optimizer(3),
+    "ademamix_8bit": Optimizer(3, 1.0, fused=True),
+    "paged_ademamix_8bit": Optimizer(3, 1.0, fused=True, paged=True),
+    "schedule_free_adamw": Optimizer(2),
+    "adagrad": Optimizer(1),
+    "rmsprop": Optimizer(1),
+    "muon": Optimizer(1),
+    # Adafactor factors its second moment into row and column vectors: a few bytes per matrix.
+    "adafactor": Optimizer(1, 0.02),
+    "sgd": Optimizer(0),
+}
+
+
+def optimizer_info(name: str) -> tuple[Optimizer, str | None]:
+    """The optimizer's state layout, and a note when an unknown one is estimated as AdamW."""
+    info = OPTIMIZERS.get(name)
+    if info is not None:
+        return info, None
+    return _TORCH_ADAM, f"optimizer {name!r} is not modelled; its states are estimated as AdamW"
+
+
+def quant_bytes_per_param(bits: int, double_quant: bool) -> float:
+    """Storage of one quantized weight including its block constants.
+
+    NF4 keeps one absmax per 64 weights: fp32 (4/64 B) or, with double quantization, 8-bit
+    absmax plus one fp32 per 256 blocks. LLM.int8 keeps one fp32 scale per row (negligible).
+    """
+    if bits == 4:
+        constants = (1 / 64 + 4 / (64 * 256)) if double_quant else 4 / 64
+        return 0.5 + constants
+    if bits == 8:
+        return 1.0
+    return bits / 8
+
+
+def lora_linears(arch: ModelArch, spec: RunSpec) -> list[Linear]:
+    """The linear layers LoRA adapts; an error when the named targets match none of them."""
+    linears = layer_linears(arch)
+    if spec.lora_targets is None:
+        return linears
+    wanted = set(spec.lora_targets)
+    chosen = [lin for lin in linears if lin.name in wanted]
+    if not chosen:
+        raise WizardError(
+            f"lora_target_modules {sorted(wanted)} match no linear layer of {arch.name}",
+            f"its layers are {', '.join(linear_names(arch))}; or set lora_target_linear: true",
+        )
+    return chosen
+
+
+def lora_params(arch: ModelArch, spec: RunSpec) -> int:
+    """A (r x in) and B (out x r) for every adapted linear of every layer, as peft builds them."""
+    per_layer = sum(lin.count * spec.lora_r * (lin.fan_in + lin.fan_out)
+                    for lin in lora_linears(arch, spec))
+    return arch.num_layers * per_layer
+
+
+def trainable_params(arch: ModelArch, spec: RunSpec) -> int:
+    if spec.method == "full":
+        return total_params(arch)
+    extra = embedding_params(arch) if spec.lora_train_embeddings else 0
+    return lora_params(arch, spec) + extra
+
+
+def shard(spec: RunSpec) -> int:
+    """How many ways sharded model states are split (ZeRO-3 / FSDP parameters)."""
+    return spec.gpus if spec.sharded else 1
+
+
+def base_weight_bytes(arch: ModelArch, spec: RunSpec) -> float:
+    """The model's own weights on one GPU (quantized linears, 16-bit embeddings and norms)."""
+    if spec.offload_params:
+        return 0.0
+    total, linear = total_params(arch), linear_params(arch)
+    if spec.method == "full" or spec.weight_bits >= 16:
+        size = float(total * spec.compute_bytes)
+        if spec.upcast_fp32:
+            size += embedding_params(arch) * (4 - spec.compute_bytes)
+    else:
+        dense = 4 if spec.upcast_fp32 or spec.compute_bytes == 4 else 2
+        size = linear * quant_bytes_per_param(spec.weight_bits, spec.double_quant)
+        size += (total - linear) * dense
+    return size / shard(spec)
+
+
+def adapter_param_bytes(spec: RunSpec) -> int:
+    """peft keeps adapters in fp32 (autocast_adapter_dtype); DeepSpeed casts them to 16 bit."""
+    if spec.compute_bytes == 2 and (spec.deepspeed or not spec.adapter_fp32):
+        return 2
+    return 4
+
+
+def adapter_weight_bytes(arch: ModelArch, spec: RunSpec) -> float:
+    if spec.method == "full":
+        return 0.0
+    size = lora_params(arch, spec) * adapter_param_bytes(spec)
+    if spec.lora_train_embeddings:
+        size += embedding_params(arch) * spec.compute_bytes
+    return 0.0 if spec.offload_params else size / shard(spec)
+
+
+def trainable_bytes_each(arch: ModelArch, spec: RunSpec) -> float:
+    """Average bytes of one trainable parameter as stored (and as its gradient)."""
+    if spec.method != "full":
+        return float(adapter_param_bytes(spec))
+    if not spec.upcast_fp32:
+        return float(spec.compute_bytes)
+    emb, total = embedding_params(arch), total_params(arch)
+    return (emb * 4 + (total - emb) * spec.compute_bytes) / total

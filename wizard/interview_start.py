@@ -1,0 +1,76 @@
+"""The first question: start from a preset (grouped by family), the answers file already in the
+run folder, or nothing. Its answer adds layers below everything else the user gave."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from wizard.prompter import Choice
+
+if TYPE_CHECKING:
+    from wizard.interview import Interview
+    from wizard.presets import Preset
+
+NOTHING, ANSWERS = "<nothing>", "<answers file>"
+
+
+def preset_choices() -> list[Choice]:
+    """Every preset a name reaches (highest source wins), grouped by family."""
+    from wizard.presets import all_preset_names, load_preset
+
+    families: dict[str, list[Preset]] = defaultdict(list)
+    for name in sorted(all_preset_names()):
+        preset = load_preset(name)
+        families[preset.data.family].append(preset)
+    choices: list[Choice] = []
+    for family in sorted(families):
+        choices.append(Choice.group(family))
+        for preset in families[family]:
+            note = preset.data.description
+            if preset.source != "builtin":
+                note = f"{note} [{preset.source}]"
+            choices.append(Choice(preset.name, note=note))
+    return choices
+
+
+def choose_start(iv: Interview) -> None:
+    from wizard.answers_file import ANSWERS_FILENAME
+
+    answers_path = iv.run_dir / ANSWERS_FILENAME if iv.run_dir is not None else None
+    choices = [Choice(NOTHING, "Nothing: answer every question")]
+    if answers_path is not None and answers_path.is_file():
+        choices.append(Choice(ANSWERS, f"The answers in {answers_path}"))
+    choices += preset_choices()
+    picked = iv.prompter.select("start", "Start from", choices, NOTHING, search=True)
+    if picked == NOTHING:
+        return
+    if picked == ANSWERS and answers_path is not None:
+        from wizard.answers_file import load_answers_file
+
+        loaded = load_answers_file(answers_path)
+        iv.answers.layers.insert(0, loaded.layer)
+        iv.preset = loaded.preset
+        return
+    _use_preset(iv, picked)
+
+
+def _use_preset(iv: Interview, name: str) -> None:
+    """Put the preset's layers under everything else; its locked answers over them."""
+    from wizard.answers_file import PresetRef
+    from wizard.layers import Answers
+    from wizard.presets import chain_hash, preset_chain, preset_layers
+
+    chain = preset_chain(name)
+    others = [layer for layer in iv.answers.layers if layer is not iv.layer]
+    answers = Answers([*preset_layers(chain), *others])
+    try:
+        from wizard.preset_rules import apply_locks, chain_locks
+    except ImportError:  # an older tree without preset locks
+        pass
+    else:
+        locks = chain_locks(chain)
+        answers = apply_locks(answers, locks)
+        iv.fixed.update(locks)
+    iv.answers.layers[:] = [*answers.layers, iv.layer]
+    iv.preset = PresetRef(chain[-1].name, chain_hash(chain))

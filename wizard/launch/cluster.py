@@ -1,0 +1,138 @@
+"""Many nodes: a Slurm batch script, and DeepSpeed-style host lists.
+
+The sbatch script runs one task per node; each task starts `accelerate launch` with its rank and
+the main node's address taken from Slurm's variables, so the same script works for any node count
+Slurm grants. It needs nothing from the wizard at run time: the accelerate config and the command
+are written into it.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from wizard import __version__
+from wizard.errors import WizardError
+from wizard.launch_command import LaunchCommand, Layout
+
+SBATCH_FILENAME = "launch.sbatch"
+# The per-node values in the command line, replaced by Slurm's in the script.
+NODE_VALUES = {"--machine_rank": '"$SLURM_NODEID"', "--main_process_ip": '"$MAIN_IP"',
+               "--main_process_port": '"$MAIN_PORT"', "--num_machines": '"$SLURM_NNODES"'}
+
+
+def sbatch_script(
+    command: LaunchCommand, layout: Layout, run_dir: Path, accelerate_yaml: str, job_name: str
+) -> str:
+    """The batch script: resources, the accelerate config (written by the job), the launch line."""
+    config_file = "launches/slurm-$SLURM_JOB_ID/accelerate.yml"
+    lines = [
+        "#!/bin/bash",
+        f"# Written by axolotl-wizard {__version__}. Submit from anywhere: sbatch {SBATCH_FILENAME}",
+        f"#SBATCH --job-name={job_name}",
+        f"#SBATCH --nodes={layout.nodes}",
+        "#SBATCH --ntasks-per-node=1",
+        f"#SBATCH --output={run_dir}/launches/slurm-%j.out",
+    ]
+    if not layout.cpu:
+        lines.append(f"#SBATCH --gpus-per-node={layout.processes_per_node}")
+    lines += [
+        "set -euo pipefail",
+        f"cd {shlex.quote(str(run_dir))}",
+        "# The first node of the allocation is the main node; every node reaches it there.",
+        'MAIN_IP="$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)"',
+        f'MAIN_PORT="${{MAIN_PORT:-{layout.main_port}}}"',
+        f"GPUS_PER_NODE={layout.processes_per_node}",
+        'export MAIN_IP MAIN_PORT GPUS_PER_NODE',
+        f'mkdir -p "$(dirname "{config_file}")"',
+        f"cat > \"{config_file}\" <<'EOF'",
+        accelerate_yaml.rstrip("\n"),
+        "EOF",
+        *[f"export {k}={shlex.quote(v)}" for k, v in sorted(command.env.items())],
+        "# One task per node; each passes its own rank. Single quotes: the node expands them.",
+        f"srun --nodes=\"$SLURM_NNODES\" --ntasks-per-node=1 bash -c '{slurm_line(command)}'",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def slurm_line(command: LaunchCommand) -> str:
+    """The launch line with the per-node values read from Slurm's variables at run time."""
+    argv = list(command.argv)
+    parts: list[str] = []
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg in NODE_VALUES and index + 1 < len(argv):
+            parts += [arg, NODE_VALUES[arg]]
+            index += 2
+            continue
+        if arg == "--num_processes" and index + 1 < len(argv):
+            parts += [arg, '"$((SLURM_NNODES * GPUS_PER_NODE))"']
+            index += 2
+            continue
+        if arg == "--config_file" and index + 1 < len(argv):
+            parts += [arg, '"launches/slurm-$SLURM_JOB_ID/accelerate.yml"']
+            index += 2
+            continue
+        if "'" in arg:
+            raise WizardError(f"cannot put {arg!r} in the sbatch script (it has a single quote)",
+                              "rename the path without quotes")  # fmt: skip
+        parts.append(_double_quoted(arg))
+        index += 1
+    return "exec " + " ".join(parts)
+
+
+_SAFE = re.compile(r"^[\w@%+=:,./-]+$")
+
+
+def _double_quoted(arg: str) -> str:
+    """Quote for the inside of the script's single-quoted `bash -c '…'`: double quotes only."""
+    if _SAFE.match(arg):
+        return arg
+    return '"' + re.sub(r'(["$`\\])', r"\\\1", arg) + '"'
+
+
+@dataclass(frozen=True)
+class Hosts:
+    names: list[str]
+    slots: list[int]
+
+    def rank_of_this_host(self) -> int | None:
+        here = {socket.gethostname(), socket.getfqdn(), "localhost", "127.0.0.1"}
+        here |= {name.split(".")[0] for name in tuple(here)}
+        for rank, name in enumerate(self.names):
+            if name in here or name.split(".")[0] in here:
+                return rank
+        return None
+
+
+_HOST_LINE = re.compile(r"^(\S+)(?:\s+slots\s*=\s*(\d+))?\s*$")
+
+
+def parse_hostfile(path: Path) -> Hosts:
+    """DeepSpeed's format: `hostname slots=N` per line, `#` comments, blank lines ignored."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise WizardError(f"cannot read hostfile {path}: {err}", "pass a readable file") from None
+    names: list[str] = []
+    slots: list[int] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = _HOST_LINE.match(line)
+        if not match:
+            raise WizardError(f"{path}:{number}: {raw.strip()!r} is not `hostname slots=N`",
+                              "one host per line, e.g. `node01 slots=8`")  # fmt: skip
+        names.append(match.group(1))
+        slots.append(int(match.group(2) or 1))
+    if not names:
+        raise WizardError(f"{path} lists no hosts", "one host per line, e.g. `node01 slots=8`")
+    if len(set(slots)) > 1:
+        raise WizardError(f"{path}: hosts have different slots {sorted(set(slots))}",
+                          "accelerate runs the same number of processes on every node")  # fmt: skip
+    return Hosts(names, slots)

@@ -1,0 +1,103 @@
+"""The run manifest: what was launched, how, with which versions, where and when.
+
+Written beside the outputs (`RUN_DIR/launches/<UTC time>-node<rank>/`) before the child starts, so
+a run that dies still leaves a record: the config as launched, its DeepSpeed JSON, accelerate's
+config file (which the command points at), the command, the package versions, host and time.
+Only the variables `launch` itself sets are recorded, never the inherited environment: tokens
+stay in the environment and out of files.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import socket
+import sys
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from wizard import __version__
+from wizard.files import atomic_write_text
+from wizard.launch.outputs import deepspeed_path
+from wizard.launch.target import Target
+from wizard.launch_command import LaunchCommand, Layout
+from wizard.yamlio import dump_yaml
+
+LAUNCHES_DIR = "launches"
+MANIFEST_VERSION = 1
+ACCELERATE_CONFIG = "accelerate.yml"
+OUTPUT_LOG = "output.log"
+
+
+@dataclass
+class ManifestDir:
+    path: Path  # absolute
+    relative: str  # as the child (working directory = run folder) names it
+
+    @property
+    def accelerate_config(self) -> str:
+        return f"{self.relative}/{ACCELERATE_CONFIG}"
+
+    @property
+    def log(self) -> Path:
+        return self.path / OUTPUT_LOG
+
+
+def plan_manifest_dir(run_dir: Path, node_rank: int, create: bool) -> ManifestDir:
+    """A folder name no other launch uses: time to the second, node rank, then a counter (the
+    nodes of one job may share a run folder on a shared file system). `create` claims it with
+    an exclusive mkdir, so two simultaneous launches cannot pick the same one."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    base = f"{stamp}-node{node_rank}"
+    for attempt in range(1, 1000):
+        name = base if attempt == 1 else f"{base}-{attempt}"
+        path = run_dir / LAUNCHES_DIR / name
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+        elif path.exists():
+            continue
+        return ManifestDir(path, f"{LAUNCHES_DIR}/{name}")
+    raise RuntimeError(f"no free manifest folder under {run_dir / LAUNCHES_DIR}")
+
+
+@dataclass
+class ManifestData:
+    command: LaunchCommand
+    layout: Layout
+    accelerate: dict[str, Any]
+    versions: dict[str, str | None]
+    warnings: list[str]
+
+
+def write_manifest(folder: ManifestDir, target: Target, data: ManifestData) -> None:
+    atomic_write_text(folder.path / ACCELERATE_CONFIG, dump_yaml(data.accelerate))
+    shutil.copy2(target.config_path, folder.path / target.config_path.name)
+    deepspeed = deepspeed_path(target)
+    if deepspeed is not None:
+        shutil.copy2(deepspeed, folder.path / deepspeed.name)
+    record = {
+        "manifest_version": MANIFEST_VERSION,
+        "wizard_version": __version__,
+        "time_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "run_dir": str(target.run_dir),
+        "config": target.config_arg,
+        "deepspeed": deepspeed.name if deepspeed else None,
+        "made_for_axolotl": target.made_for_axolotl,
+        "versions": data.versions,
+        "layout": asdict(data.layout),
+        "argv": data.command.argv,
+        "env_set": data.command.env,
+        "shell": data.command.shell_line(),
+        "warnings": data.warnings,
+    }
+    atomic_write_text(folder.path / "manifest.json", json.dumps(record, indent=2) + "\n")

@@ -1,0 +1,111 @@
+"""The output folder: never overwrite a trained run by accident, and have room for checkpoints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wizard.launch.probe import cached_model_dir, free_bytes, weight_bytes
+from wizard.launch.target import Target
+
+if TYPE_CHECKING:
+    from wizard.launch.preflight import Preflight
+
+GIB = 1024**3
+# What makes an output folder worth protecting: weights or checkpoints, not a debug.log left by
+# a run that failed while loading.
+TRAINED = ("checkpoint-*", "*.safetensors", "*.bin", "adapter_config.json")
+# A checkpoint of a full fine-tune holds the weights and two Adam moments: at least 3x the weight
+# files (5x when bf16 weights get fp32 moments). A LoRA checkpoint is the adapter, a few percent.
+FULL_CHECKPOINT_FACTOR = 3.0
+ADAPTER_CHECKPOINT_FACTOR = 0.05
+HEADROOM_BYTES = GIB // 2  # logs, the tokenized dataset cache, the final save's temp files
+
+
+def output_dir(target: Target) -> Path:
+    value = str(target.config.get("output_dir") or "./model-out")  # Axolotl's own default
+    return target.run_dir / Path(value).expanduser()
+
+
+def trained_files(folder: Path) -> list[str]:
+    if not folder.is_dir():
+        return []
+    return sorted({p.name for pattern in TRAINED for p in folder.glob(pattern)})
+
+
+def check_output_dir(pre: Preflight) -> None:
+    """Refuse to train over a finished or interrupted run unless --resume says to continue it."""
+    folder = output_dir(pre.target)
+    found = trained_files(folder)
+    checkpoints = [name for name in found if name.startswith("checkpoint-")]
+    if pre.resume and not checkpoints:
+        pre.error(f"--resume: {folder} holds no checkpoint-* folder to resume from",
+                  "launch without --resume to start from the beginning")  # fmt: skip
+    elif found and not pre.resume:
+        shown = ", ".join(found[:3]) + (", …" if len(found) > 3 else "")
+        pre.error(
+            f"output_dir {folder} already holds a trained run ({shown}); training would "
+            "overwrite it",
+            "pass --resume to continue from its last checkpoint, or set another output_dir "
+            "(or delete that folder)",
+        )
+
+
+def model_bytes(target: Target) -> int | None:
+    """Size of the base model's weight files, when they are on this machine."""
+    base = str(target.config.get("base_model") or "")
+    local = target.run_dir / Path(base).expanduser()
+    if (local / "config.json").is_file():
+        return weight_bytes(local)
+    cached = cached_model_dir(base)
+    return weight_bytes(cached) if cached is not None else None
+
+
+def checkpoints_kept(config: dict[str, Any]) -> int:
+    limit = config.get("save_total_limit")
+    saves = int(config.get("saves_per_epoch") or 1) * int(config.get("num_epochs") or 1)
+    if isinstance(limit, int) and limit > 0:
+        saves = min(saves, limit)
+    return saves + 1  # the final save of the weights
+
+
+def needed_bytes(config: dict[str, Any], weights: int) -> int:
+    adapter = bool(config.get("adapter"))
+    factor = ADAPTER_CHECKPOINT_FACTOR if adapter else FULL_CHECKPOINT_FACTOR
+    return int(weights * factor * checkpoints_kept(config)) + HEADROOM_BYTES
+
+
+def check_disk(pre: Preflight) -> None:
+    weights = model_bytes(pre.target)
+    if weights is None:
+        return  # downloaded later: its size is not known here
+    need = needed_bytes(pre.target.config, weights)
+    folder = output_dir(pre.target)
+    free = free_bytes(folder)
+    if free < need:
+        pre.error(
+            f"{folder} has {free / GIB:.1f} GiB free; checkpoints need about {need / GIB:.1f} GiB "
+            f"({checkpoints_kept(pre.target.config)} saves of a "
+            f"{weights / GIB:.1f} GiB model)",
+            "free disk space, set output_dir on a bigger disk, or lower save_total_limit",
+        )
+
+
+def deepspeed_path(target: Target) -> Path | None:
+    value = target.config.get("deepspeed")
+    if not isinstance(value, str) or not value:
+        return None
+    path = target.run_dir / Path(value).expanduser()
+    return path if path.is_file() else None
+
+
+def deepspeed_dict(target: Target) -> dict[str, Any] | None:
+    path = deepspeed_path(target)
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None  # check_config reports a broken DeepSpeed JSON
+    return data if isinstance(data, dict) else None

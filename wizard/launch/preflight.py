@@ -1,0 +1,171 @@
+"""Checks that run before anything starts: each says what is wrong and what to do.
+
+A failed launch on a cluster costs a queue wait and minutes of model loading before it dies; every
+check here catches, in well under a second, something that would otherwise fail late.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from wizard.launch.datacheck import check_datasets
+from wizard.launch.outputs import check_disk, check_output_dir
+from wizard.launch.probe import Gpus, cached_model_dir, offline, package_versions, visible_gpus
+from wizard.launch.target import Target
+from wizard.launch_command import Layout
+
+REQUIRED = ("axolotl", "accelerate")
+LOCAL_PREFIXES = ("/", "./", "../", "~")
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: Literal["error", "warning"]
+    message: str
+    hint: str | None = None
+
+
+@dataclass
+class Preflight:
+    target: Target
+    layout: Layout
+    python: str
+    resume: bool = False
+    skip_gpus: bool = False
+    problems: list[Problem] = field(default_factory=list)
+    versions: dict[str, str | None] = field(default_factory=dict)
+    gpus: Gpus | None = None
+
+    def error(self, message: str, hint: str | None = None) -> None:
+        self.problems.append(Problem("error", message, hint))
+
+    def warn(self, message: str, hint: str | None = None) -> None:
+        self.problems.append(Problem("warning", message, hint))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+Check = Callable[[Preflight], None]
+
+
+def run_preflight(pre: Preflight) -> Preflight:
+    checks: tuple[Check, ...] = (
+        check_config, check_packages, check_gpus, check_model, check_datasets,
+        check_output_dir, check_disk,
+    )  # fmt: skip
+    for check in checks:
+        check(pre)
+    return pre
+
+
+def check_config(pre: Preflight) -> None:
+    """The config passes `check` (the wizard's own linter, no Axolotl import)."""
+    from wizard.lint import Env, lint_dict
+
+    env = Env.for_cpu(cwd=pre.target.run_dir) if pre.layout.cpu else Env(cwd=pre.target.run_dir)
+    findings = lint_dict(pre.target.config, env=env, source=pre.target.config_path)
+    for finding in findings:
+        if finding.severity == "error":
+            pre.error(f"{finding.where}: {finding.message}", finding.fix)
+    if any(f.severity == "error" for f in findings):
+        pre.problems[-1] = Problem(
+            "error", pre.problems[-1].message,
+            f"see `axolotl-wizard check {pre.target.config_path}` for every finding",
+        )  # fmt: skip
+
+
+def check_packages(pre: Preflight) -> None:
+    """axolotl and accelerate importable by the Python that runs the child; versions recorded."""
+    pre.versions = package_versions(pre.python)
+    for name in REQUIRED:
+        if pre.versions.get(name) is None:
+            pre.error(
+                f"{name} is not importable by {pre.python}",
+                "install the training extra there: pip install 'axolotl-wizard[train]' "
+                "(with torch pinned), or pass --python PATH of the environment that has it",
+            )
+    made_for, found = pre.target.made_for_axolotl, pre.versions.get("axolotl")
+    if made_for and found and found != made_for:
+        pre.warn(
+            f"this config was made for Axolotl {made_for}, and {pre.python} has {found}",
+            f"check it with `axolotl-wizard check --axolotl {pre.target.config_path}`",
+        )
+
+
+def check_gpus(pre: Preflight) -> None:
+    """Visible GPUs against the plan, and the memory estimate against their memory."""
+    if pre.layout.cpu or pre.skip_gpus:
+        return
+    pre.gpus = gpus = visible_gpus()
+    wanted = pre.layout.processes_per_node
+    if gpus.count == 0:
+        pre.error(
+            f"the plan needs {wanted} GPU(s) on this node, and none is visible "
+            f"(checked {'nvidia-smi' if gpus.source == 'none' else gpus.source})",
+            "run on a GPU machine, fix CUDA_VISIBLE_DEVICES, or pass --cpu for a CPU smoke test",
+        )
+        return
+    if gpus.count < wanted:
+        pre.error(
+            f"the plan needs {wanted} GPUs on this node, and {gpus.count} are visible "
+            f"({gpus.source})",
+            f"pass --gpus {gpus.count} (the batch per step shrinks), or free the GPUs",
+        )
+    elif gpus.count > wanted:
+        pre.warn(f"{gpus.count} GPUs are visible and the plan uses {wanted}",
+                 f"pass --gpus {gpus.count} to use them all")  # fmt: skip
+    if gpus.memory_gib:
+        _check_memory(pre, min(gpus.memory_gib[:wanted]))
+
+
+def _check_memory(pre: Preflight, gpu_mem_gib: float) -> None:
+    from wizard.estimate import estimate
+    from wizard.launch.outputs import deepspeed_dict
+    from wizard.models import resolve_arch
+
+    base = str(pre.target.config.get("base_model", ""))
+    try:
+        arch = resolve_arch(base, base_dir=pre.target.run_dir)
+    except Exception as err:  # noqa: BLE001 - an unknown architecture only skips the estimate
+        pre.warn(f"no memory estimate for {base}: {err}")
+        return
+    result = estimate(pre.target.config, arch, deepspeed=deepspeed_dict(pre.target),
+                      gpus=pre.layout.num_processes, gpu_mem_gib=gpu_mem_gib)  # fmt: skip
+    if result.fits is False:
+        first = result.advice[0].change if result.advice else None
+        pre.error(
+            f"estimated peak {result.peak_gib_per_gpu:.1f} GiB per GPU does not fit in "
+            f"{gpu_mem_gib:.0f} GiB",
+            (f"try: {first}; " if first else "")
+            + f"see `axolotl-wizard estimate {pre.target.config_path} --gpu-mem "
+            f"{gpu_mem_gib:.0f}`",
+        )
+
+
+def check_model(pre: Preflight) -> None:
+    """The base model is a local folder, in the HF cache, or downloadable (not offline)."""
+    base = pre.target.config.get("base_model")
+    if not isinstance(base, str) or not base:
+        return  # check_config has said so
+    local = pre.target.run_dir / Path(base).expanduser()
+    if local.exists() or base.startswith(LOCAL_PREFIXES):
+        if not (local / "config.json").is_file():
+            pre.error(
+                f"base_model {base} is not a model folder (no {local / 'config.json'})",
+                "paths in the config are relative to its folder; fix base_model",
+            )
+        return
+    if cached_model_dir(base) is not None:
+        return
+    if offline():
+        pre.error(
+            f"base_model {base} is not in the Hugging Face cache, and HF_HUB_OFFLINE is set",
+            f"download it first (huggingface-cli download {base}) or unset HF_HUB_OFFLINE",
+        )
+    else:
+        pre.warn(f"base_model {base} is not cached; it will be downloaded from the Hub")

@@ -1,0 +1,124 @@
+"""One launch from start to end: target -> layout -> preflight -> command -> manifest -> child.
+
+`launch` and `demo` both go through `prepare` and `start`, so the demo exercises exactly the code a
+user's real run does.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from wizard.errors import WizardError
+from wizard.launch.child import TextSink, exec_child, failure_cause, run_child
+from wizard.launch.cluster import parse_hostfile
+from wizard.launch.manifest import ManifestData, ManifestDir, plan_manifest_dir, write_manifest
+from wizard.launch.preflight import Preflight, Problem, run_preflight
+from wizard.launch.target import (
+    LaunchOptions,
+    Target,
+    apply_flags,
+    planned_layout,
+    resolve_target,
+)
+from wizard.launch_command import (
+    LaunchCommand,
+    Layout,
+    MixedPrecision,
+    accelerate_config,
+    build_launch_command,
+)
+
+# Axolotl's CLI reads `--key=value` after the config as overrides of the config's keys.
+RESUME_ARGS = ("--auto_resume_from_checkpoints=True",)
+
+
+@dataclass
+class Prepared:
+    target: Target
+    layout: Layout
+    precision: MixedPrecision
+    preflight: Preflight
+    manifest: ManifestDir
+    command: LaunchCommand
+    accelerate: dict[str, object]
+
+
+def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
+    """Everything up to (not including) writing the manifest and starting the child."""
+    target = resolve_target(options.target)
+    planned, precision = planned_layout(target)
+    layout = apply_flags(planned, _with_hostfile(options))
+    pre = Preflight(target, layout, options.python, options.resume,
+                    skip_gpus=options.slurm)  # fmt: skip
+    run_preflight(pre)
+    manifest = plan_manifest_dir(target.run_dir, layout.node_rank, create=create_manifest)
+    command = build_launch_command(
+        target.config_arg, layout, precision,
+        extra_args=options.extra_args,
+        accelerate=accelerate_argv(options.python),
+        config_file=manifest.accelerate_config,
+        train_args=RESUME_ARGS if options.resume else (),
+    )  # fmt: skip
+    return Prepared(target, layout, precision, pre, manifest, command,
+                    accelerate_config(layout, precision))  # fmt: skip
+
+
+def _with_hostfile(options: LaunchOptions) -> LaunchOptions:
+    """A DeepSpeed-style host list gives the node count, the main node and this node's rank;
+    explicit flags still win."""
+    if options.hostfile is None:
+        return options
+    hosts = parse_hostfile(options.hostfile)
+    rank = options.node_rank
+    if rank == 0 and len(hosts.names) > 1:
+        found = hosts.rank_of_this_host()
+        if found is None:
+            raise WizardError(
+                f"this host is not in {options.hostfile} ({', '.join(hosts.names)})",
+                "pass --node-rank for this node",
+            )
+        rank = found
+    return replace(
+        options,
+        nodes=options.nodes or len(hosts.names),
+        gpus=options.gpus or hosts.slots[0],
+        main_ip=options.main_ip or hosts.names[0],
+        node_rank=rank,
+    )
+
+
+def accelerate_argv(python: str) -> tuple[str, ...]:
+    """The `accelerate` of the environment `python` belongs to (not whichever is first on PATH),
+    so the interpreter preflight probed is the one that runs."""
+    script = Path(python).parent / "accelerate"
+    if script.is_file():
+        return (str(script),)
+    return (python, "-m", "accelerate.commands.accelerate_cli")
+
+
+def blocking(prepared: Prepared) -> list[Problem]:
+    return prepared.preflight.errors
+
+
+def start(
+    prepared: Prepared, echo: TextSink | None, replace_process: bool = False
+) -> tuple[int, str | None]:
+    """Write the manifest, then run the child; (its exit code, a one-line cause when it failed).
+
+    `echo` receives the child's output as it comes (None: it goes only to the manifest's log).
+    """
+    warnings = [p.message for p in prepared.preflight.problems if p.severity == "warning"]
+    data = ManifestData(prepared.command, prepared.layout, prepared.accelerate,
+                        prepared.preflight.versions, warnings)  # fmt: skip
+    write_manifest(prepared.manifest, prepared.target, data)
+    if replace_process:
+        exec_child(prepared.command, prepared.target.run_dir)
+    code, tail = run_child(prepared.command, prepared.target.run_dir, prepared.manifest.log, echo)
+    return code, (failure_cause(tail) if code else None)
+
+
+def write_through(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()

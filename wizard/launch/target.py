@@ -1,0 +1,133 @@
+"""What `launch` starts: the run folder, its config, and the process layout.
+
+A run folder made by `new` has `wizard-answers.yml`, so the layout (GPUs, nodes, CPU or CUDA) and
+the precision come from the answers. A hand-written config has none; then the layout comes from
+the flags and the precision from the config's own `bf16`/`fp16` keys. The command-line flags win
+over the answers either way.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from wizard.errors import UsageError, WizardError
+from wizard.launch_command import DEFAULT_PORT, Layout, MixedPrecision
+from wizard.yamlio import load_yaml_mapping
+
+CONFIG_FILENAME = "axolotl.yml"  # as wizard.runfolder writes it; not imported to keep this light
+ANSWERS_FILENAME = "wizard-answers.yml"
+
+
+@dataclass
+class LaunchOptions:
+    """What the user asked for on the command line (None: take it from the plan)."""
+
+    target: Path
+    gpus: int | None = None
+    nodes: int | None = None
+    node_rank: int = 0
+    main_ip: str | None = None
+    main_port: int | None = None
+    cpu: bool = False
+    resume: bool = False
+    python: str = field(default_factory=lambda: sys.executable)
+    hostfile: Path | None = None
+    extra_args: tuple[str, ...] = ()
+    slurm: bool = False  # the GPUs and the main node are Slurm's to give, not known here
+
+
+@dataclass
+class Target:
+    run_dir: Path  # absolute; the child's working directory, so the config's paths resolve
+    config_path: Path  # absolute
+    config: dict[str, Any]
+    answers: dict[str, Any] | None  # the answers file as written by `new`, when there is one
+
+    @property
+    def config_arg(self) -> str:
+        """The config as the child sees it: relative to its working directory when inside."""
+        try:
+            return str(self.config_path.relative_to(self.run_dir))
+        except ValueError:
+            return str(self.config_path)
+
+    @property
+    def made_for_axolotl(self) -> str | None:
+        return None if self.answers is None else self.answers.get("axolotl_version")
+
+
+def resolve_target(path: Path) -> Target:
+    """`RUN_DIR` (holding axolotl.yml) or a config file -> the target to launch."""
+    path = path.expanduser().resolve()
+    if path.is_dir():
+        config_path = path / CONFIG_FILENAME
+        if not config_path.is_file():
+            raise WizardError(
+                f"{path} has no {CONFIG_FILENAME}",
+                "pass a run folder made by `axolotl-wizard new`, or the config file itself",
+            )
+    elif path.is_file():
+        config_path = path
+    else:
+        raise WizardError(f"{path} does not exist", "pass a run folder or an Axolotl config file")
+    config = load_yaml_mapping(config_path, "Axolotl config")
+    answers_path = config_path.parent / ANSWERS_FILENAME
+    answers = load_yaml_mapping(answers_path, "answers file") if answers_path.is_file() else None
+    return Target(config_path.parent, config_path, config, answers)
+
+
+def planned_layout(target: Target) -> tuple[Layout, MixedPrecision]:
+    """The layout and precision the run was planned with (answers file), else from the config."""
+    if target.answers is not None:
+        from wizard.answers_file import load_answers_file
+        from wizard.layers import Answers
+        from wizard.runfolder import launch_layout, mixed_precision
+
+        loaded = load_answers_file(target.config_path.parent / ANSWERS_FILENAME)
+        spec = Answers([loaded.layer]).resolve()
+        precision = mixed_precision(spec)
+        assert precision in ("no", "bf16", "fp16")
+        return launch_layout(spec), precision
+    return Layout(), config_precision(target.config)
+
+
+def config_precision(config: dict[str, Any]) -> MixedPrecision:
+    """accelerate's --mixed_precision from Axolotl's keys (`bf16: auto` counts as bf16)."""
+    if config.get("bf16") in (True, "auto", "true"):
+        return "bf16"
+    if config.get("fp16") in (True, "true"):
+        return "fp16"
+    return "no"
+
+
+def apply_flags(planned: Layout, args: LaunchOptions) -> Layout:
+    """The flags over the plan (the plan: the answers file, or one GPU for a hand-written
+    config; `--cpu` makes it a CPU run)."""
+    layout = planned
+    if args.gpus is not None:
+        layout = replace(layout, processes_per_node=args.gpus)
+    if args.nodes is not None:
+        layout = replace(layout, nodes=args.nodes)
+    if args.cpu:
+        layout = replace(layout, cpu=True)
+    layout = replace(
+        layout,
+        node_rank=args.node_rank,
+        main_port=args.main_port if args.main_port is not None else DEFAULT_PORT,
+        main_ip=args.main_ip or layout.main_ip,
+    )
+    if layout.nodes > 1 and not args.main_ip and not args.slurm:
+        raise UsageError(
+            f"{layout.nodes} nodes need --main-ip (the address of the node with rank 0)",
+            "e.g. --nodes 2 --node-rank 0 --main-ip 10.0.0.1 on the first node, "
+            "--node-rank 1 on the second",
+        )
+    if not 0 <= layout.node_rank < layout.nodes:
+        raise UsageError(
+            f"--node-rank {layout.node_rank} is outside 0..{layout.nodes - 1}",
+            "ranks count from 0 on the main node to nodes-1",
+        )
+    return layout

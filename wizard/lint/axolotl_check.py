@@ -1,0 +1,66 @@
+"""`check --axolotl`: ask Axolotl itself, in a child process, and turn its answer into findings.
+
+The child imports torch and Axolotl (seconds); `check` itself never does. GPU capabilities are
+passed explicitly, so the verdict does not depend on the machine `check` runs on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from wizard.errors import WizardError
+from wizard.lint.env import Env
+from wizard.lint.findings import Finding
+
+CHILD = "wizard.lint.axolotl_child"
+
+
+def validate_with_axolotl(
+    paths: list[Path], env: Env, python: str | None = None, timeout: float = 900
+) -> dict[str, list[Finding]]:
+    """Findings from Axolotl's validate_config for each path (keyed by str(path))."""
+    request = {
+        "files": [str(p) for p in paths],
+        "capabilities": env.gpu_capabilities(),
+        "env_capabilities": {"torch_version": env.torch_version},
+    }
+    proc = _run_child(python or sys.executable, json.dumps(request), timeout)
+    results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    if len(results) != len(paths):
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise WizardError(f"Axolotl's validation stopped early: {tail}",
+                          "rerun without --axolotl, or check the Axolotl install")
+    return {r["path"]: findings_from(r) for r in results}
+
+
+def _run_child(python: str, request: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AXOLOTL_DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1"}
+    # Run from the folder that holds `wizard`, so the child finds this package when run from
+    # a source checkout as well as when installed.
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")]))
+    try:
+        proc = subprocess.run([python, "-m", CHILD], input=request, capture_output=True,
+                              text=True, timeout=timeout, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        raise WizardError(f"Axolotl's validation took more than {timeout:.0f} s",
+                          "rerun without --axolotl") from None
+    if proc.returncode != 0 and "No module named 'axolotl'" in proc.stderr:
+        raise WizardError("--axolotl needs Axolotl installed in this Python environment",
+                          "pip install 'axolotl[deepspeed]==0.19.0', or drop --axolotl")
+    return proc
+
+
+def findings_from(result: dict[str, object]) -> list[Finding]:
+    path, verdict = str(result["path"]), result["verdict"]
+    messages = [str(m) for m in result.get("messages", []) or []]  # type: ignore[attr-defined]
+    if verdict == "valid":
+        return []
+    code = "axolotl-invalid" if verdict == "invalid" else "axolotl-error"
+    return [Finding("error", code, f"Axolotl rejects the config: {m}",
+                    "fix what Axolotl names, then rerun", file=path, origin="axolotl")
+            for m in messages[:5] or ["(no message)"]]

@@ -1,0 +1,127 @@
+"""What a preset chain enforces: locked answers, and the Axolotl version it was written for.
+
+`locked: [KEY, ...]` fixes answers for everyone who uses the preset. A locked entry is a dotted
+answer key or a prefix of some (`method` locks every `method.*` answer the chain gives), and it
+must have a value in the chain: a lock fixes that value. A child preset, an answers file or
+`--set` that changes a locked value is an error unless the user passes `--unlock`.
+
+The locked values are then added as a top layer named `locked by preset …`, so `origin()` and
+`presets explain` say the value is locked, and the interview can skip those questions
+(`locked_keys(answers)`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from wizard.errors import WizardError
+from wizard.layers import Answers, Layer, generic_key, known_keys
+from wizard.preset_files import version_warnings
+from wizard.presets import Preset, preset_layers
+
+LOCK_LAYER_PREFIX = "locked by "
+UNLOCK_HINT = "pass --unlock to change an answer the preset locks, or drop the change"
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Lock:
+    key: str
+    value: Any
+    preset: str  # the qualified name of the preset that locks it
+
+
+def covers(entry: str, key: str) -> bool:
+    """Whether the locked entry `entry` covers the answer key `key` (itself or below it)."""
+    return key == entry or key.startswith(entry + ".")
+
+
+def chain_locks(chain: list[Preset]) -> dict[str, Lock]:
+    """Every locked answer key of the chain, with its value and the preset that locks it."""
+    layers = preset_layers(chain)
+    locks: dict[str, Lock] = {}
+    for index, preset in enumerate(chain):
+        if not preset.data.locked:
+            continue
+        # The value is the one the chain gives up to and including the locking preset.
+        values = Answers(layers[: index + 1]).merged()
+        for entry in preset.data.locked:
+            _check_entry(entry, preset)
+            keys = [key for key in values if covers(entry, key)]
+            if not keys:
+                raise WizardError(
+                    f"preset {preset.path}: locked answer {entry!r} has no value in "
+                    f"{preset.qualified_name} or the presets it extends",
+                    f"give {entry} a value under answers: (or axolotl:), or unlock it",
+                )
+            for key in keys:
+                locks.setdefault(key, Lock(key, values[key], preset.qualified_name))
+    enforce_locks(Answers(layers), locks, "remove that answer from the child preset, or unlock "
+                  "it in the parent")
+    return locks
+
+
+def _check_entry(entry: str, preset: Preset) -> None:
+    if entry == "axolotl" or entry.startswith("axolotl."):
+        return
+    shape = generic_key(entry)
+    if any(covers(shape, key) for key in known_keys()):
+        return
+    raise WizardError(
+        f"preset {preset.path}: locked: {entry!r} is not an answer key",
+        "lock dotted answer keys such as training.seed, method, or axolotl.chat_template",
+    )
+
+
+def enforce_locks(answers: Answers, locks: dict[str, Lock], hint: str = UNLOCK_HINT) -> None:
+    """Raise when the layered answers change (or drop) a locked value."""
+    merged = answers.merged()
+    for lock in locks.values():
+        value = merged.get(lock.key, _MISSING)
+        if _same(value, lock.value):
+            continue
+        changer = answers.origin(lock.key) if value is not _MISSING else None
+        change = f"{changer} changes it to {value!r}" if changer else "another answer removes it"
+        raise WizardError(
+            f"{lock.key} is locked by preset {lock.preset} (value {lock.value!r}), but {change}",
+            hint,
+        )
+
+
+def _same(value: Any, locked: Any) -> bool:
+    # An answers file writes 24 as 24.0 where the spec says float: the same answer. But `true`
+    # is not `1`, and "8" is not 8, although Python says the first pair are equal.
+    if _is_number(value) and _is_number(locked):
+        return bool(value == locked)
+    return type(value) is type(locked) and bool(value == locked)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def apply_locks(answers: Answers, locks: dict[str, Lock]) -> Answers:
+    """Check the answers keep every locked value, then pin them in layers above the rest."""
+    if not locks:
+        return answers
+    enforce_locks(answers, locks)
+    by_preset: dict[str, Layer] = {}
+    for lock in locks.values():
+        name = f"{LOCK_LAYER_PREFIX}preset {lock.preset}"
+        by_preset.setdefault(name, Layer(name)).values[lock.key] = lock.value
+    return Answers([*answers.layers, *by_preset.values()])
+
+
+def locked_keys(answers: Answers) -> set[str]:
+    """The answer keys a preset locked (for the interview: do not ask these)."""
+    keys: set[str] = set()
+    for layer in answers.layers:
+        if layer.name.startswith(LOCK_LAYER_PREFIX):
+            keys.update(layer.values)
+    return keys
+
+
+def chain_version_warnings(chain: list[Preset]) -> list[str]:
+    """Warnings for presets in the chain whose `axolotl_version` the Axolotl at hand misses."""
+    return version_warnings((p.qualified_name, p.data.axolotl_version or "") for p in chain)

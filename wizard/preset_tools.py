@@ -1,0 +1,149 @@
+"""`presets save` (answers file -> preset) and `presets check` (render + lint every preset)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wizard import __version__
+from wizard.errors import WizardError
+from wizard.presets import (
+    NAME_PATTERN,
+    PRESET_SUFFIXES,
+    Folders,
+    Preset,
+    PresetFile,
+    chain_hash,
+    chain_of,
+    load_preset_file,
+    preset_files,
+    preset_folders,
+)
+
+# Lint findings about files on disk say nothing about a preset: its run folder does not exist yet.
+IGNORED_FINDINGS = frozenset({"dataset-missing"})
+
+
+def source_of(folder: Path) -> str | None:
+    """The source label of a configured preset folder, or None when it is not one."""
+    target = folder.resolve()
+    label = None
+    for source, configured in preset_folders():
+        if configured.resolve() == target:
+            label = source  # Keep going: the highest source that names the folder wins.
+    return label
+
+
+def save_preset(name: str, run: Path, to_dir: Path, description: str | None, force: bool) -> Path:
+    """Write the answers of run folder (or answers file) `run` as the preset `to_dir/NAME.yml`."""
+    from wizard.answers_file import ANSWERS_FILENAME, load_answers_file
+    from wizard.files import atomic_write_text, refuse_overwrite
+    from wizard.layers import Answers
+    from wizard.yamlio import dump_yaml
+
+    if not NAME_PATTERN.match(name):
+        raise WizardError(
+            f"{name!r} is not a preset name",
+            "use lowercase letters, digits, '.', '_' and '-'; choose the folder with --to DIR",
+        )
+    source = run / ANSWERS_FILENAME if run.is_dir() else run
+    loaded = load_answers_file(source)
+    answers = Answers([loaded.layer])
+    # Every answer, defaults included: the preset must not change when a later wizard's defaults do.
+    data: dict[str, object] = {
+        "name": name,
+        "description": description or f"saved from {source}",
+        "version": "1",
+        "answers": answers.resolve().model_dump(mode="json"),
+    }
+    raw = answers.raw_axolotl()
+    if raw:
+        data["axolotl"] = raw
+    PresetFile.model_validate(data)
+    refuse_overwrite([to_dir / f"{name}{suffix}" for suffix in PRESET_SUFFIXES], force)
+    made_from = f", made from preset {loaded.preset.name}" if loaded.preset else ""
+    header = (
+        f"# Saved by axolotl-wizard {__version__} from {source}{made_from}.\n"
+        "# Relative paths (model, datasets) are read from the folder you run `new` in.\n"
+    )
+    target = to_dir / f"{name}.yml"
+    atomic_write_text(target, header + dump_yaml(data))
+    return target
+
+
+@dataclass
+class CheckResult:
+    path: Path
+    name: str
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    placeholders: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_folder(folder: Path | None, strict: bool = False) -> list[CheckResult]:
+    """Render every preset of `folder` (default: the built-in ones) and lint what comes out."""
+    folders: list[tuple[str, Path]] = preset_folders()
+    if folder is None:
+        label, folder = folders[0]
+    else:
+        if not folder.is_dir():
+            raise WizardError(f"{folder} is not a folder", "give the folder that holds the presets")
+        label = source_of(folder) or "team"
+        # Highest precedence, so the folder's own presets (and their parents there) are the ones
+        # checked even when another source has the same names.
+        folders.append((label, folder))
+    files = preset_files([(label, folder)])
+    if not files:
+        raise WizardError(f"no presets (*.yml, *.yaml) in {folder}", "is this the right folder?")
+    return [check_preset(path, label, folder, folders, strict) for _s, _f, path in files]
+
+
+def check_preset(path: Path, label: str, folder: Path, folders: Folders, strict: bool = False
+                 ) -> CheckResult:
+    """Load, resolve, render and lint one preset file; `strict` makes warnings failures too."""
+    result = CheckResult(path, f"{label}:{path.stem}")
+    if sum(1 for s in PRESET_SUFFIXES if path.with_suffix(s).is_file()) > 1:
+        result.problems.append(f"both {path.stem}.yml and {path.stem}.yaml exist; delete one")
+        return result
+    try:
+        _render_and_lint(result, load_preset_file(path, label, folder), folders)
+    except WizardError as err:
+        result.problems.append(err.message)
+    if strict:
+        result.problems += result.warnings
+        result.warnings = []
+    return result
+
+
+def _render_and_lint(result: CheckResult, preset: Preset, folders: Folders) -> None:
+    from wizard.answers_file import AnswersDocument, PresetRef
+    from wizard.preset_rules import chain_version_warnings
+    from wizard.preset_views import resolve_chain
+    from wizard.runfolder import build_run_folder
+
+    chain = chain_of(preset, folders)
+    resolved = resolve_chain(chain)
+    result.placeholders = sorted(resolved.placeholders.values)
+    result.warnings += chain_version_warnings(chain)
+    doc = AnswersDocument(
+        resolved.spec, resolved.answers.raw_axolotl(), PresetRef(preset.name, chain_hash(chain))
+    )
+    run_folder = build_run_folder(doc)
+    for severity, text in _lint(run_folder.config, run_folder.deepspeed):
+        (result.problems if severity == "error" else result.warnings).append(text)
+
+
+def _lint(config: dict[str, object], deepspeed: dict[str, object] | None) -> list[tuple[str, str]]:
+    """(severity, text) for each error and warning the linter finds in a rendered config."""
+    from wizard.lint import lint_dict
+
+    findings = lint_dict(dict(config), deepspeed=deepspeed)
+    return [
+        (f.severity, f"{f.message} [{f.code}]")
+        for f in findings
+        if f.code not in IGNORED_FINDINGS and f.severity != "hint"
+    ]

@@ -1,0 +1,210 @@
+"""How the interview talks to a person: a small Prompter protocol and two implementations.
+
+`QuestionaryPrompter` is the only place in the package that imports questionary (lazily, so
+`new --yes` never pays for it). `ScriptedPrompter` plays a list of answers, which is how most
+interview tests run. Every prompt carries a `key` (the spec field it asks, or a flow step such as
+`review`) so a script can say which question it expects to answer.
+
+A validator returns None when the text is acceptable, else the reason, which the prompt shows
+before asking again. EOFError and KeyboardInterrupt pass through unchanged: the interview turns
+them into "nothing was written".
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TextIO
+
+Validator = Callable[[str], "str | None"]
+ListValidator = Callable[[list[str]], "str | None"]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One entry of a select or checkbox; a `header` is an unselectable group title."""
+
+    value: str
+    title: str = ""
+    note: str = ""
+    header: bool = False
+
+    @property
+    def label(self) -> str:
+        title = self.title or self.value
+        return f"{title} — {self.note}" if self.note else title
+
+    @classmethod
+    def group(cls, title: str) -> Choice:
+        return cls(value=f"--{title}--", title=title, header=True)
+
+
+class Prompter(Protocol):
+    def select(
+        self, key: str, message: str, choices: Sequence[Choice], default: str | None,
+        search: bool = False,
+    ) -> str: ...
+
+    def text(self, key: str, message: str, default: str, validate: Validator | None = None) -> str:
+        ...
+
+    def path(self, key: str, message: str, default: str, validate: Validator | None = None) -> str:
+        ...
+
+    def confirm(self, key: str, message: str, default: bool) -> bool: ...
+
+    def checkbox(
+        self, key: str, message: str, choices: Sequence[Choice], checked: Sequence[str],
+        validate: ListValidator | None = None,
+    ) -> list[str]: ...
+
+    def show(self, text: str) -> None: ...
+
+
+class _Enter:
+    """Press Enter: take the default the prompt offers."""
+
+    def __repr__(self) -> str:
+        return "ENTER"
+
+
+ENTER: Any = _Enter()
+INTERRUPT: Any = KeyboardInterrupt
+EOF: Any = EOFError
+
+
+@dataclass
+class ScriptedPrompter:
+    """Answers from a list of `(key, answer)`; ENTER takes the default, INTERRUPT / EOF raise.
+
+    A text answer that the validator rejects is recorded in `rejections` and the next scripted
+    answer (for the same key) is tried, exactly as a person would type again.
+    """
+
+    script: list[tuple[str, Any]]
+    asked: list[str] = field(default_factory=list)
+    rejections: list[tuple[str, str]] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    def _next(self, key: str, default: Any) -> Any:
+        self.asked.append(key)
+        self.defaults[key] = default
+        if not self.script:
+            raise AssertionError(f"the interview asked {key!r} but the script has ended")
+        expected, answer = self.script.pop(0)
+        if expected != key:
+            raise AssertionError(f"the interview asked {key!r}; the script answers {expected!r}")
+        if answer is KeyboardInterrupt or answer is EOFError:
+            raise answer()
+        return default if answer is ENTER else answer
+
+    def select(
+        self, key: str, message: str, choices: Sequence[Choice], default: str | None,
+        search: bool = False,
+    ) -> str:
+        values = [c.value for c in choices if not c.header]
+        answer = self._next(key, default if default is not None else values[0])
+        if answer not in values:
+            raise AssertionError(f"{key}: {answer!r} is not one of {values}")
+        return str(answer)
+
+    def text(self, key: str, message: str, default: str, validate: Validator | None = None) -> str:
+        while True:
+            answer = str(self._next(key, default))
+            reason = validate(answer) if validate else None
+            if reason is None:
+                return answer
+            self.rejections.append((key, reason))
+
+    path = text
+
+    def confirm(self, key: str, message: str, default: bool) -> bool:
+        return bool(self._next(key, default))
+
+    def checkbox(
+        self, key: str, message: str, choices: Sequence[Choice], checked: Sequence[str],
+        validate: ListValidator | None = None,
+    ) -> list[str]:
+        while True:
+            answer = list(self._next(key, list(checked)))
+            reason = validate(answer) if validate else None
+            if reason is None:
+                return answer
+            self.rejections.append((key, reason))
+
+    def show(self, text: str) -> None:
+        self.shown.append(text)
+
+
+class QuestionaryPrompter:
+    """Real prompts. `input`/`output` go to prompt_toolkit (tests pass a pipe and DummyOutput)."""
+
+    def __init__(self, stream: TextIO | None = None, **toolkit: Any) -> None:
+        import questionary
+
+        self._q = questionary
+        self._stream = stream or sys.stdout
+        self._toolkit = toolkit
+
+    def _ask(self, question: Any) -> Any:
+        # unsafe_ask lets Ctrl-C raise KeyboardInterrupt (ask() would swallow it and return None).
+        answer = question.unsafe_ask()
+        if answer is None:
+            raise EOFError
+        return answer
+
+    def _choices(self, choices: Sequence[Choice], checked: Sequence[str] = ()) -> list[Any]:
+        q = self._q
+        return [
+            q.Separator(f"── {c.title} ──")
+            if c.header
+            else q.Choice(title=c.label, value=c.value, checked=c.value in checked)
+            for c in choices
+        ]
+
+    def select(
+        self, key: str, message: str, choices: Sequence[Choice], default: str | None,
+        search: bool = False,
+    ) -> str:
+        question = self._q.select(
+            message, self._choices(choices), default=default, use_search_filter=search,
+            use_jk_keys=not search, **self._toolkit,
+        )
+        return str(self._ask(question))
+
+    def text(self, key: str, message: str, default: str, validate: Validator | None = None) -> str:
+        question = self._q.text(message, default=default, validate=_adapt(validate),
+                                **self._toolkit)  # fmt: skip
+        return str(self._ask(question))
+
+    def path(self, key: str, message: str, default: str, validate: Validator | None = None) -> str:
+        question = self._q.path(message, default=default, validate=_adapt(validate),
+                                **self._toolkit)  # fmt: skip
+        return str(self._ask(question))
+
+    def confirm(self, key: str, message: str, default: bool) -> bool:
+        return bool(self._ask(self._q.confirm(message, default=default, **self._toolkit)))
+
+    def checkbox(
+        self, key: str, message: str, choices: Sequence[Choice], checked: Sequence[str],
+        validate: ListValidator | None = None,
+    ) -> list[str]:
+        question = self._q.checkbox(
+            message, self._choices(choices, checked), validate=_adapt(validate), **self._toolkit
+        )
+        return [str(v) for v in self._ask(question)]
+
+    def show(self, text: str) -> None:
+        print(text, file=self._stream, flush=True)
+
+
+def _adapt(validate: Callable[[Any], str | None] | None) -> Callable[[Any], bool | str]:
+    """questionary wants True or the message to show; ours returns None or the message."""
+
+    def check(value: Any) -> bool | str:
+        reason = validate(value) if validate else None
+        return True if reason is None else reason
+
+    return check

@@ -1,0 +1,181 @@
+"""The question list (wizard/questions.yaml) and the spec's rules for a single answer.
+
+Questions are data; this module reads them into small models and answers two questions for the
+interview: which spec field does a key name (so its type and constraints check a typed answer),
+and how does an answer travel between the prompt's text and the spec's value.
+"""
+
+from __future__ import annotations
+
+import types
+from functools import lru_cache
+from importlib import resources
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
+
+from wizard.layers import METHOD_MODELS, generic_key
+from wizard.spec import (
+    DatasetSpec,
+    DistributedSpec,
+    HardwareSpec,
+    ModelSpec,
+    TrainingSpec,
+)
+
+Kind = Literal["select", "text", "confirm", "path", "checkbox", "model", "gpu"]
+NONE_WORDS = ("", "none", "null", "~", "-")
+SUB_MODELS: dict[str, type[BaseModel]] = {
+    "model": ModelSpec,
+    "datasets.N": DatasetSpec,
+    "hardware": HardwareSpec,
+    "training": TrainingSpec,
+    "distributed": DistributedSpec,
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChoiceDef(_Strict):
+    value: str
+    note: str = ""
+
+
+class QuestionDef(_Strict):
+    key: str
+    kind: Kind
+    message: str
+    help: str
+    choices: list[ChoiceDef] = Field(default_factory=list)
+    when: dict[str, Any] = Field(default_factory=dict)
+    clears: list[str] = Field(default_factory=list)
+    reset_when_hidden: bool = False
+    suggest: str | None = None
+    notes: str | None = None
+    hub_only: bool = False
+
+    def at(self, index: int | None) -> str:
+        """The concrete key for dataset `index` (`datasets.N.path` -> `datasets.2.path`)."""
+        return self.key if index is None else self.key.replace(".N.", f".{index}.")
+
+
+class SectionDef(_Strict):
+    id: str
+    title: str
+    questions: list[QuestionDef]
+    repeat: Literal["datasets"] | None = None
+    gate: str | None = None
+
+
+class QuestionFile(_Strict):
+    sections: list[SectionDef]
+
+    def section(self, section_id: str) -> SectionDef:
+        return next(s for s in self.sections if s.id == section_id)
+
+    def find(self, key: str) -> tuple[SectionDef, QuestionDef] | None:
+        shape = generic_key(key)
+        for section in self.sections:
+            for question in section.questions:
+                if question.key == shape:
+                    return section, question
+        return None
+
+
+@lru_cache(maxsize=1)
+def load_questions() -> QuestionFile:
+    text = resources.files("wizard").joinpath("questions.yaml").read_text(encoding="utf-8")
+    return QuestionFile.model_validate(yaml.safe_load(text))
+
+
+def field_info(key: str, method_kind: str = "lora") -> FieldInfo:
+    """The spec's FieldInfo for a dotted answer key; KeyError when the key is not a spec field."""
+    shape = generic_key(key)
+    head, _, name = shape.rpartition(".")
+    if head == "method":
+        model = METHOD_MODELS.get(method_kind, METHOD_MODELS["lora"])
+        if name == "kind":
+            return FieldInfo.from_annotation(Literal["full", "lora", "qlora"])  # type: ignore[arg-type]
+    else:
+        model = SUB_MODELS[head]
+    return model.model_fields[name]
+
+
+@lru_cache(maxsize=128)
+def _adapter(key: str, method_kind: str) -> TypeAdapter[Any]:
+    info = field_info(key, method_kind)
+    if not info.metadata:
+        return TypeAdapter(info.annotation)
+    annotated: Any = Annotated  # built at run time from the field's own constraints
+    return TypeAdapter(annotated[tuple([info.annotation, *info.metadata])])
+
+
+def allows_none(key: str, method_kind: str = "lora") -> bool:
+    annotation = field_info(key, method_kind).annotation
+    return type(None) in get_args(annotation)
+
+
+def literal_values(key: str, method_kind: str = "lora") -> list[str]:
+    """The values of a Literal field as text, for a select without listed choices."""
+    annotation = field_info(key, method_kind).annotation
+    options = [annotation, *get_args(annotation)]
+    for option in options:
+        if get_origin(option) is Literal:
+            return [str(v) for v in get_args(option)]
+    return []
+
+
+def parse_answer(key: str, text: str, method_kind: str = "lora") -> Any:
+    """Typed text -> the spec's value, checked by the field's own type and constraints.
+
+    Raises ValueError with a one-line reason. The text is tried as it is first (so a model name
+    such as `1e5` stays a string), then read as YAML (so `3` can match `Literal[1, 2, 3]`).
+    """
+    stripped = text.strip()
+    if stripped.lower() in NONE_WORDS and allows_none(key, method_kind):
+        return None
+    adapter = _adapter(generic_key(key), method_kind)
+    try:
+        return adapter.validate_python(stripped)
+    except ValidationError as first:
+        try:
+            loaded = yaml.safe_load(stripped)
+        except yaml.YAMLError:
+            raise ValueError(_reason(first)) from None
+        try:
+            return adapter.validate_python(loaded)
+        except ValidationError:
+            raise ValueError(_reason(first)) from None
+
+
+def check_value(key: str, value: Any, method_kind: str = "lora") -> str | None:
+    """None when `value` passes the field's rules, else the reason."""
+    try:
+        _adapter(generic_key(key), method_kind).validate_python(value)
+    except ValidationError as err:
+        return _reason(err)
+    return None
+
+
+def _reason(err: ValidationError) -> str:
+    first = err.errors(include_url=False)[0]
+    return str(first["msg"]).removeprefix("Value error, ")
+
+
+def answer_text(value: Any) -> str:
+    """A spec value as the text a prompt starts with (the inverse of parse_answer)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def is_union(annotation: Any) -> bool:
+    return get_origin(annotation) in (Union, types.UnionType)

@@ -1,0 +1,126 @@
+"""A tiny Llama, its tokenizer and an alpaca dataset, built locally (no downloads).
+
+`demo` and the tests train on these: they need a real model that Axolotl loads like any other, yet
+trains in seconds on two CPU cores. The weights are random; the dataset is simple arithmetic so the
+loss visibly falls within a few steps. torch, transformers and tokenizers are imported inside the
+functions only, so importing this module (and `axolotl-wizard --help`) stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+MODEL_DIRNAME = "tiny-llama"
+DATA_DIRNAME = "tiny-data"
+DATA_FILENAME = "alpaca.jsonl"
+SPECIAL_TOKENS = {"unk": "<unk>", "bos": "<s>", "eos": "</s>", "pad": "<pad>"}
+VOCAB_SIZE = 1024
+# Axolotl's alpaca prompt. The tokenizer is trained on whole prompts so this boilerplate becomes a
+# few tokens; trained on the records alone it would spell out byte by byte and overflow 128 tokens.
+ALPACA_PROMPT = (
+    "Below is an instruction that describes a task, paired with an input that provides further "
+    "context. Write a response that appropriately completes the request.\n\n"
+    "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n{output}"
+)
+# Small enough to train in seconds, shaped like a real Llama (grouped-query attention included).
+ARCHITECTURE = {
+    "hidden_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "intermediate_size": 128,
+    "max_position_embeddings": 512,
+}
+
+
+@dataclass(frozen=True)
+class TinyAssets:
+    model_dir: Path
+    dataset: Path
+
+
+def alpaca_records(count: int = 300, seed: int = 0) -> list[dict[str, str]]:
+    """Short instruction/response pairs: addition and word reversal, easy to learn."""
+    rng = random.Random(seed)
+    words = ["apple", "river", "stone", "cloud", "tiger", "lemon", "chair", "piano", "ocean"]
+    records = []
+    for index in range(count):
+        if index % 2:
+            a, b = rng.randint(0, 50), rng.randint(0, 50)
+            records.append({"instruction": "Add the two numbers.", "input": f"{a} + {b}",
+                            "output": str(a + b)})
+        else:
+            picked = rng.sample(words, 3)
+            records.append({"instruction": "Reverse the order of the words.",
+                            "input": " ".join(picked), "output": " ".join(reversed(picked))})
+    return records
+
+
+def write_dataset(path: Path, records: list[dict[str, str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def build_tokenizer(texts: list[str], model_dir: Path) -> None:
+    """A byte-level BPE trained on the dataset, saved the way `AutoTokenizer` loads it."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    bos, eos = SPECIAL_TOKENS["bos"], SPECIAL_TOKENS["eos"]
+    tokenizer = Tokenizer(models.BPE(unk_token=SPECIAL_TOKENS["unk"]))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=VOCAB_SIZE,
+        special_tokens=list(SPECIAL_TOKENS.values()),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    # Llama tokenizers start every sequence with BOS; Axolotl's prompt strategies expect that.
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[
+            (bos, tokenizer.token_to_id(bos))],
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        **{f"{name}_token": token for name, token in SPECIAL_TOKENS.items()},
+    )
+    fast.save_pretrained(str(model_dir))
+
+
+def build_model(model_dir: Path, seed: int = 0) -> None:
+    """Random Llama weights, in fp32 (the only precision Axolotl trains in on a CPU)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(model_dir))
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        torch_dtype="float32",
+        **ARCHITECTURE,
+    )
+    torch.manual_seed(seed)
+    LlamaForCausalLM(config).save_pretrained(str(model_dir))
+
+
+def build_tiny_assets(root: Path, records: int = 300) -> TinyAssets:
+    """Write `root/tiny-llama/` (model + tokenizer) and `root/tiny-data/alpaca.jsonl`, where the
+    `tiny-cpu` preset looks for them. An existing complete model folder is reused."""
+    model_dir, dataset = root / MODEL_DIRNAME, root / DATA_DIRNAME / DATA_FILENAME
+    rows = alpaca_records(records)
+    if not dataset.exists():
+        write_dataset(dataset, rows)
+    if not (model_dir / "model.safetensors").exists():
+        model_dir.mkdir(parents=True, exist_ok=True)
+        texts = [ALPACA_PROMPT.format(**r) for r in rows]
+        build_tokenizer(texts, model_dir)
+        build_model(model_dir)
+    return TinyAssets(model_dir, dataset)
