@@ -57,7 +57,8 @@ def run_through_cli(
     import wizard.interview as module
 
     def scripted(answers: Any, run_dir: Path | None = None) -> Any:
-        return Interview(answers, prompter, fixed=fixed_keys(answers), run_dir=run_dir).run()
+        iv = Interview(answers, prompter, fixed=fixed_keys(answers), run_dir=run_dir)
+        return iv.run(), iv.preset
 
     monkeypatch.setattr(module, "interview_in_terminal", scripted)
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)

@@ -191,3 +191,15 @@ def test_auto_fit_fills_the_batch_layout_nobody_gave(tmp_path: Path) -> None:
                        cwd=tmp_path)
     assert given.returncode == 0 and "Auto-fit" not in given.stdout
     assert "does not fit" in given.stdout and "to fit:" in given.stdout
+
+
+def test_locked_answers_need_unlock_end_to_end(tmp_path: Path) -> None:
+    team = {"AXOLOTL_WIZARD_PRESETS": str(Path(__file__).parent / "data/presets/team")}
+    refused = run_wizard("new", "r", "--preset", "team:llama-qlora", "--set", "training.seed=7",
+                         "--yes", cwd=tmp_path, env=team)
+    assert_clean_failure(refused, "locked", tmp_path / "r")
+    assert "--unlock" in refused.stderr
+    allowed = run_wizard("new", "r", "--preset", "team:llama-qlora", "--set", "training.seed=7",
+                         "--unlock", "--yes", cwd=tmp_path, env=team)
+    assert allowed.returncode == 0, allowed.stderr
+    assert "seed: 7" in (tmp_path / "r/axolotl.yml").read_text()

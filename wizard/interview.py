@@ -68,6 +68,7 @@ class Interview:
     arch: ModelArch | None = None
     proposals: dict[str, Any] = field(default_factory=dict)
     sniffs: dict[int, SniffReport] = field(default_factory=dict)
+    asked: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.answers = Answers([*self.answers.layers, self.layer])
@@ -170,6 +171,7 @@ class Interview:
             return
         from wizard.interview_kinds import ask_kind
 
+        self.asked.add(key)
         self.prompter.show(f"  {question.help}")
         offer = self.offer(question, key)
         answer = ask_kind(self, question, key, offer)
@@ -331,8 +333,11 @@ def fixed_keys(answers: Answers) -> set[str]:
     return keys | locked_keys(answers)
 
 
-def interview_in_terminal(answers: Answers, run_dir: Path | None = None) -> Answers:
-    """The interview on this terminal: real prompts, colour, GPUs detected with nvidia-smi."""
+def interview_in_terminal(
+    answers: Answers, run_dir: Path | None = None
+) -> tuple[Answers, PresetRef | None]:
+    """The interview on this terminal: real prompts, colour, GPUs detected with nvidia-smi.
+    Returns the answers and the preset picked at the start question, if one was."""
     import sys
 
     from wizard.hardware import detect_gpus
@@ -345,4 +350,4 @@ def interview_in_terminal(answers: Answers, run_dir: Path | None = None) -> Answ
         answers, QuestionaryPrompter(), fixed=fixed_keys(answers), detected=detect_gpus(),
         run_dir=run_dir, color=sys.stdout.isatty(), ask_start=starts_empty,
     )  # fmt: skip
-    return interview.run()
+    return interview.run(), interview.preset

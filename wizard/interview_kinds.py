@@ -61,24 +61,13 @@ def _select(iv: Interview, question: QuestionDef, key: str, offer: Offer) -> Any
 
 def method_choices(iv: Interview, choices: list[Choice]) -> list[Choice]:
     """Each method's note with the memory it would need for this model on these GPUs."""
-    from wizard.memoryfit import Plan, fit_note, memory_gib
+    from wizard.memoryfit import method_note
 
     if iv.arch is None:
         return choices
-    world = int(iv.value("hardware.gpus_per_node")) * int(iv.value("hardware.nodes"))
-    deepspeed = iv.value("distributed.backend") == "deepspeed"
-    noted = []
-    for choice in choices:
-        plan = Plan(
-            kind=choice.value, world_size=world,
-            zero_stage=int(iv.value("distributed.zero_stage")) if deepspeed else None,
-            sequence_len=int(iv.value("training.sequence_len")),
-            micro_batch=int(iv.value("training.micro_batch_size")),
-            checkpointing=bool(iv.value("training.gradient_checkpointing")),
-        )  # fmt: skip
-        fit = fit_note(memory_gib(iv.arch, plan), iv.value("hardware.gpu_memory_gib"))
-        noted.append(Choice(choice.value, note=f"{choice.note}; {fit}"))
-    return noted
+    arch = iv.arch
+    return [Choice(c.value, note=f"{c.note}; {method_note(arch, c.value, iv.value)}")
+            for c in choices]  # fmt: skip
 
 
 # -- datasets ---------------------------------------------------------------------------------

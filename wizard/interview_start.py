@@ -16,13 +16,14 @@ NOTHING, ANSWERS = "<nothing>", "<answers file>"
 
 
 def preset_choices() -> list[Choice]:
-    """Every preset a name reaches (highest source wins), grouped by family."""
-    from wizard.presets import all_preset_names, load_preset
+    """Every usable preset a name reaches (highest source wins), grouped by family. A broken
+    team preset is left out here (`presets list` shows why) instead of breaking the question."""
+    from wizard.preset_views import list_presets
 
     families: dict[str, list[Preset]] = defaultdict(list)
-    for name in sorted(all_preset_names()):
-        preset = load_preset(name)
-        families[preset.data.family].append(preset)
+    for listing in list_presets():
+        if listing.status == "ok" and listing.preset is not None:
+            families[listing.preset.data.family].append(listing.preset)
     choices: list[Choice] = []
     for family in sorted(families):
         choices.append(Choice.group(family))

@@ -58,6 +58,7 @@ def build_launch_command(
     accelerate: tuple[str, ...] = ("accelerate",),
     config_file: str | None = None,
     train_args: tuple[str, ...] = (),
+    cpu_threads: int | None = None,
 ) -> LaunchCommand:
     """`accelerate launch … -m axolotl.cli.train CONFIG [train_args]`.
 
@@ -85,6 +86,8 @@ def build_launch_command(
         env["ACCELERATE_USE_CPU"] = "true"
         if not layout.multi_process:
             argv.append("--cpu")
+        if cpu_threads is not None:
+            argv += ["--num_cpu_threads_per_process", str(cpu_threads)]
     argv += [*extra_args, "-m", TRAIN_MODULE, config, *train_args]
     return LaunchCommand(argv, env)
 

@@ -1,69 +1,71 @@
-"""Memory per GPU for each method, as the interview shows it next to the Method question.
+"""Memory per GPU for the interview: each method next to the Method question, and the review.
 
-A parameter-count rule (bytes per parameter for weights, gradients and Adam states, divided by the
-GPUs that ZeRO shards them over, plus activations and a fixed overhead). It is deliberately simple
-and labelled rough; `axolotl-wizard estimate` gives the layer-by-layer figure for the final config.
+Both go through `wizard.estimate` (the same estimator as `axolotl-wizard estimate`): the partial
+answers are turned into the few Axolotl keys memory depends on. Before the training questions
+are answered the spec's defaults stand in, so the method figures are a first look.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
 
-from wizard.models import ModelArch, total_params
+from wizard.estimate import estimate
+from wizard.models import ModelArch
+from wizard.render import ATTENTION_IMPLEMENTATION
+from wizard.spec import RunSpec
 
-GIB = 1024**3
-# CUDA context, allocator slack and kernels' workspaces: present whatever the model.
-OVERHEAD_GIB = 1.5
-# Share of the base model that LoRA adapters add at common ranks (trained, so 16 bytes each).
-ADAPTER_SHARE = 0.01
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What memory depends on, in the interview's terms."""
-
-    kind: str
-    world_size: int
-    zero_stage: int | None
-    sequence_len: int
-    micro_batch: int
-    checkpointing: bool
+Lookup = Callable[[str], Any]
 
 
-def _bytes_per_param(kind: str) -> tuple[float, float, float]:
-    """(weights, gradients, optimizer states) bytes per base-model parameter."""
-    if kind == "full":
-        return 2.0, 2.0, 12.0  # bf16 weights and grads; fp32 master copy, Adam m and v
-    adapters = 16.0 * ADAPTER_SHARE
-    weights = 0.55 if kind == "qlora" else 2.0  # NF4 plus its quantization constants
-    return weights, 0.0, adapters
+def _config(kind: str, value: Lookup) -> dict[str, Any]:
+    precision = value("training.precision")
+    bf16 = precision == "bf16" or (precision == "auto" and bool(value("hardware.bf16_supported")))
+    config: dict[str, Any] = {
+        "sequence_len": int(value("training.sequence_len")),
+        "sample_packing": bool(value("training.sample_packing")),
+        "micro_batch_size": int(value("training.micro_batch_size")),
+        "gradient_checkpointing": bool(value("training.gradient_checkpointing")),
+        "optimizer": value("training.optimizer"),
+        "attn_implementation": ATTENTION_IMPLEMENTATION[str(value("training.attention"))],
+        "bf16": bf16,
+        "fp16": not bf16,
+    }
+    if kind != "full":
+        config.update({"adapter": kind, "load_in_4bit": kind == "qlora", "lora_target_linear": True,
+                       "lora_r": int(value("method.r") or 16)})  # fmt: skip
+    return config
 
 
-def memory_gib(arch: ModelArch, plan: Plan) -> float:
-    """Peak GPU memory of one process, in GiB (rough)."""
-    params = total_params(arch)
-    weights, grads, optimizer = (b * params for b in _bytes_per_param(plan.kind))
-    stage = plan.zero_stage or 0
-    world = max(plan.world_size, 1)
-    if stage >= 1:
-        optimizer /= world
-    if stage >= 2:
-        grads /= world
-    if stage >= 3:
-        weights /= world
-    # Activations kept per layer: one hidden state with checkpointing, ~16 without.
-    per_layer = 1 if plan.checkpointing else 16
-    tokens = plan.sequence_len * plan.micro_batch
-    activations = 2.0 * tokens * arch.hidden_size * arch.num_layers * per_layer
-    logits = 4.0 * tokens * arch.vocab_size
-    total = weights + grads + optimizer + activations + logits
-    return total / GIB + OVERHEAD_GIB
+def _deepspeed(value: Lookup) -> dict[str, Any] | None:
+    if value("distributed.backend") != "deepspeed":
+        return None
+    zero: dict[str, Any] = {"stage": int(value("distributed.zero_stage"))}
+    if value("distributed.offload_optimizer"):
+        zero["offload_optimizer"] = {"device": "cpu"}
+    if value("distributed.offload_params"):
+        zero["offload_param"] = {"device": "cpu"}
+    return {"zero_optimization": zero}
 
 
-def fit_note(needed_gib: float, available_gib: float | None) -> str:
-    """`~18.2 GiB per GPU, fits 24 GiB` — the verdict the user reads."""
-    text = f"~{needed_gib:.1f} GiB per GPU"
-    if available_gib is None:
-        return text
-    verdict = "fits" if needed_gib <= available_gib * 0.95 else "does not fit"
-    return f"{text}, {verdict} {available_gib:g} GiB"
+def method_note(arch: ModelArch, kind: str, value: Lookup) -> str:
+    """`~18.2 GiB per GPU, fits 24 GiB` for `kind` on the GPUs answered so far."""
+    world = int(value("hardware.gpus_per_node")) * int(value("hardware.nodes"))
+    memory = value("hardware.gpu_memory_gib")
+    result = estimate(_config(kind, value), arch, deepspeed=_deepspeed(value), gpus=world,
+                      gpu_mem_gib=memory, advise=False)  # fmt: skip
+    text = f"~{result.peak_gib_per_gpu:.1f} GiB per GPU"
+    return text if memory is None else f"{text}, {result.verdict} in {memory:g} GiB"
+
+
+def spec_note(arch: ModelArch, spec: RunSpec) -> str:
+    """The same figure for a finished spec (the review screen)."""
+    data = spec.model_dump()
+
+    def value(key: str) -> Any:
+        node: Any = data
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        return node
+
+    return method_note(arch, spec.method.kind, value)

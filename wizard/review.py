@@ -85,8 +85,8 @@ def summary_table(iv: Interview, spec: RunSpec) -> Any:
     flat = Layer.from_nested("spec", spec.model_dump(mode="json")).values
     for key, value in flat.items():
         origin = iv.answers.origin(key)
-        if origin is None and iv.questions.find(key) is None:
-            continue
+        if origin is None and key not in iv.asked:
+            continue  # a spec default nobody was asked about: the YAML below shows it
         shown = "typed" if origin == "interview" else origin or "default"
         table.add_row(key, _short(value), shown)
     return table
@@ -100,15 +100,8 @@ def _short(value: Any) -> str:
 
 
 def memory_line(iv: Interview, spec: RunSpec) -> str:
-    from wizard.memoryfit import Plan, fit_note, memory_gib
+    from wizard.memoryfit import spec_note
 
     if iv.arch is None:
         return "unknown here (model architecture not found); run `axolotl-wizard estimate` later"
-    plan = Plan(
-        kind=spec.method.kind, world_size=spec.hardware.world_size,
-        zero_stage=spec.distributed.zero_stage if spec.distributed.backend == "deepspeed" else None,
-        sequence_len=spec.training.sequence_len, micro_batch=spec.training.micro_batch_size,
-        checkpointing=spec.training.gradient_checkpointing,
-    )  # fmt: skip
-    note = fit_note(memory_gib(iv.arch, plan), spec.hardware.gpu_memory_gib)
-    return f"{note} (rough rule; `axolotl-wizard estimate` gives the breakdown)"
+    return f"{spec_note(iv.arch, spec)} (`axolotl-wizard estimate` gives the breakdown)"

@@ -12,6 +12,7 @@ import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MODEL_DIRNAME = "tiny-llama"
 DATA_DIRNAME = "tiny-data"
@@ -70,11 +71,11 @@ def build_tokenizer(texts: list[str], model_dir: Path) -> None:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
-    bos, eos = SPECIAL_TOKENS["bos"], SPECIAL_TOKENS["eos"]
+    bos = SPECIAL_TOKENS["bos"]
     tokenizer = Tokenizer(models.BPE(unk_token=SPECIAL_TOKENS["unk"]))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
+    trainer = trainers.BpeTrainer(  # type: ignore[no-untyped-call]
         vocab_size=VOCAB_SIZE,
         special_tokens=list(SPECIAL_TOKENS.values()),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
@@ -86,7 +87,7 @@ def build_tokenizer(texts: list[str], model_dir: Path) -> None:
         single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[
             (bos, tokenizer.token_to_id(bos))],
     )
-    fast = PreTrainedTokenizerFast(
+    fast = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=tokenizer,
         **{f"{name}_token": token for name, token in SPECIAL_TOKENS.items()},
     )
@@ -99,16 +100,17 @@ def build_model(model_dir: Path, seed: int = 0) -> None:
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     tokenizer = PreTrainedTokenizerFast.from_pretrained(str(model_dir))
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        torch_dtype="float32",
+    settings: dict[str, Any] = {
         **ARCHITECTURE,
-    )
+        "vocab_size": len(tokenizer),
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+        "dtype": "float32",
+    }
     torch.manual_seed(seed)
-    LlamaForCausalLM(config).save_pretrained(str(model_dir))
+    model = LlamaForCausalLM(LlamaConfig(**settings))  # type: ignore[no-untyped-call]
+    model.save_pretrained(str(model_dir))
 
 
 def build_tiny_assets(root: Path, records: int = 300) -> TinyAssets:

@@ -1,17 +1,161 @@
-"""`axolotl-wizard demo` (placeholder until its issue lands)."""
+"""`axolotl-wizard demo [DIR]`: train a tiny model on the CPU, end to end, with nothing downloaded.
+
+It builds a tiny Llama, its tokenizer and a dataset (wizard.tiny), writes the `tiny-cpu` run folder
+with the same functions as `new`, and starts it with the same functions as `launch` (preflight,
+manifest, accelerate). Only the display differs: a line per stage and per step instead of
+Axolotl's log, which stays in the run's manifest folder.
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from wizard.errors import WizardError
 
+HELP = "train a tiny model on the CPU, end to end (about a minute; no downloads)"
+EPILOG = """\
+examples:
+  axolotl-wizard demo                         builds ./axolotl-wizard-demo and trains a LoRA
+  axolotl-wizard demo /tmp/demo --set method.kind=full     a full fine-tune instead
+"""
+PRESET = "tiny-cpu"
+# Axolotl's stages, as its log announces them, in the words the demo shows.
+STAGES = (
+    ("Loading dataset", "tokenizing the dataset"),
+    ("Loading model", "loading the model"),
+    ("Starting trainer", "training"),
+    ("Saving trained model", "saving the weights"),
+)
+_LOSS = re.compile(r"'loss': '?([0-9.]+)")
+_TRAIN_LOSS = re.compile(r"'train_loss': '?([0-9.]+)")
+_STEP = re.compile(r"(\d+)/(\d+) \[")
+
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("demo", parents=[common], help="(not available yet)")
+    parser = subparsers.add_parser(
+        "demo", parents=[common], help=HELP, description=HELP, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("dir", nargs="?", default="axolotl-wizard-demo", type=Path,
+                        help="where the model, data and run go (default: ./axolotl-wizard-demo)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                        help="change an answer of the tiny-cpu preset, as with `new`")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise WizardError("'demo' is not available in this version yet")
+    from wizard.launch import LaunchOptions, prepare, start
+
+    started = time.monotonic()
+    root: Path = args.dir
+    _say(f"[1/3] building a tiny Llama, tokenizer and dataset in {root}/")
+    _build_assets(root)
+    run_dir = _next_run_dir(root)
+    _say(f"[2/3] writing the {PRESET} run folder {run_dir}/ (as `axolotl-wizard new` does)")
+    _write_run_folder(root, run_dir, args.sets)
+    _say(f"[3/3] launching it (as `axolotl-wizard launch {run_dir}` does)")
+    prepared = prepare(LaunchOptions(run_dir), create_manifest=True)
+    if prepared.preflight.errors:
+        first = prepared.preflight.errors[0]
+        raise WizardError(f"preflight: {first.message}", first.hint)
+    progress = Progress()
+    code, cause = start(prepared, progress.feed)
+    progress.finish()
+    if code:
+        raise WizardError(
+            f"training failed (exit code {code}): {cause or 'no exception in its output'}",
+            f"the whole output is in {prepared.manifest.log}",
+        )
+    _summary(run_dir, prepared.target.config, progress, time.monotonic() - started)
+    return 0
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _build_assets(root: Path) -> None:
+    from wizard.tiny import build_tiny_assets
+
+    began = time.monotonic()
+    assets = build_tiny_assets(root)
+    _say(f"      {assets.model_dir}/ and {assets.dataset} ({time.monotonic() - began:.0f} s)")
+
+
+def _next_run_dir(root: Path) -> Path:
+    """A fresh run folder each time, so a second demo never meets the first one's outputs."""
+    number = 1
+    while (root / f"run-{number}").exists():
+        number += 1
+    return root / f"run-{number}"
+
+
+def _write_run_folder(root: Path, run_dir: Path, sets: list[str]) -> None:
+    from wizard.answers_file import AnswersDocument
+    from wizard.commands.new import collect_answers
+    from wizard.files import write_all
+    from wizard.render import relative_to_run_dir
+    from wizard.runfolder import batch_arithmetic, build_run_folder
+
+    answers, preset = collect_answers(PRESET, None, sets)
+    spec = answers.resolve()
+    doc = AnswersDocument(spec, answers.raw_axolotl(), preset)
+    # The preset's paths are relative to `root`, as if `new` ran there.
+    relative = str(run_dir.relative_to(root))
+    folder = build_run_folder(doc, relative_to_run_dir(relative, str(root.resolve())))
+    write_all({run_dir / name: text for name, text in folder.files.items()}, force=False)
+    _say(f"      {spec.method.kind}, {spec.training.max_steps} steps; {batch_arithmetic(spec)}")
+
+
+@dataclass
+class Progress:
+    """Turns Axolotl's log into a line per stage and per optimizer step."""
+
+    losses: list[float] = field(default_factory=list)
+    train_loss: float | None = None
+    steps: int = 0
+    total: int | None = None
+    shown_stages: set[str] = field(default_factory=set)
+    pending: str = ""
+
+    def feed(self, text: str) -> None:
+        *lines, self.pending = (self.pending + text).replace("\r", "\n").split("\n")
+        for line in lines:
+            self._line(line)
+
+    def finish(self) -> None:
+        self._line(self.pending)
+        self.pending = ""
+
+    def _line(self, line: str) -> None:
+        for marker, words in STAGES:
+            if marker in line and words not in self.shown_stages:
+                self.shown_stages.add(words)
+                _say(f"      {words}…")
+        if step := _STEP.search(line):
+            self.steps, self.total = int(step.group(1)), int(step.group(2))
+        if found := _TRAIN_LOSS.search(line):
+            self.train_loss = float(found.group(1))
+        elif found := _LOSS.search(line):
+            self.losses.append(float(found.group(1)))
+            _say(f"      step {len(self.losses)}/{self.total or '?'}  loss {self.losses[-1]:.3f}")
+
+
+def _summary(run_dir: Path, config: dict[str, Any], progress: Progress, seconds: float) -> None:
+    output = run_dir / str(config.get("output_dir", "./outputs"))
+    weights = sorted(p.name for p in output.glob("*.safetensors"))
+    first = f"{progress.losses[0]:.3f} -> " if progress.losses else ""
+    last = f"{progress.losses[-1]:.3f}" if progress.losses else "n/a"
+    _say("")
+    _say(f"Done in {seconds:.0f} s.")
+    _say(f"  weights:  {output.resolve()}/ ({', '.join(weights) or 'none found'})")
+    _say(f"  loss:     {first}{last} over {len(progress.losses)} steps")
+    _say(f"  run:      {run_dir}/ (axolotl.yml, wizard-answers.yml, launches/ with the full log)")
+    _say(f"Next: axolotl-wizard new runs/mine   (then: axolotl-wizard launch runs/mine)")
+    sys.stdout.flush()

@@ -54,9 +54,28 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                         help="replace this process with accelerate (no log, no failure summary)")
     parser.add_argument("--python", default=sys.executable,
                         help="the Python whose axolotl/accelerate run (default: this one)")
-    parser.add_argument("extra", nargs=argparse.REMAINDER,
-                        help="after --: more arguments for accelerate launch")
-    parser.set_defaults(run=run)
+    parser.__class__ = _AfterDashDash  # see below: argparse cannot split at `--` by itself
+    parser.set_defaults(run=run, extra=[])
+
+
+class _AfterDashDash(argparse.ArgumentParser):
+    """Everything after the first `--` goes to accelerate unparsed (`args.extra`).
+
+    argparse's own REMAINDER also swallows our options that come after the run folder, and an
+    optional positional plus `nargs="*"` misplaces the words after `--`.
+    """
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: list[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        words = list(sys.argv[1:] if args is None else args)
+        tail: list[str] = []
+        if "--" in words:
+            cut = words.index("--")
+            words, tail = words[:cut], words[cut + 1 :]
+        parsed, unknown = super().parse_known_args(words, namespace)
+        parsed.extra = tail
+        return parsed, unknown
 
 
 def _positive(text: str) -> int:
@@ -72,7 +91,7 @@ def _positive(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from wizard.launch import LaunchOptions, prepare, start, write_through
 
-    extra = tuple(args.extra[1:] if args.extra[:1] == ["--"] else args.extra)
+    extra = tuple(args.extra)
     options = LaunchOptions(
         args.target, args.gpus, args.nodes, args.node_rank, args.main_ip, args.main_port,
         args.cpu, args.resume, args.python, args.hostfile, extra, slurm=args.slurm,
@@ -117,8 +136,9 @@ def print_dry_run(prepared: Prepared) -> None:
     from wizard.yamlio import dump_yaml
 
     folder = prepared.manifest.relative
-    print(f"# axolotl-wizard launch --dry-run: {prepared.layout.num_processes} process(es) on "
-          f"{prepared.layout.nodes} node(s); this node has rank {prepared.layout.node_rank}")  # fmt: skip
+    layout = prepared.layout
+    print(f"# axolotl-wizard launch --dry-run: {layout.num_processes} process(es) on "
+          f"{layout.nodes} node(s); this node has rank {layout.node_rank}")  # fmt: skip
     print(f"cd {shlex.quote(str(prepared.target.run_dir))}")
     print("# accelerate reads this file, never ~/.cache/huggingface/accelerate/default_config.yaml")
     print(f"mkdir -p {folder}")

@@ -12,8 +12,8 @@ from wizard.errors import UsageError, WizardError
 
 if TYPE_CHECKING:
     from wizard.answers_file import PresetRef
-    from wizard.layers import Answers, Layer
     from wizard.fitting import FitReport
+    from wizard.layers import Answers, Layer
     from wizard.runfolder import RunFolder
 
 EPILOG = """\
@@ -70,9 +70,10 @@ def run(args: argparse.Namespace) -> int:
     from wizard.runfolder import build_run_folder
     from wizard.runlint import lint_run_folder
 
-    answers, preset = collect_answers(args.preset, args.answers, args.sets)
+    answers, preset = collect_answers(args.preset, args.answers, args.sets, args.unlock)
     if not args.yes:
-        answers = _interview(answers)
+        answers, chosen = _interview(answers, Path(args.dir))
+        preset = chosen or preset
     spec = answers.resolve()
     fit = fit_answers(answers, spec, Path.cwd(), render_axolotl(spec).as_dict())
     if fit.plan is not None:
@@ -139,7 +140,7 @@ def parse_sets(items: list[str]) -> Layer:
     return layer
 
 
-def _interview(answers: Answers, run_dir: Path | None = None) -> Answers:
+def _interview(answers: Answers, run_dir: Path) -> tuple[Answers, PresetRef | None]:
     if not sys.stdin.isatty():
         raise WizardError(
             "the interview needs a terminal, and stdin is not one",

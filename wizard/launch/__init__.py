@@ -7,6 +7,7 @@ the child, and are probed in a subprocess of the Python that will run them.
 
 from __future__ import annotations
 
-from wizard.launch.session import LaunchOptions, Prepared, prepare, start, write_through
+from wizard.launch.session import Prepared, prepare, start, write_through
+from wizard.launch.target import LaunchOptions
 
 __all__ = ["LaunchOptions", "Prepared", "prepare", "start", "write_through"]

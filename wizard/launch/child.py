@@ -21,7 +21,9 @@ from wizard.launch_command import LaunchCommand
 
 TAIL_BYTES = 256 * 1024
 # `ValueError: ...`, `torch.distributed.DistNetworkError: ...`, `KeyError: 'instruction'`.
-_EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w]*\.)*([A-Z]\w*(?:Error|Exception|Interrupt|Exit))(?::\s*(.*))?$")
+_EXCEPTION = re.compile(
+    r"^(?:[A-Za-z_]\w*\.)*([A-Z]\w*(?:Error|Exception|Interrupt|Exit))(?::\s*(.*))?$"
+)
 # The launchers re-raise the worker's failure in their own words; those lines say nothing new.
 _WRAPPERS = ("CalledProcessError", "ChildFailedError")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -42,7 +44,9 @@ def exec_child(command: LaunchCommand, cwd: Path) -> None:
     os.execvpe(command.argv[0], command.argv, child_env(command))
 
 
-def run_child(command: LaunchCommand, cwd: Path, log: Path, echo: TextSink | None) -> tuple[int, str]:
+def run_child(
+    command: LaunchCommand, cwd: Path, log: Path, echo: TextSink | None
+) -> tuple[int, str]:
     """Run the child to the end; return (exit code as a shell reports it, tail of its output).
 
     `echo` receives the output as it comes (None: keep it only in `log`). Ctrl-C reaches the

@@ -31,7 +31,7 @@ def sbatch_script(
     config_file = "launches/slurm-$SLURM_JOB_ID/accelerate.yml"
     lines = [
         "#!/bin/bash",
-        f"# Written by axolotl-wizard {__version__}. Submit from anywhere: sbatch {SBATCH_FILENAME}",
+        f"# Written by axolotl-wizard {__version__}. Submit it: sbatch {SBATCH_FILENAME}",
         f"#SBATCH --job-name={job_name}",
         f"#SBATCH --nodes={layout.nodes}",
         "#SBATCH --ntasks-per-node=1",

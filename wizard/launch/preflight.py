@@ -131,7 +131,7 @@ def _check_memory(pre: Preflight, gpu_mem_gib: float) -> None:
     base = str(pre.target.config.get("base_model", ""))
     try:
         arch = resolve_arch(base, base_dir=pre.target.run_dir)
-    except Exception as err:  # noqa: BLE001 - an unknown architecture only skips the estimate
+    except Exception as err:  # an unknown architecture only skips the estimate
         pre.warn(f"no memory estimate for {base}: {err}")
         return
     result = estimate(pre.target.config, arch, deepspeed=deepspeed_dict(pre.target),

@@ -6,6 +6,7 @@ user's real run does.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -60,6 +61,7 @@ def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
         accelerate=accelerate_argv(options.python),
         config_file=manifest.accelerate_config,
         train_args=RESUME_ARGS if options.resume else (),
+        cpu_threads=_cpu_threads(layout),
     )  # fmt: skip
     return Prepared(target, layout, precision, pre, manifest, command,
                     accelerate_config(layout, precision))  # fmt: skip
@@ -87,6 +89,14 @@ def _with_hostfile(options: LaunchOptions) -> LaunchOptions:
         main_ip=options.main_ip or hosts.names[0],
         node_rank=rank,
     )
+
+
+def _cpu_threads(layout: Layout) -> int | None:
+    """On the CPU, the cores split evenly between this node's processes (accelerate would pick
+    a number itself, and say so)."""
+    if not layout.cpu:
+        return None
+    return max(1, (os.cpu_count() or 1) // layout.processes_per_node)
 
 
 def accelerate_argv(python: str) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from wizard.yamlio import load_yaml_mapping
 
 CONFIG_FILENAME = "axolotl.yml"  # as wizard.runfolder writes it; not imported to keep this light
 ANSWERS_FILENAME = "wizard-answers.yml"
+PRECISIONS: dict[str, MixedPrecision] = {"no": "no", "bf16": "bf16", "fp16": "fp16"}
 
 
 @dataclass
@@ -88,9 +89,7 @@ def planned_layout(target: Target) -> tuple[Layout, MixedPrecision]:
 
         loaded = load_answers_file(target.config_path.parent / ANSWERS_FILENAME)
         spec = Answers([loaded.layer]).resolve()
-        precision = mixed_precision(spec)
-        assert precision in ("no", "bf16", "fp16")
-        return launch_layout(spec), precision
+        return launch_layout(spec), PRECISIONS[mixed_precision(spec)]
     return Layout(), config_precision(target.config)
 
 
