@@ -23,8 +23,9 @@ def median_seconds(argv: list[str], runs: int, cwd: Path) -> float:
     for index in range(runs):
         args = [a.replace("{i}", str(index)) for a in argv]
         start = time.perf_counter()
-        subprocess.run(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       check=True)  # fmt: skip
+        subprocess.run(
+            args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+        )
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -40,10 +41,21 @@ def main() -> None:
         rows = {
             "axolotl-wizard --help": median_seconds([wizard, "--help"], runs, cwd),
             "axolotl-wizard new --yes": median_seconds(
-                [wizard, "new", "run{i}", "--preset", "llama-3.1-8b-qlora",
-                 "--set", "datasets.0.path=data/train.jsonl", "--yes"], runs, cwd),
+                [
+                    wizard,
+                    "new",
+                    "run{i}",
+                    "--preset",
+                    "llama-3.1-8b-qlora",
+                    "--set",
+                    "datasets.0.path=data/train.jsonl",
+                    "--yes",
+                ],
+                runs,
+                cwd,
+            ),
             "axolotl --help (peer)": median_seconds([axolotl, "--help"], max(3, runs // 2), cwd),
-        }  # fmt: skip
+        }
     peer = rows["axolotl --help (peer)"]
     print(f"{'command':28} {'median s':>9} {'× faster than axolotl --help':>30}")
     for name, seconds in rows.items():

@@ -24,13 +24,23 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def run_wizard(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-               input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_wizard(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m wizard ARGS` as a user would, capturing output."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "wizard", *args],
-        cwd=cwd, env=full_env, input=input, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd,
+        env=full_env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         check=False,
     )
 

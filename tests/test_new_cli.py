@@ -39,8 +39,16 @@ def test_writes_the_run_folder_and_prints_the_plan(tmp_path: Path) -> None:
 
 
 def test_zero3_preset_writes_a_zero3_named_deepspeed_file(tmp_path: Path) -> None:
-    done = run_wizard("new", "r", "--preset", "llama-3.1-8b-full-zero3",
-                      "--set", "datasets.0.path=d.jsonl", "--yes", cwd=tmp_path)
+    done = run_wizard(
+        "new",
+        "r",
+        "--preset",
+        "llama-3.1-8b-full-zero3",
+        "--set",
+        "datasets.0.path=d.jsonl",
+        "--yes",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "r/deepspeed/zero3_bf16.json").is_file()
     assert "deepspeed: deepspeed/zero3_bf16.json" in (tmp_path / "r/axolotl.yml").read_text()
@@ -48,11 +56,19 @@ def test_zero3_preset_writes_a_zero3_named_deepspeed_file(tmp_path: Path) -> Non
 
 
 def test_answers_file_reproduces_the_folder_byte_for_byte(tmp_path: Path) -> None:
-    sets = [*QLORA, "--set", "hardware.gpus_per_node=4", "--set", "distributed.backend=deepspeed",
-            "--set", "axolotl.wandb_project=team=alpha"]
+    sets = [
+        *QLORA,
+        "--set",
+        "hardware.gpus_per_node=4",
+        "--set",
+        "distributed.backend=deepspeed",
+        "--set",
+        "axolotl.wandb_project=team=alpha",
+    ]
     assert run_wizard("new", "runs/a", *sets, "--yes", cwd=tmp_path).returncode == 0
-    again = run_wizard("new", "runs/b", "--answers", "runs/a/wizard-answers.yml", "--yes",
-                       cwd=tmp_path)
+    again = run_wizard(
+        "new", "runs/b", "--answers", "runs/a/wizard-answers.yml", "--yes", cwd=tmp_path
+    )
     assert again.returncode == 0, again.stderr
     assert files_under(tmp_path / "runs/a") == files_under(tmp_path / "runs/b")
     assert "wandb_project: team=alpha" in (tmp_path / "runs/b/axolotl.yml").read_text()
@@ -64,8 +80,9 @@ def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     done = run_wizard("new", "r", *QLORA, "--set", "training.seed=7", "--yes", cwd=tmp_path)
     assert done.returncode == 1 and "--force" in done.stderr
     assert files_under(tmp_path / "r") == before
-    forced = run_wizard("new", "r", *QLORA, "--set", "training.seed=7", "--yes", "--force",
-                        cwd=tmp_path)
+    forced = run_wizard(
+        "new", "r", *QLORA, "--set", "training.seed=7", "--yes", "--force", cwd=tmp_path
+    )
     assert forced.returncode == 0
     assert "seed: 7" in (tmp_path / "r/axolotl.yml").read_text()
 
@@ -73,11 +90,26 @@ def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        ([*QLORA, "--set", "training.micro_batchsize=2"], "did you mean 'training.micro_batch_size'"),
+        (
+            [*QLORA, "--set", "training.micro_batchsize=2"],
+            "did you mean 'training.micro_batch_size'",
+        ),
         ([*QLORA, "--set", "training.micro_batch_size=two"], "training.micro_batch_size"),
         ([*QLORA, "--set", "training.gradient_accumulation_steps=4"], "not both"),
-        ([*QLORA, "--set", "hardware.gpus_per_node=8", "--set", "distributed.backend=deepspeed",
-          "--set", "distributed.zero_stage=3", "--set", "training.precision=fp16"], "ZeRO-3"),
+        (
+            [
+                *QLORA,
+                "--set",
+                "hardware.gpus_per_node=8",
+                "--set",
+                "distributed.backend=deepspeed",
+                "--set",
+                "distributed.zero_stage=3",
+                "--set",
+                "training.precision=fp16",
+            ],
+            "ZeRO-3",
+        ),
         (["--preset", "llama-3.1-8b-qlora"], "missing answers: datasets.0.path"),
         (["--set", "training.seed=1"], "missing answers: model, datasets"),
         (["--preset", "llama-3.1-8b-qlroa"], "no preset named 'llama-3.1-8b-qlroa'"),
@@ -149,18 +181,40 @@ def test_new_yes_works_when_heavy_imports_would_fail(tmp_path: Path, preset: str
     import subprocess
 
     done = subprocess.run(
-        [sys.executable, "-c", BLOCKER, "new", "r", "--preset", preset,
-         "--set", "datasets.0.path=d.jsonl", "--yes"],
-        cwd=tmp_path, capture_output=True, text=True, env={**os.environ}, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            BLOCKER,
+            "new",
+            "r",
+            "--preset",
+            preset,
+            "--set",
+            "datasets.0.path=d.jsonl",
+            "--yes",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "r/axolotl.yml").is_file()
 
 
 @pytest.mark.parametrize("preset", ["llama-3.1-8b-qlora", "llama-3.1-8b-full-zero3", "tiny-cpu"])
 def test_golden_files(tmp_path: Path, preset: str) -> None:
-    done = run_wizard("new", "run", "--preset", preset, "--set", "datasets.0.path=data/train.jsonl",
-                      "--yes", cwd=tmp_path)
+    done = run_wizard(
+        "new",
+        "run",
+        "--preset",
+        preset,
+        "--set",
+        "datasets.0.path=data/train.jsonl",
+        "--yes",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     produced = files_under(tmp_path / "run")
     golden_dir = GOLDEN / preset
@@ -177,29 +231,61 @@ def test_prints_the_memory_estimate_against_the_gpu(tmp_path: Path) -> None:
 
 
 def test_auto_fit_fills_the_batch_layout_nobody_gave(tmp_path: Path) -> None:
-    answers = ["--set", "model.base_model=meta-llama/Llama-3.1-8B", "--set", "method.kind=full",
-               "--set", "datasets.0.path=d.jsonl", "--set", "datasets.0.format=alpaca",
-               "--set", "hardware.gpu_memory_gib=24", "--set", "hardware.gpus_per_node=4",
-               "--set", "training.effective_batch_size=32"]
+    answers = [
+        "--set",
+        "model.base_model=meta-llama/Llama-3.1-8B",
+        "--set",
+        "method.kind=full",
+        "--set",
+        "datasets.0.path=d.jsonl",
+        "--set",
+        "datasets.0.format=alpaca",
+        "--set",
+        "hardware.gpu_memory_gib=24",
+        "--set",
+        "hardware.gpus_per_node=4",
+        "--set",
+        "training.effective_batch_size=32",
+    ]
     done = run_wizard("new", "r", *answers, "--yes", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Auto-fit: " in done.stdout and "= 32 sequences" in done.stdout
     config = (tmp_path / "r/axolotl.yml").read_text()
     assert "deepspeed: deepspeed/zero" in config  # a full 8B run needs ZeRO on 24 GB cards
     # An explicit micro batch is the user's: auto-fit leaves the layout alone.
-    given = run_wizard("new", "r2", *answers, "--set", "training.micro_batch_size=1", "--yes",
-                       cwd=tmp_path)
+    given = run_wizard(
+        "new", "r2", *answers, "--set", "training.micro_batch_size=1", "--yes", cwd=tmp_path
+    )
     assert given.returncode == 0 and "Auto-fit" not in given.stdout
     assert "does not fit" in given.stdout and "to fit:" in given.stdout
 
 
 def test_locked_answers_need_unlock_end_to_end(tmp_path: Path) -> None:
     team = {"AXOLOTL_WIZARD_PRESETS": str(Path(__file__).parent / "data/presets/team")}
-    refused = run_wizard("new", "r", "--preset", "team:llama-qlora", "--set", "training.seed=7",
-                         "--yes", cwd=tmp_path, env=team)
+    refused = run_wizard(
+        "new",
+        "r",
+        "--preset",
+        "team:llama-qlora",
+        "--set",
+        "training.seed=7",
+        "--yes",
+        cwd=tmp_path,
+        env=team,
+    )
     assert_clean_failure(refused, "locked", tmp_path / "r")
     assert "--unlock" in refused.stderr
-    allowed = run_wizard("new", "r", "--preset", "team:llama-qlora", "--set", "training.seed=7",
-                         "--unlock", "--yes", cwd=tmp_path, env=team)
+    allowed = run_wizard(
+        "new",
+        "r",
+        "--preset",
+        "team:llama-qlora",
+        "--set",
+        "training.seed=7",
+        "--unlock",
+        "--yes",
+        cwd=tmp_path,
+        env=team,
+    )
     assert allowed.returncode == 0, allowed.stderr
     assert "seed: 7" in (tmp_path / "r/axolotl.yml").read_text()

@@ -13,7 +13,10 @@ from conftest import REPO
 def test_wheel_contains_presets_and_templates(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     wheel = next(tmp_path.glob("axolotl_wizard-*.whl"))
@@ -30,7 +33,11 @@ def test_wheel_contains_presets_and_templates(tmp_path: Path) -> None:
         archive.extractall(target)
     probe = subprocess.run(
         [sys.executable, "-c", "from wizard.resources import presets_dir; print(presets_dir())"],
-        cwd=tmp_path, env={"PYTHONPATH": str(target)}, capture_output=True, text=True, check=False,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(target)},
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.strip().startswith(str(target))

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 import yaml
-
 from real_validators import fill_deepspeed_autos, run_validators
+
 from wizard.answers_file import AnswersDocument
 from wizard.commands.new import collect_answers
 from wizard.resources import presets_dir
@@ -20,13 +20,23 @@ BUILTIN = sorted(p.stem for p in presets_dir().glob("*.yml"))
 GPU_PRESETS = [name for name in BUILTIN if name != "tiny-cpu"]
 VARIANTS: dict[str, list[str]] = {
     "1gpu": ["hardware.gpus_per_node=1", "distributed.backend=none"],
-    "8gpu-zero2": ["hardware.gpus_per_node=8", "distributed.backend=deepspeed",
-                   "distributed.zero_stage=2"],  # fmt: skip
-    "8gpu-zero3": ["hardware.gpus_per_node=8", "distributed.backend=deepspeed",
-                   "distributed.zero_stage=3"],  # fmt: skip
-    "8gpu-zero3-offload": ["hardware.gpus_per_node=8", "distributed.backend=deepspeed",
-                           "distributed.zero_stage=3", "distributed.offload_optimizer=true"],
-}  # fmt: skip
+    "8gpu-zero2": [
+        "hardware.gpus_per_node=8",
+        "distributed.backend=deepspeed",
+        "distributed.zero_stage=2",
+    ],
+    "8gpu-zero3": [
+        "hardware.gpus_per_node=8",
+        "distributed.backend=deepspeed",
+        "distributed.zero_stage=3",
+    ],
+    "8gpu-zero3-offload": [
+        "hardware.gpus_per_node=8",
+        "distributed.backend=deepspeed",
+        "distributed.zero_stage=3",
+        "distributed.offload_optimizer=true",
+    ],
+}
 # Fixed accumulation so every variant's batch arithmetic divides evenly on 8 GPUs.
 BATCH = ["training.effective_batch_size=null", "training.gradient_accumulation_steps=2"]
 
@@ -39,8 +49,13 @@ def render_case(preset: str, variant: str) -> dict[str, Any]:
     folder = build_run_folder(AnswersDocument(answers.resolve(), answers.raw_axolotl(), ref))
     config = yaml.safe_load(folder.files[CONFIG_FILENAME])
     gpus = 1 if variant == "1gpu" else 8
-    return {"id": f"{preset}/{variant}", "config": config, "deepspeed": folder.deepspeed,
-            "gpus": gpus, "bf16": True}  # fmt: skip
+    return {
+        "id": f"{preset}/{variant}",
+        "config": config,
+        "deepspeed": folder.deepspeed,
+        "gpus": gpus,
+        "bf16": True,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +63,15 @@ def verdicts() -> dict[str, dict[str, Any]]:
     cases = [render_case(p, v) for p in GPU_PRESETS for v in VARIANTS]
     answers, ref = collect_answers("tiny-cpu", None, [])
     tiny = build_run_folder(AnswersDocument(answers.resolve(), answers.raw_axolotl(), ref))
-    cases.append({"id": "tiny-cpu/cpu", "config": yaml.safe_load(tiny.files[CONFIG_FILENAME]),
-                  "deepspeed": None, "gpus": 1, "bf16": False})  # fmt: skip
+    cases.append(
+        {
+            "id": "tiny-cpu/cpu",
+            "config": yaml.safe_load(tiny.files[CONFIG_FILENAME]),
+            "deepspeed": None,
+            "gpus": 1,
+            "bf16": False,
+        }
+    )
     return run_validators(cases)
 
 
@@ -80,8 +102,11 @@ def test_axolotl_accepts_tiny_cpu_config(verdicts: dict[str, dict[str, Any]]) ->
 def test_the_validators_can_fail() -> None:
     """The harness reports real rejections: a bad config and a bad DeepSpeed JSON."""
     good = render_case("llama-3.1-8b-lora", "8gpu-zero2")
-    bad_config = {**good, "id": "bad-config", "config": {**good["config"], "micro_batch_size": -3,
-                                                         "sample_packing": "sometimes"}}
+    bad_config = {
+        **good,
+        "id": "bad-config",
+        "config": {**good["config"], "micro_batch_size": -3, "sample_packing": "sometimes"},
+    }
     bad_ds = dict(good["deepspeed"])
     bad_ds["zero_optimization"] = {**bad_ds["zero_optimization"], "stage": 7}
     bad_deepspeed = {**good, "id": "bad-deepspeed", "deepspeed": bad_ds}

@@ -60,26 +60,44 @@ def test_wrong_types_are_refused() -> None:
     ("parts", "needle"),
     [
         ({"distributed": {"backend": "deepspeed"}}, "ZeRO with one GPU shards nothing"),
-        ({"training": {"precision": "bf16"}, "hardware": {"bf16_supported": False}},
-         "set training.precision=fp16"),
+        (
+            {"training": {"precision": "bf16"}, "hardware": {"bf16_supported": False}},
+            "set training.precision=fp16",
+        ),
         ({"training": {"sample_packing": True, "attention": "eager"}}, "sample_packing needs"),
-        ({"training": {"gradient_accumulation_steps": 2, "effective_batch_size": 8}},
-         "not both"),
+        ({"training": {"gradient_accumulation_steps": 2, "effective_batch_size": 8}}, "not both"),
         ({"training": {"warmup_ratio": 0.1, "warmup_steps": 10}}, "not both"),
         ({"distributed": {"backend": "none", "offload_optimizer": True}}, "needs DeepSpeed"),
-        ({"distributed": {"backend": "deepspeed", "zero_stage": 2, "offload_params": True},
-          "hardware": {"gpus_per_node": 2}}, "needs ZeRO stage 3"),
-        ({"method": {"kind": "qlora"}, "hardware": {"gpus_per_node": 8},
-          "distributed": {"backend": "deepspeed", "zero_stage": 3},
-          "training": {"precision": "fp16"}}, "ZeRO-3"),
+        (
+            {
+                "distributed": {"backend": "deepspeed", "zero_stage": 2, "offload_params": True},
+                "hardware": {"gpus_per_node": 2},
+            },
+            "needs ZeRO stage 3",
+        ),
+        (
+            {
+                "method": {"kind": "qlora"},
+                "hardware": {"gpus_per_node": 8},
+                "distributed": {"backend": "deepspeed", "zero_stage": 3},
+                "training": {"precision": "fp16"},
+            },
+            "ZeRO-3",
+        ),
         ({"hardware": {"accelerator": "cpu"}, "training": {"precision": "bf16"}}, "fp32"),
         ({"hardware": {"accelerator": "cpu"}, "training": {"attention": "flash"}}, "CUDA"),
-        ({"hardware": {"accelerator": "cpu"}, "training": {"optimizer": "paged_adamw_8bit"}},
-         "adamw_torch"),
-        ({"hardware": {"gpus_per_node": 4}, "training": {"effective_batch_size": 10}},
-         "use 8 or 12"),
-        ({"datasets": [{"path": "x", "format": "alpaca", "field_messages": "conv"}]},
-         "chat_template"),
+        (
+            {"hardware": {"accelerator": "cpu"}, "training": {"optimizer": "paged_adamw_8bit"}},
+            "adamw_torch",
+        ),
+        (
+            {"hardware": {"gpus_per_node": 4}, "training": {"effective_batch_size": 10}},
+            "use 8 or 12",
+        ),
+        (
+            {"datasets": [{"path": "x", "format": "alpaca", "field_messages": "conv"}]},
+            "chat_template",
+        ),
     ],
 )
 def test_cross_field_rules_say_what_to_change(parts: dict[str, Any], needle: str) -> None:
@@ -87,8 +105,9 @@ def test_cross_field_rules_say_what_to_change(parts: dict[str, Any], needle: str
 
 
 def test_effective_batch_sets_accumulation() -> None:
-    run = spec(hardware={"gpus_per_node": 4}, training={"micro_batch_size": 2,
-                                                        "effective_batch_size": 64})
+    run = spec(
+        hardware={"gpus_per_node": 4}, training={"micro_batch_size": 2, "effective_batch_size": 64}
+    )
     assert run.gradient_accumulation == 8
 
 
@@ -101,43 +120,69 @@ names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_./", min_size=1,
 datasets = st.fixed_dictionaries(
     {"path": names, "format": st.sampled_from(["alpaca", "completion", "input_output"])}
 ) | st.fixed_dictionaries(
-    {"path": names, "format": st.just("chat_template"),
-     "field_messages": st.sampled_from(["messages", "conversations"]),
-     "role_key": st.sampled_from(["role", "from"]),
-     "content_key": st.sampled_from(["content", "value"])}
-)  # fmt: skip
+    {
+        "path": names,
+        "format": st.just("chat_template"),
+        "field_messages": st.sampled_from(["messages", "conversations"]),
+        "role_key": st.sampled_from(["role", "from"]),
+        "content_key": st.sampled_from(["content", "value"]),
+    }
+)
 methods = st.one_of(
     st.just({"kind": "full"}),
     st.fixed_dictionaries(
-        {"kind": st.sampled_from(["lora", "qlora"]), "r": st.integers(1, 256),
-         "alpha": st.integers(1, 512), "dropout": st.floats(0, 0.5),
-         "target_modules": st.one_of(st.just("all-linear"),
-                                     st.lists(st.sampled_from(["q_proj", "v_proj", "o_proj"]),
-                                              min_size=1, unique=True))}
+        {
+            "kind": st.sampled_from(["lora", "qlora"]),
+            "r": st.integers(1, 256),
+            "alpha": st.integers(1, 512),
+            "dropout": st.floats(0, 0.5),
+            "target_modules": st.one_of(
+                st.just("all-linear"),
+                st.lists(st.sampled_from(["q_proj", "v_proj", "o_proj"]), min_size=1, unique=True),
+            ),
+        }
     ),
-)  # fmt: skip
+)
 trainings = st.fixed_dictionaries(
-    {"sequence_len": st.integers(16, 32768), "micro_batch_size": st.integers(1, 16),
-     "gradient_accumulation_steps": st.integers(1, 64), "num_epochs": st.integers(1, 5),
-     "learning_rate": st.floats(1e-7, 0.5), "seed": st.integers(0, 2**31),
-     "sample_packing": st.booleans(), "gradient_checkpointing": st.booleans(),
-     "optimizer": st.sampled_from(["adamw_torch", "adamw_torch_fused", "adafactor"])}
-)  # fmt: skip
+    {
+        "sequence_len": st.integers(16, 32768),
+        "micro_batch_size": st.integers(1, 16),
+        "gradient_accumulation_steps": st.integers(1, 64),
+        "num_epochs": st.integers(1, 5),
+        "learning_rate": st.floats(1e-7, 0.5),
+        "seed": st.integers(0, 2**31),
+        "sample_packing": st.booleans(),
+        "gradient_checkpointing": st.booleans(),
+        "optimizer": st.sampled_from(["adamw_torch", "adamw_torch_fused", "adafactor"]),
+    }
+)
 
 
 @settings(max_examples=60, deadline=None)
 @given(
-    base=names, data=st.lists(datasets, min_size=1, max_size=3), method=methods,
-    training=trainings, gpus=st.integers(1, 8),
+    base=names,
+    data=st.lists(datasets, min_size=1, max_size=3),
+    method=methods,
+    training=trainings,
+    gpus=st.integers(1, 8),
 )
 def test_spec_to_answers_file_to_spec_is_identity(
-    tmp_path_factory: pytest.TempPathFactory, base: str, data: list[dict[str, Any]],
-    method: dict[str, Any], training: dict[str, Any], gpus: int,
+    tmp_path_factory: pytest.TempPathFactory,
+    base: str,
+    data: list[dict[str, Any]],
+    method: dict[str, Any],
+    training: dict[str, Any],
+    gpus: int,
 ) -> None:
     original = RunSpec.model_validate(
-        {"model": {"base_model": base}, "datasets": data, "method": method,
-         "hardware": {"gpus_per_node": gpus}, "training": training}
-    )  # fmt: skip
+        {
+            "model": {"base_model": base},
+            "datasets": data,
+            "method": method,
+            "hardware": {"gpus_per_node": gpus},
+            "training": training,
+        }
+    )
     path = tmp_path_factory.mktemp("answers") / "wizard-answers.yml"
     path.write_text(answers_text(AnswersDocument(original)), encoding="utf-8")
     reloaded = Answers([load_answers_file(path).layer]).resolve()

@@ -35,18 +35,28 @@ class AnswersDocument:
 
 def answers_text(doc: AnswersDocument) -> str:
     header = [
-        f"# Every answer given to axolotl-wizard {__version__}. Make the same run folder again with:",
+        f"# Every answer given to axolotl-wizard {__version__}. Make the run folder again with:",
         f"#   axolotl-wizard new NEW_DIR --answers {ANSWERS_FILENAME} --yes",
     ]
     body: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "wizard_version": __version__,
         "axolotl_version": AXOLOTL_TARGET_VERSION,
-        "preset": None if doc.preset is None else {"name": doc.preset.name, "sha256": doc.preset.sha256},
-        "answers": doc.spec.model_dump(mode="json"),
+        "preset": None
+        if doc.preset is None
+        else {"name": doc.preset.name, "sha256": doc.preset.sha256},
+        "answers": _answers_dump(doc.spec),
         "axolotl": doc.raw_axolotl,
     }
     return "\n".join(header) + "\n" + dump_yaml(body)
+
+
+def _answers_dump(spec: RunSpec) -> dict[str, Any]:
+    answers = spec.model_dump(mode="json")
+    # The method's kind says how to read the rest of the method: show it first.
+    method = answers["method"]
+    answers["method"] = {"kind": method.pop("kind"), **method}
+    return answers
 
 
 @dataclass
@@ -63,11 +73,19 @@ def load_answers_file(path: Path) -> LoadedAnswers:
             f"{path}: format_version is {version!r}; this wizard reads version {FORMAT_VERSION}",
             "make the answers again with this version of axolotl-wizard",
         )
-    unknown = set(data) - {"format_version", "wizard_version", "axolotl_version", "preset",
-                           "answers", "axolotl"}  # fmt: skip
+    unknown = set(data) - {
+        "format_version",
+        "wizard_version",
+        "axolotl_version",
+        "preset",
+        "answers",
+        "axolotl",
+    }
     if unknown:
-        raise WizardError(f"{path}: unknown top-level key {sorted(unknown)[0]!r}",
-                          "an answers file has format_version, preset, answers and axolotl")
+        raise WizardError(
+            f"{path}: unknown top-level key {sorted(unknown)[0]!r}",
+            "an answers file has format_version, preset, answers and axolotl",
+        )
     answers, raw = data.get("answers") or {}, data.get("axolotl") or {}
     if not isinstance(answers, dict) or not isinstance(raw, dict):
         raise WizardError(f"{path}: answers and axolotl must be mappings", "fix the file")

@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_USER_ERROR
-    except Exception as err:  # noqa: BLE001 - the funnel: any bug becomes one line, not a dump
+    except Exception as err:
         _report(
             f"unexpected {type(err).__name__}: {err}",
             "rerun with --debug for the traceback, and report it if it looks like a bug",

@@ -49,8 +49,13 @@ def fit_answers(answers: Answers, spec: RunSpec, cwd: Path, config: dict[str, An
     memory = spec.hardware.gpu_memory_gib
     assert memory is not None
     try:
-        plan = autofit(config, arch, gpus=spec.hardware.world_size, gpu_mem_gib=memory,
-                       target_batch=effective_target(spec))  # fmt: skip
+        plan = autofit(
+            config,
+            arch,
+            gpus=spec.hardware.world_size,
+            gpu_mem_gib=memory,
+            target_batch=effective_target(spec),
+        )
     except AutofitError as err:
         return FitReport(arch, f"auto-fit: {err.message}; {err.hint}")
     layer = _plan_layer(answers, plan)
@@ -85,12 +90,14 @@ def _plan_layer(answers: Answers, plan: Plan) -> Layer:
     if all(answers.origin(key) is None for key in BATCH_KEYS):
         chosen["training.gradient_accumulation_steps"] = plan.grad_accum
     if plan.zero_stage and answers.origin("distributed.backend") is None:
-        chosen.update({
-            "distributed.backend": "deepspeed",
-            "distributed.zero_stage": plan.zero_stage,
-            "distributed.offload_optimizer": plan.offload_optimizer,
-            "distributed.offload_params": plan.offload_params,
-        })  # fmt: skip
+        chosen.update(
+            {
+                "distributed.backend": "deepspeed",
+                "distributed.zero_stage": plan.zero_stage,
+                "distributed.offload_optimizer": plan.offload_optimizer,
+                "distributed.offload_params": plan.offload_params,
+            }
+        )
     layer = Layer(AUTOFIT_LAYER)
     for key, value in chosen.items():
         if answers.origin(key) is None:
@@ -100,8 +107,13 @@ def _plan_layer(answers: Answers, plan: Plan) -> Layer:
 
 def estimate_folder(folder: RunFolder, arch: ModelArch) -> Estimate:
     spec = folder.doc.spec
-    return estimate(folder.config, arch, deepspeed=folder.deepspeed,
-                    gpus=spec.hardware.world_size, gpu_mem_gib=spec.hardware.gpu_memory_gib)  # fmt: skip
+    return estimate(
+        folder.config,
+        arch,
+        deepspeed=folder.deepspeed,
+        gpus=spec.hardware.world_size,
+        gpu_mem_gib=spec.hardware.gpu_memory_gib,
+    )
 
 
 def memory_line(result: Estimate) -> str:

@@ -191,7 +191,8 @@ def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
     nested: dict[str, Any] = {}
     for key, value in flat.items():
         _assign(nested, key.split("."), value)
-    return _lists_from_indices(nested)
+    converted: dict[str, Any] = _lists_from_indices(nested)
+    return converted
 
 
 def _assign(target: dict[str, Any], parts: list[str], value: Any) -> None:

@@ -32,8 +32,14 @@ def _config(kind: str, value: Lookup) -> dict[str, Any]:
         "fp16": not bf16,
     }
     if kind != "full":
-        config.update({"adapter": kind, "load_in_4bit": kind == "qlora", "lora_target_linear": True,
-                       "lora_r": int(value("method.r") or 16)})  # fmt: skip
+        config.update(
+            {
+                "adapter": kind,
+                "load_in_4bit": kind == "qlora",
+                "lora_target_linear": True,
+                "lora_r": int(value("method.r") or 16),
+            }
+        )
     return config
 
 
@@ -52,8 +58,14 @@ def method_note(arch: ModelArch, kind: str, value: Lookup) -> str:
     """`~18.2 GiB per GPU, fits 24 GiB` for `kind` on the GPUs answered so far."""
     world = int(value("hardware.gpus_per_node")) * int(value("hardware.nodes"))
     memory = value("hardware.gpu_memory_gib")
-    result = estimate(_config(kind, value), arch, deepspeed=_deepspeed(value), gpus=world,
-                      gpu_mem_gib=memory, advise=False)  # fmt: skip
+    result = estimate(
+        _config(kind, value),
+        arch,
+        deepspeed=_deepspeed(value),
+        gpus=world,
+        gpu_mem_gib=memory,
+        advise=False,
+    )
     text = f"~{result.peak_gib_per_gpu:.1f} GiB per GPU"
     return text if memory is None else f"{text}, {result.verdict} in {memory:g} GiB"
 

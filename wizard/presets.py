@@ -231,8 +231,9 @@ def _walk(name: str, chain: list[Preset], path: list[Preset], folders: Folders |
     _walk_from(preset, chain, path, folders)
 
 
-def _walk_from(preset: Preset, chain: list[Preset], path: list[Preset], folders: Folders | None
-               ) -> None:
+def _walk_from(
+    preset: Preset, chain: list[Preset], path: list[Preset], folders: Folders | None
+) -> None:
     # Compared by file, not by name: `foo` and `team:foo` are the same preset.
     if any(p.path == preset.path for p in path):
         raise WizardError(

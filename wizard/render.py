@@ -14,7 +14,7 @@ from typing import Any
 
 from wizard.deepspeed import deepspeed_filename
 from wizard.errors import WizardError
-from wizard.spec import DatasetSpec, LoraMethod, RunSpec
+from wizard.spec import AdapterMethod, DatasetSpec, RunSpec
 
 DEEPSPEED_DIR = "deepspeed"
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".arrow", ".txt")
@@ -64,7 +64,7 @@ def keep_path(value: str) -> str:
 def render_axolotl(
     spec: RunSpec, raw: Mapping[str, Any] | None = None, path_for: PathMapper = keep_path
 ) -> RenderedConfig:
-    """The Axolotl config for `spec`, plus raw pass-through keys; `path_for` rewrites local paths."""
+    """The Axolotl config for `spec` plus raw pass-through keys; `path_for` maps local paths."""
     groups = [
         _model_group(spec, path_for),
         _data_group(spec, path_for),
@@ -125,7 +125,7 @@ def _dataset_entry(dataset: DatasetSpec, path_for: PathMapper) -> dict[str, Any]
 def _method_group(spec: RunSpec) -> Group:
     method = spec.method
     group = Group(f"method: {method.kind}")
-    if not isinstance(method, LoraMethod):
+    if not isinstance(method, AdapterMethod):
         return group
     group.add("adapter", method.kind)
     if method.kind == "qlora":
@@ -147,7 +147,9 @@ def _batch_group(spec: RunSpec) -> Group:
     training, hardware = spec.training, spec.hardware
     group = Group("batch")
     per = "process" if hardware.accelerator == "cpu" else "GPU"
-    group.add("micro_batch_size", training.micro_batch_size, f"sequences per {per} per forward pass")
+    group.add(
+        "micro_batch_size", training.micro_batch_size, f"sequences per {per} per forward pass"
+    )
     accumulation = spec.gradient_accumulation
     group.add(
         "gradient_accumulation_steps",
@@ -156,7 +158,11 @@ def _batch_group(spec: RunSpec) -> Group:
         f"{device_noun(spec)} = {effective_batch(spec)} sequences per optimizer step",
     )
     checkpointing = training.gradient_checkpointing
-    group.add("gradient_checkpointing", checkpointing, "recompute activations: less memory" if checkpointing else "")
+    group.add(
+        "gradient_checkpointing",
+        checkpointing,
+        "recompute activations: less memory" if checkpointing else "",
+    )
     return group
 
 

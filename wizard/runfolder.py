@@ -14,7 +14,7 @@ from wizard import AXOLOTL_TARGET_VERSION, __version__
 from wizard.answers_file import ANSWERS_FILENAME, AnswersDocument, answers_text
 from wizard.configtext import config_text
 from wizard.deepspeed import deepspeed_filename, deepspeed_text, render_deepspeed
-from wizard.launch_command import Layout, build_launch_command
+from wizard.launch_command import Layout, MixedPrecision, build_launch_command
 from wizard.render import (
     DEEPSPEED_DIR,
     PathMapper,
@@ -59,16 +59,17 @@ def launch_layout(spec: RunSpec) -> Layout:
     )
 
 
-def mixed_precision(spec: RunSpec) -> str:
+def mixed_precision(spec: RunSpec) -> MixedPrecision:
     precision = spec.resolved_precision
     return "no" if precision == "fp32" else precision
 
 
 def _header(doc: AnswersDocument, rendered: RenderedConfig) -> list[str]:
     spec = doc.spec
-    made_from = f"preset {doc.preset.name} (sha256 {doc.preset.sha256})" if doc.preset else "answers"
+    made_from = (
+        f"preset {doc.preset.name} (sha256 {doc.preset.sha256})" if doc.preset else "answers"
+    )
     precision = mixed_precision(spec)
-    assert precision in ("no", "bf16", "fp16")
     command = build_launch_command(CONFIG_FILENAME, launch_layout(spec), precision)
     lines = [
         f"Axolotl {AXOLOTL_TARGET_VERSION} config written by axolotl-wizard {__version__} "

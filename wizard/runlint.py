@@ -37,8 +37,8 @@ def lint_run_folder(folder: RunFolder, run_dir: Path) -> list[Finding]:
     )
     raw_keys = set(folder.doc.raw_axolotl)
     for finding in findings:
-        dropped_raw_key = finding.code == "unknown-key" and bool(finding.key) and (
-            finding.key[0] in raw_keys
+        dropped_raw_key = (
+            finding.code == "unknown-key" and bool(finding.key) and (finding.key[0] in raw_keys)
         )
         if finding.severity == "error" or dropped_raw_key:
             raise WizardError(

@@ -7,7 +7,7 @@ here: the interview and the answers file read them from these models.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -25,7 +25,7 @@ Optimizer = Literal[
     "adafactor",
     "sgd",
 ]
-ALL_LINEAR = "all-linear"
+ALL_LINEAR: Final = "all-linear"
 
 
 class StrictModel(BaseModel):
@@ -38,7 +38,8 @@ class ModelSpec(StrictModel):
         description="Hugging Face Hub id (org/name) or a local folder that holds config.json",
     )
     trust_remote_code: bool = Field(
-        default=False, description="run the model repository's own Python code (only if you trust it)"
+        default=False,
+        description="run the model repository's own Python code (only if you trust it)",
     )
 
 
@@ -77,8 +78,9 @@ class FullMethod(StrictModel):
     kind: Literal["full"] = "full"
 
 
-class LoraMethod(StrictModel):
-    kind: Literal["lora"] = "lora"
+class AdapterMethod(StrictModel):
+    """What LoRA and QLoRA share; QLoRA also loads the base weights in 4 bit."""
+
     r: int = Field(default=16, ge=1, le=1024, description="LoRA rank")
     alpha: int = Field(default=32, ge=1, description="LoRA scaling numerator (often 2 × rank)")
     dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
@@ -87,21 +89,27 @@ class LoraMethod(StrictModel):
     )
 
     @model_validator(mode="after")
-    def _targets_not_empty(self) -> LoraMethod:
+    def _targets_not_empty(self) -> AdapterMethod:
         if isinstance(self.target_modules, list) and not self.target_modules:
             raise ValueError("target_modules is an empty list; name modules or use all-linear")
         return self
 
 
-class QLoraMethod(LoraMethod):
-    kind: Literal["qlora"] = "qlora"  # type: ignore[assignment]
+class LoraMethod(AdapterMethod):
+    kind: Literal["lora"] = "lora"
+
+
+class QLoraMethod(AdapterMethod):
+    kind: Literal["qlora"] = "qlora"
 
 
 Method = Annotated[FullMethod | LoraMethod | QLoraMethod, Field(discriminator="kind")]
 
 
 class HardwareSpec(StrictModel):
-    accelerator: Accelerator = Field(default="cuda", description="cuda GPUs, or cpu for a smoke test")
+    accelerator: Accelerator = Field(
+        default="cuda", description="cuda GPUs, or cpu for a smoke test"
+    )
     gpus_per_node: int = Field(default=1, ge=1, le=64)
     nodes: int = Field(default=1, ge=1, le=1024)
     gpu_memory_gib: float | None = Field(default=None, gt=0, le=1024)
@@ -240,8 +248,8 @@ def _deepspeed_rule(spec: RunSpec) -> None:
         )
     if dist.zero_stage == 3 and spec.resolved_precision == "fp16":
         raise ValueError(
-            "this wizard writes ZeRO-3 configs for bf16 only (fp16 ZeRO-3 loss scaling is fragile); "
-            "use ZeRO-2 on GPUs without bf16"
+            "this wizard writes ZeRO-3 configs for bf16 only (fp16 ZeRO-3 loss scaling is "
+            "fragile); use ZeRO-2 on GPUs without bf16"
         )
 
 

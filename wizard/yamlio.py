@@ -66,4 +66,6 @@ def load_yaml_mapping(path: Path, what: str = "file") -> dict[str, Any]:
 
 def dump_yaml(data: Any) -> str:
     """Block-style YAML in the order given (never sorted), unicode kept readable."""
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+    return yaml.safe_dump(
+        data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
+    )
