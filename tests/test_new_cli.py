@@ -289,3 +289,18 @@ def test_locked_answers_need_unlock_end_to_end(tmp_path: Path) -> None:
     )
     assert allowed.returncode == 0, allowed.stderr
     assert "seed: 7" in (tmp_path / "r/axolotl.yml").read_text()
+
+
+def test_help_imports_nothing_heavy() -> None:
+    import subprocess
+
+    probe = (
+        "import sys; from wizard.cli import build_parser; build_parser().format_help(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'transformers', "
+        "'axolotl', 'deepspeed', 'accelerate', 'questionary', 'rich', 'pydantic'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    for verb in ("new", "check", "estimate", "launch", "presets", "demo"):
+        shown = run_wizard(verb, "--help")
+        assert shown.returncode == 0 and "usage: axolotl-wizard " + verb in shown.stdout

@@ -45,18 +45,10 @@ def answers_text(doc: AnswersDocument) -> str:
         "preset": None
         if doc.preset is None
         else {"name": doc.preset.name, "sha256": doc.preset.sha256},
-        "answers": _answers_dump(doc.spec),
+        "answers": doc.spec.model_dump(mode="json"),
         "axolotl": doc.raw_axolotl,
     }
     return "\n".join(header) + "\n" + dump_yaml(body)
-
-
-def _answers_dump(spec: RunSpec) -> dict[str, Any]:
-    answers = spec.model_dump(mode="json")
-    # The method's kind says how to read the rest of the method: show it first.
-    method = answers["method"]
-    answers["method"] = {"kind": method.pop("kind"), **method}
-    return answers
 
 
 @dataclass

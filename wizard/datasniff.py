@@ -98,8 +98,10 @@ class SniffReport:
             out.append("The file has no records; pick another file.")
         if self.proposal is not None:
             out.append(f"Looks like {self.proposal.describe()}.")
-        for verbs, problem in ((("cannot", "cannot"), self.malformed), (("does not", "do not"),
-                                                                            self.misfits)):
+        for verbs, problem in (
+            (("cannot", "cannot"), self.malformed),
+            (("does not", "do not"), self.misfits),
+        ):
             if problem.count:
                 one = problem.count == 1
                 what = "be read" if problem is self.malformed else "fit"

@@ -57,8 +57,11 @@ def chain_locks(chain: list[Preset]) -> dict[str, Lock]:
                 )
             for key in keys:
                 locks.setdefault(key, Lock(key, values[key], preset.qualified_name))
-    enforce_locks(Answers(layers), locks, "remove that answer from the child preset, or unlock "
-                  "it in the parent")
+    enforce_locks(
+        Answers(layers),
+        locks,
+        "remove that answer from the child preset, or unlock it in the parent",
+    )
     return locks
 
 

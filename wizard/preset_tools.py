@@ -102,8 +102,9 @@ def check_folder(folder: Path | None, strict: bool = False) -> list[CheckResult]
     return [check_preset(path, label, folder, folders, strict) for _s, _f, path in files]
 
 
-def check_preset(path: Path, label: str, folder: Path, folders: Folders, strict: bool = False
-                 ) -> CheckResult:
+def check_preset(
+    path: Path, label: str, folder: Path, folders: Folders, strict: bool = False
+) -> CheckResult:
     """Load, resolve, render and lint one preset file; `strict` makes warnings failures too."""
     result = CheckResult(path, f"{label}:{path.stem}")
     if sum(1 for s in PRESET_SUFFIXES if path.with_suffix(s).is_file()) > 1:

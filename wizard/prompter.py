@@ -42,20 +42,30 @@ class Choice:
 
 class Prompter(Protocol):
     def select(
-        self, key: str, message: str, choices: Sequence[Choice], default: str | None,
+        self,
+        key: str,
+        message: str,
+        choices: Sequence[Choice],
+        default: str | None,
         search: bool = False,
     ) -> str: ...
 
-    def text(self, key: str, message: str, default: str, validate: Validator | None = None) -> str:
-        ...
+    def text(
+        self, key: str, message: str, default: str, validate: Validator | None = None
+    ) -> str: ...
 
-    def path(self, key: str, message: str, default: str, validate: Validator | None = None) -> str:
-        ...
+    def path(
+        self, key: str, message: str, default: str, validate: Validator | None = None
+    ) -> str: ...
 
     def confirm(self, key: str, message: str, default: bool) -> bool: ...
 
     def checkbox(
-        self, key: str, message: str, choices: Sequence[Choice], checked: Sequence[str],
+        self,
+        key: str,
+        message: str,
+        choices: Sequence[Choice],
+        checked: Sequence[str],
         validate: ListValidator | None = None,
     ) -> list[str]: ...
 
@@ -101,7 +111,11 @@ class ScriptedPrompter:
         return default if answer is ENTER else answer
 
     def select(
-        self, key: str, message: str, choices: Sequence[Choice], default: str | None,
+        self,
+        key: str,
+        message: str,
+        choices: Sequence[Choice],
+        default: str | None,
         search: bool = False,
     ) -> str:
         values = [c.value for c in choices if not c.header]
@@ -124,7 +138,11 @@ class ScriptedPrompter:
         return bool(self._next(key, default))
 
     def checkbox(
-        self, key: str, message: str, choices: Sequence[Choice], checked: Sequence[str],
+        self,
+        key: str,
+        message: str,
+        choices: Sequence[Choice],
+        checked: Sequence[str],
         validate: ListValidator | None = None,
     ) -> list[str]:
         while True:
@@ -165,12 +183,20 @@ class QuestionaryPrompter:
         ]
 
     def select(
-        self, key: str, message: str, choices: Sequence[Choice], default: str | None,
+        self,
+        key: str,
+        message: str,
+        choices: Sequence[Choice],
+        default: str | None,
         search: bool = False,
     ) -> str:
         question = self._q.select(
-            message, self._choices(choices), default=default, use_search_filter=search,
-            use_jk_keys=not search, **self._toolkit,
+            message,
+            self._choices(choices),
+            default=default,
+            use_search_filter=search,
+            use_jk_keys=not search,
+            **self._toolkit,
         )
         return str(self._ask(question))
 
@@ -188,7 +214,11 @@ class QuestionaryPrompter:
         return bool(self._ask(self._q.confirm(message, default=default, **self._toolkit)))
 
     def checkbox(
-        self, key: str, message: str, choices: Sequence[Choice], checked: Sequence[str],
+        self,
+        key: str,
+        message: str,
+        choices: Sequence[Choice],
+        checked: Sequence[str],
         validate: ListValidator | None = None,
     ) -> list[str]:
         question = self._q.checkbox(

@@ -80,6 +80,8 @@ def _header(doc: AnswersDocument, rendered: RenderedConfig) -> list[str]:
         f"  estimate: axolotl-wizard estimate {CONFIG_FILENAME}",
         "  launch:   axolotl-wizard launch .",
         f"  by hand:  {command.shell_line()}",
+        "            (launch also passes an accelerate config file of its own, so a stale",
+        "            ~/.cache/huggingface/accelerate/default_config.yaml is never read)",
     ]
     if spec.hardware.nodes > 1:
         lines.append("  (on every node, with --machine_rank set to that node's rank)")

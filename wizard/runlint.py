@@ -14,16 +14,18 @@ from wizard.runfolder import CONFIG_FILENAME, RunFolder
 from wizard.spec import RunSpec
 
 
-def training_env(spec: RunSpec) -> Env:
-    """What the answers say about the training machine (packages stay unknown)."""
+def training_env(spec: RunSpec, run_dir: Path) -> Env:
+    """What the answers say about the training machine (packages stay unknown). Relative paths
+    are read from the run folder, because `launch` runs Axolotl from there."""
     hardware = spec.hardware
     if hardware.accelerator == "cpu":
-        return Env.for_cpu(n_node=hardware.nodes)
+        return Env.for_cpu(n_node=hardware.nodes, cwd=run_dir)
     return Env(
         bf16=hardware.bf16_supported,
         tf32=hardware.bf16_supported,
         n_gpu=hardware.gpus_per_node,
         n_node=hardware.nodes,
+        cwd=run_dir,
     )
 
 
@@ -31,7 +33,7 @@ def lint_run_folder(folder: RunFolder, run_dir: Path) -> list[Finding]:
     """Raise on anything Axolotl would reject or drop; return the warnings to show."""
     findings = lint_dict(
         folder.config,
-        env=training_env(folder.doc.spec),
+        env=training_env(folder.doc.spec, run_dir),
         source=run_dir / CONFIG_FILENAME,
         deepspeed=folder.deepspeed,
     )

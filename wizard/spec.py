@@ -81,6 +81,7 @@ class FullMethod(StrictModel):
 class AdapterMethod(StrictModel):
     """What LoRA and QLoRA share; QLoRA also loads the base weights in 4 bit."""
 
+    kind: Literal["lora", "qlora"]
     r: int = Field(default=16, ge=1, le=1024, description="LoRA rank")
     alpha: int = Field(default=32, ge=1, description="LoRA scaling numerator (often 2 × rank)")
     dropout: float = Field(default=0.05, ge=0.0, lt=1.0)

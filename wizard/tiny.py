@@ -51,12 +51,18 @@ def alpaca_records(count: int = 300, seed: int = 0) -> list[dict[str, str]]:
     for index in range(count):
         if index % 2:
             a, b = rng.randint(0, 50), rng.randint(0, 50)
-            records.append({"instruction": "Add the two numbers.", "input": f"{a} + {b}",
-                            "output": str(a + b)})
+            records.append(
+                {"instruction": "Add the two numbers.", "input": f"{a} + {b}", "output": str(a + b)}
+            )
         else:
             picked = rng.sample(words, 3)
-            records.append({"instruction": "Reverse the order of the words.",
-                            "input": " ".join(picked), "output": " ".join(reversed(picked))})
+            records.append(
+                {
+                    "instruction": "Reverse the order of the words.",
+                    "input": " ".join(picked),
+                    "output": " ".join(reversed(picked)),
+                }
+            )
     return records
 
 
@@ -84,8 +90,9 @@ def build_tokenizer(texts: list[str], model_dir: Path) -> None:
     tokenizer.train_from_iterator(texts, trainer=trainer)
     # Llama tokenizers start every sequence with BOS; Axolotl's prompt strategies expect that.
     tokenizer.post_processor = processors.TemplateProcessing(
-        single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[
-            (bos, tokenizer.token_to_id(bos))],
+        single=f"{bos} $A",
+        pair=f"{bos} $A {bos} $B",
+        special_tokens=[(bos, tokenizer.token_to_id(bos))],
     )
     fast = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=tokenizer,
@@ -126,3 +133,17 @@ def build_tiny_assets(root: Path, records: int = 300) -> TinyAssets:
         build_tokenizer(texts, model_dir)
         build_model(model_dir)
     return TinyAssets(model_dir, dataset)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m wizard.tiny DIR`: build the assets in a child process (see `demo`)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    assets = build_tiny_assets(Path(args[0] if args else "."))
+    print(json.dumps({"model_dir": str(assets.model_dir), "dataset": str(assets.dataset)}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

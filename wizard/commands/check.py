@@ -22,25 +22,39 @@ exit status: 0 no errors (warnings allowed), 1 errors found or bad input.
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
-        "check", parents=[common], help="lint an Axolotl config (and its DeepSpeed JSON)",
+        "check",
+        parents=[common],
+        help="lint an Axolotl config (and its DeepSpeed JSON)",
         description="Find unknown keys, wrong types, DeepSpeed mismatches and hardware "
         "gotchas in an Axolotl YAML, before a GPU is spent on it.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("config", type=Path, help="the Axolotl YAML to check")
-    parser.add_argument("--axolotl", action="store_true",
-                        help="also run Axolotl's own validate_config (slow: imports torch)")
+    parser.add_argument(
+        "--axolotl",
+        action="store_true",
+        help="also run Axolotl's own validate_config (slow: imports torch)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--fix", action="store_true",
-                        help="write CONFIG.fixed.yml with renamed keys; the original is kept")
+    parser.add_argument(
+        "--fix",
+        action="store_true",
+        help="write CONFIG.fixed.yml with renamed keys; the original is kept",
+    )
     parser.add_argument("--force", action="store_true", help="overwrite CONFIG.fixed.yml")
     hw = parser.add_argument_group("training hardware (unknown unless given)")
-    hw.add_argument("--gpu-arch", metavar="SM", help="CUDA arch, e.g. sm_80 (A100), sm_90 "
-                    "(H100); --axolotl assumes sm_90 when not given")
+    hw.add_argument(
+        "--gpu-arch",
+        metavar="SM",
+        help="CUDA arch, e.g. sm_80 (A100), sm_90 (H100); --axolotl assumes sm_90 when not given",
+    )
     hw.add_argument("--gpus", type=int, metavar="N", help="GPUs per node")
     hw.add_argument("--nodes", type=int, default=1, metavar="N", help="nodes (default 1)")
     hw.add_argument("--cpu", action="store_true", help="the run is on a CPU, no GPU")
-    parser.add_argument("--schema-version", metavar="VER",
-                        help="check against this bundled Axolotl schema version")
+    parser.add_argument(
+        "--schema-version", metavar="VER", help="check against this bundled Axolotl schema version"
+    )
     parser.set_defaults(run=run)
 
 
@@ -61,8 +75,12 @@ def run(args: argparse.Namespace) -> int:
     from wizard.lint import check_file
     from wizard.lint.render import render_text
 
-    report = check_file(args.config, env=build_env(args), run_axolotl=args.axolotl,
-                        schema_version=args.schema_version)
+    report = check_file(
+        args.config,
+        env=build_env(args),
+        run_axolotl=args.axolotl,
+        schema_version=args.schema_version,
+    )
     fix_note = _write_fix(args, report) if args.fix else None
     if args.json:
         data = report.to_dict()
@@ -86,11 +104,19 @@ def _write_fix(args: argparse.Namespace, report: Any) -> dict[str, Any]:
     new_text, applied, skipped = apply_renames(text, report.findings, load_config(args.config))
     target = fixed_path(args.config)
     if not applied:
-        return {"written": None, "applied": 0, "skipped": len(skipped),
-                "summary": "fix: nothing to rename; no file written"}
+        return {
+            "written": None,
+            "applied": 0,
+            "skipped": len(skipped),
+            "summary": "fix: nothing to rename; no file written",
+        }
     refuse_overwrite([target], args.force)
     atomic_write_text(target, new_text)
-    return {"written": str(target), "applied": len(applied), "skipped": len(skipped),
-            "summary": f"fix: wrote {target} ({len(applied)} rename(s)"
-                       + (f", {len(skipped)} left for you" if skipped else "")
-                       + f"); {args.config} is unchanged"}
+    return {
+        "written": str(target),
+        "applied": len(applied),
+        "skipped": len(skipped),
+        "summary": f"fix: wrote {target} ({len(applied)} rename(s)"
+        + (f", {len(skipped)} left for you" if skipped else "")
+        + f"); {args.config} is unchanged",
+    }

@@ -9,7 +9,9 @@ Axolotl's log, which stays in the run's manifest folder.
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -28,7 +30,6 @@ PRESET = "tiny-cpu"
 # Axolotl's stages, as its log announces them, in the words the demo shows.
 STAGES = (
     ("Loading dataset", "tokenizing the dataset"),
-    ("Loading model", "loading the model"),
     ("Starting trainer", "training"),
     ("Saving trained model", "saving the weights"),
 )
@@ -42,10 +43,21 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "demo", parents=[common], help=HELP, description=HELP, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
-    parser.add_argument("dir", nargs="?", default="axolotl-wizard-demo", type=Path,
-                        help="where the model, data and run go (default: ./axolotl-wizard-demo)")
-    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                        help="change an answer of the tiny-cpu preset, as with `new`")
+    parser.add_argument(
+        "dir",
+        nargs="?",
+        default="axolotl-wizard-demo",
+        type=Path,
+        help="where the model, data and run go (default: ./axolotl-wizard-demo)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change an answer of the tiny-cpu preset, as with `new`",
+    )
     parser.set_defaults(run=run)
 
 
@@ -81,11 +93,18 @@ def _say(text: str) -> None:
 
 
 def _build_assets(root: Path) -> None:
-    from wizard.tiny import build_tiny_assets
-
+    """In a child process: transformers and torch print warnings on import and would stay in
+    this process's memory for the whole run for no use."""
     began = time.monotonic()
-    assets = build_tiny_assets(root)
-    _say(f"      {assets.model_dir}/ and {assets.dataset} ({time.monotonic() - began:.0f} s)")
+    done = subprocess.run([sys.executable, "-m", "wizard.tiny", str(root)],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
+        raise WizardError(f"building the tiny model failed: {lines[-1]}",
+                          "rerun with `python -m wizard.tiny DIR` to see everything")  # fmt: skip
+    assets = json.loads(done.stdout.strip().splitlines()[-1])
+    _say(f"      {assets['model_dir']}/ and {assets['dataset']} "
+         f"({time.monotonic() - began:.0f} s)")  # fmt: skip
 
 
 def _next_run_dir(root: Path) -> Path:
@@ -157,5 +176,5 @@ def _summary(run_dir: Path, config: dict[str, Any], progress: Progress, seconds:
     _say(f"  weights:  {output.resolve()}/ ({', '.join(weights) or 'none found'})")
     _say(f"  loss:     {first}{last} over {len(progress.losses)} steps")
     _say(f"  run:      {run_dir}/ (axolotl.yml, wizard-answers.yml, launches/ with the full log)")
-    _say(f"Next: axolotl-wizard new runs/mine   (then: axolotl-wizard launch runs/mine)")
+    _say("Next: axolotl-wizard new runs/mine   (then: axolotl-wizard launch runs/mine)")
     sys.stdout.flush()

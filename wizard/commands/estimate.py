@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from wizard.commands.argtypes import positive_int
 from wizard.errors import WizardError
 
 HELP = "peak GPU memory per GPU of a config, with a breakdown and what to change"
@@ -35,25 +36,24 @@ LABELS = {
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
-        "estimate", parents=[common], help=HELP, description=HELP, epilog=EPILOG,
+        "estimate",
+        parents=[common],
+        help=HELP,
+        description=HELP,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("config", type=Path, help="an Axolotl YAML config")
-    parser.add_argument("--gpus", type=_positive_int, default=1, help="GPUs in the run (default 1)")
-    parser.add_argument("--gpu-mem", type=_positive_float, default=None, metavar="GIB",
-                        help="memory of one GPU in GiB, e.g. 24 or 80 (for the verdict)")
+    parser.add_argument("--gpus", type=positive_int, default=1, help="GPUs in the run (default 1)")
+    parser.add_argument(
+        "--gpu-mem",
+        type=_positive_float,
+        default=None,
+        metavar="GIB",
+        help="memory of one GPU in GiB, e.g. 24 or 80 (for the verdict)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser.set_defaults(run=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def _positive_float(text: str) -> float:

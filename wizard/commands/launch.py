@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wizard.commands.argtypes import positive_int
 from wizard.errors import EXIT_USER_ERROR, WizardError
 
 if TYPE_CHECKING:
@@ -36,24 +37,37 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "launch", parents=[common], help=HELP, description=HELP, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
-    parser.add_argument("target", nargs="?", default=".", type=Path,
-                        help="a run folder made by `new`, or an Axolotl config (default: here)")
-    parser.add_argument("--gpus", type=_positive, help="processes (GPUs) per node")
-    parser.add_argument("--nodes", type=_positive, help="number of machines")
+    parser.add_argument(
+        "target",
+        nargs="?",
+        default=".",
+        type=Path,
+        help="a run folder made by `new`, or an Axolotl config (default: here)",
+    )
+    parser.add_argument("--gpus", type=positive_int, help="processes (GPUs) per node")
+    parser.add_argument("--nodes", type=positive_int, help="number of machines")
     parser.add_argument("--node-rank", type=int, default=0, help="this machine's rank (0: main)")
     parser.add_argument("--main-ip", help="address of the rank-0 machine")
-    parser.add_argument("--main-port", type=_positive, help="its port (default 29500)")
+    parser.add_argument("--main-port", type=positive_int, help="its port (default 29500)")
     parser.add_argument("--hostfile", type=Path, help="DeepSpeed-style host list: `host slots=N`")
     parser.add_argument("--cpu", action="store_true", help="run on the CPU (a smoke test)")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue from the last checkpoint in output_dir")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from the last checkpoint in output_dir"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the command; start nothing")
     parser.add_argument("--slurm", action="store_true", help="write an sbatch script instead")
     parser.add_argument("--force", action="store_true", help="with --slurm: overwrite the script")
-    parser.add_argument("--exec", dest="replace_process", action="store_true",
-                        help="replace this process with accelerate (no log, no failure summary)")
-    parser.add_argument("--python", default=sys.executable,
-                        help="the Python whose axolotl/accelerate run (default: this one)")
+    parser.add_argument(
+        "--exec",
+        dest="replace_process",
+        action="store_true",
+        help="replace this process with accelerate (no log, no failure summary)",
+    )
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="the Python whose axolotl/accelerate run (default: this one)",
+    )
     parser.__class__ = _AfterDashDash  # see below: argparse cannot split at `--` by itself
     parser.set_defaults(run=run, extra=[])
 
@@ -76,16 +90,6 @@ class _AfterDashDash(argparse.ArgumentParser):
         parsed, unknown = super().parse_known_args(words, namespace)
         parsed.extra = tail
         return parsed, unknown
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -46,8 +46,13 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.set_defaults(run=run)
 
 
-def _action(actions: Any, common: argparse.ArgumentParser, name: str, help_text: str,
-            handler: Callable[[argparse.Namespace], int]) -> None:
+def _action(
+    actions: Any,
+    common: argparse.ArgumentParser,
+    name: str,
+    help_text: str,
+    handler: Callable[[argparse.Namespace], int],
+) -> None:
     sub = actions.add_parser(name, parents=[common], help=help_text, description=help_text)
     ARGUMENTS[name](sub)
     sub.set_defaults(presets_run=handler)
@@ -74,23 +79,40 @@ def _diff_args(sub: argparse.ArgumentParser) -> None:
 
 def _save_args(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("name", help="the new preset's name")
-    sub.add_argument("--from", dest="source", type=Path, required=True, metavar="RUN_DIR",
-                     help="a run folder (or its wizard-answers.yml)")
-    sub.add_argument("--to", type=Path, metavar="DIR",
-                     help="the folder to save in (default: your user preset folder)")
+    sub.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        required=True,
+        metavar="RUN_DIR",
+        help="a run folder (or its wizard-answers.yml)",
+    )
+    sub.add_argument(
+        "--to",
+        type=Path,
+        metavar="DIR",
+        help="the folder to save in (default: your user preset folder)",
+    )
     sub.add_argument("--description", help="one line saying what the preset is for")
     sub.add_argument("--force", action="store_true", help="overwrite a preset of that name")
 
 
 def _check_args(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("dir", nargs="?", type=Path, help="a preset folder (default: built-in)")
-    sub.add_argument("--strict", action="store_true",
-                     help="fail on warnings too (unknown Axolotl keys, version mismatches)")
+    sub.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail on warnings too (unknown Axolotl keys, version mismatches)",
+    )
 
 
 ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
-    "list": _list_args, "show": _show_args, "explain": _explain_args, "diff": _diff_args,
-    "save": _save_args, "check": _check_args,
+    "list": _list_args,
+    "show": _show_args,
+    "explain": _explain_args,
+    "diff": _diff_args,
+    "save": _save_args,
+    "check": _check_args,
 }
 
 
@@ -111,8 +133,10 @@ def _list(args: argparse.Namespace) -> int:
     rows = [("NAME", "SOURCE", "VERSION", "DESCRIPTION")] + [_list_row(i) for i in listings]
     _print_table(rows)
     broken = sum(1 for item in listings if item.status == "broken")
-    print(f"\n{len(listings)} presets{f', {broken} broken' if broken else ''}. "
-          "Use one: axolotl-wizard new DIR --preset NAME")
+    print(
+        f"\n{len(listings)} presets{f', {broken} broken' if broken else ''}. "
+        "Use one: axolotl-wizard new DIR --preset NAME"
+    )
     return 0
 
 
@@ -176,9 +200,13 @@ def _show_json(resolved: Resolved) -> dict[str, Any]:
         "path": str(resolved.preset.path),
         "chain": [p.qualified_name for p in resolved.chain],
         "answers": [
-            {"key": row.key, "value": None if row.origin == PLACEHOLDER_LAYER else row.value,
-             "from": row.origin, "required": row.origin == PLACEHOLDER_LAYER,
-             "locked_by": row.locked_by}
+            {
+                "key": row.key,
+                "value": None if row.origin == PLACEHOLDER_LAYER else row.value,
+                "from": row.origin,
+                "required": row.origin == PLACEHOLDER_LAYER,
+                "locked_by": row.locked_by,
+            }
             for row in resolved.rows
         ],
     }
@@ -220,8 +248,10 @@ def _save(args: argparse.Namespace) -> int:
     if source:
         print(f"Use it: axolotl-wizard new RUN_DIR --preset {source}:{args.name}")
     else:
-        print(f"{folder} is not a preset folder yet: add it to AXOLOTL_WIZARD_PRESETS "
-              "(folders separated like PATH) to use the preset")
+        print(
+            f"{folder} is not a preset folder yet: add it to AXOLOTL_WIZARD_PRESETS "
+            "(folders separated like PATH) to use the preset"
+        )
     return 0
 
 

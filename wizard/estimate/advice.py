@@ -59,8 +59,9 @@ def _zero(stage: int) -> Callable[[RunSpec], RunSpec | None]:
 def _qlora(s: RunSpec) -> RunSpec | None:
     if s.method == "qlora":
         return None
-    return replace(s, method="qlora", weight_bits=4, lora_targets=None, lora_r=16,
-                   upcast_fp32=False)
+    return replace(
+        s, method="qlora", weight_bits=4, lora_targets=None, lora_r=16, upcast_fp32=False
+    )
 
 
 def _offload_opt(s: RunSpec) -> RunSpec | None:
@@ -81,19 +82,29 @@ def _double_gpus(s: RunSpec) -> RunSpec | None:
 
 CHANGES: list[Change] = [
     ("flash_attention: true", "none (usually faster)", _flash),
-    ("plugins: [axolotl.integrations.cut_cross_entropy.CutCrossEntropyPlugin] "
-     "with cut_cross_entropy: true", "none", _fused_loss),
+    (
+        "plugins: [axolotl.integrations.cut_cross_entropy.CutCrossEntropyPlugin] "
+        "with cut_cross_entropy: true",
+        "none",
+        _fused_loss,
+    ),
     ("Liger kernels (liger_rms_norm: true, liger_glu_activation: true)", "none", _liger),
     ("optimizer: adamw_bnb_8bit", "very small", _optim8),
     ("halve micro_batch_size, double gradient_accumulation_steps", "small", _half_batch),
     ("gradient_checkpointing: true", "about 20-30% slower", _ckpt),
     ("DeepSpeed ZeRO-2 (deepspeed: deepspeed/zero2.json)", "small", _zero(2)),
     ("DeepSpeed ZeRO-3 (deepspeed: deepspeed/zero3.json)", "moderate", _zero(3)),
-    ("adapter: qlora with load_in_4bit: true (rank 16, all linear layers)",
-     "slower steps, and the result may differ from full precision", _qlora),
+    (
+        "adapter: qlora with load_in_4bit: true (rank 16, all linear layers)",
+        "slower steps, and the result may differ from full precision",
+        _qlora,
+    ),
     ("DeepSpeed with offload_optimizer to CPU", "much slower; needs CPU RAM", _offload_opt),
-    ("DeepSpeed ZeRO-3 offloading parameters and optimizer to CPU",
-     "very slow; needs CPU RAM", _offload_params),
+    (
+        "DeepSpeed ZeRO-3 offloading parameters and optimizer to CPU",
+        "very slow; needs CPU RAM",
+        _offload_params,
+    ),
     ("twice as many GPUs", "none per step (more hardware)", _double_gpus),
 ]
 
@@ -128,8 +139,9 @@ def _combined(arch: ModelArch, base: Estimate) -> Advice | None:
             break
     if len(texts) < 2:
         return None
-    return Advice("all of: " + "; ".join(texts), result.peak_gib_per_gpu, result.fits,
-                  "the sum of the above")
+    return Advice(
+        "all of: " + "; ".join(texts), result.peak_gib_per_gpu, result.fits, "the sum of the above"
+    )
 
 
 def advise(arch: ModelArch, base: Estimate) -> Estimate:

@@ -110,13 +110,32 @@ def _plans(
     for stage, off_opt, off_par in _layouts(base, base.gpus):
         for ckpt in (False, True):
             for mb in _divisors(per_gpu):
-                spec = replace(base, zero_stage=stage, offload_optimizer=off_opt,
-                               offload_params=off_par, grad_ckpt=ckpt, micro_batch=mb,
-                               grad_accum=per_gpu // mb, fsdp=False,
-                               upcast_fp32=base.upcast_fp32 and stage == 0)
+                spec = replace(
+                    base,
+                    zero_stage=stage,
+                    offload_optimizer=off_opt,
+                    offload_params=off_par,
+                    grad_ckpt=ckpt,
+                    micro_batch=mb,
+                    grad_accum=per_gpu // mb,
+                    fsdp=False,
+                    upcast_fp32=base.upcast_fp32 and stage == 0,
+                )
                 result = compose(arch, spec, gpu_mem)
-                plans.append(Plan(mb, per_gpu // mb, base.gpus, ckpt, stage, off_opt, off_par,
-                                  budget, _speed(spec), result))
+                plans.append(
+                    Plan(
+                        mb,
+                        per_gpu // mb,
+                        base.gpus,
+                        ckpt,
+                        stage,
+                        off_opt,
+                        off_par,
+                        budget,
+                        _speed(spec),
+                        result,
+                    )
+                )
     return plans
 
 

@@ -75,8 +75,12 @@ class Estimate:
             "rough_reason": self.rough_reason,
             "notes": list(self.notes),
             "advice": [
-                {"change": a.change, "peak_gib_per_gpu": round(a.peak_gib_per_gpu, 3),
-                 "fits": a.fits, "speed_cost": a.speed_cost}
+                {
+                    "change": a.change,
+                    "peak_gib_per_gpu": round(a.peak_gib_per_gpu, 3),
+                    "fits": a.fits,
+                    "speed_cost": a.speed_cost,
+                }
                 for a in self.advice
             ],
         }
@@ -91,8 +95,11 @@ def _buffers(arch: ModelArch, spec: RunSpec) -> tuple[float, float]:
         backward += 2 * biggest * c  # bitsandbytes dequantizes one weight (and its transpose)
     if (spec.sharded and spec.gpus > 1) or spec.offload_params:
         layer = sum(lin.params for lin in layer_linears(arch))
-        stored = quant_bytes_per_param(spec.weight_bits, spec.double_quant) if (
-            spec.method != "full" and spec.weight_bits < 16) else c
+        stored = (
+            quant_bytes_per_param(spec.weight_bits, spec.double_quant)
+            if (spec.method != "full" and spec.weight_bits < 16)
+            else c
+        )
         # The layer being computed and the prefetched next one, gathered in full.
         backward += 2 * max(layer * stored, largest_module_params(arch) * c)
     step = 0.0
@@ -121,19 +128,28 @@ def compose(arch: ModelArch, spec: RunSpec, gpu_mem_gib: float | None) -> Estima
         "optimizer_states": states.optimizer,
         "master_weights": states.master,
     }
-    backward = {"gradients": states.grads_backward, "activations": acts, "logits_loss": logits,
-                "buffers": buf_backward}
+    backward = {
+        "gradients": states.grads_backward,
+        "activations": acts,
+        "logits_loss": logits,
+        "buffers": buf_backward,
+    }
     step_grads = 0.0 if spec.optimizer_in_backward else states.grads_full
     step_temp = 0.0 if spec.optimizer_in_backward else states.step_temp
-    step = {"gradients": step_grads, "activations": 0.0, "logits_loss": 0.0,
-            "buffers": buf_step + step_temp}
+    step = {
+        "gradients": step_grads,
+        "activations": 0.0,
+        "logits_loss": 0.0,
+        "buffers": buf_step + step_temp,
+    }
     phase, live = ("backward", backward)
     if sum(step.values()) > sum(backward.values()):
         phase, live = ("optimizer step", step)
     breakdown = {**static, **live}
     allocated = sum(breakdown.values())
-    overhead = allocated * FRAGMENTATION + (CUDA_CONTEXT_GIB + (NCCL_GIB if spec.gpus > 1
-                                                                 else 0.0)) * GIB
+    overhead = (
+        allocated * FRAGMENTATION + (CUDA_CONTEXT_GIB + (NCCL_GIB if spec.gpus > 1 else 0.0)) * GIB
+    )
     breakdown["cuda_overhead"] = overhead
     peak = (allocated + overhead) / GIB
     fits, verdict = verdict_for(peak, gpu_mem_gib)

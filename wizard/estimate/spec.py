@@ -91,8 +91,9 @@ def _method(cfg: Mapping[str, Any], notes: list[str]) -> tuple[str, int]:
     in4, in8 = _flag(cfg.get("load_in_4bit")), _flag(cfg.get("load_in_8bit"))
     if adapter == "qlora":
         if not in4:
-            notes.append("adapter: qlora without load_in_4bit: true (Axolotl rejects it); "
-                         "estimated as 4-bit")
+            notes.append(
+                "adapter: qlora without load_in_4bit: true (Axolotl rejects it); estimated as 4-bit"
+            )
         return "qlora", 4
     if adapter == "lora":
         return "lora", 8 if in8 else 4 if in4 else 16
@@ -102,8 +103,10 @@ def _method(cfg: Mapping[str, Any], notes: list[str]) -> tuple[str, int]:
             "use adapter: lora or qlora, or leave adapter out for full fine-tuning",
         )
     if in4 or in8:
-        notes.append("load_in_4bit/8bit without an adapter: Axolotl trains no quantized full "
-                     "model; estimated as full 16-bit")
+        notes.append(
+            "load_in_4bit/8bit without an adapter: Axolotl trains no quantized full "
+            "model; estimated as full 16-bit"
+        )
     return "full", 16
 
 
@@ -173,26 +176,41 @@ def run_from_config(
     save = [str(m) for m in cfg.get("lora_modules_to_save") or []]
     # Axolotl upcasts embeddings, lm_head and norms to fp32 and only casts them back for
     # adapters, flash/flex attention, FSDP or cut cross entropy (loaders/model.py).
-    upcast = (method == "full" and attention in ("sdpa", "eager") and not dist["fsdp"]
-              and not dist["zero_stage"] and loss != "fused")
+    upcast = (
+        method == "full"
+        and attention in ("sdpa", "eager")
+        and not dist["fsdp"]
+        and not dist["zero_stage"]
+        and loss != "fused"
+    )
     if upcast:
-        notes.append("full fine-tune without flash attention: Axolotl keeps embeddings, lm_head "
-                     "and norms in fp32")
+        notes.append(
+            "full fine-tune without flash attention: Axolotl keeps embeddings, lm_head "
+            "and norms in fp32"
+        )
     if not _flag(cfg.get("sample_packing")) and not _flag(cfg.get("pad_to_sequence_len")):
         notes.append("no sample packing: assumes the longest batch reaches sequence_len")
     return RunSpec(
-        method=method, weight_bits=bits, compute_bytes=_precision(cfg, deepspeed),
+        method=method,
+        weight_bits=bits,
+        compute_bytes=_precision(cfg, deepspeed),
         double_quant=_flag(cfg.get("bnb_4bit_use_double_quant", True)),
-        lora_r=_int(cfg, "lora_r", 8), lora_targets=_lora_targets(cfg),
+        lora_r=_int(cfg, "lora_r", 8),
+        lora_targets=_lora_targets(cfg),
         lora_dropout=float(cfg.get("lora_dropout") or 0.0),
         adapter_fp32=_flag(cfg.get("peft_autocast_adapter_dtype", True)),
         lora_train_embeddings=any(m in ("embed_tokens", "lm_head") for m in save),
         seq_len=_int(cfg, "sequence_len", DEFAULT_SEQUENCE_LEN),
         micro_batch=_int(cfg, "micro_batch_size", 1),
         grad_accum=_int(cfg, "gradient_accumulation_steps", 1),
-        grad_ckpt=ckpt, activation_offload=offload, attention=attention,
-        optimizer=str(cfg.get("optimizer") or DEFAULT_OPTIMIZER).lower(), loss=loss,
+        grad_ckpt=ckpt,
+        activation_offload=offload,
+        attention=attention,
+        optimizer=str(cfg.get("optimizer") or DEFAULT_OPTIMIZER).lower(),
+        loss=loss,
         fused_kernels=_flag(cfg.get("liger_rms_norm")) or _flag(cfg.get("torch_compile")),
-        upcast_fp32=upcast, sample_packing=_flag(cfg.get("sample_packing")),
-        notes=tuple(notes), **dist,
+        upcast_fp32=upcast,
+        sample_packing=_flag(cfg.get("sample_packing")),
+        notes=tuple(notes),
+        **dist,
     )

@@ -106,8 +106,9 @@ def lora_linears(arch: ModelArch, spec: RunSpec) -> list[Linear]:
 
 def lora_params(arch: ModelArch, spec: RunSpec) -> int:
     """A (r x in) and B (out x r) for every adapted linear of every layer, as peft builds them."""
-    per_layer = sum(lin.count * spec.lora_r * (lin.fan_in + lin.fan_out)
-                    for lin in lora_linears(arch, spec))
+    per_layer = sum(
+        lin.count * spec.lora_r * (lin.fan_in + lin.fan_out) for lin in lora_linears(arch, spec)
+    )
     return arch.num_layers * per_layer
 
 

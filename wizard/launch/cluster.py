@@ -20,8 +20,12 @@ from wizard.launch_command import LaunchCommand, Layout
 
 SBATCH_FILENAME = "launch.sbatch"
 # The per-node values in the command line, replaced by Slurm's in the script.
-NODE_VALUES = {"--machine_rank": '"$SLURM_NODEID"', "--main_process_ip": '"$MAIN_IP"',
-               "--main_process_port": '"$MAIN_PORT"', "--num_machines": '"$SLURM_NNODES"'}
+NODE_VALUES = {
+    "--machine_rank": '"$SLURM_NODEID"',
+    "--main_process_ip": '"$MAIN_IP"',
+    "--main_process_port": '"$MAIN_PORT"',
+    "--num_machines": '"$SLURM_NNODES"',
+}
 
 
 def sbatch_script(
@@ -46,7 +50,7 @@ def sbatch_script(
         'MAIN_IP="$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)"',
         f'MAIN_PORT="${{MAIN_PORT:-{layout.main_port}}}"',
         f"GPUS_PER_NODE={layout.processes_per_node}",
-        'export MAIN_IP MAIN_PORT GPUS_PER_NODE',
+        "export MAIN_IP MAIN_PORT GPUS_PER_NODE",
         f'mkdir -p "$(dirname "{config_file}")"',
         f"cat > \"{config_file}\" <<'EOF'",
         accelerate_yaml.rstrip("\n"),

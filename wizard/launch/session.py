@@ -33,6 +33,11 @@ from wizard.launch_command import (
 
 # Axolotl's CLI reads `--key=value` after the config as overrides of the config's keys.
 RESUME_ARGS = ("--auto_resume_from_checkpoints=True",)
+# Axolotl 0.19 pins each process's model to device {"": LOCAL_RANK} whenever world_size > 1, and
+# on a CPU that index is read as an accelerator: loading fails with "Cannot access accelerator
+# device". A max_memory with only "cpu" makes it place the model by memory instead, all on the
+# CPU. Passed as an override, not written into the config: it is about this launch's layout.
+CPU_MULTI_PROCESS_ARGS = ('--max_memory={"cpu": "1024GiB"}',)
 
 
 @dataclass
@@ -54,13 +59,14 @@ def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
     pre = Preflight(target, layout, options.python, options.resume,
                     skip_gpus=options.slurm)  # fmt: skip
     run_preflight(pre)
-    manifest = plan_manifest_dir(target.run_dir, layout.node_rank, create=create_manifest)
+    create = create_manifest and not pre.errors  # a launch that will not start leaves nothing
+    manifest = plan_manifest_dir(target.run_dir, layout.node_rank, create=create)
     command = build_launch_command(
         target.config_arg, layout, precision,
         extra_args=options.extra_args,
         accelerate=accelerate_argv(options.python),
         config_file=manifest.accelerate_config,
-        train_args=RESUME_ARGS if options.resume else (),
+        train_args=_train_args(options, layout),
         cpu_threads=_cpu_threads(layout),
     )  # fmt: skip
     return Prepared(target, layout, precision, pre, manifest, command,
@@ -89,6 +95,12 @@ def _with_hostfile(options: LaunchOptions) -> LaunchOptions:
         main_ip=options.main_ip or hosts.names[0],
         node_rank=rank,
     )
+
+
+def _train_args(options: LaunchOptions, layout: Layout) -> tuple[str, ...]:
+    resume = RESUME_ARGS if options.resume else ()
+    cpu = CPU_MULTI_PROCESS_ARGS if layout.cpu and layout.multi_process else ()
+    return resume + cpu
 
 
 def _cpu_threads(layout: Layout) -> int | None:

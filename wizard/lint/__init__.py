@@ -12,5 +12,13 @@ from wizard.lint.api import check_file, lint_dict, load_config
 from wizard.lint.env import Env
 from wizard.lint.findings import Finding, Rename, Report, Severity
 
-__all__ = ["Env", "Finding", "Rename", "Report", "Severity", "check_file", "lint_dict",
-           "load_config"]
+__all__ = [
+    "Env",
+    "Finding",
+    "Rename",
+    "Report",
+    "Severity",
+    "check_file",
+    "lint_dict",
+    "load_config",
+]

@@ -39,8 +39,14 @@ def lint_dict(
     `deepspeed` is the DeepSpeed dict when the caller has it (else `cfg["deepspeed"]` is read
     from disk, relative to the working directory or the config's folder).
     """
-    ctx = Ctx(dict(cfg), load_schema(schema_version), env or Env(), str(source) if source else None,
-              located, source.parent if source else None)
+    ctx = Ctx(
+        dict(cfg),
+        load_schema(schema_version),
+        env or Env(),
+        str(source) if source else None,
+        located,
+        source.parent if source else None,
+    )
     findings: list[Finding] = []
     if deepspeed is not None:
         ctx.deepspeed = DeepSpeedFile(deepspeed)
@@ -61,7 +67,9 @@ def load_config(path: Path) -> Located:
     if not isinstance(located.data, dict):
         raise WizardError(
             f"{path}: the top level is a {type(located.data).__name__}, not a mapping of keys "
-            "to values", "an Axolotl config is `key: value` lines at the top level")
+            "to values",
+            "an Axolotl config is `key: value` lines at the top level",
+        )
     return located
 
 
@@ -77,8 +85,9 @@ def check_file(
     located = load_config(path)
     schema = load_schema(schema_version)
     report = Report(path, schema_version=schema.version)
-    report.findings = lint_dict(located.data, env=env, source=path, located=located,
-                                schema_version=schema.version)
+    report.findings = lint_dict(
+        located.data, env=env, source=path, located=located, schema_version=schema.version
+    )
     if run_axolotl:
         from wizard.lint.axolotl_check import validate_with_axolotl
 

@@ -32,8 +32,10 @@ def validate_with_axolotl(
     results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     if len(results) != len(paths):
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise WizardError(f"Axolotl's validation stopped early: {tail}",
-                          "rerun without --axolotl, or check the Axolotl install")
+        raise WizardError(
+            f"Axolotl's validation stopped early: {tail}",
+            "rerun without --axolotl, or check the Axolotl install",
+        )
     return {r["path"]: findings_from(r) for r in results}
 
 
@@ -42,16 +44,27 @@ def _run_child(python: str, request: str, timeout: float) -> subprocess.Complete
     # Run from the folder that holds `wizard`, so the child finds this package when run from
     # a source checkout as well as when installed.
     env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")]))
+        filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")])
+    )
     try:
-        proc = subprocess.run([python, "-m", CHILD], input=request, capture_output=True,
-                              text=True, timeout=timeout, env=env, check=False)
+        proc = subprocess.run(
+            [python, "-m", CHILD],
+            input=request,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
-        raise WizardError(f"Axolotl's validation took more than {timeout:.0f} s",
-                          "rerun without --axolotl") from None
+        raise WizardError(
+            f"Axolotl's validation took more than {timeout:.0f} s", "rerun without --axolotl"
+        ) from None
     if proc.returncode != 0 and "No module named 'axolotl'" in proc.stderr:
-        raise WizardError("--axolotl needs Axolotl installed in this Python environment",
-                          "pip install 'axolotl[deepspeed]==0.19.0', or drop --axolotl")
+        raise WizardError(
+            "--axolotl needs Axolotl installed in this Python environment",
+            "pip install 'axolotl[deepspeed]==0.19.0', or drop --axolotl",
+        )
     return proc
 
 
@@ -61,6 +74,14 @@ def findings_from(result: dict[str, object]) -> list[Finding]:
     if verdict == "valid":
         return []
     code = "axolotl-invalid" if verdict == "invalid" else "axolotl-error"
-    return [Finding("error", code, f"Axolotl rejects the config: {m}",
-                    "fix what Axolotl names, then rerun", file=path, origin="axolotl")
-            for m in messages[:5] or ["(no message)"]]
+    return [
+        Finding(
+            "error",
+            code,
+            f"Axolotl rejects the config: {m}",
+            "fix what Axolotl names, then rerun",
+            file=path,
+            origin="axolotl",
+        )
+        for m in messages[:5] or ["(no message)"]
+    ]

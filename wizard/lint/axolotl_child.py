@@ -36,8 +36,7 @@ def _messages(err: BaseException) -> list[str]:
     if callable(errors):
         with contextlib.suppress(Exception):
             return [
-                f"{'.'.join(str(p) for p in e['loc']) or '<config>'}: {e['msg']}"
-                for e in errors()
+                f"{'.'.join(str(p) for p in e['loc']) or '<config>'}: {e['msg']}" for e in errors()
             ]
     return [f"{type(err).__name__}: {err}".splitlines()[0]]
 
@@ -62,8 +61,11 @@ def validate_one(
     try:
         prepare_plugins(cfg)
     except BaseException as err:
-        return {"path": path, "verdict": "error", "messages": ["plugin import failed: "
-                                                               + _messages(err)[0]]}
+        return {
+            "path": path,
+            "verdict": "error",
+            "messages": ["plugin import failed: " + _messages(err)[0]],
+        }
     try:
         validate_config(cfg, capabilities=capabilities, env_capabilities=env_caps)
     except ValidationError as err:

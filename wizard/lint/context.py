@@ -31,22 +31,47 @@ class Ctx:
     base_dir: Path | None = None
     deepspeed: DeepSpeedFile | None = None
 
-    def at(self, severity: Severity, code: str, message: str, fix: str | None = None,
-           key: KeyPath = (), rename: Rename | None = None) -> Finding:
+    def at(
+        self,
+        severity: Severity,
+        code: str,
+        message: str,
+        fix: str | None = None,
+        key: KeyPath = (),
+        rename: Rename | None = None,
+    ) -> Finding:
         """A finding about `key` in the YAML, placed at its line and column when known."""
         pos = self.located.pos(key) if self.located and key else None
-        return Finding(severity, code, message, fix, key, self.file, pos.line if pos else None,
-                       pos.col if pos else None, rename=rename)
+        return Finding(
+            severity,
+            code,
+            message,
+            fix,
+            key,
+            self.file,
+            pos.line if pos else None,
+            pos.col if pos else None,
+            rename=rename,
+        )
 
-    def in_ds(self, severity: Severity, code: str, message: str, fix: str | None = None,
-              key: KeyPath = ()) -> Finding:
+    def in_ds(
+        self, severity: Severity, code: str, message: str, fix: str | None = None, key: KeyPath = ()
+    ) -> Finding:
         """A finding about `key` in the DeepSpeed JSON; without a position, point at the YAML."""
         ds = self.deepspeed
         if ds is None or ds.file is None:
             return self.at(severity, code, message, fix, ("deepspeed",))
         pos = ds.located.pos(key) if ds.located and key else None
-        return Finding(severity, code, message, fix, key, ds.file, pos.line if pos else None,
-                       pos.col if pos else None)
+        return Finding(
+            severity,
+            code,
+            message,
+            fix,
+            key,
+            ds.file,
+            pos.line if pos else None,
+            pos.col if pos else None,
+        )
 
     def value(self, key: str, default: Any = None) -> Any:
         return self.cfg.get(key, default)

@@ -44,10 +44,17 @@ def qlora_zero3_storage(ctx: Ctx) -> list[Finding]:
         storage = str(kwargs["bnb_4bit_quant_storage"]).replace("torch.", "")
     compute = _compute_dtype(ctx)
     if storage != compute:
-        return [ctx.at("error", "qlora-zero3-dtype", f"QLoRA with ZeRO-3 needs the 4-bit "
-                       f"storage dtype ({storage}) to match the compute dtype ({compute})",
-                       f"set `bnb_config_kwargs: {{bnb_4bit_quant_storage: {compute}}}`, or "
-                       "train in bf16 (`bf16: true`)", ("adapter",))]
+        return [
+            ctx.at(
+                "error",
+                "qlora-zero3-dtype",
+                f"QLoRA with ZeRO-3 needs the 4-bit "
+                f"storage dtype ({storage}) to match the compute dtype ({compute})",
+                f"set `bnb_config_kwargs: {{bnb_4bit_quant_storage: {compute}}}`, or "
+                "train in bf16 (`bf16: true`)",
+                ("adapter",),
+            )
+        ]
     return []
 
 
@@ -59,9 +66,16 @@ def zero3_bf16(ctx: Ctx) -> list[Finding]:
     if not _enabled_block(ds.get("bf16", ds.get("bfloat16"))) and not _enabled_block(
         ds.get("fp16")
     ):
-        return [ctx.in_ds("warning", "zero3-precision", "ZeRO-3 file without an enabled `bf16` "
-                          "block: DeepSpeed keeps fp32 parameters (twice the memory)",
-                          'add "bf16": {"enabled": "auto"}', ("zero_optimization",))]
+        return [
+            ctx.in_ds(
+                "warning",
+                "zero3-precision",
+                "ZeRO-3 file without an enabled `bf16` "
+                "block: DeepSpeed keeps fp32 parameters (twice the memory)",
+                'add "bf16": {"enabled": "auto"}',
+                ("zero_optimization",),
+            )
+        ]
     return []
 
 
@@ -70,29 +84,51 @@ def precision_agrees(ctx: Ctx) -> list[Finding]:
     for yaml_key, ds_key in (("bf16", "bf16"), ("fp16", "fp16")):
         block = _enabled_block(ds.get(ds_key))
         if block is True and ctx.value(yaml_key) is False:
-            out.append(ctx.in_ds("error", "precision-mismatch", f"the DeepSpeed file enables "
-                                 f"{ds_key} but the YAML says `{yaml_key}: false`",
-                                 f'use "{ds_key}": {{"enabled": "auto"}}', (ds_key,)))
+            out.append(
+                ctx.in_ds(
+                    "error",
+                    "precision-mismatch",
+                    f"the DeepSpeed file enables {ds_key} but the YAML says `{yaml_key}: false`",
+                    f'use "{ds_key}": {{"enabled": "auto"}}',
+                    (ds_key,),
+                )
+            )
     return out
 
 
 def optimizer_override(ctx: Ctx) -> list[Finding]:
     out = []
-    for block, yaml_keys in (("optimizer", "optimizer / learning_rate / weight_decay"),
-                             ("scheduler", "lr_scheduler / warmup")):
+    for block, yaml_keys in (
+        ("optimizer", "optimizer / learning_rate / weight_decay"),
+        ("scheduler", "lr_scheduler / warmup"),
+    ):
         if block in _ds(ctx):
-            out.append(ctx.in_ds("warning", "deepspeed-overrides-yaml", f"the DeepSpeed file "
-                                 f"has an `{block}` block, which silently replaces the YAML's "
-                                 f"{yaml_keys}", f"delete the `{block}` block", (block,)))
+            out.append(
+                ctx.in_ds(
+                    "warning",
+                    "deepspeed-overrides-yaml",
+                    f"the DeepSpeed file "
+                    f"has an `{block}` block, which silently replaces the YAML's "
+                    f"{yaml_keys}",
+                    f"delete the `{block}` block",
+                    (block,),
+                )
+            )
     return out
 
 
 def zero2_cpu_offload(ctx: Ctx) -> list[Finding]:
     if stage(ctx) in (1, 2) and offload_device(ctx, "offload_optimizer") == "cpu":
-        return [ctx.in_ds("warning", "zero2-offload", "CPU optimizer offload with ZeRO-1/2 "
-                          "makes every step wait on the CPU Adam (several times slower)",
-                          "drop the offload if the model fits, or use ZeRO-3",
-                          ("zero_optimization", "offload_optimizer"))]
+        return [
+            ctx.in_ds(
+                "warning",
+                "zero2-offload",
+                "CPU optimizer offload with ZeRO-1/2 "
+                "makes every step wait on the CPU Adam (several times slower)",
+                "drop the offload if the model fits, or use ZeRO-3",
+                ("zero_optimization", "offload_optimizer"),
+            )
+        ]
     return []
 
 
@@ -101,31 +137,52 @@ def compile_in_json(ctx: Ctx) -> list[Finding]:
     key = "torch_compile" if "torch_compile" in ds else "compile" if "compile" in ds else None
     if key is None:
         return []
-    return [ctx.in_ds("warning", "compile-in-deepspeed", f"`{key}` in the DeepSpeed file is not "
-                      "how Axolotl compiles the model", "delete it and set `torch_compile: true`"
-                      " in the YAML", (key,))]
+    return [
+        ctx.in_ds(
+            "warning",
+            "compile-in-deepspeed",
+            f"`{key}` in the DeepSpeed file is not how Axolotl compiles the model",
+            "delete it and set `torch_compile: true` in the YAML",
+            (key,),
+        )
+    ]
 
 
 def batch_agrees(ctx: Ctx) -> list[Finding]:
     ds, out = _ds(ctx), []
     micro, accum = ctx.value("micro_batch_size"), ctx.value("gradient_accumulation_steps") or 1
-    pairs = (("train_micro_batch_size_per_gpu", micro, "micro_batch_size"),
-             ("gradient_accumulation_steps", accum, "gradient_accumulation_steps"))
+    pairs = (
+        ("train_micro_batch_size_per_gpu", micro, "micro_batch_size"),
+        ("gradient_accumulation_steps", accum, "gradient_accumulation_steps"),
+    )
     for ds_key, expected, yaml_key in pairs:
         value = ds.get(ds_key, "auto")
         if value != "auto" and expected is not None and value != expected:
-            out.append(ctx.in_ds("error", "batch-mismatch", f"DeepSpeed {ds_key} is {value} "
-                                 f"but the YAML's {yaml_key} is {expected}",
-                                 f'set "{ds_key}": "auto"', (ds_key,)))
+            out.append(
+                ctx.in_ds(
+                    "error",
+                    "batch-mismatch",
+                    f"DeepSpeed {ds_key} is {value} but the YAML's {yaml_key} is {expected}",
+                    f'set "{ds_key}": "auto"',
+                    (ds_key,),
+                )
+            )
     total = ds.get("train_batch_size", "auto")
     gpus = (ctx.env.n_gpu or 0) * ctx.env.n_node
     if total == "auto" or not (isinstance(micro, int) and isinstance(accum, int) and gpus):
         return out
     if total != micro * accum * gpus:
-        out.append(ctx.in_ds("error", "batch-mismatch", f"DeepSpeed train_batch_size is "
-                             f"{total}, but micro_batch_size × gradient_accumulation_steps "
-                             f"× GPUs = {micro} × {accum} × {gpus} = {micro * accum * gpus}",
-                             '"train_batch_size": "auto"', ("train_batch_size",)))
+        out.append(
+            ctx.in_ds(
+                "error",
+                "batch-mismatch",
+                f"DeepSpeed train_batch_size is "
+                f"{total}, but micro_batch_size × gradient_accumulation_steps "
+                f"× GPUs = {micro} × {accum} × {gpus} = {micro * accum * gpus}",
+                '"train_batch_size": "auto"',
+                ("train_batch_size",),
+            )
+        )
     return out
 
 
@@ -133,13 +190,26 @@ def zero3_name(ctx: Ctx) -> list[Finding]:
     """Axolotl and accelerate look for `zero3` in the file name to switch on ZeRO-3 loading."""
     ds = ctx.deepspeed
     if stage(ctx) == 3 and ds and ds.file and "zero3" not in ds.file.rsplit("/", 1)[-1]:
-        return [ctx.at("warning", "zero3-name", f"{ds.file} is a ZeRO-3 config but its name has "
-                       "no `zero3`; Axolotl checks the name to load the model for ZeRO-3",
-                       "rename it, e.g. zero3_bf16.json", ("deepspeed",))]
+        return [
+            ctx.at(
+                "warning",
+                "zero3-name",
+                f"{ds.file} is a ZeRO-3 config but its name has "
+                "no `zero3`; Axolotl checks the name to load the model for ZeRO-3",
+                "rename it, e.g. zero3_bf16.json",
+                ("deepspeed",),
+            )
+        ]
     return []
 
 
 CROSS_FILE_RULES: list[Rule] = [
-    qlora_zero3_storage, zero3_bf16, precision_agrees, optimizer_override, zero2_cpu_offload,
-    compile_in_json, batch_agrees, zero3_name,
+    qlora_zero3_storage,
+    zero3_bf16,
+    precision_agrees,
+    optimizer_override,
+    zero2_cpu_offload,
+    compile_in_json,
+    batch_agrees,
+    zero3_name,
 ]

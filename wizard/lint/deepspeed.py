@@ -53,18 +53,28 @@ def load_deepspeed(ctx: Ctx) -> tuple[DeepSpeedFile | None, list[Finding]]:
     found = next((p for p in places if p.is_file()), None)
     if found is None:
         tried = " or ".join(str(p) for p in places)
-        return None, [ctx.at("error", "deepspeed-missing", f"`deepspeed: {value}` does not "
-                             f"exist (looked for {tried})", "fix the path, or generate one with "
-                             "`axolotl fetch deepspeed_configs`", ("deepspeed",))]
+        return None, [
+            ctx.at(
+                "error",
+                "deepspeed-missing",
+                f"`deepspeed: {value}` does not exist (looked for {tried})",
+                "fix the path, or generate one with `axolotl fetch deepspeed_configs`",
+                ("deepspeed",),
+            )
+        ]
     text = read_text_file(found, "DeepSpeed config")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise WizardError(f"{found}:{err.lineno}:{err.colno}: DeepSpeed config is not valid "
-                          f"JSON: {err.msg}", "fix the JSON at that line") from None
+        raise WizardError(
+            f"{found}:{err.lineno}:{err.colno}: DeepSpeed config is not valid JSON: {err.msg}",
+            "fix the JSON at that line",
+        ) from None
     if not isinstance(data, dict):
-        raise WizardError(f"{found}: the DeepSpeed config is a {type(data).__name__}, not a "
-                          "JSON object", "a DeepSpeed config is a {...} object")
+        raise WizardError(
+            f"{found}: the DeepSpeed config is a {type(data).__name__}, not a JSON object",
+            "a DeepSpeed config is a {...} object",
+        )
     # JSON is YAML, so the YAML loader gives us line numbers for the JSON keys too.
     return DeepSpeedFile(data, str(found), load_located(text, str(found))), []
 
@@ -76,9 +86,17 @@ def check_structure(ctx: Ctx) -> list[Finding]:
     tables, out = ds_tables(), []
     for key in ds.data:
         if key not in tables["top_level"]:
-            out.append(ctx.in_ds("warning", "deepspeed-unknown-key", f"`{key}` is not a "
-                                 f"DeepSpeed key{did_you_mean(key, tables['top_level'])}; "
-                                 "DeepSpeed ignores it", None, (key,)))
+            out.append(
+                ctx.in_ds(
+                    "warning",
+                    "deepspeed-unknown-key",
+                    f"`{key}` is not a "
+                    f"DeepSpeed key{did_you_mean(key, tables['top_level'])}; "
+                    "DeepSpeed ignores it",
+                    None,
+                    (key,),
+                )
+            )
     zero = ds.data.get("zero_optimization")
     if isinstance(zero, dict):
         out += _check_section(ctx, zero, ("zero_optimization",), tables["zero_optimization"])
@@ -89,40 +107,77 @@ def check_structure(ctx: Ctx) -> list[Finding]:
     return out
 
 
-def _check_section(ctx: Ctx, section: dict[str, Any], path: tuple[str, ...],
-                   known: list[str]) -> list[Finding]:
-    return [ctx.in_ds("error", "deepspeed-unknown-key", f"`{'.'.join((*path, key))}` is not "
-                      f"a DeepSpeed key{did_you_mean(key, known)}; DeepSpeed refuses the file",
-                      "fix or delete it", (*path, key))
-            for key in section if key not in known]
+def _check_section(
+    ctx: Ctx, section: dict[str, Any], path: tuple[str, ...], known: list[str]
+) -> list[Finding]:
+    return [
+        ctx.in_ds(
+            "error",
+            "deepspeed-unknown-key",
+            f"`{'.'.join((*path, key))}` is not "
+            f"a DeepSpeed key{did_you_mean(key, known)}; DeepSpeed refuses the file",
+            "fix or delete it",
+            (*path, key),
+        )
+        for key in section
+        if key not in known
+    ]
 
 
 def _check_stage(ctx: Ctx, zero: dict[str, Any]) -> list[Finding]:
     stage = zero.get("stage", 0)
     if stage not in (0, 1, 2, 3):
-        return [ctx.in_ds("error", "deepspeed-stage", f"zero_optimization.stage is {stage!r}; "
-                          "it must be 0, 1, 2 or 3", None, ("zero_optimization", "stage"))]
+        return [
+            ctx.in_ds(
+                "error",
+                "deepspeed-stage",
+                f"zero_optimization.stage is {stage!r}; it must be 0, 1, 2 or 3",
+                None,
+                ("zero_optimization", "stage"),
+            )
+        ]
     return []
 
 
-def _check_offload(ctx: Ctx, section: dict[str, Any], name: str,
-                   tables: dict[str, Any]) -> list[Finding]:
+def _check_offload(
+    ctx: Ctx, section: dict[str, Any], name: str, tables: dict[str, Any]
+) -> list[Finding]:
     path = ("zero_optimization", name)
     out = _check_section(ctx, section, path, tables[name])
     device = section.get("device", "none")
     if device not in tables["offload_devices"]:
-        out.append(ctx.in_ds("error", "deepspeed-offload", f"{name}.device is {device!r}; "
-                             f"expected one of {', '.join(tables['offload_devices'])}",
-                             None, (*path, "device")))
+        out.append(
+            ctx.in_ds(
+                "error",
+                "deepspeed-offload",
+                f"{name}.device is {device!r}; "
+                f"expected one of {', '.join(tables['offload_devices'])}",
+                None,
+                (*path, "device"),
+            )
+        )
     elif device == "nvme":
         nvme = section.get("nvme_path")
         if not nvme:
-            out.append(ctx.in_ds("error", "deepspeed-offload", f"{name} offloads to nvme but "
-                                 "has no `nvme_path`", "add nvme_path: /local/nvme/folder",
-                                 (*path, "device")))
+            out.append(
+                ctx.in_ds(
+                    "error",
+                    "deepspeed-offload",
+                    f"{name} offloads to nvme but has no `nvme_path`",
+                    "add nvme_path: /local/nvme/folder",
+                    (*path, "device"),
+                )
+            )
         elif ctx.env.packages is not None and not Path(str(nvme)).is_dir():
-            out.append(ctx.in_ds("warning", "deepspeed-offload", f"{name}.nvme_path {nvme} "
-                                 "does not exist on this machine", None, (*path, "nvme_path")))
+            out.append(
+                ctx.in_ds(
+                    "warning",
+                    "deepspeed-offload",
+                    f"{name}.nvme_path {nvme} does not exist on this machine",
+                    None,
+                    (*path, "nvme_path"),
+                )
+            )
     return out
 
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from wizard.errors import WizardError
 
@@ -41,7 +42,7 @@ class Env:
     cwd: Path = field(default_factory=Path.cwd)
 
     @classmethod
-    def for_gpu(cls, arch: str, n_gpu: int = 1, n_node: int = 1, **kw: object) -> Env:
+    def for_gpu(cls, arch: str, n_gpu: int = 1, n_node: int = 1, **kw: Any) -> Env:
         """Capabilities of an NVIDIA GPU from its arch, e.g. `sm_90`: bf16/tf32 from Ampere
         (sm_80) on, fp8 from Ada (sm_89) on, exactly as torch would report them."""
         match = _ARCH.match(arch.strip().lower())
@@ -52,12 +53,19 @@ class Env:
             )
         major, minor = int(match.group(1)), int(match.group(2))
         capable = major >= 8
-        return cls(bf16=capable, tf32=capable, fp8=(major, minor) >= (8, 9), n_gpu=n_gpu,
-                   n_node=n_node, compute_capability=f"sm_{major}{minor}", **kw)  # type: ignore[arg-type]
+        return cls(
+            bf16=capable,
+            tf32=capable,
+            fp8=(major, minor) >= (8, 9),
+            n_gpu=n_gpu,
+            n_node=n_node,
+            compute_capability=f"sm_{major}{minor}",
+            **kw,
+        )
 
     @classmethod
-    def for_cpu(cls, **kw: object) -> Env:
-        return cls(bf16=False, fp8=False, tf32=False, n_gpu=0, cpu=True, **kw)  # type: ignore[arg-type]
+    def for_cpu(cls, **kw: Any) -> Env:
+        return cls(bf16=False, fp8=False, tf32=False, n_gpu=0, cpu=True, **kw)
 
     def has(self, module: str) -> bool | None:
         """Whether `module` is importable on the training machine; None when unknown."""
@@ -73,8 +81,11 @@ class Env:
     def gpu_capabilities(self) -> dict[str, object]:
         """The `capabilities` dict Axolotl's validate_config takes (unknowns as its defaults)."""
         return {
-            "bf16": bool(self.bf16), "fp8": bool(self.fp8), "tf32": bool(self.tf32),
-            "n_gpu": self.n_gpu if self.n_gpu is not None else 1, "n_node": self.n_node,
+            "bf16": bool(self.bf16),
+            "fp8": bool(self.fp8),
+            "tf32": bool(self.tf32),
+            "n_gpu": self.n_gpu if self.n_gpu is not None else 1,
+            "n_node": self.n_node,
             "compute_capability": self.compute_capability,
         }
 

@@ -63,8 +63,13 @@ class Finding:
         out = asdict(self)
         out["key"] = dotted(self.key) if self.key else None
         out["rename"] = (
-            {"key": dotted(self.rename.path), "to": self.rename.new_key,
-             "value": self.rename.new_value} if self.rename else None
+            {
+                "key": dotted(self.rename.path),
+                "to": self.rename.new_key,
+                "value": self.rename.new_value,
+            }
+            if self.rename
+            else None
         )
         return out
 

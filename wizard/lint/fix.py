@@ -19,8 +19,9 @@ def fixed_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.fixed{path.suffix or '.yml'}")
 
 
-def apply_renames(text: str, findings: list[Finding],
-                  located: Located) -> tuple[str, list[Finding], list[Finding]]:
+def apply_renames(
+    text: str, findings: list[Finding], located: Located
+) -> tuple[str, list[Finding], list[Finding]]:
     """The migrated text, the findings applied, and those with a rename that could not be."""
     lines = text.splitlines(keepends=True)
     applied: list[Finding] = []
@@ -44,7 +45,8 @@ def apply_renames(text: str, findings: list[Finding],
 def _edit(line: str, col: int, rename: Rename) -> str | None:
     old = str(rename.path[-1])
     match = re.compile(rf"({re.escape(old)})(\s*:)([ \t]*)([^#\n]*?)([ \t]*#.*)?(\r?\n)?$").match(
-        line, col)
+        line, col
+    )
     if match is None:
         return None
     value = match.group(4) if rename.new_value is None else rename.new_value

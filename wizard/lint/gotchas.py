@@ -14,12 +14,25 @@ from wizard.lint.rules import LEGACY_ATTENTION, Rule
 
 # Backends that keep packed samples apart (Axolotl's attn_decontaminates_packing).
 PACKING_ATTENTION = {
-    "flash_attention_2", "flash_attention_3", "flash_attention_4", "flash_attention_torch",
-    "flex_attention", "xformers", "sage", "sdpa", "eager", "kernels-community/flash-attn2",
-    "kernels-community/flash-attn3", "kernels-community/sage-attention",
+    "flash_attention_2",
+    "flash_attention_3",
+    "flash_attention_4",
+    "flash_attention_torch",
+    "flex_attention",
+    "xformers",
+    "sage",
+    "sdpa",
+    "eager",
+    "kernels-community/flash-attn2",
+    "kernels-community/flash-attn3",
+    "kernels-community/sage-attention",
 }
-FLASH_LIB = {"flash_attention_2", "flash_attention_3", "kernels-community/flash-attn2",
-             "kernels-community/flash-attn3"}
+FLASH_LIB = {
+    "flash_attention_2",
+    "flash_attention_3",
+    "kernels-community/flash-attn2",
+    "kernels-community/flash-attn3",
+}
 _DATA_SUFFIXES = {".json", ".jsonl", ".parquet", ".csv", ".arrow", ".txt", ".tsv"}
 
 
@@ -36,21 +49,37 @@ def flash_attn_missing(ctx: Ctx) -> list[Finding]:
     impl = attention(ctx)
     if impl in FLASH_LIB and ctx.env.has("flash_attn") is False:
         key = "attn_implementation" if ctx.value("attn_implementation") else "flash_attention"
-        return [ctx.at("warning", "missing-package", f"{impl} needs the flash-attn package, "
-                       "which is not installed here; loading the model will fail",
-                       "pip install flash-attn --no-build-isolation, or use "
-                       "`attn_implementation: sdpa`", (key,))]
+        return [
+            ctx.at(
+                "warning",
+                "missing-package",
+                f"{impl} needs the flash-attn package, "
+                "which is not installed here; loading the model will fail",
+                "pip install flash-attn --no-build-isolation, or use `attn_implementation: sdpa`",
+                (key,),
+            )
+        ]
     return []
 
 
 def bf16_unsupported(ctx: Ctx) -> list[Finding]:
     """AxolotlConfigWCapabilities.check_bf16 rejects bf16 on a GPU without it."""
-    if ctx.env.bf16 is False and not ctx.env.cpu and (
-        ctx.value("bf16") is True or ctx.value("bfloat16") is True
-    ) and not ctx.enabled("merge_lora"):
-        return [ctx.at("error", "bf16-unsupported", f"`bf16: true` but the GPU "
-                       f"({ctx.env.compute_capability or 'pre-Ampere'}) has no bf16",
-                       "use `bf16: false` and `fp16: true` (or `bf16: auto`)", ("bf16",))]
+    if (
+        ctx.env.bf16 is False
+        and not ctx.env.cpu
+        and (ctx.value("bf16") is True or ctx.value("bfloat16") is True)
+        and not ctx.enabled("merge_lora")
+    ):
+        return [
+            ctx.at(
+                "error",
+                "bf16-unsupported",
+                f"`bf16: true` but the GPU "
+                f"({ctx.env.compute_capability or 'pre-Ampere'}) has no bf16",
+                "use `bf16: false` and `fp16: true` (or `bf16: auto`)",
+                ("bf16",),
+            )
+        ]
     return []
 
 
@@ -61,10 +90,16 @@ def auto_precision_on_cpu(ctx: Ctx) -> list[Finding]:
     for key in ("bf16", "fp16"):
         value = ctx.value(key)
         if value == "auto" or (key == "fp16" and value is True):
-            out.append(ctx.at("error" if value is True else "warning", "cpu-precision",
-                              f"`{key}: {value}` on a CPU: mixed precision here resolves to "
-                              "fp16 AMP, which needs a GPU", f"set `{key}: false` for a CPU run",
-                              (key,)))
+            out.append(
+                ctx.at(
+                    "error" if value is True else "warning",
+                    "cpu-precision",
+                    f"`{key}: {value}` on a CPU: mixed precision here resolves to "
+                    "fp16 AMP, which needs a GPU",
+                    f"set `{key}: false` for a CPU run",
+                    (key,),
+                )
+            )
     return out
 
 
@@ -74,19 +109,32 @@ def packing_attention(ctx: Ctx) -> list[Finding]:
     impl = attention(ctx)
     if impl is None or impl not in PACKING_ATTENTION:
         what = f"`attn_implementation: {impl}`" if impl else "no attention backend"
-        return [ctx.at("warning", "packing-attention", f"sample_packing with {what}: packed "
-                       "samples attend to each other (cross-contamination)",
-                       "set `attn_implementation: flash_attention_2` (or sdpa)",
-                       ("sample_packing",))]
+        return [
+            ctx.at(
+                "warning",
+                "packing-attention",
+                f"sample_packing with {what}: packed "
+                "samples attend to each other (cross-contamination)",
+                "set `attn_implementation: flash_attention_2` (or sdpa)",
+                ("sample_packing",),
+            )
+        ]
     return []
 
 
 def eval_batch_size(ctx: Ctx) -> list[Finding]:
     evals, micro = ctx.value("eval_batch_size"), ctx.value("micro_batch_size")
     if evals and micro and evals != micro:
-        return [ctx.at("warning", "eval-batch-size", f"eval_batch_size ({evals}) differs from "
-                       f"micro_batch_size ({micro}); memory use jumps at every evaluation",
-                       f"set `eval_batch_size: {micro}` or delete it", ("eval_batch_size",))]
+        return [
+            ctx.at(
+                "warning",
+                "eval-batch-size",
+                f"eval_batch_size ({evals}) differs from "
+                f"micro_batch_size ({micro}); memory use jumps at every evaluation",
+                f"set `eval_batch_size: {micro}` or delete it",
+                ("eval_batch_size",),
+            )
+        ]
     return []
 
 
@@ -103,10 +151,17 @@ def local_datasets(ctx: Ctx) -> list[Finding]:
         for index, entry in enumerate(entries):
             path = entry.get("path") if isinstance(entry, dict) else None
             if isinstance(path, str) and _looks_local(path) and not _exists(path, ctx):
-                out.append(ctx.at("warning", "dataset-missing", f"{key}[{index}].path {path} "
-                                  "does not exist (relative paths are read from the folder you "
-                                  "launch in)", "fix the path, or launch from the right folder",
-                                  (key, index, "path")))
+                out.append(
+                    ctx.at(
+                        "warning",
+                        "dataset-missing",
+                        f"{key}[{index}].path {path} "
+                        "does not exist (relative paths are read from the folder you "
+                        "launch in)",
+                        "fix the path, or launch from the right folder",
+                        (key, index, "path"),
+                    )
+                )
     return out
 
 
@@ -119,6 +174,10 @@ def _exists(path: str, ctx: Ctx) -> bool:
 
 
 GOTCHAS: list[Rule] = [
-    flash_attn_missing, bf16_unsupported, auto_precision_on_cpu, packing_attention,
-    eval_batch_size, local_datasets,
+    flash_attn_missing,
+    bf16_unsupported,
+    auto_precision_on_cpu,
+    packing_attention,
+    eval_batch_size,
+    local_datasets,
 ]

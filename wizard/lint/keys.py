@@ -44,9 +44,16 @@ def normalize(ctx: Ctx) -> list[Finding]:
     for key, value in fsdp.items():
         new = key.removeprefix("fsdp_") if _fsdp_prefixed(key) else key
         if new != key:
-            out.append(ctx.at("warning", "deprecated-key", f"`fsdp_config.{key}`: the `fsdp_` "
-                              "prefix inside fsdp_config is deprecated", f"rename it to `{new}`",
-                              ("fsdp_config", key), Rename(("fsdp_config", key), new)))
+            out.append(
+                ctx.at(
+                    "warning",
+                    "deprecated-key",
+                    f"`fsdp_config.{key}`: the `fsdp_` prefix inside fsdp_config is deprecated",
+                    f"rename it to `{new}`",
+                    ("fsdp_config", key),
+                    Rename(("fsdp_config", key), new),
+                )
+            )
         fixed[new] = value
     ctx.cfg["fsdp_config"] = fixed
     return out
@@ -61,8 +68,14 @@ def _required(ctx: Ctx) -> list[Finding]:
     for key in ctx.schema.config.get("required", []):
         if ctx.cfg.get(key) is None:
             desc = (ctx.schema.property(key) or {}).get("description", "")
-            out.append(ctx.at("error", "missing-key", f"`{key}` is required and not set",
-                              f"add `{key}: ...`" + (f" ({desc})" if desc else "")))
+            out.append(
+                ctx.at(
+                    "error",
+                    "missing-key",
+                    f"`{key}` is required and not set",
+                    f"add `{key}: ...`" + (f" ({desc})" if desc else ""),
+                )
+            )
     return out
 
 
@@ -94,10 +107,15 @@ def _plugins(ctx: Ctx) -> list[Finding]:
         if info is None:
             out += _unknown_plugin(ctx, name, key)
         elif info.requires and ctx.env.has(info.requires) is False:
-            out.append(ctx.at(
-                "error", "plugin-missing-package",
-                f"plugin {name} needs the package `{info.requires}`, which is not installed",
-                f"pip install {info.requires}, or remove the plugin", key))
+            out.append(
+                ctx.at(
+                    "error",
+                    "plugin-missing-package",
+                    f"plugin {name} needs the package `{info.requires}`, which is not installed",
+                    f"pip install {info.requires}, or remove the plugin",
+                    key,
+                )
+            )
     return out
 
 
@@ -106,22 +124,48 @@ def _unknown_plugin(ctx: Ctx, name: str, key: KeyPath) -> list[Finding]:
     if name.startswith("axolotl.integrations."):
         close = suggest(name, ctx.schema.plugins, limit=1)
         hint = f"did you mean {close[0]}?" if close else "see `axolotl.integrations` for names"
-        return [ctx.at("error", "unknown-plugin",
-                       f"plugin {name} is not part of Axolotl {ctx.schema.version}", hint, key)]
+        return [
+            ctx.at(
+                "error",
+                "unknown-plugin",
+                f"plugin {name} is not part of Axolotl {ctx.schema.version}",
+                hint,
+                key,
+            )
+        ]
     if module and ctx.env.has(module.split(".")[0]) is False:
-        return [ctx.at("error", "unknown-plugin", f"plugin {name}: module {module} is not "
-                       "installed", "install the package that provides it", key)]
-    return [ctx.at("hint", "unchecked-plugin", f"plugin {name} is not an Axolotl integration; "
-                   "its keys are not checked", None, key)]
+        return [
+            ctx.at(
+                "error",
+                "unknown-plugin",
+                f"plugin {name}: module {module} is not installed",
+                "install the package that provides it",
+                key,
+            )
+        ]
+    return [
+        ctx.at(
+            "hint",
+            "unchecked-plugin",
+            f"plugin {name} is not an Axolotl integration; its keys are not checked",
+            None,
+            key,
+        )
+    ]
 
 
 def _duplicates(ctx: Ctx) -> list[Finding]:
     if ctx.located is None:
         return []
     return [
-        ctx.at("warning", "duplicate-key",
-               f"`{dotted(path)}` is set twice (lines {first.line} and {second.line}); "
-               "YAML keeps only the last value", "delete one of them", path)
+        ctx.at(
+            "warning",
+            "duplicate-key",
+            f"`{dotted(path)}` is set twice (lines {first.line} and {second.line}); "
+            "YAML keeps only the last value",
+            "delete one of them",
+            path,
+        )
         for path, first, second in ctx.located.duplicates
     ]
 
@@ -132,20 +176,29 @@ def _typed(ctx: Ctx, key: str, value: Any, schema: JsonSchema) -> list[Finding]:
     else:
         problems = check_value(value, schema, ctx.schema, (key,))
         unknown = unknown_keys(value, schema, ctx.schema, (key,))
-    out = [ctx.at("error", "type-error", f"`{dotted(path)}`: {message}", _type_fix(ctx, path),
-                  path) for path, message in problems]
+    out = [
+        ctx.at("error", "type-error", f"`{dotted(path)}`: {message}", _type_fix(ctx, path), path)
+        for path, message in problems
+    ]
     for path, candidates in unknown:
         found = suggest(str(path[-1]), candidates, limit=1)
         dym = f" (did you mean `{found[0]}`?)" if found else ""
-        out.append(ctx.at("warning", "unknown-key", f"`{dotted(path)}` is not a known key "
-                          f"here{dym}; Axolotl ignores it silently",
-                          f"rename it to `{found[0]}`" if found else "remove it", path,
-                          Rename(path, found[0]) if found else None))
+        out.append(
+            ctx.at(
+                "warning",
+                "unknown-key",
+                f"`{dotted(path)}` is not a known key here{dym}; Axolotl ignores it silently",
+                f"rename it to `{found[0]}`" if found else "remove it",
+                path,
+                Rename(path, found[0]) if found else None,
+            )
+        )
     return out
 
 
-def _check_datasets(ctx: Ctx, key: str, value: list[Any],
-                    schema: JsonSchema) -> tuple[list[Any], list[Any]]:
+def _check_datasets(
+    ctx: Ctx, key: str, value: list[Any], schema: JsonSchema
+) -> tuple[list[Any], list[Any]]:
     """Each entry is checked against the model Axolotl converts it to (validate_config)."""
     problems: list[Any] = []
     unknown: list[Any] = []
@@ -187,18 +240,32 @@ def _type_fix(ctx: Ctx, path: KeyPath) -> str | None:
 def _unknown(ctx: Ctx, key: str, props: dict[str, JsonSchema]) -> Finding:
     owners = ctx.schema.plugin_for_key(key)
     if owners:
-        return ctx.at("warning", "plugin-key-without-plugin",
-                      f"`{key}` is a key of plugin {owners[0]}, which this config does not load;"
-                      " Axolotl ignores it", f"add {owners[0]} to `plugins:`", (key,))
+        return ctx.at(
+            "warning",
+            "plugin-key-without-plugin",
+            f"`{key}` is a key of plugin {owners[0]}, which this config does not load;"
+            " Axolotl ignores it",
+            f"add {owners[0]} to `plugins:`",
+            (key,),
+        )
     found = suggest(key, props, limit=1)
     if found:
-        return ctx.at("warning", "unknown-key",
-                      f"`{key}` is not an Axolotl key (did you mean `{found[0]}`?); "
-                      "Axolotl ignores it silently", f"rename it to `{found[0]}`", (key,),
-                      Rename((key,), found[0]))
-    return ctx.at("warning", "unknown-key", f"`{key}` is not an Axolotl "
-                  f"{ctx.schema.version} key; Axolotl ignores it silently",
-                  "remove it, or check the Axolotl docs for the current name", (key,))
+        return ctx.at(
+            "warning",
+            "unknown-key",
+            f"`{key}` is not an Axolotl key (did you mean `{found[0]}`?); "
+            "Axolotl ignores it silently",
+            f"rename it to `{found[0]}`",
+            (key,),
+            Rename((key,), found[0]),
+        )
+    return ctx.at(
+        "warning",
+        "unknown-key",
+        f"`{key}` is not an Axolotl {ctx.schema.version} key; Axolotl ignores it silently",
+        "remove it, or check the Axolotl docs for the current name",
+        (key,),
+    )
 
 
 def _removed(ctx: Ctx, key: str, value: Any) -> list[Finding]:
@@ -206,16 +273,38 @@ def _removed(ctx: Ctx, key: str, value: Any) -> list[Finding]:
     fires = value is not None and (entry.get("when") != "truthy" or bool(value))
     if entry["status"] == "removed":
         if not fires:
-            return [ctx.at("hint", "removed-key", f"`{key}` is no longer supported; "
-                           "delete it", None, (key,))]
-        return [ctx.at("error", "removed-key", f"`{key}`: {entry['message']}",
-                       "delete it (Axolotl refuses configs that set it)", (key,))]
+            return [
+                ctx.at(
+                    "hint",
+                    "removed-key",
+                    f"`{key}` is no longer supported; delete it",
+                    None,
+                    (key,),
+                )
+            ]
+        return [
+            ctx.at(
+                "error",
+                "removed-key",
+                f"`{key}`: {entry['message']}",
+                "delete it (Axolotl refuses configs that set it)",
+                (key,),
+            )
+        ]
     if value is None:
         return []
     new = ctx.schema.renames.get(key)
     rename = Rename((key,), new) if new and new not in ctx.cfg else None
-    return [ctx.at("warning", "deprecated-key", f"`{key}` is deprecated: {entry['message']}",
-                   f"rename it to `{new}`" if new else None, (key,), rename)]
+    return [
+        ctx.at(
+            "warning",
+            "deprecated-key",
+            f"`{key}` is deprecated: {entry['message']}",
+            f"rename it to `{new}`" if new else None,
+            (key,),
+            rename,
+        )
+    ]
 
 
 def _deprecated_field(ctx: Ctx, key: str, value: Any) -> Finding:
@@ -225,8 +314,14 @@ def _deprecated_field(ctx: Ctx, key: str, value: Any) -> Finding:
     flag = re.search(r"`attn_implementation: (\w+)`", message)
     if flag and value is True and "attn_implementation" not in ctx.cfg:
         rename = Rename((key,), "attn_implementation", flag.group(1))
-    return ctx.at("warning", "deprecated-key", f"`{key}` is deprecated: {message}",
-                  message if rename is None else _rename_text(rename), (key,), rename)
+    return ctx.at(
+        "warning",
+        "deprecated-key",
+        f"`{key}` is deprecated: {message}",
+        message if rename is None else _rename_text(rename),
+        (key,),
+        rename,
+    )
 
 
 def _rename_text(rename: Rename) -> str:

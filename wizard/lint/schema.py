@@ -45,7 +45,7 @@ def installed_axolotl_version() -> str | None:
         return None
     site = Path(next(iter(spec.submodule_search_locations))).parent
     for info in site.glob("axolotl-*.dist-info"):
-        return info.name[len("axolotl-"):-len(".dist-info")]
+        return info.name[len("axolotl-") : -len(".dist-info")]
     try:
         return metadata.version("axolotl")
     except metadata.PackageNotFoundError:

@@ -121,8 +121,14 @@ def _type_message(value: Any, kind: str, schema: JsonSchema, ax: AxolotlSchema) 
 def _kind_of(value: Any) -> str:
     if value is None:
         return "empty (null)"
-    names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-             list: "a list", dict: "a mapping"}
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a mapping",
+    }
     return names.get(type(value), type(value).__name__)
 
 
@@ -133,8 +139,9 @@ def _in_enum(value: Any, allowed: list[Any]) -> bool:
     return isinstance(value, str) and any(str(a) == value for a in allowed if a is not None)
 
 
-def _check_union(value: Any, branches: list[JsonSchema], ax: AxolotlSchema,
-                 path: KeyPath) -> list[Problem]:
+def _check_union(
+    value: Any, branches: list[JsonSchema], ax: AxolotlSchema, path: KeyPath
+) -> list[Problem]:
     results = [check_value(value, b, ax, path) for b in branches]
     if any(not r for r in results):
         return []
@@ -143,8 +150,9 @@ def _check_union(value: Any, branches: list[JsonSchema], ax: AxolotlSchema,
     if max(len(p) for p, _ in deepest) > len(path):
         return deepest
     # `X | None` given a wrong X: X's own message is the precise one.
-    real = [r for r, b in zip(results, branches, strict=True)
-            if ax.resolve(b).get("type") != "null"]
+    real = [
+        r for r, b in zip(results, branches, strict=True) if ax.resolve(b).get("type") != "null"
+    ]
     if len(real) == 1 and value is not None:
         return real[0]
     expected = " or ".join(dict.fromkeys(describe(b, ax) for b in branches))
@@ -155,16 +163,22 @@ def _check_bounds(value: Any, schema: JsonSchema, path: KeyPath) -> list[Problem
     number = _as_float(value) if not isinstance(value, str | bool) else None
     if number is None:
         return []
-    checks = (("minimum", number < schema.get("minimum", -math.inf), ">="),
-              ("maximum", number > schema.get("maximum", math.inf), "<="),
-              ("exclusiveMinimum", number <= schema.get("exclusiveMinimum", -math.inf), ">"),
-              ("exclusiveMaximum", number >= schema.get("exclusiveMaximum", math.inf), "<"))
-    return [(path, f"{_short(value)} must be {op} {schema[name]}")
-            for name, failed, op in checks if failed]
+    checks = (
+        ("minimum", number < schema.get("minimum", -math.inf), ">="),
+        ("maximum", number > schema.get("maximum", math.inf), "<="),
+        ("exclusiveMinimum", number <= schema.get("exclusiveMinimum", -math.inf), ">"),
+        ("exclusiveMaximum", number >= schema.get("exclusiveMaximum", math.inf), "<"),
+    )
+    return [
+        (path, f"{_short(value)} must be {op} {schema[name]}")
+        for name, failed, op in checks
+        if failed
+    ]
 
 
-def _check_object(value: dict[str, Any], schema: JsonSchema, ax: AxolotlSchema,
-                  path: KeyPath) -> list[Problem]:
+def _check_object(
+    value: dict[str, Any], schema: JsonSchema, ax: AxolotlSchema, path: KeyPath
+) -> list[Problem]:
     props: dict[str, JsonSchema] = schema.get("properties", {})
     problems: list[Problem] = []
     for key in schema.get("required", []):
@@ -181,8 +195,9 @@ def _check_object(value: dict[str, Any], schema: JsonSchema, ax: AxolotlSchema,
     return problems
 
 
-def _check_array(value: list[Any], schema: JsonSchema, ax: AxolotlSchema,
-                 path: KeyPath) -> list[Problem]:
+def _check_array(
+    value: list[Any], schema: JsonSchema, ax: AxolotlSchema, path: KeyPath
+) -> list[Problem]:
     problems: list[Problem] = []
     prefix = schema.get("prefixItems")
     if prefix is not None and len(value) != len(prefix) and schema.get("items") is None:
@@ -204,8 +219,9 @@ def _object_branch(schema: JsonSchema, ax: AxolotlSchema) -> JsonSchema | None:
     return objects[0] if len(objects) == 1 else None
 
 
-def unknown_keys(value: Any, schema: JsonSchema, ax: AxolotlSchema,
-                 path: KeyPath) -> list[tuple[KeyPath, list[str]]]:
+def unknown_keys(
+    value: Any, schema: JsonSchema, ax: AxolotlSchema, path: KeyPath
+) -> list[tuple[KeyPath, list[str]]]:
     """Keys inside nested mappings that the model does not declare, which Pydantic drops.
 
     Returns each such key path with the declared names, for did-you-mean. Models that forbid

@@ -39,8 +39,13 @@ FAMILIES: dict[str, tuple[str, str, str, int, bool]] = {
 
 # Multimodal wrappers whose text part is one of the families above.
 MULTIMODAL_TYPES = {
-    "gemma3": "gemma3_text", "mllama": "llama", "llava": "llama", "qwen2_vl": "qwen2",
-    "qwen2_5_vl": "qwen2", "mistral3": "mistral", "llama4": "llama",
+    "gemma3": "gemma3_text",
+    "mllama": "llama",
+    "llava": "llama",
+    "qwen2_vl": "qwen2",
+    "qwen2_5_vl": "qwen2",
+    "mistral3": "mistral",
+    "llama4": "llama",
 }
 
 _KEYS: dict[str, tuple[str, ...]] = {
@@ -143,9 +148,7 @@ def _moe_fields(config: Mapping[str, Any]) -> dict[str, int]:
         "num_experts": int(experts),
         "experts_per_token": int(_first(config, ("num_experts_per_tok", "top_k")) or 0),
         "moe_intermediate_size": int(config.get("moe_intermediate_size") or 0),
-        "shared_expert_intermediate_size": int(
-            config.get("shared_expert_intermediate_size") or 0
-        ),
+        "shared_expert_intermediate_size": int(config.get("shared_expert_intermediate_size") or 0),
     }
 
 
@@ -156,16 +159,19 @@ def arch_from_config(config: Mapping[str, Any], name: str, source: str = "config
     family = FAMILIES.get(model_type)
     if family is None:
         family = FAMILIES["llama"]
-        rough.append(f"model_type {model_type or '(missing)'!r} is not modelled; assumed a "
-                     "Llama-style layer")
+        rough.append(
+            f"model_type {model_type or '(missing)'!r} is not modelled; assumed a Llama-style layer"
+        )
     layout, mlp, norm, norms, tied_default = family
     hidden = _positive_int(text, "hidden_size", name, None)
     heads = _positive_int(text, "num_heads", name, None)
     default_inter = 4 * hidden if mlp == "plain" else None
     moe = _moe_fields(text)
     if moe["num_experts"]:
-        rough.append(f"mixture of experts ({moe['num_experts']} experts): activations and "
-                     "routing buffers are approximate")
+        rough.append(
+            f"mixture of experts ({moe['num_experts']} experts): activations and "
+            "routing buffers are approximate"
+        )
         default_inter = moe["moe_intermediate_size"] or default_inter
     if multimodal:
         rough.append("multimodal model: the vision tower and image tokens are not counted")

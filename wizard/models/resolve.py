@@ -113,8 +113,8 @@ def cached_config(repo_id: str) -> Path | None:
 def _local_folder(base_model: str, base_dir: Path | None) -> Path | None:
     raw = Path(base_model).expanduser()
     candidates = [raw] if raw.is_absolute() else [p / raw for p in (base_dir, Path.cwd()) if p]
-    looks_like_path = raw.is_absolute() or base_model.startswith((".", "~")) or (
-        base_model.count("/") != 1
+    looks_like_path = (
+        raw.is_absolute() or base_model.startswith((".", "~")) or (base_model.count("/") != 1)
     )
     for candidate in candidates:
         if candidate.is_dir():
