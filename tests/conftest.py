@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
 
 # Nothing may reach the Hugging Face Hub or phone home from the tests.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from wizard.render import Entry, RenderedConfig
-from wizard.yamlio import dump_yaml
+from wizard.yamlio import dump_yaml, safe_load
 
 
 def config_text(rendered: RenderedConfig, header: list[str]) -> str:
@@ -33,5 +31,5 @@ def _entry_lines(entry: Entry) -> list[str]:
 
 def _assert_round_trip(text: str, expected: dict[str, Any]) -> None:
     # Comments are glued onto dumped lines by hand; make sure that never changes a value.
-    if yaml.safe_load(text) != expected:
+    if safe_load(text) != expected:
         raise AssertionError("rendered YAML does not read back as the config it was made from")

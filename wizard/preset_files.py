@@ -17,7 +17,7 @@ import yaml
 
 from wizard import AXOLOTL_TARGET_VERSION
 from wizard.errors import WizardError
-from wizard.yamlio import parse_yaml, read_text_file
+from wizard.yamlio import parse_yaml, read_text_file, safe_load
 
 # A hand-written preset is a few kB; the limit leaves room for generated ones (`presets save`).
 MAX_PRESET_BYTES = 256 * 1024
@@ -38,7 +38,7 @@ def read_preset_data(path: Path, folder: Path | None = None) -> Any:
         )
     text = read_text_file(path, "preset", max_bytes=MAX_PRESET_BYTES)
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.constructor.ConstructorError as err:
         raise _refused_tag(path, err) from None
     except yaml.YAMLError:

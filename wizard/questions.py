@@ -24,6 +24,7 @@ from wizard.spec import (
     ModelSpec,
     TrainingSpec,
 )
+from wizard.yamlio import safe_load
 
 Kind = Literal["select", "text", "confirm", "path", "checkbox", "model", "gpu"]
 NONE_WORDS = ("", "none", "null", "~", "-")
@@ -89,7 +90,7 @@ class QuestionFile(_Strict):
 @lru_cache(maxsize=1)
 def load_questions() -> QuestionFile:
     text = resources.files("wizard").joinpath("questions.yaml").read_text(encoding="utf-8")
-    return QuestionFile.model_validate(yaml.safe_load(text))
+    return QuestionFile.model_validate(safe_load(text))
 
 
 def field_info(key: str, method_kind: str = "lora") -> FieldInfo:
@@ -143,7 +144,7 @@ def parse_answer(key: str, text: str, method_kind: str = "lora") -> Any:
         return adapter.validate_python(stripped)
     except ValidationError as first:
         try:
-            loaded = yaml.safe_load(stripped)
+            loaded = safe_load(stripped)
         except yaml.YAMLError:
             raise ValueError(_reason(first)) from None
         try:

@@ -9,6 +9,10 @@ import yaml
 
 from wizard.errors import WizardError
 
+# libyaml's loader when PyYAML was built with it: the same safe constructor, several times faster
+# (the model catalog alone takes a tenth of a second to parse in pure Python).
+SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # A config or preset larger than this is not something a person wrote by hand.
 MAX_YAML_BYTES = 2 * 1024 * 1024
 
@@ -36,10 +40,15 @@ def read_text_file(path: Path, what: str = "file", max_bytes: int = MAX_YAML_BYT
         ) from None
 
 
+def safe_load(text: str) -> Any:
+    """`yaml.safe_load`, through libyaml when available."""
+    return yaml.load(text, Loader=SAFE_LOADER)
+
+
 def parse_yaml(text: str, source: str) -> Any:
     """yaml.safe_load with a one-line error that gives `source:line:col`."""
     try:
-        return yaml.safe_load(text)
+        return safe_load(text)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source

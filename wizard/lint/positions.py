@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from wizard.lint.findings import KeyPath
-from wizard.yamlio import parse_yaml
+from wizard.yamlio import SAFE_LOADER, parse_yaml
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Located:
 
 def load_located(text: str, source: str) -> Located:
     """Parse `text`; a syntax error becomes the same one-line WizardError as `parse_yaml` gives."""
-    loader = yaml.SafeLoader(text)
+    loader = SAFE_LOADER(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

@@ -14,10 +14,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from wizard.errors import WizardError
 from wizard.models.arch import ModelArch, arch_from_config
+from wizard.yamlio import safe_load
 
 # A config.json bigger than this is not a config.json.
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -27,7 +26,7 @@ MAX_CONFIG_BYTES = 4 * 1024 * 1024
 def load_catalog() -> dict[str, dict[str, Any]]:
     """Catalog entries keyed by their canonical hub id (as written in catalog.yaml)."""
     text = resources.files("wizard.models").joinpath("catalog.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+    data = safe_load(text)
     models: dict[str, dict[str, Any]] = data["models"]
     return models
 
