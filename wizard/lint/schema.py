@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,8 @@ def installed_axolotl_version() -> str | None:
     site = Path(next(iter(spec.submodule_search_locations))).parent
     for info in site.glob("axolotl-*.dist-info"):
         return info.name[len("axolotl-") : -len(".dist-info")]
+    from importlib import metadata  # the slow fallback: only when no dist-info sits beside it
+
     try:
         return metadata.version("axolotl")
     except metadata.PackageNotFoundError:
