@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -61,9 +62,17 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.set_defaults(run=run)
 
 
+DEMO_ENV = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "AXOLOTL_DO_NOT_TRACK")
+
+
 def run(args: argparse.Namespace) -> int:
     from wizard.launch import LaunchOptions, prepare, start
 
+    # Everything the demo needs is built here, so nothing has to leave the machine: stay offline,
+    # and keep Axolotl's telemetry off (on a machine without a network, its exit-time flush
+    # retries for minutes). Only this process and its child see these, and only when unset.
+    for name in DEMO_ENV:
+        os.environ.setdefault(name, "1")
     started = time.monotonic()
     root: Path = args.dir
     _say(f"[1/3] building a tiny Llama, tokenizer and dataset in {root}/")
