@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from tiny_fixtures import TRAIN_TIMEOUT, tail
 
-from wizard.commands.demo import DEMO_ENV
+from wizard.offline import OFFLINE_ENV
 
 pytestmark = pytest.mark.integration
 
 
 def test_demo_trains_from_nothing(tmp_path: Path) -> None:
     # As on a fresh machine: no offline or telemetry settings; the demo must bring its own.
-    env = {k: v for k, v in os.environ.items() if k not in DEMO_ENV}
+    env = {k: v for k, v in os.environ.items() if k not in OFFLINE_ENV}
     done = subprocess.run(
         [sys.executable, "-m", "wizard", "demo", "demo"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TRAIN_TIMEOUT, check=False,

@@ -24,11 +24,13 @@ BATCH_KEYS = ("training.gradient_accumulation_steps", "training.effective_batch_
 
 @dataclass
 class FitReport:
-    """What `new` prints about memory: the plan auto-fit chose, or why it could not."""
+    """What `new` prints about memory: the plan auto-fit chose, or why it could not. `spec` is
+    the answers resolved with the plan's layer, when there is a plan."""
 
     arch: ModelArch | None
     note: str | None = None
     plan: Plan | None = None
+    spec: RunSpec | None = None
 
 
 def model_arch(spec: RunSpec, cwd: Path) -> tuple[ModelArch | None, str | None]:
@@ -61,11 +63,11 @@ def fit_answers(answers: Answers, spec: RunSpec, cwd: Path, config: dict[str, An
     layer = _plan_layer(answers, plan)
     candidate = Answers([layer, *answers.layers])
     try:
-        candidate.resolve()
+        fitted = candidate.resolve()
     except WizardError as err:
         return FitReport(arch, f"auto-fit skipped: {err.message}")
     answers.layers.insert(0, layer)
-    return FitReport(arch, None, plan)
+    return FitReport(arch, None, plan, fitted)
 
 
 def _wants_autofit(answers: Answers, spec: RunSpec) -> bool:

@@ -48,9 +48,6 @@ class RenderedConfig:
     def as_dict(self) -> dict[str, Any]:
         return {e.key: e.value for g in self.groups for e in g.entries}
 
-    def keys(self) -> list[str]:
-        return [e.key for g in self.groups for e in g.entries]
-
 
 def is_local_path(value: str) -> bool:
     """Hub ids look like `org/name`; local paths start with `/`, `.`, `~` or name a data file."""

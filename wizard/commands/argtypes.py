@@ -1,4 +1,4 @@
-"""Argument types shared by the verbs' parsers: a bad value is argparse's usage error (exit 2)."""
+"""Arguments shared by the verbs' parsers: a bad value is argparse's usage error (exit 2)."""
 
 from __future__ import annotations
 
@@ -13,3 +13,10 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def add_set_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """`--set KEY=VALUE`, repeatable, collected in `args.sets` (parsed by `new.parse_sets`)."""
+    parser.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help=help_text
+    )

@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wizard.commands.argtypes import add_set_argument
 from wizard.errors import WizardError
+from wizard.offline import OFFLINE_ENV
 
 HELP = "train a tiny model on the CPU, end to end (about a minute; no downloads)"
 EPILOG = """\
@@ -51,28 +53,17 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         type=Path,
         help="where the model, data and run go (default: ./axolotl-wizard-demo)",
     )
-    parser.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="change an answer of the tiny-cpu preset, as with `new`",
-    )
+    add_set_argument(parser, "change an answer of the tiny-cpu preset, as with `new`")
     parser.set_defaults(run=run)
-
-
-DEMO_ENV = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "AXOLOTL_DO_NOT_TRACK")
 
 
 def run(args: argparse.Namespace) -> int:
     from wizard.launch import LaunchOptions, prepare, start
 
-    # Everything the demo needs is built here, so nothing has to leave the machine: stay offline,
-    # and keep Axolotl's telemetry off (on a machine without a network, its exit-time flush
-    # retries for minutes). Only this process and its child see these, and only when unset.
-    for name in DEMO_ENV:
-        os.environ.setdefault(name, "1")
+    # Everything the demo needs is built here: nothing has to leave the machine. Only this
+    # process and its child see these, and only where the user has not set them.
+    for name, value in OFFLINE_ENV.items():
+        os.environ.setdefault(name, value)
     started = time.monotonic()
     root: Path = args.dir
     _say(f"[1/3] building a tiny Llama, tokenizer and dataset in {root}/")

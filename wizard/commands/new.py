@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wizard.commands.argtypes import add_set_argument
 from wizard.errors import UsageError, WizardError
 
 if TYPE_CHECKING:
@@ -43,14 +44,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", nargs="?", default=".", help="the run folder (default: here)")
     parser.add_argument("--preset", help="start from this preset (see `presets list`)")
     parser.add_argument("--answers", type=Path, help="a wizard-answers.yml to start from")
-    parser.add_argument(
-        "--set",
-        dest="sets",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="set one answer (dotted key, YAML value); repeatable",
-    )
+    add_set_argument(parser, "set one answer (dotted key, YAML value); repeatable")
     parser.add_argument("--yes", "-y", action="store_true", help="ask nothing; fail if unanswered")
     parser.add_argument("--force", action="store_true", help="overwrite files that exist")
     parser.add_argument(
@@ -76,8 +70,7 @@ def run(args: argparse.Namespace) -> int:
         preset = chosen or preset
     spec = answers.resolve()
     fit = fit_answers(answers, spec, Path.cwd(), render_axolotl(spec).as_dict())
-    if fit.plan is not None:
-        spec = answers.resolve()
+    spec = fit.spec or spec
     doc = AnswersDocument(spec, answers.raw_axolotl(), preset)
     run_dir = Path(args.dir)
     folder = build_run_folder(doc, relative_to_run_dir(str(run_dir), os.getcwd()))

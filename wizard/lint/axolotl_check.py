@@ -15,6 +15,7 @@ from pathlib import Path
 from wizard.errors import WizardError
 from wizard.lint.env import Env
 from wizard.lint.findings import Finding
+from wizard.offline import OFFLINE_ENV
 
 CHILD = "wizard.lint.axolotl_child"
 
@@ -40,7 +41,7 @@ def validate_with_axolotl(
 
 
 def _run_child(python: str, request: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AXOLOTL_DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, **OFFLINE_ENV}
     # Run from the folder that holds `wizard`, so the child finds this package when run from
     # a source checkout as well as when installed.
     env["PYTHONPATH"] = os.pathsep.join(

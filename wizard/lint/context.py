@@ -41,18 +41,7 @@ class Ctx:
         rename: Rename | None = None,
     ) -> Finding:
         """A finding about `key` in the YAML, placed at its line and column when known."""
-        pos = self.located.pos(key) if self.located and key else None
-        return Finding(
-            severity,
-            code,
-            message,
-            fix,
-            key,
-            self.file,
-            pos.line if pos else None,
-            pos.col if pos else None,
-            rename=rename,
-        )
+        return _placed(severity, code, message, fix, key, self.file, self.located, rename)
 
     def in_ds(
         self, severity: Severity, code: str, message: str, fix: str | None = None, key: KeyPath = ()
@@ -61,17 +50,7 @@ class Ctx:
         ds = self.deepspeed
         if ds is None or ds.file is None:
             return self.at(severity, code, message, fix, ("deepspeed",))
-        pos = ds.located.pos(key) if ds.located and key else None
-        return Finding(
-            severity,
-            code,
-            message,
-            fix,
-            key,
-            ds.file,
-            pos.line if pos else None,
-            pos.col if pos else None,
-        )
+        return _placed(severity, code, message, fix, key, ds.file, ds.located)
 
     def value(self, key: str, default: Any = None) -> Any:
         return self.cfg.get(key, default)
@@ -82,3 +61,19 @@ class Ctx:
         if isinstance(value, str):
             return value.strip().lower() not in {"", "0", "false", "no", "off", "n", "f"}
         return bool(value)
+
+
+def _placed(
+    severity: Severity,
+    code: str,
+    message: str,
+    fix: str | None,
+    key: KeyPath,
+    file: str | None,
+    located: Located | None,
+    rename: Rename | None = None,
+) -> Finding:
+    """A finding in `file`, at `key`'s line and column when the file was read with positions."""
+    pos = located.pos(key) if located and key else None
+    line, col = (pos.line, pos.col) if pos else (None, None)
+    return Finding(severity, code, message, fix, key, file, line, col, rename=rename)
