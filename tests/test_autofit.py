@@ -8,7 +8,7 @@ import pytest
 
 from wizard.errors import WizardError
 from wizard.estimate import AutofitError, Plan, autofit, compose
-from wizard.estimate.autofit import _plans
+from wizard.estimate.autofit import Keep, _plans, layouts_for
 from wizard.estimate.spec import run_from_config
 from wizard.models import ModelArch, catalog_arch
 
@@ -54,7 +54,7 @@ def test_plan_is_the_fastest_that_fits(
     arch = _arch(name)
     plan = autofit(cfg, arch, gpus=gpus, gpu_mem_gib=mem, target_batch=batch)
     base = run_from_config(cfg, gpus=gpus)
-    rivals = _plans(arch, base, batch // gpus, mem, mem * 0.9)
+    rivals = _plans(arch, base, batch // gpus, mem, mem * 0.9, layouts_for(base, gpus), Keep())
     fitting = [p for p in rivals if p.estimate.peak_gib_per_gpu <= mem * 0.9]
     assert plan.speed_factor == min(p.speed_factor for p in fitting)
 

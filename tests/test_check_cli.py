@@ -13,7 +13,7 @@ import pytest
 from wizard.cli import main
 
 DATA = Path(__file__).parent / "data"
-GOOD = "base_model: m\nlearning_rate: 0.0002\ndatasets:\n  - path: a/b\n    type: alpaca\n"
+GOOD = "base_model: m\nlearning_rate: 0.00002\ndatasets:\n  - path: a/b\n    type: alpaca\n"
 
 
 def run_check(*args: str) -> subprocess.CompletedProcess[str]:

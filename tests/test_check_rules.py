@@ -54,6 +54,8 @@ CASES: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]] = [
                                                                Env.for_cpu())),
     ("packing-attention", ({"sample_packing": True}, None, GPU),
      ({"sample_packing": True, "attn_implementation": "sdpa"}, None, GPU)),
+    ("packing-attention", ({"sample_packing": True, "attn_implementation": "bogus"}, None, GPU),
+     ({"sample_packing": True, "attn_implementation": "eager"}, None, GPU)),
     ("batch-size", ({"batch_size": 8}, None, GPU), ({}, None, GPU)),
     ("eval-batch-size", ({"eval_batch_size": 8}, None, GPU), ({"eval_batch_size": 2}, None, GPU)),
     ("early-stopping", ({"early_stopping_patience": 3}, None, GPU),
@@ -63,6 +65,10 @@ CASES: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]] = [
     ("removed-key", ({"max_packed_sequence_len": 2048}, None, GPU), ({}, None, GPU)),
     ("type-error", ({"warmup_steps": 0.1}, None, GPU), ({"warmup_steps": 10}, None, GPU)),
     ("no-datasets", ({"datasets": None}, None, GPU), ({}, None, GPU)),
+    ("full-learning-rate", ({"learning_rate": "2e-4"}, None, GPU),
+     ({"learning_rate": 2e-5}, None, GPU)),
+    ("full-learning-rate", ({"learning_rate": 1e-4}, None, GPU),
+     ({"adapter": "lora", "learning_rate": 1e-4}, None, GPU)),
 ]
 
 

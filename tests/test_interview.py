@@ -12,7 +12,7 @@ import pytest
 
 from wizard import cli
 from wizard.commands.new import collect_answers
-from wizard.errors import Interrupted, WizardError
+from wizard.errors import WizardError
 from wizard.hardware import Detected, Gpu
 from wizard.interview import Interview, fixed_keys
 from wizard.prompter import ENTER, EOF, INTERRUPT, ScriptedPrompter
@@ -141,12 +141,16 @@ def test_review_goes_back_to_a_section_then_writes() -> None:
     assert iv.run().resolve().training.val_set_size == 0.1
 
 
-def test_review_cancel_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_review_cancel_writes_nothing_and_is_not_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     prompter = ScriptedPrompter([*HEAD_TINY, *TAIL_TINY, ("review", "cancel")])
     code = run_through_cli(monkeypatch, prompter, ["new", str(tmp_path / "run"),
                                                    "--preset", "tiny-cpu"])  # fmt: skip
-    assert code == Interrupted.exit_code == 130
+    assert code == 0  # a chosen Cancel; only Ctrl-C is 130
     assert not (tmp_path / "run").exists()
+    err = capsys.readouterr().err
+    assert "nothing was written" in err and "error:" not in err
 
 
 @pytest.mark.parametrize(("answer", "code"), [(INTERRUPT, 130), (EOF, 1)])
@@ -220,13 +224,16 @@ def test_local_model_folder_and_method_memory_notes(tmp_path: Path) -> None:
         ("method.r", ENTER), ("method.alpha", ENTER), ("method.target_modules", ["q_proj"]),
         *TAIL_TINY[4:], ("review", "write"),
     ]  # fmt: skip
-    iv, prompter = interview(script, "tiny-cpu")
+    script = [item for item in script if item[0] != "hardware.accelerator"]
+    gpu = ("hardware.accelerator=cuda", "hardware.gpu_memory_gib=24", "hardware.gpus_per_node=1",
+           "hardware.nodes=1", "distributed.backend=none")  # fmt: skip
+    iv, prompter = interview(script, "tiny-cpu", gpu)
     spec = iv.run().resolve()
     assert spec.model.base_model == str(tmp_path / "model")
     assert spec.method.target_modules == ["q_proj"]  # type: ignore[union-attr]
     assert "config.json" in dict(prompter.rejections)["model.base_model:local"]
     assert any("llama, 0.00 B parameters" in text for text in prompter.shown)
-    assert "Memory: ~" in prompter.shown[-1]
+    assert "GiB peak per GPU of 24 GiB: fits" in prompter.shown[-1]
 
 
 def test_checkbox_refuses_no_layers_and_all_means_all_linear() -> None:

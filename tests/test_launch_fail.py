@@ -14,13 +14,17 @@ __all__ = ["tiny_root"]
 
 def _run_with_bad_records(tiny_root: Path, tmp_path: Path) -> Path:
     """Valid JSON lines (so preflight lets it through) whose records are not alpaca records:
-    Axolotl finds out while tokenizing, after the model and the processes have started."""
+    Axolotl finds out while tokenizing, after the model and the processes have started. `new`
+    reads the records and would refuse them, so the file is replaced after the run is made (a
+    dataset regenerated since)."""
     (tmp_path / "tiny-llama").symlink_to(tiny_root / "tiny-llama")
     data = tmp_path / "tiny-data" / "alpaca.jsonl"
     data.parent.mkdir()
+    data.write_text((tiny_root / "tiny-data" / "alpaca.jsonl").read_text())
+    run_dir = new_run(tmp_path, "runs/bad", "training.max_steps=2")
     data.write_text("".join(json.dumps({"question": f"q{i}", "reply": "r"}) + "\n"
                             for i in range(50)))
-    return new_run(tmp_path, "runs/bad", "training.max_steps=2")
+    return run_dir
 
 
 def test_corrupt_dataset_returns_child_code_and_one_line_cause(tiny_root: Path,

@@ -110,7 +110,8 @@ def run_new(cwd: Path, name: str, preset: str):  # type: ignore[no-untyped-def]
     from conftest import run_wizard
 
     return run_wizard("new", name, "--preset", preset, "--set",
-                      "datasets.0.path=tiny-data/alpaca.jsonl", "--yes", cwd=cwd)
+                      "datasets.0.path=tiny-data/alpaca.jsonl", "--set", "datasets.0.format=alpaca",
+                      "--yes", cwd=cwd)
 
 
 @pytest.mark.parametrize(("setting", "expected"), [

@@ -122,3 +122,52 @@ def test_ctrl_c_mid_interview_leaves_the_folder_untouched(tmp_path: Path) -> Non
     assert child.exitstatus == 130
     assert sorted(p.name for p in (cwd / "run").iterdir()) == before
     assert (cwd / "run" / "notes.txt").read_text() == "keep me"
+
+
+# Starting from nothing: Enter everywhere except the dataset path (the most common first run).
+FROM_NOTHING = [
+    ("Start from", ENTER),
+    ("Base model", ENTER),
+    ("Dataset file", "tiny-data/alpaca.jsonl" + ENTER),
+    ("Record format", ENTER),
+    ("Add another dataset", ENTER),
+    ("held out for evaluation", ENTER),
+    ("Train on", ENTER),
+    ("GPU model", ENTER),
+    ("GPUs per node", ENTER),
+    ("Nodes", ENTER),
+    ("Sharding across GPUs", ENTER),
+    ("Fine-tuning method", ENTER),
+    ("LoRA rank", ENTER),
+    ("LoRA alpha", ENTER),
+    ("Layers the adapters attach to", ENTER),
+    ("Sequence length", ENTER),
+    ("Pack short samples", ENTER),
+    ("Micro batch", ENTER),
+    ("Target effective batch", ENTER),
+    ("Epochs", ENTER),
+    ("Stop after", ENTER),
+    ("Learning rate", ENTER),
+    ("Output folder", ENTER),
+    ("Change advanced settings", ENTER),
+    ("Write these files", ENTER),
+]
+
+
+def test_interview_from_nothing_with_enter_everywhere(tmp_path: Path) -> None:
+    cwd = workspace(tmp_path)
+    child = spawn(cwd, "run1")
+    for prompt, keys in FROM_NOTHING:
+        child.expect(prompt)
+        child.send(keys)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    config = yaml.safe_load((cwd / "run1" / "axolotl.yml").read_text())
+    assert config["base_model"] == "meta-llama/Llama-3.1-8B-Instruct"
+    assert config["datasets"][0] == {"path": "../tiny-data/alpaca.jsonl", "type": "alpaca"}
+    assert config["sequence_len"] == 512  # suggested from the (short) records
+    verdict = subprocess.run([sys.executable, "-c", AXOLOTL_CHECK], input=json.dumps(config),
+                             capture_output=True, text=True, timeout=300, check=False)
+    assert verdict.returncode == 0, verdict.stderr[-2000:]
+    assert verdict.stdout.strip().endswith("valid")

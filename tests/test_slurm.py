@@ -40,7 +40,8 @@ def test_sbatch_script_is_valid_bash_and_trains(tiny_root: Path, tmp_path: Path)
     assert "#SBATCH --nodes=1" in text and "#SBATCH --ntasks-per-node=1" in text
     assert '--machine_rank "$SLURM_NODEID"' in text and "--config_file" in text
     assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
-    assert not (run_dir / "launches").exists()  # nothing runs until the job does
+    assert not list((run_dir / "launches").iterdir())  # nothing runs until the job does
+    assert "#SBATCH --cpus-per-task=8" in text  # 8 per process, one process here
 
     fake = bin_dir(tmp_path, {"srun": SRUN, "scontrol": SCONTROL})
     env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 
 from wizard.answers_file import AnswersDocument, answers_text, load_answers_file
 from wizard.layers import Answers
+from wizard.paths import relative_to_run_dir
 from wizard.spec import LoraMethod, QLoraMethod, RunSpec
 
 BASE: dict[str, Any] = {
@@ -51,6 +53,11 @@ def test_unknown_keys_are_refused() -> None:
     assert "extra" in error_text(training={"micro_batch_sise": 2})
 
 
+def test_packing_with_eager_attention_is_accepted_as_axolotl_does() -> None:
+    run = spec(training={"sample_packing": True, "attention": "eager"})
+    assert run.training.sample_packing and run.training.attention == "eager"
+
+
 def test_wrong_types_are_refused() -> None:
     assert "micro_batch_size" in error_text(training={"micro_batch_size": "two"})
     assert "format" in error_text(datasets=[{"path": "x", "format": "sharegpt"}])
@@ -64,7 +71,6 @@ def test_wrong_types_are_refused() -> None:
             {"training": {"precision": "bf16"}, "hardware": {"bf16_supported": False}},
             "set training.precision=fp16",
         ),
-        ({"training": {"sample_packing": True, "attention": "eager"}}, "sample_packing needs"),
         ({"training": {"gradient_accumulation_steps": 2, "effective_batch_size": 8}}, "not both"),
         ({"training": {"warmup_ratio": 0.1, "warmup_steps": 10}}, "not both"),
         ({"distributed": {"backend": "none", "offload_optimizer": True}}, "needs DeepSpeed"),
@@ -116,7 +122,19 @@ def test_cpu_resolves_to_fp32() -> None:
     assert spec(hardware={"bf16_supported": False}).resolved_precision == "fp16"
 
 
-names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_./", min_size=1, max_size=30)
+segments = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=10)
+# Hub ids, and local paths in the form the wizard writes them: normalised (no `a/../b`), with
+# `./` only where the path would otherwise read as a Hub id.
+names = st.one_of(
+    st.builds(lambda org, name: f"{org}/{name}", segments, segments),
+    st.builds(
+        lambda prefix, parts, suffix: (prefix or ("" if suffix else "./")) + "/".join(parts)
+        + suffix,
+        st.sampled_from(["", "../", "/data/"]),
+        st.lists(segments, min_size=1, max_size=3),
+        st.sampled_from(["", ".jsonl", ".parquet"]),
+    ),
+)
 datasets = st.fixed_dictionaries(
     {"path": names, "format": st.sampled_from(["alpaca", "completion", "input_output"])}
 ) | st.fixed_dictionaries(
@@ -184,6 +202,8 @@ def test_spec_to_answers_file_to_spec_is_identity(
         }
     )
     path = tmp_path_factory.mktemp("answers") / "wizard-answers.yml"
-    path.write_text(answers_text(AnswersDocument(original)), encoding="utf-8")
+    # Local paths are written relative to the answers file and read back relative to the cwd.
+    to_file = relative_to_run_dir(str(path.parent), os.getcwd())
+    path.write_text(answers_text(AnswersDocument(original), to_file), encoding="utf-8")
     reloaded = Answers([load_answers_file(path).layer]).resolve()
     assert reloaded == original

@@ -6,18 +6,21 @@ byte. The file is versioned so a later wizard can read (or clearly refuse) an ol
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from wizard import AXOLOTL_TARGET_VERSION, __version__
 from wizard.errors import WizardError
-from wizard.layers import Layer, check_keys
+from wizard.layers import Layer, check_keys, generic_key
+from wizard.paths import PathMapper, from_answers_file, is_local_path, keep_path
 from wizard.spec import RunSpec
 from wizard.yamlio import dump_yaml, load_yaml_mapping
 
 ANSWERS_FILENAME = "wizard-answers.yml"
 FORMAT_VERSION = 1
+PATH_ANSWERS = ("model.base_model", "datasets.N.path")
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,8 @@ class AnswersDocument:
     preset: PresetRef | None = None
 
 
-def answers_text(doc: AnswersDocument) -> str:
+def answers_text(doc: AnswersDocument, path_for: PathMapper = keep_path) -> str:
+    """The answers file; `path_for` writes local paths relative to the file's own folder."""
     header = [
         f"# Every answer given to axolotl-wizard {__version__}. Make the run folder again with:",
         f"#   axolotl-wizard new NEW_DIR --answers {ANSWERS_FILENAME} --yes",
@@ -45,7 +49,7 @@ def answers_text(doc: AnswersDocument) -> str:
         "preset": None
         if doc.preset is None
         else {"name": doc.preset.name, "sha256": doc.preset.sha256},
-        "answers": doc.spec.model_dump(mode="json"),
+        "answers": _map_paths(doc.spec.model_dump(mode="json"), path_for),
         "axolotl": doc.raw_axolotl,
     }
     return "\n".join(header) + "\n" + dump_yaml(body)
@@ -83,9 +87,32 @@ def load_answers_file(path: Path) -> LoadedAnswers:
         raise WizardError(f"{path}: answers and axolotl must be mappings", "fix the file")
     layer = Layer.from_nested(f"answers file {path}", answers)
     check_keys(layer.values, str(path))
+    # Written relative to the file's own folder; everything else reads them from the cwd.
+    to_cwd = from_answers_file(str(path.parent.resolve()), os.getcwd())
+    for key in _path_keys(layer.values):
+        layer.values[key] = to_cwd(layer.values[key])
     for key, value in raw.items():
         layer.set(f"axolotl.{key}", value)
     return LoadedAnswers(layer, _preset_ref(data.get("preset"), path))
+
+
+def _path_keys(values: dict[str, Any]) -> list[str]:
+    """The answers that are local paths: the model folder, local dataset files."""
+    return [
+        key
+        for key, value in values.items()
+        if generic_key(key) in PATH_ANSWERS and isinstance(value, str) and is_local_path(value)
+    ]
+
+
+def _map_paths(answers: dict[str, Any], path_for: PathMapper) -> dict[str, Any]:
+    model = answers.get("model") or {}
+    if isinstance(model.get("base_model"), str) and is_local_path(model["base_model"]):
+        model["base_model"] = path_for(model["base_model"])
+    for dataset in answers.get("datasets") or []:
+        if isinstance(dataset.get("path"), str) and is_local_path(dataset["path"]):
+            dataset["path"] = path_for(dataset["path"])
+    return answers
 
 
 def _preset_ref(value: Any, path: Path) -> PresetRef | None:

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Sequence
 
 from wizard import __version__
-from wizard.errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, WizardError
+from wizard.errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, Cancelled, WizardError
 
 # Order is the order shown in --help. Command modules import nothing heavy at module level.
 VERBS = ("new", "check", "estimate", "launch", "presets", "demo")
@@ -60,17 +60,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = bool(getattr(args, "debug", False))
+    as_json = bool(getattr(args, "json", False))
     if args.verb is None:
         parser.print_help()
         return 0
     try:
         code: int = args.run(args)
         return code
+    except Cancelled as err:
+        print(err.message, file=sys.stderr)
+        return err.exit_code
     except WizardError as err:
-        _report(err.message, err.hint, debug)
+        _report(err.message, err.hint, debug, as_json)
         return err.exit_code
     except KeyboardInterrupt:
-        _report("interrupted; nothing was written", None, debug)
+        _report("interrupted; nothing was written", None, debug, as_json)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_USER_ERROR
@@ -79,13 +83,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"unexpected {type(err).__name__}: {err}",
             "rerun with --debug for the traceback, and report it if it looks like a bug",
             debug,
+            as_json,
         )
         return EXIT_USER_ERROR
 
 
-def _report(message: str, hint: str | None, debug: bool) -> None:
+def _report(message: str, hint: str | None, debug: bool, as_json: bool = False) -> None:
+    """One line of error and one of hint on stderr; with --json, one JSON object on stdout
+    (a script reading the JSON gets JSON whatever happened)."""
     if debug:
         traceback.print_exc()
+    if as_json:
+        import json
+
+        print(json.dumps({"error": message, "hint": hint}))
+        return
     print(f"error: {message}", file=sys.stderr)
     if hint:
         print(f"hint: {hint}", file=sys.stderr)

@@ -112,8 +112,15 @@ class SniffReport:
         return out
 
 
-def sniff(path: Path, max_records: int = MAX_RECORDS, max_bytes: int = MAX_BYTES) -> SniffReport:
-    """Read the head of `path` and propose a format; WizardError for an unknown suffix."""
+def sniff(
+    path: Path,
+    max_records: int = MAX_RECORDS,
+    max_bytes: int = MAX_BYTES,
+    expected: Proposal | None = None,
+) -> SniffReport:
+    """Read the head of `path` and propose a format; WizardError for an unknown suffix.
+    `misfits` counts the records that do not fit `expected` (the answers' format and mapping),
+    or the proposal when no format was given."""
     file_format = SUFFIX_FORMATS.get(path.suffix.lower())
     if file_format is None:
         raise WizardError(
@@ -127,7 +134,7 @@ def sniff(path: Path, max_records: int = MAX_RECORDS, max_bytes: int = MAX_BYTES
         items = _READERS[file_format](counter, max_bytes)
         rows = _collect(items, report, counter, max_records, max_bytes)
         report.bytes_read = counter.count
-    _judge(report, rows)
+    _judge(report, rows, expected)
     return report
 
 
@@ -147,14 +154,17 @@ def _collect(
     return rows
 
 
-def _judge(report: SniffReport, rows: list[tuple[int, dict[str, Any]]]) -> None:
+def _judge(
+    report: SniffReport, rows: list[tuple[int, dict[str, Any]]], expected: Proposal | None
+) -> None:
     report.records = len(rows)
     report.preview = [_shorten(record) for _, record in rows[:PREVIEW_ROWS]]
     report.proposal = propose([record for _, record in rows])
+    against = expected or report.proposal
     for line, record in rows:
         report.longest_chars = max(report.longest_chars, _text_chars(record))
-        if report.proposal is not None:
-            reason = misfit_reason(record, report.proposal)
+        if against is not None:
+            reason = misfit_reason(record, against)
             if reason:
                 report.misfits.add(line, reason)
 

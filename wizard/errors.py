@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+EXIT_OK = 0
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -24,7 +25,7 @@ class UsageError(WizardError):
     exit_code = EXIT_USAGE
 
 
-class Interrupted(WizardError):
-    """The user pressed Ctrl-C (or closed stdin) in the middle of something; nothing was written."""
+class Cancelled(WizardError):
+    """The user chose to stop (Cancel at the review): not an error, nothing was written."""
 
-    exit_code = EXIT_INTERRUPTED
+    exit_code = EXIT_OK

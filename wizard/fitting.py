@@ -1,36 +1,40 @@
-"""Memory for `new`: the estimate of the run it writes, and auto-fit for answers left to default.
+"""Memory for `new`: auto-fit for answers left to default, and the estimate of what is written.
 
 Auto-fit only fills answers nobody gave (no preset, answers file, --set or typed answer): its
 choices go in a layer below every other, so anything given explicitly still wins, and the
-answers file records the result so `new --answers` reproduces it without fitting again.
+answers file records the result so `new --answers` reproduces it without fitting again. What the
+user did give (a sharding backend, a ZeRO stage, an offload, the accumulation, checkpointing) is
+kept: auto-fit only tries plans that keep it, so the plan it reports is the plan that is written.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from wizard.errors import WizardError
-from wizard.estimate import AutofitError, Estimate, Plan, autofit, estimate
+from wizard.estimate import AutofitError, Estimate, Keep, Layout, Plan, autofit, estimate
 from wizard.layers import Answers, Layer
 from wizard.models import ModelArch, resolve_arch
+from wizard.render import render_axolotl
 from wizard.runfolder import RunFolder
-from wizard.spec import RunSpec
+from wizard.spec import DistributedSpec, RunSpec
 
 AUTOFIT_LAYER = "auto-fit"
 BATCH_KEYS = ("training.gradient_accumulation_steps", "training.effective_batch_size")
+STAGES = (1, 2, 3)
 
 
 @dataclass
 class FitReport:
-    """What `new` prints about memory: the plan auto-fit chose, or why it could not. `spec` is
-    the answers resolved with the plan's layer, when there is a plan."""
+    """The answers a run is made from (with auto-fit's layer when it chose a plan), their spec,
+    the architecture memory is estimated with, and what auto-fit did or why it could not."""
 
     arch: ModelArch | None
+    answers: Answers
+    spec: RunSpec
     note: str | None = None
     plan: Plan | None = None
-    spec: RunSpec | None = None
 
 
 def model_arch(spec: RunSpec, cwd: Path) -> tuple[ModelArch | None, str | None]:
@@ -43,31 +47,32 @@ def model_arch(spec: RunSpec, cwd: Path) -> tuple[ModelArch | None, str | None]:
         return None, f"no memory estimate: {err.message}"
 
 
-def fit_answers(answers: Answers, spec: RunSpec, cwd: Path, config: dict[str, Any]) -> FitReport:
-    """Add an auto-fit layer when GPU memory is known and the batch layout was left to defaults."""
+def fit_answers(answers: Answers, cwd: Path) -> FitReport:
+    """Resolve the answers; add an auto-fit layer when GPU memory is known and the batch layout
+    was left to defaults. `answers` itself is not changed."""
+    spec = answers.resolve()
     arch, note = model_arch(spec, cwd)
     if arch is None or not _wants_autofit(answers, spec):
-        return FitReport(arch, note)
+        return FitReport(arch, answers, spec, note)
     memory = spec.hardware.gpu_memory_gib
     assert memory is not None
     try:
         plan = autofit(
-            config,
+            render_axolotl(spec).as_dict(),
             arch,
             gpus=spec.hardware.world_size,
             gpu_mem_gib=memory,
             target_batch=effective_target(spec),
+            keep=kept_choices(answers, spec),
         )
     except AutofitError as err:
-        return FitReport(arch, f"auto-fit: {err.message}; {err.hint}")
-    layer = _plan_layer(answers, plan)
-    candidate = Answers([layer, *answers.layers])
+        return FitReport(arch, answers, spec, f"auto-fit: {err.message}; {err.hint}")
+    fitted = Answers([_plan_layer(answers, plan), *answers.layers])
     try:
-        fitted = candidate.resolve()
+        fitted_spec = fitted.resolve()
     except WizardError as err:
-        return FitReport(arch, f"auto-fit skipped: {err.message}")
-    answers.layers.insert(0, layer)
-    return FitReport(arch, None, plan, fitted)
+        return FitReport(arch, answers, spec, f"auto-fit skipped: {err.message}")
+    return FitReport(arch, fitted, fitted_spec, None, plan)
 
 
 def _wants_autofit(answers: Answers, spec: RunSpec) -> bool:
@@ -83,15 +88,49 @@ def effective_target(spec: RunSpec) -> int:
     return training.micro_batch_size * spec.gradient_accumulation * spec.hardware.world_size
 
 
+def kept_choices(answers: Answers, spec: RunSpec) -> Keep:
+    """What the user gave that auto-fit must keep."""
+    given = answers.origin
+    accumulation = spec.training.gradient_accumulation_steps
+    checkpointing = spec.training.gradient_checkpointing
+    return Keep(
+        layouts=_kept_layouts(answers, spec.distributed),
+        accumulation=accumulation if given("training.gradient_accumulation_steps") else None,
+        checkpointing=checkpointing if given("training.gradient_checkpointing") else None,
+    )
+
+
+def _kept_layouts(answers: Answers, dist: DistributedSpec) -> list[Layout] | None:
+    """Every layout that agrees with the distributed answers given; None when none was."""
+    given = {name: answers.origin(f"distributed.{name}") is not None
+             for name in DistributedSpec.model_fields}  # fmt: skip
+    if not any(given.values()):
+        return None
+    backends = [dist.backend] if given["backend"] else ["none", "deepspeed"]
+    stages = [dist.zero_stage] if given["zero_stage"] else list(STAGES)
+    optimizer = [dist.offload_optimizer] if given["offload_optimizer"] else [False, True]
+    params = [dist.offload_params] if given["offload_params"] else [False, True]
+    layouts: list[Layout] = [(0, False, False)] if "none" in backends else []
+    if "deepspeed" in backends:
+        layouts += [
+            (stage, opt, par)
+            for stage in stages
+            for opt in optimizer
+            for par in params
+            if not par or (stage == 3 and opt)  # parameter offload: ZeRO-3, optimizer too
+        ]
+    return layouts
+
+
 def _plan_layer(answers: Answers, plan: Plan) -> Layer:
     """Only the answers nobody gave; the effective batch stays as asked when it was asked."""
-    chosen: dict[str, Any] = {
+    chosen: dict[str, object] = {
         "training.micro_batch_size": plan.micro_batch,
         "training.gradient_checkpointing": plan.grad_ckpt,
     }
     if all(answers.origin(key) is None for key in BATCH_KEYS):
         chosen["training.gradient_accumulation_steps"] = plan.grad_accum
-    if plan.zero_stage and answers.origin("distributed.backend") is None:
+    if plan.zero_stage:
         chosen.update(
             {
                 "distributed.backend": "deepspeed",
@@ -108,6 +147,7 @@ def _plan_layer(answers: Answers, plan: Plan) -> Layer:
 
 
 def estimate_folder(folder: RunFolder, arch: ModelArch) -> Estimate:
+    """The estimate of the files a run folder holds: the one figure every screen shows."""
     spec = folder.doc.spec
     return estimate(
         folder.config,

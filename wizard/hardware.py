@@ -22,11 +22,16 @@ class Gpu:
         return f"{self.name} {self.memory_gib:g} GB" + ("" if self.bf16 else " (no bf16)")
 
 
+# Memory as nvidia-smi reports it (MiB / 1024, rounded), which is what detection gives too.
 COMMON_GPUS: tuple[Gpu, ...] = (
+    Gpu("B200", 179, True),
+    Gpu("H200", 140, True),
     Gpu("H100", 80, True),
     Gpu("A100", 80, True),
     Gpu("A100", 40, True),
-    Gpu("L40S", 48, True),
+    Gpu("L40S", 45, True),
+    Gpu("RTX A6000", 48, True),
+    Gpu("L4", 22, True),
     Gpu("A10G", 24, True),
     Gpu("RTX 4090", 24, True),
     Gpu("RTX 3090", 24, True),

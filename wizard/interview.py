@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from wizard.answers_file import PresetRef
 from wizard.datasniff import SniffReport
-from wizard.errors import Interrupted, WizardError
+from wizard.errors import Cancelled, WizardError
 from wizard.hardware import Detected
 from wizard.layers import METHOD_MODELS, Answers, Layer, generic_key
 from wizard.models import ModelArch
@@ -245,21 +245,22 @@ class Interview:
     # -- review -------------------------------------------------------------------------------
 
     def review(self) -> None:
+        from wizard.planning import plan_run
         from wizard.review import review_text
 
         while True:
             try:
-                spec = self.answers.resolve()
+                plan = plan_run(self.answers, self.preset, self.run_dir, Path.cwd())
             except WizardError as err:
                 self.send_back(err)
                 continue
-            self.prompter.show(review_text(self, spec))
+            self.prompter.show(review_text(self, plan))
             action = self.prompter.select("review", "Write these files?", self.review_choices(),
                                           "write")  # fmt: skip
             if action == "write":
                 return
             if action == "cancel":
-                raise Interrupted("cancelled at the review; nothing was written")
+                raise Cancelled("cancelled at the review; nothing was written")
             self.ask_section(self.questions.section(action.removeprefix("back:")))
 
     def review_choices(self) -> list[Choice]:

@@ -4,19 +4,23 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wizard.errors import WizardError
+from wizard.paths import is_local_path
 from wizard.prompter import Choice
 from wizard.questions import QuestionDef, answer_text, parse_answer
-from wizard.render import is_local_path
 
 if TYPE_CHECKING:
     from wizard.interview import Interview, Offer
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-LOCAL, HUB = "<local folder>", "<hub id>"
+LOCAL, HUB, SEARCH = "<local folder>", "<hub id>", "<search the catalog>"
+# The model select's lines besides the featured models: question, help, the three other ways,
+# the current answer, and the lines the interview printed just above it.
+SELECT_CHROME_ROWS, MIN_FEATURED = 9, 4
 DEFAULT_TARGETS = ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]
 
 
@@ -63,11 +67,14 @@ def method_choices(iv: Interview, choices: list[Choice]) -> list[Choice]:
     """Each method's note with the memory it would need for this model on these GPUs."""
     from wizard.memoryfit import method_note
 
-    if iv.arch is None:
-        return choices
-    arch = iv.arch
-    return [Choice(c.value, note=f"{c.note}; {method_note(arch, c.value, iv.value)}")
-            for c in choices]  # fmt: skip
+    cwd = Path.cwd()
+    noted = []
+    for choice in choices:
+        memory = method_note(iv.answers, iv.preset, choice.value, cwd)
+        noted.append(
+            Choice(choice.value, note=f"{choice.note}; {memory}" if memory else choice.note)
+        )
+    return noted
 
 
 # -- datasets ---------------------------------------------------------------------------------
@@ -159,12 +166,15 @@ def _model(iv: Interview, question: QuestionDef, key: str, offer: Offer) -> Any:
     from wizard.models import catalog_names
 
     current = offer.value
-    names = [n for n in catalog_names() if n != current]
+    shown = _featured(str(current or ""))
     choices = [Choice(current, note="current answer")] if current else []
-    choices += [Choice(n) for n in names]
-    choices += [Choice(LOCAL, "A local folder…"), Choice(HUB, "Another Hub id…")]
-    picked = iv.prompter.select(key, question.message, choices, current or names[0], search=True)
-    if picked == LOCAL:
+    choices += [Choice(n) for n in shown]
+    choices += [Choice(SEARCH, f"Search all {len(catalog_names())} catalog models…"),
+                Choice(LOCAL, "A local folder…"), Choice(HUB, "Another Hub id…")]  # fmt: skip
+    picked = iv.prompter.select(key, question.message, choices, current or shown[0], search=True)
+    if picked == SEARCH:
+        picked = _search_catalog(iv, key)
+    elif picked == LOCAL:
         picked = iv.prompter.path(f"{key}:local", "Model folder (holds config.json)", "./",
                                   lambda text: _folder_reason(text.strip())).strip()  # fmt: skip
     elif picked == HUB:
@@ -172,6 +182,30 @@ def _model(iv: Interview, question: QuestionDef, key: str, offer: Offer) -> Any:
                                   lambda text: _hub_reason(text.strip())).strip()  # fmt: skip
     iv.prompter.show(describe_model(iv, picked))
     return picked
+
+
+def _featured(current: str) -> list[str]:
+    """The catalog's featured ids, as many as fit the terminal with the question around them
+    (a select taller than the terminal scrolls its top off the screen)."""
+    from wizard.models import featured_names
+
+    rows = shutil.get_terminal_size(fallback=(100, 24)).lines
+    room = max(MIN_FEATURED, rows - SELECT_CHROME_ROWS - (1 if current else 0))
+    return [n for n in featured_names() if n != current][:room]
+
+
+def _search_catalog(iv: Interview, key: str) -> str:
+    from wizard.models import catalog_names
+
+    names = {name.lower(): name for name in catalog_names()}
+
+    def check(text: str) -> str | None:
+        found = text.strip().lower() in names
+        return None if found else "not a catalog model; type part of a name and pick from the list"
+
+    typed = iv.prompter.autocomplete(f"{key}:search", "Catalog model (type part of its name)",
+                                     list(names.values()), check)  # fmt: skip
+    return names[typed.strip().lower()]
 
 
 def _folder_reason(value: str) -> str | None:
@@ -258,9 +292,12 @@ def suggest(iv: Interview, name: str, key: str) -> Offer | None:
     from wizard.interview import Offer
 
     if name == "effective_batch":
+        from wizard.batch import sequences_per_step
+
         accumulation = iv.value("training.gradient_accumulation_steps") or 1
         world = int(iv.value("hardware.gpus_per_node")) * int(iv.value("hardware.nodes"))
-        return Offer(int(iv.value("training.micro_batch_size")) * accumulation * world, False)
+        micro = int(iv.value("training.micro_batch_size"))
+        return Offer(sequences_per_step(micro, accumulation, world), False)
     if name == "detected_gpu_count":
         return None if iv.detected is None else Offer(iv.detected.count)
     if name == "sequence_len":
@@ -270,6 +307,8 @@ def suggest(iv: Interview, name: str, key: str) -> Offer | None:
 
 def _sequence_len(iv: Interview) -> Offer | None:
     """Long enough for the longest sampled record (~4 characters a token), within the context."""
+    from wizard.interview import Offer
+
     longest = max((r.longest_chars for r in iv.sniffs.values()), default=0)
     if not longest:
         return None

@@ -22,7 +22,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from wizard.errors import WizardError
-from wizard.spec import FullMethod, LoraMethod, QLoraMethod, RunSpec
+from wizard.spec import (
+    DEFAULT_LEARNING_RATE,
+    USUAL_LEARNING_RATES,
+    FullMethod,
+    LoraMethod,
+    QLoraMethod,
+    RunSpec,
+)
 
 METHOD_MODELS: dict[str, type[BaseModel]] = {
     "full": FullMethod,
@@ -30,6 +37,37 @@ METHOD_MODELS: dict[str, type[BaseModel]] = {
     "qlora": QLoraMethod,
 }
 _INDEX = re.compile(r"\.\d+(?=\.|$)")
+# Answers tuned for one method: when a higher layer switches the method, a lower layer's value
+# gives way to the new method's default (a LoRA learning rate wrecks a full fine-tune) ...
+METHOD_TUNED = ("training.learning_rate",)
+# ... or is kept but questioned (a paged 8-bit optimizer still works for a full fine-tune).
+METHOD_QUESTIONED = ("training.optimizer",)
+
+
+@dataclass(frozen=True)
+class MethodSwitch:
+    """`key` = `value` came from `layer`, written for method `was`; the run is now `now`."""
+
+    key: str
+    value: Any
+    layer: str
+    was: str
+    now: str
+
+    @property
+    def dropped(self) -> bool:
+        return self.key in METHOD_TUNED
+
+    def warning(self) -> str:
+        given = f"{self.key} {self.value!r} from {self.layer} was chosen for {self.was}"
+        change = f"--set {self.key}=VALUE to choose one"
+        if self.key == "training.learning_rate":
+            low, high = USUAL_LEARNING_RATES[self.now]
+            return (
+                f"{given}; this {self.now} run uses {DEFAULT_LEARNING_RATE[self.now]:g} instead "
+                f"({self.now} usually trains with {low:g} to {high:g}); {change}"
+            )
+        return f"{given}; it is kept for this {self.now} run, check it suits; {change}"
 
 
 @dataclass
@@ -63,6 +101,11 @@ class Layer:
     def _drop_under(self, prefix: str) -> None:
         for key in [k for k in self.values if k.startswith(prefix + ".")]:
             del self.values[key]
+
+
+def _regime(kind: str) -> str:
+    """LoRA and QLoRA train with the same learning rates and optimizers; full does not."""
+    return "full" if kind == "full" else "adapter"
 
 
 def _is_record_list(value: Any) -> bool:
@@ -153,16 +196,42 @@ class Answers:
         for layer in higher:
             for prefix in layer.replaces:
                 values = {k: v for k, v in values.items() if not k.startswith(prefix + ".")}
-        kind_setter = next((lay for lay in reversed(higher) if "method.kind" in lay.values), None)
-        if kind_setter is not None:
-            fields = METHOD_MODELS.get(str(kind_setter.values["method.kind"]))
-            if fields is not None:
-                values = {
-                    k: v
-                    for k, v in values.items()
-                    if not k.startswith("method.") or k.split(".", 1)[1] in fields.model_fields
-                }
+        switch = self._method_switch(index)
+        if switch is not None:
+            fields = METHOD_MODELS[switch[1]].model_fields
+            values = {
+                k: v
+                for k, v in values.items()
+                if not (k.startswith("method.") and k.split(".", 1)[1] not in fields)
+                and not (k in METHOD_TUNED and _regime(switch[0]) != _regime(switch[1]))
+            }
         return values
+
+    def _method_switch(self, index: int) -> tuple[str, str] | None:
+        """(the method layer `index` was written for, the method a higher layer switches to),
+        when a higher layer switches it to another one."""
+        setter = next((lay for lay in reversed(self.layers[index + 1 :])
+                       if "method.kind" in lay.values), None)  # fmt: skip
+        if setter is None or str(setter.values["method.kind"]) not in METHOD_MODELS:
+            return None
+        own = "lora"  # the spec's default method
+        for layer in self.layers[: index + 1]:
+            own = str(layer.values.get("method.kind", own))
+        new = str(setter.values["method.kind"])
+        return None if own == new else (own, new)
+
+    def method_switches(self) -> list[MethodSwitch]:
+        """Answers tuned for one method that a higher layer's method switch drops or questions:
+        what `new` warns about."""
+        found = []
+        for index, layer in enumerate(self.layers):
+            switch = self._method_switch(index)
+            if switch is None or _regime(switch[0]) == _regime(switch[1]):
+                continue
+            for key in (*METHOD_TUNED, *METHOD_QUESTIONED):
+                if key in layer.values and self.origin(key) in (None, layer.name):
+                    found.append(MethodSwitch(key, layer.values[key], layer.name, *switch))
+        return found
 
     def answer_values(self) -> dict[str, Any]:
         return {k: v for k, v in self.merged().items() if not k.startswith("axolotl.")}

@@ -121,21 +121,25 @@ def check_preset(
 
 
 def _render_and_lint(result: CheckResult, preset: Preset, folders: Folders) -> None:
-    from wizard.answers_file import AnswersDocument, PresetRef
+    from wizard.answers_file import PresetRef
+    from wizard.planning import plan_run
     from wizard.preset_rules import chain_version_warnings
     from wizard.preset_views import resolve_chain
-    from wizard.runfolder import build_run_folder
 
     chain = chain_of(preset, folders)
     resolved = resolve_chain(chain)
     result.placeholders = sorted(resolved.placeholders.values)
     result.warnings += chain_version_warnings(chain)
-    doc = AnswersDocument(
-        resolved.spec, resolved.answers.raw_axolotl(), PresetRef(preset.name, chain_hash(chain))
-    )
-    run_folder = build_run_folder(doc)
-    for severity, text in _lint(run_folder.config, run_folder.deepspeed):
+    # The same path as `new --preset`: auto-fit, render, and the estimate of what is rendered.
+    plan = plan_run(resolved.answers, PresetRef(preset.name, chain_hash(chain)), None, Path.cwd())
+    for severity, text in _lint(plan.folder.config, plan.folder.deepspeed):
         (result.problems if severity == "error" else result.warnings).append(text)
+    if plan.estimate is not None and plan.estimate.fits is False:
+        estimate = plan.estimate
+        result.problems.append(
+            f"estimated peak {estimate.peak_gib_per_gpu:.1f} GiB per GPU does not fit the "
+            f"preset's own {estimate.gpu_mem_gib:g} GiB GPU [does-not-fit]"
+        )
 
 
 def _lint(config: dict[str, object], deepspeed: dict[str, object] | None) -> list[tuple[str, str]]:

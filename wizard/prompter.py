@@ -60,6 +60,10 @@ class Prompter(Protocol):
 
     def confirm(self, key: str, message: str, default: bool) -> bool: ...
 
+    def autocomplete(
+        self, key: str, message: str, options: Sequence[str], validate: Validator | None = None
+    ) -> str: ...
+
     def checkbox(
         self,
         key: str,
@@ -133,6 +137,11 @@ class ScriptedPrompter:
             self.rejections.append((key, reason))
 
     path = text
+
+    def autocomplete(
+        self, key: str, message: str, options: Sequence[str], validate: Validator | None = None
+    ) -> str:
+        return self.text(key, message, "", validate)
 
     def confirm(self, key: str, message: str, default: bool) -> bool:
         return bool(self._next(key, default))
@@ -212,6 +221,13 @@ class QuestionaryPrompter:
 
     def confirm(self, key: str, message: str, default: bool) -> bool:
         return bool(self._ask(self._q.confirm(message, default=default, **self._toolkit)))
+
+    def autocomplete(
+        self, key: str, message: str, options: Sequence[str], validate: Validator | None = None
+    ) -> str:
+        question = self._q.autocomplete(message, choices=list(options), match_middle=True,
+                                        validate=_adapt(validate), **self._toolkit)  # fmt: skip
+        return str(self._ask(question))
 
     def checkbox(
         self,

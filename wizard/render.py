@@ -6,23 +6,20 @@ person can read the file top to bottom: model, data, method, batch, schedule, pr
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any
 
+from wizard import batch
 from wizard.deepspeed import deepspeed_filename
 from wizard.errors import WizardError
+from wizard.paths import PathMapper, is_local_path, keep_path
 from wizard.spec import AdapterMethod, DatasetSpec, RunSpec
 
 DEEPSPEED_DIR = "deepspeed"
-DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".arrow", ".txt")
 ATTENTION_IMPLEMENTATION = {"flash": "flash_attention_2", "sdpa": "sdpa", "eager": "eager"}
 # Axolotl 0.19 switches these LoRA kernels on by itself when it can; they are CUDA-only.
 LORA_KERNEL_KEYS = ("lora_mlp_kernel", "lora_qkv_kernel", "lora_o_kernel", "lora_embedding_kernel")
-
-PathMapper = Callable[[str], str]
 
 
 @dataclass
@@ -47,15 +44,6 @@ class RenderedConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return {e.key: e.value for g in self.groups for e in g.entries}
-
-
-def is_local_path(value: str) -> bool:
-    """Hub ids look like `org/name`; local paths start with `/`, `.`, `~` or name a data file."""
-    return value.startswith(("/", "./", "../", "~")) or value.endswith(DATA_SUFFIXES)
-
-
-def keep_path(value: str) -> str:
-    return value
 
 
 def render_axolotl(
@@ -205,38 +193,49 @@ def _output_group(spec: RunSpec) -> Group:
     return group
 
 
+# The answer each rendered key comes from, for the hint when a raw key contradicts it.
+ANSWER_OF = {
+    "base_model": "model.base_model", "trust_remote_code": "model.trust_remote_code",
+    "datasets": "datasets", "val_set_size": "training.val_set_size",
+    "sequence_len": "training.sequence_len", "sample_packing": "training.sample_packing",
+    "pad_to_sequence_len": "training.sample_packing",
+    "eval_sample_packing": "training.sample_packing", "adapter": "method.kind",
+    "load_in_4bit": "method.kind", "lora_r": "method.r", "lora_alpha": "method.alpha",
+    "lora_dropout": "method.dropout", "lora_target_linear": "method.target_modules",
+    "lora_target_modules": "method.target_modules",
+    "micro_batch_size": "training.micro_batch_size",
+    "gradient_accumulation_steps": "training.gradient_accumulation_steps",
+    "gradient_checkpointing": "training.gradient_checkpointing",
+    "num_epochs": "training.num_epochs", "max_steps": "training.max_steps",
+    "learning_rate": "training.learning_rate", "lr_scheduler": "training.lr_scheduler",
+    "warmup_steps": "training.warmup_steps", "warmup_ratio": "training.warmup_ratio",
+    "optimizer": "training.optimizer", "weight_decay": "training.weight_decay",
+    "bf16": "training.precision", "fp16": "training.precision",
+    "tf32": "hardware.bf16_supported", "attn_implementation": "training.attention",
+    "deepspeed": "distributed.backend", "output_dir": "training.output_dir",
+    "seed": "training.seed", "logging_steps": "training.logging_steps",
+    "saves_per_epoch": "training.saves_per_epoch",
+}  # fmt: skip
+
+
 def _check_raw_keys(raw: Mapping[str, Any], groups: list[Group]) -> None:
     """A raw key may add to the config but not contradict an answer the wizard rendered."""
     rendered = {e.key for g in groups for e in g.entries}
     clash = [k for k in raw if k in rendered]
     if clash:
+        answer = ANSWER_OF.get(clash[0])
+        change = f"set the answer {answer} instead (--set {answer}=VALUE)" if answer else (
+            "change the answer it comes from instead")  # fmt: skip
         raise WizardError(
             f"raw Axolotl key {clash[0]!r} is also set from the answers",
-            "change the answer instead (see `axolotl-wizard presets show NAME` for its key), "
-            "or remove it from the axolotl: block",
+            f"{change}, and remove axolotl.{clash[0]}",
         )
 
 
 def device_noun(spec: RunSpec) -> str:
-    noun = "process" if spec.hardware.accelerator == "cpu" else "GPU"
-    if spec.hardware.world_size == 1:
-        return noun
-    return noun + ("es" if noun == "process" else "s")
+    return batch.device_noun(spec.hardware.world_size, spec.hardware.accelerator == "cpu")
 
 
 def effective_batch(spec: RunSpec) -> int:
-    return spec.training.micro_batch_size * spec.gradient_accumulation * spec.hardware.world_size
-
-
-def relative_to_run_dir(run_dir: str, cwd: str) -> PathMapper:
-    """Rewrite a user path (relative to where `new` runs) relative to the run folder, because the
-    run is launched from that folder. Absolute and `~` paths stay as they are."""
-
-    def mapper(value: str) -> str:
-        if value.startswith(("/", "~")):
-            return os.path.expanduser(value) if value.startswith("~") else value
-        absolute = os.path.normpath(os.path.join(cwd, value))
-        relative = os.path.relpath(absolute, os.path.normpath(os.path.join(cwd, run_dir)))
-        return str(PurePosixPath(*relative.split(os.sep)))
-
-    return mapper
+    micro, world = spec.training.micro_batch_size, spec.hardware.world_size
+    return batch.sequences_per_step(micro, spec.gradient_accumulation, world)

@@ -7,15 +7,13 @@ them. `color` is true only when the interview runs in a terminal.
 from __future__ import annotations
 
 import io
-import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from wizard.interview import Interview
-    from wizard.runfolder import RunFolder
-    from wizard.spec import RunSpec
+    from wizard.planning import RunPlan
 
 WIDTH = 100
 
@@ -46,35 +44,27 @@ def preview_text(rows: list[dict[str, Any]], color: bool) -> str:
     return render([table], color)
 
 
-def build_folder(iv: Interview, spec: RunSpec) -> RunFolder:
-    from wizard.answers_file import AnswersDocument
-    from wizard.render import keep_path, relative_to_run_dir
-    from wizard.runfolder import build_run_folder
-
-    doc = AnswersDocument(spec, iv.answers.raw_axolotl(), iv.preset)
-    mapper = keep_path if iv.run_dir is None else relative_to_run_dir(str(iv.run_dir), os.getcwd())
-    return build_run_folder(doc, mapper)
-
-
-def review_text(iv: Interview, spec: RunSpec) -> str:
-    """Summary table, batch arithmetic, memory fit, the files and the YAML, highlighted."""
+def review_text(iv: Interview, plan: RunPlan) -> str:
+    """Summary table, batch arithmetic, memory fit, the files and the YAML, highlighted: all of
+    it from the plan `new` writes (auto-fit already applied)."""
     from rich.syntax import Syntax
 
     from wizard.runfolder import CONFIG_FILENAME, batch_arithmetic
 
-    folder = build_folder(iv, spec)
     where = f"{iv.run_dir}/" if iv.run_dir is not None else "the run folder"
-    facts = [
-        f"Batch:  {batch_arithmetic(spec)}",
-        f"Memory: {memory_line(iv, spec)}",
-        f"Files:  {', '.join(folder.files)} in {where}",
+    facts = [f"Batch:  {batch_arithmetic(plan.spec)}"]
+    if plan.fit.plan is not None:
+        facts.append(f"Auto-fit: {plan.fit.plan.describe()}")
+    facts += [
+        f"Memory: {memory_text(plan)}",
+        f"Files:  {', '.join(plan.folder.files)} in {where}",
     ]
     theme = "ansi_dark" if iv.color else "default"
-    yaml_view = Syntax(folder.files[CONFIG_FILENAME], "yaml", theme=theme, word_wrap=True)
-    return render([summary_table(iv, spec), "\n".join(facts), yaml_view], iv.color)
+    yaml_view = Syntax(plan.folder.files[CONFIG_FILENAME], "yaml", theme=theme, word_wrap=True)
+    return render([summary_table(iv, plan), "\n".join(facts), yaml_view], iv.color)
 
 
-def summary_table(iv: Interview, spec: RunSpec) -> Any:
+def summary_table(iv: Interview, plan: RunPlan) -> Any:
     from rich.table import Table
 
     from wizard.layers import Layer
@@ -82,9 +72,9 @@ def summary_table(iv: Interview, spec: RunSpec) -> Any:
     table = Table(title="Review", title_justify="left")
     for name in ("answer", "value", "from"):
         table.add_column(name)
-    flat = Layer.from_nested("spec", spec.model_dump(mode="json")).values
+    flat = Layer.from_nested("spec", plan.spec.model_dump(mode="json")).values
     for key, value in flat.items():
-        origin = iv.answers.origin(key)
+        origin = plan.answers.origin(key)
         if origin is None and key not in iv.asked:
             continue  # a spec default nobody was asked about: the YAML below shows it
         shown = "typed" if origin == "interview" else origin or "default"
@@ -99,9 +89,14 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-def memory_line(iv: Interview, spec: RunSpec) -> str:
-    from wizard.memoryfit import spec_note
-
-    if iv.arch is None:
-        return "unknown here (model architecture not found); run `axolotl-wizard estimate` later"
-    return f"{spec_note(iv.arch, spec)} (`axolotl-wizard estimate` gives the breakdown)"
+def memory_text(plan: RunPlan) -> str:
+    if plan.estimate is None:
+        if plan.spec.hardware.accelerator == "cpu":
+            return "a CPU run: no GPU memory to estimate"
+        return plan.fit.note or "unknown here (the model architecture was not found)"
+    result = plan.estimate
+    capacity = f" of {result.gpu_mem_gib:g} GiB" if result.gpu_mem_gib else ""
+    return (
+        f"{result.peak_gib_per_gpu:.1f} GiB peak per GPU{capacity}: {result.verdict} "
+        "(`axolotl-wizard estimate` gives the breakdown)"
+    )

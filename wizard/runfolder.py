@@ -12,18 +12,12 @@ from typing import Any
 
 from wizard import AXOLOTL_TARGET_VERSION, __version__
 from wizard.answers_file import ANSWERS_FILENAME, AnswersDocument, answers_text
+from wizard.batch import batch_text
 from wizard.configtext import config_text
 from wizard.deepspeed import deepspeed_filename, deepspeed_text, render_deepspeed
 from wizard.launch_command import Layout, MixedPrecision, build_launch_command
-from wizard.render import (
-    DEEPSPEED_DIR,
-    PathMapper,
-    RenderedConfig,
-    device_noun,
-    effective_batch,
-    keep_path,
-    render_axolotl,
-)
+from wizard.paths import PathMapper, keep_path
+from wizard.render import DEEPSPEED_DIR, RenderedConfig, effective_batch, render_axolotl
 from wizard.spec import RunSpec
 
 CONFIG_FILENAME = "axolotl.yml"
@@ -47,7 +41,7 @@ def build_run_folder(doc: AnswersDocument, path_for: PathMapper = keep_path) -> 
     files = {CONFIG_FILENAME: config_text(rendered, _header(doc, rendered))}
     if deepspeed is not None:
         files[f"{DEEPSPEED_DIR}/{deepspeed_filename(spec)}"] = deepspeed_text(deepspeed)
-    files[ANSWERS_FILENAME] = answers_text(doc)
+    files[ANSWERS_FILENAME] = answers_text(doc, path_for)
     return RunFolder(files, rendered.as_dict(), deepspeed, doc)
 
 
@@ -90,12 +84,10 @@ def _header(doc: AnswersDocument, rendered: RenderedConfig) -> list[str]:
 
 
 def batch_arithmetic(spec: RunSpec) -> str:
-    training, world = spec.training, spec.hardware.world_size
-    sequences = effective_batch(spec)
-    tokens = sequences * training.sequence_len
+    training, hardware = spec.training, spec.hardware
+    cpu = hardware.accelerator == "cpu"
+    text = batch_text(training.micro_batch_size, spec.gradient_accumulation, hardware.world_size,
+                      cpu)  # fmt: skip
+    tokens = effective_batch(spec) * training.sequence_len
     bound = "" if training.sample_packing else "at most "
-    return (
-        f"{training.micro_batch_size} micro batch × {spec.gradient_accumulation} accumulation × "
-        f"{world} {device_noun(spec)} = "
-        f"{sequences} sequences = {bound}{tokens:,} tokens per optimizer step"
-    )
+    return f"{text} = {bound}{tokens:,} tokens per optimizer step"

@@ -26,6 +26,9 @@ Optimizer = Literal[
     "sgd",
 ]
 ALL_LINEAR: Final = "all-linear"
+# The learning rate each method trains well with by default, and the range people use.
+DEFAULT_LEARNING_RATE: Final = {"full": 1e-5, "lora": 2e-4, "qlora": 2e-4}
+USUAL_LEARNING_RATES: Final = {"full": (1e-6, 5e-5), "lora": (5e-5, 5e-4), "qlora": (5e-5, 5e-4)}
 
 
 class StrictModel(BaseModel):
@@ -141,6 +144,8 @@ class TrainingSpec(StrictModel):
     weight_decay: float = Field(default=0.0, ge=0)
     gradient_checkpointing: bool = True
     precision: Precision = Field(default="auto", description="auto: bf16 where supported")
+    # Every backend here keeps packed samples apart: Axolotl 0.19 builds per-sample attention
+    # masks for eager too (attn_decontaminates_packing), so packing is not tied to a backend.
     attention: Attention = Field(default="sdpa", description="flash needs flash-attn installed")
     val_set_size: float = Field(default=0.0, ge=0, lt=1, description="share held out for eval")
     output_dir: str = Field(default="./outputs", min_length=1)
@@ -156,12 +161,6 @@ class TrainingSpec(StrictModel):
             )
         if self.warmup_ratio is not None and self.warmup_steps is not None:
             raise ValueError("set either warmup_ratio or warmup_steps, not both")
-        if self.sample_packing and self.attention == "eager":
-            raise ValueError(
-                "sample_packing needs flash or sdpa attention (eager attention lets packed "
-                "samples attend to each other); set training.attention=sdpa or "
-                "training.sample_packing=false"
-            )
         return self
 
 
@@ -222,7 +221,7 @@ class RunSpec(StrictModel):
     def learning_rate(self) -> float:
         if self.training.learning_rate is not None:
             return self.training.learning_rate
-        return 1e-5 if self.method.kind == "full" else 2e-4
+        return DEFAULT_LEARNING_RATE[self.method.kind]
 
 
 def _precision_rule(spec: RunSpec) -> None:

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             f"training failed (exit code {code}): {cause or 'no exception in its output'}",
             f"the whole output is in {prepared.manifest.log}",
         )
-    _summary(run_dir, prepared.target.config, progress, time.monotonic() - started)
+    _summary(root, run_dir, prepared.target.config, progress, time.monotonic() - started)
     return 0
 
 
@@ -119,10 +119,11 @@ def _write_run_folder(root: Path, run_dir: Path, sets: list[str]) -> None:
     from wizard.answers_file import AnswersDocument
     from wizard.commands.new import collect_answers
     from wizard.files import write_all
-    from wizard.render import relative_to_run_dir
+    from wizard.paths import relative_to_run_dir
     from wizard.runfolder import batch_arithmetic, build_run_folder
 
-    answers, preset = collect_answers(PRESET, None, sets)
+    # Always the built-in preset: a team or project preset of the same name is not the demo.
+    answers, preset = collect_answers(f"builtin:{PRESET}", None, sets)
     spec = answers.resolve()
     doc = AnswersDocument(spec, answers.raw_axolotl(), preset)
     # The preset's paths are relative to `root`, as if `new` ran there.
@@ -166,7 +167,9 @@ class Progress:
             _say(f"      step {len(self.losses)}/{self.total or '?'}  loss {self.losses[-1]:.3f}")
 
 
-def _summary(run_dir: Path, config: dict[str, Any], progress: Progress, seconds: float) -> None:
+def _summary(
+    root: Path, run_dir: Path, config: dict[str, Any], progress: Progress, seconds: float
+) -> None:
     output = run_dir / str(config.get("output_dir", "./outputs"))
     weights = sorted(p.name for p in output.glob("*.safetensors"))
     first = f"{progress.losses[0]:.3f} -> " if progress.losses else ""
@@ -177,4 +180,5 @@ def _summary(run_dir: Path, config: dict[str, Any], progress: Progress, seconds:
     _say(f"  loss:     {first}{last} over {len(progress.losses)} steps")
     _say(f"  run:      {run_dir}/ (axolotl.yml, wizard-answers.yml, launches/ with the full log)")
     _say("Next: axolotl-wizard new runs/mine   (then: axolotl-wizard launch runs/mine)")
+    _say(f"The demo's model, data and runs are all in {root.resolve()}/ (delete it when done).")
     sys.stdout.flush()

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from wizard.commands.argtypes import positive_int
 from wizard.errors import WizardError
 
+CONFIG_FILENAME = "axolotl.yml"  # what `new` writes (wizard.runfolder, not imported: it is heavy)
+
 HELP = "peak GPU memory per GPU of a config, with a breakdown and what to change"
 EPILOG = """\
 examples:
-  axolotl-wizard estimate runs/llama8b/axolotl.yml
+  axolotl-wizard estimate runs/llama8b                  the run's own GPUs and GPU memory
+  axolotl-wizard estimate runs/llama8b/axolotl.yml      the same
   axolotl-wizard estimate axolotl.yml --gpus 8 --gpu-mem 80
   axolotl-wizard estimate axolotl.yml --gpu-mem 24 --json | jq .fits
 
@@ -43,14 +47,21 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("config", type=Path, help="an Axolotl YAML config")
-    parser.add_argument("--gpus", type=positive_int, default=1, help="GPUs in the run (default 1)")
+    parser.add_argument(
+        "config", type=Path, help="a run folder made by `new`, or an Axolotl YAML config"
+    )
+    parser.add_argument(
+        "--gpus",
+        type=positive_int,
+        default=None,
+        help="GPUs in the run (default: the run's answers, else 1)",
+    )
     parser.add_argument(
         "--gpu-mem",
         type=_positive_float,
         default=None,
         metavar="GIB",
-        help="memory of one GPU in GiB, e.g. 24 or 80 (for the verdict)",
+        help="memory of one GPU in GiB, e.g. 24 or 80 (default: the run's answers)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser.set_defaults(run=run)
@@ -90,25 +101,67 @@ def load_deepspeed(value: Any, config_path: Path) -> dict[str, Any] | None:
     return data
 
 
+@dataclass(frozen=True)
+class Hardware:
+    """The GPUs an estimate is for, and where that came from (shown, so nothing is a guess)."""
+
+    gpus: int
+    gpu_mem_gib: float | None
+    source: str  # "flags", "the run's wizard-answers.yml", or "assumed"
+
+
+def run_hardware(config_path: Path, gpus: int | None, gpu_mem: float | None) -> Hardware:
+    """The flags, else the run's own answers (the wizard-answers.yml beside the config), else one
+    GPU of unknown memory."""
+    from wizard.answers_file import ANSWERS_FILENAME, load_answers_file
+    from wizard.layers import Answers
+
+    answers_path = config_path.parent / ANSWERS_FILENAME
+    if answers_path.is_file() and (gpus is None or gpu_mem is None):
+        planned = Answers([load_answers_file(answers_path).layer]).resolve().hardware
+        source = "flags and the run's wizard-answers.yml" if gpus or gpu_mem else (
+            f"the run's {ANSWERS_FILENAME}")  # fmt: skip
+        return Hardware(gpus or planned.world_size, gpu_mem or planned.gpu_memory_gib, source)
+    if gpus is None:
+        return Hardware(1, gpu_mem, "assumed")
+    return Hardware(gpus, gpu_mem, "flags")
+
+
+def config_of(target: Path) -> Path:
+    """A run folder stands for its axolotl.yml (as for `launch`)."""
+    if target.is_dir():
+        config = target / CONFIG_FILENAME
+        if not config.is_file():
+            raise WizardError(
+                f"{target} is a folder without {CONFIG_FILENAME}",
+                "pass a run folder made by `axolotl-wizard new`, or an Axolotl config file",
+            )
+        return config
+    return target
+
+
 def run(args: argparse.Namespace) -> int:
     from wizard.estimate import estimate
     from wizard.models import resolve_arch
     from wizard.yamlio import load_yaml_mapping
 
-    path: Path = args.config
+    path = config_of(args.config)
     cfg = load_yaml_mapping(path, "config")
     base_model = cfg.get("base_model_config") or cfg.get("base_model")
     if not isinstance(base_model, str) or not base_model:
         raise WizardError(f"{path}: base_model is missing", "add base_model: <hub id or folder>")
     arch = resolve_arch(base_model, base_dir=path.parent)
     deepspeed = load_deepspeed(cfg.get("deepspeed"), path)
-    result = estimate(cfg, arch, deepspeed=deepspeed, gpus=args.gpus, gpu_mem_gib=args.gpu_mem)
+    hardware = run_hardware(path, args.gpus, args.gpu_mem)
+    result = estimate(cfg, arch, deepspeed=deepspeed, gpus=hardware.gpus,
+                      gpu_mem_gib=hardware.gpu_mem_gib)  # fmt: skip
     if args.json:
         data = result.to_json()
         data["model"] = {"name": arch.name, "source": arch.source}
+        data["gpus_from"] = hardware.source
         print(json.dumps(data, indent=2))
         return 0
-    _render(result, arch)
+    _render(result, arch, hardware)
     return 0
 
 
@@ -120,7 +173,7 @@ def bar(used: float, capacity: float, width: int = 40) -> str:
     return "[" + "#" * filled + "." * (width - filled) + "]" + over
 
 
-def _render(result: Any, arch: Any) -> None:
+def _render(result: Any, arch: Any, hardware: Hardware) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -128,10 +181,14 @@ def _render(result: Any, arch: Any) -> None:
     spec = result.spec
     console.print(
         f"[bold]{arch.name}[/] ({arch.source}): {result.total_params / 1e9:.2f}B parameters, "
-        f"{result.trainable_params / 1e6:,.1f}M trainable; {spec.method}, {spec.gpus} GPU(s), "
+        f"{result.trainable_params / 1e6:,.1f}M trainable; {spec.method}, "
         f"{spec.micro_batch} x {spec.seq_len} tokens per micro batch",
         markup=True,
     )
+    if hardware.source == "assumed":
+        console.print(f"GPUs: {spec.gpus} (assumed: pass --gpus N, or estimate the run folder)")
+    else:
+        console.print(f"GPUs: {spec.gpus} (from {hardware.source})")
     table = Table(title=f"peak GPU memory per GPU (during the {result.phase})")
     table.add_column("term")
     table.add_column("GiB", justify="right")

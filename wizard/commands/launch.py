@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wizard.batch import batch_text
 from wizard.commands.argtypes import positive_int
 from wizard.errors import EXIT_USER_ERROR, WizardError
 
@@ -55,8 +56,14 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "--resume", action="store_true", help="continue from the last checkpoint in output_dir"
     )
     parser.add_argument("--dry-run", action="store_true", help="print the command; start nothing")
-    parser.add_argument("--slurm", action="store_true", help="write an sbatch script instead")
-    parser.add_argument("--force", action="store_true", help="with --slurm: overwrite the script")
+    slurm = parser.add_argument_group("Slurm (with --slurm)")
+    slurm.add_argument("--slurm", action="store_true", help="write an sbatch script instead")
+    slurm.add_argument("--force", action="store_true", help="overwrite the script")
+    slurm.add_argument("--cpus-per-task", type=positive_int, metavar="N",
+                       help="cores for each node's task (default: 8 per GPU)")  # fmt: skip
+    slurm.add_argument("--slurm-partition", metavar="NAME", help="#SBATCH --partition")
+    slurm.add_argument("--slurm-time", metavar="TIME", help="#SBATCH --time, e.g. 24:00:00")
+    slurm.add_argument("--slurm-account", metavar="NAME", help="#SBATCH --account")
     parser.add_argument(
         "--exec",
         dest="replace_process",
@@ -102,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     prepared = prepare(options, create_manifest=not (args.dry_run or args.slurm))
     report_problems(prepared.preflight.problems)
+    report_batch(prepared)
     errors = prepared.preflight.errors
     if args.dry_run:
         print_dry_run(prepared)
@@ -113,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
             "fix the above and launch again; --dry-run prints the command anyway",
         )
     if args.slurm:
-        return write_slurm(prepared, args.force)
+        return write_slurm(prepared, args)
     print(f"launching: {prepared.command.shell_line()}", flush=True)
     print(f"manifest:  {prepared.manifest.path}", flush=True)
     code, cause = start(prepared, write_through, args.replace_process)
@@ -127,6 +135,30 @@ def report_problems(problems: list[Problem]) -> None:
         print(f"{problem.severity}: {problem.message}", file=sys.stderr)
         if problem.hint:
             print(f"  hint: {problem.hint}", file=sys.stderr)
+
+
+def report_batch(prepared: Prepared) -> None:
+    """The effective batch of this launch; a warning when the flags changed the plan's."""
+    config = prepared.target.config
+    micro, accumulation = config.get("micro_batch_size", 1), config.get(
+        "gradient_accumulation_steps", 1)  # fmt: skip
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in (micro, accumulation)):
+        return  # preflight's lint has said what is wrong with them
+    layout, planned = prepared.layout, prepared.planned
+    now = batch_text(micro, accumulation, layout.num_processes, layout.cpu)
+    if prepared.target.answers is None or layout.num_processes == planned.num_processes:
+        print(f"batch: {now} per optimizer step", file=sys.stderr)
+        return
+    was = batch_text(micro, accumulation, planned.num_processes, planned.cpu)
+    print(
+        f"warning: the run was planned for {was}; this launch has {now} per optimizer step",
+        file=sys.stderr,
+    )
+    print(
+        "  hint: to keep the planned batch, make the run again with the new layout "
+        "(new --answers with --set hardware.gpus_per_node / hardware.nodes)",
+        file=sys.stderr,
+    )
 
 
 def report_failure(prepared: Prepared, code: int, cause: str | None) -> None:
@@ -154,18 +186,23 @@ def print_dry_run(prepared: Prepared) -> None:
     print(shlex.join(prepared.command.argv))
 
 
-def write_slurm(prepared: Prepared, force: bool) -> int:
-    from wizard.files import write_all
-    from wizard.launch.cluster import SBATCH_FILENAME, sbatch_script
+def write_slurm(prepared: Prepared, args: argparse.Namespace) -> int:
+    from wizard.files import current_umask, write_all
+    from wizard.launch.cluster import SBATCH_FILENAME, SlurmOptions, sbatch_script
+    from wizard.launch.manifest import LAUNCHES_DIR
     from wizard.yamlio import dump_yaml
 
     run_dir = prepared.target.run_dir
+    options = SlurmOptions(run_dir.name, args.cpus_per_task, args.slurm_partition,
+                           args.slurm_time, args.slurm_account)  # fmt: skip
     text = sbatch_script(prepared.command, prepared.layout, run_dir,
-                         dump_yaml(prepared.accelerate), job_name=run_dir.name)  # fmt: skip
+                         dump_yaml(prepared.accelerate), options)  # fmt: skip
     path = run_dir / SBATCH_FILENAME
-    write_all({path: text}, force=force)
-    path.chmod(0o755)
+    write_all({path: text}, force=args.force)
+    path.chmod(0o777 & ~current_umask())  # executable, as a script made by hand would be
+    # Slurm opens the job's log before the script runs: its folder must exist at submit time.
+    (run_dir / LAUNCHES_DIR).mkdir(exist_ok=True)
     print(f"Wrote {path}: {prepared.layout.nodes} node(s) × {prepared.layout.processes_per_node} "
           f"process(es)")  # fmt: skip
-    print(f"Submit it with: sbatch {path}")
+    print(f"Submit it with: sbatch {shlex.quote(str(path))}")
     return 0

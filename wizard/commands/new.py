@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,9 +13,8 @@ from wizard.errors import UsageError, WizardError
 
 if TYPE_CHECKING:
     from wizard.answers_file import PresetRef
-    from wizard.fitting import FitReport
     from wizard.layers import Answers, Layer
-    from wizard.runfolder import RunFolder
+    from wizard.planning import RunPlan
 
 EPILOG = """\
 examples:
@@ -57,26 +56,24 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: `--help` must not pay for Pydantic.
-    from wizard.answers_file import AnswersDocument
+    from wizard.datafit import check_dataset_files
     from wizard.files import write_all
-    from wizard.fitting import fit_answers
-    from wizard.render import relative_to_run_dir, render_axolotl
-    from wizard.runfolder import build_run_folder
+    from wizard.planning import plan_run
     from wizard.runlint import lint_run_folder
 
     answers, preset = collect_answers(args.preset, args.answers, args.sets, args.unlock)
-    if not args.yes:
-        answers, chosen = _interview(answers, Path(args.dir))
-        preset = chosen or preset
-    spec = answers.resolve()
-    fit = fit_answers(answers, spec, Path.cwd(), render_axolotl(spec).as_dict())
-    spec = fit.spec or spec
-    doc = AnswersDocument(spec, answers.raw_axolotl(), preset)
     run_dir = Path(args.dir)
-    folder = build_run_folder(doc, relative_to_run_dir(str(run_dir), os.getcwd()))
-    warnings = lint_run_folder(folder, run_dir)
-    write_all({run_dir / name: text for name, text in folder.files.items()}, force=args.force)
-    print_plan(run_dir, folder, fit)
+    if not args.yes:
+        answers, chosen = _interview(answers, run_dir)
+        preset = chosen or preset
+    for switch in answers.method_switches():
+        print(f"warning: {switch.warning()}", file=sys.stderr)
+    plan = plan_run(answers, preset, run_dir, Path.cwd())
+    for warning in check_dataset_files(plan.spec, Path.cwd()):
+        print(f"warning: {warning}", file=sys.stderr)
+    warnings = lint_run_folder(plan.folder, run_dir)
+    write_all({run_dir / name: text for name, text in plan.folder.files.items()}, force=args.force)
+    print_plan(run_dir, plan)
     for finding in warnings:
         print(f"warning: {finding.message}", file=sys.stderr)
     return 0
@@ -145,25 +142,33 @@ def _interview(answers: Answers, run_dir: Path) -> tuple[Answers, PresetRef | No
     return interview_in_terminal(answers, run_dir)
 
 
-def print_plan(run_dir: Path, folder: RunFolder, fit: FitReport) -> None:
-    from wizard.fitting import estimate_folder, memory_line
+def print_plan(run_dir: Path, plan: RunPlan) -> None:
+    from wizard.fitting import memory_line
     from wizard.runfolder import batch_arithmetic
 
-    spec = folder.doc.spec
+    fit, result = plan.fit, plan.estimate
     print(f"Wrote {run_dir}/")
-    for name in folder.files:
+    for name in plan.folder.files:
         print(f"  {name}")
-    print(f"Batch: {batch_arithmetic(spec)}")
+    print(f"Batch: {batch_arithmetic(plan.spec)}")
     if fit.plan is not None:
-        print(f"Auto-fit: {fit.plan.arithmetic()}")
+        print(f"Auto-fit: {fit.plan.describe()}")
     if fit.note:
         print(fit.note)
-    if fit.arch is not None:
-        result = estimate_folder(folder, fit.arch)
+    if result is not None:
         print(memory_line(result))
         for advice in result.advice[:3] if result.fits is False else ():
             print(f"  to fit: {advice.change} ({advice.peak_gib_per_gpu:.1f} GiB)")
     print("Next:")
-    print(f"  axolotl-wizard check {run_dir / 'axolotl.yml'}")
-    print(f"  axolotl-wizard estimate {run_dir / 'axolotl.yml'}")
-    print(f"  axolotl-wizard launch {run_dir}")
+    for line in next_commands(run_dir):
+        print(f"  {line}")
+
+
+def next_commands(run_dir: Path) -> list[str]:
+    """What to run next, quoted for a shell: people paste these lines."""
+    config = shlex.quote(str(run_dir / "axolotl.yml"))
+    return [
+        f"axolotl-wizard check {config}",
+        f"axolotl-wizard estimate {shlex.quote(str(run_dir))}",
+        f"axolotl-wizard launch {shlex.quote(str(run_dir))}",
+    ]

@@ -6,7 +6,7 @@ Pure: no torch, transformers, axolotl, deepspeed or accelerate. Entry points:
 
 from __future__ import annotations
 
-from wizard.estimate.autofit import AutofitError, Plan, autofit
+from wizard.estimate.autofit import AutofitError, Keep, Layout, Plan, autofit
 from wizard.estimate.core import GIB, Advice, Estimate, compose, estimate, verdict_for
 from wizard.estimate.spec import RunSpec, run_from_config
 
@@ -15,6 +15,8 @@ __all__ = [
     "Advice",
     "AutofitError",
     "Estimate",
+    "Keep",
+    "Layout",
     "Plan",
     "RunSpec",
     "autofit",

@@ -19,11 +19,15 @@ from wizard.models import ModelArch
 # Relative step time of each technique (1.0 = none): checkpointing recomputes the forward pass,
 # ZeRO adds communication, offload moves states over PCIe every step.
 CKPT_COST = 1.30
-ZERO_COST = {0: 1.0, 2: 1.05, 3: 1.15}
+ZERO_COST = {0: 1.0, 1: 1.03, 2: 1.05, 3: 1.15}
 OFFLOAD_OPT_COST = 1.6
 OFFLOAD_PARAM_COST = 2.5
 # Below this many tokens per micro batch a GPU is not kept busy (a soft knee, not a cliff).
 SATURATION_TOKENS = 1024
+
+
+# (ZeRO stage, offload optimizer, offload params): one way of placing the model states.
+Layout = tuple[int, bool, bool]
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,24 @@ class Plan:
             f"{self.budget_gib:.1f} GiB usable per GPU"
         )
 
+    def describe(self) -> str:
+        """What auto-fit chose, without a memory figure: the estimate of what is written is
+        shown once, next to it."""
+        return (
+            f"micro batch {self.micro_batch}, {self.layout_text()}: the fastest layout under "
+            f"{self.budget_gib:.1f} GiB per GPU"
+        )
+
+    def layout_text(self) -> str:
+        """`ZeRO-3 with optimizer offload, gradient checkpointing`: how the states are placed."""
+        parts = [f"ZeRO-{self.zero_stage}" if self.zero_stage else "no ZeRO sharding"]
+        if self.offload_params:
+            parts[0] += " with parameter and optimizer offload"
+        elif self.offload_optimizer:
+            parts[0] += " with optimizer offload"
+        parts.append("gradient checkpointing" if self.grad_ckpt else "no gradient checkpointing")
+        return ", ".join(parts)
+
     def axolotl_keys(self) -> dict[str, Any]:
         """The Axolotl keys this plan sets; DeepSpeed is described, the caller renders the JSON."""
         keys: dict[str, Any] = {
@@ -70,6 +92,15 @@ class Plan:
         return keys
 
 
+@dataclass(frozen=True)
+class Keep:
+    """What auto-fit must not change: None means it is auto-fit's to choose."""
+
+    layouts: list[Layout] | None = None
+    accumulation: int | None = None
+    checkpointing: bool | None = None
+
+
 class AutofitError(WizardError):
     """Nothing fits; `nearest` is the plan that came closest."""
 
@@ -78,9 +109,9 @@ class AutofitError(WizardError):
         self.nearest = nearest
 
 
-def _layouts(spec: RunSpec, gpus: int) -> list[tuple[int, bool, bool]]:
+def layouts_for(spec: RunSpec, gpus: int) -> list[Layout]:
     """(ZeRO stage, offload optimizer, offload params) worth trying for this method."""
-    layouts = [(0, False, False)]
+    layouts: list[Layout] = [(0, False, False)]
     if gpus > 1:
         layouts += [(2, False, False)]
         if spec.method != "qlora":  # Axolotl does not combine QLoRA with ZeRO-3
@@ -104,12 +135,20 @@ def _speed(spec: RunSpec) -> float:
 
 
 def _plans(
-    arch: ModelArch, base: RunSpec, per_gpu: int, gpu_mem: float, budget: float
+    arch: ModelArch,
+    base: RunSpec,
+    per_gpu: int,
+    gpu_mem: float,
+    budget: float,
+    layouts: list[Layout],
+    keep: Keep,
 ) -> list[Plan]:
     plans = []
-    for stage, off_opt, off_par in _layouts(base, base.gpus):
-        for ckpt in (False, True):
+    for stage, off_opt, off_par in layouts:
+        for ckpt in (False, True) if keep.checkpointing is None else (keep.checkpointing,):
             for mb in _divisors(per_gpu):
+                if keep.accumulation is not None and per_gpu // mb != keep.accumulation:
+                    continue
                 spec = replace(
                     base,
                     zero_stage=stage,
@@ -147,8 +186,13 @@ def autofit(
     gpu_mem_gib: float,
     target_batch: int,
     margin: float = 0.10,
+    keep: Keep | None = None,
 ) -> Plan:
-    """The fastest plan whose estimated peak stays under (1 - margin) x gpu_mem_gib."""
+    """The fastest plan whose estimated peak stays under (1 - margin) x gpu_mem_gib.
+
+    `keep` holds what the user chose already (some of the layout, the accumulation, the
+    checkpointing): only plans that keep it are tried, so the plan chosen is the plan written.
+    """
     if gpu_mem_gib <= 0 or target_batch < 1 or not 0 <= margin < 1:
         raise WizardError(
             f"auto-fit needs GPU memory > 0, a target batch >= 1 and a margin in [0, 1) "
@@ -159,7 +203,12 @@ def autofit(
     base = run_from_config(cleaned, None, gpus=gpus)
     per_gpu = -(-target_batch // gpus)  # at least the target; rounded up to whole sequences
     budget = gpu_mem_gib * (1 - margin)
-    plans = _plans(arch, base, per_gpu, gpu_mem_gib, budget)
+    keep = keep or Keep()
+    tried = layouts_for(base, gpus)
+    if keep.layouts is not None:
+        # A layout the user picked is tried even where auto-fit would not pick it by itself.
+        tried = [layout for layout in tried if layout in keep.layouts] or keep.layouts
+    plans = _plans(arch, base, per_gpu, gpu_mem_gib, budget, tried, keep)
     fitting = [p for p in plans if p.estimate.peak_gib_per_gpu <= budget]
     if fitting:
         return min(fitting, key=lambda p: (p.speed_factor, p.estimate.peak_gib_per_gpu))

@@ -19,6 +19,10 @@ from wizard.errors import WizardError
 from wizard.launch_command import LaunchCommand, Layout
 
 SBATCH_FILENAME = "launch.sbatch"
+LAUNCHES_DIR = "launches"  # as wizard.launch.manifest names it
+CPUS_PER_PROCESS = 8
+# Besides control characters: what sbatch's own #SBATCH parser or a shell would read as syntax.
+UNSAFE_IN_SBATCH = frozenset("\"'$`\\")
 # The per-node values in the command line, replaced by Slurm's in the script.
 NODE_VALUES = {
     "--machine_rank": '"$SLURM_NODEID"',
@@ -29,20 +33,32 @@ NODE_VALUES = {
 
 
 def sbatch_script(
-    command: LaunchCommand, layout: Layout, run_dir: Path, accelerate_yaml: str, job_name: str
+    command: LaunchCommand,
+    layout: Layout,
+    run_dir: Path,
+    accelerate_yaml: str,
+    options: SlurmOptions,
 ) -> str:
-    """The batch script: resources, the accelerate config (written by the job), the launch line."""
+    """The batch script: resources, the accelerate config (written by the job), the launch line.
+
+    Every value that reaches the script is checked or quoted: a run folder's path is data, and
+    a newline in it must never become a line of the script.
+    """
     config_file = "launches/slurm-$SLURM_JOB_ID/accelerate.yml"
+    log = sbatch_value(f"{no_pattern(run_dir)}/{LAUNCHES_DIR}/slurm-%j.out", "the run folder")
     lines = [
         "#!/bin/bash",
         f"# Written by axolotl-wizard {__version__}. Submit it: sbatch {SBATCH_FILENAME}",
-        f"#SBATCH --job-name={job_name}",
+        f"#SBATCH --job-name={job_name(options.job_name)}",
         f"#SBATCH --nodes={layout.nodes}",
         "#SBATCH --ntasks-per-node=1",
-        f"#SBATCH --output={run_dir}/launches/slurm-%j.out",
+        f"#SBATCH --cpus-per-task={options.cpus_per_task or default_cpus(layout)}",
+        f"#SBATCH --output={log}",
     ]
     if not layout.cpu:
         lines.append(f"#SBATCH --gpus-per-node={layout.processes_per_node}")
+    lines += [f"#SBATCH --{name}={sbatch_value(value, name)}"
+              for name, value in options.extra_directives()]  # fmt: skip
     lines += [
         "set -euo pipefail",
         f"cd {shlex.quote(str(run_dir))}",
@@ -60,6 +76,53 @@ def sbatch_script(
         f"srun --nodes=\"$SLURM_NNODES\" --ntasks-per-node=1 bash -c '{slurm_line(command)}'",
     ]
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class SlurmOptions:
+    job_name: str
+    cpus_per_task: int | None = None
+    partition: str | None = None
+    time: str | None = None
+    account: str | None = None
+
+    def extra_directives(self) -> list[tuple[str, str]]:
+        named = (("partition", self.partition), ("time", self.time), ("account", self.account))
+        return [(name, value) for name, value in named if value]
+
+
+def default_cpus(layout: Layout) -> int:
+    """Cores for the one task of a node: its processes' data loaders and the main loops."""
+    return CPUS_PER_PROCESS * layout.processes_per_node
+
+
+def no_pattern(run_dir: Path) -> str:
+    """Slurm expands `%j`, `%u`, … in file names: a `%` of the folder's own would change it."""
+    if "%" in str(run_dir):
+        raise WizardError(
+            f"the run folder {str(run_dir)!r} has a '%', which Slurm reads as a file-name pattern",
+            "use a run folder whose path has no '%'",
+        )
+    return str(run_dir)
+
+
+def job_name(name: str) -> str:
+    """The folder name as a job name Slurm and a shell both take as one word."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")
+    return cleaned or "axolotl"
+
+
+def sbatch_value(value: str, what: str) -> str:
+    """A value for an `#SBATCH` line: sbatch splits them at spaces, honours double quotes and
+    reads `%` as a pattern; anything it would misread is refused rather than guessed."""
+    bad = sorted({ch for ch in value if ch in UNSAFE_IN_SBATCH or ord(ch) < 32})
+    if bad:
+        shown = ", ".join(repr(ch) for ch in bad)
+        raise WizardError(
+            f"{what} {value!r} has {shown}, which an #SBATCH line cannot hold safely",
+            "use a path (or value) without quotes, newlines, `$`, backticks or backslashes",
+        )
+    return f'"{value}"' if " " in value else value
 
 
 def slurm_line(command: LaunchCommand) -> str:

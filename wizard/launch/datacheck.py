@@ -12,11 +12,11 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wizard.paths import is_local_path
+
 if TYPE_CHECKING:
     from wizard.launch.preflight import Preflight
 
-DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".arrow", ".txt")
-LOCAL_PREFIXES = ("/", "./", "../", "~")
 MAX_LINES = 200_000  # enough to catch a bad export; a 50 GB file is not read end to end
 
 
@@ -29,7 +29,7 @@ def check_datasets(pre: Preflight) -> None:
         if not isinstance(value, str):
             continue
         path = pre.target.run_dir / Path(value).expanduser()
-        if not (path.exists() or value.startswith(LOCAL_PREFIXES) or value.endswith(DATA_SUFFIXES)):
+        if not (path.exists() or is_local_path(value)):
             continue  # a Hub dataset id
         where = f"datasets[{index}].path {value}"
         if not path.exists():

@@ -42,7 +42,9 @@ def check_output_dir(pre: Preflight) -> None:
     if pre.resume and not checkpoints:
         pre.error(f"--resume: {folder} holds no checkpoint-* folder to resume from",
                   "launch without --resume to start from the beginning")  # fmt: skip
-    elif found and not pre.resume:
+    elif pre.resume:
+        _check_not_finished(pre, folder / latest_checkpoint(checkpoints))
+    elif found:
         shown = ", ".join(found[:3]) + (", …" if len(found) > 3 else "")
         pre.error(
             f"output_dir {folder} already holds a trained run ({shown}); training would "
@@ -50,6 +52,44 @@ def check_output_dir(pre: Preflight) -> None:
             "pass --resume to continue from its last checkpoint, or set another output_dir "
             "(or delete that folder)",
         )
+
+
+def latest_checkpoint(names: list[str]) -> str:
+    """`checkpoint-12` after `checkpoint-8` (by step, not by name)."""
+    return max(names, key=lambda name: int(name.rsplit("-", 1)[1]) if name[11:].isdigit() else -1)
+
+
+def _check_not_finished(pre: Preflight, checkpoint: Path) -> None:
+    """Resuming a run that reached its end trains past it (one step more than max_steps)."""
+    step, end = finished_at(checkpoint, pre.target.config)
+    if step is not None and end is not None and step >= end:
+        pre.error(
+            f"--resume: the run in {checkpoint.parent} already finished ({checkpoint.name} is "
+            f"step {step} of {end}); there is nothing to resume",
+            "to train further, raise max_steps (or num_epochs) in the config and resume; "
+            "to train again, launch without --resume into another output_dir",
+        )
+
+
+def finished_at(checkpoint: Path, config: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(the checkpoint's step, the step the config ends at) from Trainer's trainer_state.json;
+    the config's max_steps wins over the one the Trainer computed (it may have been raised)."""
+    state_file = checkpoint / "trainer_state.json"
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.is_file() else {}
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None, None
+    step = state.get("global_step") if isinstance(state, dict) else None
+    if not isinstance(step, int):
+        return None, None
+    limit = config.get("max_steps")
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+        return step, limit
+    epochs, epoch = config.get("num_epochs") or 1, state.get("epoch")
+    planned = state.get("max_steps")
+    if isinstance(epoch, (int, float)) and isinstance(epochs, (int, float)) and epoch < epochs:
+        return step, None  # epochs were added since: there is more to train
+    return step, planned if isinstance(planned, int) else None
 
 
 def model_bytes(target: Target) -> int | None:

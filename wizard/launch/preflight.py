@@ -16,9 +16,9 @@ from wizard.launch.outputs import check_disk, check_output_dir
 from wizard.launch.probe import Gpus, cached_model_dir, offline, package_versions, visible_gpus
 from wizard.launch.target import Target
 from wizard.launch_command import Layout
+from wizard.paths import LOCAL_PREFIXES
 
 REQUIRED = ("axolotl", "accelerate")
-LOCAL_PREFIXES = ("/", "./", "../", "~")
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,9 @@ class Preflight:
     layout: Layout
     python: str
     resume: bool = False
-    skip_gpus: bool = False
+    # The run starts on other machines (a Slurm job): this machine's GPUs and Hub access say
+    # nothing about theirs, so what depends on them is a warning at most.
+    elsewhere: bool = False
     problems: list[Problem] = field(default_factory=list)
     versions: dict[str, str | None] = field(default_factory=dict)
     gpus: Gpus | None = None
@@ -55,8 +57,8 @@ Check = Callable[[Preflight], None]
 
 def run_preflight(pre: Preflight) -> Preflight:
     checks: tuple[Check, ...] = (
-        check_config, check_packages, check_gpus, check_model, check_datasets,
-        check_output_dir, check_disk,
+        check_config, check_packages, check_gpus, check_model, check_chat_template,
+        check_datasets, check_output_dir, check_disk,
     )  # fmt: skip
     for check in checks:
         check(pre)
@@ -99,7 +101,7 @@ def check_packages(pre: Preflight) -> None:
 
 def check_gpus(pre: Preflight) -> None:
     """Visible GPUs against the plan, and the memory estimate against their memory."""
-    if pre.layout.cpu or pre.skip_gpus:
+    if pre.layout.cpu or pre.elsewhere:
         return
     pre.gpus = gpus = visible_gpus()
     wanted = pre.layout.processes_per_node
@@ -163,9 +165,32 @@ def check_model(pre: Preflight) -> None:
     if cached_model_dir(base) is not None:
         return
     if offline():
-        pre.error(
+        report = pre.warn if pre.elsewhere else pre.error
+        report(
             f"base_model {base} is not in the Hugging Face cache, and HF_HUB_OFFLINE is set",
             f"download it first (huggingface-cli download {base}) or unset HF_HUB_OFFLINE",
         )
     else:
         pre.warn(f"base_model {base} is not cached; it will be downloaded from the Hub")
+
+
+def check_chat_template(pre: Preflight) -> None:
+    """Chat data read with the tokenizer's own template needs a tokenizer that has one; the
+    tokenizer is looked at where it is on this machine (a folder, or the Hugging Face cache)."""
+    from wizard.models.tokenizer import has_chat_template, needs_tokenizer_template
+
+    config = pre.target.config
+    indexes = needs_tokenizer_template(config)
+    source = config.get("tokenizer_config") or config.get("base_model")
+    if not indexes or not isinstance(source, str) or not source:
+        return
+    local = pre.target.run_dir / Path(source).expanduser()
+    folder = local if local.is_dir() else cached_model_dir(source)
+    if folder is None or has_chat_template(folder) is not False:
+        return
+    pre.error(
+        f"datasets[{indexes[0]}] is chat data, and the tokenizer of {source} has no chat "
+        "template for it (the config names none)",
+        "set chat_template: chatml (or --set axolotl.chat_template=chatml when making the run), "
+        "or chat_template_jinja: with your own",
+    )

@@ -15,7 +15,7 @@ from wizard.errors import WizardError
 from wizard.launch.child import TextSink, exec_child, failure_cause, run_child
 from wizard.launch.cluster import parse_hostfile
 from wizard.launch.manifest import ManifestData, ManifestDir, plan_manifest_dir, write_manifest
-from wizard.launch.preflight import Preflight, Problem, run_preflight
+from wizard.launch.preflight import Preflight, run_preflight
 from wizard.launch.target import (
     LaunchOptions,
     Target,
@@ -43,6 +43,7 @@ CPU_MULTI_PROCESS_ARGS = ('--max_memory={"cpu": "1024GiB"}',)
 @dataclass
 class Prepared:
     target: Target
+    planned: Layout  # what the run was made for (the answers file); `layout` adds the flags
     layout: Layout
     precision: MixedPrecision
     preflight: Preflight
@@ -57,7 +58,7 @@ def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
     planned, precision = planned_layout(target)
     layout = apply_flags(planned, _with_hostfile(options))
     pre = Preflight(target, layout, options.python, options.resume,
-                    skip_gpus=options.slurm)  # fmt: skip
+                    elsewhere=options.slurm)  # fmt: skip
     run_preflight(pre)
     create = create_manifest and not pre.errors  # a launch that will not start leaves nothing
     manifest = plan_manifest_dir(target.run_dir, layout.node_rank, create=create)
@@ -69,7 +70,7 @@ def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
         train_args=_train_args(options, layout),
         cpu_threads=_cpu_threads(layout),
     )  # fmt: skip
-    return Prepared(target, layout, precision, pre, manifest, command,
+    return Prepared(target, planned, layout, precision, pre, manifest, command,
                     accelerate_config(layout, precision))  # fmt: skip
 
 
@@ -118,10 +119,6 @@ def accelerate_argv(python: str) -> tuple[str, ...]:
     if script.is_file():
         return (str(script),)
     return (python, "-m", "accelerate.commands.accelerate_cli")
-
-
-def blocking(prepared: Prepared) -> list[Problem]:
-    return prepared.preflight.errors
 
 
 def start(

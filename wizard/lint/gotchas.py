@@ -5,12 +5,16 @@ Facts about the machine come from `ctx.env`; a rule whose fact is unknown stays 
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
 from typing import Any
 
 from wizard.lint.context import Ctx
 from wizard.lint.findings import Finding
 from wizard.lint.rules import LEGACY_ATTENTION, Rule
+from wizard.models.tokenizer import has_chat_template, needs_tokenizer_template
+from wizard.paths import is_local_path
 
 # Backends that keep packed samples apart (Axolotl's attn_decontaminates_packing).
 PACKING_ATTENTION = {
@@ -33,7 +37,6 @@ FLASH_LIB = {
     "kernels-community/flash-attn2",
     "kernels-community/flash-attn3",
 }
-_DATA_SUFFIXES = {".json", ".jsonl", ".parquet", ".csv", ".arrow", ".txt", ".tsv"}
 
 
 def attention(ctx: Ctx) -> str | None:
@@ -138,10 +141,6 @@ def eval_batch_size(ctx: Ctx) -> list[Finding]:
     return []
 
 
-def _looks_local(path: str) -> bool:
-    return path.startswith(("/", "./", "../", "~")) or Path(path).suffix in _DATA_SUFFIXES
-
-
 def local_datasets(ctx: Ctx) -> list[Finding]:
     out: list[Finding] = []
     for key in ("datasets", "test_datasets"):
@@ -150,7 +149,7 @@ def local_datasets(ctx: Ctx) -> list[Finding]:
             continue
         for index, entry in enumerate(entries):
             path = entry.get("path") if isinstance(entry, dict) else None
-            if isinstance(path, str) and _looks_local(path) and not _exists(path, ctx):
+            if isinstance(path, str) and is_local_path(path) and not _exists(path, ctx):
                 out.append(
                     ctx.at(
                         "warning",
@@ -167,10 +166,76 @@ def local_datasets(ctx: Ctx) -> list[Finding]:
 
 def _exists(path: str, ctx: Ctx) -> bool:
     candidate = Path(path).expanduser()
-    if candidate.is_absolute():
-        return candidate.exists()
-    bases = [ctx.env.cwd] + ([ctx.base_dir] if ctx.base_dir else [])
-    return any((base / candidate).exists() for base in bases)
+    # Normalised first: `runs/new/../../data/a.jsonl` names a file that exists even while
+    # `runs/new` does not (yet), which the operating system would not resolve.
+    return any(Path(os.path.normpath(base / candidate)).exists() for base in _bases(ctx))
+
+
+def _bases(ctx: Ctx) -> list[Path]:
+    """Where a relative path in the config may be read from (an absolute one ignores these)."""
+    return [ctx.env.cwd] + ([ctx.base_dir] if ctx.base_dir else [])
+
+
+# A full fine-tune at a LoRA-sized learning rate overwrites much of what the model knew.
+FULL_LR_LIMIT = 1e-4
+
+
+def full_finetune_learning_rate(ctx: Ctx) -> list[Finding]:
+    if ctx.value("adapter") or ctx.value("pretraining_dataset"):
+        return []
+    rate = _number(ctx.value("learning_rate"))
+    if rate is None or rate < FULL_LR_LIMIT:
+        return []
+    return [
+        ctx.at(
+            "warning",
+            "full-learning-rate",
+            f"learning_rate {rate:g} for a full fine-tune (no adapter): rates from 1e-4 up suit "
+            "LoRA; full fine-tunes usually train at 1e-6 to 5e-5",
+            "use e.g. `learning_rate: 1.0e-05`, or an adapter (`adapter: lora`)",
+            ("learning_rate",),
+        )
+    ]
+
+
+def _number(value: Any) -> float | None:
+    # YAML 1.1 reads `2e-4` as a string; Axolotl's schema turns it into a float.
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value) if isinstance(value, (int, float, str)) else None
+    except ValueError:
+        return None
+    return number if number is not None and math.isfinite(number) else None
+
+
+def tokenizer_without_chat_template(ctx: Ctx) -> list[Finding]:
+    """Axolotl reads a chat dataset with the tokenizer's own template unless the config names
+    one; a tokenizer without one fails only once training starts loading data."""
+    indexes = needs_tokenizer_template(ctx.cfg)
+    source = ctx.value("tokenizer_config") or ctx.value("base_model")
+    if not indexes or not isinstance(source, str) or not is_local_path(source):
+        return []
+    folder = _local_folder(source, ctx)
+    if folder is None or has_chat_template(folder) is not False:
+        return []
+    return [
+        ctx.at(
+            "error",
+            "no-chat-template",
+            f"datasets[{indexes[0]}] is chat_template data, but the tokenizer in {source} has "
+            "no chat template and the config names none; Axolotl fails when it loads the data",
+            "set `chat_template: chatml` (or another template Axolotl knows), or "
+            "`chat_template_jinja:` with your own",
+            ("datasets", indexes[0], "type"),
+        )
+    ]
+
+
+def _local_folder(path: str, ctx: Ctx) -> Path | None:
+    candidate = Path(path).expanduser()
+    folders = [Path(os.path.normpath(base / candidate)) for base in _bases(ctx)]
+    return next((folder for folder in folders if folder.is_dir()), None)
 
 
 GOTCHAS: list[Rule] = [
@@ -180,4 +245,6 @@ GOTCHAS: list[Rule] = [
     packing_attention,
     eval_batch_size,
     local_datasets,
+    full_finetune_learning_rate,
+    tokenizer_without_chat_template,
 ]

@@ -7,6 +7,7 @@ lost) and logs a deprecation (warning).
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -14,7 +15,7 @@ from wizard.lint.context import Ctx
 from wizard.lint.findings import Finding, KeyPath, Rename, dotted
 from wizard.lint.schema import JsonSchema
 from wizard.lint.suggest import suggest
-from wizard.lint.typecheck import check_value, unknown_keys
+from wizard.lint.typecheck import check_value, describe, unknown_keys
 
 
 def check_keys(ctx: Ctx) -> list[Finding]:
@@ -231,10 +232,16 @@ def _dataset_model(ctx: Ctx, entry: dict[str, Any]) -> str:
     return "SyntheticDataset" if entry.get("type") == "_synthetic" else "SFTDataset"
 
 
-def _type_fix(ctx: Ctx, path: KeyPath) -> str | None:
+def _type_fix(ctx: Ctx, path: KeyPath) -> str:
+    """What to write instead: the type the schema wants, and its default as an example."""
     schema = ctx.schema.property(str(path[0])) if len(path) == 1 else None
-    desc = (schema or {}).get("description")
-    return f"{path[0]}: {desc}" if desc else None
+    if schema is None:
+        return f"write `{dotted(path)}` as the message says, or remove it"
+    fix = f"write {describe(schema, ctx.schema)} for `{path[0]}`"
+    default = ctx.schema.resolve(schema).get("default")
+    if default is not None and not isinstance(default, (dict, list)):
+        fix += f", e.g. `{path[0]}: {json.dumps(default)}` (Axolotl's default)"
+    return fix
 
 
 def _unknown(ctx: Ctx, key: str, props: dict[str, JsonSchema]) -> Finding:

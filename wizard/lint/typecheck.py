@@ -78,7 +78,9 @@ def describe(schema: JsonSchema, ax: AxolotlSchema, depth: int = 0) -> str:
         return f"a list of ({describe(schema['items'], ax, depth + 1)})"
     if kind == "object" and "properties" in schema:
         return f"a mapping ({schema.get('title', 'object')})"
-    plain = {"object": "a mapping", "array": "a list", "string": "a string"}
+    plain = {"object": "a mapping", "array": "a list", "string": "a string",
+             "integer": "a whole number", "number": "a number", "boolean": "true or false",
+             "null": "null"}  # fmt: skip
     if isinstance(kind, str):
         return plain.get(kind, kind)
     return "any value"

@@ -12,7 +12,7 @@ from wizard.models.layers import (
     linear_params,
     total_params,
 )
-from wizard.models.resolve import catalog_arch, catalog_names, resolve_arch
+from wizard.models.resolve import catalog_arch, catalog_names, featured_names, resolve_arch
 
 __all__ = [
     "Linear",
@@ -21,6 +21,7 @@ __all__ = [
     "catalog_arch",
     "catalog_names",
     "embedding_params",
+    "featured_names",
     "largest_module_params",
     "layer_linears",
     "linear_names",

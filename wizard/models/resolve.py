@@ -23,11 +23,15 @@ MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 
 @lru_cache(maxsize=1)
+def _catalog_file() -> dict[str, Any]:
+    text = resources.files("wizard.models").joinpath("catalog.yaml").read_text(encoding="utf-8")
+    data: dict[str, Any] = safe_load(text)
+    return data
+
+
 def load_catalog() -> dict[str, dict[str, Any]]:
     """Catalog entries keyed by their canonical hub id (as written in catalog.yaml)."""
-    text = resources.files("wizard.models").joinpath("catalog.yaml").read_text(encoding="utf-8")
-    data = safe_load(text)
-    models: dict[str, dict[str, Any]] = data["models"]
+    models: dict[str, dict[str, Any]] = _catalog_file()["models"]
     return models
 
 
@@ -46,18 +50,38 @@ def _catalog_index() -> dict[str, str]:
     return index
 
 
-def catalog_names() -> list[str]:
-    return sorted(load_catalog())
+@lru_cache(maxsize=1)
+def catalog_names() -> tuple[str, ...]:
+    """Every Hub id the catalog knows, base and instruct alike (an alias with an `org/` part is
+    an id people type, not just a spelling)."""
+    names = set(load_catalog())
+    for entry in load_catalog().values():
+        names.update(a for a in entry.get("aliases", []) if "/" in a)
+    return tuple(sorted(names, key=str.lower))
+
+
+def featured_names() -> list[str]:
+    """The short list the interview offers first (catalog.yaml `featured:`), most asked first."""
+    featured: list[str] = _catalog_file().get("featured", [])
+    return featured
 
 
 def catalog_arch(name: str) -> ModelArch | None:
-    """The catalog entry for a hub id, alias, or unique bare name; None when absent."""
+    """The catalog entry for a hub id, alias, or unique bare name; None when absent. The source
+    names the id that was asked for (an Instruct id is not reported as its base model)."""
     index = _catalog_index()
     model_id = index.get(name.lower()) or index.get(name.rsplit("/", 1)[-1].lower())
     if model_id is None:
         return None
     entry = {k: v for k, v in load_catalog()[model_id].items() if k != "aliases"}
-    return arch_from_config(entry, name, source=f"catalog ({model_id})")
+    shown = _listed_id(name) or model_id
+    return arch_from_config(entry, name, source=f"catalog ({shown})")
+
+
+def _listed_id(name: str) -> str | None:
+    """`name` as the catalog spells it, when it is one of the listed Hub ids."""
+    lowered = name.lower()
+    return next((n for n in catalog_names() if n.lower() == lowered), None)
 
 
 def read_config_json(path: Path, name: str) -> dict[str, Any]:

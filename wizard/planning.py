@@ -1,0 +1,50 @@
+"""Answers -> the run that will be written: auto-fit, the run folder's files, their estimate.
+
+This is the one path from answers to an Axolotl config. `new` writes `RunPlan.folder`; the
+interview's review, its per-method memory notes and `presets check` show `RunPlan.estimate`, the
+estimate of exactly those files, so every figure on every screen is the figure of what is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from wizard.answers_file import AnswersDocument, PresetRef
+from wizard.estimate import Estimate
+from wizard.fitting import FitReport, estimate_folder, fit_answers
+from wizard.layers import Answers
+from wizard.paths import keep_path, relative_to_run_dir
+from wizard.runfolder import RunFolder, build_run_folder
+from wizard.spec import RunSpec
+
+
+@dataclass
+class RunPlan:
+    fit: FitReport
+    folder: RunFolder
+    estimate: Estimate | None
+
+    @property
+    def spec(self) -> RunSpec:
+        return self.fit.spec
+
+    @property
+    def answers(self) -> Answers:
+        return self.fit.answers
+
+
+def plan_run(
+    answers: Answers, preset: PresetRef | None, run_dir: Path | None, cwd: Path
+) -> RunPlan:
+    """Resolve, auto-fit and render the answers; estimate the files that come out.
+
+    Paths the user gave are relative to `cwd`; in the files they become relative to `run_dir`
+    (None keeps them as given, for a plan that is only looked at).
+    """
+    fit = fit_answers(answers, cwd)
+    doc = AnswersDocument(fit.spec, fit.answers.raw_axolotl(), preset)
+    mapper = keep_path if run_dir is None else relative_to_run_dir(str(run_dir), str(cwd))
+    folder = build_run_folder(doc, mapper)
+    result = estimate_folder(folder, fit.arch) if fit.arch is not None else None
+    return RunPlan(fit, folder, result)
