@@ -56,8 +56,9 @@ def run_through_cli(
     """`axolotl-wizard new …` in-process, its interview answered by `prompter`."""
     import wizard.interview as module
 
-    def scripted(answers: Any, run_dir: Path | None = None) -> Any:
-        iv = Interview(answers, prompter, fixed=fixed_keys(answers), run_dir=run_dir)
+    def scripted(answers: Any, run_dir: Path | None = None, trust_remote_code: bool = False) -> Any:
+        iv = Interview(answers, prompter, fixed=fixed_keys(answers), run_dir=run_dir,
+                       trust_remote_code=trust_remote_code)
         return iv.run(), iv.preset
 
     monkeypatch.setattr(module, "interview_in_terminal", scripted)

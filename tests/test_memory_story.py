@@ -142,8 +142,14 @@ def review_through_interview(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -
 
     prompter = EnterRecording([])
 
-    def scripted(answers: Any, run_dir: Path | None = None) -> Any:
-        iv = Interview(answers, prompter, fixed=fixed_keys(answers), run_dir=run_dir)
+    def scripted(answers: Any, run_dir: Path | None = None, trust_remote_code: bool = False) -> Any:
+        iv = Interview(
+            answers,
+            prompter,
+            fixed=fixed_keys(answers),
+            run_dir=run_dir,
+            trust_remote_code=trust_remote_code,
+        )
         return iv.run(), iv.preset
 
     monkeypatch.setattr(module, "interview_in_terminal", scripted)

@@ -150,7 +150,7 @@ def test_hostile_and_broken_files_are_listed_as_broken_and_nothing_runs(places: 
     rows = {line.split()[0]: line for line in listed.stdout.splitlines() if line.strip()}
     expected = {
         "team:evil": "the YAML tag !!python/object/apply:os.system is refused",
-        "team:bomb": "expands to more than 20,000 values",
+        "team:bomb": "expands to more than 100,000 values",
         "team:syntax": "syntax.yml:5:1: YAML syntax error",
         "team:typo": "unknown answer key 'training.micro_batch'",
         "team:misnamed": "is named 'something-else' inside but 'misnamed' on disk",

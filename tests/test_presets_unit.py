@@ -46,10 +46,17 @@ def test_the_malicious_payload_is_real_but_safe_loading_runs_nothing(
     assert not (tmp_path / "evil-ran").exists()
 
 
+# Ten times ten times ... : a few hundred bytes that expand to ten million values.
+BILLION_LAUGHS = "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+    f"{k}: &{k} [{', '.join([f'*{p}'] * 10)}]\n" for p, k in zip("abcdefg", "bcdefgh", strict=True)
+)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("a: &a [*a]\n", "expands to more than"),  # refers to itself: a walk would never end
+        ("a: &a [*a]\n", "expands to no end"),  # refers to itself: a walk would never end
+        (BILLION_LAUGHS, "expands to more than 100,000 values"),
         ("a: !!python/name:os.system\n", "!!python/name:os.system is refused"),
         ("a: !custom 1\n", "!custom is refused"),
         ("name: x\n" + "# padding\n" * 30_000, "KiB, more than the 256 KiB limit"),

@@ -1,7 +1,9 @@
 """The answers file `wizard-answers.yml`: every answer, so a run folder can be made again.
 
 `axolotl-wizard new DIR2 --answers DIR/wizard-answers.yml --yes` reproduces DIR's files byte for
-byte. The file is versioned so a later wizard can read (or clearly refuse) an older one.
+byte. The file is versioned so a later wizard can read (or clearly refuse) an older one, and it
+ends with `complete: true`: a file cut short (a full disk, a copy that stopped) is refused by
+name instead of silently making another run from the defaults of what is missing.
 """
 
 from __future__ import annotations
@@ -13,14 +15,18 @@ from typing import Any
 
 from wizard import AXOLOTL_TARGET_VERSION, __version__
 from wizard.errors import WizardError
-from wizard.layers import Layer, check_keys, generic_key
+from wizard.layers import Layer, check_layer, generic_key
 from wizard.paths import PathMapper, from_answers_file, is_local_path, keep_path
 from wizard.spec import RunSpec
 from wizard.yamlio import dump_yaml, load_yaml_mapping
 
 ANSWERS_FILENAME = "wizard-answers.yml"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 PATH_ANSWERS = ("model.base_model", "datasets.N.path")
+# The top level of a file this version writes, in order; the last key is written last.
+TOP_KEYS = ("format_version", "wizard_version", "axolotl_version", "preset", "answers", "axolotl")
+END_KEY = "complete"
+SECTIONS = ("model", "datasets", "method", "hardware", "training", "distributed")
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ def answers_text(doc: AnswersDocument, path_for: PathMapper = keep_path) -> str:
         else {"name": doc.preset.name, "sha256": doc.preset.sha256},
         "answers": _map_paths(doc.spec.model_dump(mode="json"), path_for),
         "axolotl": doc.raw_axolotl,
+        END_KEY: True,
     }
     return "\n".join(header) + "\n" + dump_yaml(body)
 
@@ -63,37 +70,60 @@ class LoadedAnswers:
 
 def load_answers_file(path: Path) -> LoadedAnswers:
     data = load_yaml_mapping(path, "answers file")
+    _check_version(data, path)
+    unknown = set(data) - {*TOP_KEYS, END_KEY}
+    if unknown:
+        raise WizardError(
+            f"{path}: unknown top-level key {sorted(unknown)[0]!r}",
+            "an answers file has format_version, preset, answers, axolotl and complete",
+        )
+    answers, raw = data.get("answers") or {}, data.get("axolotl") or {}
+    if not isinstance(answers, dict) or not isinstance(raw, dict):
+        raise WizardError(f"{path}: answers and axolotl must be mappings", "fix the file")
+    _check_complete(data, answers, path)
+    layer = Layer.from_nested(f"answers file {path}", answers)
+    for key, value in raw.items():
+        layer.set(f"axolotl.{key}", value)
+    check_layer(layer, str(path))
+    # Written relative to the file's own folder; everything else reads them from the cwd.
+    to_cwd = from_answers_file(str(path.parent.resolve()), os.getcwd())
+    for key in _path_keys(layer.values):
+        layer.values[key] = to_cwd(layer.values[key])
+    return LoadedAnswers(layer, _preset_ref(data.get("preset"), path))
+
+
+def _check_version(data: dict[str, Any], path: Path) -> None:
     version = data.get("format_version")
+    if version == 1:
+        raise WizardError(
+            f"{path}: format_version 1 has no end marker, so a copy cut short cannot be told "
+            "from a whole one",
+            f"check the file is whole, then set `format_version: {FORMAT_VERSION}` and add "
+            f"`{END_KEY}: true` as its last line",
+        )
     if version != FORMAT_VERSION:
         raise WizardError(
             f"{path}: format_version is {version!r}; this wizard reads version {FORMAT_VERSION}",
             "make the answers again with this version of axolotl-wizard",
         )
-    unknown = set(data) - {
-        "format_version",
-        "wizard_version",
-        "axolotl_version",
-        "preset",
-        "answers",
-        "axolotl",
-    }
-    if unknown:
-        raise WizardError(
-            f"{path}: unknown top-level key {sorted(unknown)[0]!r}",
-            "an answers file has format_version, preset, answers and axolotl",
-        )
-    answers, raw = data.get("answers") or {}, data.get("axolotl") or {}
-    if not isinstance(answers, dict) or not isinstance(raw, dict):
-        raise WizardError(f"{path}: answers and axolotl must be mappings", "fix the file")
-    layer = Layer.from_nested(f"answers file {path}", answers)
-    check_keys(layer.values, str(path))
-    # Written relative to the file's own folder; everything else reads them from the cwd.
-    to_cwd = from_answers_file(str(path.parent.resolve()), os.getcwd())
-    for key in _path_keys(layer.values):
-        layer.values[key] = to_cwd(layer.values[key])
-    for key, value in raw.items():
-        layer.set(f"axolotl.{key}", value)
-    return LoadedAnswers(layer, _preset_ref(data.get("preset"), path))
+
+
+def _check_complete(data: dict[str, Any], answers: dict[str, Any], path: Path) -> None:
+    """The file must end with `complete: true`; say what a cut-short file is missing."""
+    if data.get(END_KEY) is True and list(data)[-1] == END_KEY:
+        return
+    missing = [f"answers.{s}" for s in SECTIONS if s not in answers]
+    missing += [key for key in (*TOP_KEYS, END_KEY) if key not in data]
+    present = [f"answers.{s}" for s in SECTIONS if s in answers]
+    present = present or [key for key in TOP_KEYS if key in data]
+    stops = f"it stops in {present[-1]}; " if present else ""
+    raise WizardError(
+        f"{path} is incomplete: {stops}{', '.join(missing) or 'its end'} "
+        f"{'is' if len(missing) == 1 else 'are'} missing (a whole answers file ends with "
+        f"`{END_KEY}: true`)",
+        "it was probably cut short: make it again with `axolotl-wizard new`, or restore a whole "
+        "copy",
+    )
 
 
 def _path_keys(values: dict[str, Any]) -> list[str]:

@@ -78,6 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_USER_ERROR
+    except OSError as err:
+        # The places that write say what failed in their own words; this is the safety net.
+        where = f": {err.filename}" if err.filename else ""
+        _report(f"{err.strerror or err}{where}", "check the path and its permissions", debug,
+                as_json)  # fmt: skip
+        return EXIT_USER_ERROR
     except Exception as err:
         _report(
             f"unexpected {type(err).__name__}: {err}",

@@ -172,19 +172,26 @@ def _judge(
 def _shorten(record: dict[str, Any], width: int = 60) -> dict[str, Any]:
     shown = {}
     for key, value in record.items():
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        try:
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        except (RecursionError, ValueError):
+            text = "…"
         shown[key] = text if len(text) <= width else text[: width - 1] + "…"
     return shown
 
 
 def _text_chars(value: Any) -> int:
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, dict):
-        return sum(_text_chars(v) for v in value.values())
-    if isinstance(value, list):
-        return sum(_text_chars(v) for v in value)
-    return 0
+    """Characters of text anywhere in a record (walked without recursion: records nest)."""
+    total, stack = 0, [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            total += len(node)
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return total
 
 
 def _text(counter: CountingReader) -> io.TextIOWrapper:
@@ -203,6 +210,8 @@ def _json_record(text: str) -> dict[str, Any] | Malformed:
         value = json.loads(text)
     except json.JSONDecodeError as err:
         return Malformed(f"not JSON ({err.msg})")
+    except RecursionError:
+        return Malformed("nested too deeply to be a record")
     if not isinstance(value, dict):
         return Malformed(f"a JSON {type(value).__name__}, not an object")
     return value

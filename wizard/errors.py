@@ -29,3 +29,10 @@ class Cancelled(WizardError):
     """The user chose to stop (Cancel at the review): not an error, nothing was written."""
 
     exit_code = EXIT_OK
+
+
+class Stopped(WizardError):
+    """Ctrl-C stopped something that had started (a training run): exit 130, with a message that
+    says what is left, unlike the interview's "nothing was written"."""
+
+    exit_code = EXIT_INTERRUPTED

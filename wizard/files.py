@@ -1,33 +1,41 @@
-"""Writing files safely: nothing half-written, nothing overwritten without --force."""
+"""Writing files safely: nothing half-written, nothing overwritten without --force, one writer.
+
+A file is written to a temporary name in its folder and renamed over the target; a set of files
+(a run folder) is written all or nothing as far as the file system allows, under a lock on its
+folder; and every failure of the file system is one line that names the path and what to do.
+"""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from wizard.errors import WizardError
 
+# What an OSError means, in the words of someone who has to fix it.
+REASONS = {
+    errno.ENOSPC: ("the disk is full", "free some space and run it again"),
+    errno.EDQUOT: ("the disk quota is used up", "free some space and run it again"),
+    errno.EFBIG: ("the file is larger than this process may write", "raise the file size limit"),
+    errno.EROFS: ("the file system is read-only", "choose a folder on a writable disk"),
+    errno.EACCES: ("permission denied", "choose a folder you can write to, or fix its permissions"),
+    errno.EPERM: ("not permitted", "choose a folder you can write to, or fix its permissions"),
+    errno.ENOTDIR: ("part of the path is a file, not a folder", "choose another folder"),
+    errno.EISDIR: ("it is a folder", "choose another name, or remove that folder"),
+    errno.EEXIST: ("a file is in the way", "choose another folder, or move that file"),
+    errno.ENAMETOOLONG: ("the name is too long", "choose a shorter path"),
+}
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write to a temporary file in the same folder, then rename over the target.
 
-    The rename is atomic on POSIX, so a reader (or a crash) sees the old file or the new one,
-    never a half-written one.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp makes the file 0600; a file written the ordinary way would be 0666 less the
-        # umask, and a preset saved into a team folder must be readable by the team.
-        os.fchmod(fd, 0o666 & ~current_umask())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+def os_error(err: OSError, path: Path, doing: str) -> WizardError:
+    """`cannot write runs/a/axolotl.yml: the disk is full; nothing was written`."""
+    reason, hint = REASONS.get(err.errno or 0, (err.strerror or str(err), "check the path"))
+    return WizardError(f"cannot {doing} {path}: {reason}; nothing was written", hint)
 
 
 def current_umask() -> int:
@@ -37,8 +45,95 @@ def current_umask() -> int:
     return mask
 
 
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temporary file in the same folder, then rename over the target.
+
+    The rename is atomic on POSIX, so a reader (or a crash) sees the old file or the new one,
+    never a half-written one. A missing folder is made (write_all also removes it on failure).
+    """
+    make_folders(path.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise os_error(err, path, "write") from None
+    try:
+        # mkstemp makes the file 0600; a file written the ordinary way would be 0666 less the
+        # umask, and a preset saved into a team folder must be readable by the team.
+        os.fchmod(fd, 0o666 & ~current_umask())
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp_name, path)
+    except OSError as err:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise os_error(err, path, "write") from None
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def make_folders(folder: Path) -> list[Path]:
+    """Create `folder` and its missing parents; the ones created, deepest last."""
+    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        where = "a file of that name is in the way" if blocking == folder else (
+            f"part of the path is a file, not a folder ({blocking})")  # fmt: skip
+        raise WizardError(
+            f"cannot make the folder {folder}: {where}; nothing was written",
+            "choose another folder, or move that file",
+        )
+    missing = [p for p in (folder, *folder.parents) if not p.exists()][::-1]
+    for part in missing:
+        try:
+            part.mkdir()
+        except FileExistsError:
+            if not part.is_dir():
+                remove_folders(missing[: missing.index(part)])
+                raise WizardError(
+                    f"cannot make the folder {part}: a file of that name is in the way; "
+                    "nothing was written",
+                    "choose another folder, or move that file",
+                ) from None
+        except OSError as err:
+            remove_folders(missing[: missing.index(part)])
+            raise os_error(err, part, "make the folder") from None
+    return missing
+
+
+def remove_folders(created: list[Path]) -> None:
+    """Remove folders this run created, deepest first, where they are still empty."""
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `folder` (flock on the folder itself: no lock file is left),
+    so two writers of one run folder cannot interleave their files."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WizardError(
+                f"another axolotl-wizard is writing {folder} right now; nothing was written",
+                "wait for it to finish, then run again (or write to another folder)",
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
 def refuse_overwrite(paths: list[Path], force: bool) -> None:
     """Raise before anything is written when any target exists and --force was not given."""
+    in_the_way = [p for p in paths if p.is_dir()]
+    if in_the_way:
+        raise WizardError(
+            f"{in_the_way[0]} is a folder, where a file is to be written; nothing was written",
+            "move that folder, or choose another run folder",
+        )
     if force:
         return
     existing = [p for p in paths if p.exists()]
@@ -50,21 +145,27 @@ def refuse_overwrite(paths: list[Path], force: bool) -> None:
         )
 
 
-def write_all(files: Mapping[Path, str], force: bool) -> None:
+def write_all(files: Mapping[Path, str], force: bool, folder: Path | None = None) -> None:
     """Write a set of files all-or-nothing as far as the file system allows.
 
-    Every target is checked first; then each is written atomically. If a later write fails,
-    the files this call created are removed again, so no run folder is left half-made.
+    The folder (by default the first file's) is created and locked; every target is checked;
+    then each is written atomically. If a write fails, the files and folders this call created
+    are removed again, so no run folder is left half-made.
     """
-    refuse_overwrite(list(files), force)
+    root = folder or next(iter(files)).parent
+    created_folders = make_folders(root)
     created: list[Path] = []
-    try:
-        for path, text in files.items():
-            existed = path.exists()
-            atomic_write_text(path, text)
-            if not existed:
-                created.append(path)
-    except BaseException:
-        for path in created:
-            path.unlink(missing_ok=True)
-        raise
+    with folder_lock(root):  # a writer that finds it locked leaves the folder to the other one
+        try:
+            refuse_overwrite(list(files), force)
+            for path, text in files.items():
+                created_folders += make_folders(path.parent)
+                existed = path.exists()
+                atomic_write_text(path, text)
+                if not existed:
+                    created.append(path)
+        except BaseException:
+            for path in created:
+                path.unlink(missing_ok=True)
+            remove_folders(created_folders)
+            raise

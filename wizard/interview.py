@@ -69,6 +69,7 @@ class Interview:
     proposals: dict[str, Any] = field(default_factory=dict)
     sniffs: dict[int, SniffReport] = field(default_factory=dict)
     asked: set[str] = field(default_factory=set)
+    trust_remote_code: bool = False  # --trust-remote-code: no need to ask
 
     def __post_init__(self) -> None:
         self.answers = Answers([*self.answers.layers, self.layer])
@@ -117,6 +118,7 @@ class Interview:
                 from wizard.interview_start import choose_start
 
                 choose_start(self)
+            self.confirm_remote_code()
             for section in self.questions.sections:
                 self.ask_section(section)
             self.review()
@@ -126,6 +128,24 @@ class Interview:
                 "answer every question, or pass --yes with --preset / --set / --answers",
             ) from None
         return self.answers
+
+    def confirm_remote_code(self) -> None:
+        """A team or project preset that turns on trust_remote_code needs the user's yes."""
+        from wizard.preset_rules import REMOTE_CODE_KEYS, untrusted_remote_code
+
+        sources = untrusted_remote_code(self.answers)
+        if not sources or self.trust_remote_code:
+            return
+        allowed = self.prompter.confirm(
+            "model.trust_remote_code:confirm",
+            f"Preset {', '.join(sources)} turns on trust_remote_code: the model repository's own "
+            "Python code runs when the model loads. Allow it?",
+            False,
+        )
+        merged = self.merged()
+        for key in REMOTE_CODE_KEYS:
+            if merged.get(key) is True:
+                self.layer.values[key] = allowed
 
     def ask_section(self, section: SectionDef) -> None:
         if section.gate is not None and not self.prompter.confirm(
@@ -327,15 +347,13 @@ def fixed_keys(answers: Answers) -> set[str]:
     for layer in answers.layers:
         if layer.name == "--set":
             keys.update(layer.values)
-    try:
-        from wizard.preset_rules import locked_keys
-    except ImportError:  # an older tree without preset locks
-        return keys
+    from wizard.preset_rules import locked_keys
+
     return keys | locked_keys(answers)
 
 
 def interview_in_terminal(
-    answers: Answers, run_dir: Path | None = None
+    answers: Answers, run_dir: Path | None = None, trust_remote_code: bool = False
 ) -> tuple[Answers, PresetRef | None]:
     """The interview on this terminal: real prompts, colour, GPUs detected with nvidia-smi.
     Returns the answers and the preset picked at the start question, if one was."""
@@ -350,5 +368,6 @@ def interview_in_terminal(
     interview = Interview(
         answers, QuestionaryPrompter(), fixed=fixed_keys(answers), detected=detect_gpus(),
         run_dir=run_dir, color=sys.stdout.isatty(), ask_start=starts_empty,
+        trust_remote_code=trust_remote_code,
     )  # fmt: skip
     return interview.run(), interview.preset

@@ -60,18 +60,18 @@ def _use_preset(iv: Interview, name: str) -> None:
     """Put the preset's layers under everything else; its locked answers over them."""
     from wizard.answers_file import PresetRef
     from wizard.layers import Answers
-    from wizard.presets import chain_hash, preset_chain, preset_layers
+    from wizard.presets import chain_hash, preset_chain, preset_layers, shadow_warning
 
     chain = preset_chain(name)
     others = [layer for layer in iv.answers.layers if layer is not iv.layer]
     answers = Answers([*preset_layers(chain), *others])
-    try:
-        from wizard.preset_rules import apply_locks, chain_locks
-    except ImportError:  # an older tree without preset locks
-        pass
-    else:
-        locks = chain_locks(chain)
-        answers = apply_locks(answers, locks)
-        iv.fixed.update(locks)
+    from wizard.preset_rules import apply_locks, chain_locks
+
+    locks = chain_locks(chain)
+    answers = apply_locks(answers, locks)
+    iv.fixed.update(locks)
     iv.answers.layers[:] = [*answers.layers, iv.layer]
     iv.preset = PresetRef(chain[-1].name, chain_hash(chain))
+    shadowed = shadow_warning(name, chain[-1])
+    if shadowed:
+        iv.prompter.show(f"! {shadowed}")

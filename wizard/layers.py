@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from wizard.axolotl.secrets import environment_hint, is_secret
 from wizard.errors import WizardError
 from wizard.spec import (
     DEFAULT_LEARNING_RATE,
@@ -155,6 +156,19 @@ def check_keys(keys: Iterable[str], source: str) -> None:
         if key.startswith("axolotl.") or generic_key(key) in valid:
             continue
         raise WizardError(f"{source}: unknown answer key {key!r}", _suggest(key, valid))
+
+
+def check_layer(layer: Layer, source: str) -> None:
+    """Known answer keys only, and no raw Axolotl key that would put a credential (a string
+    under a key such as `comet_api_key`) into the files written from these answers."""
+    check_keys(layer.values, source)
+    for key, value in layer.values.items():
+        if key.startswith("axolotl.") and isinstance(value, str) and is_secret(key):
+            raise WizardError(
+                f"{source}: {key} holds a credential, which would be written in clear to "
+                "axolotl.yml, wizard-answers.yml and every launch record",
+                environment_hint(key),
+            )
 
 
 def _suggest(key: str, valid: set[str]) -> str:

@@ -2,8 +2,8 @@
 
 Team folders are often a shared git checkout, so a preset is treated like input from a stranger:
 `yaml.safe_load` only (a `!!python/...` tag is refused before anything is built, so nothing runs),
-a size limit, a cap on how many values the file expands to (YAML aliases can make a 1 kB file
-expand to gigabytes, or loop back on themselves), and the file must live inside its folder.
+a size limit, yamlio's bounds on nesting and alias expansion (a 1 kB file can expand to
+gigabytes, or loop back on itself), and the file must live inside its folder.
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ import yaml
 
 from wizard import AXOLOTL_TARGET_VERSION
 from wizard.errors import WizardError
-from wizard.yamlio import parse_yaml, read_text_file, safe_load
+from wizard.yamlio import check_shape, read_text_file, safe_load, syntax_error
 
 # A hand-written preset is a few kB; the limit leaves room for generated ones (`presets save`).
 MAX_PRESET_BYTES = 256 * 1024
-# Scalars, lists and mappings counted as they would be walked, aliases expanded.
-MAX_PRESET_NODES = 20_000
 _TAG = re.compile(r"tag '([^']+)'")
 
 
@@ -38,13 +36,12 @@ def read_preset_data(path: Path, folder: Path | None = None) -> Any:
         )
     text = read_text_file(path, "preset", max_bytes=MAX_PRESET_BYTES)
     try:
-        data = safe_load(text)
+        check_shape(text, str(path))  # nesting and alias expansion, before anything is built
+        return safe_load(text)
     except yaml.constructor.ConstructorError as err:
         raise _refused_tag(path, err) from None
-    except yaml.YAMLError:
-        data = parse_yaml(text, str(path))  # Re-parse only for yamlio's `file:line:col` message.
-    _check_expansion(data, path)
-    return data
+    except yaml.YAMLError as err:
+        raise syntax_error(err, str(path)) from None
 
 
 def _refused_tag(path: Path, err: yaml.constructor.ConstructorError) -> WizardError:
@@ -58,25 +55,6 @@ def _refused_tag(path: Path, err: yaml.constructor.ConstructorError) -> WizardEr
         "remove the tag and write the value as plain YAML; if you did not write it, do not "
         "trust this file",
     )
-
-
-def _check_expansion(data: Any, path: Path) -> None:
-    """Walk the data with an explicit stack, counting every value as if aliases were copies."""
-    stack, seen = [data], 0
-    while stack:
-        node = stack.pop()
-        seen += 1
-        if seen > MAX_PRESET_NODES:
-            raise WizardError(
-                f"preset {path} expands to more than {MAX_PRESET_NODES:,} values "
-                "(YAML anchors and aliases that repeat or refer to themselves?)",
-                "write the preset out plainly, without `&anchor` / `*alias` tricks",
-            )
-        if isinstance(node, dict):
-            stack.extend(node.keys())
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
 
 
 def ensure_inside(path: Path, folder: Path) -> None:

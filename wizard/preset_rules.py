@@ -128,3 +128,31 @@ def locked_keys(answers: Answers) -> set[str]:
 def chain_version_warnings(chain: list[Preset]) -> list[str]:
     """Warnings for presets in the chain whose `axolotl_version` the Axolotl at hand misses."""
     return version_warnings((p.qualified_name, p.data.axolotl_version or "") for p in chain)
+
+
+# Presets from these sources are shared checkouts: data from strangers until the user says not.
+UNTRUSTED_SOURCES = ("team", "project")
+REMOTE_CODE_KEYS = ("model.trust_remote_code", "axolotl.trust_remote_code")
+
+
+def untrusted_remote_code(answers: Answers) -> list[str]:
+    """The untrusted presets that switch on `trust_remote_code` (the model repository's own
+    Python code then runs when the model loads), as `team:NAME`; empty when none does."""
+    merged = answers.merged()
+    found = []
+    for key in REMOTE_CODE_KEYS:
+        origin = answers.origin(key) or ""
+        source = origin.removeprefix(LOCK_LAYER_PREFIX).removeprefix("preset ")
+        if merged.get(key) is True and source.split(":", 1)[0] in UNTRUSTED_SOURCES:
+            found.append(source)
+    return sorted(set(found))
+
+
+def remote_code_refusal(sources: list[str]) -> WizardError:
+    names = ", ".join(sources)
+    return WizardError(
+        f"preset {names} turns on trust_remote_code: the model repository's own Python code "
+        "would run when the model loads, and that preset is not yours",
+        f"pass --trust-remote-code if you trust {names} and the model it names, or "
+        "--set model.trust_remote_code=false",
+    )

@@ -37,7 +37,7 @@ def source_of(folder: Path) -> str | None:
 def save_preset(name: str, run: Path, to_dir: Path, description: str | None, force: bool) -> Path:
     """Write the answers of run folder (or answers file) `run` as the preset `to_dir/NAME.yml`."""
     from wizard.answers_file import ANSWERS_FILENAME, load_answers_file
-    from wizard.files import atomic_write_text, refuse_overwrite
+    from wizard.files import refuse_overwrite, write_all
     from wizard.layers import Answers
     from wizard.yamlio import dump_yaml
 
@@ -60,6 +60,11 @@ def save_preset(name: str, run: Path, to_dir: Path, description: str | None, for
     if raw:
         data["axolotl"] = raw
     PresetFile.model_validate(data)
+    if to_dir.exists() and not to_dir.is_dir():
+        raise WizardError(
+            f"--to {to_dir} is a file, not a folder; nothing was written",
+            "give the folder to save the preset in (it is created when missing)",
+        )
     refuse_overwrite([to_dir / f"{name}{suffix}" for suffix in PRESET_SUFFIXES], force)
     made_from = f", made from preset {loaded.preset.name}" if loaded.preset else ""
     header = (
@@ -67,7 +72,7 @@ def save_preset(name: str, run: Path, to_dir: Path, description: str | None, for
         "# Relative paths (model, datasets) are read from the folder you run `new` in.\n"
     )
     target = to_dir / f"{name}.yml"
-    atomic_write_text(target, header + dump_yaml(data))
+    write_all({target: header + dump_yaml(data)}, force, folder=to_dir)
     return target
 
 

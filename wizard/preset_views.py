@@ -201,11 +201,14 @@ def format_value(value: Any) -> str:
     as the same string, JSON otherwise (so the string "8" is not mistaken for the number 8)."""
     import yaml
 
+    from wizard.yamlio import check_shape, safe_load
+
     if isinstance(value, str):
         try:
-            if value and yaml.safe_load(value) == value:
+            check_shape(value, "value")
+            if value and safe_load(value) == value:
                 return value
-        except yaml.YAMLError:
+        except (yaml.YAMLError, WizardError):
             pass
     return json.dumps(value, ensure_ascii=False)
 

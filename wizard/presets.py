@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from wizard.errors import WizardError
-from wizard.layers import Layer, check_keys
+from wizard.layers import Layer, check_layer
 from wizard.preset_files import check_specifier, read_preset_data
 from wizard.resources import presets_dir
 
@@ -207,6 +207,21 @@ def load_preset(name: str, folders: Folders | None = None) -> Preset:
     return load_preset_file(path, source, folder)
 
 
+def shadow_warning(name: str, preset: Preset, folders: Folders | None = None) -> str | None:
+    """A warning when an unqualified name picks a preset that hides the built-in one of that
+    name (a team folder can otherwise replace `tiny-cpu` without anyone noticing)."""
+    if ":" in name or preset.source == "builtin":
+        return None
+    builtin = next((f for s, f in (folders or preset_folders()) if s == "builtin"), None)
+    names = [f"{preset.name}{suffix}" for suffix in PRESET_SUFFIXES]
+    if builtin is None or not any((builtin / name).is_file() for name in names):
+        return None
+    return (
+        f"preset {name} is {preset.qualified_name} ({preset.path}), which shadows the built-in "
+        f"{preset.name}; use builtin:{preset.name} for the built-in one"
+    )
+
+
 def preset_chain(name: str, folders: Folders | None = None) -> list[Preset]:
     """The preset and its ancestors, root first; cycles and missing parents are clear errors."""
     chain: list[Preset] = []
@@ -255,9 +270,9 @@ def preset_layers(chain: list[Preset]) -> list[Layer]:
     layers = []
     for preset in chain:
         layer = Layer.from_nested(f"preset {preset.qualified_name}", preset.data.answers)
-        check_keys(layer.values, f"preset {preset.path}")
         for key, value in preset.data.axolotl.items():
             layer.set(f"axolotl.{key}", value)
+        check_layer(layer, f"preset {preset.path}")
         layers.append(layer)
     return layers
 

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
+from wizard.errors import WizardError
 from wizard.layers import METHOD_MODELS, generic_key
 from wizard.spec import (
     DatasetSpec,
@@ -24,7 +25,7 @@ from wizard.spec import (
     ModelSpec,
     TrainingSpec,
 )
-from wizard.yamlio import safe_load
+from wizard.yamlio import check_shape, safe_load
 
 Kind = Literal["select", "text", "confirm", "path", "checkbox", "model", "gpu"]
 NONE_WORDS = ("", "none", "null", "~", "-")
@@ -109,10 +110,12 @@ def field_info(key: str, method_kind: str = "lora") -> FieldInfo:
 @lru_cache(maxsize=128)
 def _adapter(key: str, method_kind: str) -> TypeAdapter[Any]:
     info = field_info(key, method_kind)
+    # As strict as the spec's models: a typed answer is checked exactly as a --set one.
+    strict = ConfigDict(strict=True, allow_inf_nan=False)
     if not info.metadata:
-        return TypeAdapter(info.annotation)
+        return TypeAdapter(info.annotation, config=strict)
     annotated: Any = Annotated  # built at run time from the field's own constraints
-    return TypeAdapter(annotated[tuple([info.annotation, *info.metadata])])
+    return TypeAdapter(annotated[tuple([info.annotation, *info.metadata])], config=strict)
 
 
 def allows_none(key: str, method_kind: str = "lora") -> bool:
@@ -144,13 +147,16 @@ def parse_answer(key: str, text: str, method_kind: str = "lora") -> Any:
         return adapter.validate_python(stripped)
     except ValidationError as first:
         try:
+            check_shape(stripped, key)
             loaded = safe_load(stripped)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, WizardError):
             raise ValueError(_reason(first)) from None
+        if loaded == stripped:
+            raise ValueError(_reason(first)) from None  # YAML read it as the same text
         try:
             return adapter.validate_python(loaded)
-        except ValidationError:
-            raise ValueError(_reason(first)) from None
+        except ValidationError as second:
+            raise ValueError(_reason(second)) from None
 
 
 def check_value(key: str, value: Any, method_kind: str = "lora") -> str | None:

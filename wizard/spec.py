@@ -7,9 +7,10 @@ here: the interview and the answers file read them from these models.
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+import math
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 DatasetFormat = Literal["alpaca", "chat_template", "completion", "input_output"]
 Attention = Literal["flash", "sdpa", "eager"]
@@ -31,8 +32,28 @@ DEFAULT_LEARNING_RATE: Final = {"full": 1e-5, "lora": 2e-4, "qlora": 2e-4}
 USUAL_LEARNING_RATES: Final = {"full": (1e-6, 5e-5), "lora": (5e-5, 5e-4), "qlora": (5e-5, 5e-4)}
 
 
+def _number_text(value: Any) -> Any:
+    """YAML 1.1 (PyYAML) reads `2e-4` as text, not a number; for a float answer, number text is
+    the number. Nothing else is coerced: `true` is not 1 and `1` is not true (strict models)."""
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return number if math.isfinite(number) else value
+    return value
+
+
+# A float answer: strict (no bools), but `2e-4` typed or written in YAML is a number.
+Real = Annotated[float, BeforeValidator(_number_text)]
+
+
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=False, frozen=False)
+    # strict: an answer of the wrong type is an error, never silently converted (`--set
+    # training.micro_batch_size=true` must not become 1).
+    model_config = ConfigDict(
+        extra="forbid", strict=True, allow_inf_nan=False, validate_assignment=False, frozen=False
+    )
 
 
 class ModelSpec(StrictModel):
@@ -87,7 +108,7 @@ class AdapterMethod(StrictModel):
     kind: Literal["lora", "qlora"]
     r: int = Field(default=16, ge=1, le=1024, description="LoRA rank")
     alpha: int = Field(default=32, ge=1, description="LoRA scaling numerator (often 2 × rank)")
-    dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
+    dropout: Real = Field(default=0.05, ge=0.0, lt=1.0)
     target_modules: Literal["all-linear"] | list[str] = Field(
         default=ALL_LINEAR, description="all-linear, or a list such as [q_proj, v_proj]"
     )
@@ -116,7 +137,7 @@ class HardwareSpec(StrictModel):
     )
     gpus_per_node: int = Field(default=1, ge=1, le=64)
     nodes: int = Field(default=1, ge=1, le=1024)
-    gpu_memory_gib: float | None = Field(default=None, gt=0, le=1024)
+    gpu_memory_gib: Real | None = Field(default=None, gt=0, le=1024)
     bf16_supported: bool = Field(default=True, description="Ampere (A100, RTX 30xx) and newer")
 
     @property
@@ -134,20 +155,20 @@ class TrainingSpec(StrictModel):
     )
     num_epochs: int = Field(default=1, ge=1, le=1000)
     max_steps: int | None = Field(default=None, ge=1, description="stop after this many steps")
-    learning_rate: float | None = Field(
+    learning_rate: Real | None = Field(
         default=None, gt=0, lt=1, description="None: 2e-4 for LoRA/QLoRA, 1e-5 for full"
     )
     lr_scheduler: Scheduler = "cosine"
-    warmup_ratio: float | None = Field(default=None, ge=0, lt=1)
+    warmup_ratio: Real | None = Field(default=None, ge=0, lt=1)
     warmup_steps: int | None = Field(default=None, ge=0)
     optimizer: Optimizer = "adamw_torch_fused"
-    weight_decay: float = Field(default=0.0, ge=0)
+    weight_decay: Real = Field(default=0.0, ge=0)
     gradient_checkpointing: bool = True
     precision: Precision = Field(default="auto", description="auto: bf16 where supported")
     # Every backend here keeps packed samples apart: Axolotl 0.19 builds per-sample attention
     # masks for eager too (attn_decontaminates_packing), so packing is not tied to a backend.
     attention: Attention = Field(default="sdpa", description="flash needs flash-attn installed")
-    val_set_size: float = Field(default=0.0, ge=0, lt=1, description="share held out for eval")
+    val_set_size: Real = Field(default=0.0, ge=0, lt=1, description="share held out for eval")
     output_dir: str = Field(default="./outputs", min_length=1)
     seed: int = 42
     logging_steps: int = Field(default=1, ge=1)

@@ -1,7 +1,19 @@
-"""Reading user YAML safely, with errors that name the file, line and column."""
+"""Reading user YAML and JSON safely: bounded in size, nesting and expansion, with errors that
+name the file, line and column.
+
+Every YAML the wizard reads or is given (configs, presets, answers files, `--set` values, a
+DeepSpeed JSON read as YAML for its line numbers) goes through `parse_yaml`, which first walks
+libyaml's event stream: that walk neither recurses nor expands aliases, so a file nested 30,000
+levels deep (which would overflow the C stack while the loader builds it) or a kilobyte of
+aliases that expands to billions of values is refused before anything is built.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -15,49 +27,138 @@ SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 
 # A config or preset larger than this is not something a person wrote by hand.
 MAX_YAML_BYTES = 2 * 1024 * 1024
+# Axolotl configs nest four or five levels (datasets -> entry -> mapping -> ...).
+MAX_DEPTH = 64
+# Values (scalars, lists, mappings) a document may expand to, an alias counting as a copy of
+# what it names: generous for any config, small enough to walk in well under a second.
+MAX_VALUES = 100_000
+
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
 def read_text_file(path: Path, what: str = "file", max_bytes: int = MAX_YAML_BYTES) -> str:
-    """Read a small UTF-8 text file, or raise a WizardError that says why not."""
-    if not path.exists():
-        raise WizardError(f"{what} {path} does not exist", "check the path and try again")
-    if path.is_dir():
-        raise WizardError(f"{what} {path} is a folder, not a file", "give the path of a file")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise WizardError(
-            f"{what} {path} is {size / 1e6:.1f} MB, more than the {max_bytes / 1e6:.0f} MB limit",
-            "is this the right file?",
-        )
-    raw = path.read_bytes()
-    if b"\x00" in raw:
-        raise WizardError(f"{what} {path} is a binary file, not YAML", "is this the right file?")
+    """Read a small UTF-8 text file, or raise a WizardError that says why not.
+
+    Only a regular file is read (a FIFO would block forever, /dev/zero never ends), and never
+    more than `max_bytes` + 1 bytes of it, whatever its size claims.
+    """
+    data = read_bounded(path, what, max_bytes)
+    if b"\x00" in data:
+        raise WizardError(f"{what} {path} is a binary file, not text", "is this the right file?")
     try:
-        return raw.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise WizardError(
             f"{what} {path} is not UTF-8 text (byte {err.start})", "save it as UTF-8"
         ) from None
 
 
+def read_bounded(path: Path, what: str, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most `max_bytes`; WizardError otherwise."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer before we can look at it.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise WizardError(f"{what} {path} does not exist", "check the path and try again") from None
+    except IsADirectoryError:
+        raise WizardError(
+            f"{what} {path} is a folder, not a file", "give the path of a file"
+        ) from None
+    except OSError as err:
+        raise WizardError(f"cannot read {what} {path}: {err.strerror}", "check the path") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise WizardError(f"{what} {path} is a folder, not a file", "give the path of a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise WizardError(
+                f"{what} {path} is not a regular file (a pipe, socket or device)",
+                "give the path of a file on disk",
+            )
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        size = max(info.st_size, len(data))
+        raise WizardError(
+            f"{what} {path} is {size / 1e6:.1f} MB, more than the {max_bytes / 1e6:.1f} MB limit",
+            "is this the right file?",
+        )
+    return data
+
+
+def check_shape(text: str, source: str) -> None:
+    """Refuse a YAML document nested deeper than MAX_DEPTH or expanding to more than MAX_VALUES
+    values, from libyaml's events alone (no tree is built, no alias expanded). A syntax error
+    is left to the caller as the yaml.YAMLError it is."""
+    depth, values = 0, 0
+    sizes: dict[str, int] = {}  # anchor -> the values it stands for
+    open_nodes: list[tuple[str | None, int]] = []  # (anchor, values when it opened)
+    for event in yaml.parse(text, Loader=SAFE_LOADER):
+        if isinstance(event, _OPEN):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _too_deep(source, event)
+            open_nodes.append((event.anchor, values))
+            values += 1
+        elif isinstance(event, _CLOSE):
+            depth -= 1
+            anchor, start = open_nodes.pop()
+            if anchor is not None:
+                sizes[anchor] = values - start
+        elif isinstance(event, yaml.ScalarEvent):
+            values += 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            if event.anchor not in sizes:
+                raise _expands(source, event, "no end (an alias that refers to itself)")
+            values += sizes[event.anchor]
+        if values > MAX_VALUES:
+            raise _expands(source, event, f"more than {MAX_VALUES:,} values")
+
+
+def _where(source: str, event: yaml.Event) -> str:
+    mark = event.start_mark
+    return f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+
+
+def _too_deep(source: str, event: yaml.Event) -> WizardError:
+    return WizardError(
+        f"{_where(source, event)}: nested more than {MAX_DEPTH} levels deep; nothing was read",
+        "a config is a few levels of keys and lists; is this the right file?",
+    )
+
+
+def _expands(source: str, event: yaml.Event, what: str) -> WizardError:
+    return WizardError(
+        f"{_where(source, event)}: the YAML expands to {what} (anchors and aliases that repeat "
+        "or refer to themselves); nothing was read",
+        "write it out plainly, without `&anchor` / `*alias` tricks",
+    )
+
+
+def syntax_error(err: yaml.YAMLError, source: str) -> WizardError:
+    if isinstance(err, yaml.MarkedYAMLError):
+        mark = err.problem_mark or err.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        problem = err.problem or err.context or "invalid YAML"
+        return WizardError(f"{where}: YAML syntax error: {problem}", "fix the YAML at that line")
+    return WizardError(f"{source}: invalid YAML: {err}", "fix the YAML")
+
+
 def safe_load(text: str) -> Any:
-    """`yaml.safe_load`, through libyaml when available."""
+    """`yaml.safe_load` through libyaml, for the package's own data files (trusted, unbounded);
+    anything a user gives goes through `parse_yaml`."""
     return yaml.load(text, Loader=SAFE_LOADER)
 
 
 def parse_yaml(text: str, source: str) -> Any:
-    """yaml.safe_load with a one-line error that gives `source:line:col`."""
+    """Bounded `yaml.safe_load` with a one-line error that gives `source:line:col`."""
     try:
+        check_shape(text, source)
         return safe_load(text)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        problem = err.problem or err.context or "invalid YAML"
-        raise WizardError(
-            f"{where}: YAML syntax error: {problem}", "fix the YAML at that line"
-        ) from None
     except yaml.YAMLError as err:
-        raise WizardError(f"{source}: invalid YAML: {err}", "fix the YAML") from None
+        raise syntax_error(err, source) from None
 
 
 def load_yaml_mapping(path: Path, what: str = "file") -> dict[str, Any]:
@@ -78,3 +179,47 @@ def dump_yaml(data: Any) -> str:
     return yaml.safe_dump(
         data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
     )
+
+
+class NonFinite(float):
+    """`NaN`, `Infinity` or `-Infinity` in a JSON file: kept as a float that remembers its
+    spelling, so the reader can say where it is instead of passing it on."""
+
+    spelling: str
+
+    def __new__(cls, spelling: str) -> NonFinite:
+        number = super().__new__(cls, float(spelling.replace("Infinity", "inf")))
+        number.spelling = spelling
+        return number
+
+
+def parse_json(text: str, source: str) -> Any:
+    """`json.loads`, bounded in nesting, with a one-line `source:line:col` error; NaN and
+    Infinity become `NonFinite` values (see `non_finite_paths`)."""
+    try:
+        return json.loads(text, parse_constant=NonFinite)
+    except json.JSONDecodeError as err:
+        raise WizardError(
+            f"{source}:{err.lineno}:{err.colno}: not valid JSON: {err.msg}",
+            "fix the JSON at that line",
+        ) from None
+    except RecursionError:
+        raise WizardError(
+            f"{source}: the JSON is nested too deeply to be a config; nothing was read",
+            "is this the right file?",
+        ) from None
+
+
+def non_finite_paths(data: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """(key path, spelling) of every NaN / Infinity in parsed JSON, walked without recursion."""
+    found = []
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(((*path, str(k)), v) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(node))
+        elif isinstance(node, float) and not math.isfinite(node):
+            found.append((path, getattr(node, "spelling", repr(node))))
+    return sorted(found, key=lambda item: [str(p) for p in item[0]])

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard.commands.argtypes import add_set_argument
-from wizard.errors import WizardError
+from wizard.errors import Stopped, WizardError
 from wizard.offline import OFFLINE_ENV
 
 HELP = "train a tiny model on the CPU, end to end (about a minute; no downloads)"
@@ -77,11 +77,15 @@ def run(args: argparse.Namespace) -> int:
         first = prepared.preflight.errors[0]
         raise WizardError(f"preflight: {first.message}", first.hint)
     progress = Progress()
-    code, cause = start(prepared, progress.feed)
+    outcome = start(prepared, progress.feed)
     progress.finish()
-    if code:
+    if outcome.ended.stopped_by is not None:
+        raise Stopped(f"the demo was {outcome.word}; what it made so far is in {root}/",
+                      f"run `axolotl-wizard demo {root}` again to start a fresh run")  # fmt: skip
+    if outcome.exit_code:
         raise WizardError(
-            f"training failed (exit code {code}): {cause or 'no exception in its output'}",
+            f"training {outcome.word} (exit code {outcome.exit_code}): "
+            f"{outcome.cause or 'no exception in its output'}",
             f"the whole output is in {prepared.manifest.log}",
         )
     _summary(root, run_dir, prepared.target.config, progress, time.monotonic() - started)

@@ -77,30 +77,6 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def load_deepspeed(value: Any, config_path: Path) -> dict[str, Any] | None:
-    """The DeepSpeed JSON a config names: relative to the config's folder first, then the cwd."""
-    if not value:
-        return None
-    if isinstance(value, dict):
-        return value
-    raw = Path(str(value)).expanduser()
-    candidates = [raw] if raw.is_absolute() else [config_path.parent / raw, Path.cwd() / raw]
-    found = next((p for p in candidates if p.is_file()), None)
-    if found is None:
-        tried = ", ".join(str(p) for p in candidates)
-        raise WizardError(
-            f"{config_path}: deepspeed: {value} not found (tried {tried})",
-            "fix the path (relative to the config's folder), or remove the deepspeed: key",
-        )
-    try:
-        data = json.loads(found.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise WizardError(f"{found}: not valid JSON: {err}", "fix the DeepSpeed JSON") from None
-    if not isinstance(data, dict):
-        raise WizardError(f"{found}: the top level is not a JSON object", "fix the DeepSpeed JSON")
-    return data
-
-
 @dataclass(frozen=True)
 class Hardware:
     """The GPUs an estimate is for, and where that came from (shown, so nothing is a guess)."""
@@ -141,6 +117,7 @@ def config_of(target: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from wizard.axolotl.deepspeed_file import load_deepspeed
     from wizard.estimate import estimate
     from wizard.models import resolve_arch
     from wizard.yamlio import load_yaml_mapping

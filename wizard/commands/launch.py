@@ -15,7 +15,7 @@ from wizard.errors import EXIT_USER_ERROR, WizardError
 
 if TYPE_CHECKING:
     from wizard.launch.preflight import Problem
-    from wizard.launch.session import Prepared
+    from wizard.launch.session import Outcome, Prepared
 
 HELP = "preflight checks, then accelerate launch … -m axolotl.cli.train"
 EPILOG = """\
@@ -124,10 +124,12 @@ def run(args: argparse.Namespace) -> int:
         return write_slurm(prepared, args)
     print(f"launching: {prepared.command.shell_line()}", flush=True)
     print(f"manifest:  {prepared.manifest.path}", flush=True)
-    code, cause = start(prepared, write_through, args.replace_process)
-    if code:
-        report_failure(prepared, code, cause)
-    return code
+    outcome = start(prepared, write_through, args.replace_process)
+    if outcome.ended.stopped_by is not None:
+        report_stopped(prepared, outcome)
+    elif outcome.exit_code:
+        report_failure(prepared, outcome.exit_code, outcome.cause)
+    return outcome.exit_code
 
 
 def report_problems(problems: list[Problem]) -> None:
@@ -161,6 +163,21 @@ def report_batch(prepared: Prepared) -> None:
     )
 
 
+def report_stopped(prepared: Prepared, outcome: Outcome) -> None:
+    """After Ctrl-C or a SIGTERM: where the last checkpoint is, and how to go on from it."""
+    from wizard.launch.outputs import latest_checkpoint, output_dir, trained_files
+
+    folder = output_dir(prepared.target)
+    checkpoints = [name for name in trained_files(folder) if name.startswith("checkpoint-")]
+    print(f"error: training was {outcome.word} (exit code {outcome.exit_code})", file=sys.stderr)
+    if checkpoints:
+        print(f"  last checkpoint: {folder / latest_checkpoint(checkpoints)}", file=sys.stderr)
+        resume = shlex.join(["axolotl-wizard", "launch", str(prepared.target.run_dir), "--resume"])
+        print(f"hint: continue from it with: {resume}", file=sys.stderr)
+    else:
+        print("hint: no checkpoint was saved; launch again to start over", file=sys.stderr)
+
+
 def report_failure(prepared: Prepared, code: int, cause: str | None) -> None:
     print(f"error: training failed (exit code {code}): {cause or 'no exception in its output'}",
           file=sys.stderr)  # fmt: skip
@@ -187,7 +204,7 @@ def print_dry_run(prepared: Prepared) -> None:
 
 
 def write_slurm(prepared: Prepared, args: argparse.Namespace) -> int:
-    from wizard.files import current_umask, write_all
+    from wizard.files import current_umask, make_folders, write_all
     from wizard.launch.cluster import SBATCH_FILENAME, SlurmOptions, sbatch_script
     from wizard.launch.manifest import LAUNCHES_DIR
     from wizard.yamlio import dump_yaml
@@ -201,7 +218,7 @@ def write_slurm(prepared: Prepared, args: argparse.Namespace) -> int:
     write_all({path: text}, force=args.force)
     path.chmod(0o777 & ~current_umask())  # executable, as a script made by hand would be
     # Slurm opens the job's log before the script runs: its folder must exist at submit time.
-    (run_dir / LAUNCHES_DIR).mkdir(exist_ok=True)
+    make_folders(run_dir / LAUNCHES_DIR)
     print(f"Wrote {path}: {prepared.layout.nodes} node(s) × {prepared.layout.processes_per_node} "
           f"process(es)")  # fmt: skip
     print(f"Submit it with: sbatch {shlex.quote(str(path))}")

@@ -47,6 +47,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--yes", "-y", action="store_true", help="ask nothing; fail if unanswered")
     parser.add_argument("--force", action="store_true", help="overwrite files that exist")
     parser.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="allow a team or project preset to turn on trust_remote_code (its model's own "
+        "Python code runs when the model loads)",
+    )
+    parser.add_argument(
         "--unlock",
         action="store_true",
         help="let --set, --answers and the interview change answers the preset locks",
@@ -64,15 +70,17 @@ def run(args: argparse.Namespace) -> int:
     answers, preset = collect_answers(args.preset, args.answers, args.sets, args.unlock)
     run_dir = Path(args.dir)
     if not args.yes:
-        answers, chosen = _interview(answers, run_dir)
+        answers, chosen = _interview(answers, run_dir, args.trust_remote_code)
         preset = chosen or preset
+    _refuse_untrusted_remote_code(answers, args.trust_remote_code)
     for switch in answers.method_switches():
         print(f"warning: {switch.warning()}", file=sys.stderr)
     plan = plan_run(answers, preset, run_dir, Path.cwd())
     for warning in check_dataset_files(plan.spec, Path.cwd()):
         print(f"warning: {warning}", file=sys.stderr)
     warnings = lint_run_folder(plan.folder, run_dir)
-    write_all({run_dir / name: text for name, text in plan.folder.files.items()}, force=args.force)
+    files = {run_dir / name: text for name, text in plan.folder.files.items()}
+    write_all(files, force=args.force, folder=run_dir)
     print_plan(run_dir, plan)
     for finding in warnings:
         print(f"warning: {finding.message}", file=sys.stderr)
@@ -88,7 +96,7 @@ def collect_answers(
     from wizard.answers_file import PresetRef, load_answers_file
     from wizard.layers import Answers
     from wizard.preset_rules import Lock, apply_locks, chain_locks, chain_version_warnings
-    from wizard.presets import chain_hash, preset_chain, preset_layers
+    from wizard.presets import chain_hash, preset_chain, preset_layers, shadow_warning
 
     layers: list[Layer] = []
     preset: PresetRef | None = None
@@ -98,7 +106,8 @@ def collect_answers(
         layers += preset_layers(chain)
         locks = chain_locks(chain)
         preset = PresetRef(chain[-1].name, chain_hash(chain))
-        for warning in chain_version_warnings(chain):
+        shadowed = shadow_warning(preset_name, chain[-1])
+        for warning in [*chain_version_warnings(chain), *([shadowed] if shadowed else [])]:
             print(f"warning: {warning}", file=sys.stderr)
     if answers_path is not None:
         loaded = load_answers_file(answers_path)
@@ -113,7 +122,8 @@ def parse_sets(items: list[str]) -> Layer:
     """`--set key=value`: split at the first `=`, the value read as YAML (so 8 is a number)."""
     import yaml
 
-    from wizard.layers import Layer, check_keys
+    from wizard.layers import Layer, check_layer
+    from wizard.yamlio import check_shape, safe_load
 
     layer = Layer("--set")
     for item in items:
@@ -122,15 +132,26 @@ def parse_sets(items: list[str]) -> Layer:
         if not sep or not key:
             raise UsageError(f"--set {item!r} is not KEY=VALUE", "e.g. --set training.seed=7")
         try:
-            value = yaml.safe_load(text)
+            check_shape(text, f"--set {key}")  # a value with anchors is bounded like a file
+            value = safe_load(text)
         except yaml.YAMLError:
             value = text  # Not YAML (say `a: b: c`): the user meant the literal string.
         layer.set(key, value)
-    check_keys(layer.values, "--set")
+    check_layer(layer, "--set")
     return layer
 
 
-def _interview(answers: Answers, run_dir: Path) -> tuple[Answers, PresetRef | None]:
+def _refuse_untrusted_remote_code(answers: Answers, allowed: bool) -> None:
+    from wizard.preset_rules import remote_code_refusal, untrusted_remote_code
+
+    sources = untrusted_remote_code(answers)
+    if sources and not allowed:
+        raise remote_code_refusal(sources)
+
+
+def _interview(
+    answers: Answers, run_dir: Path, trust_remote_code: bool
+) -> tuple[Answers, PresetRef | None]:
     if not sys.stdin.isatty():
         raise WizardError(
             "the interview needs a terminal, and stdin is not one",
@@ -139,7 +160,7 @@ def _interview(answers: Answers, run_dir: Path) -> tuple[Answers, PresetRef | No
     # Only the interactive path pays for questionary and rich.
     from wizard.interview import interview_in_terminal
 
-    return interview_in_terminal(answers, run_dir)
+    return interview_in_terminal(answers, run_dir, trust_remote_code)
 
 
 def print_plan(run_dir: Path, plan: RunPlan) -> None:

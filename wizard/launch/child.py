@@ -8,12 +8,15 @@ replaces our process instead (POSIX), for schedulers that want the training proc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -27,7 +30,12 @@ _EXCEPTION = re.compile(
 # The launchers re-raise the worker's failure in their own words; those lines say nothing new.
 _WRAPPERS = ("CalledProcessError", "ChildFailedError")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
+# Signals that stop the run (the whole process group goes, then we exit 128 + the signal), and
+# signals a scheduler sends for the job to act on (passed on to the group unchanged).
+STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PASSED_ON = (signal.SIGUSR1, signal.SIGUSR2)
+# After SIGTERM, how long the processes get to save and exit before they are killed.
+STOP_GRACE_S = 30.0
 
 TextSink = Callable[[str], None]
 
@@ -44,22 +52,90 @@ def exec_child(command: LaunchCommand, cwd: Path) -> None:
     os.execvpe(command.argv[0], command.argv, child_env(command))
 
 
-def run_child(
-    command: LaunchCommand, cwd: Path, log: Path, echo: TextSink | None
-) -> tuple[int, str]:
-    """Run the child to the end; return (exit code as a shell reports it, tail of its output).
+@dataclass
+class Ended:
+    """How the child ended: its exit code as a shell reports it, the tail of its output, and the
+    signal that stopped it when it was stopped from outside (Ctrl-C, a scheduler's SIGTERM)."""
 
-    `echo` receives the output as it comes (None: keep it only in `log`). Ctrl-C reaches the
-    child from the terminal by itself, so we wait for it to stop rather than die first and lose
-    its exit code; SIGTERM and friends (a scheduler's) are passed on.
+    code: int
+    tail: str
+    stopped_by: int | None = None
+
+    @property
+    def interrupted(self) -> bool:
+        return self.stopped_by == signal.SIGINT
+
+    @property
+    def exit_code(self) -> int:
+        """Ours: 130 after Ctrl-C even when Axolotl saved a checkpoint and exited 0, 143/129
+        after SIGTERM/SIGHUP, else the child's."""
+        return 128 + self.stopped_by if self.stopped_by is not None else self.code
+
+
+class ChildGroup:
+    """The child and everything it starts, in a process group of their own, stopped as one.
+
+    `accelerate launch` does not pass SIGTERM on to the training process it starts, so a signal
+    sent to the child alone leaves `axolotl.cli.train` running as an orphan. The whole group gets
+    it instead. Being its own group also keeps the terminal's Ctrl-C away from it: the wizard
+    passes Ctrl-C on itself, once (Axolotl saves a checkpoint), then stops it harder.
     """
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        self.stopped_by: int | None = None
+        self.interrupts = 0
+        self._previous: dict[int, object] = {}
+        self._killer: threading.Timer | None = None
+
+    def __enter__(self) -> ChildGroup:
+        for sig in STOPPING:
+            self._previous[sig] = signal.signal(sig, self._on_signal)
+        for sig in PASSED_ON:
+            self._previous[sig] = signal.signal(sig, self._pass_on)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        if self._killer is not None:
+            self._killer.cancel()
+        if self.process.poll() is None:  # we are leaving early (an exception): take it along
+            self._signal_group(signal.SIGKILL)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if signum == signal.SIGINT:
+            self.interrupts += 1
+            if self.stopped_by is None:
+                self.stopped_by = signum
+            # Once: let training stop cleanly; twice: SIGTERM; three times: kill.
+            escalation = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
+            self._signal_group(escalation[min(self.interrupts, 3) - 1])
+            return
+        self.stopped_by = self.stopped_by or signum
+        self._signal_group(signal.SIGTERM)
+        if self._killer is None:
+            self._killer = threading.Timer(STOP_GRACE_S, self._signal_group, (signal.SIGKILL,))
+            self._killer.daemon = True
+            self._killer.start()
+
+    def _pass_on(self, signum: int, _frame: FrameType | None) -> None:
+        self._signal_group(signum)
+
+    def _signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # the group has ended
+            os.killpg(self.process.pid, signum)
+
+
+def run_child(command: LaunchCommand, cwd: Path, log: Path, echo: TextSink | None) -> Ended:
+    """Run the child to the end; its output is kept in `log` and passed to `echo` as it comes
+    (None: only the log)."""
     process = subprocess.Popen(
-        command.argv, cwd=cwd, env=child_env(command),
+        command.argv, cwd=cwd, env=child_env(command), start_new_session=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )  # fmt: skip
-    previous = _install_forwarding(process)
     tail = bytearray()
-    try:
+    with ChildGroup(process) as group:
         assert process.stdout is not None
         with log.open("wb") as sink:
             while chunk := os.read(process.stdout.fileno(), 65536):
@@ -69,25 +145,8 @@ def run_child(
                 if echo is not None:
                     echo(chunk.decode("utf-8", errors="replace"))
         code = process.wait()
-    finally:
-        _restore(previous)
-    return (128 - code if code < 0 else code), tail.decode("utf-8", errors="replace")
-
-
-def _install_forwarding(process: subprocess.Popen[bytes]) -> dict[int, object]:
-    def forward(signum: int, _frame: FrameType | None) -> None:
-        if process.poll() is None:
-            process.send_signal(signum)
-
-    previous: dict[int, object] = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN)}
-    for sig in FORWARDED:
-        previous[sig] = signal.signal(sig, forward)
-    return previous
-
-
-def _restore(previous: dict[int, object]) -> None:
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)  # type: ignore[arg-type]
+    shell_code = 128 - code if code < 0 else code
+    return Ended(shell_code, tail.decode("utf-8", errors="replace"), group.stopped_by)
 
 
 def failure_cause(output: str) -> str | None:

@@ -17,10 +17,12 @@ from pathlib import Path
 from wizard import __version__
 from wizard.errors import WizardError
 from wizard.launch_command import LaunchCommand, Layout
+from wizard.yamlio import read_text_file
 
 SBATCH_FILENAME = "launch.sbatch"
 LAUNCHES_DIR = "launches"  # as wizard.launch.manifest names it
 CPUS_PER_PROCESS = 8
+MAX_HOSTFILE_BYTES = 1024 * 1024
 # Besides control characters: what sbatch's own #SBATCH parser or a shell would read as syntax.
 UNSAFE_IN_SBATCH = frozenset("\"'$`\\")
 # The per-node values in the command line, replaced by Slurm's in the script.
@@ -181,10 +183,7 @@ _HOST_LINE = re.compile(r"^(\S+)(?:\s+slots\s*=\s*(\d+))?\s*$")
 
 def parse_hostfile(path: Path) -> Hosts:
     """DeepSpeed's format: `hostname slots=N` per line, `#` comments, blank lines ignored."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise WizardError(f"cannot read hostfile {path}: {err}", "pass a readable file") from None
+    text = read_text_file(path, "hostfile", max_bytes=MAX_HOSTFILE_BYTES)
     names: list[str] = []
     slots: list[int] = []
     for number, raw in enumerate(text.splitlines(), start=1):

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from wizard.launch.preflight import Preflight
 
 MAX_LINES = 200_000  # enough to catch a bad export; a 50 GB file is not read end to end
+MAX_JSON_BYTES = 256 * 1024 * 1024  # a bigger JSON array is only checked for its first bytes
 
 
 def check_datasets(pre: Preflight) -> None:
@@ -35,6 +36,10 @@ def check_datasets(pre: Preflight) -> None:
         if not path.exists():
             pre.error(f"{where}: {path} does not exist",
                       "paths in the config are relative to its folder; fix the path")  # fmt: skip
+            continue
+        if not (path.is_file() or path.is_dir()):
+            pre.error(f"{where}: {path} is not a regular file (a pipe, socket or device)",
+                      "point the path at a data file or a dataset folder")  # fmt: skip
             continue
         problem = parse_problem(path) if path.is_file() else None
         if problem:
@@ -72,6 +77,8 @@ def _jsonl_problem(path: Path) -> str | None:
                 record = json.loads(line)
             except json.JSONDecodeError as err:
                 return f"line {number} is not JSON ({err.msg}, column {err.colno})"
+            except RecursionError:
+                return f"line {number} is nested too deeply to be a record"
             if not isinstance(record, dict):
                 return f"line {number} is a JSON {type(record).__name__}, not an object"
             records += 1
@@ -79,6 +86,10 @@ def _jsonl_problem(path: Path) -> str | None:
 
 
 def _json_problem(path: Path) -> str | None:
+    if path.stat().st_size > MAX_JSON_BYTES:
+        with path.open("rb") as handle:
+            head = handle.read(64).lstrip()
+        return None if head[:1] in (b"[", b"{") else "not a JSON array or JSON lines"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
@@ -86,6 +97,8 @@ def _json_problem(path: Path) -> str | None:
         if err.lineno > 1 and _jsonl_problem(path) is None:
             return None
         return f"not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
+    except RecursionError:
+        return "nested too deeply to be a dataset"
     if not isinstance(data, (list, dict)):
         return f"the top level is a JSON {type(data).__name__}, not a list of records"
     return None

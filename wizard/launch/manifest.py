@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard import __version__
-from wizard.files import atomic_write_text
+from wizard.files import atomic_write_text, make_folders, os_error
 from wizard.launch.outputs import deepspeed_path
 from wizard.launch.target import Target
 from wizard.launch_command import LaunchCommand, Layout
@@ -56,11 +56,13 @@ def plan_manifest_dir(run_dir: Path, node_rank: int, create: bool) -> ManifestDi
         name = base if attempt == 1 else f"{base}-{attempt}"
         path = run_dir / LAUNCHES_DIR / name
         if create:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_folders(path.parent)
             try:
                 path.mkdir()
             except FileExistsError:
                 continue
+            except OSError as err:
+                raise os_error(err, path, "make the launch record folder") from None
         elif path.exists():
             continue
         return ManifestDir(path, f"{LAUNCHES_DIR}/{name}")
@@ -78,10 +80,14 @@ class ManifestData:
 
 def write_manifest(folder: ManifestDir, target: Target, data: ManifestData) -> None:
     atomic_write_text(folder.path / ACCELERATE_CONFIG, dump_yaml(data.accelerate))
-    shutil.copy2(target.config_path, folder.path / target.config_path.name)
     deepspeed = deepspeed_path(target)
-    if deepspeed is not None:
-        shutil.copy2(deepspeed, folder.path / deepspeed.name)
+    for source in (target.config_path, deepspeed):
+        if source is None:
+            continue
+        try:
+            shutil.copy2(source, folder.path / source.name)
+        except OSError as err:
+            raise os_error(err, folder.path / source.name, "copy the config into") from None
     record = {
         "manifest_version": MANIFEST_VERSION,
         "wizard_version": __version__,
@@ -101,3 +107,18 @@ def write_manifest(folder: ManifestDir, target: Target, data: ManifestData) -> N
         "warnings": data.warnings,
     }
     atomic_write_text(folder.path / "manifest.json", json.dumps(record, indent=2) + "\n")
+
+
+def record_outcome(folder: ManifestDir, outcome: str, exit_code: int) -> None:
+    """Add how the run ended to manifest.json: finished, failed, interrupted or terminated,
+    the exit code, and when (a manifest without an outcome is a run still going, or killed)."""
+    path = folder.path / "manifest.json"
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record.update(
+        {
+            "outcome": outcome,
+            "exit_code": exit_code,
+            "ended_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+    )
+    atomic_write_text(path, json.dumps(record, indent=2) + "\n")

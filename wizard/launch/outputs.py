@@ -133,19 +133,21 @@ def check_disk(pre: Preflight) -> None:
 
 
 def deepspeed_path(target: Target) -> Path | None:
+    from wizard.axolotl.deepspeed_file import find_deepspeed
+
     value = target.config.get("deepspeed")
     if not isinstance(value, str) or not value:
         return None
-    path = target.run_dir / Path(value).expanduser()
-    return path if path.is_file() else None
+    return find_deepspeed(value, target.config_path.parent, target.run_dir)
 
 
 def deepspeed_dict(target: Target) -> dict[str, Any] | None:
-    path = deepspeed_path(target)
-    if path is None:
-        return None
+    """The DeepSpeed JSON for the memory estimate; None when it is missing or broken, which
+    check_config has reported already."""
+    from wizard.axolotl.deepspeed_file import load_deepspeed
+    from wizard.errors import WizardError
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None  # check_config reports a broken DeepSpeed JSON
-    return data if isinstance(data, dict) else None
+        return load_deepspeed(target.config.get("deepspeed"), target.config_path, target.run_dir)
+    except WizardError:
+        return None

@@ -136,7 +136,10 @@ def _check_memory(pre: Preflight, gpu_mem_gib: float) -> None:
     except Exception as err:  # an unknown architecture only skips the estimate
         pre.warn(f"no memory estimate for {base}: {err}")
         return
-    result = estimate(pre.target.config, arch, deepspeed=deepspeed_dict(pre.target),
+    deepspeed = deepspeed_dict(pre.target)
+    if pre.target.config.get("deepspeed") and deepspeed is None:
+        return  # a missing or broken DeepSpeed JSON: check_config has reported it
+    result = estimate(pre.target.config, arch, deepspeed=deepspeed,
                       gpus=pre.layout.num_processes, gpu_mem_gib=gpu_mem_gib)  # fmt: skip
     if result.fits is False:
         first = result.advice[0].change if result.advice else None

@@ -12,9 +12,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from wizard.errors import WizardError
-from wizard.launch.child import TextSink, exec_child, failure_cause, run_child
+from wizard.launch.child import Ended, TextSink, exec_child, failure_cause, run_child
 from wizard.launch.cluster import parse_hostfile
-from wizard.launch.manifest import ManifestData, ManifestDir, plan_manifest_dir, write_manifest
+from wizard.launch.manifest import (
+    ManifestData,
+    ManifestDir,
+    plan_manifest_dir,
+    record_outcome,
+    write_manifest,
+)
 from wizard.launch.preflight import Preflight, run_preflight
 from wizard.launch.target import (
     LaunchOptions,
@@ -121,10 +127,23 @@ def accelerate_argv(python: str) -> tuple[str, ...]:
     return (python, "-m", "accelerate.commands.accelerate_cli")
 
 
-def start(
-    prepared: Prepared, echo: TextSink | None, replace_process: bool = False
-) -> tuple[int, str | None]:
-    """Write the manifest, then run the child; (its exit code, a one-line cause when it failed).
+@dataclass(frozen=True)
+class Outcome:
+    """How a launch ended, as `launch` reports it and the manifest records it."""
+
+    exit_code: int
+    cause: str | None  # the exception that killed the child, when it failed
+    ended: Ended
+
+    @property
+    def word(self) -> str:
+        if self.ended.stopped_by is not None:
+            return "interrupted" if self.ended.interrupted else "terminated"
+        return "finished" if self.exit_code == 0 else "failed"
+
+
+def start(prepared: Prepared, echo: TextSink | None, replace_process: bool = False) -> Outcome:
+    """Write the manifest, then run the child; how it ended, also recorded in the manifest.
 
     `echo` receives the child's output as it comes (None: it goes only to the manifest's log).
     """
@@ -134,8 +153,11 @@ def start(
     write_manifest(prepared.manifest, prepared.target, data)
     if replace_process:
         exec_child(prepared.command, prepared.target.run_dir)
-    code, tail = run_child(prepared.command, prepared.target.run_dir, prepared.manifest.log, echo)
-    return code, (failure_cause(tail) if code else None)
+    ended = run_child(prepared.command, prepared.target.run_dir, prepared.manifest.log, echo)
+    failed = ended.code != 0 and ended.stopped_by is None
+    outcome = Outcome(ended.exit_code, failure_cause(ended.tail) if failed else None, ended)
+    record_outcome(prepared.manifest, outcome.word, outcome.exit_code)
+    return outcome
 
 
 def write_through(text: str) -> None:

@@ -72,6 +72,9 @@ def resolve_target(path: Path) -> Target:
             )
     elif path.is_file():
         config_path = path
+    elif path.exists():
+        raise WizardError(f"{path} is not a regular file (a pipe, socket or device)",
+                          "pass a run folder or an Axolotl config file")  # fmt: skip
     else:
         raise WizardError(f"{path} does not exist", "pass a run folder or an Axolotl config file")
     config = load_yaml_mapping(config_path, "Axolotl config")

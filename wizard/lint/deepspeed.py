@@ -15,12 +15,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from wizard.errors import WizardError
+from wizard.axolotl.deepspeed_file import deepspeed_places, find_deepspeed, read_deepspeed
 from wizard.lint.context import Ctx, DeepSpeedFile
 from wizard.lint.findings import Finding
 from wizard.lint.positions import load_located
 from wizard.lint.suggest import did_you_mean
-from wizard.yamlio import read_text_file
+from wizard.yamlio import non_finite_paths
 
 
 @cache
@@ -30,29 +30,18 @@ def ds_tables() -> dict[str, Any]:
     return tables
 
 
-def resolve_path(value: str, ctx: Ctx) -> list[Path]:
-    """Where Axolotl would look (the working directory), then next to the config."""
-    path = Path(value).expanduser()
-    if path.is_absolute():
-        return [path]
-    places = [ctx.env.cwd / path]
-    if ctx.base_dir is not None and ctx.base_dir.resolve() != ctx.env.cwd.resolve():
-        places.append(ctx.base_dir / path)
-    return places
-
-
 def load_deepspeed(ctx: Ctx) -> tuple[DeepSpeedFile | None, list[Finding]]:
-    """The JSON the config names (or its inline mapping); a missing file is an error finding,
-    a file that does not parse is a WizardError (bad input, like a broken YAML)."""
+    """The JSON the config names (or its inline mapping); a missing file, or a NaN / Infinity in
+    it, is an error finding; a file that does not parse is a WizardError (bad input, like a
+    broken YAML)."""
     value = ctx.value("deepspeed")
     if isinstance(value, dict):
         return DeepSpeedFile(value), []
     if not isinstance(value, str) or not value.strip():
         return None, []
-    places = resolve_path(value, ctx)
-    found = next((p for p in places if p.is_file()), None)
+    found = find_deepspeed(value, ctx.base_dir, ctx.env.cwd)
     if found is None:
-        tried = " or ".join(str(p) for p in places)
+        tried = " or ".join(str(p) for p in deepspeed_places(value, ctx.base_dir, ctx.env.cwd))
         return None, [
             ctx.at(
                 "error",
@@ -62,21 +51,21 @@ def load_deepspeed(ctx: Ctx) -> tuple[DeepSpeedFile | None, list[Finding]]:
                 ("deepspeed",),
             )
         ]
-    text = read_text_file(found, "DeepSpeed config")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise WizardError(
-            f"{found}:{err.lineno}:{err.colno}: DeepSpeed config is not valid JSON: {err.msg}",
-            "fix the JSON at that line",
-        ) from None
-    if not isinstance(data, dict):
-        raise WizardError(
-            f"{found}: the DeepSpeed config is a {type(data).__name__}, not a JSON object",
-            "a DeepSpeed config is a {...} object",
-        )
+    loaded = read_deepspeed(found)
     # JSON is YAML, so the YAML loader gives us line numbers for the JSON keys too.
-    return DeepSpeedFile(data, str(found), load_located(text, str(found))), []
+    ds = DeepSpeedFile(loaded.data, str(found), load_located(loaded.text, str(found)))
+    ctx.deepspeed = ds
+    return ds, [
+        ctx.in_ds(
+            "error",
+            "deepspeed-not-finite",
+            f"`{'.'.join(map(str, key))}` is {spelling} in the DeepSpeed config; DeepSpeed needs "
+            "a finite number",
+            'write a number, or "auto"',
+            key,
+        )
+        for key, spelling in non_finite_paths(loaded.data)
+    ]
 
 
 def check_structure(ctx: Ctx) -> list[Finding]:

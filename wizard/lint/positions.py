@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from wizard.lint.findings import KeyPath
-from wizard.yamlio import SAFE_LOADER, parse_yaml
+from wizard.yamlio import SAFE_LOADER, check_shape, syntax_error
 
 
 @dataclass(frozen=True)
@@ -42,14 +42,19 @@ class Located:
 
 
 def load_located(text: str, source: str) -> Located:
-    """Parse `text`; a syntax error becomes the same one-line WizardError as `parse_yaml` gives."""
+    """Parse `text`; a syntax error becomes the same one-line WizardError as `parse_yaml` gives.
+    Nesting and alias expansion are bounded first (yamlio.check_shape), before the node tree is
+    composed (composing recurses) and walked (a walk follows every alias)."""
+    try:
+        check_shape(text, source)
+    except yaml.YAMLError as err:
+        raise syntax_error(err, source) from None
     loader = SAFE_LOADER(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError:
-        parse_yaml(text, source)  # raises the formatted file:line:col error
-        raise  # pragma: no cover - parse_yaml always raises on text the loader rejected
+    except yaml.YAMLError as err:
+        raise syntax_error(err, source) from None
     finally:
         loader.dispose()
     located = Located(data)

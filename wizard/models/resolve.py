@@ -7,7 +7,6 @@ machines that cannot reach the Hub at all.
 from __future__ import annotations
 
 import difflib
-import json
 import os
 from functools import lru_cache
 from importlib import resources
@@ -16,7 +15,7 @@ from typing import Any
 
 from wizard.errors import WizardError
 from wizard.models.arch import ModelArch, arch_from_config
-from wizard.yamlio import safe_load
+from wizard.yamlio import parse_json, read_text_file, safe_load
 
 # A config.json bigger than this is not a config.json.
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -85,15 +84,8 @@ def _listed_id(name: str) -> str | None:
 
 
 def read_config_json(path: Path, name: str) -> dict[str, Any]:
-    if path.stat().st_size > MAX_CONFIG_BYTES:
-        raise WizardError(f"{path} is too large to be a config.json", "is this the right folder?")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise WizardError(
-            f"{path}: cannot read the model config: {err}",
-            f"fix or replace the config.json of {name}",
-        ) from None
+    text = read_text_file(path, "model config", max_bytes=MAX_CONFIG_BYTES)
+    data = parse_json(text, str(path))
     if not isinstance(data, dict):
         raise WizardError(f"{path}: the model config is not a JSON object", "is it a config.json?")
     return data

@@ -1,0 +1,78 @@
+"""The DeepSpeed JSON a config's `deepspeed:` names: where it is looked for, and how it is read.
+
+`check`, `estimate` and `launch` all find and read it here, so the three can never look at
+different files for one config. The search order is the config's own folder first (`launch` runs
+Axolotl there, and every path in a run folder is relative to it), then the working directory
+(where `axolotl train` run by hand resolves it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wizard.errors import WizardError
+from wizard.yamlio import non_finite_paths, parse_json, read_text_file
+
+
+@dataclass(frozen=True)
+class DeepSpeedJson:
+    path: Path
+    text: str
+    data: dict[str, Any]
+
+
+def deepspeed_places(value: str, config_dir: Path | None, cwd: Path) -> list[Path]:
+    """Where a `deepspeed:` path is looked for, in order."""
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return [path]
+    places = [config_dir / path] if config_dir is not None else []
+    if config_dir is None or config_dir.resolve() != cwd.resolve():
+        places.append(cwd / path)
+    return places
+
+
+def find_deepspeed(value: str, config_dir: Path | None, cwd: Path) -> Path | None:
+    return next((p for p in deepspeed_places(value, config_dir, cwd) if p.is_file()), None)
+
+
+def read_deepspeed(path: Path) -> DeepSpeedJson:
+    """Parse the file; bad JSON is a one-line WizardError naming the file, line and column.
+    NaN and Infinity stay in `data` (as yamlio.NonFinite) for the caller to report by key."""
+    text = read_text_file(path, "DeepSpeed config")
+    data = parse_json(text, str(path))
+    if not isinstance(data, dict):
+        raise WizardError(
+            f"{path}: the DeepSpeed config is a {type(data).__name__}, not a JSON object",
+            "a DeepSpeed config is a {...} object",
+        )
+    return DeepSpeedJson(path, text, data)
+
+
+def load_deepspeed(value: Any, config_path: Path, cwd: Path | None = None) -> dict[str, Any] | None:
+    """The DeepSpeed dict a config names (an inline mapping, or the JSON file), for the estimate
+    and the launch: a missing file or a NaN in it is an error here."""
+    if not value:
+        return None
+    if isinstance(value, dict):
+        return value
+    where = cwd or Path.cwd()
+    found = find_deepspeed(str(value), config_path.parent, where)
+    if found is None:
+        tried = ", ".join(str(p) for p in deepspeed_places(str(value), config_path.parent, where))
+        raise WizardError(
+            f"{config_path}: deepspeed: {value} not found (tried {tried})",
+            "fix the path (relative to the config's folder), or remove the deepspeed: key",
+        )
+    loaded = read_deepspeed(found)
+    bad = [
+        f"{'.'.join(map(str, k))} is {spelling}" for k, spelling in non_finite_paths(loaded.data)
+    ]
+    if bad:
+        raise WizardError(
+            f"{found}: {', '.join(bad)}; DeepSpeed needs finite numbers",
+            'write numbers (or "auto") there; `axolotl-wizard check` shows the lines',
+        )
+    return loaded.data
