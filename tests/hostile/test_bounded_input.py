@@ -8,6 +8,7 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from helpers import new_tiny, one_line_error, project, wizard
 
 __all__ = ["project"]
@@ -120,3 +121,19 @@ def test_nan_and_infinity_in_a_deepspeed_json_name_the_key_and_line(project: Pat
         ("gradient_clipping", 6),
     }
     one_line_error(wizard(project, "estimate", "cfg.yml"), "is Infinity", "reduce_bucket_size")
+
+
+def test_a_broken_team_preset_never_breaks_the_interview(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wizard.interview_start import preset_choices
+
+    team = project / "team"
+    team.mkdir()
+    (team / "deep.yml").write_text(deep_yaml(DEEP_LEVELS))
+    (team / "bomb.yml").write_text("name: bomb\n" + LAUGHS)
+    (team / "good.yml").write_text("name: good\nextends: [builtin:tiny-cpu]\n")
+    monkeypatch.setenv("AXOLOTL_WIZARD_PRESETS", str(team))
+    values = [choice.value for choice in preset_choices()]
+    assert "good" in values and "tiny-cpu" in values
+    assert "deep" not in values and "bomb" not in values

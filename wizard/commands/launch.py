@@ -168,14 +168,21 @@ def report_stopped(prepared: Prepared, outcome: Outcome) -> None:
     from wizard.launch.outputs import latest_checkpoint, output_dir, trained_files
 
     folder = output_dir(prepared.target)
-    checkpoints = [name for name in trained_files(folder) if name.startswith("checkpoint-")]
+    found = trained_files(folder)
+    checkpoints = [name for name in found if name.startswith("checkpoint-")]
     print(f"error: training was {outcome.word} (exit code {outcome.exit_code})", file=sys.stderr)
     if checkpoints:
         print(f"  last checkpoint: {folder / latest_checkpoint(checkpoints)}", file=sys.stderr)
         resume = shlex.join(["axolotl-wizard", "launch", str(prepared.target.run_dir), "--resume"])
         print(f"hint: continue from it with: {resume}", file=sys.stderr)
+    elif found:
+        # Axolotl saves the weights it has when interrupted, but a resume needs a checkpoint.
+        print(f"  the weights at that point are in {folder} (no checkpoint-* to resume from)",
+              file=sys.stderr)  # fmt: skip
+        print("hint: to train again, move that folder away or set another output_dir; set "
+              "save_steps to get checkpoints a run can resume from", file=sys.stderr)  # fmt: skip
     else:
-        print("hint: no checkpoint was saved; launch again to start over", file=sys.stderr)
+        print("hint: nothing was saved; launch again to start over", file=sys.stderr)
 
 
 def report_failure(prepared: Prepared, code: int, cause: str | None) -> None:
