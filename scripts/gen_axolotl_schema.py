@@ -1,4 +1,4 @@
-"""Generate `wizard/schemas/axolotl-<version>.json` from the installed Axolotl.
+"""Generate `wizard/axolotl/schemas/axolotl-<version>.json` from the installed Axolotl.
 
 Run it in an environment with axolotl installed (this is the only place the wizard imports it at
 build time):
@@ -29,7 +29,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-OUT_DIR = Path(__file__).resolve().parent.parent / "wizard" / "schemas"
+OUT_DIR = Path(__file__).resolve().parent.parent / "wizard" / "axolotl" / "schemas"
 FORMAT = 1
 
 

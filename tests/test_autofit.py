@@ -9,7 +9,7 @@ import pytest
 from wizard.errors import WizardError
 from wizard.estimate import AutofitError, Plan, autofit, compose
 from wizard.estimate.autofit import Keep, _plans, layouts_for
-from wizard.estimate.spec import run_from_config
+from wizard.estimate.workload import run_from_config
 from wizard.models import ModelArch, catalog_arch
 
 QLORA = {"adapter": "qlora", "load_in_4bit": True, "lora_r": 16, "lora_target_linear": True,

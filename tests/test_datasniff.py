@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from wizard.datashape import Proposal, misfit_reason, propose
-from wizard.datasniff import MAX_BYTES, sniff
 from wizard.errors import WizardError
+from wizard.interview.shape import Proposal, misfit_reason, propose
+from wizard.interview.sniff import MAX_BYTES, sniff
 
 DATA = Path(__file__).parent / "data" / "sniff"
 

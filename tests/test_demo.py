@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from tiny_fixtures import TRAIN_TIMEOUT, tail
 
-from wizard.offline import OFFLINE_ENV
+from wizard.axolotl.offline import OFFLINE_ENV
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ import yaml
 from conftest import run_wizard
 from tiny_fixtures import launch, new_run, tail
 
-from wizard.hardware import COMMON_GPUS
+from wizard.interview.hardware import COMMON_GPUS
 from wizard.models import catalog_arch, catalog_names, featured_names
 
 QLORA = ["--preset", "llama-3.1-8b-qlora"]
@@ -467,7 +467,7 @@ def test_instruct_and_base_ids_are_listed_and_reported_as_themselves() -> None:
 def test_the_model_question_fits_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
-    from wizard.interview_kinds import SELECT_CHROME_ROWS, _featured
+    from wizard.interview.kinds import SELECT_CHROME_ROWS, _featured
 
     for rows in (14, 24, 50):
         monkeypatch.setattr(

@@ -13,9 +13,9 @@ import pytest
 from wizard import cli
 from wizard.commands.new import collect_answers
 from wizard.errors import WizardError
-from wizard.hardware import Detected, Gpu
-from wizard.interview import Interview, fixed_keys
-from wizard.prompter import ENTER, EOF, INTERRUPT, ScriptedPrompter
+from wizard.interview.hardware import Detected, Gpu
+from wizard.interview.prompter import ENTER, EOF, INTERRUPT, ScriptedPrompter
+from wizard.interview.session import Interview, fixed_keys
 
 DATA = Path(__file__).parent / "data" / "sniff"
 TAIL_TINY = [  # tiny-cpu, from the method on, all defaults
@@ -54,7 +54,7 @@ def run_through_cli(
     monkeypatch: pytest.MonkeyPatch, prompter: ScriptedPrompter, argv: list[str]
 ) -> int:
     """`axolotl-wizard new …` in-process, its interview answered by `prompter`."""
-    import wizard.interview as module
+    import wizard.interview.session as module
 
     def scripted(answers: Any, run_dir: Path | None = None, trust_remote_code: bool = False) -> Any:
         iv = Interview(answers, prompter, fixed=fixed_keys(answers), run_dir=run_dir,
@@ -286,7 +286,7 @@ def test_switching_the_format_resets_the_chat_mapping(tmp_path: Path) -> None:
 
 
 def test_locked_answers_are_not_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from wizard.layers import Layer
+    from wizard.answers.layers import Layer
 
     answers, _ = collect_answers("tiny-cpu", None, [])
     answers.layers.append(Layer("locked by preset builtin:tiny-cpu", {"training.seed": 42,
@@ -308,7 +308,8 @@ def test_new_yes_never_imports_questionary_or_rich_prompts(tmp_path: Path) -> No
     code = (
         "import sys; from wizard import cli; "
         f"rc = cli.main(['new', {str(tmp_path / 'r')!r}, '--preset', 'tiny-cpu', '--yes']); "
-        "heavy = [m for m in ('questionary', 'prompt_toolkit', 'wizard.interview', 'torch') "
+        "heavy = [m for m in ('questionary', 'prompt_toolkit', 'wizard.interview.session', "
+        "'torch') "
         "if m in sys.modules]; print(rc, heavy)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

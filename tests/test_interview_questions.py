@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from wizard.layers import known_keys
-from wizard.questions import field_info, load_questions, parse_answer
+from wizard.answers.layers import known_keys
+from wizard.interview.questions import field_info, load_questions, parse_answer
 
 
 def test_every_question_key_is_a_spec_field() -> None:
@@ -33,6 +33,6 @@ def test_every_question_explains_itself_in_one_line() -> None:
 
 def test_no_defaults_in_the_question_file() -> None:
     """Defaults live only in wizard/spec.py; the question file has no field for them."""
-    from wizard.questions import QuestionDef
+    from wizard.interview.questions import QuestionDef
 
     assert "default" not in QuestionDef.model_fields

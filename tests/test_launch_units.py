@@ -9,7 +9,7 @@ import pytest
 from wizard.errors import WizardError
 from wizard.launch.child import failure_cause
 from wizard.launch.cluster import parse_hostfile, slurm_line
-from wizard.launch_command import Layout, accelerate_config, build_launch_command
+from wizard.launch.command import Layout, accelerate_config, build_launch_command
 
 
 def test_every_layout_setting_is_on_the_command_line_and_in_the_config_file() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from wizard.answers.layers import Answers, Layer, check_keys, generic_key, known_keys, unflatten
 from wizard.errors import WizardError
-from wizard.layers import Answers, Layer, check_keys, generic_key, known_keys, unflatten
 
 PRESET = Layer.from_nested(
     "preset p",

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from wizard import cli
-from wizard.interview import Interview, fixed_keys
-from wizard.layers import Answers
-from wizard.planning import plan_run
-from wizard.preset_views import resolve_chain
-from wizard.presets import preset_chain, preset_folders
-from wizard.prompter import Choice, ScriptedPrompter
+from wizard.answers.layers import Answers
+from wizard.build.plan import plan_run
+from wizard.interview.prompter import Choice, ScriptedPrompter
+from wizard.interview.session import Interview, fixed_keys
+from wizard.presets.store import preset_chain, preset_folders
+from wizard.presets.views import resolve_chain
 
 PEAK = re.compile(r"Memory: (\d+\.\d) GiB peak per GPU")
 COMMON = ["datasets.0.path=org/data", "datasets.0.format=alpaca", "training.sequence_len=4096"]
@@ -138,7 +138,7 @@ def stdout_of(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
 
 
 def review_through_interview(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> EnterRecording:
-    import wizard.interview as module
+    import wizard.interview.session as module
 
     prompter = EnterRecording([])
 

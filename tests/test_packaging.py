@@ -22,10 +22,12 @@ def test_wheel_contains_presets_and_templates(tmp_path: Path) -> None:
     wheel = next(tmp_path.glob("axolotl_wizard-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for preset in (REPO / "presets").glob("*.yml"):
-        assert f"wizard/presets/{preset.name}" in names
+        assert f"wizard/_data/presets/{preset.name}" in names
     for template in (REPO / "templates" / "deepspeed").glob("*.json"):
-        assert f"wizard/templates/deepspeed/{template.name}" in names
-    assert "wizard/cli.py" in names
+        assert f"wizard/_data/templates/deepspeed/{template.name}" in names
+    assert "wizard/cli.py" in names and "wizard/interview/questions.yaml" in names
+    assert "wizard/models/catalog.yaml" in names
+    assert "wizard/axolotl/schemas/deepspeed.json" in names
 
     # Installed from the wheel alone (no checkout beside it), the presets are still found.
     target = tmp_path / "site"

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from wizard.answers.layers import Answers, Layer
 from wizard.commands.new import collect_answers
 from wizard.errors import WizardError
-from wizard.layers import Answers, Layer
-from wizard.preset_files import ensure_inside, read_preset_data, version_warnings
-from wizard.preset_rules import apply_locks, chain_locks, enforce_locks, locked_keys
-from wizard.preset_tools import check_folder
-from wizard.preset_views import format_value, placeholder_layer, resolve_chain
-from wizard.presets import load_preset_file, preset_chain, preset_layers
+from wizard.presets.files import ensure_inside, read_preset_data, version_warnings
+from wizard.presets.rules import apply_locks, chain_locks, enforce_locks, locked_keys
+from wizard.presets.store import load_preset_file, preset_chain, preset_layers
+from wizard.presets.tools import check_folder
+from wizard.presets.views import format_value, placeholder_layer, resolve_chain
 
 DATA = Path(__file__).parent / "data" / "presets"
 TEAM = DATA / "team"
@@ -146,7 +146,7 @@ def test_apply_locks_without_locks_keeps_the_answers() -> None:
 
 
 def test_version_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("wizard.preset_files.installed_axolotl",
+    monkeypatch.setattr("wizard.presets.files.installed_axolotl",
                         lambda: ("0.19.0", "installed Axolotl"))
     wanted = [("team:a", ">=0.19,<0.20"), ("team:b", "==0.18.*"), ("team:c", "")]
     assert version_warnings(wanted) == [

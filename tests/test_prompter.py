@@ -9,7 +9,7 @@ import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from wizard.prompter import Choice, QuestionaryPrompter
+from wizard.interview.prompter import Choice, QuestionaryPrompter
 
 DOWN, ENTER, CTRL_C, CLEAR = "\x1b[B", "\r", "\x03", "\x15"
 

@@ -9,10 +9,10 @@ import pytest
 import yaml
 from real_validators import fill_deepspeed_autos, run_validators
 
-from wizard.answers_file import AnswersDocument
+from wizard.answers.file import AnswersDocument
+from wizard.build.runfolder import CONFIG_FILENAME, build_run_folder
 from wizard.commands.new import collect_answers
 from wizard.resources import presets_dir
-from wizard.runfolder import CONFIG_FILENAME, build_run_folder
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from wizard.answers_file import AnswersDocument, answers_text, load_answers_file
-from wizard.layers import Answers
-from wizard.paths import relative_to_run_dir
+from wizard.answers.file import AnswersDocument, answers_text, load_answers_file
+from wizard.answers.layers import Answers
+from wizard.axolotl.paths import relative_to_run_dir
 from wizard.spec import LoraMethod, QLoraMethod, RunSpec
 
 BASE: dict[str, Any] = {

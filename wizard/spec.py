@@ -1,8 +1,8 @@
 """The answers, as strict Pydantic models.
 
 The spec is what the user answered, nested and strict (`extra="forbid"`). Axolotl's YAML is flat
-and loose; `wizard.render` is the one place that maps between the two. Defaults live here and only
-here: the interview and the answers file read them from these models.
+and loose; `wizard.build.render` is the one place that maps between the two. Defaults live here
+and only here: the interview and the answers file read them from these models.
 """
 
 from __future__ import annotations

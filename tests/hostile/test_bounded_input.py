@@ -126,7 +126,7 @@ def test_nan_and_infinity_in_a_deepspeed_json_name_the_key_and_line(project: Pat
 def test_a_broken_team_preset_never_breaks_the_interview(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from wizard.interview_start import preset_choices
+    from wizard.interview.start import preset_choices
 
     team = project / "team"
     team.mkdir()

@@ -69,7 +69,7 @@ def test_an_answers_file_cut_short_is_refused_at_every_line(project: Path) -> No
     lines = whole.splitlines(keepends=True)
     cuts = project / "cuts"
     cuts.mkdir()
-    from wizard.answers_file import load_answers_file
+    from wizard.answers.file import load_answers_file
     from wizard.errors import WizardError
 
     refused = 0

@@ -95,8 +95,8 @@ def test_the_interview_asks_before_remote_code_from_a_team_preset(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from wizard.commands.new import collect_answers
-    from wizard.interview import Interview, fixed_keys
-    from wizard.prompter import ScriptedPrompter
+    from wizard.interview.prompter import ScriptedPrompter
+    from wizard.interview.session import Interview, fixed_keys
 
     env = _team(
         project,

@@ -73,7 +73,7 @@ def build_env(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from wizard.lint import check_file
-    from wizard.lint.render import render_text
+    from wizard.lint.report_text import render_text
 
     report = check_file(
         args.config,

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wizard.axolotl.offline import OFFLINE_ENV
 from wizard.commands.argtypes import add_set_argument
 from wizard.errors import Stopped, WizardError
-from wizard.offline import OFFLINE_ENV
 
 HELP = "train a tiny model on the CPU, end to end (about a minute; no downloads)"
 EPILOG = """\
@@ -120,11 +120,11 @@ def _next_run_dir(root: Path) -> Path:
 
 
 def _write_run_folder(root: Path, run_dir: Path, sets: list[str]) -> None:
-    from wizard.answers_file import AnswersDocument
+    from wizard.answers.file import AnswersDocument
+    from wizard.axolotl.paths import relative_to_run_dir
+    from wizard.build.runfolder import batch_arithmetic, build_run_folder
     from wizard.commands.new import collect_answers
     from wizard.files import write_all
-    from wizard.paths import relative_to_run_dir
-    from wizard.runfolder import batch_arithmetic, build_run_folder
 
     # Always the built-in preset: a team or project preset of the same name is not the demo.
     answers, preset = collect_answers(f"builtin:{PRESET}", None, sets)

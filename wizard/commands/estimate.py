@@ -11,7 +11,9 @@ from typing import Any
 from wizard.commands.argtypes import positive_int
 from wizard.errors import WizardError
 
-CONFIG_FILENAME = "axolotl.yml"  # what `new` writes (wizard.runfolder, not imported: it is heavy)
+CONFIG_FILENAME = (
+    "axolotl.yml"  # what `new` writes (wizard.build.runfolder, not imported: it is heavy)
+)
 
 HELP = "peak GPU memory per GPU of a config, with a breakdown and what to change"
 EPILOG = """\
@@ -89,8 +91,8 @@ class Hardware:
 def run_hardware(config_path: Path, gpus: int | None, gpu_mem: float | None) -> Hardware:
     """The flags, else the run's own answers (the wizard-answers.yml beside the config), else one
     GPU of unknown memory."""
-    from wizard.answers_file import ANSWERS_FILENAME, load_answers_file
-    from wizard.layers import Answers
+    from wizard.answers.file import ANSWERS_FILENAME, load_answers_file
+    from wizard.answers.layers import Answers
 
     answers_path = config_path.parent / ANSWERS_FILENAME
     if answers_path.is_file() and (gpus is None or gpu_mem is None):

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wizard.batch import batch_text
+from wizard.axolotl.batch import batch_text
 from wizard.commands.argtypes import positive_int
 from wizard.errors import EXIT_USER_ERROR, WizardError
 

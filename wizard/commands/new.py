@@ -12,9 +12,9 @@ from wizard.commands.argtypes import add_set_argument
 from wizard.errors import UsageError, WizardError
 
 if TYPE_CHECKING:
-    from wizard.answers_file import PresetRef
-    from wizard.layers import Answers, Layer
-    from wizard.planning import RunPlan
+    from wizard.answers.file import PresetRef
+    from wizard.answers.layers import Answers, Layer
+    from wizard.build.plan import RunPlan
 
 EPILOG = """\
 examples:
@@ -62,10 +62,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: `--help` must not pay for Pydantic.
-    from wizard.datafit import check_dataset_files
+    from wizard.build.plan import plan_run
+    from wizard.build.runlint import lint_run_folder
     from wizard.files import write_all
-    from wizard.planning import plan_run
-    from wizard.runlint import lint_run_folder
+    from wizard.interview.datafit import check_dataset_files
 
     answers, preset = collect_answers(args.preset, args.answers, args.sets, args.unlock)
     run_dir = Path(args.dir)
@@ -91,12 +91,12 @@ def collect_answers(
     preset_name: str | None, answers_path: Path | None, sets: list[str], unlock: bool = False
 ) -> tuple[Answers, PresetRef | None]:
     """Every layer below the interview: preset chain, answers file, --set; then the preset's
-    locked answers on top (`wizard.preset_rules.locked_keys` lists them for the interview),
+    locked answers on top (`wizard.presets.rules.locked_keys` lists them for the interview),
     unless `unlock`."""
-    from wizard.answers_file import PresetRef, load_answers_file
-    from wizard.layers import Answers
-    from wizard.preset_rules import Lock, apply_locks, chain_locks, chain_version_warnings
-    from wizard.presets import chain_hash, preset_chain, preset_layers, shadow_warning
+    from wizard.answers.file import PresetRef, load_answers_file
+    from wizard.answers.layers import Answers
+    from wizard.presets.rules import Lock, apply_locks, chain_locks, chain_version_warnings
+    from wizard.presets.store import chain_hash, preset_chain, preset_layers, shadow_warning
 
     layers: list[Layer] = []
     preset: PresetRef | None = None
@@ -122,7 +122,7 @@ def parse_sets(items: list[str]) -> Layer:
     """`--set key=value`: split at the first `=`, the value read as YAML (so 8 is a number)."""
     import yaml
 
-    from wizard.layers import Layer, check_layer
+    from wizard.answers.layers import Layer, check_layer
     from wizard.yamlio import check_shape, safe_load
 
     layer = Layer("--set")
@@ -142,7 +142,7 @@ def parse_sets(items: list[str]) -> Layer:
 
 
 def _refuse_untrusted_remote_code(answers: Answers, allowed: bool) -> None:
-    from wizard.preset_rules import remote_code_refusal, untrusted_remote_code
+    from wizard.presets.rules import remote_code_refusal, untrusted_remote_code
 
     sources = untrusted_remote_code(answers)
     if sources and not allowed:
@@ -158,14 +158,14 @@ def _interview(
             "pass --yes (with --preset / --set / --answers) to write without questions",
         )
     # Only the interactive path pays for questionary and rich.
-    from wizard.interview import interview_in_terminal
+    from wizard.interview.session import interview_in_terminal
 
     return interview_in_terminal(answers, run_dir, trust_remote_code)
 
 
 def print_plan(run_dir: Path, plan: RunPlan) -> None:
-    from wizard.fitting import memory_line
-    from wizard.runfolder import batch_arithmetic
+    from wizard.build.fitting import memory_line
+    from wizard.build.runfolder import batch_arithmetic
 
     fit, result = plan.fit, plan.estimate
     print(f"Wrote {run_dir}/")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wizard.preset_views import Listing, Resolved
+    from wizard.presets.views import Listing, Resolved
 
 EPILOG = """\
 examples:
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from wizard.preset_views import list_presets
+    from wizard.presets.views import list_presets
 
     listings = list_presets()
     if args.json:
@@ -159,9 +159,9 @@ def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
 
 
 def _resolve(name: str) -> Resolved:
-    from wizard.preset_rules import chain_version_warnings
-    from wizard.preset_views import resolve_chain
-    from wizard.presets import preset_chain
+    from wizard.presets.rules import chain_version_warnings
+    from wizard.presets.store import preset_chain
+    from wizard.presets.views import resolve_chain
 
     chain = preset_chain(name)
     for warning in chain_version_warnings(chain):
@@ -170,7 +170,7 @@ def _resolve(name: str) -> Resolved:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from wizard.preset_views import show_value
+    from wizard.presets.views import show_value
 
     resolved = _resolve(args.name)
     preset = resolved.preset
@@ -193,7 +193,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _show_json(resolved: Resolved) -> dict[str, Any]:
-    from wizard.preset_views import PLACEHOLDER_LAYER
+    from wizard.presets.views import PLACEHOLDER_LAYER
 
     return {
         "name": resolved.preset.qualified_name,
@@ -213,7 +213,7 @@ def _show_json(resolved: Resolved) -> dict[str, Any]:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from wizard.preset_views import explain
+    from wizard.presets.views import explain
 
     resolved = _resolve(args.name)
     lines = explain(resolved, args.key)
@@ -223,7 +223,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from wizard.preset_views import diff
+    from wizard.presets.views import diff
 
     a, b = _resolve(args.a), _resolve(args.b)
     print(f"--- {a.preset.qualified_name} ({a.preset.path})")
@@ -238,8 +238,8 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _save(args: argparse.Namespace) -> int:
-    from wizard.preset_tools import save_preset, source_of
-    from wizard.presets import user_presets_dir
+    from wizard.presets.store import user_presets_dir
+    from wizard.presets.tools import save_preset, source_of
 
     folder = args.to or user_presets_dir()
     path = save_preset(args.name, args.source, folder, args.description, args.force)
@@ -256,7 +256,7 @@ def _save(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from wizard.preset_tools import check_folder
+    from wizard.presets.tools import check_folder
 
     results = check_folder(args.dir, args.strict)
     width = max(len(result.name) for result in results)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from wizard.estimate.autofit import AutofitError, Keep, Layout, Plan, autofit
 from wizard.estimate.core import GIB, Advice, Estimate, compose, estimate, verdict_for
-from wizard.estimate.spec import RunSpec, run_from_config
+from wizard.estimate.workload import RunSpec, run_from_config
 
 __all__ = [
     "GIB",

@@ -7,8 +7,8 @@ derivation is in the docstrings). Multiply by tokens in a micro batch for bytes.
 
 from __future__ import annotations
 
-from wizard.estimate.spec import RunSpec
 from wizard.estimate.terms import adapter_param_bytes, lora_linears
+from wizard.estimate.workload import RunSpec
 from wizard.models import ModelArch
 
 # These GELU variants are written as Python expressions in transformers, so autograd keeps

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from wizard.estimate.core import Advice, Estimate, compose
-from wizard.estimate.spec import RunSpec
 from wizard.estimate.terms import optimizer_info
+from wizard.estimate.workload import RunSpec
 from wizard.models import ModelArch
 
 Change = tuple[str, str, Callable[[RunSpec], RunSpec | None]]

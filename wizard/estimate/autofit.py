@@ -13,7 +13,7 @@ from typing import Any
 
 from wizard.errors import WizardError
 from wizard.estimate.core import Estimate, compose
-from wizard.estimate.spec import RunSpec, run_from_config
+from wizard.estimate.workload import RunSpec, run_from_config
 from wizard.models import ModelArch
 
 # Relative step time of each technique (1.0 = none): checkpointing recomputes the forward pass,

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wizard.estimate.activations import activation_peak
-from wizard.estimate.spec import RunSpec, run_from_config
 from wizard.estimate.states import model_states
 from wizard.estimate.terms import (
     adapter_weight_bytes,
@@ -16,6 +15,7 @@ from wizard.estimate.terms import (
     quant_bytes_per_param,
     trainable_params,
 )
+from wizard.estimate.workload import RunSpec, run_from_config
 from wizard.models import ModelArch, largest_module_params, layer_linears, total_params
 
 GIB = 2**30

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wizard.estimate.spec import RunSpec
 from wizard.estimate.terms import (
     optimizer_info,
     trainable_bytes_each,
     trainable_params,
 )
+from wizard.estimate.workload import RunSpec
 from wizard.models import ModelArch, largest_module_params
 
 FP32 = 4

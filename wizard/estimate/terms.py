@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wizard.errors import WizardError
-from wizard.estimate.spec import RunSpec
+from wizard.estimate.workload import RunSpec
 from wizard.models import (
     ModelArch,
     embedding_params,
@@ -18,7 +18,7 @@ from wizard.models import (
     linear_params,
     total_params,
 )
-from wizard.models.layers import Linear
+from wizard.models.linears import Linear
 
 
 @dataclass(frozen=True)

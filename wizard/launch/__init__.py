@@ -1,7 +1,7 @@
 """Starting a training run: preflight checks, the run manifest, the child process, clusters.
 
 `session.prepare` + `session.start` are what `launch` and `demo` call; the pure command line is
-built by `wizard.launch_command`. Nothing here imports axolotl, accelerate or torch: they run in
+built by `wizard.launch.command`. Nothing here imports axolotl, accelerate or torch: they run in
 the child, and are probed in a subprocess of the Python that will run them.
 """
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from wizard.launch_command import LaunchCommand
+from wizard.launch.command import LaunchCommand
 
 TAIL_BYTES = 256 * 1024
 # `ValueError: ...`, `torch.distributed.DistNetworkError: ...`, `KeyError: 'instruction'`.

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from wizard import __version__
 from wizard.errors import WizardError
-from wizard.launch_command import LaunchCommand, Layout
+from wizard.launch.command import LaunchCommand, Layout
 from wizard.yamlio import read_text_file
 
 SBATCH_FILENAME = "launch.sbatch"

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wizard.paths import is_local_path
+from wizard.axolotl.paths import is_local_path
 
 if TYPE_CHECKING:
     from wizard.launch.preflight import Preflight

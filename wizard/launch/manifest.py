@@ -21,9 +21,9 @@ from typing import Any
 
 from wizard import __version__
 from wizard.files import atomic_write_text, make_folders, os_error
+from wizard.launch.command import LaunchCommand, Layout
 from wizard.launch.outputs import deepspeed_path
 from wizard.launch.target import Target
-from wizard.launch_command import LaunchCommand, Layout
 from wizard.yamlio import dump_yaml
 
 LAUNCHES_DIR = "launches"

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from wizard.axolotl.paths import LOCAL_PREFIXES
+from wizard.launch.command import Layout
 from wizard.launch.datacheck import check_datasets
 from wizard.launch.outputs import check_disk, check_output_dir
 from wizard.launch.probe import Gpus, cached_model_dir, offline, package_versions, visible_gpus
 from wizard.launch.target import Target
-from wizard.launch_command import Layout
-from wizard.paths import LOCAL_PREFIXES
 
 REQUIRED = ("axolotl", "accelerate")
 

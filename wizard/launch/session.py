@@ -14,6 +14,13 @@ from pathlib import Path
 from wizard.errors import WizardError
 from wizard.launch.child import Ended, TextSink, exec_child, failure_cause, run_child
 from wizard.launch.cluster import parse_hostfile
+from wizard.launch.command import (
+    LaunchCommand,
+    Layout,
+    MixedPrecision,
+    accelerate_config,
+    build_launch_command,
+)
 from wizard.launch.manifest import (
     ManifestData,
     ManifestDir,
@@ -28,13 +35,6 @@ from wizard.launch.target import (
     apply_flags,
     planned_layout,
     resolve_target,
-)
-from wizard.launch_command import (
-    LaunchCommand,
-    Layout,
-    MixedPrecision,
-    accelerate_config,
-    build_launch_command,
 )
 
 # Axolotl's CLI reads `--key=value` after the config as overrides of the config's keys.

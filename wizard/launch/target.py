@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from wizard.errors import UsageError, WizardError
-from wizard.launch_command import DEFAULT_PORT, Layout, MixedPrecision
+from wizard.launch.command import DEFAULT_PORT, Layout, MixedPrecision
 from wizard.yamlio import load_yaml_mapping
 
-CONFIG_FILENAME = "axolotl.yml"  # as wizard.runfolder writes it; not imported to keep this light
+CONFIG_FILENAME = (
+    "axolotl.yml"  # as wizard.build.runfolder writes it; not imported to keep this light
+)
 ANSWERS_FILENAME = "wizard-answers.yml"
 PRECISIONS: dict[str, MixedPrecision] = {"no": "no", "bf16": "bf16", "fp16": "fp16"}
 
@@ -86,9 +88,9 @@ def resolve_target(path: Path) -> Target:
 def planned_layout(target: Target) -> tuple[Layout, MixedPrecision]:
     """The layout and precision the run was planned with (answers file), else from the config."""
     if target.answers is not None:
-        from wizard.answers_file import load_answers_file
-        from wizard.layers import Answers
-        from wizard.runfolder import launch_layout, mixed_precision
+        from wizard.answers.file import load_answers_file
+        from wizard.answers.layers import Answers
+        from wizard.build.runfolder import launch_layout, mixed_precision
 
         loaded = load_answers_file(target.config_path.parent / ANSWERS_FILENAME)
         spec = Answers([loaded.layer]).resolve()

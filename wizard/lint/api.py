@@ -10,17 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from wizard.axolotl.schema import load_schema
 from wizard.errors import WizardError
 from wizard.lint.context import Ctx, DeepSpeedFile
 from wizard.lint.crossfile import CROSS_FILE_RULES
-from wizard.lint.deepspeed import check_structure, load_deepspeed
+from wizard.lint.deepspeed_rules import check_structure, load_deepspeed
 from wizard.lint.env import Env
 from wizard.lint.findings import Finding, Report
 from wizard.lint.gotchas import GOTCHAS
 from wizard.lint.keys import check_keys
 from wizard.lint.positions import Located, load_located
 from wizard.lint.rules import RULES
-from wizard.lint.schema import load_schema
 from wizard.yamlio import read_text_file
 
 

@@ -12,10 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from wizard.axolotl.offline import OFFLINE_ENV
 from wizard.errors import WizardError
 from wizard.lint.env import Env
 from wizard.lint.findings import Finding
-from wizard.offline import OFFLINE_ENV
 
 CHILD = "wizard.lint.axolotl_child"
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wizard.axolotl.schema import AxolotlSchema
 from wizard.lint.env import Env
 from wizard.lint.findings import Finding, KeyPath, Rename, Severity
 from wizard.lint.positions import Located
-from wizard.lint.schema import AxolotlSchema
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from wizard.lint.context import Ctx
-from wizard.lint.deepspeed import offload_device, stage
+from wizard.lint.deepspeed_rules import offload_device, stage
 from wizard.lint.findings import Finding
 from wizard.lint.rules import Rule
 

@@ -10,11 +10,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from wizard.axolotl.paths import is_local_path
 from wizard.lint.context import Ctx
 from wizard.lint.findings import Finding
 from wizard.lint.rules import LEGACY_ATTENTION, Rule
 from wizard.models.tokenizer import has_chat_template, needs_tokenizer_template
-from wizard.paths import is_local_path
 
 # Backends that keep packed samples apart (Axolotl's attn_decontaminates_packing).
 PACKING_ATTENTION = {

@@ -11,9 +11,9 @@ import json
 import re
 from typing import Any
 
+from wizard.axolotl.schema import JsonSchema
 from wizard.lint.context import Ctx
 from wizard.lint.findings import Finding, KeyPath, Rename, dotted
-from wizard.lint.schema import JsonSchema
 from wizard.lint.suggest import suggest
 from wizard.lint.typecheck import check_value, describe, unknown_keys
 

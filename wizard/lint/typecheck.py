@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from wizard.axolotl.schema import AxolotlSchema, JsonSchema
 from wizard.lint.findings import KeyPath
-from wizard.lint.schema import AxolotlSchema, JsonSchema
 
 Problem = tuple[KeyPath, str]
 _INT_STR = re.compile(r"^\s*[+-]?\d+(?:_\d+)*\s*$")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wizard.models.arch import ModelArch, arch_from_config
-from wizard.models.layers import (
+from wizard.models.linears import (
     Linear,
     embedding_params,
     largest_module_params,

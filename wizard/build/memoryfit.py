@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wizard.answers_file import PresetRef
+from wizard.answers.file import PresetRef
 from wizard.errors import WizardError
-from wizard.layers import Answers, Layer
-from wizard.planning import plan_run
-from wizard.preset_views import placeholder_layer
+from wizard.answers.layers import Answers, Layer
+from wizard.build.plan import plan_run
+from wizard.presets.views import placeholder_layer
 
 
 def method_note(answers: Answers, preset: PresetRef | None, kind: str, cwd: Path) -> str | None:

@@ -1,4 +1,4 @@
-"""The question list (wizard/questions.yaml) and the spec's rules for a single answer.
+"""The question list (wizard/interview/questions.yaml) and the spec's rules for a single answer.
 
 Questions are data; this module reads them into small models and answers two questions for the
 interview: which spec field does a key name (so its type and constraints check a typed answer),
@@ -16,8 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
+from wizard.answers.layers import METHOD_MODELS, generic_key
 from wizard.errors import WizardError
-from wizard.layers import METHOD_MODELS, generic_key
 from wizard.spec import (
     DatasetSpec,
     DistributedSpec,
@@ -90,7 +90,9 @@ class QuestionFile(_Strict):
 
 @lru_cache(maxsize=1)
 def load_questions() -> QuestionFile:
-    text = resources.files("wizard").joinpath("questions.yaml").read_text(encoding="utf-8")
+    text = (
+        resources.files("wizard.interview").joinpath("questions.yaml").read_text(encoding="utf-8")
+    )
     return QuestionFile.model_validate(safe_load(text))
 
 

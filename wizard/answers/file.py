@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from wizard import AXOLOTL_TARGET_VERSION, __version__
+from wizard.answers.layers import Layer, check_layer, generic_key
+from wizard.axolotl.paths import PathMapper, from_answers_file, is_local_path, keep_path
 from wizard.errors import WizardError
-from wizard.layers import Layer, check_layer, generic_key
-from wizard.paths import PathMapper, from_answers_file, is_local_path, keep_path
 from wizard.spec import RunSpec
 from wizard.yamlio import dump_yaml, load_yaml_mapping
 

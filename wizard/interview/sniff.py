@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from wizard.datashape import Proposal, misfit_reason, propose
 from wizard.errors import WizardError
+from wizard.interview.shape import Proposal, misfit_reason, propose
 
 MAX_RECORDS = 500
 MAX_BYTES = 4 * 1024 * 1024

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from wizard.prompter import Choice
+from wizard.interview.prompter import Choice
 
 if TYPE_CHECKING:
-    from wizard.interview import Interview
-    from wizard.presets import Preset
+    from wizard.interview.session import Interview
+    from wizard.presets.store import Preset
 
 NOTHING, ANSWERS = "<nothing>", "<answers file>"
 
@@ -18,7 +18,7 @@ NOTHING, ANSWERS = "<nothing>", "<answers file>"
 def preset_choices() -> list[Choice]:
     """Every usable preset a name reaches (highest source wins), grouped by family. A broken
     team preset is left out here (`presets list` shows why) instead of breaking the question."""
-    from wizard.preset_views import list_presets
+    from wizard.presets.views import list_presets
 
     families: dict[str, list[Preset]] = defaultdict(list)
     for listing in list_presets():
@@ -36,7 +36,7 @@ def preset_choices() -> list[Choice]:
 
 
 def choose_start(iv: Interview) -> None:
-    from wizard.answers_file import ANSWERS_FILENAME
+    from wizard.answers.file import ANSWERS_FILENAME
 
     answers_path = iv.run_dir / ANSWERS_FILENAME if iv.run_dir is not None else None
     choices = [Choice(NOTHING, "Nothing: answer every question")]
@@ -47,7 +47,7 @@ def choose_start(iv: Interview) -> None:
     if picked == NOTHING:
         return
     if picked == ANSWERS and answers_path is not None:
-        from wizard.answers_file import load_answers_file
+        from wizard.answers.file import load_answers_file
 
         loaded = load_answers_file(answers_path)
         iv.answers.layers.insert(0, loaded.layer)
@@ -58,14 +58,14 @@ def choose_start(iv: Interview) -> None:
 
 def _use_preset(iv: Interview, name: str) -> None:
     """Put the preset's layers under everything else; its locked answers over them."""
-    from wizard.answers_file import PresetRef
-    from wizard.layers import Answers
-    from wizard.presets import chain_hash, preset_chain, preset_layers, shadow_warning
+    from wizard.answers.file import PresetRef
+    from wizard.answers.layers import Answers
+    from wizard.presets.store import chain_hash, preset_chain, preset_layers, shadow_warning
 
     chain = preset_chain(name)
     others = [layer for layer in iv.answers.layers if layer is not iv.layer]
     answers = Answers([*preset_layers(chain), *others])
-    from wizard.preset_rules import apply_locks, chain_locks
+    from wizard.presets.rules import apply_locks, chain_locks
 
     locks = chain_locks(chain)
     answers = apply_locks(answers, locks)

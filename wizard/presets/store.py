@@ -21,9 +21,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from wizard.answers.layers import Layer, check_layer
 from wizard.errors import WizardError
-from wizard.layers import Layer, check_layer
-from wizard.preset_files import check_specifier, read_preset_data
+from wizard.presets.files import check_specifier, read_preset_data
 from wizard.resources import presets_dir
 
 PRESET_SUFFIXES = (".yml", ".yaml")

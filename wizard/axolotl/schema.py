@@ -29,7 +29,7 @@ def _version_key(version: str) -> tuple[int, ...]:
 
 def bundled_versions() -> list[str]:
     """The Axolotl versions there is a bundled schema for, oldest first."""
-    folder = resources.files("wizard.schemas")
+    folder = resources.files("wizard.axolotl.schemas")
     found = [m.group(1) for p in folder.iterdir() if (m := _NAME.match(p.name))]
     return sorted(found, key=_version_key)
 
@@ -123,7 +123,11 @@ class AxolotlSchema:
 @cache
 def load_schema(version: str | None = None) -> AxolotlSchema:
     chosen = choose_version(version)
-    raw = resources.files("wizard.schemas").joinpath(f"axolotl-{chosen}.json").read_text("utf-8")
+    raw = (
+        resources.files("wizard.axolotl.schemas")
+        .joinpath(f"axolotl-{chosen}.json")
+        .read_text("utf-8")
+    )
     data = json.loads(raw)
     defs: dict[str, JsonSchema] = dict(data["config"].get("$defs", {}))
     for model in data["dataset_models"].values():

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wizard.datashape import Proposal
-from wizard.datasniff import SUFFIX_FORMATS, sniff
+from wizard.axolotl.paths import is_local_path
 from wizard.errors import WizardError
-from wizard.paths import is_local_path
+from wizard.interview.shape import Proposal
+from wizard.interview.sniff import SUFFIX_FORMATS, sniff
 from wizard.spec import DatasetSpec, RunSpec
 
 

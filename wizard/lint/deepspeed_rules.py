@@ -25,7 +25,7 @@ from wizard.yamlio import non_finite_paths
 
 @cache
 def ds_tables() -> dict[str, Any]:
-    raw = resources.files("wizard.schemas").joinpath("deepspeed.json").read_text("utf-8")
+    raw = resources.files("wizard.axolotl.schemas").joinpath("deepspeed.json").read_text("utf-8")
     tables: dict[str, Any] = json.loads(raw)
     return tables
 

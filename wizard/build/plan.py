@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from wizard.answers_file import AnswersDocument, PresetRef
+from wizard.answers.file import AnswersDocument, PresetRef
 from wizard.estimate import Estimate
-from wizard.fitting import FitReport, estimate_folder, fit_answers
-from wizard.layers import Answers
-from wizard.paths import keep_path, relative_to_run_dir
-from wizard.runfolder import RunFolder, build_run_folder
+from wizard.build.fitting import FitReport, estimate_folder, fit_answers
+from wizard.answers.layers import Answers
+from wizard.axolotl.paths import keep_path, relative_to_run_dir
+from wizard.build.runfolder import RunFolder, build_run_folder
 from wizard.spec import RunSpec
 
 

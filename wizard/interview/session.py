@@ -1,4 +1,4 @@
-"""The interview: walk the question list (wizard/questions.yaml), ask through a Prompter.
+"""The interview: walk the question list (questions.yaml), ask through a Prompter.
 
 Typed answers go into one more layer on top of the others (preset < answers file < --set <
 interview), so the answers file and `presets explain` still say where each value came from. An
@@ -21,14 +21,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from wizard.answers_file import PresetRef
-from wizard.datasniff import SniffReport
+from wizard.answers.file import PresetRef
+from wizard.answers.layers import METHOD_MODELS, Answers, Layer, generic_key
 from wizard.errors import Cancelled, WizardError
-from wizard.hardware import Detected
-from wizard.layers import METHOD_MODELS, Answers, Layer, generic_key
-from wizard.models import ModelArch
-from wizard.prompter import Choice, Prompter
-from wizard.questions import (
+from wizard.interview.hardware import Detected
+from wizard.interview.prompter import Choice, Prompter
+from wizard.interview.questions import (
     SUB_MODELS,
     QuestionDef,
     QuestionFile,
@@ -39,6 +37,8 @@ from wizard.questions import (
     load_questions,
     parse_answer,
 )
+from wizard.interview.sniff import SniffReport
+from wizard.models import ModelArch
 
 INTERVIEW_LAYER = "interview"
 MISSING: Any = object()
@@ -98,7 +98,7 @@ class Interview:
         return None if info.is_required() else info.get_default(call_default_factory=True)
 
     def allows_none(self, key: str) -> bool:
-        from wizard.questions import allows_none
+        from wizard.interview.questions import allows_none
 
         return allows_none(key, self.method_kind())
 
@@ -115,7 +115,7 @@ class Interview:
         """Every section, then the review; returns the answers to write."""
         try:
             if self.ask_start:
-                from wizard.interview_start import choose_start
+                from wizard.interview.start import choose_start
 
                 choose_start(self)
             self.confirm_remote_code()
@@ -131,7 +131,7 @@ class Interview:
 
     def confirm_remote_code(self) -> None:
         """A team or project preset that turns on trust_remote_code needs the user's yes."""
-        from wizard.preset_rules import REMOTE_CODE_KEYS, untrusted_remote_code
+        from wizard.presets.rules import REMOTE_CODE_KEYS, untrusted_remote_code
 
         sources = untrusted_remote_code(self.answers)
         if not sources or self.trust_remote_code:
@@ -176,7 +176,7 @@ class Interview:
             if answer_text(self.value(concrete)) not in [answer_text(o) for o in options]:
                 return False
         if question.hub_only:
-            from wizard.interview_kinds import is_hub_id
+            from wizard.interview.kinds import is_hub_id
 
             return is_hub_id(str(self.value(f"datasets.{index}.path") or ""))
         return True
@@ -189,7 +189,7 @@ class Interview:
             if question.reset_when_hidden and self.value(key) != self.spec_default(key):
                 self.layer.values[key] = self.spec_default(key)
             return
-        from wizard.interview_kinds import ask_kind
+        from wizard.interview.kinds import ask_kind
 
         self.asked.add(key)
         self.prompter.show(f"  {question.help}")
@@ -207,7 +207,7 @@ class Interview:
         if key in self.proposals:
             return Offer(self.proposals[key])
         if question.suggest and not self.given_below(key):
-            from wizard.interview_kinds import suggest
+            from wizard.interview.kinds import suggest
 
             suggested = suggest(self, question.suggest, key)
             if suggested is not None:
@@ -265,8 +265,8 @@ class Interview:
     # -- review -------------------------------------------------------------------------------
 
     def review(self) -> None:
-        from wizard.planning import plan_run
-        from wizard.review import review_text
+        from wizard.build.plan import plan_run
+        from wizard.interview.review import review_text
 
         while True:
             try:
@@ -347,7 +347,7 @@ def fixed_keys(answers: Answers) -> set[str]:
     for layer in answers.layers:
         if layer.name == "--set":
             keys.update(layer.values)
-    from wizard.preset_rules import locked_keys
+    from wizard.presets.rules import locked_keys
 
     return keys | locked_keys(answers)
 
@@ -359,8 +359,8 @@ def interview_in_terminal(
     Returns the answers and the preset picked at the start question, if one was."""
     import sys
 
-    from wizard.hardware import detect_gpus
-    from wizard.prompter import QuestionaryPrompter
+    from wizard.interview.hardware import detect_gpus
+    from wizard.interview.prompter import QuestionaryPrompter
 
     starts_empty = not any(
         layer.name.startswith(("preset ", "answers file ")) for layer in answers.layers

@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from wizard.answers.layers import METHOD_MODELS, Answers, Layer, check_keys, generic_key, unflatten
 from wizard.errors import WizardError
-from wizard.layers import METHOD_MODELS, Answers, Layer, check_keys, generic_key, unflatten
-from wizard.preset_rules import Lock, chain_locks, covers
-from wizard.presets import (
+from wizard.presets.rules import Lock, chain_locks, covers
+from wizard.presets.store import (
     NAME_PATTERN,
     SOURCE_ORDER,
     Folders,

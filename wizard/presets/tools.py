@@ -7,7 +7,7 @@ from pathlib import Path
 
 from wizard import __version__
 from wizard.errors import WizardError
-from wizard.presets import (
+from wizard.presets.store import (
     NAME_PATTERN,
     PRESET_SUFFIXES,
     Folders,
@@ -36,9 +36,9 @@ def source_of(folder: Path) -> str | None:
 
 def save_preset(name: str, run: Path, to_dir: Path, description: str | None, force: bool) -> Path:
     """Write the answers of run folder (or answers file) `run` as the preset `to_dir/NAME.yml`."""
-    from wizard.answers_file import ANSWERS_FILENAME, load_answers_file
+    from wizard.answers.file import ANSWERS_FILENAME, load_answers_file
+    from wizard.answers.layers import Answers
     from wizard.files import refuse_overwrite, write_all
-    from wizard.layers import Answers
     from wizard.yamlio import dump_yaml
 
     if not NAME_PATTERN.match(name):
@@ -126,10 +126,10 @@ def check_preset(
 
 
 def _render_and_lint(result: CheckResult, preset: Preset, folders: Folders) -> None:
-    from wizard.answers_file import PresetRef
-    from wizard.planning import plan_run
-    from wizard.preset_rules import chain_version_warnings
-    from wizard.preset_views import resolve_chain
+    from wizard.answers.file import PresetRef
+    from wizard.build.plan import plan_run
+    from wizard.presets.rules import chain_version_warnings
+    from wizard.presets.views import resolve_chain
 
     chain = chain_of(preset, folders)
     resolved = resolve_chain(chain)

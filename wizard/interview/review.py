@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from wizard.interview import Interview
-    from wizard.planning import RunPlan
+    from wizard.build.plan import RunPlan
+    from wizard.interview.session import Interview
 
 WIDTH = 100
 
@@ -49,7 +49,7 @@ def review_text(iv: Interview, plan: RunPlan) -> str:
     it from the plan `new` writes (auto-fit already applied)."""
     from rich.syntax import Syntax
 
-    from wizard.runfolder import CONFIG_FILENAME, batch_arithmetic
+    from wizard.build.runfolder import CONFIG_FILENAME, batch_arithmetic
 
     where = f"{iv.run_dir}/" if iv.run_dir is not None else "the run folder"
     facts = [f"Batch:  {batch_arithmetic(plan.spec)}"]
@@ -67,7 +67,7 @@ def review_text(iv: Interview, plan: RunPlan) -> str:
 def summary_table(iv: Interview, plan: RunPlan) -> Any:
     from rich.table import Table
 
-    from wizard.layers import Layer
+    from wizard.answers.layers import Layer
 
     table = Table(title="Review", title_justify="left")
     for name in ("answer", "value", "from"):
@@ -83,7 +83,7 @@ def summary_table(iv: Interview, plan: RunPlan) -> Any:
 
 
 def _short(value: Any) -> str:
-    from wizard.questions import answer_text
+    from wizard.interview.questions import answer_text
 
     text = ", ".join(map(str, value)) if isinstance(value, list) else answer_text(value)
     return text if len(text) <= 60 else text[:59] + "…"

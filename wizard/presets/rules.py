@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from wizard.answers.layers import Answers, Layer, generic_key, known_keys
 from wizard.errors import WizardError
-from wizard.layers import Answers, Layer, generic_key, known_keys
-from wizard.preset_files import version_warnings
-from wizard.presets import Preset, preset_layers
+from wizard.presets.files import version_warnings
+from wizard.presets.store import Preset, preset_layers
 
 LOCK_LAYER_PREFIX = "locked by "
 UNLOCK_HINT = "pass --unlock to change an answer the preset locks, or drop the change"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from wizard.errors import WizardError
 from wizard.lint import Env, Finding, lint_dict
-from wizard.runfolder import CONFIG_FILENAME, RunFolder
+from wizard.build.runfolder import CONFIG_FILENAME, RunFolder
 from wizard.spec import RunSpec
 
 

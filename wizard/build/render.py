@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from wizard import batch
-from wizard.deepspeed import deepspeed_filename
+from wizard.axolotl import batch
+from wizard.build.deepspeed_config import deepspeed_filename
 from wizard.errors import WizardError
-from wizard.paths import PathMapper, is_local_path, keep_path
+from wizard.axolotl.paths import PathMapper, is_local_path, keep_path
 from wizard.spec import AdapterMethod, DatasetSpec, RunSpec
 
 DEEPSPEED_DIR = "deepspeed"

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from wizard.errors import WizardError
 from wizard.estimate import AutofitError, Estimate, Keep, Layout, Plan, autofit, estimate
-from wizard.layers import Answers, Layer
+from wizard.answers.layers import Answers, Layer
 from wizard.models import ModelArch, resolve_arch
-from wizard.render import render_axolotl
-from wizard.runfolder import RunFolder
+from wizard.build.render import render_axolotl
+from wizard.build.runfolder import RunFolder
 from wizard.spec import DistributedSpec, RunSpec
 
 AUTOFIT_LAYER = "auto-fit"

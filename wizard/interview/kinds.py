@@ -8,13 +8,13 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wizard.axolotl.paths import is_local_path
 from wizard.errors import WizardError
-from wizard.paths import is_local_path
-from wizard.prompter import Choice
-from wizard.questions import QuestionDef, answer_text, parse_answer
+from wizard.interview.prompter import Choice
+from wizard.interview.questions import QuestionDef, answer_text, parse_answer
 
 if TYPE_CHECKING:
-    from wizard.interview import Interview, Offer
+    from wizard.interview.session import Interview, Offer
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 LOCAL, HUB, SEARCH = "<local folder>", "<hub id>", "<search the catalog>"
@@ -51,7 +51,7 @@ def _confirm(iv: Interview, question: QuestionDef, key: str, offer: Offer) -> An
 
 
 def _select(iv: Interview, question: QuestionDef, key: str, offer: Offer) -> Any:
-    from wizard.interview import literal_choices
+    from wizard.interview.session import literal_choices
 
     choices = literal_choices(question, iv.method_kind())
     if question.notes == "method_memory":
@@ -65,7 +65,7 @@ def _select(iv: Interview, question: QuestionDef, key: str, offer: Offer) -> Any
 
 def method_choices(iv: Interview, choices: list[Choice]) -> list[Choice]:
     """Each method's note with the memory it would need for this model on these GPUs."""
-    from wizard.memoryfit import method_note
+    from wizard.build.memoryfit import method_note
 
     cwd = Path.cwd()
     noted = []
@@ -94,7 +94,7 @@ def _dataset_path(iv: Interview, question: QuestionDef, key: str, offer: Offer) 
 
 def path_reason(value: str, below: Any) -> str | None:
     """Why `value` is not a dataset: not a file we can read, not a Hub id."""
-    from wizard.datasniff import SUFFIX_FORMATS
+    from wizard.interview.sniff import SUFFIX_FORMATS
 
     if not value:
         return "give a data file or a Hub dataset id (org/name)"
@@ -113,7 +113,7 @@ def path_reason(value: str, below: Any) -> str | None:
 
 def _sniff_into(iv: Interview, index: int, value: str, changed: bool) -> None:
     """Read a local file's head, show what it holds, and propose the format and mapping."""
-    from wizard.datasniff import sniff
+    from wizard.interview.sniff import sniff
 
     prefix = f"datasets.{index}."
     for key in [k for k in iv.proposals if k.startswith(prefix)]:
@@ -125,7 +125,7 @@ def _sniff_into(iv: Interview, index: int, value: str, changed: bool) -> None:
         return
     report = sniff(path)
     iv.sniffs[index] = report
-    from wizard.review import preview_text
+    from wizard.interview.review import preview_text
 
     iv.prompter.show("\n".join(f"  {line}" for line in report.lines()))
     if report.preview:
@@ -242,7 +242,7 @@ def describe_model(iv: Interview, value: str) -> str:
 
 
 def _gpu(iv: Interview, question: QuestionDef, key: str, offer: Offer) -> Any:
-    from wizard.hardware import COMMON_GPUS
+    from wizard.interview.hardware import COMMON_GPUS
 
     options = {gpu.label: (gpu.memory_gib, gpu.bf16) for gpu in COMMON_GPUS}
     choices = []
@@ -267,7 +267,7 @@ def _gpu(iv: Interview, question: QuestionDef, key: str, offer: Offer) -> Any:
         memory = iv.value(key)
     iv.record(key, memory)
     iv.record("hardware.bf16_supported", bf16)
-    from wizard.interview import MISSING
+    from wizard.interview.session import MISSING
 
     return MISSING
 
@@ -289,10 +289,10 @@ def _gpu_default(
 
 
 def suggest(iv: Interview, name: str, key: str) -> Offer | None:
-    from wizard.interview import Offer
+    from wizard.interview.session import Offer
 
     if name == "effective_batch":
-        from wizard.batch import sequences_per_step
+        from wizard.axolotl.batch import sequences_per_step
 
         accumulation = iv.value("training.gradient_accumulation_steps") or 1
         world = int(iv.value("hardware.gpus_per_node")) * int(iv.value("hardware.nodes"))
@@ -307,7 +307,7 @@ def suggest(iv: Interview, name: str, key: str) -> Offer | None:
 
 def _sequence_len(iv: Interview) -> Offer | None:
     """Long enough for the longest sampled record (~4 characters a token), within the context."""
-    from wizard.interview import Offer
+    from wizard.interview.session import Offer
 
     longest = max((r.longest_chars for r in iv.sniffs.values()), default=0)
     if not longest:

@@ -1,0 +1,1 @@
+"""Presets: shared, partial answers from untrusted folders."""
