@@ -23,7 +23,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from wizard.estimate import GIB, Estimate, compose, run_from_config  # noqa: E402
+from wizard.estimate import GIB, Estimate, compose, workload_from_config  # noqa: E402
 from wizard.models import ModelArch, catalog_arch, largest_module_params, total_params  # noqa: E402
 
 CASES = ROOT / "tests" / "data" / "memory" / "cases.yaml"
@@ -60,7 +60,7 @@ def run_case(row: str, case: dict[str, Any]) -> Result:
         raise SystemExit(f"{row}: {case['model']} is not in the catalog")
     arch = replace(arch, **case.get("arch", {}))
     gpus = int(case.get("gpus", 1))
-    spec = run_from_config(case["config"], case.get("deepspeed"), gpus=gpus)
+    spec = workload_from_config(case["config"], case.get("deepspeed"), gpus=gpus)
     spec = replace(spec, **case.get("spec", {}))
     result = compose(arch, spec, None)
     gib = result.allocated_gib if case["compare"] == "allocated" else result.peak_gib_per_gpu
@@ -90,7 +90,7 @@ def peers(result: Result) -> tuple[str, str]:
     from deepspeed.runtime.zero.stage3 import estimate_zero3_model_states_mem_needs
     from deepspeed.runtime.zero.stage_1_and_2 import estimate_zero2_model_states_mem_needs
 
-    spec, unit = result.estimate.spec, UNIT_BYTES[result.unit]
+    spec, unit = result.estimate.workload, UNIT_BYTES[result.unit]
     psi = total_params(result.arch)
     if spec.sharded:
         _cpu, gpu, *_ = estimate_zero3_model_states_mem_needs(

@@ -9,7 +9,7 @@ import pytest
 from wizard.errors import WizardError
 from wizard.estimate import AutofitError, Plan, autofit, compose
 from wizard.estimate.autofit import Keep, _plans, layouts_for
-from wizard.estimate.workload import run_from_config
+from wizard.estimate.workload import workload_from_config
 from wizard.models import ModelArch, catalog_arch
 
 QLORA = {"adapter": "qlora", "load_in_4bit": True, "lora_r": 16, "lora_target_linear": True,
@@ -40,7 +40,7 @@ def test_plan_fits_budget_and_keeps_effective_batch(
     plan = autofit(cfg, arch, gpus=gpus, gpu_mem_gib=mem, target_batch=batch)
     assert plan.estimate.peak_gib_per_gpu <= mem * 0.9
     assert plan.effective_batch == batch
-    again = compose(arch, plan.estimate.spec, mem)
+    again = compose(arch, plan.estimate.workload, mem)
     assert again.peak_gib_per_gpu == pytest.approx(plan.estimate.peak_gib_per_gpu)
     assert f"= {batch} sequences" in plan.arithmetic()
     keys = plan.axolotl_keys()
@@ -53,7 +53,7 @@ def test_plan_is_the_fastest_that_fits(
 ) -> None:
     arch = _arch(name)
     plan = autofit(cfg, arch, gpus=gpus, gpu_mem_gib=mem, target_batch=batch)
-    base = run_from_config(cfg, gpus=gpus)
+    base = workload_from_config(cfg, gpus=gpus)
     rivals = _plans(arch, base, batch // gpus, mem, mem * 0.9, layouts_for(base, gpus), Keep())
     fitting = [p for p in rivals if p.estimate.peak_gib_per_gpu <= mem * 0.9]
     assert plan.speed_factor == min(p.speed_factor for p in fitting)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from wizard.errors import WizardError
-from wizard.estimate import estimate, run_from_config
+from wizard.estimate import estimate, workload_from_config
 from wizard.models import ModelArch, catalog_arch
 
 
@@ -18,7 +18,7 @@ def _arch(name: str = "meta-llama/Llama-3.1-8B") -> ModelArch:
 
 
 def test_config_keys_are_read_like_axolotl() -> None:
-    spec = run_from_config({
+    spec = workload_from_config({
         "adapter": "qlora", "load_in_4bit": True, "lora_r": 32, "lora_target_modules": ["q_proj"],
         "sequence_len": 1024, "micro_batch_size": 2, "gradient_accumulation_steps": 8,
         "gradient_checkpointing": "offload", "optimizer": "paged_adamw_8bit", "bf16": "auto",
@@ -31,20 +31,20 @@ def test_config_keys_are_read_like_axolotl() -> None:
 
 
 def test_axolotl_defaults_and_fp32_upcast_rule() -> None:
-    full_sdpa = run_from_config({"bf16": True})
+    full_sdpa = workload_from_config({"bf16": True})
     assert full_sdpa.optimizer == "adamw_torch_fused" and full_sdpa.seq_len == 2048
     assert full_sdpa.upcast_fp32  # Axolotl leaves embeddings in fp32 without flash attention
-    assert not run_from_config({"bf16": True, "flash_attention": True}).upcast_fp32
-    assert not run_from_config({"bf16": True, "adapter": "lora"}).upcast_fp32
-    assert run_from_config({}).compute_bytes == 4
+    assert not workload_from_config({"bf16": True, "flash_attention": True}).upcast_fp32
+    assert not workload_from_config({"bf16": True, "adapter": "lora"}).upcast_fp32
+    assert workload_from_config({}).compute_bytes == 4
 
 
 def test_deepspeed_and_fsdp_settings() -> None:
     ds = {"zero_optimization": {"stage": 3, "offload_optimizer": {"device": "cpu"},
                                 "offload_param": {"device": "cpu"}}}
-    spec = run_from_config({"deepspeed": "z.json", "bf16": True}, ds, gpus=8)
+    spec = workload_from_config({"deepspeed": "z.json", "bf16": True}, ds, gpus=8)
     assert (spec.zero_stage, spec.offload_optimizer, spec.offload_params) == (3, True, True)
-    fsdp = run_from_config({"fsdp": ["full_shard", "auto_wrap"],
+    fsdp = workload_from_config({"fsdp": ["full_shard", "auto_wrap"],
                             "fsdp_config": {"fsdp_offload_params": True}}, gpus=2)
     assert fsdp.fsdp and fsdp.sharded and fsdp.offload_params
 
@@ -65,7 +65,7 @@ def test_bad_config_values_are_clear_errors(
     cfg: dict[str, Any], ds: dict[str, Any] | None, gpus: int, match: str
 ) -> None:
     with pytest.raises(WizardError, match=match):
-        run_from_config(cfg, ds, gpus=gpus)
+        workload_from_config(cfg, ds, gpus=gpus)
 
 
 def test_moe_and_multimodal_are_marked_rough_never_silently() -> None:

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from wizard.estimate import RunSpec
+from wizard.estimate import Workload
 from wizard.estimate.states import model_states
 from wizard.estimate.terms import base_weight_bytes, lora_params
 from wizard.models import ModelArch, catalog_arch, total_params
@@ -69,7 +69,7 @@ def test_lora_count_equals_peft(name: str, rank: int, targets: tuple[str, ...] |
                              target_modules="all-linear" if targets is None else list(targets))
     peft_model = peft.get_peft_model(model, config)
     trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
-    ours = lora_params(arch, RunSpec(method="lora", lora_r=rank, lora_targets=targets))
+    ours = lora_params(arch, Workload(method="lora", lora_r=rank, lora_targets=targets))
     assert ours == trainable
 
 
@@ -80,7 +80,7 @@ def test_zero2_model_states_equal_deepspeed_estimator(gpus: int) -> None:
 
     arch = _arch("meta-llama/Llama-3.1-8B")
     psi = total_params(arch)
-    spec = RunSpec(zero_stage=2, gpus=gpus, optimizer="adamw_torch_fused")
+    spec = Workload(zero_stage=2, gpus=gpus, optimizer="adamw_torch_fused")
     states = model_states(arch, spec)
     ours = base_weight_bytes(arch, spec) + states.grads_full + states.optimizer + states.master
     _cpu, theirs = estimate_zero2_model_states_mem_needs(psi, gpus, 1, cpu_offload=False)

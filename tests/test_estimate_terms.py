@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from wizard.errors import WizardError
-from wizard.estimate import GIB, RunSpec, compose, run_from_config, verdict_for
+from wizard.estimate import GIB, Workload, compose, verdict_for, workload_from_config
 from wizard.estimate.activations import (
     activation_peak,
     attention_bytes,
@@ -45,14 +45,14 @@ def test_nf4_storage_with_and_without_double_quant() -> None:
 
 
 def test_weights_full_16bit_and_fp32_embeddings() -> None:
-    spec = RunSpec(method="full")
+    spec = Workload(method="full")
     assert base_weight_bytes(L8, spec) == 2 * PSI
     upcast = replace(spec, upcast_fp32=True)
     assert base_weight_bytes(L8, upcast) == 2 * PSI + 2 * embedding_params(L8)
 
 
 def test_weights_qlora_keep_embeddings_in_16bit_and_shard() -> None:
-    spec = RunSpec(method="qlora", weight_bits=4, double_quant=False)
+    spec = Workload(method="qlora", weight_bits=4, double_quant=False)
     linear = linear_params(L8)
     assert base_weight_bytes(L8, spec) == pytest.approx(linear * 0.5625 + (PSI - linear) * 2)
     sharded = replace(spec, zero_stage=3, gpus=4)
@@ -61,7 +61,7 @@ def test_weights_qlora_keep_embeddings_in_16bit_and_shard() -> None:
 
 
 def test_lora_count_by_hand_gqa_aware() -> None:
-    q_v = RunSpec(method="lora", lora_r=8, lora_targets=("q_proj", "v_proj"))
+    q_v = Workload(method="lora", lora_r=8, lora_targets=("q_proj", "v_proj"))
     # q: 4096 -> 4096, v: 4096 -> 1024 (8 KV heads of 128)
     assert lora_params(L8, q_v) == 32 * 8 * ((4096 + 4096) + (4096 + 1024))
     everything = replace(q_v, lora_r=16, lora_targets=None)
@@ -70,15 +70,15 @@ def test_lora_count_by_hand_gqa_aware() -> None:
 
 
 def test_lora_targets_that_match_nothing_are_an_error() -> None:
-    spec = RunSpec(method="lora", lora_targets=("c_attn",))
+    spec = Workload(method="lora", lora_targets=("c_attn",))
     with pytest.raises(WizardError) as err:
         lora_params(L8, spec)
     assert "q_proj" in (err.value.hint or "")
 
 
 def test_trainable_params_full_vs_lora_with_saved_embeddings() -> None:
-    assert trainable_params(L8, RunSpec()) == PSI
-    spec = RunSpec(method="lora", lora_targets=None, lora_train_embeddings=True)
+    assert trainable_params(L8, Workload()) == PSI
+    spec = Workload(method="lora", lora_targets=None, lora_train_embeddings=True)
     assert trainable_params(L8, spec) == lora_params(L8, spec) + embedding_params(L8)
 
 
@@ -88,7 +88,7 @@ def test_trainable_params_full_vs_lora_with_saved_embeddings() -> None:
      ("paged_adamw_32bit", 8), ("sgd", 0), ("lion_8bit", 1)],
 )
 def test_optimizer_states_pure_bf16(optimizer: str, bytes_per_param: float) -> None:
-    states = model_states(L8, RunSpec(optimizer=optimizer))
+    states = model_states(L8, Workload(optimizer=optimizer))
     assert states.optimizer == pytest.approx(PSI * bytes_per_param)
     assert states.grads_full == 2 * PSI and states.master == 0
 
@@ -100,46 +100,46 @@ def test_unknown_optimizer_is_adamw_with_a_note() -> None:
 
 def test_deepspeed_zero2_matches_deepspeed_formula() -> None:
     """2 + 18/G bytes per parameter: DeepSpeed's estimate_zero2_model_states_mem_needs."""
-    spec = RunSpec(zero_stage=2, gpus=8, optimizer="adamw_torch_fused")
+    spec = Workload(zero_stage=2, gpus=8, optimizer="adamw_torch_fused")
     states = model_states(L8, spec)
     total = base_weight_bytes(L8, spec) + states.grads_full + states.optimizer + states.master
     assert total == pytest.approx(2 * PSI + 18 * PSI / 8)
 
 
 def test_zero_offload_moves_states_to_cpu() -> None:
-    spec = RunSpec(zero_stage=2, gpus=8, offload_optimizer=True)
+    spec = Workload(zero_stage=2, gpus=8, offload_optimizer=True)
     states = model_states(L8, spec)
     assert states.optimizer == states.master == 0
     assert states.cpu == pytest.approx(16 * PSI)
 
 
 def test_gradient_accumulation_keeps_gradients_through_backward() -> None:
-    one = model_states(L8, RunSpec(grad_accum=1))
-    many = model_states(L8, RunSpec(grad_accum=4))
+    one = model_states(L8, Workload(grad_accum=1))
+    many = model_states(L8, Workload(grad_accum=4))
     assert many.grads_backward == many.grads_full > one.grads_backward > 0
 
 
 def test_norm_and_mlp_terms() -> None:
     h, inter = 4096, 14336
-    assert norm_bytes(L8, RunSpec(method="lora")) == 4 * h + 2 * h
-    assert norm_bytes(L8, RunSpec(method="full")) == 4 * h + 2 * h + 2 * h
-    assert norm_bytes(L8, RunSpec(fused_kernels=True)) == 2 * h + 2 * h
-    assert mlp_bytes(L8, RunSpec()) == 4 * 2 * inter
-    assert mlp_bytes(L8, RunSpec(fused_kernels=True)) == 3 * 2 * inter
+    assert norm_bytes(L8, Workload(method="lora")) == 4 * h + 2 * h
+    assert norm_bytes(L8, Workload(method="full")) == 4 * h + 2 * h + 2 * h
+    assert norm_bytes(L8, Workload(fused_kernels=True)) == 2 * h + 2 * h
+    assert mlp_bytes(L8, Workload()) == 4 * 2 * inter
+    assert mlp_bytes(L8, Workload(fused_kernels=True)) == 3 * 2 * inter
     phi = _arch("microsoft/phi-2")
-    assert mlp_bytes(phi, RunSpec()) == (2 + 3) * 2 * phi.intermediate_size
+    assert mlp_bytes(phi, Workload()) == (2 + 3) * 2 * phi.intermediate_size
 
 
 def test_attention_flash_sdpa_eager() -> None:
-    flash = attention_bytes(L8, RunSpec(attention="flash"))
+    flash = attention_bytes(L8, Workload(attention="flash"))
     assert flash == 2 * (4096 + 2 * 1024) + 2 * 4096
-    assert attention_bytes(L8, RunSpec(attention="sdpa")) == flash + 2 * 4096
-    eager = attention_bytes(L8, RunSpec(attention="eager", seq_len=4096))
+    assert attention_bytes(L8, Workload(attention="sdpa")) == flash + 2 * 4096
+    eager = attention_bytes(L8, Workload(attention="eager", seq_len=4096))
     assert eager - flash > 6 * 32 * 4096 - 1
 
 
 def test_lora_activation_extras() -> None:
-    base = RunSpec(method="lora", lora_targets=("q_proj", "v_proj"), lora_r=8)
+    base = Workload(method="lora", lora_targets=("q_proj", "v_proj"), lora_r=8)
     assert lora_bytes(L8, base) == 2 * (4096 * 2 + 4 * 8)  # autocast copy of each input
     with_dropout = replace(base, lora_dropout=0.05)
     assert lora_bytes(L8, with_dropout) == 2 * (4096 * 3 + 4 * 8)
@@ -148,13 +148,13 @@ def test_lora_activation_extras() -> None:
 
 
 def test_logits_by_loss_implementation() -> None:
-    assert logits_bytes(L8, RunSpec()) == 12 * 128256
-    assert logits_bytes(L8, RunSpec(loss="chunked")) == 4 * 128256
-    assert logits_bytes(L8, RunSpec(loss="fused")) == 2 * 2 * 4096  # a chunk of hidden grads
+    assert logits_bytes(L8, Workload()) == 12 * 128256
+    assert logits_bytes(L8, Workload(loss="chunked")) == 4 * 128256
+    assert logits_bytes(L8, Workload(loss="fused")) == 2 * 2 * 4096  # a chunk of hidden grads
 
 
 def test_activations_scale_with_tokens_and_checkpointing() -> None:
-    spec = RunSpec(seq_len=2048, micro_batch=1)
+    spec = Workload(seq_len=2048, micro_batch=1)
     acts, logits = activation_peak(L8, spec)
     acts2, logits2 = activation_peak(L8, replace(spec, micro_batch=2))
     assert acts2 == pytest.approx(2 * acts) and logits2 == 2 * logits
@@ -166,12 +166,13 @@ def test_activations_scale_with_tokens_and_checkpointing() -> None:
 
 
 def test_packing_and_micro_batch_set_tokens() -> None:
-    spec = run_from_config({"sequence_len": 4096, "micro_batch_size": 3, "sample_packing": True})
+    cfg = {"sequence_len": 4096, "micro_batch_size": 3, "sample_packing": True}
+    spec = workload_from_config(cfg)
     assert spec.tokens == 3 * 4096 and spec.sample_packing
 
 
 def test_overhead_and_verdict_thresholds() -> None:
-    result = compose(L8, RunSpec(method="qlora", weight_bits=4, grad_ckpt=True), 24)
+    result = compose(L8, Workload(method="qlora", weight_bits=4, grad_ckpt=True), 24)
     overhead = result.breakdown_gib["cuda_overhead"]
     assert overhead == pytest.approx(0.5 + 0.07 * result.allocated_gib)
     assert sum(result.breakdown_gib.values()) == pytest.approx(result.peak_gib_per_gpu)

@@ -467,7 +467,7 @@ def test_instruct_and_base_ids_are_listed_and_reported_as_themselves() -> None:
 def test_the_model_question_fits_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
-    from wizard.interview.kinds import SELECT_CHROME_ROWS, _featured
+    from wizard.interview.model_question import SELECT_CHROME_ROWS, _featured
 
     for rows in (14, 24, 50):
         monkeypatch.setattr(

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scripted import ENTER, EOF, INTERRUPT, ScriptedPrompter
 
 from wizard import cli
-from wizard.commands.new import collect_answers
 from wizard.errors import WizardError
 from wizard.interview.hardware import Detected, Gpu
-from wizard.interview.prompter import ENTER, EOF, INTERRUPT, ScriptedPrompter
 from wizard.interview.session import Interview, fixed_keys
+from wizard.presets.assemble import collect_answers
 
 DATA = Path(__file__).parent / "data" / "sniff"
 TAIL_TINY = [  # tiny-cpu, from the method on, all defaults
@@ -286,11 +286,11 @@ def test_switching_the_format_resets_the_chat_mapping(tmp_path: Path) -> None:
 
 
 def test_locked_answers_are_not_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from wizard.answers.layers import Layer
+    from wizard.answers.layers import Layer, LayerKind
 
     answers, _ = collect_answers("tiny-cpu", None, [])
     answers.layers.append(Layer("locked by preset builtin:tiny-cpu", {"training.seed": 42,
-                                                                       "method.r": 8}))
+                                    "method.r": 8}, kind=LayerKind.LOCK))  # fmt: skip
     assert {"method.r", "training.seed"} <= fixed_keys(answers)
 
 

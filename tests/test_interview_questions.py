@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wizard.answers.layers import known_keys
+from wizard.answers.keys import known_keys
 from wizard.interview.questions import field_info, load_questions, parse_answer
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from wizard.answers.layers import Answers, Layer, check_keys, generic_key, known_keys, unflatten
+from wizard.answers.keys import check_keys, generic_key, known_keys
+from wizard.answers.layers import Answers, Layer, unflatten
 from wizard.errors import WizardError
 
 PRESET = Layer.from_nested(

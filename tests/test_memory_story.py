@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scripted import ScriptedPrompter
 
 from wizard import cli
 from wizard.answers.layers import Answers
 from wizard.build.plan import plan_run
-from wizard.interview.prompter import Choice, ScriptedPrompter
+from wizard.interview.prompter import Choice
 from wizard.interview.session import Interview, fixed_keys
 from wizard.presets.store import preset_chain, preset_folders
 from wizard.presets.views import resolve_chain
@@ -208,7 +209,7 @@ def test_every_screen_shows_the_estimate_of_what_is_written(
 
 
 def test_auto_fit_plan_is_judged_on_the_estimate_of_the_written_files(tmp_path: Path) -> None:
-    from wizard.commands.new import collect_answers
+    from wizard.presets.assemble import collect_answers
 
     for _name, given, _expect in LAYOUTS:
         answers, preset = collect_answers(None, None, [*COMMON, *given])

@@ -8,13 +8,14 @@ import pytest
 import yaml
 
 from wizard.answers.layers import Answers, Layer
-from wizard.commands.new import collect_answers
+from wizard.answers.placeholders import placeholder_layer
 from wizard.errors import WizardError
+from wizard.presets.assemble import collect_answers
 from wizard.presets.files import ensure_inside, read_preset_data, version_warnings
 from wizard.presets.rules import apply_locks, chain_locks, enforce_locks, locked_keys
 from wizard.presets.store import load_preset_file, preset_chain, preset_layers
 from wizard.presets.tools import check_folder
-from wizard.presets.views import format_value, placeholder_layer, resolve_chain
+from wizard.presets.views import format_value, resolve_chain
 
 DATA = Path(__file__).parent / "data" / "presets"
 TEAM = DATA / "team"

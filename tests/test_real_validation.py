@@ -11,7 +11,7 @@ from real_validators import fill_deepspeed_autos, run_validators
 
 from wizard.answers.file import AnswersDocument
 from wizard.build.runfolder import CONFIG_FILENAME, build_run_folder
-from wizard.commands.new import collect_answers
+from wizard.presets.assemble import collect_answers
 from wizard.resources import presets_dir
 
 pytestmark = pytest.mark.integration

@@ -9,14 +9,16 @@ EXIT_INTERRUPTED = 130
 
 
 class WizardError(Exception):
-    """Something the user can fix: `message` says what is wrong, `hint` what to do next."""
+    """Something the user can fix: `message` says what is wrong, `hint` what to do next, and
+    `keys` the answers it is about (so the interview can ask the right question again)."""
 
     exit_code = EXIT_USER_ERROR
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, keys: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.keys = keys
 
 
 class UsageError(WizardError):

@@ -32,6 +32,15 @@ DEFAULT_LEARNING_RATE: Final = {"full": 1e-5, "lora": 2e-4, "qlora": 2e-4}
 USUAL_LEARNING_RATES: Final = {"full": (1e-6, 5e-5), "lora": (5e-5, 5e-4), "qlora": (5e-5, 5e-4)}
 
 
+class AnswerConflict(ValueError):
+    """A rule between answers, with the keys of the answers it concerns (relative to the model
+    whose validator raises it), so the interview can ask one of them again."""
+
+    def __init__(self, message: str, *keys: str) -> None:
+        super().__init__(message)
+        self.keys = keys
+
+
 def _number_text(value: Any) -> Any:
     """YAML 1.1 (PyYAML) reads `2e-4` as text, not a number; for a float answer, number text is
     the number. Nothing else is coerced: `true` is not 1 and `1` is not true (strict models)."""
@@ -89,12 +98,18 @@ class DatasetSpec(StrictModel):
             if getattr(self, name) != DatasetSpec.model_fields[name].default
         ]
         if chat and self.format != "chat_template":
-            raise ValueError(
+            raise AnswerConflict(
                 f"{', '.join(chat)} only apply to format chat_template, not {self.format}; "
-                "remove them or set format=chat_template"
+                "remove them or set format=chat_template",
+                "field_messages",
+                "role_key",
+                "content_key",
+                "format",
             )
         if self.text_field != "text" and self.format != "completion":
-            raise ValueError("text_field only applies to format completion; remove it")
+            raise AnswerConflict(
+                "text_field only applies to format completion; remove it", "text_field", "format"
+            )
         return self
 
 
@@ -116,7 +131,9 @@ class AdapterMethod(StrictModel):
     @model_validator(mode="after")
     def _targets_not_empty(self) -> AdapterMethod:
         if isinstance(self.target_modules, list) and not self.target_modules:
-            raise ValueError("target_modules is an empty list; name modules or use all-linear")
+            raise AnswerConflict(
+                "target_modules is an empty list; name modules or use all-linear", "target_modules"
+            )
         return self
 
 
@@ -129,6 +146,13 @@ class QLoraMethod(AdapterMethod):
 
 
 Method = Annotated[FullMethod | LoraMethod | QLoraMethod, Field(discriminator="kind")]
+# The methods by kind: the one list every part of the wizard takes them from.
+METHODS: Final[dict[str, type[StrictModel]]] = {
+    "full": FullMethod,
+    "lora": LoraMethod,
+    "qlora": QLoraMethod,
+}
+MethodKind = Literal["full", "lora", "qlora"]
 
 
 class HardwareSpec(StrictModel):
@@ -177,11 +201,15 @@ class TrainingSpec(StrictModel):
     @model_validator(mode="after")
     def _one_way_to_set_each_thing(self) -> TrainingSpec:
         if self.gradient_accumulation_steps is not None and self.effective_batch_size is not None:
-            raise ValueError(
-                "set either gradient_accumulation_steps or effective_batch_size, not both"
+            raise AnswerConflict(
+                "set either gradient_accumulation_steps or effective_batch_size, not both",
+                "effective_batch_size",
+                "gradient_accumulation_steps",
             )
         if self.warmup_ratio is not None and self.warmup_steps is not None:
-            raise ValueError("set either warmup_ratio or warmup_steps, not both")
+            raise AnswerConflict(
+                "set either warmup_ratio or warmup_steps, not both", "warmup_ratio", "warmup_steps"
+            )
         return self
 
 
@@ -196,11 +224,18 @@ class DistributedSpec(StrictModel):
     @model_validator(mode="after")
     def _offload_fits_stage(self) -> DistributedSpec:
         if self.backend == "none" and (self.offload_optimizer or self.offload_params):
-            raise ValueError("CPU offload needs DeepSpeed; set distributed.backend=deepspeed")
+            raise AnswerConflict(
+                "CPU offload needs DeepSpeed; set distributed.backend=deepspeed",
+                "backend",
+                "offload_optimizer",
+                "offload_params",
+            )
         if self.offload_params and self.zero_stage != 3:
-            raise ValueError(
+            raise AnswerConflict(
                 "offload_params needs ZeRO stage 3; set distributed.zero_stage=3 "
-                "or offload_params=false"
+                "or offload_params=false",
+                "offload_params",
+                "zero_stage",
             )
         return self
 
@@ -248,9 +283,11 @@ class RunSpec(StrictModel):
 def _precision_rule(spec: RunSpec) -> None:
     precision, hardware = spec.training.precision, spec.hardware
     if precision == "bf16" and hardware.accelerator == "cuda" and not hardware.bf16_supported:
-        raise ValueError(
+        raise AnswerConflict(
             "training.precision=bf16 but hardware.bf16_supported=false (pre-Ampere GPUs such as "
-            "T4 or V100 have no bf16); set training.precision=fp16 or auto"
+            "T4 or V100 have no bf16); set training.precision=fp16 or auto",
+            "training.precision",
+            "hardware.bf16_supported",
         )
 
 
@@ -259,18 +296,25 @@ def _deepspeed_rule(spec: RunSpec) -> None:
     if dist.backend != "deepspeed":
         return
     if spec.hardware.world_size == 1 and not (dist.offload_optimizer or dist.offload_params):
-        raise ValueError(
+        raise AnswerConflict(
             "DeepSpeed ZeRO with one GPU shards nothing; set distributed.backend=none, "
-            "add GPUs (hardware.gpus_per_node), or enable CPU offload"
+            "add GPUs (hardware.gpus_per_node), or enable CPU offload",
+            "distributed.backend",
+            "hardware.gpus_per_node",
+            "distributed.offload_optimizer",
         )
     if spec.hardware.accelerator == "cpu":
-        raise ValueError(
-            "DeepSpeed ZeRO needs CUDA GPUs; set distributed.backend=none for a CPU run"
+        raise AnswerConflict(
+            "DeepSpeed ZeRO needs CUDA GPUs; set distributed.backend=none for a CPU run",
+            "distributed.backend",
+            "hardware.accelerator",
         )
     if dist.zero_stage == 3 and spec.resolved_precision == "fp16":
-        raise ValueError(
+        raise AnswerConflict(
             "this wizard writes ZeRO-3 configs for bf16 only (fp16 ZeRO-3 loss scaling is "
-            "fragile); use ZeRO-2 on GPUs without bf16"
+            "fragile); use ZeRO-2 on GPUs without bf16",
+            "distributed.zero_stage",
+            "training.precision",
         )
 
 
@@ -278,16 +322,20 @@ def _cpu_rule(spec: RunSpec) -> None:
     if spec.hardware.accelerator != "cpu":
         return
     if spec.resolved_precision != "fp32":
-        raise ValueError(
+        raise AnswerConflict(
             f"training.precision={spec.training.precision} on the CPU: Axolotl's CPU path only "
-            "trains in fp32; set training.precision=fp32 or auto"
+            "trains in fp32; set training.precision=fp32 or auto",
+            "training.precision",
         )
     if spec.training.attention == "flash":
-        raise ValueError("flash attention needs a CUDA GPU; set training.attention=sdpa")
+        raise AnswerConflict(
+            "flash attention needs a CUDA GPU; set training.attention=sdpa", "training.attention"
+        )
     if spec.training.optimizer.startswith("paged_") or "bnb" in spec.training.optimizer:
-        raise ValueError(
+        raise AnswerConflict(
             f"optimizer {spec.training.optimizer} needs bitsandbytes on a GPU; "
-            "use adamw_torch on the CPU"
+            "use adamw_torch on the CPU",
+            "training.optimizer",
         )
 
 
@@ -296,14 +344,17 @@ def _qlora_rule(spec: RunSpec) -> None:
         return
     if spec.distributed.backend == "deepspeed" and spec.distributed.zero_stage == 3:
         if spec.resolved_precision != "bf16":
-            raise ValueError(
+            raise AnswerConflict(
                 "QLoRA with ZeRO-3 stores the 4-bit weights as bf16 so ZeRO can shard them; "
-                "it needs bf16 training (training.precision=bf16) or ZeRO stage 2"
+                "it needs bf16 training (training.precision=bf16) or ZeRO stage 2",
+                "training.precision",
+                "distributed.zero_stage",
             )
         if spec.distributed.offload_params:
-            raise ValueError(
+            raise AnswerConflict(
                 "QLoRA cannot offload 4-bit parameters to the CPU with ZeRO-3; "
-                "set distributed.offload_params=false"
+                "set distributed.offload_params=false",
+                "distributed.offload_params",
             )
 
 
@@ -315,7 +366,9 @@ def _batch_rule(spec: RunSpec) -> None:
     per_step = training.micro_batch_size * spec.hardware.world_size
     if target % per_step:
         lower = max(per_step, target - target % per_step)
-        raise ValueError(
+        raise AnswerConflict(
             f"effective_batch_size {target} is not a multiple of micro_batch_size × GPUs = "
-            f"{per_step}; use {lower} or {lower + per_step}, or change micro_batch_size"
+            f"{per_step}; use {lower} or {lower + per_step}, or change micro_batch_size",
+            "training.effective_batch_size",
+            "training.micro_batch_size",
         )

@@ -94,9 +94,10 @@ def test_a_team_preset_cannot_turn_on_remote_code_alone(project: Path) -> None:
 def test_the_interview_asks_before_remote_code_from_a_team_preset(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from wizard.commands.new import collect_answers
-    from wizard.interview.prompter import ScriptedPrompter
+    from scripted import ScriptedPrompter
+
     from wizard.interview.session import Interview, fixed_keys
+    from wizard.presets.assemble import collect_answers
 
     env = _team(
         project,

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from wizard import AXOLOTL_TARGET_VERSION, __version__
-from wizard.answers.layers import Layer, check_layer, generic_key
+from wizard.answers.keys import generic_key
+from wizard.answers.layers import Layer, LayerKind, check_layer
 from wizard.axolotl.paths import PathMapper, from_answers_file, is_local_path, keep_path
 from wizard.errors import WizardError
 from wizard.spec import RunSpec
@@ -81,7 +82,7 @@ def load_answers_file(path: Path) -> LoadedAnswers:
     if not isinstance(answers, dict) or not isinstance(raw, dict):
         raise WizardError(f"{path}: answers and axolotl must be mappings", "fix the file")
     _check_complete(data, answers, path)
-    layer = Layer.from_nested(f"answers file {path}", answers)
+    layer = Layer.from_nested(f"answers file {path}", answers, LayerKind.ANSWERS_FILE)
     for key, value in raw.items():
         layer.set(f"axolotl.{key}", value)
     check_layer(layer, str(path))

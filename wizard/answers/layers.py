@@ -12,32 +12,33 @@ that make layering behave the way people expect:
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections import ChainMap
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from wizard.answers.keys import check_keys, spec_error
 from wizard.axolotl.secrets import environment_hint, is_secret
 from wizard.errors import WizardError
-from wizard.spec import (
-    DEFAULT_LEARNING_RATE,
-    USUAL_LEARNING_RATES,
-    FullMethod,
-    LoraMethod,
-    QLoraMethod,
-    RunSpec,
-)
+from wizard.spec import DEFAULT_LEARNING_RATE, METHODS, USUAL_LEARNING_RATES, RunSpec
 
-METHOD_MODELS: dict[str, type[BaseModel]] = {
-    "full": FullMethod,
-    "lora": LoraMethod,
-    "qlora": QLoraMethod,
-}
-_INDEX = re.compile(r"\.\d+(?=\.|$)")
+
+class LayerKind(Enum):
+    """Where a layer's answers come from; code asks this, never the layer's display name."""
+
+    AUTOFIT = "auto-fit"  # below everything: only what nobody gave
+    PRESET = "preset"
+    ANSWERS_FILE = "answers file"
+    SET = "--set"
+    LOCK = "locked"  # a preset's locked answers, pinned above the rest
+    INTERVIEW = "interview"
+    PLACEHOLDER = "required"  # stands in for a required answer nobody gave yet
+    TRIAL = "trial"  # a what-if on top (the memory of each method in the interview)
+
+
 # Answers tuned for one method: when a higher layer switches the method, a lower layer's value
 # gives way to the new method's default (a LoRA learning rate wrecks a full fine-tune) ...
 METHOD_TUNED = ("training.learning_rate",)
@@ -73,15 +74,24 @@ class MethodSwitch:
 
 @dataclass
 class Layer:
-    """One source of answers: its name (for `explain`), flat values and the lists it replaces."""
+    """One source of answers: its name (for `explain`), flat values, the lists it replaces, its
+    kind, and for a preset (or its locks) the preset source it was read from."""
 
     name: str
     values: dict[str, Any] = field(default_factory=dict)
     replaces: set[str] = field(default_factory=set)
+    kind: LayerKind = LayerKind.SET
+    source: str | None = None  # builtin, user, team or project
 
     @classmethod
-    def from_nested(cls, name: str, nested: Mapping[str, Any]) -> Layer:
-        layer = cls(name)
+    def from_nested(
+        cls,
+        name: str,
+        nested: Mapping[str, Any],
+        kind: LayerKind = LayerKind.SET,
+        source: str | None = None,
+    ) -> Layer:
+        layer = cls(name, kind=kind, source=source)
         for key, value in nested.items():
             layer.set(str(key), value)
         return layer
@@ -113,78 +123,6 @@ def _is_record_list(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, Mapping) for v in value)
 
 
-def known_keys() -> set[str]:
-    """Every dotted answer key, with list positions written as `N` (datasets.N.path)."""
-    keys: set[str] = set()
-    _collect_keys(RunSpec, "", keys)
-    for model in METHOD_MODELS.values():
-        _collect_keys(model, "method.", keys)
-    keys.discard("method")
-    return keys
-
-
-def _collect_keys(model: type[BaseModel], prefix: str, out: set[str]) -> None:
-    for name, info in model.model_fields.items():
-        annotation = info.annotation
-        inner = _record_type(annotation)
-        if inner is not None:
-            _collect_keys(inner, f"{prefix}{name}.N.", out)
-        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            _collect_keys(annotation, f"{prefix}{name}.", out)
-        else:
-            out.add(prefix + name)
-
-
-def _record_type(annotation: Any) -> type[BaseModel] | None:
-    args = getattr(annotation, "__args__", ())
-    if getattr(annotation, "__origin__", None) is list and args:
-        item = args[0]
-        if isinstance(item, type) and issubclass(item, BaseModel):
-            return item
-    return None
-
-
-def generic_key(key: str) -> str:
-    """`datasets.3.path` -> `datasets.N.path`: the shape of a key, for checking and suggesting."""
-    return _INDEX.sub(".N", key)
-
-
-def check_keys(keys: Iterable[str], source: str) -> None:
-    """Raise on the first unknown answer key, suggesting the closest known one."""
-    valid = known_keys()
-    for key in keys:
-        if key.startswith("axolotl.") or generic_key(key) in valid:
-            continue
-        raise WizardError(f"{source}: unknown answer key {key!r}", _suggest(key, valid))
-
-
-def check_layer(layer: Layer, source: str) -> None:
-    """Known answer keys only, and no raw Axolotl key that would put a credential (a string
-    under a key such as `comet_api_key`) into the files written from these answers."""
-    check_keys(layer.values, source)
-    for key, value in layer.values.items():
-        if key.startswith("axolotl.") and isinstance(value, str) and is_secret(key):
-            raise WizardError(
-                f"{source}: {key} holds a credential, which would be written in clear to "
-                "axolotl.yml, wizard-answers.yml and every launch record",
-                environment_hint(key),
-            )
-
-
-def _suggest(key: str, valid: set[str]) -> str:
-    shape = generic_key(key)
-    leaf_matches = [k for k in valid if k.rsplit(".", 1)[-1] == shape.rsplit(".", 1)[-1]]
-    close = leaf_matches or difflib.get_close_matches(shape, sorted(valid), n=1, cutoff=0.5)
-    if not close:
-        return "`axolotl-wizard presets show NAME` lists the answer keys"
-    index = re.search(r"\.(\d+)(?=\.|$)", key)
-    guess = close[0].replace(".N", f".{index.group(1)}" if index else ".0")
-    hint = f"did you mean {guess!r}?"
-    if not key.startswith(("model.", "datasets.", "method.", "hardware.", "training.")):
-        hint += " (raw Axolotl keys go under axolotl., e.g. axolotl.chat_template=llama3)"
-    return hint
-
-
 class Answers:
     """The layered answers, lowest first, and the spec they resolve to."""
 
@@ -198,10 +136,18 @@ class Answers:
 
     def origin(self, key: str) -> str | None:
         """The name of the layer that supplied `key`, or None for a spec default."""
+        layer = self.origin_layer(key)
+        return layer.name if layer is not None else None
+
+    def origin_layer(self, key: str) -> Layer | None:
+        """The layer that supplied `key`, or None for a spec default."""
         for index in reversed(range(len(self.layers))):
             if key in self._visible(index):
-                return self.layers[index].name
+                return self.layers[index]
         return None
+
+    def of_kind(self, *kinds: LayerKind) -> list[Layer]:
+        return [layer for layer in self.layers if layer.kind in kinds]
 
     def _visible(self, index: int) -> dict[str, Any]:
         """What layer `index` still contributes once higher layers have had their say."""
@@ -212,7 +158,7 @@ class Answers:
                 values = {k: v for k, v in values.items() if not k.startswith(prefix + ".")}
         switch = self._method_switch(index)
         if switch is not None:
-            fields = METHOD_MODELS[switch[1]].model_fields
+            fields = METHODS[switch[1]].model_fields
             values = {
                 k: v
                 for k, v in values.items()
@@ -226,7 +172,7 @@ class Answers:
         when a higher layer switches it to another one."""
         setter = next((lay for lay in reversed(self.layers[index + 1 :])
                        if "method.kind" in lay.values), None)  # fmt: skip
-        if setter is None or str(setter.values["method.kind"]) not in METHOD_MODELS:
+        if setter is None or str(setter.values["method.kind"]) not in METHODS:
             return None
         own = "lora"  # the spec's default method
         for layer in self.layers[: index + 1]:
@@ -243,7 +189,7 @@ class Answers:
             if switch is None or _regime(switch[0]) == _regime(switch[1]):
                 continue
             for key in (*METHOD_TUNED, *METHOD_QUESTIONED):
-                if key in layer.values and self.origin(key) in (None, layer.name):
+                if key in layer.values and self.origin_layer(key) in (None, layer):
                     found.append(MethodSwitch(key, layer.values[key], layer.name, *switch))
         return found
 
@@ -303,34 +249,14 @@ def _lists_from_indices(node: Any) -> Any:
     return converted
 
 
-def spec_error(err: ValidationError) -> WizardError:
-    """Turn Pydantic's errors into one line: all missing answers together, else the first error."""
-    problems = err.errors(include_url=False)
-    missing = [_dotted(p["loc"]) for p in problems if p["type"] == "missing"]
-    if missing:
-        return WizardError(
-            f"missing answers: {', '.join(missing)}",
-            "give them with --set KEY=VALUE, in an --answers file, or answer the interview",
-        )
-    first = problems[0]
-    where = _dotted(first["loc"])
-    message = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        return WizardError(f"unknown answer key {where!r}", _suggest(where, known_keys()))
-    shown = f"{where}: {message}" if where else message
-    value = first.get("input")
-    if where and not isinstance(value, (dict, list)):
-        shown += f" (got {value!r})"
-    return WizardError(shown, _hint_for(first["type"], where))
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    # The method union adds its tag ('lora') to the location; the user never typed that part.
-    parts = [str(p) for p in loc if p not in METHOD_MODELS]
-    return ".".join(parts)
-
-
-def _hint_for(error_type: str, where: str) -> str:
-    if where:
-        return f"change it with --set {where}=VALUE"
-    return "change one of the answers it names"
+def check_layer(layer: Layer, source: str) -> None:
+    """Known answer keys only, and no raw Axolotl key that would put a credential (a string
+    under a key such as `comet_api_key`) into the files written from these answers."""
+    check_keys(layer.values, source)
+    for key, value in layer.values.items():
+        if key.startswith("axolotl.") and isinstance(value, str) and is_secret(key):
+            raise WizardError(
+                f"{source}: {key} holds a credential, which would be written in clear to "
+                "axolotl.yml, wizard-answers.yml and every launch record",
+                environment_hint(key),
+            )

@@ -8,6 +8,7 @@ relative path is rewritten whenever it crosses from one of these to another.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
@@ -16,11 +17,17 @@ DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".arrow", ".txt", ".tsv"
 LOCAL_PREFIXES = ("/", "./", "../", "~")
 
 PathMapper = Callable[[str], str]
+# A Hugging Face Hub id: `org/name`, exactly one slash.
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 def is_local_path(value: str) -> bool:
     """Hub ids look like `org/name`; local paths start with `/`, `.`, `~` or name a data file."""
     return value.startswith(LOCAL_PREFIXES) or value.endswith(DATA_SUFFIXES)
+
+
+def is_hub_id(value: str) -> bool:
+    return not is_local_path(value) and bool(HUB_ID.match(value))
 
 
 def keep_path(value: str) -> str:

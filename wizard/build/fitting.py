@@ -14,9 +14,9 @@ from pathlib import Path
 
 from wizard.errors import WizardError
 from wizard.estimate import AutofitError, Estimate, Keep, Layout, Plan, autofit, estimate
-from wizard.answers.layers import Answers, Layer
+from wizard.answers.layers import Answers, Layer, LayerKind
 from wizard.models import ModelArch, resolve_arch
-from wizard.build.render import render_axolotl
+from wizard.build.render import effective_batch, render_axolotl
 from wizard.build.runfolder import RunFolder
 from wizard.spec import DistributedSpec, RunSpec
 
@@ -85,7 +85,7 @@ def effective_target(spec: RunSpec) -> int:
     training = spec.training
     if training.effective_batch_size is not None:
         return training.effective_batch_size
-    return training.micro_batch_size * spec.gradient_accumulation * spec.hardware.world_size
+    return effective_batch(spec)
 
 
 def kept_choices(answers: Answers, spec: RunSpec) -> Keep:
@@ -139,7 +139,7 @@ def _plan_layer(answers: Answers, plan: Plan) -> Layer:
                 "distributed.offload_params": plan.offload_params,
             }
         )
-    layer = Layer(AUTOFIT_LAYER)
+    layer = Layer(AUTOFIT_LAYER, kind=LayerKind.AUTOFIT)
     for key, value in chosen.items():
         if answers.origin(key) is None:
             layer.set(key, value)

@@ -12,15 +12,15 @@ from pathlib import Path
 
 from wizard.answers.file import PresetRef
 from wizard.errors import WizardError
-from wizard.answers.layers import Answers, Layer
+from wizard.answers.layers import Answers, Layer, LayerKind
 from wizard.build.plan import plan_run
-from wizard.presets.views import placeholder_layer
+from wizard.answers.placeholders import placeholder_layer
 
 
 def method_note(answers: Answers, preset: PresetRef | None, kind: str, cwd: Path) -> str | None:
     """`~18.2 GiB per GPU, fits in 24 GiB` for method `kind` on the GPUs answered so far; None
     when there is nothing to estimate (a CPU run, an architecture not found here)."""
-    choice = Layer("method choice", {"method.kind": kind})
+    choice = Layer("method choice", {"method.kind": kind}, kind=LayerKind.TRIAL)
     layers = [*answers.layers, choice]
     trial = Answers([*layers, placeholder_layer(layers)])
     try:

@@ -15,7 +15,7 @@ from wizard.answers.file import ANSWERS_FILENAME, AnswersDocument, answers_text
 from wizard.axolotl.batch import batch_text
 from wizard.build.configtext import config_text
 from wizard.build.deepspeed_config import deepspeed_filename, deepspeed_text, render_deepspeed
-from wizard.launch.command import Layout, MixedPrecision, build_launch_command
+from wizard.launch.command import build_launch_command, layout_for, precision_for
 from wizard.axolotl.paths import PathMapper, keep_path
 from wizard.build.render import DEEPSPEED_DIR, RenderedConfig, effective_batch, render_axolotl
 from wizard.spec import RunSpec
@@ -45,26 +45,12 @@ def build_run_folder(doc: AnswersDocument, path_for: PathMapper = keep_path) -> 
     return RunFolder(files, rendered.as_dict(), deepspeed, doc)
 
 
-def launch_layout(spec: RunSpec) -> Layout:
-    return Layout(
-        processes_per_node=spec.hardware.gpus_per_node,
-        nodes=spec.hardware.nodes,
-        cpu=spec.hardware.accelerator == "cpu",
-    )
-
-
-def mixed_precision(spec: RunSpec) -> MixedPrecision:
-    precision = spec.resolved_precision
-    return "no" if precision == "fp32" else precision
-
-
 def _header(doc: AnswersDocument, rendered: RenderedConfig) -> list[str]:
     spec = doc.spec
     made_from = (
         f"preset {doc.preset.name} (sha256 {doc.preset.sha256})" if doc.preset else "answers"
     )
-    precision = mixed_precision(spec)
-    command = build_launch_command(CONFIG_FILENAME, launch_layout(spec), precision)
+    command = build_launch_command(CONFIG_FILENAME, layout_for(spec), precision_for(spec))
     lines = [
         f"Axolotl {AXOLOTL_TARGET_VERSION} config written by axolotl-wizard {__version__} "
         f"from {made_from}.",

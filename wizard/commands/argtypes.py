@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def positive_int(text: str) -> int:
@@ -16,7 +17,27 @@ def positive_int(text: str) -> int:
 
 
 def add_set_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
-    """`--set KEY=VALUE`, repeatable, collected in `args.sets` (parsed by `new.parse_sets`)."""
+    """`--set KEY=VALUE`, repeatable, collected in `args.sets` (for `answers.sets.parse_sets`)."""
     parser.add_argument(
         "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help=help_text
     )
+
+
+def verb_parser(
+    subparsers: Any,
+    common: argparse.ArgumentParser,
+    name: str,
+    help_text: str,
+    epilog: str,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    """The parser of one verb: the shared options, its help, and examples kept as written."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name,
+        parents=[common],
+        help=help_text,
+        description=description or help_text,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wizard.commands.argtypes import verb_parser
+
 EPILOG = """\
 examples:
   axolotl-wizard check runs/llama8b/axolotl.yml
@@ -21,15 +23,11 @@ exit status: 0 no errors (warnings allowed), 1 errors found or bad input.
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "check",
-        parents=[common],
-        help="lint an Axolotl config (and its DeepSpeed JSON)",
-        description="Find unknown keys, wrong types, DeepSpeed mismatches and hardware "
-        "gotchas in an Axolotl YAML, before a GPU is spent on it.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = verb_parser(
+        subparsers, common, "check", "lint an Axolotl config (and its DeepSpeed JSON)", EPILOG,
+        "Find unknown keys, wrong types, DeepSpeed mismatches and hardware gotchas in an "
+        "Axolotl YAML, before a GPU is spent on it.",
+    )  # fmt: skip
     parser.add_argument("config", type=Path, help="the Axolotl YAML to check")
     parser.add_argument(
         "--axolotl",

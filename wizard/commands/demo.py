@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard.axolotl.offline import OFFLINE_ENV
-from wizard.commands.argtypes import add_set_argument
+from wizard.commands.argtypes import add_set_argument, verb_parser
 from wizard.errors import Stopped, WizardError
 
 HELP = "train a tiny model on the CPU, end to end (about a minute; no downloads)"
@@ -42,17 +42,9 @@ _STEP = re.compile(r"(\d+)/(\d+) \[")
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "demo", parents=[common], help=HELP, description=HELP, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
-    parser.add_argument(
-        "dir",
-        nargs="?",
-        default="axolotl-wizard-demo",
-        type=Path,
-        help="where the model, data and run go (default: ./axolotl-wizard-demo)",
-    )
+    parser = verb_parser(subparsers, common, "demo", HELP, EPILOG)
+    where = "where the model, data and run go (default: ./axolotl-wizard-demo)"
+    parser.add_argument("dir", nargs="?", default="axolotl-wizard-demo", type=Path, help=where)
     add_set_argument(parser, "change an answer of the tiny-cpu preset, as with `new`")
     parser.set_defaults(run=run)
 
@@ -123,8 +115,8 @@ def _write_run_folder(root: Path, run_dir: Path, sets: list[str]) -> None:
     from wizard.answers.file import AnswersDocument
     from wizard.axolotl.paths import relative_to_run_dir
     from wizard.build.runfolder import batch_arithmetic, build_run_folder
-    from wizard.commands.new import collect_answers
     from wizard.files import write_all
+    from wizard.presets.assemble import collect_answers
 
     # Always the built-in preset: a team or project preset of the same name is not the demo.
     answers, preset = collect_answers(f"builtin:{PRESET}", None, sets)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard.commands.argtypes import positive_int
+from wizard.commands.argtypes import positive_int, verb_parser
 from wizard.errors import WizardError
 
 CONFIG_FILENAME = (
@@ -41,14 +41,7 @@ LABELS = {
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "estimate",
-        parents=[common],
-        help=HELP,
-        description=HELP,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = verb_parser(subparsers, common, "estimate", HELP, EPILOG)
     parser.add_argument(
         "config", type=Path, help="a run folder made by `new`, or an Axolotl YAML config"
     )
@@ -157,7 +150,7 @@ def _render(result: Any, arch: Any, hardware: Hardware) -> None:
     from rich.table import Table
 
     console = Console(highlight=False)
-    spec = result.spec
+    spec = result.workload
     console.print(
         f"[bold]{arch.name}[/] ({arch.source}): {result.total_params / 1e9:.2f}B parameters, "
         f"{result.trainable_params / 1e6:,.1f}M trainable; {spec.method}, "

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wizard.axolotl.batch import batch_text
-from wizard.commands.argtypes import positive_int
+from wizard.commands.argtypes import positive_int, verb_parser
 from wizard.errors import EXIT_USER_ERROR, WizardError
 
 if TYPE_CHECKING:
-    from wizard.launch.preflight import Problem
+    from wizard.launch.checks import Problem
     from wizard.launch.session import Outcome, Prepared
 
 HELP = "preflight checks, then accelerate launch … -m axolotl.cli.train"
@@ -34,17 +34,9 @@ it). Each launch leaves a manifest in RUN_DIR/launches/<time>-node<rank>/.
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "launch", parents=[common], help=HELP, description=HELP, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
-    parser.add_argument(
-        "target",
-        nargs="?",
-        default=".",
-        type=Path,
-        help="a run folder made by `new`, or an Axolotl config (default: here)",
-    )
+    parser = verb_parser(subparsers, common, "launch", HELP, EPILOG)
+    what = "a run folder made by `new`, or an Axolotl config (default: here)"
+    parser.add_argument("target", nargs="?", default=".", type=Path, help=what)
     parser.add_argument("--gpus", type=positive_int, help="processes (GPUs) per node")
     parser.add_argument("--nodes", type=positive_int, help="number of machines")
     parser.add_argument("--node-rank", type=int, default=0, help="this machine's rank (0: main)")

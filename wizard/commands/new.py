@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wizard.commands.argtypes import add_set_argument
-from wizard.errors import UsageError, WizardError
+from wizard.commands.argtypes import add_set_argument, verb_parser
+from wizard.errors import WizardError
 
 if TYPE_CHECKING:
     from wizard.answers.file import PresetRef
-    from wizard.answers.layers import Answers, Layer
+    from wizard.answers.layers import Answers
     from wizard.build.plan import RunPlan
 
 EPILOG = """\
@@ -31,15 +31,11 @@ you type. Raw Axolotl keys pass through with --set axolotl.KEY=VALUE.
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "new",
-        parents=[common],
-        help="interview (or flags) -> axolotl.yml, DeepSpeed JSON, wizard-answers.yml",
-        description="Write a run folder: axolotl.yml, deepspeed/zero*.json when used, and "
-        "wizard-answers.yml.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = verb_parser(
+        subparsers, common, "new",
+        "interview (or flags) -> axolotl.yml, DeepSpeed JSON, wizard-answers.yml", EPILOG,
+        "Write a run folder: axolotl.yml, deepspeed/zero*.json when used, and wizard-answers.yml.",
+    )  # fmt: skip
     parser.add_argument("dir", nargs="?", default=".", help="the run folder (default: here)")
     parser.add_argument("--preset", help="start from this preset (see `presets list`)")
     parser.add_argument("--answers", type=Path, help="a wizard-answers.yml to start from")
@@ -66,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from wizard.build.runlint import lint_run_folder
     from wizard.files import write_all
     from wizard.interview.datafit import check_dataset_files
+    from wizard.presets.assemble import collect_answers
 
     answers, preset = collect_answers(args.preset, args.answers, args.sets, args.unlock)
     run_dir = Path(args.dir)
@@ -85,60 +82,6 @@ def run(args: argparse.Namespace) -> int:
     for finding in warnings:
         print(f"warning: {finding.message}", file=sys.stderr)
     return 0
-
-
-def collect_answers(
-    preset_name: str | None, answers_path: Path | None, sets: list[str], unlock: bool = False
-) -> tuple[Answers, PresetRef | None]:
-    """Every layer below the interview: preset chain, answers file, --set; then the preset's
-    locked answers on top (`wizard.presets.rules.locked_keys` lists them for the interview),
-    unless `unlock`."""
-    from wizard.answers.file import PresetRef, load_answers_file
-    from wizard.answers.layers import Answers
-    from wizard.presets.rules import Lock, apply_locks, chain_locks, chain_version_warnings
-    from wizard.presets.store import chain_hash, preset_chain, preset_layers, shadow_warning
-
-    layers: list[Layer] = []
-    preset: PresetRef | None = None
-    locks: dict[str, Lock] = {}
-    if preset_name:
-        chain = preset_chain(preset_name)
-        layers += preset_layers(chain)
-        locks = chain_locks(chain)
-        preset = PresetRef(chain[-1].name, chain_hash(chain))
-        shadowed = shadow_warning(preset_name, chain[-1])
-        for warning in [*chain_version_warnings(chain), *([shadowed] if shadowed else [])]:
-            print(f"warning: {warning}", file=sys.stderr)
-    if answers_path is not None:
-        loaded = load_answers_file(answers_path)
-        layers.append(loaded.layer)
-        preset = preset or loaded.preset
-    layers.append(parse_sets(sets))
-    answers = Answers(layers)
-    return (answers if unlock else apply_locks(answers, locks)), preset
-
-
-def parse_sets(items: list[str]) -> Layer:
-    """`--set key=value`: split at the first `=`, the value read as YAML (so 8 is a number)."""
-    import yaml
-
-    from wizard.answers.layers import Layer, check_layer
-    from wizard.yamlio import check_shape, safe_load
-
-    layer = Layer("--set")
-    for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UsageError(f"--set {item!r} is not KEY=VALUE", "e.g. --set training.seed=7")
-        try:
-            check_shape(text, f"--set {key}")  # a value with anchors is bounded like a file
-            value = safe_load(text)
-        except yaml.YAMLError:
-            value = text  # Not YAML (say `a: b: c`): the user meant the literal string.
-        layer.set(key, value)
-    check_layer(layer, "--set")
-    return layer
 
 
 def _refuse_untrusted_remote_code(answers: Answers, allowed: bool) -> None:

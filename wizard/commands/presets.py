@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wizard.commands.argtypes import verb_parser
+
 if TYPE_CHECKING:
     from wizard.presets.views import Listing, Resolved
 
@@ -28,14 +30,10 @@ An unqualified name takes the highest source that has it; qualify it as SOURCE:N
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser(
-        "presets",
-        parents=[common],
-        help="list, show, explain, diff, save and check presets",
-        description="Presets: partial answers (plus raw Axolotl keys) a team shares.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = verb_parser(
+        subparsers, common, "presets", "list, show, explain, diff, save and check presets",
+        EPILOG, "Presets: partial answers (plus raw Axolotl keys) a team shares.",
+    )  # fmt: skip
     actions = parser.add_subparsers(dest="presets_action", metavar="ACTION")
     _action(actions, common, "list", "every preset: name, source, version, description", _list)
     _action(actions, common, "show", "the resolved answers, each with where it came from", _show)
@@ -193,8 +191,6 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _show_json(resolved: Resolved) -> dict[str, Any]:
-    from wizard.presets.views import PLACEHOLDER_LAYER
-
     return {
         "name": resolved.preset.qualified_name,
         "path": str(resolved.preset.path),
@@ -202,9 +198,9 @@ def _show_json(resolved: Resolved) -> dict[str, Any]:
         "answers": [
             {
                 "key": row.key,
-                "value": None if row.origin == PLACEHOLDER_LAYER else row.value,
+                "value": None if row.required else row.value,
                 "from": row.origin,
-                "required": row.origin == PLACEHOLDER_LAYER,
+                "required": row.required,
                 "locked_by": row.locked_by,
             }
             for row in resolved.rows

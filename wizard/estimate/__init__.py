@@ -1,14 +1,16 @@
 """Peak GPU memory of an Axolotl run, before launching it, and the batch layout that fits.
 
 Pure: no torch, transformers, axolotl, deepspeed or accelerate. Entry points:
-`estimate(cfg, arch, ...)`, `autofit(cfg, arch, ...)`, `run_from_config(cfg, deepspeed, gpus=)`.
+`estimate(cfg, arch, ...)`, `autofit(cfg, arch, ...)`,
+`workload_from_config(cfg, deepspeed, gpus=)`.
 """
 
 from __future__ import annotations
 
 from wizard.estimate.autofit import AutofitError, Keep, Layout, Plan, autofit
-from wizard.estimate.core import GIB, Advice, Estimate, compose, estimate, verdict_for
-from wizard.estimate.workload import RunSpec, run_from_config
+from wizard.estimate.core import GIB, Advice, Estimate, compose, verdict_for
+from wizard.estimate.entry import estimate
+from wizard.estimate.workload import Workload, workload_from_config
 
 __all__ = [
     "GIB",
@@ -18,10 +20,10 @@ __all__ = [
     "Keep",
     "Layout",
     "Plan",
-    "RunSpec",
+    "Workload",
     "autofit",
     "compose",
     "estimate",
-    "run_from_config",
     "verdict_for",
+    "workload_from_config",
 ]

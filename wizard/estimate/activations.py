@@ -8,7 +8,7 @@ derivation is in the docstrings). Multiply by tokens in a micro batch for bytes.
 from __future__ import annotations
 
 from wizard.estimate.terms import adapter_param_bytes, lora_linears
-from wizard.estimate.workload import RunSpec
+from wizard.estimate.workload import Workload
 from wizard.models import ModelArch
 
 # These GELU variants are written as Python expressions in transformers, so autograd keeps
@@ -16,12 +16,12 @@ from wizard.models import ModelArch
 PYTHON_GELUS = ("gelu_new", "gelu_fast", "gelu_python")
 
 
-def residual_bytes(spec: RunSpec) -> int:
+def residual_bytes(spec: Workload) -> int:
     """The residual stream is fp32 when Axolotl left embeddings and norms in fp32."""
     return 4 if spec.upcast_fp32 else spec.compute_bytes
 
 
-def norm_bytes(arch: ModelArch, spec: RunSpec) -> float:
+def norm_bytes(arch: ModelArch, spec: Workload) -> float:
     """One norm: HF RMSNorm keeps an fp32 copy of its input, the normalized 16-bit tensor when
     its weight trains, and its output (the next linear's input). LayerNorm and fused kernels keep
     only input and output."""
@@ -32,7 +32,7 @@ def norm_bytes(arch: ModelArch, spec: RunSpec) -> float:
     return 4 * h + trainable_weight + c * h
 
 
-def attention_bytes(arch: ModelArch, spec: RunSpec) -> float:
+def attention_bytes(arch: ModelArch, spec: Workload) -> float:
     """Flash/SDPA kernels keep q, k, v (after RoPE) and the output; SDPA and flex also make a
     contiguous copy for o_proj. Eager keeps the s x s scores (fp32 softmax and 16-bit probs)."""
     c, q, kv = spec.compute_bytes, arch.q_dim, arch.kv_dim
@@ -45,7 +45,7 @@ def attention_bytes(arch: ModelArch, spec: RunSpec) -> float:
     return c * (q + 2 * kv) + 2 * c * q + qk_norm
 
 
-def mlp_bytes(arch: ModelArch, spec: RunSpec) -> float:
+def mlp_bytes(arch: ModelArch, spec: Workload) -> float:
     """Gated MLP: act input, act output, up output, product (4 tensors of I); fused kernels keep
     3. Plain MLP: act input and output. Mixture of experts: each token through k experts plus the
     router and dispatch copies."""
@@ -64,7 +64,7 @@ def mlp_bytes(arch: ModelArch, spec: RunSpec) -> float:
     return experts + router + dispatch + shared
 
 
-def lora_bytes(arch: ModelArch, spec: RunSpec) -> float:
+def lora_bytes(arch: ModelArch, spec: Workload) -> float:
     """Per adapted linear: peft casts the input to the fp32 adapter dtype and autocast saves a
     16-bit copy for lora_A; dropout adds its mask and output. Under DeepSpeed adapters are 16 bit,
     so only dropout costs."""
@@ -80,13 +80,13 @@ def lora_bytes(arch: ModelArch, spec: RunSpec) -> float:
     return total
 
 
-def layer_bytes(arch: ModelArch, spec: RunSpec) -> float:
+def layer_bytes(arch: ModelArch, spec: Workload) -> float:
     """Everything one decoder layer keeps for backward, per token."""
     norms = arch.norms_per_layer * norm_bytes(arch, spec)
     return norms + attention_bytes(arch, spec) + mlp_bytes(arch, spec) + lora_bytes(arch, spec)
 
 
-def logits_bytes(arch: ModelArch, spec: RunSpec) -> float:
+def logits_bytes(arch: ModelArch, spec: Workload) -> float:
     """Per token at the loss: transformers upcasts logits to fp32; log_softmax keeps its fp32
     output and its backward adds a gradient and a result of the same size (12 x vocab).
     Chunked cross entropy keeps the 16-bit logits and one chunk; fused kernels (Liger, Cut Cross
@@ -97,13 +97,13 @@ def logits_bytes(arch: ModelArch, spec: RunSpec) -> float:
     return float(per_vocab * arch.vocab_size)
 
 
-def recompute_bytes(arch: ModelArch, spec: RunSpec) -> float:
+def recompute_bytes(arch: ModelArch, spec: Workload) -> float:
     """With checkpointing, backward re-runs one layer: its activations plus gradient buffers."""
     c = spec.compute_bytes
     return layer_bytes(arch, spec) + 2 * c * (arch.hidden_size + arch.intermediate_size)
 
 
-def activation_peak(arch: ModelArch, spec: RunSpec) -> tuple[float, float]:
+def activation_peak(arch: ModelArch, spec: Workload) -> tuple[float, float]:
     """(saved activations, logits/loss) in bytes at the start of the backward pass."""
     tokens = spec.tokens
     final_norm = norm_bytes(arch, spec)

@@ -12,43 +12,43 @@ from dataclasses import replace
 
 from wizard.estimate.core import Advice, Estimate, compose
 from wizard.estimate.terms import optimizer_info
-from wizard.estimate.workload import RunSpec
+from wizard.estimate.workload import Workload
 from wizard.models import ModelArch
 
-Change = tuple[str, str, Callable[[RunSpec], RunSpec | None]]
+Change = tuple[str, str, Callable[[Workload], Workload | None]]
 
 
-def _flash(s: RunSpec) -> RunSpec | None:
+def _flash(s: Workload) -> Workload | None:
     if s.attention == "flash":
         return None
     return replace(s, attention="flash", upcast_fp32=False)
 
 
-def _fused_loss(s: RunSpec) -> RunSpec | None:
+def _fused_loss(s: Workload) -> Workload | None:
     return None if s.loss == "fused" else replace(s, loss="fused", upcast_fp32=False)
 
 
-def _liger(s: RunSpec) -> RunSpec | None:
+def _liger(s: Workload) -> Workload | None:
     return None if s.fused_kernels else replace(s, fused_kernels=True)
 
 
-def _optim8(s: RunSpec) -> RunSpec | None:
+def _optim8(s: Workload) -> Workload | None:
     state = optimizer_info(s.optimizer)[0].state_bytes
     return None if state is not None and state <= 1 else replace(s, optimizer="adamw_bnb_8bit")
 
 
-def _half_batch(s: RunSpec) -> RunSpec | None:
+def _half_batch(s: Workload) -> Workload | None:
     if s.micro_batch < 2:
         return None
     return replace(s, micro_batch=s.micro_batch // 2, grad_accum=s.grad_accum * 2)
 
 
-def _ckpt(s: RunSpec) -> RunSpec | None:
+def _ckpt(s: Workload) -> Workload | None:
     return None if s.grad_ckpt else replace(s, grad_ckpt=True)
 
 
-def _zero(stage: int) -> Callable[[RunSpec], RunSpec | None]:
-    def change(s: RunSpec) -> RunSpec | None:
+def _zero(stage: int) -> Callable[[Workload], Workload | None]:
+    def change(s: Workload) -> Workload | None:
         if s.gpus < 2 or s.zero_stage >= stage or s.fsdp or (stage == 3 and s.method == "qlora"):
             return None
         return replace(s, zero_stage=stage, upcast_fp32=False)
@@ -56,7 +56,7 @@ def _zero(stage: int) -> Callable[[RunSpec], RunSpec | None]:
     return change
 
 
-def _qlora(s: RunSpec) -> RunSpec | None:
+def _qlora(s: Workload) -> Workload | None:
     if s.method == "qlora":
         return None
     return replace(
@@ -64,19 +64,19 @@ def _qlora(s: RunSpec) -> RunSpec | None:
     )
 
 
-def _offload_opt(s: RunSpec) -> RunSpec | None:
+def _offload_opt(s: Workload) -> Workload | None:
     if s.offload_optimizer or s.method != "full":
         return None
     return replace(s, zero_stage=max(s.zero_stage, 2), offload_optimizer=True, upcast_fp32=False)
 
 
-def _offload_params(s: RunSpec) -> RunSpec | None:
+def _offload_params(s: Workload) -> Workload | None:
     if s.offload_params or s.method == "qlora":
         return None
     return replace(s, zero_stage=3, offload_optimizer=True, offload_params=True, upcast_fp32=False)
 
 
-def _double_gpus(s: RunSpec) -> RunSpec | None:
+def _double_gpus(s: Workload) -> Workload | None:
     return replace(s, gpus=s.gpus * 2) if s.sharded else None
 
 
@@ -113,7 +113,7 @@ def candidates(arch: ModelArch, base: Estimate) -> list[Advice]:
     """Every single change that lowers the peak by at least 2%, in the order of CHANGES."""
     found: list[Advice] = []
     for text, cost, apply in CHANGES:
-        changed = apply(base.spec)
+        changed = apply(base.workload)
         if changed is None:
             continue
         result = compose(arch, changed, base.gpu_mem_gib)
@@ -124,7 +124,7 @@ def candidates(arch: ModelArch, base: Estimate) -> list[Advice]:
 
 def _combined(arch: ModelArch, base: Estimate) -> Advice | None:
     """Apply changes in order of speed cost until the run fits; the nearest option otherwise."""
-    spec, texts = base.spec, []
+    spec, texts = base.workload, []
     result = base
     for text, _cost, apply in CHANGES:
         changed = apply(spec)

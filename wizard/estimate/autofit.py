@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from wizard.axolotl.batch import sequences_per_step
 from wizard.errors import WizardError
 from wizard.estimate.core import Estimate, compose
-from wizard.estimate.workload import RunSpec, run_from_config
+from wizard.estimate.workload import Workload, workload_from_config
 from wizard.models import ModelArch
 
 # Relative step time of each technique (1.0 = none): checkpointing recomputes the forward pass,
@@ -45,11 +46,11 @@ class Plan:
 
     @property
     def effective_batch(self) -> int:
-        return self.micro_batch * self.grad_accum * self.gpus
+        return sequences_per_step(self.micro_batch, self.grad_accum, self.gpus)
 
     @property
     def tokens_per_step(self) -> int:
-        return self.effective_batch * self.estimate.spec.seq_len
+        return self.effective_batch * self.estimate.workload.seq_len
 
     def arithmetic(self) -> str:
         peak = self.estimate.peak_gib_per_gpu
@@ -109,7 +110,7 @@ class AutofitError(WizardError):
         self.nearest = nearest
 
 
-def layouts_for(spec: RunSpec, gpus: int) -> list[Layout]:
+def layouts_for(spec: Workload, gpus: int) -> list[Layout]:
     """(ZeRO stage, offload optimizer, offload params) worth trying for this method."""
     layouts: list[Layout] = [(0, False, False)]
     if gpus > 1:
@@ -125,7 +126,7 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def _speed(spec: RunSpec) -> float:
+def _speed(spec: Workload) -> float:
     tokens = spec.tokens
     utilization = tokens / (tokens + SATURATION_TOKENS)
     factor = ZERO_COST[spec.zero_stage] / utilization
@@ -136,7 +137,7 @@ def _speed(spec: RunSpec) -> float:
 
 def _plans(
     arch: ModelArch,
-    base: RunSpec,
+    base: Workload,
     per_gpu: int,
     gpu_mem: float,
     budget: float,
@@ -200,7 +201,7 @@ def autofit(
             "check the GPU memory and the effective batch you asked for",
         )
     cleaned = {k: v for k, v in cfg.items() if k != "deepspeed"}
-    base = run_from_config(cleaned, None, gpus=gpus)
+    base = workload_from_config(cleaned, None, gpus=gpus)
     per_gpu = -(-target_batch // gpus)  # at least the target; rounded up to whole sequences
     budget = gpu_mem_gib * (1 - margin)
     keep = keep or Keep()
@@ -218,10 +219,10 @@ def autofit(
 
 def _longest_fitting_seq(arch: ModelArch, plan: Plan) -> int:
     """Binary search the longest sequence_len the nearest plan fits at (0 if none)."""
-    low, high = 0, plan.estimate.spec.seq_len
+    low, high = 0, plan.estimate.workload.seq_len
     while high - low > 16:
         mid = (low + high) // 2
-        spec = replace(plan.estimate.spec, seq_len=mid, micro_batch=1)
+        spec = replace(plan.estimate.workload, seq_len=mid, micro_batch=1)
         if compose(arch, spec, None).peak_gib_per_gpu <= plan.budget_gib:
             low = mid
         else:

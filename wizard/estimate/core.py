@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +14,7 @@ from wizard.estimate.terms import (
     quant_bytes_per_param,
     trainable_params,
 )
-from wizard.estimate.workload import RunSpec, run_from_config
+from wizard.estimate.workload import Workload
 from wizard.models import ModelArch, largest_module_params, layer_linears, total_params
 
 GIB = 2**30
@@ -55,7 +54,7 @@ class Estimate:
     trainable_params: int
     rough_reason: str | None
     notes: tuple[str, ...]
-    spec: RunSpec
+    workload: Workload
     advice: tuple[Advice, ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
@@ -68,7 +67,7 @@ class Estimate:
             "fits": self.fits,
             "verdict": self.verdict,
             "peak_phase": self.phase,
-            "gpus": self.spec.gpus,
+            "gpus": self.workload.gpus,
             "total_params": self.total_params,
             "trainable_params": self.trainable_params,
             "rough": self.rough_reason is not None,
@@ -86,7 +85,7 @@ class Estimate:
         }
 
 
-def _buffers(arch: ModelArch, spec: RunSpec) -> tuple[float, float]:
+def _buffers(arch: ModelArch, spec: Workload) -> tuple[float, float]:
     """(during backward, during the optimizer step): dequantization, ZeRO gathers, buckets."""
     c, h = spec.compute_bytes, arch.hidden_size
     backward = 0.0
@@ -110,56 +109,59 @@ def _buffers(arch: ModelArch, spec: RunSpec) -> tuple[float, float]:
     return backward, step
 
 
-def _rough_reason(arch: ModelArch, spec: RunSpec) -> str | None:
+def _rough_reason(arch: ModelArch, spec: Workload) -> str | None:
     reasons = list(arch.rough_reasons)
     if optimizer_info(spec.optimizer)[0].paged:
         reasons.append("paged optimizer: states can spill to CPU memory under pressure")
     return "; ".join(reasons) or None
 
 
-def compose(arch: ModelArch, spec: RunSpec, gpu_mem_gib: float | None) -> Estimate:
-    """The estimate for an already-normalized run."""
+def _live_terms(arch: ModelArch, spec: Workload) -> tuple[str, dict[str, float]]:
+    """The terms alive at the peak: during the backward pass, or during the optimizer step
+    (whichever is larger), as (phase, bytes by term)."""
     states = model_states(arch, spec)
     acts, logits = activation_peak(arch, spec)
     buf_backward, buf_step = _buffers(arch, spec)
-    static = {
-        "weights": base_weight_bytes(arch, spec),
-        "adapter": adapter_weight_bytes(arch, spec),
-        "optimizer_states": states.optimizer,
-        "master_weights": states.master,
-    }
     backward = {
         "gradients": states.grads_backward,
         "activations": acts,
         "logits_loss": logits,
         "buffers": buf_backward,
     }
-    step_grads = 0.0 if spec.optimizer_in_backward else states.grads_full
-    step_temp = 0.0 if spec.optimizer_in_backward else states.step_temp
+    in_backward = spec.optimizer_in_backward  # no separate step: nothing more lives then
     step = {
-        "gradients": step_grads,
+        "gradients": 0.0 if in_backward else states.grads_full,
         "activations": 0.0,
         "logits_loss": 0.0,
-        "buffers": buf_step + step_temp,
+        "buffers": buf_step + (0.0 if in_backward else states.step_temp),
     }
-    phase, live = ("backward", backward)
     if sum(step.values()) > sum(backward.values()):
-        phase, live = ("optimizer step", step)
-    breakdown = {**static, **live}
+        return "optimizer step", step
+    return "backward", backward
+
+
+def compose(arch: ModelArch, spec: Workload, gpu_mem_gib: float | None) -> Estimate:
+    """The estimate for an already-normalized run."""
+    states = model_states(arch, spec)
+    phase, live = _live_terms(arch, spec)
+    breakdown = {
+        "weights": base_weight_bytes(arch, spec),
+        "adapter": adapter_weight_bytes(arch, spec),
+        "optimizer_states": states.optimizer,
+        "master_weights": states.master,
+        **live,
+    }
     allocated = sum(breakdown.values())
-    overhead = (
-        allocated * FRAGMENTATION + (CUDA_CONTEXT_GIB + (NCCL_GIB if spec.gpus > 1 else 0.0)) * GIB
-    )
-    breakdown["cuda_overhead"] = overhead
-    peak = (allocated + overhead) / GIB
+    context = CUDA_CONTEXT_GIB + (NCCL_GIB if spec.gpus > 1 else 0.0)
+    breakdown["cuda_overhead"] = allocated * FRAGMENTATION + context * GIB
+    peak = (allocated + breakdown["cuda_overhead"]) / GIB
     fits, verdict = verdict_for(peak, gpu_mem_gib)
-    per_node = min(spec.gpus, 8)
     cpu = states.cpu + (total_params(arch) * 2 if spec.offload_params else 0.0)
     return Estimate(
         peak_gib_per_gpu=peak,
         allocated_gib=allocated / GIB,
         breakdown_gib={k: v / GIB for k, v in breakdown.items()},
-        cpu_ram_gib=cpu / GIB + CPU_PER_PROCESS_GIB * per_node,
+        cpu_ram_gib=cpu / GIB + CPU_PER_PROCESS_GIB * min(spec.gpus, 8),
         gpu_mem_gib=gpu_mem_gib,
         fits=fits,
         verdict=verdict,
@@ -168,7 +170,7 @@ def compose(arch: ModelArch, spec: RunSpec, gpu_mem_gib: float | None) -> Estima
         trainable_params=trainable_params(arch, spec),
         rough_reason=_rough_reason(arch, spec),
         notes=spec.notes + tuple(n for n in [optimizer_info(spec.optimizer)[1]] if n),
-        spec=spec,
+        workload=spec,
     )
 
 
@@ -180,22 +182,3 @@ def verdict_for(peak_gib: float, gpu_mem_gib: float | None) -> tuple[bool | None
     if peak_gib <= gpu_mem_gib:
         return True, "tight"
     return False, "does not fit"
-
-
-def estimate(
-    cfg: Mapping[str, Any],
-    arch: ModelArch,
-    *,
-    deepspeed: Mapping[str, Any] | None = None,
-    gpus: int = 1,
-    gpu_mem_gib: float | None = None,
-    advise: bool = True,
-) -> Estimate:
-    """Peak GPU memory per GPU of the run a flat Axolotl config (and DeepSpeed dict) describes."""
-    from wizard.estimate.advice import advise as make_advice
-
-    spec = run_from_config(cfg, deepspeed, gpus=gpus)
-    result = compose(arch, spec, gpu_mem_gib)
-    if not advise or result.verdict == "fits":
-        return result
-    return make_advice(arch, result)

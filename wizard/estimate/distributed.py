@@ -38,7 +38,7 @@ def _fsdp_fields(cfg: Mapping[str, Any]) -> tuple[bool, bool]:
 def distributed_fields(
     cfg: Mapping[str, Any], deepspeed: Mapping[str, Any] | None, gpus: int, notes: list[str]
 ) -> dict[str, Any]:
-    """zero_stage, offload_optimizer, offload_params, fsdp and gpus for a RunSpec."""
+    """zero_stage, offload_optimizer, offload_params, fsdp and gpus for a Workload."""
     if not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 1:
         raise WizardError(f"gpus is {gpus!r}; it must be at least 1", "pass --gpus N with N >= 1")
     fsdp, fsdp_offload = _fsdp_fields(cfg)

@@ -15,7 +15,7 @@ from wizard.estimate.terms import (
     trainable_bytes_each,
     trainable_params,
 )
-from wizard.estimate.workload import RunSpec
+from wizard.estimate.workload import Workload
 from wizard.models import ModelArch, largest_module_params
 
 FP32 = 4
@@ -33,18 +33,18 @@ class States:
     cpu: float
 
 
-def _state_elem(spec: RunSpec, arch: ModelArch) -> float:
+def _state_elem(spec: Workload, arch: ModelArch) -> float:
     info, _ = optimizer_info(spec.optimizer)
     if info.state_bytes is not None:
         return info.state_bytes
     return FP32 if spec.deepspeed else trainable_bytes_each(arch, spec)
 
 
-def _split(spec: RunSpec, value: float, partitioned: bool) -> float:
+def _split(spec: Workload, value: float, partitioned: bool) -> float:
     return value / spec.gpus if partitioned else value
 
 
-def model_states(arch: ModelArch, spec: RunSpec) -> States:
+def model_states(arch: ModelArch, spec: Workload) -> States:
     """Gradients, optimizer states and master weights of the trainable parameters."""
     info, _ = optimizer_info(spec.optimizer)
     n = trainable_params(arch, spec)
@@ -70,7 +70,7 @@ def model_states(arch: ModelArch, spec: RunSpec) -> States:
     )
 
 
-def _deepspeed_states(arch: ModelArch, spec: RunSpec, n: int, opt: float) -> States:
+def _deepspeed_states(arch: ModelArch, spec: Workload, n: int, opt: float) -> States:
     g, stage = spec.gpus, spec.zero_stage
     half_grads = n * 2 / (g if stage >= 2 else 1)
     fp32_grads, master = n * FP32 / g, n * FP32 / g
@@ -92,7 +92,7 @@ def _deepspeed_states(arch: ModelArch, spec: RunSpec, n: int, opt: float) -> Sta
     )
 
 
-def _first_grads(arch: ModelArch, spec: RunSpec, grads_full: float, n: int) -> float:
+def _first_grads(arch: ModelArch, spec: Workload, grads_full: float, n: int) -> float:
     """Gradients already live when the backward pass peaks.
 
     With gradient accumulation the previous micro batches' gradients stay for the whole backward;

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wizard.errors import WizardError
-from wizard.estimate.workload import RunSpec
+from wizard.estimate.workload import Workload
 from wizard.models import (
     ModelArch,
     embedding_params,
@@ -89,7 +89,7 @@ def quant_bytes_per_param(bits: int, double_quant: bool) -> float:
     return bits / 8
 
 
-def lora_linears(arch: ModelArch, spec: RunSpec) -> list[Linear]:
+def lora_linears(arch: ModelArch, spec: Workload) -> list[Linear]:
     """The linear layers LoRA adapts; an error when the named targets match none of them."""
     linears = layer_linears(arch)
     if spec.lora_targets is None:
@@ -104,7 +104,7 @@ def lora_linears(arch: ModelArch, spec: RunSpec) -> list[Linear]:
     return chosen
 
 
-def lora_params(arch: ModelArch, spec: RunSpec) -> int:
+def lora_params(arch: ModelArch, spec: Workload) -> int:
     """A (r x in) and B (out x r) for every adapted linear of every layer, as peft builds them."""
     per_layer = sum(
         lin.count * spec.lora_r * (lin.fan_in + lin.fan_out) for lin in lora_linears(arch, spec)
@@ -112,19 +112,19 @@ def lora_params(arch: ModelArch, spec: RunSpec) -> int:
     return arch.num_layers * per_layer
 
 
-def trainable_params(arch: ModelArch, spec: RunSpec) -> int:
+def trainable_params(arch: ModelArch, spec: Workload) -> int:
     if spec.method == "full":
         return total_params(arch)
     extra = embedding_params(arch) if spec.lora_train_embeddings else 0
     return lora_params(arch, spec) + extra
 
 
-def shard(spec: RunSpec) -> int:
+def shard(spec: Workload) -> int:
     """How many ways sharded model states are split (ZeRO-3 / FSDP parameters)."""
     return spec.gpus if spec.sharded else 1
 
 
-def base_weight_bytes(arch: ModelArch, spec: RunSpec) -> float:
+def base_weight_bytes(arch: ModelArch, spec: Workload) -> float:
     """The model's own weights on one GPU (quantized linears, 16-bit embeddings and norms)."""
     if spec.offload_params:
         return 0.0
@@ -140,14 +140,14 @@ def base_weight_bytes(arch: ModelArch, spec: RunSpec) -> float:
     return size / shard(spec)
 
 
-def adapter_param_bytes(spec: RunSpec) -> int:
+def adapter_param_bytes(spec: Workload) -> int:
     """peft keeps adapters in fp32 (autocast_adapter_dtype); DeepSpeed casts them to 16 bit."""
     if spec.compute_bytes == 2 and (spec.deepspeed or not spec.adapter_fp32):
         return 2
     return 4
 
 
-def adapter_weight_bytes(arch: ModelArch, spec: RunSpec) -> float:
+def adapter_weight_bytes(arch: ModelArch, spec: Workload) -> float:
     if spec.method == "full":
         return 0.0
     size = lora_params(arch, spec) * adapter_param_bytes(spec)
@@ -156,7 +156,7 @@ def adapter_weight_bytes(arch: ModelArch, spec: RunSpec) -> float:
     return 0.0 if spec.offload_params else size / shard(spec)
 
 
-def trainable_bytes_each(arch: ModelArch, spec: RunSpec) -> float:
+def trainable_bytes_each(arch: ModelArch, spec: Workload) -> float:
     """Average bytes of one trainable parameter as stored (and as its gradient)."""
     if spec.method != "full":
         return float(adapter_param_bytes(spec))

@@ -1,15 +1,18 @@
 """The run, normalized: everything memory depends on, read from a flat Axolotl config dict.
 
-Axolotl's YAML is loose (aliases, strings for booleans, keys that interact); `run_from_config` is
-the one place that interprets it for the estimator, so the terms can work on plain fields.
+Axolotl's YAML is loose (aliases, strings for booleans, keys that interact);
+`workload_from_config` is the one place that interprets it for the estimator, so the terms can
+work on plain fields.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from wizard.axolotl.flags import is_on
 from wizard.errors import WizardError
 
 # Axolotl's own defaults for the keys an estimate needs (axolotl 0.19.0 schema).
@@ -18,7 +21,7 @@ DEFAULT_OPTIMIZER = "adamw_torch_fused"
 
 
 @dataclass(frozen=True)
-class RunSpec:
+class Workload:
     """One training process layout. Sizes are per GPU unless a name says otherwise."""
 
     method: str = "full"  # full | lora | qlora
@@ -68,17 +71,12 @@ class RunSpec:
         return self.zero_stage > 0 and not self.fsdp
 
 
-def _flag(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "yes", "1", "on", "auto")
-    return bool(value)
-
-
 def _int(cfg: Mapping[str, Any], key: str, default: int) -> int:
     value = cfg.get(key)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 1:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value < 1:
         raise WizardError(
             f"{key} is {value!r}; it must be a whole number of at least 1",
             f"fix {key} in the config",
@@ -86,9 +84,17 @@ def _int(cfg: Mapping[str, Any], key: str, default: int) -> int:
     return int(value)
 
 
+def _fraction(cfg: Mapping[str, Any], key: str) -> float:
+    """A share such as lora_dropout: 0 when unset; a bad value is an error naming the key."""
+    value = cfg.get(key) or 0.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise WizardError(f"{key} is {value!r}; it must be a number from 0 to 1", f"fix {key}")
+    return float(value)
+
+
 def _method(cfg: Mapping[str, Any], notes: list[str]) -> tuple[str, int]:
     adapter = str(cfg.get("adapter") or "").lower() or None
-    in4, in8 = _flag(cfg.get("load_in_4bit")), _flag(cfg.get("load_in_8bit"))
+    in4, in8 = is_on(cfg.get("load_in_4bit")), is_on(cfg.get("load_in_8bit"))
     if adapter == "qlora":
         if not in4:
             notes.append(
@@ -112,18 +118,18 @@ def _method(cfg: Mapping[str, Any], notes: list[str]) -> tuple[str, int]:
 
 def _precision(cfg: Mapping[str, Any], deepspeed: Mapping[str, Any] | None) -> int:
     ds = deepspeed or {}
-    ds_half = any(_flag((ds.get(k) or {}).get("enabled")) for k in ("bf16", "fp16"))
-    half = any(_flag(cfg.get(k)) for k in ("bf16", "fp16", "bfloat16", "float16"))
+    ds_half = any(is_on((ds.get(k) or {}).get("enabled")) for k in ("bf16", "fp16"))
+    half = any(is_on(cfg.get(k)) for k in ("bf16", "fp16", "bfloat16", "float16"))
     return 2 if half or ds_half else 4
 
 
 def _attention(cfg: Mapping[str, Any]) -> str:
     impl = str(cfg.get("attn_implementation") or "").lower()
-    if "flash" in impl or _flag(cfg.get("flash_attention")):
+    if "flash" in impl or is_on(cfg.get("flash_attention")):
         return "flash"
-    if "flex" in impl or _flag(cfg.get("flex_attention")):
+    if "flex" in impl or is_on(cfg.get("flex_attention")):
         return "flex"
-    if impl == "eager" or _flag(cfg.get("eager_attention")):
+    if impl == "eager" or is_on(cfg.get("eager_attention")):
         return "eager"
     # Axolotl leaves attn_implementation to transformers, whose default is sdpa.
     return "sdpa"
@@ -131,17 +137,17 @@ def _attention(cfg: Mapping[str, Any]) -> str:
 
 def _loss(cfg: Mapping[str, Any]) -> str:
     plugins = " ".join(str(p) for p in cfg.get("plugins") or [])
-    if _flag(cfg.get("cut_cross_entropy")) or "CutCrossEntropy" in plugins:
+    if is_on(cfg.get("cut_cross_entropy")) or "CutCrossEntropy" in plugins:
         return "fused"
-    if _flag(cfg.get("liger_fused_linear_cross_entropy")):
+    if is_on(cfg.get("liger_fused_linear_cross_entropy")):
         return "fused"
-    if _flag(cfg.get("chunked_cross_entropy")):
+    if is_on(cfg.get("chunked_cross_entropy")):
         return "chunked"
     return "upcast"
 
 
 def _lora_targets(cfg: Mapping[str, Any]) -> tuple[str, ...] | None:
-    if _flag(cfg.get("lora_target_linear")):
+    if is_on(cfg.get("lora_target_linear")):
         return None
     targets = cfg.get("lora_target_modules")
     if isinstance(targets, str):
@@ -155,27 +161,62 @@ def _lora_targets(cfg: Mapping[str, Any]) -> tuple[str, ...] | None:
 def _checkpointing(cfg: Mapping[str, Any]) -> tuple[bool, bool]:
     value = cfg.get("gradient_checkpointing")
     offload_value = cfg.get("activation_offloading")
-    offload = (offload_value not in (None, False, "disk")) and _flag(offload_value)
+    offload = (offload_value not in (None, False, "disk")) and is_on(offload_value)
     if isinstance(value, str) and value.lower().startswith("offload"):
         return True, True
-    return _flag(value) or offload, offload
+    return is_on(value) or offload, offload
 
 
-def run_from_config(
+def workload_from_config(
     cfg: Mapping[str, Any], deepspeed: Mapping[str, Any] | None = None, *, gpus: int = 1
-) -> RunSpec:
+) -> Workload:
     """Read the memory-relevant settings of a flat Axolotl config (plus its DeepSpeed JSON)."""
     from wizard.estimate.distributed import distributed_fields
 
     notes: list[str] = []
     method, bits = _method(cfg, notes)
-    attention = _attention(cfg)
+    attention, loss = _attention(cfg), _loss(cfg)
     ckpt, offload = _checkpointing(cfg)
     dist = distributed_fields(cfg, deepspeed, gpus, notes)
-    loss = _loss(cfg)
+    upcast = _upcast(method, attention, loss, dist, notes)
+    if not is_on(cfg.get("sample_packing")) and not is_on(cfg.get("pad_to_sequence_len")):
+        notes.append("no sample packing: assumes the longest batch reaches sequence_len")
+    return Workload(
+        method=method,
+        weight_bits=bits,
+        compute_bytes=_precision(cfg, deepspeed),
+        **_lora_fields(cfg),
+        seq_len=_int(cfg, "sequence_len", DEFAULT_SEQUENCE_LEN),
+        micro_batch=_int(cfg, "micro_batch_size", 1),
+        grad_accum=_int(cfg, "gradient_accumulation_steps", 1),
+        grad_ckpt=ckpt,
+        activation_offload=offload,
+        attention=attention,
+        optimizer=str(cfg.get("optimizer") or DEFAULT_OPTIMIZER).lower(),
+        loss=loss,
+        fused_kernels=is_on(cfg.get("liger_rms_norm")) or is_on(cfg.get("torch_compile")),
+        upcast_fp32=upcast,
+        sample_packing=is_on(cfg.get("sample_packing")),
+        notes=tuple(notes),
+        **dist,
+    )
+
+
+def _lora_fields(cfg: Mapping[str, Any]) -> dict[str, Any]:
     save = [str(m) for m in cfg.get("lora_modules_to_save") or []]
-    # Axolotl upcasts embeddings, lm_head and norms to fp32 and only casts them back for
-    # adapters, flash/flex attention, FSDP or cut cross entropy (loaders/model.py).
+    return {
+        "double_quant": is_on(cfg.get("bnb_4bit_use_double_quant", True)),
+        "lora_r": _int(cfg, "lora_r", 8),
+        "lora_targets": _lora_targets(cfg),
+        "lora_dropout": _fraction(cfg, "lora_dropout"),
+        "adapter_fp32": is_on(cfg.get("peft_autocast_adapter_dtype", True)),
+        "lora_train_embeddings": any(m in ("embed_tokens", "lm_head") for m in save),
+    }
+
+
+def _upcast(method: str, attention: str, loss: str, dist: dict[str, Any], notes: list[str]) -> bool:
+    """Axolotl upcasts embeddings, lm_head and norms to fp32 and only casts them back for
+    adapters, flash/flex attention, FSDP or cut cross entropy (loaders/model.py)."""
     upcast = (
         method == "full"
         and attention in ("sdpa", "eager")
@@ -188,29 +229,4 @@ def run_from_config(
             "full fine-tune without flash attention: Axolotl keeps embeddings, lm_head "
             "and norms in fp32"
         )
-    if not _flag(cfg.get("sample_packing")) and not _flag(cfg.get("pad_to_sequence_len")):
-        notes.append("no sample packing: assumes the longest batch reaches sequence_len")
-    return RunSpec(
-        method=method,
-        weight_bits=bits,
-        compute_bytes=_precision(cfg, deepspeed),
-        double_quant=_flag(cfg.get("bnb_4bit_use_double_quant", True)),
-        lora_r=_int(cfg, "lora_r", 8),
-        lora_targets=_lora_targets(cfg),
-        lora_dropout=float(cfg.get("lora_dropout") or 0.0),
-        adapter_fp32=_flag(cfg.get("peft_autocast_adapter_dtype", True)),
-        lora_train_embeddings=any(m in ("embed_tokens", "lm_head") for m in save),
-        seq_len=_int(cfg, "sequence_len", DEFAULT_SEQUENCE_LEN),
-        micro_batch=_int(cfg, "micro_batch_size", 1),
-        grad_accum=_int(cfg, "gradient_accumulation_steps", 1),
-        grad_ckpt=ckpt,
-        activation_offload=offload,
-        attention=attention,
-        optimizer=str(cfg.get("optimizer") or DEFAULT_OPTIMIZER).lower(),
-        loss=loss,
-        fused_kernels=_flag(cfg.get("liger_rms_norm")) or _flag(cfg.get("torch_compile")),
-        upcast_fp32=upcast,
-        sample_packing=_flag(cfg.get("sample_packing")),
-        notes=tuple(notes),
-        **dist,
-    )
+    return upcast

@@ -1,9 +1,9 @@
-"""How the interview talks to a person: a small Prompter protocol and two implementations.
+"""How the interview talks to a person: a small Prompter protocol and its terminal implementation.
 
 `QuestionaryPrompter` is the only place in the package that imports questionary (lazily, so
-`new --yes` never pays for it). `ScriptedPrompter` plays a list of answers, which is how most
-interview tests run. Every prompt carries a `key` (the spec field it asks, or a flow step such as
-`review`) so a script can say which question it expects to answer.
+`new --yes` never pays for it). The tests play scripted answers through the same protocol
+(tests/scripted.py). Every prompt carries a `key` (the spec field it asks, or a flow step such
+as `review`) so a script can say which question it expects to answer.
 
 A validator returns None when the text is acceptable, else the reason, which the prompt shows
 before asking again. EOFError and KeyboardInterrupt pass through unchanged: the interview turns
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
 Validator = Callable[[str], "str | None"]
@@ -74,95 +74,6 @@ class Prompter(Protocol):
     ) -> list[str]: ...
 
     def show(self, text: str) -> None: ...
-
-
-class _Enter:
-    """Press Enter: take the default the prompt offers."""
-
-    def __repr__(self) -> str:
-        return "ENTER"
-
-
-ENTER: Any = _Enter()
-INTERRUPT: Any = KeyboardInterrupt
-EOF: Any = EOFError
-
-
-@dataclass
-class ScriptedPrompter:
-    """Answers from a list of `(key, answer)`; ENTER takes the default, INTERRUPT / EOF raise.
-
-    A text answer that the validator rejects is recorded in `rejections` and the next scripted
-    answer (for the same key) is tried, exactly as a person would type again.
-    """
-
-    script: list[tuple[str, Any]]
-    asked: list[str] = field(default_factory=list)
-    rejections: list[tuple[str, str]] = field(default_factory=list)
-    shown: list[str] = field(default_factory=list)
-    defaults: dict[str, Any] = field(default_factory=dict)
-
-    def _next(self, key: str, default: Any) -> Any:
-        self.asked.append(key)
-        self.defaults[key] = default
-        if not self.script:
-            raise AssertionError(f"the interview asked {key!r} but the script has ended")
-        expected, answer = self.script.pop(0)
-        if expected != key:
-            raise AssertionError(f"the interview asked {key!r}; the script answers {expected!r}")
-        if answer is KeyboardInterrupt or answer is EOFError:
-            raise answer()
-        return default if answer is ENTER else answer
-
-    def select(
-        self,
-        key: str,
-        message: str,
-        choices: Sequence[Choice],
-        default: str | None,
-        search: bool = False,
-    ) -> str:
-        values = [c.value for c in choices if not c.header]
-        answer = self._next(key, default if default is not None else values[0])
-        if answer not in values:
-            raise AssertionError(f"{key}: {answer!r} is not one of {values}")
-        return str(answer)
-
-    def text(self, key: str, message: str, default: str, validate: Validator | None = None) -> str:
-        while True:
-            answer = str(self._next(key, default))
-            reason = validate(answer) if validate else None
-            if reason is None:
-                return answer
-            self.rejections.append((key, reason))
-
-    path = text
-
-    def autocomplete(
-        self, key: str, message: str, options: Sequence[str], validate: Validator | None = None
-    ) -> str:
-        return self.text(key, message, "", validate)
-
-    def confirm(self, key: str, message: str, default: bool) -> bool:
-        return bool(self._next(key, default))
-
-    def checkbox(
-        self,
-        key: str,
-        message: str,
-        choices: Sequence[Choice],
-        checked: Sequence[str],
-        validate: ListValidator | None = None,
-    ) -> list[str]:
-        while True:
-            answer = list(self._next(key, list(checked)))
-            reason = validate(answer) if validate else None
-            if reason is None:
-                return answer
-            self.rejections.append((key, reason))
-
-    def show(self, text: str) -> None:
-        self.shown.append(text)
 
 
 class QuestionaryPrompter:

@@ -7,21 +7,22 @@ and how does an answer travel between the prompt's text and the spec's value.
 
 from __future__ import annotations
 
-import types
 from functools import lru_cache
 from importlib import resources
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
-from wizard.answers.layers import METHOD_MODELS, generic_key
+from wizard.answers.keys import generic_key
 from wizard.errors import WizardError
 from wizard.spec import (
+    METHODS,
     DatasetSpec,
     DistributedSpec,
     HardwareSpec,
+    MethodKind,
     ModelSpec,
     TrainingSpec,
 )
@@ -100,10 +101,11 @@ def field_info(key: str, method_kind: str = "lora") -> FieldInfo:
     """The spec's FieldInfo for a dotted answer key; KeyError when the key is not a spec field."""
     shape = generic_key(key)
     head, _, name = shape.rpartition(".")
+    model: type[BaseModel]
     if head == "method":
-        model = METHOD_MODELS.get(method_kind, METHOD_MODELS["lora"])
+        model = METHODS.get(method_kind, METHODS["lora"])
         if name == "kind":
-            return FieldInfo.from_annotation(Literal["full", "lora", "qlora"])  # type: ignore[arg-type]
+            return FieldInfo.from_annotation(MethodKind)  # type: ignore[arg-type]
     else:
         model = SUB_MODELS[head]
     return model.model_fields[name]
@@ -184,7 +186,3 @@ def answer_text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
-
-
-def is_union(annotation: Any) -> bool:
-    return get_origin(annotation) in (Union, types.UnionType)

@@ -7,13 +7,13 @@ them. `color` is true only when the interview runs in a terminal.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from wizard.build.plan import RunPlan
-    from wizard.interview.session import Interview
 
 WIDTH = 100
 
@@ -44,14 +44,15 @@ def preview_text(rows: list[dict[str, Any]], color: bool) -> str:
     return render([table], color)
 
 
-def review_text(iv: Interview, plan: RunPlan) -> str:
+def review_text(plan: RunPlan, run_dir: Path | None, asked: set[str], color: bool) -> str:
     """Summary table, batch arithmetic, memory fit, the files and the YAML, highlighted: all of
-    it from the plan `new` writes (auto-fit already applied)."""
+    it from the plan `new` writes (auto-fit already applied). `asked` are the questions the
+    interview asked: their answers are shown even where they equal the defaults."""
     from rich.syntax import Syntax
 
     from wizard.build.runfolder import CONFIG_FILENAME, batch_arithmetic
 
-    where = f"{iv.run_dir}/" if iv.run_dir is not None else "the run folder"
+    where = f"{run_dir}/" if run_dir is not None else "the run folder"
     facts = [f"Batch:  {batch_arithmetic(plan.spec)}"]
     if plan.fit.plan is not None:
         facts.append(f"Auto-fit: {plan.fit.plan.describe()}")
@@ -59,25 +60,28 @@ def review_text(iv: Interview, plan: RunPlan) -> str:
         f"Memory: {memory_text(plan)}",
         f"Files:  {', '.join(plan.folder.files)} in {where}",
     ]
-    theme = "ansi_dark" if iv.color else "default"
+    theme = "ansi_dark" if color else "default"
     yaml_view = Syntax(plan.folder.files[CONFIG_FILENAME], "yaml", theme=theme, word_wrap=True)
-    return render([summary_table(iv, plan), "\n".join(facts), yaml_view], iv.color)
+    return render([summary_table(plan, asked), "\n".join(facts), yaml_view], color)
 
 
-def summary_table(iv: Interview, plan: RunPlan) -> Any:
+def summary_table(plan: RunPlan, asked: set[str]) -> Any:
     from rich.table import Table
 
-    from wizard.answers.layers import Layer
+    from wizard.answers.layers import Layer, LayerKind
 
     table = Table(title="Review", title_justify="left")
     for name in ("answer", "value", "from"):
         table.add_column(name)
     flat = Layer.from_nested("spec", plan.spec.model_dump(mode="json")).values
     for key, value in flat.items():
-        origin = plan.answers.origin(key)
-        if origin is None and key not in iv.asked:
+        origin = plan.answers.origin_layer(key)
+        if origin is None and key not in asked:
             continue  # a spec default nobody was asked about: the YAML below shows it
-        shown = "typed" if origin == "interview" else origin or "default"
+        if origin is None:
+            shown = "default"
+        else:
+            shown = "typed" if origin.kind is LayerKind.INTERVIEW else origin.name
         table.add_row(key, _short(value), shown)
     return table
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from wizard.answers.layers import Answers
 from wizard.interview.prompter import Choice
+from wizard.interview.state import InterviewState
+from wizard.presets.assemble import preset_start
+from wizard.presets.rules import apply_locks
 
 if TYPE_CHECKING:
-    from wizard.interview.session import Interview
     from wizard.presets.store import Preset
 
 NOTHING, ANSWERS = "<nothing>", "<answers file>"
@@ -35,7 +38,7 @@ def preset_choices() -> list[Choice]:
     return choices
 
 
-def choose_start(iv: Interview) -> None:
+def choose_start(iv: InterviewState) -> None:
     from wizard.answers.file import ANSWERS_FILENAME
 
     answers_path = iv.run_dir / ANSWERS_FILENAME if iv.run_dir is not None else None
@@ -56,22 +59,13 @@ def choose_start(iv: Interview) -> None:
     _use_preset(iv, picked)
 
 
-def _use_preset(iv: Interview, name: str) -> None:
+def _use_preset(iv: InterviewState, name: str) -> None:
     """Put the preset's layers under everything else; its locked answers over them."""
-    from wizard.answers.file import PresetRef
-    from wizard.answers.layers import Answers
-    from wizard.presets.store import chain_hash, preset_chain, preset_layers, shadow_warning
-
-    chain = preset_chain(name)
+    start = preset_start(name)
     others = [layer for layer in iv.answers.layers if layer is not iv.layer]
-    answers = Answers([*preset_layers(chain), *others])
-    from wizard.presets.rules import apply_locks, chain_locks
-
-    locks = chain_locks(chain)
-    answers = apply_locks(answers, locks)
-    iv.fixed.update(locks)
+    answers = apply_locks(Answers([*start.layers, *others]), start.locks)
+    iv.fixed.update(start.locks)
     iv.answers.layers[:] = [*answers.layers, iv.layer]
-    iv.preset = PresetRef(chain[-1].name, chain_hash(chain))
-    shadowed = shadow_warning(name, chain[-1])
-    if shadowed:
-        iv.prompter.show(f"! {shadowed}")
+    iv.preset = start.ref
+    for warning in start.warnings:
+        iv.prompter.show(f"! {warning}")

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from wizard.spec import RunSpec
 
 MixedPrecision = Literal["no", "bf16", "fp16"]
 DEFAULT_PORT = 29500
@@ -48,6 +51,21 @@ class LaunchCommand:
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(self.env.items()))
         command = shlex.join(self.argv)
         return f"{env} {command}" if env else command
+
+
+def layout_for(spec: RunSpec) -> Layout:
+    """The process layout the answers plan: GPUs per node, nodes, CPU or CUDA."""
+    return Layout(
+        processes_per_node=spec.hardware.gpus_per_node,
+        nodes=spec.hardware.nodes,
+        cpu=spec.hardware.accelerator == "cpu",
+    )
+
+
+def precision_for(spec: RunSpec) -> MixedPrecision:
+    """accelerate's --mixed_precision for the answers' precision."""
+    precision = spec.resolved_precision
+    return "no" if precision == "fp32" else precision
 
 
 def build_launch_command(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from wizard.axolotl.paths import is_local_path
 
 if TYPE_CHECKING:
-    from wizard.launch.preflight import Preflight
+    from wizard.launch.checks import Preflight
 
 MAX_LINES = 200_000  # enough to catch a bad export; a 50 GB file is not read end to end
 MAX_JSON_BYTES = 256 * 1024 * 1024  # a bigger JSON array is only checked for its first bytes

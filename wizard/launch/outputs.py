@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wizard.launch.probe import cached_model_dir, free_bytes, weight_bytes
+from wizard.launch.probe import free_bytes, weight_bytes
 from wizard.launch.target import Target
+from wizard.models.hub_cache import cached_snapshot
 
 if TYPE_CHECKING:
-    from wizard.launch.preflight import Preflight
+    from wizard.launch.checks import Preflight
 
 GIB = 1024**3
 # What makes an output folder worth protecting: weights or checkpoints, not a debug.log left by
@@ -98,7 +99,7 @@ def model_bytes(target: Target) -> int | None:
     local = target.run_dir / Path(base).expanduser()
     if (local / "config.json").is_file():
         return weight_bytes(local)
-    cached = cached_model_dir(base)
+    cached = cached_snapshot(base)
     return weight_bytes(cached) if cached is not None else None
 
 

@@ -6,53 +6,16 @@ check here catches, in well under a second, something that would otherwise fail 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from wizard.axolotl.paths import LOCAL_PREFIXES
-from wizard.launch.command import Layout
+from wizard.launch.checks import Check, Preflight, Problem
 from wizard.launch.datacheck import check_datasets
 from wizard.launch.outputs import check_disk, check_output_dir
-from wizard.launch.probe import Gpus, cached_model_dir, offline, package_versions, visible_gpus
-from wizard.launch.target import Target
+from wizard.launch.probe import offline, package_versions, visible_gpus
+from wizard.models.hub_cache import cached_snapshot
 
 REQUIRED = ("axolotl", "accelerate")
-
-
-@dataclass(frozen=True)
-class Problem:
-    severity: Literal["error", "warning"]
-    message: str
-    hint: str | None = None
-
-
-@dataclass
-class Preflight:
-    target: Target
-    layout: Layout
-    python: str
-    resume: bool = False
-    # The run starts on other machines (a Slurm job): this machine's GPUs and Hub access say
-    # nothing about theirs, so what depends on them is a warning at most.
-    elsewhere: bool = False
-    problems: list[Problem] = field(default_factory=list)
-    versions: dict[str, str | None] = field(default_factory=dict)
-    gpus: Gpus | None = None
-
-    def error(self, message: str, hint: str | None = None) -> None:
-        self.problems.append(Problem("error", message, hint))
-
-    def warn(self, message: str, hint: str | None = None) -> None:
-        self.problems.append(Problem("warning", message, hint))
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-
-Check = Callable[[Preflight], None]
 
 
 def run_preflight(pre: Preflight) -> Preflight:
@@ -165,7 +128,7 @@ def check_model(pre: Preflight) -> None:
                 "paths in the config are relative to its folder; fix base_model",
             )
         return
-    if cached_model_dir(base) is not None:
+    if cached_snapshot(base) is not None:
         return
     if offline():
         report = pre.warn if pre.elsewhere else pre.error
@@ -188,7 +151,7 @@ def check_chat_template(pre: Preflight) -> None:
     if not indexes or not isinstance(source, str) or not source:
         return
     local = pre.target.run_dir / Path(source).expanduser()
-    folder = local if local.is_dir() else cached_model_dir(source)
+    folder = local if local.is_dir() else cached_snapshot(source)
     if folder is None or has_chat_template(folder) is not False:
         return
     pre.error(

@@ -88,27 +88,6 @@ def _nvidia_smi_memory() -> list[float] | None:
         return None
 
 
-def hub_cache_dir() -> Path:
-    """Where huggingface_hub keeps downloaded repositories (same rules as huggingface_hub)."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
-    home = os.environ.get("HF_HOME") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "huggingface"
-    )
-    return Path(home).expanduser() / "hub"
-
-
-def cached_model_dir(repo_id: str) -> Path | None:
-    """The cached snapshot folder of a Hub model that has a config.json, if any."""
-    snapshots = hub_cache_dir() / f"models--{repo_id.replace('/', '--')}" / "snapshots"
-    if not snapshots.is_dir():
-        return None
-    for snapshot in sorted(snapshots.iterdir()):
-        if (snapshot / "config.json").exists():
-            return snapshot
-    return None
-
-
 def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
 

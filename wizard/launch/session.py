@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from wizard.errors import WizardError
+from wizard.launch.checks import Preflight
 from wizard.launch.child import Ended, TextSink, exec_child, failure_cause, run_child
 from wizard.launch.cluster import parse_hostfile
 from wizard.launch.command import (
@@ -28,7 +29,7 @@ from wizard.launch.manifest import (
     record_outcome,
     write_manifest,
 )
-from wizard.launch.preflight import Preflight, run_preflight
+from wizard.launch.preflight import run_preflight
 from wizard.launch.target import (
     LaunchOptions,
     Target,

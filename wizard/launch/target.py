@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from wizard.axolotl.flags import is_on
 from wizard.errors import UsageError, WizardError
 from wizard.launch.command import DEFAULT_PORT, Layout, MixedPrecision
 from wizard.yamlio import load_yaml_mapping
@@ -21,7 +22,6 @@ CONFIG_FILENAME = (
     "axolotl.yml"  # as wizard.build.runfolder writes it; not imported to keep this light
 )
 ANSWERS_FILENAME = "wizard-answers.yml"
-PRECISIONS: dict[str, MixedPrecision] = {"no": "no", "bf16": "bf16", "fp16": "fp16"}
 
 
 @dataclass
@@ -90,19 +90,19 @@ def planned_layout(target: Target) -> tuple[Layout, MixedPrecision]:
     if target.answers is not None:
         from wizard.answers.file import load_answers_file
         from wizard.answers.layers import Answers
-        from wizard.build.runfolder import launch_layout, mixed_precision
+        from wizard.launch.command import layout_for, precision_for
 
         loaded = load_answers_file(target.config_path.parent / ANSWERS_FILENAME)
         spec = Answers([loaded.layer]).resolve()
-        return launch_layout(spec), PRECISIONS[mixed_precision(spec)]
+        return layout_for(spec), precision_for(spec)
     return Layout(), config_precision(target.config)
 
 
 def config_precision(config: dict[str, Any]) -> MixedPrecision:
     """accelerate's --mixed_precision from Axolotl's keys (`bf16: auto` counts as bf16)."""
-    if config.get("bf16") in (True, "auto", "true"):
+    if is_on(config.get("bf16")):
         return "bf16"
-    if config.get("fp16") in (True, "true"):
+    if is_on(config.get("fp16")):
         return "fp16"
     return "no"
 

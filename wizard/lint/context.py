@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wizard.axolotl.flags import is_on
 from wizard.axolotl.schema import AxolotlSchema
 from wizard.lint.env import Env
 from wizard.lint.findings import Finding, KeyPath, Rename, Severity
@@ -56,11 +57,8 @@ class Ctx:
         return self.cfg.get(key, default)
 
     def enabled(self, key: str) -> bool:
-        """Truthy the way Axolotl tests flags (`if cfg.key:`); 'false' strings count as off."""
-        value = self.cfg.get(key)
-        if isinstance(value, str):
-            return value.strip().lower() not in {"", "0", "false", "no", "off", "n", "f"}
-        return bool(value)
+        """Switched on, the way Axolotl reads it (axolotl.flags)."""
+        return is_on(self.cfg.get(key))
 
 
 def _placed(

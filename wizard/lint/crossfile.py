@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wizard.axolotl.batch import sequences_per_step
 from wizard.lint.context import Ctx
 from wizard.lint.deepspeed_rules import offload_device, stage
 from wizard.lint.findings import Finding
@@ -171,14 +172,15 @@ def batch_agrees(ctx: Ctx) -> list[Finding]:
     gpus = (ctx.env.n_gpu or 0) * ctx.env.n_node
     if total == "auto" or not (isinstance(micro, int) and isinstance(accum, int) and gpus):
         return out
-    if total != micro * accum * gpus:
+    expected = sequences_per_step(micro, accum, gpus)
+    if total != expected:
         out.append(
             ctx.in_ds(
                 "error",
                 "batch-mismatch",
                 f"DeepSpeed train_batch_size is "
                 f"{total}, but micro_batch_size × gradient_accumulation_steps "
-                f"× GPUs = {micro} × {accum} × {gpus} = {micro * accum * gpus}",
+                f"× GPUs = {micro} × {accum} × {gpus} = {expected}",
                 '"train_batch_size": "auto"',
                 ("train_batch_size",),
             )

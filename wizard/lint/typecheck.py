@@ -13,13 +13,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from wizard.axolotl.flags import FALSE_WORDS, TRUE_WORDS
 from wizard.axolotl.schema import AxolotlSchema, JsonSchema
 from wizard.lint.findings import KeyPath
 
 Problem = tuple[KeyPath, str]
 _INT_STR = re.compile(r"^\s*[+-]?\d+(?:_\d+)*\s*$")
-_TRUE = {"1", "on", "t", "true", "y", "yes"}
-_FALSE = {"0", "off", "f", "false", "n", "no"}
 
 
 def _as_float(value: Any) -> float | None:
@@ -48,7 +47,7 @@ def _is_bool(value: Any) -> bool:
         return True
     if isinstance(value, int | float) and not isinstance(value, bool):
         return value in (0, 1)
-    return isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE
+    return isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS
 
 
 _TYPE_TESTS: dict[str, Callable[[Any], bool]] = {

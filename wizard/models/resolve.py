@@ -7,14 +7,15 @@ machines that cannot reach the Hub at all.
 from __future__ import annotations
 
 import difflib
-import os
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from wizard.axolotl.paths import is_hub_id
 from wizard.errors import WizardError
 from wizard.models.arch import ModelArch, arch_from_config
+from wizard.models.hub_cache import cached_snapshot
 from wizard.yamlio import parse_json, read_text_file, safe_load
 
 # A config.json bigger than this is not a config.json.
@@ -91,46 +92,10 @@ def read_config_json(path: Path, name: str) -> dict[str, Any]:
     return data
 
 
-def hub_cache_dirs() -> list[Path]:
-    """Where huggingface_hub keeps downloads, in its own order of precedence."""
-    dirs: list[Path] = []
-    if os.environ.get("HF_HUB_CACHE"):
-        dirs.append(Path(os.environ["HF_HUB_CACHE"]))
-    if os.environ.get("HF_HOME"):
-        dirs.append(Path(os.environ["HF_HOME"]) / "hub")
-    if os.environ.get("TRANSFORMERS_CACHE"):
-        dirs.append(Path(os.environ["TRANSFORMERS_CACHE"]))
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    dirs.append((Path(xdg) if xdg else Path.home() / ".cache") / "huggingface" / "hub")
-    return dirs
-
-
-def cached_config(repo_id: str) -> Path | None:
-    """config.json of a hub id in the local cache: the snapshot `refs/main` names, else any."""
-    if repo_id.count("/") != 1:
-        return None
-    folder_name = "models--" + repo_id.replace("/", "--")
-    for cache in hub_cache_dirs():
-        repo = cache / folder_name
-        if not repo.is_dir():
-            continue
-        ref = repo / "refs" / "main"
-        if ref.is_file():
-            candidate = repo / "snapshots" / ref.read_text(encoding="utf-8").strip() / "config.json"
-            if candidate.is_file():
-                return candidate
-        found = sorted((repo / "snapshots").glob("*/config.json"))
-        if found:
-            return found[-1]
-    return None
-
-
 def _local_folder(base_model: str, base_dir: Path | None) -> Path | None:
     raw = Path(base_model).expanduser()
     candidates = [raw] if raw.is_absolute() else [p / raw for p in (base_dir, Path.cwd()) if p]
-    looks_like_path = (
-        raw.is_absolute() or base_model.startswith((".", "~")) or (base_model.count("/") != 1)
-    )
+    looks_like_path = not is_hub_id(base_model)
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
@@ -157,7 +122,8 @@ def resolve_arch(base_model: str, *, base_dir: Path | None = None) -> ModelArch:
                 "copy the model's config.json into that folder (weights are not needed)",
             )
         return arch_from_config(read_config_json(config, base_model), base_model, f"local {config}")
-    cached = cached_config(base_model)
+    snapshot = cached_snapshot(base_model)
+    cached = snapshot / "config.json" if snapshot is not None else None
     if cached is not None:
         data = read_config_json(cached, base_model)
         return arch_from_config(data, base_model, f"Hugging Face cache {cached}")

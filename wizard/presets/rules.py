@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from wizard.answers.layers import Answers, Layer, generic_key, known_keys
+from wizard.answers.keys import generic_key, known_keys
+from wizard.answers.layers import Answers, Layer, LayerKind
 from wizard.errors import WizardError
 from wizard.presets.files import version_warnings
 from wizard.presets.store import Preset, preset_layers
@@ -112,17 +113,15 @@ def apply_locks(answers: Answers, locks: dict[str, Lock]) -> Answers:
     by_preset: dict[str, Layer] = {}
     for lock in locks.values():
         name = f"{LOCK_LAYER_PREFIX}preset {lock.preset}"
-        by_preset.setdefault(name, Layer(name)).values[lock.key] = lock.value
+        source = lock.preset.split(":", 1)[0]
+        layer = by_preset.setdefault(name, Layer(name, kind=LayerKind.LOCK, source=source))
+        layer.values[lock.key] = lock.value
     return Answers([*answers.layers, *by_preset.values()])
 
 
 def locked_keys(answers: Answers) -> set[str]:
     """The answer keys a preset locked (for the interview: do not ask these)."""
-    keys: set[str] = set()
-    for layer in answers.layers:
-        if layer.name.startswith(LOCK_LAYER_PREFIX):
-            keys.update(layer.values)
-    return keys
+    return {key for layer in answers.of_kind(LayerKind.LOCK) for key in layer.values}
 
 
 def chain_version_warnings(chain: list[Preset]) -> list[str]:
@@ -141,10 +140,11 @@ def untrusted_remote_code(answers: Answers) -> list[str]:
     merged = answers.merged()
     found = []
     for key in REMOTE_CODE_KEYS:
-        origin = answers.origin(key) or ""
-        source = origin.removeprefix(LOCK_LAYER_PREFIX).removeprefix("preset ")
-        if merged.get(key) is True and source.split(":", 1)[0] in UNTRUSTED_SOURCES:
-            found.append(source)
+        layer = answers.origin_layer(key)
+        if merged.get(key) is not True or layer is None:
+            continue
+        if layer.kind in (LayerKind.PRESET, LayerKind.LOCK) and layer.source in UNTRUSTED_SOURCES:
+            found.append(layer.name.removeprefix(LOCK_LAYER_PREFIX).removeprefix("preset "))
     return sorted(set(found))
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from wizard.answers.layers import Layer, check_layer
+from wizard.answers.layers import Layer, LayerKind, check_layer
 from wizard.errors import WizardError
 from wizard.presets.files import check_specifier, read_preset_data
 from wizard.resources import presets_dir
@@ -169,12 +169,6 @@ def locate_preset(name: str, folders: Folders | None = None) -> tuple[str, Path,
     return found
 
 
-def find_preset_path(name: str, folders: Folders | None = None) -> tuple[str, Path]:
-    """The (source, file) a preset name points at: qualified, or the highest source that has it."""
-    source, _folder, path = locate_preset(name, folders)
-    return source, path
-
-
 def _nearest_names_hint(name: str, folders: Folders | None) -> str:
     import difflib
 
@@ -269,7 +263,8 @@ def _chain_text(path: list[Preset]) -> str:
 def preset_layers(chain: list[Preset]) -> list[Layer]:
     layers = []
     for preset in chain:
-        layer = Layer.from_nested(f"preset {preset.qualified_name}", preset.data.answers)
+        layer = Layer.from_nested(f"preset {preset.qualified_name}", preset.data.answers,
+                                  LayerKind.PRESET, preset.source)  # fmt: skip
         for key, value in preset.data.axolotl.items():
             layer.set(f"axolotl.{key}", value)
         check_layer(layer, f"preset {preset.path}")

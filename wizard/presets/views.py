@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from wizard.answers.layers import METHOD_MODELS, Answers, Layer, check_keys, generic_key, unflatten
+from wizard.answers.keys import check_keys, generic_key
+from wizard.answers.layers import Answers, Layer, LayerKind
+from wizard.answers.placeholders import PLACEHOLDERS, placeholder_layer
 from wizard.errors import WizardError
 from wizard.presets.rules import Lock, chain_locks, covers
 from wizard.presets.store import (
@@ -29,13 +29,6 @@ from wizard.presets.store import (
 )
 from wizard.spec import RunSpec
 
-PLACEHOLDER_LAYER = "required"
-# What `check` renders with where a preset leaves a required answer to the user.
-PLACEHOLDERS: dict[str, Any] = {
-    "model.base_model": "your-org/your-model",
-    "datasets.N.path": "data/train.jsonl",
-    "datasets.N.format": "alpaca",
-}
 REQUIRED = "(required)"
 UNSET = "(unset)"
 
@@ -122,8 +115,9 @@ def _mark_shadowed(listings: list[Listing]) -> None:
 class Row:
     key: str
     value: Any
-    origin: str  # a layer name, "default", or PLACEHOLDER_LAYER
+    origin: str  # a layer name, or "default"
     locked_by: str | None = None
+    required: bool = False  # a placeholder stands in: `new` asks for it
 
 
 @dataclass
@@ -153,45 +147,17 @@ def resolve_chain(chain: list[Preset]) -> Resolved:
     flat = Layer.from_nested("spec", spec.model_dump(mode="json")).values
     flat.update({k: v for k, v in answers.merged().items() if k.startswith("axolotl.")})
     for key, value in flat.items():
-        origin = answers.origin(key) or "default"
-        lock = locks.get(key)
-        resolved.rows.append(Row(key, value, origin, lock.preset if lock else None))
+        layer, lock = answers.origin_layer(key), locks.get(key)
+        required = layer is not None and layer.kind is LayerKind.PLACEHOLDER
+        origin = layer.name if layer is not None else "default"
+        resolved.rows.append(Row(key, value, origin, lock.preset if lock else None, required))
     return resolved
-
-
-def placeholder_layer(layers: list[Layer]) -> Layer:
-    """A layer with a placeholder for each required answer the layers leave unset."""
-    layer = Layer(PLACEHOLDER_LAYER)
-    for _ in range(3):  # datasets missing -> datasets.0.path missing: a few rounds at most
-        missing = _missing_answers(Answers([*layers, layer]))
-        filled = False
-        for key in missing:
-            index = next((part for part in key.split(".") if part.isdigit()), "0")
-            for shape, value in PLACEHOLDERS.items():
-                if shape == generic_key(key) or shape.startswith(generic_key(key) + "."):
-                    layer.set(shape.replace(".N", f".{index}"), value)
-                    filled = True
-        if not filled:
-            break
-    return layer
-
-
-def _missing_answers(answers: Answers) -> list[str]:
-    try:
-        RunSpec.model_validate(unflatten(answers.answer_values()))
-    except ValidationError as err:
-        return [
-            ".".join(str(p) for p in problem["loc"] if p not in METHOD_MODELS)
-            for problem in err.errors(include_url=False)
-            if problem["type"] == "missing"
-        ]
-    return []
 
 
 def show_value(row: Row | None) -> str:
     if row is None:
         return UNSET
-    if row.origin == PLACEHOLDER_LAYER:
+    if row.required:
         return REQUIRED
     return format_value(row.value)
 
@@ -228,7 +194,11 @@ def explain(resolved: Resolved, key: str) -> list[str]:
         lines.append(f"{row.key} = {show_value(row)}")
         lines.append(f"  from {describe_origin(resolved, row)}")
         for layer in reversed(resolved.answers.layers):
-            if row.key in layer.values and layer.name not in (row.origin, PLACEHOLDER_LAYER):
+            if (
+                row.key in layer.values
+                and layer.name != row.origin
+                and (layer.kind is not LayerKind.PLACEHOLDER)
+            ):
                 lines.append(f"  overrides {layer.name}: {format_value(layer.values[row.key])}")
         if row.origin != "default" and row.key in defaults:
             lines.append(f"  default: {format_value(defaults[row.key])}")
@@ -240,7 +210,7 @@ def explain(resolved: Resolved, key: str) -> list[str]:
 def describe_origin(resolved: Resolved, row: Row) -> str:
     if row.origin == "default":
         return "the wizard's default"
-    if row.origin == PLACEHOLDER_LAYER:
+    if row.required:
         return f"nowhere: a required answer; `new` asks for it (or --set {row.key}=VALUE)"
     for preset in resolved.chain:
         if row.origin == f"preset {preset.qualified_name}":
@@ -250,7 +220,7 @@ def describe_origin(resolved: Resolved, row: Row) -> str:
 
 def _defaults(spec: RunSpec) -> dict[str, Any]:
     """The spec's defaults for the same method kind, flat (required answers have none)."""
-    base = Layer("defaults")
+    base = Layer("defaults", kind=LayerKind.TRIAL)
     base.set("method.kind", spec.method.kind)
     layers = [base]
     filled = Answers([*layers, placeholder_layer(layers)]).resolve()

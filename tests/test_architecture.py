@@ -1,0 +1,152 @@
+"""The shape of the package, held by tests: one home for each kind of knowledge, imports that
+point one way, and pieces small enough to read (issue 12's targets).
+
+Every import counts, at any depth: inside functions and under `if TYPE_CHECKING:` too, because a
+cycle that only shows up when a function runs is still a cycle.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "wizard"
+MAX_TOP_MODULES = 12
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 50
+# What each package may import from the others: the arrows of the architecture (README).
+LAYERS = {
+    "cli": None,  # the top: anything
+    "commands": None,
+    "interview": {"answers", "build", "presets", "models", "estimate", "lint", "axolotl"},
+    "presets": {"answers", "build", "lint", "axolotl"},
+    "build": {"answers", "estimate", "lint", "models", "launch", "axolotl"},
+    "answers": {"axolotl"},
+    "launch": {"lint", "estimate", "models", "answers", "axolotl"},
+    "lint": {"axolotl", "models"},
+    "estimate": {"models", "axolotl"},
+    "models": {"axolotl"},
+    "axolotl": set(),
+}
+# Modules directly in wizard/ that everything may use (the foundation).
+FOUNDATION = {"errors", "files", "yamlio", "resources", "spec", "tiny", "__init__", "__main__"}
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = path
+    return found
+
+
+def imported(path: Path, known: set[str]) -> Iterator[str]:
+    """Every wizard module `path` imports, wherever the import statement is."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in names:
+            if name in known:
+                yield name
+
+
+def graph() -> dict[str, set[str]]:
+    found = modules()
+    known = set(found)
+    return {name: set(imported(path, known)) - {name} for name, path in found.items()}
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for root in edges:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is None:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        found.append(sorted(component))
+            elif child not in index:
+                index[child] = low[child] = counter
+                counter += 1
+                stack.append(child)
+                on_stack.add(child)
+                work.append((child, iter(sorted(edges.get(child, ())))))
+            elif child in on_stack:
+                low[node] = min(low[node], index[child])
+    return found
+
+
+def home(module: str) -> str:
+    """The package (or foundation module) a module belongs to: `wizard.lint.keys` -> `lint`."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def test_no_import_cycles() -> None:
+    assert cycles(graph()) == []
+
+
+def test_imports_point_one_way() -> None:
+    wrong = []
+    for module, targets in graph().items():
+        allowed = LAYERS.get(home(module))
+        if allowed is None:
+            continue
+        for target in targets:
+            where = home(target)
+            if where in FOUNDATION or where == home(module):
+                continue
+            if where not in allowed:
+                wrong.append(f"{module} -> {target}")
+    assert wrong == []
+
+
+def test_few_modules_at_the_top() -> None:
+    top = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert len(top) <= MAX_TOP_MODULES, top
+
+
+def test_small_modules_and_functions() -> None:
+    long_modules, long_functions = [], []
+    for name, path in modules().items():
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > MAX_MODULE_LINES:
+            long_modules.append((name, text.count("\n")))
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    long_functions.append((f"{name}.{node.name}", length))
+    assert long_modules == [] and long_functions == []

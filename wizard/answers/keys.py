@@ -1,0 +1,117 @@
+"""The answer keys: every dotted key the spec has, the shape of a key, and one-line errors for
+unknown keys and answers the spec refuses (with the keys a refused rule concerns)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from wizard.errors import WizardError
+from wizard.spec import METHODS, AnswerConflict, RunSpec
+
+_INDEX = re.compile(r"\.\d+(?=\.|$)")
+
+
+def known_keys() -> set[str]:
+    """Every dotted answer key, with list positions written as `N` (datasets.N.path)."""
+    keys: set[str] = set()
+    _collect_keys(RunSpec, "", keys)
+    for model in METHODS.values():
+        _collect_keys(model, "method.", keys)
+    keys.discard("method")
+    return keys
+
+
+def _collect_keys(model: type[BaseModel], prefix: str, out: set[str]) -> None:
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        inner = _record_type(annotation)
+        if inner is not None:
+            _collect_keys(inner, f"{prefix}{name}.N.", out)
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            _collect_keys(annotation, f"{prefix}{name}.", out)
+        else:
+            out.add(prefix + name)
+
+
+def _record_type(annotation: Any) -> type[BaseModel] | None:
+    args = getattr(annotation, "__args__", ())
+    if getattr(annotation, "__origin__", None) is list and args:
+        item = args[0]
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            return item
+    return None
+
+
+def generic_key(key: str) -> str:
+    """`datasets.3.path` -> `datasets.N.path`: the shape of a key, for checking and suggesting."""
+    return _INDEX.sub(".N", key)
+
+
+def check_keys(keys: Iterable[str], source: str) -> None:
+    """Raise on the first unknown answer key, suggesting the closest known one."""
+    valid = known_keys()
+    for key in keys:
+        if key.startswith("axolotl.") or generic_key(key) in valid:
+            continue
+        raise WizardError(f"{source}: unknown answer key {key!r}", _suggest(key, valid))
+
+
+def _suggest(key: str, valid: set[str]) -> str:
+    shape = generic_key(key)
+    leaf_matches = [k for k in valid if k.rsplit(".", 1)[-1] == shape.rsplit(".", 1)[-1]]
+    close = leaf_matches or difflib.get_close_matches(shape, sorted(valid), n=1, cutoff=0.5)
+    if not close:
+        return "`axolotl-wizard presets show NAME` lists the answer keys"
+    index = re.search(r"\.(\d+)(?=\.|$)", key)
+    guess = close[0].replace(".N", f".{index.group(1)}" if index else ".0")
+    hint = f"did you mean {guess!r}?"
+    if not key.startswith(("model.", "datasets.", "method.", "hardware.", "training.")):
+        hint += " (raw Axolotl keys go under axolotl., e.g. axolotl.chat_template=llama3)"
+    return hint
+
+
+def spec_error(err: ValidationError) -> WizardError:
+    """Turn Pydantic's errors into one line: all missing answers together, else the first error."""
+    problems = err.errors(include_url=False)
+    missing = [_dotted(p["loc"]) for p in problems if p["type"] == "missing"]
+    if missing:
+        return WizardError(
+            f"missing answers: {', '.join(missing)}",
+            "give them with --set KEY=VALUE, in an --answers file, or answer the interview",
+        )
+    first = problems[0]
+    where = _dotted(first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        return WizardError(f"unknown answer key {where!r}", _suggest(where, known_keys()))
+    shown = f"{where}: {message}" if where else message
+    value = first.get("input")
+    if where and not isinstance(value, (dict, list)):
+        shown += f" (got {value!r})"
+    return WizardError(shown, _hint_for(first["type"], where), keys=_concerned(first, where))
+
+
+def _concerned(problem: Any, where: str) -> tuple[str, ...]:
+    """The answers a refused value or rule concerns: a rule names them (AnswerConflict, relative
+    to the model that checks it), a field is its own key."""
+    conflict = (problem.get("ctx") or {}).get("error")
+    if isinstance(conflict, AnswerConflict):
+        return tuple(f"{where}.{key}" if where else key for key in conflict.keys)
+    return (where,) if where else ()
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    # The method union adds its tag ('lora') to the location; the user never typed that part.
+    parts = [str(p) for p in loc if p not in METHODS]
+    return ".".join(parts)
+
+
+def _hint_for(error_type: str, where: str) -> str:
+    if where:
+        return f"change it with --set {where}=VALUE"
+    return "change one of the answers it names"

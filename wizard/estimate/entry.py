@@ -1,0 +1,28 @@
+"""The estimator's front door: a flat Axolotl config in, the estimate (with advice) out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from wizard.estimate.advice import advise as with_advice
+from wizard.estimate.core import Estimate, compose
+from wizard.estimate.workload import workload_from_config
+from wizard.models import ModelArch
+
+
+def estimate(
+    cfg: Mapping[str, Any],
+    arch: ModelArch,
+    *,
+    deepspeed: Mapping[str, Any] | None = None,
+    gpus: int = 1,
+    gpu_mem_gib: float | None = None,
+    advise: bool = True,
+) -> Estimate:
+    """Peak GPU memory per GPU of the run a flat Axolotl config (and DeepSpeed dict) describes;
+    with `advise`, what to change when it does not fit."""
+    result = compose(arch, workload_from_config(cfg, deepspeed, gpus=gpus), gpu_mem_gib)
+    if not advise or result.verdict == "fits":
+        return result
+    return with_advice(arch, result)

@@ -1,0 +1,45 @@
+"""What the preflight checks share: the launch they look at, and the problems they find."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from wizard.launch.command import Layout
+from wizard.launch.probe import Gpus
+from wizard.launch.target import Target
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: Literal["error", "warning"]
+    message: str
+    hint: str | None = None
+
+
+@dataclass
+class Preflight:
+    target: Target
+    layout: Layout
+    python: str
+    resume: bool = False
+    # The run starts on other machines (a Slurm job): this machine's GPUs and Hub access say
+    # nothing about theirs, so what depends on them is a warning at most.
+    elsewhere: bool = False
+    problems: list[Problem] = field(default_factory=list)
+    versions: dict[str, str | None] = field(default_factory=dict)
+    gpus: Gpus | None = None
+
+    def error(self, message: str, hint: str | None = None) -> None:
+        self.problems.append(Problem("error", message, hint))
+
+    def warn(self, message: str, hint: str | None = None) -> None:
+        self.problems.append(Problem("warning", message, hint))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+Check = Callable[[Preflight], None]

@@ -1,0 +1,70 @@
+"""The answers a run starts from, assembled one way for `new`, `demo` and the interview:
+the preset chain, an answers file, `--set`, and the preset's locked answers pinned on top.
+
+It lives with the presets, not in `answers/`, because it needs the preset chain and its locks,
+and presets are made of answers (answers/ stays below presets).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from wizard.answers.file import PresetRef, load_answers_file
+from wizard.answers.layers import Answers, Layer
+from wizard.answers.sets import parse_sets
+from wizard.presets.rules import Lock, apply_locks, chain_locks, chain_version_warnings
+from wizard.presets.store import chain_hash, preset_chain, preset_layers, shadow_warning
+
+Warn = Callable[[str], None]
+
+
+def warn_on_stderr(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
+
+
+@dataclass
+class PresetStart:
+    """What a preset contributes: its chain's layers, the answers it locks, and its reference."""
+
+    layers: list[Layer]
+    locks: dict[str, Lock]
+    ref: PresetRef
+    warnings: list[str]
+
+
+def preset_start(name: str) -> PresetStart:
+    chain = preset_chain(name)
+    shadowed = shadow_warning(name, chain[-1])
+    warnings = [*chain_version_warnings(chain), *([shadowed] if shadowed else [])]
+    ref = PresetRef(chain[-1].name, chain_hash(chain))
+    return PresetStart(preset_layers(chain), chain_locks(chain), ref, warnings)
+
+
+def collect_answers(
+    preset_name: str | None,
+    answers_path: Path | None,
+    sets: list[str],
+    unlock: bool = False,
+    warn: Warn = warn_on_stderr,
+) -> tuple[Answers, PresetRef | None]:
+    """Every layer below the interview: preset chain, answers file, --set; then the preset's
+    locked answers on top (`wizard.presets.rules.locked_keys` lists them for the interview),
+    unless `unlock`."""
+    layers: list[Layer] = []
+    preset: PresetRef | None = None
+    locks: dict[str, Lock] = {}
+    if preset_name:
+        start = preset_start(preset_name)
+        layers, locks, preset = list(start.layers), start.locks, start.ref
+        for warning in start.warnings:
+            warn(warning)
+    if answers_path is not None:
+        loaded = load_answers_file(answers_path)
+        layers.append(loaded.layer)
+        preset = preset or loaded.preset
+    layers.append(parse_sets(sets))
+    answers = Answers(layers)
+    return (answers if unlock else apply_locks(answers, locks)), preset
