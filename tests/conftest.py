@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+TESTS = REPO / "tests"  # test data lives in tests/data and tests/golden
 
 # Nothing may reach the Hugging Face Hub or phone home from the tests.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -150,3 +150,23 @@ def test_small_modules_and_functions() -> None:
                 if length > MAX_FUNCTION_LINES:
                     long_functions.append((f"{name}.{node.name}", length))
     assert long_modules == [] and long_functions == []
+
+
+def test_the_pure_packages_import_nothing_heavy() -> None:
+    """spec, answers, build, lint, estimate and models never import the training stack, the
+    prompt library or rich (DESIGN: `new --yes`, `check` and `estimate` stay fast)."""
+    import subprocess
+    import sys
+
+    packages = ["wizard.spec", "wizard.answers.file", "wizard.build.plan", "wizard.lint",
+                "wizard.estimate", "wizard.models", "wizard.presets.assemble"]  # fmt: skip
+    heavy = ["torch", "transformers", "axolotl", "deepspeed", "accelerate", "questionary",
+             "prompt_toolkit", "rich"]  # fmt: skip
+    code = (
+        "import sys, importlib\n"
+        f"for name in {packages!r}: importlib.import_module(name)\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=120)  # fmt: skip
+    assert done.stdout.strip() == "[]"

@@ -50,7 +50,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from wizard.launch import LaunchOptions, prepare, start
+    from wizard.launch.session import prepare, start
+    from wizard.launch.target import LaunchOptions
 
     # Everything the demo needs is built here: nothing has to leave the machine. Only this
     # process and its child see these, and only where the user has not set them.

@@ -92,7 +92,8 @@ class _AfterDashDash(argparse.ArgumentParser):
 
 
 def run(args: argparse.Namespace) -> int:
-    from wizard.launch import LaunchOptions, prepare, start, write_through
+    from wizard.launch.session import prepare, start, write_through
+    from wizard.launch.target import LaunchOptions
 
     extra = tuple(args.extra)
     options = LaunchOptions(

@@ -99,9 +99,9 @@ def installed_axolotl() -> tuple[str, str]:
 
 def version_warnings(wanted: Iterable[tuple[str, str]]) -> list[str]:
     """One warning per (preset name, specifier) that the Axolotl version does not satisfy."""
-    specifier_set = _specifier_class()
     pairs = [(name, spec) for name, spec in wanted if spec]
-    if specifier_set is None or not pairs:
+    specifier_set = _specifier_class() if pairs else None  # packaging only when it is needed
+    if specifier_set is None:
         return []
     version, what = installed_axolotl()
     return [

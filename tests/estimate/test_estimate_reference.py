@@ -9,12 +9,12 @@ from __future__ import annotations
 import csv
 import importlib.util
 import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 DATA = ROOT / "tests" / "data" / "memory"
 REPRODUCIBLE = (
     [f"LR{i:02d}" for i in range(1, 16)] + [f"TT{i:02d}" for i in range(9, 17)]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import TESTS
 
 from wizard.answers.layers import Answers, Layer
 from wizard.answers.placeholders import placeholder_layer
@@ -17,7 +18,7 @@ from wizard.presets.store import load_preset_file, preset_chain, preset_layers
 from wizard.presets.tools import check_folder
 from wizard.presets.views import format_value, resolve_chain
 
-DATA = Path(__file__).parent / "data" / "presets"
+DATA = TESTS / "data" / "presets"
 TEAM = DATA / "team"
 HOSTILE = DATA / "hostile"
 

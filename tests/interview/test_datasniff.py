@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import TESTS
 
 from wizard.errors import WizardError
 from wizard.interview.shape import Proposal, misfit_reason, propose
 from wizard.interview.sniff import MAX_BYTES, sniff
 
-DATA = Path(__file__).parent / "data" / "sniff"
+DATA = TESTS / "data" / "sniff"
 
 
 def test_jsonl_alpaca_with_a_malformed_line_and_a_stray_schema() -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_wizard
+from conftest import TESTS, run_wizard
 
-DATA = Path(__file__).parent / "data" / "presets"
+DATA = TESTS / "data" / "presets"
 TEAM = DATA / "team"
 HOSTILE = DATA / "hostile"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_wizard
+from conftest import REPO, run_wizard
 from tiny_fixtures import launch, new_run, tail
 
 from wizard.interview.hardware import COMMON_GPUS
@@ -482,5 +482,5 @@ def test_the_model_question_fits_the_terminal(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_the_demo_folder_is_ignored_by_git() -> None:
-    ignored = (Path(__file__).parent.parent / ".gitignore").read_text().splitlines()
+    ignored = (REPO / ".gitignore").read_text().splitlines()
     assert "axolotl-wizard-demo/" in ignored

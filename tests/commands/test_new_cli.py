@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_wizard
+from conftest import TESTS, run_wizard
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = TESTS / "golden"
 QLORA = ["--preset", "llama-3.1-8b-qlora", "--set", "datasets.0.path=data/train.jsonl"]
 
 
@@ -261,7 +261,7 @@ def test_auto_fit_fills_the_batch_layout_nobody_gave(tmp_path: Path) -> None:
 
 
 def test_locked_answers_need_unlock_end_to_end(tmp_path: Path) -> None:
-    team = {"AXOLOTL_WIZARD_PRESETS": str(Path(__file__).parent / "data/presets/team")}
+    team = {"AXOLOTL_WIZARD_PRESETS": str(TESTS / "data" / "presets" / "team")}
     refused = run_wizard(
         "new",
         "r",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TESTS
 from scripted import ENTER, EOF, INTERRUPT, ScriptedPrompter
 
 from wizard import cli
@@ -17,7 +18,7 @@ from wizard.interview.hardware import Detected, Gpu
 from wizard.interview.session import Interview, fixed_keys
 from wizard.presets.assemble import collect_answers
 
-DATA = Path(__file__).parent / "data" / "sniff"
+DATA = TESTS / "data" / "sniff"
 TAIL_TINY = [  # tiny-cpu, from the method on, all defaults
     ("method.kind", ENTER), ("method.r", ENTER), ("method.alpha", ENTER),
     ("method.target_modules", ENTER), ("training.sequence_len", ENTER),

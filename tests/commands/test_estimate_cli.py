@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from wizard.cli import main
 
@@ -115,7 +116,7 @@ def test_estimate_never_imports_heavy_packages(tmp_path: Path) -> None:
         "print(json.dumps({'code': code, 'loaded': [m for m in heavy if m in sys.modules]}),"
         " file=sys.stderr)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           env=env, timeout=60, check=False)
     report = json.loads(proc.stderr.strip().splitlines()[-1])
@@ -135,7 +136,7 @@ def test_estimator_modules_are_pure() -> None:
         " 'rich', 'peft', 'bitsandbytes']\n"
         "print(','.join(m for m in heavy if m in sys.modules) or 'none')\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           env=env, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TESTS
 
 from wizard.lint import Env, check_file
 from wizard.lint.axolotl_check import validate_with_axolotl
 from wizard.lint.env import probe_packages
 
-ROOT = Path(__file__).parent / "data" / "axolotl-examples"
+ROOT = TESTS / "data" / "axolotl-examples"
 ROWS: list[dict[str, Any]] = [json.loads(x) for x in (ROOT / "verdicts.jsonl").open()]
 SCHEMA_CODES = {"type-error", "missing-key", "removed-key", "bad-key"}
 

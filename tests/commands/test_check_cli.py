@@ -9,10 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import TESTS
 
 from wizard.cli import main
 
-DATA = Path(__file__).parent / "data"
+DATA = TESTS / "data"
 GOOD = "base_model: m\nlearning_rate: 0.00002\ndatasets:\n  - path: a/b\n    type: alpaca\n"
 
 
