@@ -10,14 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from wizard.axolotl import batch
+from wizard.axolotl import attention, batch
 from wizard.build.deepspeed_config import deepspeed_filename
 from wizard.errors import WizardError
 from wizard.axolotl.paths import PathMapper, is_local_path, keep_path
 from wizard.spec import AdapterMethod, DatasetSpec, RunSpec
 
 DEEPSPEED_DIR = "deepspeed"
-ATTENTION_IMPLEMENTATION = {"flash": "flash_attention_2", "sdpa": "sdpa", "eager": "eager"}
 # Axolotl 0.19 switches these LoRA kernels on by itself when it can; they are CUDA-only.
 LORA_KERNEL_KEYS = ("lora_mlp_kernel", "lora_qkv_kernel", "lora_o_kernel", "lora_embedding_kernel")
 
@@ -176,7 +175,7 @@ def _precision_group(spec: RunSpec) -> Group:
     group.add("bf16", precision == "bf16")
     group.add("fp16", precision == "fp16")
     group.add("tf32", not cpu and spec.hardware.bf16_supported)
-    group.add("attn_implementation", ATTENTION_IMPLEMENTATION[spec.training.attention])
+    group.add("attn_implementation", attention.FROM_ANSWER[spec.training.attention])
     if spec.distributed.backend == "deepspeed":
         name = deepspeed_filename(spec)
         group.add("deepspeed", f"{DEEPSPEED_DIR}/{name}", "relative to this folder")

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from wizard.axolotl.attention import backend as attention_backend
 from wizard.axolotl.flags import is_on
 from wizard.errors import WizardError
 
@@ -124,12 +125,13 @@ def _precision(cfg: Mapping[str, Any], deepspeed: Mapping[str, Any] | None) -> i
 
 
 def _attention(cfg: Mapping[str, Any]) -> str:
-    impl = str(cfg.get("attn_implementation") or "").lower()
-    if "flash" in impl or is_on(cfg.get("flash_attention")):
+    """The estimator's kind of attention (flash, flex, eager, sdpa) for Axolotl's backend."""
+    impl = (attention_backend(cfg) or "").lower()
+    if "flash" in impl:
         return "flash"
-    if "flex" in impl or is_on(cfg.get("flex_attention")):
+    if "flex" in impl:
         return "flex"
-    if impl == "eager" or is_on(cfg.get("eager_attention")):
+    if impl == "eager":
         return "eager"
     # Axolotl leaves attn_implementation to transformers, whose default is sdpa.
     return "sdpa"

@@ -10,47 +10,21 @@ import os
 from pathlib import Path
 from typing import Any
 
+from wizard.axolotl.attention import KEEP_PACKED_APART, NEED_FLASH_ATTN, backend
 from wizard.axolotl.paths import is_local_path
 from wizard.lint.context import Ctx
 from wizard.lint.findings import Finding
-from wizard.lint.rules import LEGACY_ATTENTION, Rule
+from wizard.lint.rules import Rule
 from wizard.models.tokenizer import has_chat_template, needs_tokenizer_template
-
-# Backends that keep packed samples apart (Axolotl's attn_decontaminates_packing).
-PACKING_ATTENTION = {
-    "flash_attention_2",
-    "flash_attention_3",
-    "flash_attention_4",
-    "flash_attention_torch",
-    "flex_attention",
-    "xformers",
-    "sage",
-    "sdpa",
-    "eager",
-    "kernels-community/flash-attn2",
-    "kernels-community/flash-attn3",
-    "kernels-community/sage-attention",
-}
-FLASH_LIB = {
-    "flash_attention_2",
-    "flash_attention_3",
-    "kernels-community/flash-attn2",
-    "kernels-community/flash-attn3",
-}
 
 
 def attention(ctx: Ctx) -> str | None:
-    """The backend Axolotl will use: attn_implementation, else the first legacy flag set."""
-    impl = ctx.value("attn_implementation")
-    if isinstance(impl, str):
-        # Axolotl's attn_impl_base: `org/kernel@rev:fn` compares as `org/kernel`.
-        return impl.split(":", 1)[0].split("@", 1)[0].strip()
-    return next((v for k, v in LEGACY_ATTENTION.items() if ctx.enabled(k)), None)
+    return backend(ctx.cfg, ctx.enabled)
 
 
 def flash_attn_missing(ctx: Ctx) -> list[Finding]:
     impl = attention(ctx)
-    if impl in FLASH_LIB and ctx.env.has("flash_attn") is False:
+    if impl in NEED_FLASH_ATTN and ctx.env.has("flash_attn") is False:
         key = "attn_implementation" if ctx.value("attn_implementation") else "flash_attention"
         return [
             ctx.at(
@@ -110,7 +84,7 @@ def packing_attention(ctx: Ctx) -> list[Finding]:
     if not ctx.enabled("sample_packing"):
         return []
     impl = attention(ctx)
-    if impl is None or impl not in PACKING_ATTENTION:
+    if impl is None or impl not in KEEP_PACKED_APART:
         what = f"`attn_implementation: {impl}`" if impl else "no attention backend"
         return [
             ctx.at(

@@ -10,18 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from wizard.axolotl.attention import LEGACY_FLAGS, SHORT_NAMES
 from wizard.lint.context import Ctx
 from wizard.lint.findings import Finding, Rename
 
 Rule = Callable[[Ctx], list[Finding]]
-LEGACY_ATTENTION = {
-    "xformers_attention": "xformers",
-    "sdp_attention": "sdpa",
-    "flex_attention": "flex_attention",
-    "flash_attention": "flash_attention_2",
-    "sage_attention": "sage",
-    "eager_attention": "eager",
-}
 
 
 def datasets_required(ctx: Ctx) -> list[Finding]:
@@ -123,7 +116,7 @@ def save_best_metric(ctx: Ctx) -> list[Finding]:
 
 def legacy_attention_with_impl(ctx: Ctx) -> list[Finding]:
     """AxolotlInputConfig's attention normalisation: the new key excludes the old flags."""
-    flags = sorted(k for k in LEGACY_ATTENTION if ctx.enabled(k))
+    flags = sorted(k for k in LEGACY_FLAGS if ctx.enabled(k))
     if ctx.value("attn_implementation") and flags:
         return [
             ctx.at(
@@ -138,14 +131,11 @@ def legacy_attention_with_impl(ctx: Ctx) -> list[Finding]:
     return []
 
 
-SHORT_ATTENTION = {"flash": "flash_attention_2", "flex": "flex_attention", "sdp": "sdpa"}
-
-
 def short_attention_name(ctx: Ctx) -> list[Finding]:
     """AxolotlInputConfig rejects the short attn_implementation aliases."""
     impl = ctx.value("attn_implementation")
-    if isinstance(impl, str) and impl in SHORT_ATTENTION:
-        full = SHORT_ATTENTION[impl]
+    if isinstance(impl, str) and impl in SHORT_NAMES:
+        full = SHORT_NAMES[impl]
         key = ("attn_implementation",)
         return [
             ctx.at(
