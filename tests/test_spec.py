@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from wizard.answers.file import AnswersDocument, answers_text, load_answers_file
 from wizard.answers.layers import Answers
 from wizard.axolotl.paths import relative_to_run_dir
-from wizard.spec import LoraMethod, QLoraMethod, RunSpec
+from wizard.spec import DEFAULT_METHOD, METHODS, LoraMethod, QLoraMethod, RunSpec
 
 BASE: dict[str, Any] = {
     "model": {"base_model": "org/model"},
@@ -51,6 +51,10 @@ def test_method_is_a_discriminated_union() -> None:
 
 def test_unknown_keys_are_refused() -> None:
     assert "extra" in error_text(training={"micro_batch_sise": 2})
+
+
+def test_the_default_method_is_the_one_every_module_assumes() -> None:
+    assert spec().method.kind == DEFAULT_METHOD and DEFAULT_METHOD in METHODS
 
 
 def test_packing_with_eager_attention_is_accepted_as_axolotl_does() -> None:

@@ -153,6 +153,7 @@ METHODS: Final[dict[str, type[StrictModel]]] = {
     "qlora": QLoraMethod,
 }
 MethodKind = Literal["full", "lora", "qlora"]
+DEFAULT_METHOD: Final = "lora"  # what a run trains with when nobody says
 
 
 class HardwareSpec(StrictModel):
@@ -243,7 +244,7 @@ class DistributedSpec(StrictModel):
 class RunSpec(StrictModel):
     model: ModelSpec
     datasets: list[DatasetSpec] = Field(min_length=1)
-    method: Method = Field(default_factory=LoraMethod)
+    method: Method = Field(default_factory=LoraMethod)  # DEFAULT_METHOD
     hardware: HardwareSpec = Field(default_factory=HardwareSpec)
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     distributed: DistributedSpec = Field(default_factory=DistributedSpec)

@@ -7,7 +7,8 @@ that make layering behave the way people expect:
 - A layer that gives a list of records (`datasets: [...]`) replaces the lower layers' list whole,
   instead of merging item by item into it.
 - When a layer switches `method.kind`, the lower layers' method fields that the new kind does not
-  have are dropped (a QLoRA preset's `method.r` does not break `--set method.kind=full`).
+  have are dropped (a QLoRA preset's `method.r` does not break `--set method.kind=full`), and so
+  is a learning rate tuned for the other kind of method (`METHOD_TUNED`; `new` says so).
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from pydantic import ValidationError
 from wizard.answers.keys import check_keys, spec_error
 from wizard.axolotl.secrets import environment_hint, is_secret
 from wizard.errors import WizardError
-from wizard.spec import DEFAULT_LEARNING_RATE, METHODS, USUAL_LEARNING_RATES, RunSpec
+from wizard.spec import (
+    DEFAULT_LEARNING_RATE,
+    DEFAULT_METHOD,
+    METHODS,
+    USUAL_LEARNING_RATES,
+    RunSpec,
+)
 
 
 class LayerKind(Enum):
@@ -174,7 +181,7 @@ class Answers:
                        if "method.kind" in lay.values), None)  # fmt: skip
         if setter is None or str(setter.values["method.kind"]) not in METHODS:
             return None
-        own = "lora"  # the spec's default method
+        own = DEFAULT_METHOD
         for layer in self.layers[: index + 1]:
             own = str(layer.values.get("method.kind", own))
         new = str(setter.values["method.kind"])

@@ -18,6 +18,7 @@ from pydantic.fields import FieldInfo
 from wizard.answers.keys import generic_key
 from wizard.errors import WizardError
 from wizard.spec import (
+    DEFAULT_METHOD,
     METHODS,
     DatasetSpec,
     DistributedSpec,
@@ -97,13 +98,13 @@ def load_questions() -> QuestionFile:
     return QuestionFile.model_validate(safe_load(text))
 
 
-def field_info(key: str, method_kind: str = "lora") -> FieldInfo:
+def field_info(key: str, method_kind: str = DEFAULT_METHOD) -> FieldInfo:
     """The spec's FieldInfo for a dotted answer key; KeyError when the key is not a spec field."""
     shape = generic_key(key)
     head, _, name = shape.rpartition(".")
     model: type[BaseModel]
     if head == "method":
-        model = METHODS.get(method_kind, METHODS["lora"])
+        model = METHODS.get(method_kind, METHODS[DEFAULT_METHOD])
         if name == "kind":
             return FieldInfo.from_annotation(MethodKind)  # type: ignore[arg-type]
     else:
@@ -122,12 +123,12 @@ def _adapter(key: str, method_kind: str) -> TypeAdapter[Any]:
     return TypeAdapter(annotated[tuple([info.annotation, *info.metadata])], config=strict)
 
 
-def allows_none(key: str, method_kind: str = "lora") -> bool:
+def allows_none(key: str, method_kind: str = DEFAULT_METHOD) -> bool:
     annotation = field_info(key, method_kind).annotation
     return type(None) in get_args(annotation)
 
 
-def literal_values(key: str, method_kind: str = "lora") -> list[str]:
+def literal_values(key: str, method_kind: str = DEFAULT_METHOD) -> list[str]:
     """The values of a Literal field as text, for a select without listed choices."""
     annotation = field_info(key, method_kind).annotation
     options = [annotation, *get_args(annotation)]
@@ -137,7 +138,7 @@ def literal_values(key: str, method_kind: str = "lora") -> list[str]:
     return []
 
 
-def parse_answer(key: str, text: str, method_kind: str = "lora") -> Any:
+def parse_answer(key: str, text: str, method_kind: str = DEFAULT_METHOD) -> Any:
     """Typed text -> the spec's value, checked by the field's own type and constraints.
 
     Raises ValueError with a one-line reason. The text is tried as it is first (so a model name
@@ -163,7 +164,7 @@ def parse_answer(key: str, text: str, method_kind: str = "lora") -> Any:
             raise ValueError(_reason(second)) from None
 
 
-def check_value(key: str, value: Any, method_kind: str = "lora") -> str | None:
+def check_value(key: str, value: Any, method_kind: str = DEFAULT_METHOD) -> str | None:
     """None when `value` passes the field's rules, else the reason."""
     try:
         _adapter(generic_key(key), method_kind).validate_python(value)

@@ -28,7 +28,7 @@ from wizard.interview.questions import (
 )
 from wizard.interview.sniff import SniffReport
 from wizard.models import ModelArch
-from wizard.spec import METHODS
+from wizard.spec import DEFAULT_METHOD, METHODS
 
 MISSING: Any = object()
 
@@ -76,7 +76,7 @@ class InterviewState:
 
     def spec_default(self, key: str) -> Any:
         if generic_key(key) == "method.kind":
-            return "lora"
+            return DEFAULT_METHOD
         try:
             info = field_info(key, self.method_kind())
         except KeyError:
@@ -87,7 +87,7 @@ class InterviewState:
         return allows_none(key, self.method_kind())
 
     def method_kind(self) -> str:
-        return str(self.merged().get("method.kind", "lora"))
+        return str(self.merged().get("method.kind", DEFAULT_METHOD))
 
     def dataset_count(self) -> int:
         indices = {int(k.split(".")[1]) for k in self.merged() if k.startswith("datasets.")}
@@ -138,7 +138,7 @@ class InterviewState:
 
     def _sub_model(self, prefix: str) -> type[BaseModel]:
         if prefix == "method":
-            return METHODS.get(self.method_kind(), METHODS["lora"])
+            return METHODS.get(self.method_kind(), METHODS[DEFAULT_METHOD])
         return SUB_MODELS[generic_key(prefix + ".x").rpartition(".")[0]]
 
 
