@@ -91,6 +91,12 @@ def test_estimate_a_run_folder_uses_its_own_gpus_and_says_when_it_assumes(projec
     (project / "bare" / "axolotl.yml").write_text(config.replace("deepspeed: deepspeed/", "# "))
     text = wizard(project, "estimate", "bare/axolotl.yml").stdout
     assert "GPUs: 1 (assumed: pass --gpus N" in text
+    # Reading the run's GPUs does not build the spec: estimate stays as light as before.
+    code = "import sys; from wizard import cli; cli.main(['estimate', 'runs/big', '--json']); "
+    code += "print('pydantic' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True,
+                          text=True, check=True, timeout=120)  # fmt: skip
+    assert done.stdout.strip().splitlines()[-1] == "False"
 
 
 # -- 5: paths -------------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from typing import Any
 from wizard.commands.argtypes import positive_int, verb_parser
 from wizard.errors import WizardError
 
-CONFIG_FILENAME = (
-    "axolotl.yml"  # what `new` writes (wizard.build.runfolder, not imported: it is heavy)
-)
+# What `new` writes (wizard.build.runfolder and answers.file: too heavy to import here).
+CONFIG_FILENAME = "axolotl.yml"
+ANSWERS_FILENAME = "wizard-answers.yml"
 
 HELP = "peak GPU memory per GPU of a config, with a breakdown and what to change"
 EPILOG = """\
@@ -84,12 +84,11 @@ class Hardware:
 def run_hardware(config_path: Path, gpus: int | None, gpu_mem: float | None) -> Hardware:
     """The flags, else the run's own answers (the wizard-answers.yml beside the config), else one
     GPU of unknown memory."""
-    from wizard.answers.file import ANSWERS_FILENAME, load_answers_file
-    from wizard.answers.layers import Answers
+    from wizard.answers.peek import planned_hardware
 
     answers_path = config_path.parent / ANSWERS_FILENAME
     if answers_path.is_file() and (gpus is None or gpu_mem is None):
-        planned = Answers([load_answers_file(answers_path).layer]).resolve().hardware
+        planned = planned_hardware(answers_path)
         source = "flags and the run's wizard-answers.yml" if gpus or gpu_mem else (
             f"the run's {ANSWERS_FILENAME}")  # fmt: skip
         return Hardware(gpus or planned.world_size, gpu_mem or planned.gpu_memory_gib, source)
