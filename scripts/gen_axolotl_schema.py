@@ -121,6 +121,10 @@ CURATED_RENAMES = {
     "pretrain_multipack_buffer_size": "streaming_multipack_buffer_size",
     "noisy_embedding_alpha": "neftune_noise_alpha",
 }
+# Deprecated keys whose message names a newer key that is not the same setting: Axolotl 0.19
+# keeps reading `eval_max_new_tokens` (its eval-metric callbacks), and `generation_max_new_tokens`
+# belongs to the newer generate_samples feature, so renaming one to the other changes a run.
+NOT_RENAMES = frozenset({"eval_max_new_tokens"})
 _USE = re.compile(r"\buse `?(\w+)`?(?: instead)?\.?$", re.I)
 
 
@@ -131,7 +135,7 @@ def renames(messages: dict[str, str], known: set[str]) -> dict[str, str]:
         match = _USE.search(message.strip())
         if match and match.group(1) in known and old not in out:
             out[old] = match.group(1)
-    return {k: v for k, v in sorted(out.items()) if v in known}
+    return {k: v for k, v in sorted(out.items()) if v in known and k not in NOT_RENAMES}
 
 
 def same_shape(config: dict[str, Any], old: str, new: str) -> bool:

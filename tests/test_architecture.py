@@ -20,7 +20,8 @@ LAYERS = {
     "cli": None,  # the top: anything
     "commands": None,
     "interview": {"answers", "build", "presets", "models", "estimate", "lint", "axolotl"},
-    "presets": {"answers", "build", "lint", "axolotl"},
+    "presets": {"answers", "build", "importer", "lint", "axolotl"},
+    "importer": {"answers", "build", "lint", "axolotl"},
     "build": {"answers", "estimate", "lint", "models", "launch", "axolotl"},
     "answers": {"axolotl"},
     "launch": {"lint", "estimate", "models", "answers", "axolotl"},

@@ -12,7 +12,12 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-DatasetFormat = Literal["alpaca", "chat_template", "completion", "input_output"]
+# `axolotl`: the dataset's own `axolotl:` keys say how Axolotl reads it (its `type` among them);
+# what an imported config has when its dataset type is not one the wizard asks about.
+DatasetFormat = Literal["alpaca", "chat_template", "completion", "input_output", "axolotl"]
+# What an answer left unset means: the wizard's defaults (a run made from answers), or Axolotl's
+# (an imported config: nothing is added to what it said, so it trains as it did).
+Defaults = Literal["wizard", "axolotl"]
 Attention = Literal["flash", "sdpa", "eager"]
 Precision = Literal["auto", "bf16", "fp16", "fp32"]
 Accelerator = Literal["cuda", "cpu"]
@@ -88,6 +93,10 @@ class DatasetSpec(StrictModel):
         default="content", description="chat_template: the key of a message's text"
     )
     text_field: str = Field(default="text", description="completion: the field holding the text")
+    axolotl: dict[str, Any] = Field(
+        default_factory=dict,
+        description="raw Axolotl keys of this dataset entry, passed through (roles_to_train, …)",
+    )
 
     @model_validator(mode="after")
     def _mapping_only_for_its_format(self) -> DatasetSpec:
@@ -242,6 +251,9 @@ class DistributedSpec(StrictModel):
 
 
 class RunSpec(StrictModel):
+    defaults: Defaults = Field(
+        default="wizard", description="wizard: the wizard's defaults; axolotl: an imported config"
+    )
     model: ModelSpec
     datasets: list[DatasetSpec] = Field(min_length=1)
     method: Method = Field(default_factory=LoraMethod)  # DEFAULT_METHOD

@@ -9,6 +9,7 @@ name instead of silently making another run from the defaults of what is missing
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ FORMAT_VERSION = 2
 PATH_ANSWERS = ("model.base_model", "datasets.N.path")
 # The top level of a file this version writes, in order; the last key is written last.
 TOP_KEYS = ("format_version", "wizard_version", "axolotl_version", "preset", "answers", "axolotl")
+OPTIONAL_KEYS = ("files",)
+CARRIED_FILE = re.compile(r"^deepspeed/[A-Za-z0-9][A-Za-z0-9._-]*\.json$")
 END_KEY = "complete"
 SECTIONS = ("model", "datasets", "method", "hardware", "training", "distributed")
 
@@ -41,6 +44,9 @@ class AnswersDocument:
     spec: RunSpec
     raw_axolotl: dict[str, Any] = field(default_factory=dict)
     preset: PresetRef | None = None
+    # Files an imported config brought along (its DeepSpeed JSON), by their path in the run
+    # folder: kept here so `new --answers` makes them again.
+    files: dict[str, Any] = field(default_factory=dict)
 
 
 def answers_text(doc: AnswersDocument, path_for: PathMapper = keep_path) -> str:
@@ -56,8 +62,9 @@ def answers_text(doc: AnswersDocument, path_for: PathMapper = keep_path) -> str:
         "preset": None
         if doc.preset is None
         else {"name": doc.preset.name, "sha256": doc.preset.sha256},
-        "answers": _map_paths(doc.spec.model_dump(mode="json"), path_for),
+        "answers": _map_paths(answers_of(doc.spec), path_for),
         "axolotl": doc.raw_axolotl,
+        **({"files": doc.files} if doc.files else {}),
         END_KEY: True,
     }
     return "\n".join(header) + "\n" + dump_yaml(body)
@@ -72,7 +79,7 @@ class LoadedAnswers:
 def load_answers_file(path: Path) -> LoadedAnswers:
     data = load_yaml_mapping(path, "answers file")
     _check_version(data, path)
-    unknown = set(data) - {*TOP_KEYS, END_KEY}
+    unknown = set(data) - {*TOP_KEYS, *OPTIONAL_KEYS, END_KEY}
     if unknown:
         raise WizardError(
             f"{path}: unknown top-level key {sorted(unknown)[0]!r}",
@@ -86,11 +93,31 @@ def load_answers_file(path: Path) -> LoadedAnswers:
     for key, value in raw.items():
         layer.set(f"axolotl.{key}", value)
     check_layer(layer, str(path))
+    layer.files = carried_files(data.get("files"), str(path))
     # Written relative to the file's own folder; everything else reads them from the cwd.
     to_cwd = from_answers_file(str(path.parent.resolve()), os.getcwd())
     for key in _path_keys(layer.values):
         layer.values[key] = to_cwd(layer.values[key])
     return LoadedAnswers(layer, _preset_ref(data.get("preset"), path))
+
+
+def carried_files(value: Any, source: str) -> dict[str, Any]:
+    """The `files:` of an answers file or preset: DeepSpeed JSON objects by their path in the run
+    folder. Untrusted like the rest of the file, so a name can only be `deepspeed/NAME.json`
+    (never a path that leaves the run folder) and a value only a JSON object."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise WizardError(f"{source}: files must be a mapping", "fix the file")
+    for name, content in value.items():
+        if not isinstance(name, str) or not CARRIED_FILE.match(name):
+            raise WizardError(
+                f"{source}: files: {name!r} is not a carried file name",
+                "only deepspeed/NAME.json files travel with answers",
+            )
+        if not isinstance(content, dict):
+            raise WizardError(f"{source}: files: {name} is not a JSON object", "fix the file")
+    return dict(value)
 
 
 def _check_version(data: dict[str, Any], path: Path) -> None:
@@ -125,6 +152,19 @@ def _check_complete(data: dict[str, Any], answers: dict[str, Any], path: Path) -
         "it was probably cut short: make it again with `axolotl-wizard new`, or restore a whole "
         "copy",
     )
+
+
+def answers_of(spec: RunSpec) -> dict[str, Any]:
+    """Every answer, defaults included, so a later wizard's defaults cannot change the run; for
+    an import only the answers its config gave (the rest is Axolotl's default, not ours)."""
+    imported = spec.defaults == "axolotl"
+    dumped: dict[str, Any] = spec.model_dump(mode="json", exclude_unset=imported)
+    if not imported:  # what every answers file means unless it says otherwise: not written
+        dumped.pop("defaults")
+        for dataset in dumped["datasets"]:
+            if not dataset["axolotl"]:
+                del dataset["axolotl"]
+    return dumped
 
 
 def _path_keys(values: dict[str, Any]) -> list[str]:

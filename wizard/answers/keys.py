@@ -14,6 +14,7 @@ from wizard.errors import WizardError
 from wizard.spec import METHODS, AnswerConflict, RunSpec
 
 _INDEX = re.compile(r"\.\d+(?=\.|$)")
+_DATASET_RAW = re.compile(r"^datasets\.\d+\.axolotl\.")
 
 
 def known_keys() -> set[str]:
@@ -52,11 +53,16 @@ def generic_key(key: str) -> str:
     return _INDEX.sub(".N", key)
 
 
+def is_raw_key(key: str) -> bool:
+    """A raw Axolotl key: `axolotl.KEY` at the top, or `datasets.N.axolotl.KEY` in a dataset."""
+    return key.startswith("axolotl.") or bool(_DATASET_RAW.match(key))
+
+
 def check_keys(keys: Iterable[str], source: str) -> None:
     """Raise on the first unknown answer key, suggesting the closest known one."""
     valid = known_keys()
     for key in keys:
-        if key.startswith("axolotl.") or generic_key(key) in valid:
+        if is_raw_key(key) or generic_key(key) in valid:
             continue
         raise WizardError(f"{source}: unknown answer key {key!r}", _suggest(key, valid))
 

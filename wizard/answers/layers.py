@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from wizard.answers.keys import check_keys, spec_error
+from wizard.answers.keys import check_keys, is_raw_key, spec_error
 from wizard.axolotl.secrets import environment_hint, is_secret
 from wizard.errors import WizardError
 from wizard.spec import (
@@ -38,6 +38,7 @@ class LayerKind(Enum):
 
     AUTOFIT = "auto-fit"  # below everything: only what nobody gave
     PRESET = "preset"
+    IMPORT = "import"  # an Axolotl config read by `new --from`
     ANSWERS_FILE = "answers file"
     SET = "--set"
     LOCK = "locked"  # a preset's locked answers, pinned above the rest
@@ -89,6 +90,7 @@ class Layer:
     replaces: set[str] = field(default_factory=set)
     kind: LayerKind = LayerKind.SET
     source: str | None = None  # builtin, user, team or project
+    files: dict[str, Any] = field(default_factory=dict)  # carried files (answers.file)
 
     @classmethod
     def from_nested(
@@ -105,7 +107,7 @@ class Layer:
 
     def set(self, key: str, value: Any) -> None:
         """Set a dotted key; a dict merges below it, a list of records replaces lower lists."""
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and value:  # an empty mapping is a value, kept as one
             for sub_key, sub_value in value.items():
                 self.set(f"{key}.{sub_key}", sub_value)
         elif _is_record_list(value):
@@ -200,7 +202,15 @@ class Answers:
                     found.append(MethodSwitch(key, layer.values[key], layer.name, *switch))
         return found
 
+    def files(self) -> dict[str, Any]:
+        """The carried files of every layer, a higher layer's file replacing a lower one's."""
+        merged: dict[str, Any] = {}
+        for layer in self.layers:
+            merged.update(layer.files)
+        return merged
+
     def answer_values(self) -> dict[str, Any]:
+        """The answers, a dataset's own raw keys included (they are part of its answer)."""
         return {k: v for k, v in self.merged().items() if not k.startswith("axolotl.")}
 
     def raw_axolotl(self) -> dict[str, Any]:
@@ -261,7 +271,7 @@ def check_layer(layer: Layer, source: str) -> None:
     under a key such as `comet_api_key`) into the files written from these answers."""
     check_keys(layer.values, source)
     for key, value in layer.values.items():
-        if key.startswith("axolotl.") and isinstance(value, str) and is_secret(key):
+        if is_raw_key(key) and isinstance(value, str) and is_secret(key):
             raise WizardError(
                 f"{source}: {key} holds a credential, which would be written in clear to "
                 "axolotl.yml, wizard-answers.yml and every launch record",

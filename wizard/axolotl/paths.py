@@ -16,6 +16,11 @@ from pathlib import PurePosixPath
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".arrow", ".txt", ".tsv")
 LOCAL_PREFIXES = ("/", "./", "../", "~")
 
+# Axolotl keys that always name a local folder, and keys that name one when they look local (a
+# Hub id otherwise). Axolotl reads both relative to where it runs: for a run folder, the folder.
+FOLDER_KEYS = ("output_dir", "dataset_prepared_path", "lora_model_dir", "resume_from_checkpoint")
+MAYBE_LOCAL_KEYS = ("base_model", "base_model_config", "tokenizer_config")
+
 PathMapper = Callable[[str], str]
 # A Hugging Face Hub id: `org/name`, exactly one slash.
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")

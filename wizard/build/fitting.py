@@ -76,6 +76,8 @@ def fit_answers(answers: Answers, cwd: Path) -> FitReport:
 
 
 def _wants_autofit(answers: Answers, spec: RunSpec) -> bool:
+    if spec.defaults == "axolotl":
+        return False  # an imported run trains as its config says; the estimate still shows
     if spec.hardware.accelerator != "cuda" or spec.hardware.gpu_memory_gib is None:
         return False
     return answers.origin("training.micro_batch_size") is None

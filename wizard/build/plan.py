@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from wizard.errors import WizardError
 from wizard.answers.file import AnswersDocument, PresetRef
 from wizard.estimate import Estimate
 from wizard.build.fitting import FitReport, estimate_folder, fit_answers
 from wizard.answers.layers import Answers
 from wizard.axolotl.paths import keep_path, relative_to_run_dir
+from wizard.build.render import render_axolotl
 from wizard.build.runfolder import RunFolder, build_run_folder
 from wizard.spec import RunSpec
 
@@ -43,8 +46,26 @@ def plan_run(
     (None keeps them as given, for a plan that is only looked at).
     """
     fit = fit_answers(answers, cwd)
-    doc = AnswersDocument(fit.spec, fit.answers.raw_axolotl(), preset)
+    doc = AnswersDocument(fit.spec, _raw_keys(fit), preset, fit.answers.files())
     mapper = keep_path if run_dir is None else relative_to_run_dir(str(run_dir), str(cwd))
     folder = build_run_folder(doc, mapper)
-    result = estimate_folder(folder, fit.arch) if fit.arch is not None else None
+    result = None
+    if fit.arch is not None:
+        try:
+            result = estimate_folder(folder, fit.arch)
+        except WizardError as err:
+            if fit.spec.defaults != "axolotl":
+                raise
+            # An imported config is written as it is; what the estimator cannot follow is a note.
+            fit.note = f"no memory estimate: {err.message}"
     return RunPlan(fit, folder, result)
+
+
+def _raw_keys(fit: FitReport) -> dict[str, Any]:
+    """The raw keys to write. An import keeps a key raw when no answer renders it exactly; an
+    answer given over the import (--set, the interview) then replaces that key, never clashes."""
+    raw = fit.answers.raw_axolotl()
+    if fit.spec.defaults != "axolotl":
+        return raw
+    rendered = render_axolotl(fit.spec).as_dict()
+    return {key: value for key, value in raw.items() if key not in rendered}

@@ -2,6 +2,11 @@
 
 Axolotl's YAML is flat; the groups below only order the keys and give each block a heading so a
 person can read the file top to bottom: model, data, method, batch, schedule, precision, output.
+
+Every entry names the answer it is rendered from, or is marked as the wizard's own choice (a
+tokenized-data cache, `tf32`, padding packed rows, …). For an imported config
+(`defaults: axolotl`) only entries of answers the config gave are written, and none of the
+wizard's choices: an imported run trains exactly as the original would.
 """
 
 from __future__ import annotations
@@ -9,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import BaseModel
 
 from wizard.axolotl import attention, batch
 from wizard.build.deepspeed_config import deepspeed_filename
@@ -26,6 +33,8 @@ class Entry:
     key: str
     value: Any
     comment: str = ""
+    answer: str | None = None  # the answer it is rendered from
+    opinion: bool = False  # the wizard's own choice, not an answer: never written for an import
 
 
 @dataclass
@@ -33,8 +42,15 @@ class Group:
     title: str
     entries: list[Entry] = field(default_factory=list)
 
-    def add(self, key: str, value: Any, comment: str = "") -> None:
-        self.entries.append(Entry(key, value, comment))
+    def add(
+        self,
+        key: str,
+        value: Any,
+        comment: str = "",
+        answer: str | None = None,
+        opinion: bool = False,
+    ) -> None:
+        self.entries.append(Entry(key, value, comment, answer, opinion))
 
 
 @dataclass
@@ -58,52 +74,91 @@ def render_axolotl(
         _precision_group(spec),
         _output_group(spec),
     ]
+    if spec.defaults == "axolotl":
+        groups = [_only_given(group, given_answers(spec)) for group in groups]
     groups = [g for g in groups if g.entries]
     if raw:
         _check_raw_keys(raw, groups)
-        groups.append(Group("passed through unchanged (preset axolotl: block, --set axolotl.*)"))
+        groups.append(Group("raw Axolotl keys, passed through unchanged (axolotl: in the answers)"))
         for key, value in raw.items():
             groups[-1].add(key, value)
     return RenderedConfig(groups)
 
 
+def given_answers(spec: RunSpec) -> set[str]:
+    """The dotted answers that were given (not left to a default), e.g. `training.seed`."""
+    given: set[str] = set()
+    for name in spec.model_fields_set:
+        value = getattr(spec, name)
+        if isinstance(value, BaseModel):
+            given |= {f"{name}.{field_name}" for field_name in value.model_fields_set}
+        else:
+            given.add(name)
+    return given
+
+
+def _only_given(group: Group, given: set[str]) -> Group:
+    kept = [e for e in group.entries if not e.opinion and e.answer in given]
+    return Group(group.title, kept)
+
+
 def _model_group(spec: RunSpec, path_for: PathMapper) -> Group:
     group = Group("model")
     base = spec.model.base_model
-    group.add("base_model", path_for(base) if is_local_path(base) else base)
-    if spec.model.trust_remote_code:
-        group.add("trust_remote_code", True, "runs the model repository's own code")
+    group.add("base_model", path_for(base) if is_local_path(base) else base, "",
+              "model.base_model")  # fmt: skip
+    if spec.model.trust_remote_code or spec.defaults == "axolotl":
+        comment = "runs the model repository's own code" if spec.model.trust_remote_code else ""
+        group.add("trust_remote_code", spec.model.trust_remote_code, comment,
+                  "model.trust_remote_code")  # fmt: skip
     return group
 
 
 def _data_group(spec: RunSpec, path_for: PathMapper) -> Group:
     group = Group("data")
-    group.add("datasets", [_dataset_entry(d, path_for) for d in spec.datasets])
-    group.add("dataset_prepared_path", "./prepared-data", "tokenized cache, reused by later runs")
-    group.add("val_set_size", spec.training.val_set_size)
-    group.add("sequence_len", spec.training.sequence_len)
-    group.add("sample_packing", spec.training.sample_packing)
-    if spec.training.sample_packing:
-        group.add("pad_to_sequence_len", True, "packed rows are always full length")
-        if spec.training.val_set_size == 0:
-            group.add("eval_sample_packing", False)
+    training, imported = spec.training, spec.defaults == "axolotl"
+    entries = [_dataset_entry(d, path_for, imported) for d in spec.datasets]
+    group.add("datasets", entries, "", "datasets")
+    group.add("dataset_prepared_path", "./prepared-data", "tokenized cache, reused by later runs",
+              opinion=True)  # fmt: skip
+    group.add("val_set_size", training.val_set_size, "", "training.val_set_size")
+    group.add("sequence_len", training.sequence_len, "", "training.sequence_len")
+    group.add("sample_packing", training.sample_packing, "", "training.sample_packing")
+    if training.sample_packing:
+        group.add("pad_to_sequence_len", True, "packed rows are always full length",
+                  "training.sample_packing", opinion=True)  # fmt: skip
+        if training.val_set_size == 0:
+            group.add("eval_sample_packing", False, "", "training.sample_packing", opinion=True)
     return group
 
 
-def _dataset_entry(dataset: DatasetSpec, path_for: PathMapper) -> dict[str, Any]:
+def _dataset_entry(dataset: DatasetSpec, path_for: PathMapper, imported: bool) -> dict[str, Any]:
+    """One `datasets:` entry; for an import, only the fields it gave, then its raw keys."""
+    given = dataset.model_fields_set if imported else set(DatasetSpec.model_fields)
     path = path_for(dataset.path) if is_local_path(dataset.path) else dataset.path
-    entry: dict[str, Any] = {"path": path, "type": dataset.format}
-    if dataset.split:
+    entry: dict[str, Any] = {"path": path}
+    if dataset.format != "axolotl" and "format" in given:
+        entry["type"] = dataset.format
+    if dataset.split and "split" in given:
         entry["split"] = dataset.split
     if dataset.format == "chat_template":
-        entry["field_messages"] = dataset.field_messages
-        entry["message_property_mappings"] = {
-            "role": dataset.role_key,
-            "content": dataset.content_key,
-        }
-    elif dataset.format == "completion":
+        if "field_messages" in given:
+            entry["field_messages"] = dataset.field_messages
+        if given & {"role_key", "content_key"}:
+            entry["message_property_mappings"] = {
+                "role": dataset.role_key,
+                "content": dataset.content_key,
+            }
+    elif dataset.format == "completion" and "text_field" in given:
         entry["field"] = dataset.text_field
-    return entry
+    clash = sorted(set(entry) & set(dataset.axolotl))
+    if clash:
+        raise WizardError(
+            f"raw dataset key {clash[0]!r} (in the dataset's axolotl: mapping) is also set from "
+            "the dataset's answers",
+            f"change the dataset's answer instead, and remove axolotl.{clash[0]} from it",
+        )
+    return {**entry, **dataset.axolotl}
 
 
 def _method_group(spec: RunSpec) -> Group:
@@ -111,19 +166,23 @@ def _method_group(spec: RunSpec) -> Group:
     group = Group(f"method: {method.kind}")
     if not isinstance(method, AdapterMethod):
         return group
-    group.add("adapter", method.kind)
+    group.add("adapter", method.kind, "", "method.kind")
     if method.kind == "qlora":
-        group.add("load_in_4bit", True, "base weights in NF4; only the adapter trains")
-    group.add("lora_r", method.r)
-    group.add("lora_alpha", method.alpha)
-    group.add("lora_dropout", method.dropout)
+        group.add("load_in_4bit", True, "base weights in NF4; only the adapter trains",
+                  "method.kind")  # fmt: skip
+    group.add("lora_r", method.r, "", "method.r")
+    group.add("lora_alpha", method.alpha, "", "method.alpha")
+    group.add("lora_dropout", method.dropout, "", "method.dropout")
     if method.target_modules == "all-linear":
-        group.add("lora_target_linear", True, "every linear layer of the blocks")
+        group.add("lora_target_linear", True, "every linear layer of the blocks",
+                  "method.target_modules")  # fmt: skip
     else:
-        group.add("lora_target_modules", list(method.target_modules))
+        group.add("lora_target_modules", list(method.target_modules), "", "method.target_modules")
     if spec.hardware.accelerator == "cpu":
         for key in LORA_KERNEL_KEYS:
-            group.add(key, False, "CUDA-only kernel" if key == LORA_KERNEL_KEYS[0] else "")
+            comment = "CUDA-only kernel" if key == LORA_KERNEL_KEYS[0] else ""
+            # Not an opinion: a CPU run (an import told so with --set, too) fails with them on.
+            group.add(key, False, comment, "hardware.accelerator")
     return group
 
 
@@ -131,39 +190,39 @@ def _batch_group(spec: RunSpec) -> Group:
     training, hardware = spec.training, spec.hardware
     group = Group("batch")
     per = "process" if hardware.accelerator == "cpu" else "GPU"
-    group.add(
-        "micro_batch_size", training.micro_batch_size, f"sequences per {per} per forward pass"
-    )
+    group.add("micro_batch_size", training.micro_batch_size,
+              f"sequences per {per} per forward pass", "training.micro_batch_size")  # fmt: skip
     accumulation = spec.gradient_accumulation
     group.add(
         "gradient_accumulation_steps",
         accumulation,
         f"{training.micro_batch_size} × {accumulation} × {hardware.world_size} "
         f"{device_noun(spec)} = {effective_batch(spec)} sequences per optimizer step",
+        "training.gradient_accumulation_steps",
     )
     checkpointing = training.gradient_checkpointing
-    group.add(
-        "gradient_checkpointing",
-        checkpointing,
-        "recompute activations: less memory" if checkpointing else "",
-    )
+    group.add("gradient_checkpointing", checkpointing,
+              "recompute activations: less memory" if checkpointing else "",
+              "training.gradient_checkpointing")  # fmt: skip
     return group
 
 
 def _schedule_group(spec: RunSpec) -> Group:
     training = spec.training
     group = Group("schedule")
-    group.add("num_epochs", training.num_epochs)
+    group.add("num_epochs", training.num_epochs, "", "training.num_epochs")
     if training.max_steps is not None:
-        group.add("max_steps", training.max_steps, "stops here even if epochs remain")
-    group.add("learning_rate", spec.learning_rate)
-    group.add("lr_scheduler", training.lr_scheduler)
+        group.add("max_steps", training.max_steps, "stops here even if epochs remain",
+                  "training.max_steps")  # fmt: skip
+    group.add("learning_rate", spec.learning_rate, "", "training.learning_rate")
+    group.add("lr_scheduler", training.lr_scheduler, "", "training.lr_scheduler")
     if training.warmup_steps is not None:
-        group.add("warmup_steps", training.warmup_steps)
+        group.add("warmup_steps", training.warmup_steps, "", "training.warmup_steps")
     else:
-        group.add("warmup_ratio", 0.05 if training.warmup_ratio is None else training.warmup_ratio)
-    group.add("optimizer", training.optimizer)
-    group.add("weight_decay", training.weight_decay)
+        ratio = 0.05 if training.warmup_ratio is None else training.warmup_ratio
+        group.add("warmup_ratio", ratio, "", "training.warmup_ratio")
+    group.add("optimizer", training.optimizer, "", "training.optimizer")
+    group.add("weight_decay", training.weight_decay, "", "training.weight_decay")
     return group
 
 
@@ -172,57 +231,35 @@ def _precision_group(spec: RunSpec) -> Group:
     group = Group("precision and attention")
     cpu = spec.hardware.accelerator == "cpu"
     # Both written explicitly: left out, Axolotl picks fp16 by itself, which crashes on a CPU.
-    group.add("bf16", precision == "bf16")
-    group.add("fp16", precision == "fp16")
-    group.add("tf32", not cpu and spec.hardware.bf16_supported)
-    group.add("attn_implementation", attention.FROM_ANSWER[spec.training.attention])
+    group.add("bf16", precision == "bf16", "", "training.precision")
+    group.add("fp16", precision == "fp16", "", "training.precision")
+    tf32 = not cpu and spec.hardware.bf16_supported
+    group.add("tf32", tf32, "", "hardware.bf16_supported", opinion=True)
+    impl = attention.FROM_ANSWER[spec.training.attention]
+    group.add("attn_implementation", impl, "", "training.attention")
     if spec.distributed.backend == "deepspeed":
         name = deepspeed_filename(spec)
-        group.add("deepspeed", f"{DEEPSPEED_DIR}/{name}", "relative to this folder")
+        group.add("deepspeed", f"{DEEPSPEED_DIR}/{name}", "relative to this folder",
+                  "distributed.backend")  # fmt: skip
     return group
 
 
 def _output_group(spec: RunSpec) -> Group:
     training = spec.training
     group = Group("output")
-    group.add("output_dir", training.output_dir)
-    group.add("seed", training.seed)
-    group.add("logging_steps", training.logging_steps)
-    group.add("saves_per_epoch", training.saves_per_epoch)
+    group.add("output_dir", training.output_dir, "", "training.output_dir")
+    group.add("seed", training.seed, "", "training.seed")
+    group.add("logging_steps", training.logging_steps, "", "training.logging_steps")
+    group.add("saves_per_epoch", training.saves_per_epoch, "", "training.saves_per_epoch")
     return group
-
-
-# The answer each rendered key comes from, for the hint when a raw key contradicts it.
-ANSWER_OF = {
-    "base_model": "model.base_model", "trust_remote_code": "model.trust_remote_code",
-    "datasets": "datasets", "val_set_size": "training.val_set_size",
-    "sequence_len": "training.sequence_len", "sample_packing": "training.sample_packing",
-    "pad_to_sequence_len": "training.sample_packing",
-    "eval_sample_packing": "training.sample_packing", "adapter": "method.kind",
-    "load_in_4bit": "method.kind", "lora_r": "method.r", "lora_alpha": "method.alpha",
-    "lora_dropout": "method.dropout", "lora_target_linear": "method.target_modules",
-    "lora_target_modules": "method.target_modules",
-    "micro_batch_size": "training.micro_batch_size",
-    "gradient_accumulation_steps": "training.gradient_accumulation_steps",
-    "gradient_checkpointing": "training.gradient_checkpointing",
-    "num_epochs": "training.num_epochs", "max_steps": "training.max_steps",
-    "learning_rate": "training.learning_rate", "lr_scheduler": "training.lr_scheduler",
-    "warmup_steps": "training.warmup_steps", "warmup_ratio": "training.warmup_ratio",
-    "optimizer": "training.optimizer", "weight_decay": "training.weight_decay",
-    "bf16": "training.precision", "fp16": "training.precision",
-    "tf32": "hardware.bf16_supported", "attn_implementation": "training.attention",
-    "deepspeed": "distributed.backend", "output_dir": "training.output_dir",
-    "seed": "training.seed", "logging_steps": "training.logging_steps",
-    "saves_per_epoch": "training.saves_per_epoch",
-}  # fmt: skip
 
 
 def _check_raw_keys(raw: Mapping[str, Any], groups: list[Group]) -> None:
     """A raw key may add to the config but not contradict an answer the wizard rendered."""
-    rendered = {e.key for g in groups for e in g.entries}
+    rendered = {e.key: e for g in groups for e in g.entries}
     clash = [k for k in raw if k in rendered]
     if clash:
-        answer = ANSWER_OF.get(clash[0])
+        answer = rendered[clash[0]].answer
         change = f"set the answer {answer} instead (--set {answer}=VALUE)" if answer else (
             "change the answer it comes from instead")  # fmt: skip
         raise WizardError(

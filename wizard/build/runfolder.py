@@ -15,7 +15,7 @@ from wizard.answers.file import ANSWERS_FILENAME, AnswersDocument, answers_text
 from wizard.axolotl.batch import batch_text
 from wizard.build.configtext import config_text
 from wizard.build.deepspeed_config import deepspeed_filename, deepspeed_text, render_deepspeed
-from wizard.launch.command import build_launch_command, layout_for, precision_for
+from wizard.launch.command import build_launch_command, layout_for, precision_of
 from wizard.axolotl.paths import PathMapper, keep_path
 from wizard.build.render import DEEPSPEED_DIR, RenderedConfig, effective_batch, render_axolotl
 from wizard.spec import RunSpec
@@ -41,16 +41,19 @@ def build_run_folder(doc: AnswersDocument, path_for: PathMapper = keep_path) -> 
     files = {CONFIG_FILENAME: config_text(rendered, _header(doc, rendered))}
     if deepspeed is not None:
         files[f"{DEEPSPEED_DIR}/{deepspeed_filename(spec)}"] = deepspeed_text(deepspeed)
+    for name, content in doc.files.items():
+        files[name] = deepspeed_text(content)
     files[ANSWERS_FILENAME] = answers_text(doc, path_for)
-    return RunFolder(files, rendered.as_dict(), deepspeed, doc)
+    carried = doc.files.get(str(doc.raw_axolotl.get("deepspeed")))
+    return RunFolder(files, rendered.as_dict(), deepspeed if carried is None else carried, doc)
 
 
 def _header(doc: AnswersDocument, rendered: RenderedConfig) -> list[str]:
     spec = doc.spec
-    made_from = (
-        f"preset {doc.preset.name} (sha256 {doc.preset.sha256})" if doc.preset else "answers"
-    )
-    command = build_launch_command(CONFIG_FILENAME, layout_for(spec), precision_for(spec))
+    made_from = "answers imported from an Axolotl config" if spec.defaults == "axolotl" else (
+        f"preset {doc.preset.name} (sha256 {doc.preset.sha256})" if doc.preset else "answers")  # fmt: skip
+    precision = precision_of(rendered.as_dict())
+    command = build_launch_command(CONFIG_FILENAME, layout_for(spec), precision)
     lines = [
         f"Axolotl {AXOLOTL_TARGET_VERSION} config written by axolotl-wizard {__version__} "
         f"from {made_from}.",

@@ -22,11 +22,13 @@ examples:
   axolotl-wizard new runs/llama8b --preset llama-3.1-8b-qlora \\
       --set datasets.0.path=data/train.jsonl --yes
   axolotl-wizard new runs/again --answers runs/llama8b/wizard-answers.yml --yes
+  axolotl-wizard new runs/mine --from their-axolotl.yml --yes
   axolotl-wizard new runs/big --preset llama-3.1-8b-qlora --set hardware.gpus_per_node=8 \\
       --set distributed.backend=deepspeed --set distributed.zero_stage=2 --yes
 
 Answers are layered, lowest first: defaults < --preset chain < --answers file < --set < what
-you type. Raw Axolotl keys pass through with --set axolotl.KEY=VALUE.
+you type. Raw Axolotl keys pass through with --set axolotl.KEY=VALUE. --from imports an
+Axolotl config instead: its keys become answers or raw keys, and the run trains as it did.
 """
 
 
@@ -39,6 +41,13 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", nargs="?", default=".", help="the run folder (default: here)")
     parser.add_argument("--preset", help="start from this preset (see `presets list`)")
     parser.add_argument("--answers", type=Path, help="a wizard-answers.yml to start from")
+    parser.add_argument(
+        "--from",
+        dest="from_config",
+        type=Path,
+        metavar="CONFIG",
+        help="import an Axolotl config (and the DeepSpeed JSON it names) to start from",
+    )
     add_set_argument(parser, "set one answer (dotted key, YAML value); repeatable")
     parser.add_argument("--yes", "-y", action="store_true", help="ask nothing; fail if unanswered")
     parser.add_argument("--force", action="store_true", help="overwrite files that exist")
@@ -64,8 +73,11 @@ def run(args: argparse.Namespace) -> int:
     from wizard.interview.datafit import check_dataset_files
     from wizard.presets.assemble import collect_answers
 
-    answers, preset = collect_answers(args.preset, args.answers, args.sets, args.unlock)
     run_dir = Path(args.dir)
+    if args.from_config is not None:
+        answers, preset = _imported_answers(args, run_dir), None
+    else:
+        answers, preset = collect_answers(args.preset, args.answers, args.sets, args.unlock)
     if not args.yes:
         answers, chosen = _interview(answers, run_dir, args.trust_remote_code)
         preset = chosen or preset
@@ -82,6 +94,36 @@ def run(args: argparse.Namespace) -> int:
     for finding in warnings:
         print(f"warning: {finding.message}", file=sys.stderr)
     return 0
+
+
+def _imported_answers(args: argparse.Namespace, run_dir: Path) -> Answers:
+    """The answers of an imported config, with --set on top; what the import left out is said."""
+    from wizard.answers.layers import Answers
+    from wizard.answers.sets import parse_sets
+    from wizard.importer import import_config
+
+    if args.preset or args.answers:
+        raise WizardError(
+            "--from starts from an Axolotl config, so it cannot be combined with "
+            f"{'--preset' if args.preset else '--answers'}",
+            "import alone, then change answers with --set or the interview",
+        )
+    imported = import_config(args.from_config, cwd=Path.cwd(), run_dir=run_dir)
+    source = imported.source
+    raw = len(source.cfg) - len(imported.claimed)
+    print(f"Imported {args.from_config}: {len(imported.claimed)} keys became answers, "
+          f"{raw} stay raw Axolotl keys")  # fmt: skip
+    for line in source.renamed:
+        print(f"  carried in its current form: {line}")
+    for line in source.dropped:
+        print(f"warning: not carried: {line}", file=sys.stderr)
+    sets = parse_sets(args.sets)
+    if args.yes and not any(key.startswith("hardware.") for key in sets.values):
+        print(
+            "  An Axolotl config does not say which GPUs it runs on: the plan is for 1 GPU. Say "
+            "so with --set hardware.gpus_per_node=N --set hardware.gpu_memory_gib=GIB"
+        )
+    return Answers([imported.layer, sets])
 
 
 def _refuse_untrusted_remote_code(answers: Answers, allowed: bool) -> None:

@@ -21,6 +21,7 @@ examples:
   axolotl-wizard presets explain llama-3.1-8b-qlora training.micro_batch_size
   axolotl-wizard presets diff llama-3.1-8b-lora llama-3.1-8b-qlora
   axolotl-wizard presets save my-run --from runs/llama8b --to team-presets/
+  axolotl-wizard presets save team-recipe --from their-axolotl.yml --to team-presets/
   axolotl-wizard presets check team-presets/          render + lint every preset (for CI)
 
 Sources, lowest first: builtin < user ($XDG_CONFIG_HOME/axolotl-wizard/presets) < team
@@ -39,7 +40,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     _action(actions, common, "show", "the resolved answers, each with where it came from", _show)
     _action(actions, common, "explain", "where one answer's value comes from", _explain)
     _action(actions, common, "diff", "the resolved answers that differ between two presets", _diff)
-    _action(actions, common, "save", "turn a run folder's answers into a preset", _save)
+    _action(
+        actions, common, "save", "a run folder's answers or an Axolotl config -> a preset", _save
+    )
     _action(actions, common, "check", "render and lint every preset of a folder", _check)
     parser.set_defaults(run=run)
 
@@ -82,8 +85,8 @@ def _save_args(sub: argparse.ArgumentParser) -> None:
         dest="source",
         type=Path,
         required=True,
-        metavar="RUN_DIR",
-        help="a run folder (or its wizard-answers.yml)",
+        metavar="SOURCE",
+        help="a run folder (or its wizard-answers.yml), or an Axolotl config to import",
     )
     sub.add_argument(
         "--to",

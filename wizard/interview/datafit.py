@@ -35,8 +35,10 @@ def check_dataset_files(spec: RunSpec, cwd: Path) -> list[str]:
         path = cwd / Path(dataset.path).expanduser()
         if not (is_local_path(dataset.path) and path.is_file()):
             continue  # a Hub id, or a file `check` and preflight report as missing
-        if path.suffix.lower() not in SUFFIX_FORMATS:
+        if path.suffix.lower() not in SUFFIX_FORMATS or dataset.format == "axolotl":
             continue
+        if dataset.axolotl:
+            continue  # its raw keys (an imported entry's) may read the records another way
         warning = _check_one(index, dataset, path)
         if warning:
             warnings.append(warning)

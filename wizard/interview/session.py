@@ -188,7 +188,7 @@ def interview_in_terminal(
     from wizard.interview.hardware import detect_gpus
     from wizard.interview.prompter import QuestionaryPrompter  # imports questionary: only here
 
-    starts_empty = not answers.of_kind(LayerKind.PRESET, LayerKind.ANSWERS_FILE)
+    starts_empty = not answers.of_kind(LayerKind.PRESET, LayerKind.ANSWERS_FILE, LayerKind.IMPORT)
     interview = Interview(
         answers, QuestionaryPrompter(), fixed=fixed_keys(answers), detected=detect_gpus(),
         run_dir=run_dir, color=sys.stdout.isatty(), ask_start=starts_empty,

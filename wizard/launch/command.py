@@ -11,8 +11,11 @@ DeepSpeed run, `gpu_ids` there hides GPUs. With our file, that default is never 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+from wizard.axolotl.flags import is_on
 
 if TYPE_CHECKING:
     from wizard.spec import RunSpec
@@ -62,10 +65,14 @@ def layout_for(spec: RunSpec) -> Layout:
     )
 
 
-def precision_for(spec: RunSpec) -> MixedPrecision:
-    """accelerate's --mixed_precision for the answers' precision."""
-    precision = spec.resolved_precision
-    return "no" if precision == "fp32" else precision
+def precision_of(config: Mapping[str, Any]) -> MixedPrecision:
+    """accelerate's --mixed_precision from the config's own keys (`bf16: auto` counts as bf16),
+    so the launch line can never disagree with what Axolotl reads."""
+    if is_on(config.get("bf16")):
+        return "bf16"
+    if is_on(config.get("fp16")):
+        return "fp16"
+    return "no"
 
 
 def build_launch_command(

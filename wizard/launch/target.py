@@ -13,9 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from wizard.axolotl.flags import is_on
 from wizard.errors import UsageError, WizardError
-from wizard.launch.command import DEFAULT_PORT, Layout, MixedPrecision
+from wizard.launch.command import DEFAULT_PORT, Layout, MixedPrecision, precision_of
 from wizard.yamlio import load_yaml_mapping
 
 CONFIG_FILENAME = (
@@ -86,25 +85,17 @@ def resolve_target(path: Path) -> Target:
 
 
 def planned_layout(target: Target) -> tuple[Layout, MixedPrecision]:
-    """The layout and precision the run was planned with (answers file), else from the config."""
+    """The layout the run was planned with (answers file), else one GPU; the precision is always
+    the config's own."""
+    precision = precision_of(target.config)
     if target.answers is not None:
         from wizard.answers.file import load_answers_file
         from wizard.answers.layers import Answers
-        from wizard.launch.command import layout_for, precision_for
+        from wizard.launch.command import layout_for
 
         loaded = load_answers_file(target.config_path.parent / ANSWERS_FILENAME)
-        spec = Answers([loaded.layer]).resolve()
-        return layout_for(spec), precision_for(spec)
-    return Layout(), config_precision(target.config)
-
-
-def config_precision(config: dict[str, Any]) -> MixedPrecision:
-    """accelerate's --mixed_precision from Axolotl's keys (`bf16: auto` counts as bf16)."""
-    if is_on(config.get("bf16")):
-        return "bf16"
-    if is_on(config.get("fp16")):
-        return "fp16"
-    return "no"
+        return layout_for(Answers([loaded.layer]).resolve()), precision
+    return Layout(), precision
 
 
 def apply_flags(planned: Layout, args: LaunchOptions) -> Layout:

@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from wizard.answers.file import carried_files
 from wizard.answers.layers import Layer, LayerKind, check_layer
 from wizard.errors import WizardError
 from wizard.presets.files import check_specifier, read_preset_data
@@ -44,6 +45,8 @@ class PresetFile(BaseModel):
     extends: list[str] = Field(default_factory=list)
     answers: dict[str, Any] = Field(default_factory=dict)
     axolotl: dict[str, Any] = Field(default_factory=dict)
+    # Files an imported config brought (its DeepSpeed JSON), by their path in the run folder.
+    files: dict[str, Any] = Field(default_factory=dict)
     locked: list[str] = Field(default_factory=list)
     axolotl_version: str | None = None
 
@@ -268,12 +271,15 @@ def preset_layers(chain: list[Preset]) -> list[Layer]:
         for key, value in preset.data.axolotl.items():
             layer.set(f"axolotl.{key}", value)
         check_layer(layer, f"preset {preset.path}")
+        layer.files = carried_files(preset.data.files, f"preset {preset.path}")
         layers.append(layer)
     return layers
 
 
 def chain_hash(chain: list[Preset]) -> str:
     """A content hash of everything the chain contributes, stable across machines."""
-    payload = [p.data.model_dump(mode="json") for p in chain]
+    # `files` only when there are some: a field added later must not change every old hash.
+    payload = [p.data.model_dump(mode="json", exclude=None if p.data.files else {"files"})
+               for p in chain]  # fmt: skip
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8"))
     return digest.hexdigest()[:16]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wizard import __version__
+from wizard.answers.layers import Layer
 from wizard.errors import WizardError
 from wizard.presets.store import (
     NAME_PATTERN,
@@ -35,8 +36,9 @@ def source_of(folder: Path) -> str | None:
 
 
 def save_preset(name: str, run: Path, to_dir: Path, description: str | None, force: bool) -> Path:
-    """Write the answers of run folder (or answers file) `run` as the preset `to_dir/NAME.yml`."""
-    from wizard.answers.file import ANSWERS_FILENAME, load_answers_file
+    """Write the answers of run folder `run` (or its answers file, or an Axolotl config, which
+    is imported) as the preset `to_dir/NAME.yml`."""
+    from wizard.answers.file import ANSWERS_FILENAME, answers_of
     from wizard.answers.layers import Answers
     from wizard.files import refuse_overwrite, write_all
     from wizard.yamlio import dump_yaml
@@ -47,18 +49,21 @@ def save_preset(name: str, run: Path, to_dir: Path, description: str | None, for
             "use lowercase letters, digits, '.', '_' and '-'; choose the folder with --to DIR",
         )
     source = run / ANSWERS_FILENAME if run.is_dir() else run
-    loaded = load_answers_file(source)
-    answers = Answers([loaded.layer])
-    # Every answer, defaults included: the preset must not change when a later wizard's defaults do.
+    layer, made_from = _source_layer(source)
+    answers = Answers([layer])
+    # Every answer, defaults included: the preset must not change when a later wizard's defaults
+    # do (an imported config's answers are only those it gave: the rest is Axolotl's default).
     data: dict[str, object] = {
         "name": name,
         "description": description or f"saved from {source}",
         "version": "1",
-        "answers": answers.resolve().model_dump(mode="json"),
+        "answers": answers_of(answers.resolve()),
     }
     raw = answers.raw_axolotl()
     if raw:
         data["axolotl"] = raw
+    if answers.files():
+        data["files"] = answers.files()
     PresetFile.model_validate(data)
     if to_dir.exists() and not to_dir.is_dir():
         raise WizardError(
@@ -66,7 +71,6 @@ def save_preset(name: str, run: Path, to_dir: Path, description: str | None, for
             "give the folder to save the preset in (it is created when missing)",
         )
     refuse_overwrite([to_dir / f"{name}{suffix}" for suffix in PRESET_SUFFIXES], force)
-    made_from = f", made from preset {loaded.preset.name}" if loaded.preset else ""
     header = (
         f"# Saved by axolotl-wizard {__version__} from {source}{made_from}.\n"
         "# Relative paths (model, datasets) are read from the folder you run `new` in.\n"
@@ -74,6 +78,18 @@ def save_preset(name: str, run: Path, to_dir: Path, description: str | None, for
     target = to_dir / f"{name}.yml"
     write_all({target: header + dump_yaml(data)}, force, folder=to_dir)
     return target
+
+
+def _source_layer(source: Path) -> tuple[Layer, str]:
+    """The answers of a wizard answers file, or of an Axolotl config imported; and where from."""
+    from wizard.answers.file import load_answers_file
+    from wizard.importer import import_config
+    from wizard.yamlio import load_yaml_mapping
+
+    if "format_version" in load_yaml_mapping(source, "answers file or Axolotl config"):
+        loaded = load_answers_file(source)
+        return loaded.layer, f", made from preset {loaded.preset.name}" if loaded.preset else ""
+    return import_config(source, cwd=Path.cwd()).layer, ", imported from an Axolotl config"
 
 
 @dataclass

@@ -1,0 +1,103 @@
+"""Which answer each Axolotl key could be: the inverse of `build.render`, as proposals.
+
+A proposal is only a guess; `importer.settle` keeps it only when rendering the answer gives back
+exactly the keys it came from. So this table may be generous (a value the spec refuses, an
+optimizer it does not offer) without ever changing what the imported run does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from wizard.axolotl import attention
+
+# The answer an Axolotl key is when the value is the same on both sides, in the order tried
+# (the first of two answers that exclude each other wins: warmup_ratio before warmup_steps).
+SAME_VALUE = {
+    "trust_remote_code": "model.trust_remote_code",
+    "lora_r": "method.r",
+    "lora_alpha": "method.alpha",
+    "lora_dropout": "method.dropout",
+    "lora_target_modules": "method.target_modules",
+    "sequence_len": "training.sequence_len",
+    "sample_packing": "training.sample_packing",
+    "val_set_size": "training.val_set_size",
+    "micro_batch_size": "training.micro_batch_size",
+    "gradient_accumulation_steps": "training.gradient_accumulation_steps",
+    "gradient_checkpointing": "training.gradient_checkpointing",
+    "num_epochs": "training.num_epochs",
+    "max_steps": "training.max_steps",
+    "learning_rate": "training.learning_rate",
+    "lr_scheduler": "training.lr_scheduler",
+    "warmup_ratio": "training.warmup_ratio",
+    "warmup_steps": "training.warmup_steps",
+    "optimizer": "training.optimizer",
+    "weight_decay": "training.weight_decay",
+    "output_dir": "training.output_dir",
+    "seed": "training.seed",
+    "logging_steps": "training.logging_steps",
+    "saves_per_epoch": "training.saves_per_epoch",
+}
+ATTENTION_OF = {impl: answer for answer, impl in attention.FROM_ANSWER.items()}
+# The dataset types the wizard asks about; any other type stays in the dataset's axolotl: keys.
+DATASET_FORMATS = ("alpaca", "chat_template", "completion", "input_output")
+
+
+def method_kind(cfg: dict[str, Any]) -> str:
+    """The method an `adapter:` says; no adapter is a full fine-tune."""
+    adapter = cfg.get("adapter")
+    if adapter in ("lora", "qlora"):
+        return str(adapter)
+    return "full"
+
+
+def proposals(cfg: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Each answer the config may give, as flat dotted answers, in the order to try them."""
+    if cfg.get("lora_target_linear") is True:
+        yield {"method.target_modules": "all-linear"}
+    for key, answer in SAME_VALUE.items():
+        if key in cfg and cfg[key] is not None:
+            yield {answer: cfg[key]}
+    implementation = cfg.get("attn_implementation")
+    if isinstance(implementation, str) and implementation in ATTENTION_OF:
+        yield {"training.attention": ATTENTION_OF[implementation]}
+    precision = _precision(cfg.get("bf16"), cfg.get("fp16"))
+    if precision is not None:
+        yield {"training.precision": precision}
+
+
+def _precision(bf16: Any, fp16: Any) -> str | None:
+    if bf16 is True:
+        return "bf16"
+    if fp16 is True:
+        return "fp16"
+    return "fp32" if bf16 is False and fp16 is False else None
+
+
+def dataset_answers(entry: dict[str, Any]) -> dict[str, Any]:
+    """The answers of one `datasets:` entry; the keys no answer covers go in its `axolotl:`."""
+    rest = dict(entry)
+    answers: dict[str, Any] = {"path": rest.pop("path")}
+    kind = rest.get("type")
+    if kind not in DATASET_FORMATS:
+        return {**answers, "format": "axolotl", "axolotl": rest}
+    answers["format"] = rest.pop("type")
+    if isinstance(rest.get("split"), str):
+        answers["split"] = rest.pop("split")
+    if kind == "chat_template":
+        if isinstance(rest.get("field_messages"), str):
+            answers["field_messages"] = rest.pop("field_messages")
+        mapping = rest.get("message_property_mappings")
+        if isinstance(mapping, dict) and set(mapping) == {"role", "content"}:
+            rest.pop("message_property_mappings")
+            answers["role_key"], answers["content_key"] = mapping["role"], mapping["content"]
+    elif kind == "completion" and isinstance(rest.get("field"), str):
+        answers["text_field"] = rest.pop("field")
+    return {**answers, **({"axolotl": rest} if rest else {})}
+
+
+def raw_dataset(entry: dict[str, Any]) -> dict[str, Any]:
+    """A dataset entry the answers cannot say exactly: its path, and every other key raw."""
+    rest = {k: v for k, v in entry.items() if k != "path"}
+    return {"path": entry["path"], "format": "axolotl", "axolotl": rest}

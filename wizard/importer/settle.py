@@ -1,0 +1,125 @@
+"""From a cleaned config to answers that render back to exactly that config.
+
+Each proposal (`importer.proposals`) is kept only when the answers with it render keys that are
+all in the config with the same values, so an answer can never add or change a key: what is not
+claimed by an answer stays a raw key, unchanged. Only the answers a config gives are set
+(`defaults: axolotl`), so the wizard's own defaults and opinions are never rendered either.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from wizard.answers.layers import unflatten
+from wizard.build.render import render_axolotl
+from wizard.errors import WizardError
+from wizard.importer.proposals import dataset_answers, method_kind, proposals, raw_dataset
+from wizard.spec import RunSpec
+
+
+@dataclass
+class Settled:
+    answers: dict[str, Any]  # flat dotted answers; `datasets` is the list of dataset answers
+    raw: dict[str, Any]  # the keys no answer renders, in the config's order
+    claimed: list[str]  # the config keys the answers render
+
+
+def settle(cfg: dict[str, Any], source: str) -> Settled:
+    datasets = [_settle_dataset(cfg, entry, index, source)
+                for index, entry in enumerate(_datasets(cfg, source))]  # fmt: skip
+    answers: dict[str, Any] = {"defaults": "axolotl", "model.base_model": cfg["base_model"],
+                               "datasets": datasets, "method.kind": method_kind(cfg)}  # fmt: skip
+    rendered = _rendered_as(answers, cfg)
+    if rendered is None:  # an adapter the answers cannot say exactly (qlora without 4 bit)
+        answers["method.kind"] = "full"
+        rendered = _rendered_as(answers, cfg)
+    if rendered is None:
+        raise WizardError(f"{source}: its model or datasets cannot be imported", "report this")
+    for proposal in proposals(cfg):
+        trial = {**answers, **proposal}
+        again = _rendered_as(trial, cfg)
+        if again is not None:
+            answers, rendered = trial, again
+    raw = {key: value for key, value in cfg.items() if key not in rendered}
+    return Settled(answers, raw, list(rendered))
+
+
+def _datasets(cfg: dict[str, Any], source: str) -> list[dict[str, Any]]:
+    datasets = cfg.get("datasets")
+    if not isinstance(datasets, list) or not datasets:
+        other = next((k for k in ("pretraining_dataset", "rl") if cfg.get(k)), None)
+        kind = f" (it trains on {other})" if other else ""
+        raise WizardError(
+            f"{source}: the config has no `datasets:`{kind}, and an import starts from them",
+            "add the datasets to the config, or make the run with `new` and raw keys",
+        )
+    for index, entry in enumerate(datasets):
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            raise WizardError(
+                f"{source}: datasets[{index}] names no `path:`, which an import needs",
+                "give each dataset a path (a Hub id or a local file)",
+            )
+    return datasets
+
+
+def _settle_dataset(
+    cfg: dict[str, Any], entry: dict[str, Any], index: int, source: str
+) -> dict[str, Any]:
+    """The dataset's answers when they render it exactly, else its path and raw keys."""
+    base = {"defaults": "axolotl", "model.base_model": cfg["base_model"], "method.kind": "full"}
+    for candidate in (dataset_answers(entry), raw_dataset(entry)):
+        rendered = _render({**base, "datasets": [candidate]})
+        if rendered is not None and same(rendered["datasets"][0], entry):
+            return candidate
+    raise WizardError(f"{source}: datasets[{index}] cannot be imported", "report this")
+
+
+def _rendered_as(answers: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any] | None:
+    """What `answers` render, when every key of it is in `cfg` with the same value."""
+    rendered = _render(answers)
+    if rendered is None:
+        return None
+    if all(key in cfg and same(value, cfg[key]) for key, value in rendered.items()):
+        return rendered
+    return None
+
+
+def _render(answers: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        spec = RunSpec.model_validate(unflatten(answers))
+        return render_axolotl(spec).as_dict()
+    except (ValidationError, WizardError):
+        return None
+
+
+def same(ours: Any, theirs: Any) -> bool:
+    """Equal as Axolotl reads them: `2e-4` (text to PyYAML) is the number 0.0002, 1 is 1.0,
+    but true is never 1."""
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        return ours.keys() == theirs.keys() and all(same(v, theirs[k]) for k, v in ours.items())
+    if isinstance(ours, list) and isinstance(theirs, list):
+        return len(ours) == len(theirs) and all(map(same, ours, theirs))
+    if isinstance(ours, bool) or isinstance(theirs, bool):
+        return ours is theirs
+    a, b = _number(ours), _number(theirs)
+    if a is not None and b is not None:
+        return a == b
+    return bool(type(ours) is type(theirs) and ours == theirs)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
