@@ -154,13 +154,14 @@ def test_small_modules_and_functions() -> None:
 
 
 def test_the_pure_packages_import_nothing_heavy() -> None:
-    """spec, answers, build, lint, estimate and models never import the training stack, the
-    prompt library or rich (DESIGN: `new --yes`, `check` and `estimate` stay fast)."""
+    """spec, answers, build, lint, estimate, models and the importer never import the training
+    stack, the prompt library or rich (DESIGN: `new --yes`, `check` and `estimate` stay fast)."""
     import subprocess
     import sys
 
     packages = ["wizard.spec", "wizard.answers.file", "wizard.build.plan", "wizard.lint",
-                "wizard.estimate", "wizard.models", "wizard.presets.assemble"]  # fmt: skip
+                "wizard.estimate", "wizard.models", "wizard.presets.assemble",
+                "wizard.importer"]  # fmt: skip
     heavy = ["torch", "transformers", "axolotl", "deepspeed", "accelerate", "questionary",
              "prompt_toolkit", "rich"]  # fmt: skip
     code = (

@@ -101,6 +101,22 @@ def test_new_from_writes_their_run_with_nothing_added(tmp_path: Path) -> None:
     assert config["datasets"][1] == {"path": "org/extra-data", "type": "alpaca_chat.load_qa"}
 
 
+def test_import_needs_no_training_stack(tmp_path: Path) -> None:
+    """Offline and without Axolotl: `new --from` works when torch, transformers, Axolotl,
+    DeepSpeed and accelerate cannot even be imported."""
+    import subprocess
+    import sys
+
+    from commands.test_new_cli import BLOCKER
+
+    their_project(tmp_path)
+    done = subprocess.run([sys.executable, "-c", BLOCKER, "new", "r", "--from",
+                           "their/axolotl.yml", "--yes"], cwd=tmp_path, capture_output=True,
+                          text=True, check=False, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "r" / "deepspeed" / "zero2.json").is_file()
+
+
 def test_imported_answers_are_first_class_and_make_the_run_again(tmp_path: Path) -> None:
     their_project(tmp_path)
     assert run_wizard("new", "runs/mine", "--from", "their/axolotl.yml", "--yes",
