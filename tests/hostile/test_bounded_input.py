@@ -47,6 +47,8 @@ def test_deep_nesting_is_refused_by_every_reader(project: Path) -> None:
         for verb in ("check", "estimate"):
             one_line_error(wizard(project, verb, "deep.yml"), "nested more than 64 levels")
         one_line_error(wizard(project, "launch", "deep.yml", "--dry-run"), "nested more")
+        one_line_error(wizard(project, "new", "r", "--from", "deep.yml", "--yes"), "nested more")
+        assert not (project / "r").exists()
 
 
 def test_deep_answers_file_and_set_value_are_refused(project: Path) -> None:
@@ -80,6 +82,10 @@ def test_alias_bombs_are_refused_before_they_expand(project: Path) -> None:
     )
     one_line_error(wizard(project, "check", "bomb.yml"), expands)
     one_line_error(wizard(project, "estimate", "bomb.yml"), expands)
+    one_line_error(wizard(project, "new", "b", "--from", "bomb.yml", "--yes"), expands)
+    one_line_error(
+        wizard(project, "presets", "save", "b", "--from", "bomb.yml", "--to", "team"), expands
+    )
     inline = "{" + LAUGHS.strip().replace("\n", ", ") + "}"
     one_line_error(new_tiny(project, "s", "--set", f"axolotl.x={inline}"), expands)
     assert time.monotonic() - began < 15
@@ -93,6 +99,8 @@ def test_special_files_are_not_read(project: Path) -> None:
     for verb in ("check", "estimate"):
         one_line_error(wizard(project, verb, str(fifo)), "not a regular file")
     one_line_error(wizard(project, "launch", str(fifo), "--dry-run"), "not a regular file")
+    for source in ("/dev/zero", str(fifo)):
+        one_line_error(wizard(project, "new", "r", "--from", source, "--yes"), "not a regular")
     team = project / "team"
     team.mkdir()
     os.mkfifo(team / "hangs.yml")
