@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,34 +39,66 @@ def dataset_counts(cfg: dict[str, Any], answers: dict[str, Any]) -> tuple[int, i
     return first, raw
 
 
-def measure(corpus: Path) -> None:
+@dataclass
+class Coverage:
+    configs: int = 0  # Axolotl-valid configs in the corpus
+    refused: int = 0  # of them, not imported
+    first: int = 0  # meaningful keys that became first-class answers
+    raw: int = 0  # meaningful keys kept raw
+    clean: int = 0  # imported configs with no raw key at all
+    left_raw: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    @property
+    def first_share(self) -> float:
+        return self.first / (self.first + self.raw)
+
+    @property
+    def clean_share(self) -> float:
+        return self.clean / self.configs
+
+
+def coverage(corpus: Path) -> Coverage:
+    """Import every Axolotl-valid config of the corpus and count its keys."""
     rows = [json.loads(line) for line in (corpus / "verdicts.jsonl").open()]
-    first = raw = refused = 0
-    left_raw: collections.Counter[str] = collections.Counter()
-    started = time.perf_counter()
-    os.chdir(corpus)  # the corpus's DeepSpeed paths are relative to Axolotl's repository root
     valid = [row["path"] for row in rows if row["verdict"] == "valid"]
-    for path in valid:
-        try:
-            imported = import_config(Path(path), cwd=corpus, run_dir=Path("run"))
-        except WizardError:
-            refused += 1
-            continue
-        cfg, values = imported.source.cfg, imported.layer.values
-        claimed = set(imported.claimed) - {"datasets"}
-        meaningful = {k for k, v in cfg.items() if v is not None and k != "datasets"}
-        first += len(meaningful & claimed)
-        raw += len(meaningful - claimed)
-        left_raw.update(meaningful - claimed)
-        ds_first, ds_raw = dataset_counts(cfg, values)
-        first, raw = first + ds_first, raw + ds_raw
+    found = Coverage(configs=len(valid))
+    here = os.getcwd()
+    os.chdir(corpus)  # the corpus's DeepSpeed paths are relative to Axolotl's repository root
+    try:
+        for path in valid:
+            _count(found, Path(path), corpus)
+    finally:
+        os.chdir(here)
+    return found
+
+
+def _count(found: Coverage, path: Path, corpus: Path) -> None:
+    try:
+        imported = import_config(path, cwd=corpus, run_dir=Path("run"))
+    except WizardError:
+        found.refused += 1
+        return
+    cfg, values = imported.source.cfg, imported.layer.values
+    claimed = set(imported.claimed) - {"datasets"}
+    meaningful = {k for k, v in cfg.items() if v is not None and k != "datasets"}
+    ds_first, ds_raw = dataset_counts(cfg, values)
+    top_raw = meaningful - claimed
+    found.first += len(meaningful & claimed) + ds_first
+    found.raw += len(top_raw) + ds_raw
+    found.clean += not top_raw and not ds_raw
+    found.left_raw.update(top_raw)
+
+
+def measure(corpus: Path) -> None:
+    started = time.perf_counter()
+    found = coverage(corpus)
     elapsed = time.perf_counter() - started
-    total = first + raw
-    print(f"corpus: {len(valid)} Axolotl-valid configs, {refused} not imported")
-    print(f"meaningful keys: {total}; first-class answers: {first} ({first / total:.1%}); "
-          f"raw: {raw} ({raw / total:.1%})")
-    print(f"import time: {elapsed / len(valid) * 1000:.1f} ms a config")
-    print("most often raw: " + ", ".join(f"{k} ({n})" for k, n in left_raw.most_common(15)))
+    print(f"corpus: {found.configs} Axolotl-valid configs, {found.refused} not imported")
+    print(f"meaningful keys: {found.first + found.raw}; first-class answers: {found.first} "
+          f"({found.first_share:.1%}); raw: {found.raw} ({1 - found.first_share:.1%})")
+    print(f"configs with no raw key: {found.clean} of {found.configs} ({found.clean_share:.1%})")
+    print(f"import time: {elapsed / found.configs * 1000:.1f} ms a config")
+    print("most often raw: " + ", ".join(f"{k} ({n})" for k, n in found.left_raw.most_common(15)))
 
 
 def main() -> None:

@@ -276,6 +276,31 @@ def _plugin_entry(cls: Any) -> dict[str, Any]:
     return {**entry, "keys": sorted(schema.get("properties", {})), "schema": schema}
 
 
+def enums() -> dict[str, list[str]]:
+    """The names Axolotl accepts where its schema says only "a string": the wizard's answers take
+    their choices from here, never from a list typed by hand."""
+    from axolotl.utils.schemas import enums as axolotl_enums
+    from transformers.trainer_utils import (
+        HubStrategy,
+        IntervalStrategy,
+        SaveStrategy,
+        SchedulerType,
+    )
+    from transformers.training_args import OptimizerNames
+
+    custom = [o.value for o in axolotl_enums.CustomSupportedOptimizers]
+    return {
+        "optimizer": [o.value for o in OptimizerNames] + custom,
+        # Axolotl runs these two itself on top of a cosine schedule (core/builders/base.py).
+        "lr_scheduler": [s.value for s in SchedulerType] + ["one_cycle", "rex"],
+        "eval_strategy": [s.value for s in IntervalStrategy],
+        "save_strategy": [s.value for s in SaveStrategy],
+        "hub_strategy": [s.value for s in HubStrategy],
+        "attn_implementation": sorted(axolotl_enums.CANONICAL_ATTN_IMPLS),
+        "chat_template": [t.value for t in axolotl_enums.ChatTemplate],
+    }
+
+
 def generate() -> dict[str, Any]:
     import axolotl
     from axolotl.utils.schemas.config import AxolotlInputConfig
@@ -311,6 +336,7 @@ def generate() -> dict[str, Any]:
             if same_shape(config, old, new)
         },
         "dataset_models": datasets,
+        "enums": enums(),
         "plugins": plugin_entries(),
     }
 

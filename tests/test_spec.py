@@ -77,7 +77,7 @@ def test_wrong_types_are_refused() -> None:
         ),
         ({"training": {"gradient_accumulation_steps": 2, "effective_batch_size": 8}}, "not both"),
         ({"training": {"warmup_ratio": 0.1, "warmup_steps": 10}}, "not both"),
-        ({"distributed": {"backend": "none", "offload_optimizer": True}}, "needs DeepSpeed"),
+        ({"distributed": {"backend": "none", "offload_optimizer": True}}, "needs sharding"),
         (
             {
                 "distributed": {"backend": "deepspeed", "zero_stage": 2, "offload_params": True},

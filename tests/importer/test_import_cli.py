@@ -131,9 +131,11 @@ def test_imported_answers_are_first_class_and_make_the_run_again(tmp_path: Path)
     assert answers["datasets"][0] == {
         "path": "../../their/data/train.jsonl", "format": "chat_template",
         "field_messages": "conversations", "role_key": "from", "content_key": "value",
-        "axolotl": {"roles_to_train": ["gpt"]},
+        "roles_to_train": ["gpt"],
     }  # fmt: skip
-    assert saved["axolotl"]["chat_template"] == "chatml"
+    assert answers["data"] == {"chat_template": "chatml", "prepared_path": "../../their/prepared",
+                               "special_tokens": {"pad_token": "<pad>"}}  # fmt: skip
+    assert answers["training"]["precision"] == "auto"  # bf16: auto, Axolotl's own auto
     assert "hardware" not in answers  # not in an Axolotl config: never invented
     # The answers file makes the same run elsewhere, DeepSpeed file included.
     again = run_wizard("new", "runs/again", "--answers", "runs/mine/wizard-answers.yml", "--yes",
@@ -159,14 +161,20 @@ def test_set_changes_one_answer_of_an_import(tmp_path: Path) -> None:
 
 
 def test_an_answer_set_over_an_import_replaces_the_raw_key_it_kept(tmp_path: Path) -> None:
-    their_project(tmp_path)  # `bf16: auto` is kept raw: no answer renders it exactly
+    # bf16: true is the precision answer; `fp16: false` beside it is kept raw (the answer
+    # writes only bf16), and an answer that writes fp16 replaces it.
+    their_project(tmp_path, THEIR_CONFIG.replace("bf16: auto\n", "bf16: true\nfp16: false\n"))
+    kept = run_wizard("new", "runs/kept", "--from", "their/axolotl.yml", "--yes", cwd=tmp_path)
+    assert kept.returncode == 0, kept.stderr
+    saved = yaml.safe_load((tmp_path / "runs/kept/wizard-answers.yml").read_text())
+    assert saved["axolotl"]["fp16"] is False and saved["answers"]["training"]["precision"] == "bf16"
     done = run_wizard("new", "runs/mine", "--from", "their/axolotl.yml", "--yes",
                       "--set", "training.precision=fp16", cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
     config = config_of(tmp_path / "runs/mine")
-    assert (config["bf16"], config["fp16"]) == (False, True)
+    assert config["fp16"] is True and "bf16" not in config
     saved = yaml.safe_load((tmp_path / "runs/mine/wizard-answers.yml").read_text())
-    assert "bf16" not in saved["axolotl"]
+    assert "fp16" not in saved.get("axolotl", {})
     assert "--mixed_precision fp16" in (tmp_path / "runs/mine/axolotl.yml").read_text()
 
 
@@ -174,7 +182,7 @@ def test_an_import_told_it_runs_on_the_cpu_gets_the_cpu_switches(tmp_path: Path)
     their_project(tmp_path, THEIR_CONFIG.replace("deepspeed: ds/zero2.json\n", ""))
     refused = run_wizard("new", "runs/cpu", "--from", "their/axolotl.yml", "--yes",
                          "--set", "hardware.accelerator=cpu", cwd=tmp_path)  # fmt: skip
-    one_line_error(refused, "flash attention needs a CUDA GPU")
+    one_line_error(refused, "attention flash needs a CUDA GPU")
     done = run_wizard("new", "runs/cpu", "--from", "their/axolotl.yml", "--yes", "--set",
                       "hardware.accelerator=cpu", "--set", "training.attention=sdpa",
                       cwd=tmp_path)  # fmt: skip

@@ -96,6 +96,9 @@ def answers(draw: st.DrawFn) -> dict[str, Any]:
     }  # fmt: skip
 
 
+CPU_KERNELS = {"mlp_kernel", "qkv_kernel", "o_kernel", "embedding_kernel"}
+
+
 def written(folder: RunFolder, run: Path) -> None:
     for name, text in folder.files.items():
         (run / name).parent.mkdir(parents=True, exist_ok=True)
@@ -128,7 +131,10 @@ def test_new_then_from_gives_the_same_answers_and_files(data: dict[str, Any]) ->
         doc = AnswersDocument(again, layered.raw_axolotl(), None, layered.files())
         second = build_run_folder(doc, mapper)
     assert bodies(second) == bodies(first)
-    assert (again.model, again.method) == (spec.model, spec.method)
+    assert again.model == spec.model
+    # A CPU run writes the CUDA-only LoRA kernels off; imported, they are answers that say so.
+    kernels = CPU_KERNELS if spec.hardware.accelerator == "cpu" else set()
+    assert again.method.model_dump(exclude=kernels) == spec.method.model_dump(exclude=kernels)
     assert [same_path(d) for d in again.datasets] == [same_path(d) for d in spec.datasets]
     for name in TRAINING_ANSWERS:
         assert getattr(again.training, name) == getattr(spec.training, name), name

@@ -25,7 +25,7 @@ TAIL_TINY = [  # tiny-cpu, from the method on, all defaults
     ("training.sample_packing", ENTER), ("training.micro_batch_size", ENTER),
     ("training.effective_batch_size", ENTER), ("training.num_epochs", ENTER),
     ("training.max_steps", ENTER), ("training.learning_rate", ENTER),
-    ("training.output_dir", ENTER), ("advanced.gate", ENTER),
+    ("training.output_dir", ENTER), ("advanced.gate", ENTER), ("output.gate", ENTER),
 ]  # fmt: skip
 HEAD_TINY = [
     ("model.base_model", ENTER), ("datasets.0.path", ENTER), ("datasets.0.format", ENTER),
@@ -138,7 +138,8 @@ def test_a_cross_field_error_sends_the_user_back_to_its_question() -> None:
 
 def test_review_goes_back_to_a_section_then_writes() -> None:
     script = [*HEAD_TINY, *TAIL_TINY, ("review", "back:validation"),
-              ("training.val_set_size", "0.1"), ("review", "write")]  # fmt: skip
+              ("training.val_set_size", "0.1"), ("training.eval_steps", ENTER),
+              ("review", "write")]  # fmt: skip
     iv, _ = interview(script, "tiny-cpu")
     assert iv.run().resolve().training.val_set_size == 0.1
 
@@ -177,15 +178,20 @@ def test_start_from_a_preset_then_answer_everything(tmp_path: Path) -> None:
         ("datasets.0.path", str(tmp_path / "missing.jsonl")), ("datasets.0.path", str(data)),
         ("datasets.0.format", ENTER), ("datasets.0.field_messages", ENTER),
         ("datasets.0.role_key", ENTER), ("datasets.0.content_key", ENTER),
+        ("datasets.0.roles_to_train", ENTER),
         ("datasets.more", True), ("datasets.1.path", "org/more-data"),
         ("datasets.1.format", "alpaca"), ("datasets.1.split", "train"), ("datasets.more", False),
-        ("training.val_set_size", "0.05"), ("hardware.accelerator", ENTER),
+        ("data.chat_template", "chatml"), ("training.val_set_size", "0.05"),
+        ("training.eval_steps", "10"), ("hardware.accelerator", ENTER),
         ("hardware.gpu_memory_gib", "other"), ("hardware.gpu_memory_gib:other", "32"),
         ("hardware.bf16_supported", False), ("hardware.gpus_per_node", "2"),
         ("hardware.nodes", ENTER), ("distributed.backend", "deepspeed"),
         ("distributed.zero_stage", "2"), ("method.kind", "full"),
         *TAIL_TINY[4:12], ("advanced.gate", True), *advanced_enters(deepspeed=True, lora=False),
-        ("review", "write"),
+        ("output.gate", True), ("tracking.wandb_project", "my-project"),
+        ("tracking.wandb_entity", ENTER), ("tracking.mlflow_tracking_uri", ENTER),
+        ("tracking.use_tensorboard", True), ("hub.model_id", "my-org/my-run"),
+        ("hub.strategy", "end"), ("review", "write"),
     ]  # fmt: skip
     iv, prompter = interview(script)
     iv.ask_start = True
@@ -198,6 +204,9 @@ def test_start_from_a_preset_then_answer_everything(tmp_path: Path) -> None:
     assert (second.path, second.format, second.split) == ("org/more-data", "alpaca", "train")
     assert (spec.hardware.gpu_memory_gib, spec.hardware.bf16_supported) == (32, False)
     assert spec.distributed.zero_stage == 2 and spec.method.kind == "full"
+    assert (spec.data.chat_template, spec.training.eval_steps) == ("chatml", 10)
+    assert (spec.tracking.wandb_project, spec.tracking.use_tensorboard) == ("my-project", True)
+    assert (spec.hub.model_id, spec.hub.strategy) == ("my-org/my-run", "end")
     rejected = dict(prompter.rejections)
     assert "org/name" in rejected["model.base_model:hub"]
     assert "no such file" in rejected["datasets.0.path"]
@@ -209,7 +218,10 @@ def advanced_enters(deepspeed: bool, lora: bool) -> list[tuple[str, Any]]:
             "training.lr_scheduler", "training.warmup_ratio", "training.optimizer",
             "training.weight_decay", "training.gradient_checkpointing", "training.precision",
             "training.attention", *(["distributed.offload_optimizer"] if deepspeed else []),
-            "training.seed", "training.logging_steps", "training.saves_per_epoch"]  # fmt: skip
+            "training.seed", "training.logging_steps", "training.saves_per_epoch",
+            "training.save_total_limit", "training.max_grad_norm",
+            *(["method.load_in_8bit"] if lora else []),
+            "speed.liger_rms_norm", "speed.liger_glu_activation", "speed.cut_cross_entropy"]  # fmt: skip
     return [(key, ENTER) for key in keys]
 
 
@@ -322,3 +334,24 @@ def test_eof_becomes_a_wizard_error() -> None:
     iv, _ = interview([("model.base_model", EOF)], "tiny-cpu")
     with pytest.raises(WizardError, match="input ended"):
         iv.run()
+
+
+# Questions pressing Enter through each built-in preset asked before the breadth answers (issue
+# 14), counted with EnterEverywhere; the new answers may add at most three to each.
+ASKED_BEFORE_BREADTH = {
+    "gemma-2-9b-qlora": 27, "llama-3.1-8b-full-zero3": 25, "llama-3.1-8b-lora": 27,
+    "llama-3.1-8b-qlora": 27, "llama-3.2-1b-lora": 24, "llama-3.3-70b-qlora": 28,
+    "mistral-7b-qlora": 24, "phi-3.5-mini-lora": 24, "qwen2.5-0.5b-full": 24,
+    "qwen2.5-7b-lora": 27, "qwen3-14b-qlora": 27, "tiny-cpu": 20,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("preset", sorted(ASKED_BEFORE_BREADTH))
+def test_enter_through_a_preset_asks_at_most_three_more_questions(
+    preset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    prompter = EnterEverywhere([])
+    assert run_through_cli(monkeypatch, prompter, ["new", "run", "--preset", preset,
+                                                   "--set", "datasets.0.path=org/data"]) == 0  # fmt: skip
+    assert len(prompter.asked) - ASKED_BEFORE_BREADTH[preset] <= 3, prompter.asked

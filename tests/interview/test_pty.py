@@ -68,6 +68,7 @@ KEYSTROKES = [
     ("Record format", ENTER),
     ("Add another dataset", "n"),
     ("held out for evaluation", CLEAR + "0.1" + ENTER),
+    ("Evaluate every N steps", ENTER),
     ("Train on", ENTER),
     ("Fine-tuning method", ENTER),
     ("LoRA rank", CLEAR + "big" + ENTER),
@@ -83,6 +84,7 @@ KEYSTROKES = [
     ("Learning rate", ENTER),
     ("Output folder", ENTER),
     ("Change advanced settings", ENTER),
+    ("Report to W&B", ENTER),
     ("Write these files", ENTER),
 ]
 
@@ -111,7 +113,7 @@ def test_ctrl_c_mid_interview_leaves_the_folder_untouched(tmp_path: Path) -> Non
     (cwd / "run" / "notes.txt").write_text("keep me")
     before = sorted(p.name for p in (cwd / "run").iterdir())
     child = spawn(cwd, "run", "--preset", "tiny-cpu")
-    for prompt, keys in KEYSTROKES[:6]:
+    for prompt, keys in KEYSTROKES[:7]:
         child.expect(prompt)
         child.send(keys)
     child.expect("Fine-tuning method")
@@ -150,6 +152,7 @@ FROM_NOTHING = [
     ("Learning rate", ENTER),
     ("Output folder", ENTER),
     ("Change advanced settings", ENTER),
+    ("Report to W&B", ENTER),
     ("Write these files", ENTER),
 ]
 

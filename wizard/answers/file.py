@@ -156,7 +156,10 @@ def _check_complete(data: dict[str, Any], answers: dict[str, Any], path: Path) -
 
 def answers_of(spec: RunSpec) -> dict[str, Any]:
     """Every answer, defaults included, so a later wizard's defaults cannot change the run; for
-    an import only the answers its config gave (the rest is Axolotl's default, not ours)."""
+    an import only the answers its config gave (the rest is Axolotl's default, not ours).
+
+    An answer that is none (not set, so not written into the config) is left out: it reads back
+    as none, and the file lists what the run is, not every option the wizard has."""
     imported = spec.defaults == "axolotl"
     dumped: dict[str, Any] = spec.model_dump(mode="json", exclude_unset=imported)
     if not imported:  # what every answers file means unless it says otherwise: not written
@@ -164,7 +167,21 @@ def answers_of(spec: RunSpec) -> dict[str, Any]:
         for dataset in dumped["datasets"]:
             if not dataset["axolotl"]:
                 del dataset["axolotl"]
-    return dumped
+    return _without_none(dumped)
+
+
+def _without_none(values: dict[str, Any]) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and value:
+            value = _without_none(value)
+            if not value:
+                continue
+        elif isinstance(value, list):
+            value = [_without_none(v) if isinstance(v, dict) else v for v in value]
+        if value is not None:
+            kept[key] = value
+    return kept
 
 
 def _path_keys(values: dict[str, Any]) -> list[str]:

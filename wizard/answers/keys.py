@@ -6,7 +6,8 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -19,24 +20,48 @@ _DATASET_RAW = re.compile(r"^datasets\.\d+\.axolotl\.")
 
 def known_keys() -> set[str]:
     """Every dotted answer key, with list positions written as `N` (datasets.N.path)."""
+    return _keys()[0]
+
+
+def open_keys() -> set[str]:
+    """The answers that are free mappings (`model.config_overrides`, a dataset's `roles`): any
+    key below them is theirs."""
+    return _keys()[1]
+
+
+def _keys() -> tuple[set[str], set[str]]:
     keys: set[str] = set()
-    _collect_keys(RunSpec, "", keys)
+    free: set[str] = set()
+    _collect_keys(RunSpec, "", keys, free)
     for model in METHODS.values():
-        _collect_keys(model, "method.", keys)
+        _collect_keys(model, "method.", keys, free)
     keys.discard("method")
-    return keys
+    return keys, free
 
 
-def _collect_keys(model: type[BaseModel], prefix: str, out: set[str]) -> None:
+def _collect_keys(model: type[BaseModel], prefix: str, out: set[str], free: set[str]) -> None:
     for name, info in model.model_fields.items():
-        annotation = info.annotation
+        annotation = _without_none(info.annotation)
         inner = _record_type(annotation)
         if inner is not None:
-            _collect_keys(inner, f"{prefix}{name}.N.", out)
+            _collect_keys(inner, f"{prefix}{name}.N.", out, free)
         elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            _collect_keys(annotation, f"{prefix}{name}.", out)
+            _collect_keys(annotation, f"{prefix}{name}.", out, free)
+            if annotation is not info.annotation:
+                out.add(prefix + name)  # an optional section may be null as a whole
         else:
             out.add(prefix + name)
+            if get_origin(annotation) is dict:
+                free.add(prefix + name)
+
+
+def _without_none(annotation: Any) -> Any:
+    """`SpecialTokens | None` -> SpecialTokens: an optional section still has dotted keys (and
+    an optional mapping is still a mapping)."""
+    if get_origin(annotation) not in (Union, UnionType):
+        return annotation
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    return args[0] if len(args) == 1 else annotation
 
 
 def _record_type(annotation: Any) -> type[BaseModel] | None:
@@ -60,9 +85,10 @@ def is_raw_key(key: str) -> bool:
 
 def check_keys(keys: Iterable[str], source: str) -> None:
     """Raise on the first unknown answer key, suggesting the closest known one."""
-    valid = known_keys()
+    valid, free = _keys()
     for key in keys:
-        if is_raw_key(key) or generic_key(key) in valid:
+        shape = generic_key(key)
+        if is_raw_key(key) or shape in valid or any(shape.startswith(f"{k}.") for k in free):
             continue
         raise WizardError(f"{source}: unknown answer key {key!r}", _suggest(key, valid))
 
@@ -76,7 +102,7 @@ def _suggest(key: str, valid: set[str]) -> str:
     index = re.search(r"\.(\d+)(?=\.|$)", key)
     guess = close[0].replace(".N", f".{index.group(1)}" if index else ".0")
     hint = f"did you mean {guess!r}?"
-    if not key.startswith(("model.", "datasets.", "method.", "hardware.", "training.")):
+    if key.split(".", 1)[0] not in RunSpec.model_fields:
         hint += " (raw Axolotl keys go under axolotl., e.g. axolotl.chat_template=llama3)"
     return hint
 

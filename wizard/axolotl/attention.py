@@ -11,6 +11,8 @@ from wizard.axolotl.flags import is_on
 
 # The wizard's `training.attention` answer -> `attn_implementation`.
 FROM_ANSWER = {"flash": "flash_attention_2", "sdpa": "sdpa", "eager": "eager"}
+# The backends that run without CUDA.
+RUN_ON_CPU = frozenset({"sdpa", "eager", "flex_attention"})
 # The flags older configs use, and the backend each stands for.
 LEGACY_FLAGS = {
     "xformers_attention": "xformers",

@@ -92,6 +92,7 @@ class AxolotlSchema:
     dataset_models: dict[str, JsonSchema]
     renames: dict[str, str] = field(default_factory=dict)
     plugins: dict[str, PluginInfo] = field(default_factory=dict)
+    enums: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def properties(self) -> dict[str, JsonSchema]:
@@ -111,6 +112,22 @@ class AxolotlSchema:
     def plugin_for_key(self, key: str) -> list[str]:
         """The plugins that add `key`, for 'enable plugin X' hints."""
         return [name for name, info in self.plugins.items() if key in info.keys]
+
+    def choices(self, key: str) -> tuple[str, ...]:
+        """The names Axolotl accepts for `key`: its recorded enum (optimizer, lr_scheduler, …),
+        else the string enum in the key's schema (top level, then a dataset entry's)."""
+        if key in self.enums:
+            return tuple(self.enums[key])
+        model, _, name = key.rpartition(".")  # `FSDPConfig.state_dict_type`: a nested model's
+        if model:
+            found = self.defs.get(model, {}).get("properties", {}).get(name) or {}
+        else:
+            sft = self.dataset_models.get("SFTDataset", {})
+            found = self.property(key) or self.resolve(sft).get("properties", {}).get(key) or {}
+        names: list[str] = []
+        for option in found.get("anyOf", [found]):
+            names += [v for v in self.resolve(option).get("enum", []) if isinstance(v, str)]
+        return tuple(names)
 
     def resolve(self, schema: JsonSchema) -> JsonSchema:
         """Follow a local `$ref` (pydantic puts every model under `$defs`)."""
@@ -153,4 +170,5 @@ def load_schema(version: str | None = None) -> AxolotlSchema:
         dataset_models=data["dataset_models"],
         renames=data.get("renames", {}),
         plugins=plugins,
+        enums=data.get("enums", {}),
     )

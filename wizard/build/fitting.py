@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from wizard.errors import WizardError
-from wizard.estimate import AutofitError, Estimate, Keep, Layout, Plan, autofit, estimate
 from wizard.answers.layers import Answers, Layer, LayerKind
-from wizard.models import ModelArch, resolve_arch
 from wizard.build.render import effective_batch, render_axolotl
 from wizard.build.runfolder import RunFolder
+from wizard.errors import WizardError
+from wizard.estimate import AutofitError, Estimate, Keep, Layout, Plan, autofit, estimate
+from wizard.models import ModelArch, resolve_arch
 from wizard.spec import DistributedSpec, RunSpec
 
 AUTOFIT_LAYER = "auto-fit"
@@ -112,7 +112,10 @@ def _kept_layouts(answers: Answers, dist: DistributedSpec) -> list[Layout] | Non
     stages = [dist.zero_stage] if given["zero_stage"] else list(STAGES)
     optimizer = [dist.offload_optimizer] if given["offload_optimizer"] else [False, True]
     params = [dist.offload_params] if given["offload_params"] else [False, True]
-    layouts: list[Layout] = [(0, False, False)] if "none" in backends else []
+    # FSDP keeps its own layout: only the batch and checkpointing are fitted (stage 0 here means
+    # "no DeepSpeed file", not "no sharding").
+    unsharded = "none" in backends or "fsdp" in backends
+    layouts: list[Layout] = [(0, False, False)] if unsharded else []
     if "deepspeed" in backends:
         layouts += [
             (stage, opt, par)

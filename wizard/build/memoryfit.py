@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from wizard.answers.file import PresetRef
-from wizard.errors import WizardError
 from wizard.answers.layers import Answers, Layer, LayerKind
-from wizard.build.plan import plan_run
 from wizard.answers.placeholders import placeholder_layer
+from wizard.build.plan import plan_run
+from wizard.errors import WizardError
 
 
 def method_note(answers: Answers, preset: PresetRef | None, kind: str, cwd: Path) -> str | None:

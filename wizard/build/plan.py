@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard.errors import WizardError
 from wizard.answers.file import AnswersDocument, PresetRef
-from wizard.estimate import Estimate
-from wizard.build.fitting import FitReport, estimate_folder, fit_answers
 from wizard.answers.layers import Answers
 from wizard.axolotl.paths import keep_path, relative_to_run_dir
+from wizard.build.fitting import FitReport, estimate_folder, fit_answers
 from wizard.build.render import render_axolotl
 from wizard.build.runfolder import RunFolder, build_run_folder
+from wizard.errors import WizardError
+from wizard.estimate import Estimate
 from wizard.spec import RunSpec
 
 

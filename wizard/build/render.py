@@ -18,12 +18,25 @@ from typing import Any
 from pydantic import BaseModel
 
 from wizard.axolotl import attention, batch
-from wizard.build.deepspeed_config import deepspeed_filename
-from wizard.errors import WizardError
 from wizard.axolotl.paths import PathMapper, is_local_path, keep_path
-from wizard.spec import AdapterMethod, DatasetSpec, RunSpec
+from wizard.build.deepspeed_config import deepspeed_filename
+from wizard.build.direct import direct_rows
+from wizard.errors import WizardError
+from wizard.spec import ALL_LINEAR, CHAT_ONLY, AdapterMethod, DatasetSpec, RunSpec
 
 DEEPSPEED_DIR = "deepspeed"
+# What an imported precision writes: only the flags it takes to say it.
+IMPORTED_PRECISION: dict[str, dict[str, Any]] = {
+    "auto": {"bf16": "auto"},
+    "bf16": {"bf16": True},
+    "fp16": {"fp16": True},
+    "fp32": {"bf16": False, "fp16": False},
+}
+_CHECKPOINTING = {
+    True: "recompute activations: less memory",
+    "offload": "recompute, with the checkpoints in CPU RAM",
+    "offload_disk": "recompute, with the checkpoints on disk",
+}
 # Axolotl 0.19 switches these LoRA kernels on by itself when it can; they are CUDA-only.
 LORA_KERNEL_KEYS = ("lora_mlp_kernel", "lora_qkv_kernel", "lora_o_kernel", "lora_embedding_kernel")
 
@@ -41,6 +54,11 @@ class Entry:
 class Group:
     title: str
     entries: list[Entry] = field(default_factory=list)
+
+    def add_direct(self, spec: RunSpec, name: str) -> None:
+        """The group's answers that are one Axolotl key each (`build.direct`)."""
+        for key, value, answer in direct_rows(spec, name):
+            self.add(key, value, "", answer)
 
     def add(
         self,
@@ -72,7 +90,10 @@ def render_axolotl(
         _batch_group(spec),
         _schedule_group(spec),
         _precision_group(spec),
+        _evaluation_group(spec),
         _output_group(spec),
+        _direct_group(spec, "tracking and the Hub"),
+        _speed_group(spec),
     ]
     if spec.defaults == "axolotl":
         groups = [_only_given(group, given_answers(spec)) for group in groups]
@@ -111,6 +132,7 @@ def _model_group(spec: RunSpec, path_for: PathMapper) -> Group:
         comment = "runs the model repository's own code" if spec.model.trust_remote_code else ""
         group.add("trust_remote_code", spec.model.trust_remote_code, comment,
                   "model.trust_remote_code")  # fmt: skip
+    group.add_direct(spec, "model")
     return group
 
 
@@ -119,16 +141,24 @@ def _data_group(spec: RunSpec, path_for: PathMapper) -> Group:
     training, imported = spec.training, spec.defaults == "axolotl"
     entries = [_dataset_entry(d, path_for, imported) for d in spec.datasets]
     group.add("datasets", entries, "", "datasets")
-    group.add("dataset_prepared_path", "./prepared-data", "tokenized cache, reused by later runs",
-              opinion=True)  # fmt: skip
+    prepared = spec.data.prepared_path
+    group.add("dataset_prepared_path", prepared or "./prepared-data",
+              "tokenized cache, reused by later runs", "data.prepared_path",
+              opinion=prepared is None)  # fmt: skip
+    group.add_direct(spec, "data")
     group.add("val_set_size", training.val_set_size, "", "training.val_set_size")
     group.add("sequence_len", training.sequence_len, "", "training.sequence_len")
     group.add("sample_packing", training.sample_packing, "", "training.sample_packing")
-    if training.sample_packing:
-        group.add("pad_to_sequence_len", True, "packed rows are always full length",
-                  "training.sample_packing", opinion=True)  # fmt: skip
-        if training.val_set_size == 0:
-            group.add("eval_sample_packing", False, "", "training.sample_packing", opinion=True)
+    pad = training.pad_to_sequence_len
+    if pad is not None or training.sample_packing:
+        group.add("pad_to_sequence_len", True if pad is None else pad,
+                  "packed rows are always full length" if pad is None else "",
+                  "training.pad_to_sequence_len", opinion=pad is None)  # fmt: skip
+    eval_packing = training.eval_sample_packing
+    if eval_packing is not None:
+        group.add("eval_sample_packing", eval_packing, "", "training.eval_sample_packing")
+    elif training.sample_packing and training.val_set_size == 0:
+        group.add("eval_sample_packing", False, "", "training.eval_sample_packing", opinion=True)
     return group
 
 
@@ -139,8 +169,9 @@ def _dataset_entry(dataset: DatasetSpec, path_for: PathMapper, imported: bool) -
     entry: dict[str, Any] = {"path": path}
     if dataset.format != "axolotl" and "format" in given:
         entry["type"] = dataset.format
-    if dataset.split and "split" in given:
-        entry["split"] = dataset.split
+    for name in ("split", "name"):
+        if getattr(dataset, name) and name in given:
+            entry[name] = getattr(dataset, name)
     if dataset.format == "chat_template":
         if "field_messages" in given:
             entry["field_messages"] = dataset.field_messages
@@ -149,6 +180,8 @@ def _dataset_entry(dataset: DatasetSpec, path_for: PathMapper, imported: bool) -
                 "role": dataset.role_key,
                 "content": dataset.content_key,
             }
+        entry.update({name: getattr(dataset, name) for name in CHAT_ONLY
+                      if getattr(dataset, name) is not None})  # fmt: skip
     elif dataset.format == "completion" and "text_field" in given:
         entry["field"] = dataset.text_field
     clash = sorted(set(entry) & set(dataset.axolotl))
@@ -165,25 +198,43 @@ def _method_group(spec: RunSpec) -> Group:
     method = spec.method
     group = Group(f"method: {method.kind}")
     if not isinstance(method, AdapterMethod):
+        _add_quantization(group, spec)
         return group
     group.add("adapter", method.kind, "", "method.kind")
-    if method.kind == "qlora":
-        group.add("load_in_4bit", True, "base weights in NF4; only the adapter trains",
-                  "method.kind")  # fmt: skip
+    _add_quantization(group, spec)
     group.add("lora_r", method.r, "", "method.r")
     group.add("lora_alpha", method.alpha, "", "method.alpha")
     group.add("lora_dropout", method.dropout, "", "method.dropout")
-    if method.target_modules == "all-linear":
+    targets = method.target_modules
+    if targets == ALL_LINEAR:
         group.add("lora_target_linear", True, "every linear layer of the blocks",
                   "method.target_modules")  # fmt: skip
     else:
-        group.add("lora_target_modules", list(method.target_modules), "", "method.target_modules")
+        comment = "a regex over module paths" if isinstance(targets, str) else ""
+        value = targets if isinstance(targets, str) else list(targets)
+        group.add("lora_target_modules", value, comment, "method.target_modules")
     if spec.hardware.accelerator == "cpu":
         for key in LORA_KERNEL_KEYS:
             comment = "CUDA-only kernel" if key == LORA_KERNEL_KEYS[0] else ""
             # Not an opinion: a CPU run (an import told so with --set, too) fails with them on.
             group.add(key, False, comment, "hardware.accelerator")
+        group.entries += [e for e in _direct(spec, "method") if e.key not in LORA_KERNEL_KEYS]
+    else:
+        group.add_direct(spec, "method")
     return group
+
+
+def _add_quantization(group: Group, spec: RunSpec) -> None:
+    """How the base weights are stored: QLoRA's 4 bit, LoRA's optional 8 bit, and the flags an
+    import spelled out as off."""
+    method, imported = spec.method, spec.defaults == "axolotl"
+    if method.kind == "qlora":
+        group.add("load_in_4bit", True, "base weights in NF4; only the adapter trains",
+                  "method.kind")  # fmt: skip
+    for key, comment in (("load_in_8bit", "base weights in 8 bit"), ("load_in_4bit", "")):
+        value = getattr(method, key, None)
+        if value or (imported and value is False):
+            group.add(key, value, comment if value else "", f"method.{key}")
 
 
 def _batch_group(spec: RunSpec) -> Group:
@@ -201,9 +252,12 @@ def _batch_group(spec: RunSpec) -> Group:
         "training.gradient_accumulation_steps",
     )
     checkpointing = training.gradient_checkpointing
-    group.add("gradient_checkpointing", checkpointing,
-              "recompute activations: less memory" if checkpointing else "",
+    group.add("gradient_checkpointing", checkpointing, _CHECKPOINTING.get(checkpointing, ""),
               "training.gradient_checkpointing")  # fmt: skip
+    if training.use_reentrant is not None:
+        group.add("gradient_checkpointing_kwargs", {"use_reentrant": training.use_reentrant},
+                  "", "training.use_reentrant")  # fmt: skip
+    group.add_direct(spec, "batch")
     return group
 
 
@@ -223,24 +277,69 @@ def _schedule_group(spec: RunSpec) -> Group:
         group.add("warmup_ratio", ratio, "", "training.warmup_ratio")
     group.add("optimizer", training.optimizer, "", "training.optimizer")
     group.add("weight_decay", training.weight_decay, "", "training.weight_decay")
+    group.add_direct(spec, "schedule")
     return group
 
 
 def _precision_group(spec: RunSpec) -> Group:
-    precision = spec.resolved_precision
     group = Group("precision and attention")
     cpu = spec.hardware.accelerator == "cpu"
-    # Both written explicitly: left out, Axolotl picks fp16 by itself, which crashes on a CPU.
-    group.add("bf16", precision == "bf16", "", "training.precision")
-    group.add("fp16", precision == "fp16", "", "training.precision")
-    tf32 = not cpu and spec.hardware.bf16_supported
-    group.add("tf32", tf32, "", "hardware.bf16_supported", opinion=True)
-    impl = attention.FROM_ANSWER[spec.training.attention]
-    group.add("attn_implementation", impl, "", "training.attention")
+    for key, value in _precision_flags(spec).items():
+        group.add(key, value, "", "training.precision")
+    tf32 = spec.training.tf32
+    group.add("tf32", (not cpu and spec.hardware.bf16_supported) if tf32 is None else tf32,
+              "", "training.tf32", opinion=tf32 is None)  # fmt: skip
+    chosen = spec.training.attention
+    group.add("attn_implementation", attention.FROM_ANSWER.get(chosen, chosen), "",
+              "training.attention")  # fmt: skip
     if spec.distributed.backend == "deepspeed":
         name = deepspeed_filename(spec)
         group.add("deepspeed", f"{DEEPSPEED_DIR}/{name}", "relative to this folder",
                   "distributed.backend")  # fmt: skip
+    elif spec.distributed.backend == "fsdp":
+        _add_fsdp(group, spec)
+    return group
+
+
+# FSDP2 as the wizard writes it when nothing else is said; the layer class to wrap is left to
+# accelerate, which takes the model's own (`_no_split_modules`), so nobody types a class name.
+FSDP2_DEFAULTS: dict[str, Any] = {
+    "auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
+    "state_dict_type": "FULL_STATE_DICT",
+    "reshard_after_forward": True,
+}
+
+
+def _add_fsdp(group: Group, spec: RunSpec) -> None:
+    dist = spec.distributed
+    version = 2 if dist.fsdp_version is None else dist.fsdp_version
+    group.add("fsdp_version", version, "FSDP2: torch's fully_shard" if version == 2 else "",
+              "distributed.fsdp_version")  # fmt: skip
+    if dist.fsdp_options is not None:
+        group.add("fsdp", list(dist.fsdp_options), "", "distributed.fsdp_options")
+    imported = spec.defaults == "axolotl"
+    settings: dict[str, Any] = {} if imported else {"offload_params": dist.offload_params,
+                                                    **FSDP2_DEFAULTS}  # fmt: skip
+    if imported and "offload_params" in dist.model_fields_set:
+        settings["offload_params"] = dist.offload_params
+    settings.update({name: value for name, value in dist.fsdp if value is not None})
+    if settings:
+        group.add("fsdp_config", settings, "", "distributed.backend")
+
+
+def _precision_flags(spec: RunSpec) -> dict[str, Any]:
+    """bf16/fp16 as the run needs them. A wizard run writes both: left out, Axolotl picks fp16
+    by itself, which crashes on a CPU. An import says what the config said, `bf16: auto` (the
+    GPU decides at start) included."""
+    if spec.defaults == "axolotl" and spec.hardware.accelerator != "cpu":
+        return IMPORTED_PRECISION[spec.training.precision]
+    precision = spec.resolved_precision
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+
+
+def _evaluation_group(spec: RunSpec) -> Group:
+    group = Group("evaluation")
+    group.add_direct(spec, "evaluation")
     return group
 
 
@@ -250,8 +349,32 @@ def _output_group(spec: RunSpec) -> Group:
     group.add("output_dir", training.output_dir, "", "training.output_dir")
     group.add("seed", training.seed, "", "training.seed")
     group.add("logging_steps", training.logging_steps, "", "training.logging_steps")
-    group.add("saves_per_epoch", training.saves_per_epoch, "", "training.saves_per_epoch")
+    if not training.saves_by_steps or "saves_per_epoch" in training.model_fields_set:
+        group.add("saves_per_epoch", training.saves_per_epoch, "", "training.saves_per_epoch")
+    group.add_direct(spec, "output")
     return group
+
+
+def _direct_group(spec: RunSpec, title: str) -> Group:
+    group = Group(title)
+    group.add_direct(spec, title)
+    return group
+
+
+def _speed_group(spec: RunSpec) -> Group:
+    group = Group("speed-ups")
+    if spec.plugins is not None:
+        group.add("plugins", list(spec.plugins), "", "plugins")
+    elif needed := spec.needed_plugins():
+        # Tagged with the answer that needs it, so an import writes it with that answer.
+        first = next(f"speed.{name}" for name, value in spec.speed if value)
+        group.add("plugins", needed, "the speed-ups below need them", first)
+    group.add_direct(spec, "speed-ups")
+    return group
+
+
+def _direct(spec: RunSpec, name: str) -> list[Entry]:
+    return [Entry(key, value, "", answer) for key, value, answer in direct_rows(spec, name)]
 
 
 def _check_raw_keys(raw: Mapping[str, Any], groups: list[Group]) -> None:

@@ -13,11 +13,11 @@ from typing import Any
 from wizard import AXOLOTL_TARGET_VERSION, __version__
 from wizard.answers.file import ANSWERS_FILENAME, AnswersDocument, answers_text
 from wizard.axolotl.batch import batch_text
+from wizard.axolotl.paths import PathMapper, keep_path
 from wizard.build.configtext import config_text
 from wizard.build.deepspeed_config import deepspeed_filename, deepspeed_text, render_deepspeed
-from wizard.launch.command import build_launch_command, layout_for, precision_of
-from wizard.axolotl.paths import PathMapper, keep_path
 from wizard.build.render import DEEPSPEED_DIR, RenderedConfig, effective_batch, render_axolotl
+from wizard.launch.command import build_launch_command, layout_for, precision_of
 from wizard.spec import RunSpec
 
 CONFIG_FILENAME = "axolotl.yml"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wizard.build.runfolder import CONFIG_FILENAME, RunFolder
 from wizard.errors import WizardError
 from wizard.lint import Env, Finding, lint_dict
-from wizard.build.runfolder import CONFIG_FILENAME, RunFolder
 from wizard.spec import RunSpec
 
 

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from wizard.axolotl import attention
+from wizard.build.direct import ANSWER_OF_KEY
+from wizard.spec import CHAT_ONLY
 
 # The answer an Axolotl key is when the value is the same on both sides, in the order tried
 # (the first of two answers that exclude each other wins: warmup_ratio before warmup_steps).
@@ -38,6 +40,14 @@ SAME_VALUE = {
     "seed": "training.seed",
     "logging_steps": "training.logging_steps",
     "saves_per_epoch": "training.saves_per_epoch",
+    "tf32": "training.tf32",
+    "pad_to_sequence_len": "training.pad_to_sequence_len",
+    "eval_sample_packing": "training.eval_sample_packing",
+    "dataset_prepared_path": "data.prepared_path",
+    "load_in_8bit": "method.load_in_8bit",
+    "load_in_4bit": "method.load_in_4bit",
+    "plugins": "plugins",
+    **ANSWER_OF_KEY,
 }
 ATTENTION_OF = {impl: answer for answer, impl in attention.FROM_ANSWER.items()}
 # The dataset types the wizard asks about; any other type stays in the dataset's axolotl: keys.
@@ -60,14 +70,40 @@ def proposals(cfg: dict[str, Any]) -> Iterator[dict[str, Any]]:
         if key in cfg and cfg[key] is not None:
             yield {answer: cfg[key]}
     implementation = cfg.get("attn_implementation")
-    if isinstance(implementation, str) and implementation in ATTENTION_OF:
-        yield {"training.attention": ATTENTION_OF[implementation]}
+    if isinstance(implementation, str):
+        yield {"training.attention": ATTENTION_OF.get(implementation, implementation)}
+    kwargs = cfg.get("gradient_checkpointing_kwargs")
+    if isinstance(kwargs, dict) and set(kwargs) == {"use_reentrant"}:
+        yield {"training.use_reentrant": kwargs["use_reentrant"]}
     precision = _precision(cfg.get("bf16"), cfg.get("fp16"))
     if precision is not None:
         yield {"training.precision": precision}
+    sharding = _fsdp(cfg)
+    if sharding:
+        yield sharding
+
+
+def _fsdp(cfg: dict[str, Any]) -> dict[str, Any]:
+    """FSDP as one proposal: its version, FSDP1's option list and every `fsdp_config` key
+    together, since they are written together."""
+    settings, version, options = cfg.get("fsdp_config"), cfg.get("fsdp_version"), cfg.get("fsdp")
+    if not (settings or version or options):
+        return {}
+    answers: dict[str, Any] = {"distributed.backend": "fsdp"}
+    if version is not None:
+        answers["distributed.fsdp_version"] = version
+    if options is not None:
+        answers["distributed.fsdp_options"] = options
+    for key, value in settings.items() if isinstance(settings, dict) else ():
+        name = "offload_params" if key == "offload_params" else f"fsdp.{key}"
+        answers[f"distributed.{name}"] = value
+    return answers
 
 
 def _precision(bf16: Any, fp16: Any) -> str | None:
+    """The precision answer whose flags (`build.render.IMPORTED_PRECISION`) the config has."""
+    if bf16 == "auto" and fp16 is not True:
+        return "auto"
     if bf16 is True:
         return "bf16"
     if fp16 is True:
@@ -83,9 +119,11 @@ def dataset_answers(entry: dict[str, Any]) -> dict[str, Any]:
     if kind not in DATASET_FORMATS:
         return {**answers, "format": "axolotl", "axolotl": rest}
     answers["format"] = rest.pop("type")
-    if isinstance(rest.get("split"), str):
-        answers["split"] = rest.pop("split")
+    for name in ("split", "name"):
+        if isinstance(rest.get(name), str):
+            answers[name] = rest.pop(name)
     if kind == "chat_template":
+        answers.update({name: rest.pop(name) for name in CHAT_ONLY if rest.get(name) is not None})
         if isinstance(rest.get("field_messages"), str):
             answers["field_messages"] = rest.pop("field_messages")
         mapping = rest.get("message_property_mappings")

@@ -11,7 +11,13 @@ from wizard.interview.data_question import dataset_path
 from wizard.interview.hardware import COMMON_GPUS
 from wizard.interview.model_question import model_question
 from wizard.interview.prompter import Choice
-from wizard.interview.questions import QuestionDef, answer_text, literal_values, parse_answer
+from wizard.interview.questions import (
+    QuestionDef,
+    allows_none,
+    answer_text,
+    literal_values,
+    parse_answer,
+)
 from wizard.interview.state import MISSING, InterviewState, Offer
 from wizard.models import linear_names
 
@@ -50,7 +56,10 @@ def _select(iv: InterviewState, question: QuestionDef, key: str, offer: Offer) -
 def literal_choices(question: QuestionDef, method_kind: str) -> list[Choice]:
     if question.choices:
         return [Choice(c.value, note=c.note) for c in question.choices]
-    return [Choice(v) for v in literal_values(question.key, method_kind)]
+    # An answer that may stay unset offers that first: `none` leaves the key to Axolotl.
+    unset = [Choice("none", note="leave it to Axolotl")] if allows_none(
+        question.key, method_kind) else []  # fmt: skip
+    return unset + [Choice(v) for v in literal_values(question.key, method_kind)]
 
 
 def method_choices(iv: InterviewState, choices: list[Choice]) -> list[Choice]:

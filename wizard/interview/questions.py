@@ -20,11 +20,16 @@ from wizard.errors import WizardError
 from wizard.spec import (
     DEFAULT_METHOD,
     METHODS,
+    AxolotlChoices,
     DatasetSpec,
+    DataSpec,
     DistributedSpec,
     HardwareSpec,
+    HubSpec,
     MethodKind,
     ModelSpec,
+    SpeedSpec,
+    TrackingSpec,
     TrainingSpec,
 )
 from wizard.yamlio import check_shape, safe_load
@@ -37,6 +42,10 @@ SUB_MODELS: dict[str, type[BaseModel]] = {
     "hardware": HardwareSpec,
     "training": TrainingSpec,
     "distributed": DistributedSpec,
+    "data": DataSpec,
+    "tracking": TrackingSpec,
+    "hub": HubSpec,
+    "speed": SpeedSpec,
 }
 
 
@@ -56,6 +65,7 @@ class QuestionDef(_Strict):
     help: str
     choices: list[ChoiceDef] = Field(default_factory=list)
     when: dict[str, Any] = Field(default_factory=dict)
+    unless: dict[str, Any] = Field(default_factory=dict)
     clears: list[str] = Field(default_factory=list)
     reset_when_hidden: bool = False
     suggest: str | None = None
@@ -129,12 +139,23 @@ def allows_none(key: str, method_kind: str = DEFAULT_METHOD) -> bool:
 
 
 def literal_values(key: str, method_kind: str = DEFAULT_METHOD) -> list[str]:
-    """The values of a Literal field as text, for a select without listed choices."""
-    annotation = field_info(key, method_kind).annotation
-    options = [annotation, *get_args(annotation)]
-    for option in options:
-        if get_origin(option) is Literal:
-            return [str(v) for v in get_args(option)]
+    """The values a select offers when it lists none: a Literal's, or the names Axolotl accepts
+    (an `AxolotlChoices` answer: the optimizers, schedules, … of its bundled schema)."""
+    info = field_info(key, method_kind)
+    return _values_of(info.annotation, info.metadata)
+
+
+def _values_of(annotation: Any, metadata: list[Any]) -> list[str]:
+    for marker in metadata:
+        if isinstance(marker, AxolotlChoices):
+            return list(marker.names())
+    if get_origin(annotation) is Literal:
+        return [str(v) for v in get_args(annotation)]
+    for option in get_args(annotation):
+        inner = list(get_args(option)[1:]) if get_origin(option) is Annotated else []
+        found = _values_of(get_args(option)[0] if inner else option, inner)
+        if found:
+            return found
     return []
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from wizard.answers.file import PresetRef
 from wizard.answers.keys import generic_key
@@ -90,14 +91,19 @@ class Interview(InterviewState):
                 return
 
     def applies(self, question: QuestionDef, index: int | None) -> bool:
-        for key, accepted in question.when.items():
-            concrete = key if index is None else key.replace(".N.", f".{index}.")
-            options = accepted if isinstance(accepted, list) else [accepted]
-            if answer_text(self.value(concrete)) not in [answer_text(o) for o in options]:
-                return False
+        if not all(self.holds(k, v, index) for k, v in question.when.items()):
+            return False
+        if any(self.holds(k, v, index) for k, v in question.unless.items()):
+            return False
         if question.hub_only:
             return is_hub_id(str(self.value(f"datasets.{index}.path") or ""))
         return True
+
+    def holds(self, key: str, accepted: Any, index: int | None) -> bool:
+        """The answer at `key` is `accepted` (or one of a list of them), compared as text."""
+        concrete = key if index is None else key.replace(".N.", f".{index}.")
+        options = accepted if isinstance(accepted, list) else [accepted]
+        return answer_text(self.value(concrete)) in [answer_text(o) for o in options]
 
     def ask(self, question: QuestionDef, index: int | None = None) -> None:
         key = question.at(index)

@@ -1,0 +1,132 @@
+"""How the run trains: batch, schedule, optimizer, precision, evaluation and saving cadence."""
+
+from __future__ import annotations
+
+from typing import Annotated, Final, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from wizard.spec.base import AnswerConflict, AxolotlChoices, Real, StrictModel, axolotl_name
+
+Precision = Literal["auto", "bf16", "fp16", "fp32"]
+# The wizard's short names for the usual backends; any of Axolotl's own names is an answer too.
+SHORT_ATTENTION: Final = ("flash", "sdpa", "eager")
+_ATTENTION = AxolotlChoices("attn_implementation", SHORT_ATTENTION)
+
+
+def _attention(value: str) -> str:
+    # Axolotl passes a Hub kernel (`kernels-community/flash-attn3`) through to transformers.
+    return value if "/" in value else _ATTENTION(value)
+
+
+Attention = Annotated[str, AfterValidator(_attention), _ATTENTION]
+Checkpointing = bool | axolotl_name("gradient_checkpointing")
+Offloading = bool | axolotl_name("activation_offloading")
+# The learning rate each method trains well with by default, and the range people use.
+DEFAULT_LEARNING_RATE: Final = {"full": 1e-5, "lora": 2e-4, "qlora": 2e-4}
+USUAL_LEARNING_RATES: Final = {"full": (1e-6, 5e-5), "lora": (5e-5, 5e-4), "qlora": (5e-5, 5e-4)}
+# A cadence: every N steps, or (a float under 1) a share of the total steps.
+Cadence = int | Real
+
+
+class TrainingSpec(StrictModel):
+    sequence_len: int = Field(default=2048, ge=16, le=1_048_576)
+    sample_packing: bool = Field(default=True, description="pack short samples into full rows")
+    pad_to_sequence_len: bool | None = Field(
+        default=None, description="none: padded to full rows when packing"
+    )
+    micro_batch_size: int = Field(default=1, ge=1, le=4096)
+    gradient_accumulation_steps: int | None = Field(default=None, ge=1, le=65536)
+    effective_batch_size: int | None = Field(
+        default=None, ge=1, description="sequences per optimizer step; sets gradient accumulation"
+    )
+    num_epochs: int = Field(default=1, ge=1, le=1000)
+    max_steps: int | None = Field(default=None, ge=1, description="stop after this many steps")
+    learning_rate: Real | None = Field(
+        default=None, gt=0, lt=1, description="None: 2e-4 for LoRA/QLoRA, 1e-5 for full"
+    )
+    lr_scheduler: axolotl_name("lr_scheduler") = "cosine"  # type: ignore[valid-type]
+    cosine_min_lr_ratio: Real | None = Field(default=None, ge=0, le=1)
+    cosine_constant_lr_ratio: Real | None = Field(default=None, ge=0, le=1)
+    warmup_ratio: Real | None = Field(default=None, ge=0, lt=1)
+    warmup_steps: int | None = Field(default=None, ge=0)
+    optimizer: axolotl_name("optimizer") = "adamw_torch_fused"  # type: ignore[valid-type]
+    adam_beta1: Real | None = Field(default=None, gt=0, lt=1)
+    adam_beta2: Real | None = Field(default=None, gt=0, lt=1)
+    adam_epsilon: Real | None = Field(default=None, gt=0)
+    weight_decay: Real = Field(default=0.0, ge=0)
+    max_grad_norm: Real | None = Field(default=None, ge=0, description="gradient clipping")
+    neftune_noise_alpha: Real | None = Field(default=None, gt=0, description="NEFTune noise")
+    group_by_length: bool | None = None
+    gradient_checkpointing: Checkpointing = Field(  # type: ignore[valid-type]
+        default=True, description="true, false, offload (to CPU) or offload_disk"
+    )
+    use_reentrant: bool | None = Field(
+        default=None, description="gradient_checkpointing_kwargs.use_reentrant"
+    )
+    activation_offloading: Offloading | None = None  # type: ignore[valid-type]
+    precision: Precision = Field(default="auto", description="auto: bf16 where supported")
+    tf32: bool | None = Field(default=None, description="none: on where bf16 is supported")
+    # Every backend here keeps packed samples apart: Axolotl 0.19 builds per-sample attention
+    # masks for eager too (attn_decontaminates_packing), so packing is not tied to a backend.
+    attention: Attention = Field(default="sdpa", description="flash needs flash-attn installed")
+    val_set_size: Real = Field(default=0.0, ge=0, lt=1, description="share held out for eval")
+    evals_per_epoch: int | None = Field(default=None, ge=0)
+    eval_steps: Cadence | None = Field(default=None, gt=0, description="every N steps")
+    eval_strategy: axolotl_name("eval_strategy") | None = None  # type: ignore[valid-type]
+    eval_batch_size: int | None = Field(default=None, ge=1)
+    eval_sample_packing: bool | None = Field(default=None, description="none: as packing allows")
+    early_stopping_patience: int | None = Field(default=None, ge=1)
+    loss_watchdog_threshold: Real | None = Field(default=None, gt=0)
+    loss_watchdog_patience: int | None = Field(default=None, ge=1)
+    output_dir: str = Field(default="./outputs", min_length=1)
+    seed: int = 42
+    logging_steps: int = Field(default=1, ge=1)
+    saves_per_epoch: int = Field(default=1, ge=0)
+    save_steps: Cadence | None = Field(default=None, gt=0, description="every N steps")
+    save_strategy: axolotl_name("save_strategy") | None = None  # type: ignore[valid-type]
+    save_total_limit: int | None = Field(default=None, ge=1, description="checkpoints kept")
+    save_only_model: bool | None = None
+    strict: bool | None = Field(default=None, description="Axolotl's strict: CLI overrides")
+
+    @model_validator(mode="after")
+    def _one_way_to_set_each_thing(self) -> TrainingSpec:
+        for first, second, keys in _EXCLUSIVE:
+            if getattr(self, first) is not None and getattr(self, second) is not None:
+                raise AnswerConflict(f"set either {first} or {second}, not both", *keys)
+        if "saves_per_epoch" in self.model_fields_set and self.save_steps is not None:
+            raise AnswerConflict(
+                "saves_per_epoch and save_steps are two cadences for the same checkpoints "
+                "(Axolotl takes one); keep one",
+                "saves_per_epoch",
+                "save_steps",
+            )
+        for cadence, strategy in (("save_steps", "save_strategy"), ("eval_steps", "eval_strategy"),
+                                  ("evals_per_epoch", "eval_strategy")):  # fmt: skip
+            if getattr(self, cadence) and getattr(self, strategy) not in (None, "steps"):
+                raise AnswerConflict(
+                    f"{cadence} needs {strategy}=steps (or none), not {getattr(self, strategy)}",
+                    strategy,
+                    cadence,
+                )
+        if self.use_reentrant is not None and self.gradient_checkpointing is False:
+            raise AnswerConflict(
+                "use_reentrant only applies with gradient_checkpointing; remove it",
+                "use_reentrant",
+                "gradient_checkpointing",
+            )
+        return self
+
+    @property
+    def saves_by_steps(self) -> bool:
+        """Checkpoints follow save_steps/save_strategy, so saves_per_epoch is not written."""
+        return self.save_steps is not None or self.save_strategy is not None
+
+
+# Answers that set the same thing two ways (Axolotl takes one of each), and the keys to re-ask.
+_EXCLUSIVE = (
+    ("gradient_accumulation_steps", "effective_batch_size",
+     ("effective_batch_size", "gradient_accumulation_steps")),
+    ("warmup_ratio", "warmup_steps", ("warmup_ratio", "warmup_steps")),
+    ("evals_per_epoch", "eval_steps", ("eval_steps", "evals_per_epoch")),
+)  # fmt: skip
