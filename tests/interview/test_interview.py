@@ -221,7 +221,8 @@ def advanced_enters(deepspeed: bool, lora: bool) -> list[tuple[str, Any]]:
             "training.seed", "training.logging_steps", "training.saves_per_epoch",
             "training.save_total_limit", "training.max_grad_norm",
             *(["method.load_in_8bit"] if lora else []),
-            "speed.liger_rms_norm", "speed.liger_glu_activation", "speed.cut_cross_entropy"]  # fmt: skip
+            "speed.liger_rms_norm", "speed.liger_glu_activation",
+            "speed.cut_cross_entropy"]  # fmt: skip
     return [(key, ENTER) for key in keys]
 
 
@@ -352,6 +353,6 @@ def test_enter_through_a_preset_asks_at_most_three_more_questions(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     prompter = EnterEverywhere([])
-    assert run_through_cli(monkeypatch, prompter, ["new", "run", "--preset", preset,
-                                                   "--set", "datasets.0.path=org/data"]) == 0  # fmt: skip
+    argv = ["new", "run", "--preset", preset, "--set", "datasets.0.path=org/data"]
+    assert run_through_cli(monkeypatch, prompter, argv) == 0
     assert len(prompter.asked) - ASKED_BEFORE_BREADTH[preset] <= 3, prompter.asked
