@@ -75,6 +75,7 @@ def lora_bytes(arch: ModelArch, spec: Workload) -> float:
     total = 0.0
     for lin in lora_linears(arch, spec):
         share = lin.count if not arch.is_moe or lin.count == 1 else arch.experts_per_token
+        share *= lin.layers / arch.num_layers  # an average layer: MoE and dense layers mix
         per = lin.fan_in * ((spec.compute_bytes if cast or dropout else 0) + (1 if dropout else 0))
         total += share * (per + 4 * spec.lora_r)
     return total

@@ -90,10 +90,10 @@ def _buffers(arch: ModelArch, spec: Workload) -> tuple[float, float]:
     c, h = spec.compute_bytes, arch.hidden_size
     backward = 0.0
     if spec.weight_bits < 16 and spec.method != "full":
-        biggest = max(lin.fan_in * lin.fan_out for lin in layer_linears(arch))
+        biggest = max(lin.fan_in * lin.fan_out for lin in layer_linears(arch) if lin.linear)
         backward += 2 * biggest * c  # bitsandbytes dequantizes one weight (and its transpose)
     if (spec.sharded and spec.gpus > 1) or spec.offload_params:
-        layer = sum(lin.params for lin in layer_linears(arch))
+        layer = sum(lin.layers * lin.params for lin in layer_linears(arch)) / arch.num_layers
         stored = (
             quant_bytes_per_param(spec.weight_bits, spec.double_quant)
             if (spec.method != "full" and spec.weight_bits < 16)
