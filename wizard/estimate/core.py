@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wizard.estimate.activations import activation_peak
+from wizard.estimate.confidence import Confidence
 from wizard.estimate.states import model_states
 from wizard.estimate.terms import (
     adapter_weight_bytes,
@@ -56,6 +57,7 @@ class Estimate:
     notes: tuple[str, ...]
     workload: Workload
     advice: tuple[Advice, ...] = field(default=())
+    confidence: Confidence | None = None  # set by `estimate`, the front door
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +84,7 @@ class Estimate:
                 }
                 for a in self.advice
             ],
+            "confidence": self.confidence.to_json() if self.confidence else None,
         }
 
 
