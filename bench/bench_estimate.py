@@ -102,9 +102,9 @@ def checked_rows(results: list[Result]) -> list[dict[str, Any]]:
 
 
 def checked_text(results: list[Result]) -> str:
-    head = ("# Written by `python bench/bench_estimate.py --write-checked`: the reference rows of\n"
-            "# tests/data/memory/cases.yaml, the shape of each run and the estimator's error there.\n"
-            "# `estimate` shows the nearest ones as its confidence line.\n")  # fmt: skip
+    head = ("# Written by `python bench/bench_estimate.py --write-checked`: the reference rows\n"
+            "# of tests/data/memory/cases.yaml, the shape of each run and the estimator's error\n"
+            "# there. `estimate` shows the nearest ones as its confidence line.\n")  # fmt: skip
     return head + yaml.safe_dump({"rows": checked_rows(results)}, sort_keys=False, width=100)
 
 

@@ -1,7 +1,7 @@
 """The truth on a GPU: the real peak memory of training steps, next to the wizard's estimate.
 
-    python bench/gpu_truth.py                  # every row on the GPU -> bench/results/gpu_truth.json
-    python bench/gpu_truth.py --cpu            # the same code path on tiny models, on the CPU
+    python bench/gpu_truth.py            # every row on the GPU -> bench/results/gpu_truth.json
+    python bench/gpu_truth.py --cpu      # the same code path on tiny models, on the CPU
     python bench/gpu_truth.py --only l8b-lora-s2048-b2-ckpt
 
 Each row is a training run as Axolotl would set it up (transformers + peft, sdpa attention, bf16

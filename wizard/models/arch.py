@@ -202,7 +202,9 @@ def _base_dims(text: Mapping[str, Any], model_type: str, name: str, fam: Family)
         "h": hidden,
         "heads": heads,
         "kv_heads": _kv_heads(text, model_type, heads),
-        "head_dim": int(head_dim) if isinstance(head_dim, int) and head_dim > 0 else hidden // heads,
+        "head_dim": int(head_dim)
+        if isinstance(head_dim, int) and head_dim > 0
+        else hidden // heads,
         "i": _positive_int(text, "intermediate_size", name, inter_default),
         "vocab": _positive_int(text, "vocab_size", name, None),
         "positions": _positive_int(text, "max_positions", name, 2048),

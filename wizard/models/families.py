@@ -32,6 +32,7 @@ class Linear:
     layers: int = 1
     linear: bool = True
     param: str = ""
+    reads_hidden: bool = False  # its input is the hidden state (a norm's output), fan_in "h"
 
     @property
     def params(self) -> int:
@@ -139,6 +140,7 @@ def _linears(
             layers=layers,
             linear=bool(entry.get("linear", True)),
             param=str(entry.get("param", "")),
+            reads_hidden=entry["fan_in"] == "h",
         )
         if lin.fan_in and lin.fan_out and layers:
             built.append(lin)
