@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         print(_fmt(r, not args.no_peers))
     stats = summary(results)
     print(f"\nrows with a measured point: {stats['rows']:.0f}; median |error| "
-          f"{stats['median_abs_error']:.1%} (target <= 12%); within +-25%: "
+          f"{stats['median_abs_error']:.1%} (target <= 7%); within +-25%: "
           f"{stats['within_25']:.0%} (target >= 90%); within +-10%: {stats['within_10']:.0%}")
     return 0
 
