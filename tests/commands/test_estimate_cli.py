@@ -141,3 +141,13 @@ def test_estimator_modules_are_pure() -> None:
                           env=env, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "none"
+
+
+def test_confidence_line_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = _write(tmp_path)
+    data = _json(capsys, ["estimate", str(config), "--json"])
+    confidence = data["confidence"]
+    assert isinstance(confidence, dict) and confidence["rows"]
+    assert {row["row"][:2] for row in confidence["rows"]} == {"UC"}  # 8B QLoRA, checkpointed
+    assert main(["estimate", str(config)]) == 0
+    assert "confidence: checked against" in capsys.readouterr().out

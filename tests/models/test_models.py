@@ -158,4 +158,4 @@ def test_moe_multimodal_and_unknown_types_are_marked_rough() -> None:
     odd = arch_from_config({"model_type": "mamba2", "hidden_size": 64, "num_hidden_layers": 2,
                             "num_attention_heads": 4, "vocab_size": 100,
                             "intermediate_size": 128}, "odd")
-    assert "not modelled" in odd.rough_reasons[0]
+    assert "not in the family table" in odd.rough_reasons[0] and linear_names(odd) == []

@@ -185,6 +185,8 @@ def _render_verdict(console: Any, result: Any) -> None:
         console.print("pass --gpu-mem GIB to compare with your GPU")
     if result.rough_reason:
         console.print(f"[yellow]rough estimate:[/] {result.rough_reason}", markup=True)
+    if result.confidence is not None:
+        console.print(result.confidence.line(), markup=False)
     for note in result.notes:
         console.print(f"note: {note}", markup=False)
     if result.advice:

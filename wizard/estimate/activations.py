@@ -32,6 +32,20 @@ def norm_bytes(arch: ModelArch, spec: Workload) -> float:
     return 4 * h + trainable_weight + c * h
 
 
+def layer_norms_bytes(arch: ModelArch, spec: Workload) -> float:
+    """The norms of one decoder layer. With Axolotl's fp32 upcast the residual stream, the
+    normalized tensor and the norm output stay fp32, so autocast makes a 16-bit copy of the
+    output for every linear that reads it (q, k, v, gate, up: five for Llama, two for fused
+    layouts), each saved for its backward; measured with saved-tensor hooks on LlamaDecoderLayer
+    (+10 x hidden bytes per token for Llama against one shared 16-bit output)."""
+    if not spec.upcast_fp32 or arch.norm == "layer" or spec.fused_kernels:
+        return arch.norms_per_layer * norm_bytes(arch, spec)
+    h, c = arch.hidden_size, spec.compute_bytes
+    normalized = 4 * h if spec.method == "full" else 0
+    readers = sum(1 for lin in arch.linears if lin.reads_hidden and lin.linear and lin.count == 1)
+    return arch.norms_per_layer * (4 * h + normalized) + readers * c * h
+
+
 def attention_bytes(arch: ModelArch, spec: Workload) -> float:
     """Flash/SDPA kernels keep q, k, v (after RoPE) and the output; SDPA and flex also make a
     contiguous copy for o_proj. Eager keeps the s x s scores (fp32 softmax and 16-bit probs)."""
@@ -74,7 +88,8 @@ def lora_bytes(arch: ModelArch, spec: Workload) -> float:
     dropout = spec.lora_dropout > 0
     total = 0.0
     for lin in lora_linears(arch, spec):
-        share = lin.count if not arch.is_moe or lin.count == 1 else arch.experts_per_token
+        active = lin.count if not arch.is_moe or lin.count == 1 else arch.experts_per_token
+        share = active * lin.layers / arch.num_layers  # an average layer: MoE and dense layers mix
         per = lin.fan_in * ((spec.compute_bytes if cast or dropout else 0) + (1 if dropout else 0))
         total += share * (per + 4 * spec.lora_r)
     return total
@@ -82,7 +97,7 @@ def lora_bytes(arch: ModelArch, spec: Workload) -> float:
 
 def layer_bytes(arch: ModelArch, spec: Workload) -> float:
     """Everything one decoder layer keeps for backward, per token."""
-    norms = arch.norms_per_layer * norm_bytes(arch, spec)
+    norms = layer_norms_bytes(arch, spec)
     return norms + attention_bytes(arch, spec) + mlp_bytes(arch, spec) + lora_bytes(arch, spec)
 
 

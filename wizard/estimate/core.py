@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wizard.estimate.activations import activation_peak
+from wizard.estimate.confidence import Confidence
 from wizard.estimate.states import model_states
 from wizard.estimate.terms import (
     adapter_weight_bytes,
@@ -56,6 +57,7 @@ class Estimate:
     notes: tuple[str, ...]
     workload: Workload
     advice: tuple[Advice, ...] = field(default=())
+    confidence: Confidence | None = None  # set by `estimate`, the front door
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +84,7 @@ class Estimate:
                 }
                 for a in self.advice
             ],
+            "confidence": self.confidence.to_json() if self.confidence else None,
         }
 
 
@@ -90,10 +93,10 @@ def _buffers(arch: ModelArch, spec: Workload) -> tuple[float, float]:
     c, h = spec.compute_bytes, arch.hidden_size
     backward = 0.0
     if spec.weight_bits < 16 and spec.method != "full":
-        biggest = max(lin.fan_in * lin.fan_out for lin in layer_linears(arch))
+        biggest = max(lin.fan_in * lin.fan_out for lin in layer_linears(arch) if lin.linear)
         backward += 2 * biggest * c  # bitsandbytes dequantizes one weight (and its transpose)
     if (spec.sharded and spec.gpus > 1) or spec.offload_params:
-        layer = sum(lin.params for lin in layer_linears(arch))
+        layer = sum(lin.layers * lin.params for lin in layer_linears(arch)) / arch.num_layers
         stored = (
             quant_bytes_per_param(spec.weight_bits, spec.double_quant)
             if (spec.method != "full" and spec.weight_bits < 16)

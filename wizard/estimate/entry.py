@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from wizard.estimate.advice import advise as with_advice
+from wizard.estimate.confidence import confidence
 from wizard.estimate.core import Estimate, compose
 from wizard.estimate.workload import workload_from_config
 from wizard.models import ModelArch
@@ -21,8 +23,9 @@ def estimate(
     advise: bool = True,
 ) -> Estimate:
     """Peak GPU memory per GPU of the run a flat Axolotl config (and DeepSpeed dict) describes;
-    with `advise`, what to change when it does not fit."""
+    with `advise`, what to change when it does not fit; always, the checked runs it resembles."""
     result = compose(arch, workload_from_config(cfg, deepspeed, gpus=gpus), gpu_mem_gib)
+    result = replace(result, confidence=confidence(result.workload, result.total_params))
     if not advise or result.verdict == "fits":
         return result
     return with_advice(arch, result)

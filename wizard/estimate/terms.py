@@ -12,10 +12,12 @@ from wizard.errors import WizardError
 from wizard.estimate.workload import Workload
 from wizard.models import (
     ModelArch,
+    all_linear_names,
     embedding_params,
     layer_linears,
     linear_names,
     linear_params,
+    quantizable_params,
     total_params,
 )
 from wizard.models.linears import Linear
@@ -89,16 +91,32 @@ def quant_bytes_per_param(bits: int, double_quant: bool) -> float:
     return bits / 8
 
 
+def _parameter_match(lin: Linear, targets: tuple[str, ...]) -> bool:
+    """`lora_target_parameters` names a fused parameter, with or without its module path."""
+    if not lin.param:
+        return False
+    return any(t == lin.param or t.endswith("." + lin.param) or lin.param.endswith("." + t)
+               for t in targets)  # fmt: skip
+
+
 def lora_linears(arch: ModelArch, spec: Workload) -> list[Linear]:
-    """The linear layers LoRA adapts; an error when the named targets match none of them."""
+    """The linear layers LoRA adapts; an error when the named targets match none of them.
+
+    For a family outside the table the names cannot be checked: every layer counts (an upper
+    bound), and the estimate says so."""
     linears = layer_linears(arch)
-    if spec.lora_targets is None:
+    if not arch.known_family:
         return linears
-    wanted = set(spec.lora_targets)
-    chosen = [lin for lin in linears if lin.name in wanted]
-    if not chosen:
+    wanted = all_linear_names(arch) if spec.lora_targets is None else set(spec.lora_targets)
+    if spec.lora_targets == ():
+        wanted = set(arch.default_lora_targets)
+    params = spec.lora_param_targets
+    chosen = [lin for lin in linears if lin.name in wanted or _parameter_match(lin, params)]
+    if not chosen and (spec.lora_targets or params):
+        named = sorted(wanted | set(params))
         raise WizardError(
-            f"lora_target_modules {sorted(wanted)} match no linear layer of {arch.name}",
+            f"lora_target_modules {named} match no linear layer of {arch.name} "
+            f"(model_type {arch.model_type})",
             f"its layers are {', '.join(linear_names(arch))}; or set lora_target_linear: true",
         )
     return chosen
@@ -106,10 +124,10 @@ def lora_linears(arch: ModelArch, spec: Workload) -> list[Linear]:
 
 def lora_params(arch: ModelArch, spec: Workload) -> int:
     """A (r x in) and B (out x r) for every adapted linear of every layer, as peft builds them."""
-    per_layer = sum(
-        lin.count * spec.lora_r * (lin.fan_in + lin.fan_out) for lin in lora_linears(arch, spec)
+    return sum(
+        lin.layers * lin.count * spec.lora_r * (lin.fan_in + lin.fan_out)
+        for lin in lora_linears(arch, spec)
     )
-    return arch.num_layers * per_layer
 
 
 def trainable_params(arch: ModelArch, spec: Workload) -> int:
@@ -128,7 +146,8 @@ def base_weight_bytes(arch: ModelArch, spec: Workload) -> float:
     """The model's own weights on one GPU (quantized linears, 16-bit embeddings and norms)."""
     if spec.offload_params:
         return 0.0
-    total, linear = total_params(arch), linear_params(arch)
+    total = total_params(arch)
+    linear = linear_params(arch) if spec.quantize_experts else quantizable_params(arch)
     if spec.method == "full" or spec.weight_bits >= 16:
         size = float(total * spec.compute_bytes)
         if spec.upcast_fp32:

@@ -30,7 +30,10 @@ class Workload:
     compute_bytes: int = 2  # 2 for bf16/fp16, 4 for fp32 training
     double_quant: bool = True
     lora_r: int = 8
-    lora_targets: tuple[str, ...] | None = None  # None = every linear layer (lora_target_linear)
+    # None = every linear layer (lora_target_linear); () = none named, peft's per-type default
+    lora_targets: tuple[str, ...] | None = None
+    lora_param_targets: tuple[str, ...] = ()  # lora_target_parameters: fused MoE experts
+    quantize_experts: bool = False  # quantize_moe_experts: bitsandbytes also takes the experts
     lora_dropout: float = 0.0
     lora_train_embeddings: bool = False  # lora_modules_to_save names embed_tokens / lm_head
     adapter_fp32: bool = True  # peft_autocast_adapter_dtype (peft's default: fp32 adapters)
@@ -155,9 +158,14 @@ def _lora_targets(cfg: Mapping[str, Any]) -> tuple[str, ...] | None:
     if isinstance(targets, str):
         return None if targets == "all-linear" else (targets,)
     if not targets:
-        # peft's own defaults for Llama-style models when nothing is named.
-        return ("q_proj", "v_proj")
+        return ()  # nothing named: peft's default for the model type (lora_linears)
     return tuple(str(t) for t in targets)
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value or [])
 
 
 def _checkpointing(cfg: Mapping[str, Any]) -> tuple[bool, bool]:
@@ -210,6 +218,8 @@ def _lora_fields(cfg: Mapping[str, Any]) -> dict[str, Any]:
         "double_quant": is_on(cfg.get("bnb_4bit_use_double_quant", True)),
         "lora_r": _int(cfg, "lora_r", 8),
         "lora_targets": _lora_targets(cfg),
+        "lora_param_targets": _names(cfg.get("lora_target_parameters")),
+        "quantize_experts": is_on(cfg.get("quantize_moe_experts")),
         "lora_dropout": _fraction(cfg, "lora_dropout"),
         "adapter_fp32": is_on(cfg.get("peft_autocast_adapter_dtype", True)),
         "lora_train_embeddings": any(m in ("embed_tokens", "lm_head") for m in save),

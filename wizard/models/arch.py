@@ -1,8 +1,8 @@
 """The shapes of a model that memory depends on, read from a Hugging Face `config.json` dict.
 
-Only numbers go in here: no weights, no torch. `arch_from_config` understands the config keys of
-the families the estimator models layer by layer; anything else still gets an architecture, but
-with `rough_reasons` saying why the numbers derived from it are approximate.
+Only numbers go in here: no weights, no torch. The layer names and shapes come from the family
+table (families.yaml) by `model_type`; a type not in the table still gets an architecture, with
+generic, unnamed layers and `rough_reasons` saying why its numbers are approximate.
 """
 
 from __future__ import annotations
@@ -12,32 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wizard.errors import WizardError
+from wizard.models.families import (
+    Family,
+    Linear,
+    evaluate,
+    extra_params,
+    family,
+    layer_linears_of,
+    moe_layer_count,
+)
 
-# model_type -> (layer layout, MLP kind, norm kind, norms per layer, tie_word_embeddings default).
-# The layout decides the names and shapes of the linear layers (what LoRA can target).
-# Defaults for tying follow each transformers config class, because many config.json files omit it.
-FAMILIES: dict[str, tuple[str, str, str, int, bool]] = {
-    "llama": ("llama", "gated", "rms", 2, False),
-    "mistral": ("llama", "gated", "rms", 2, False),
-    "mixtral": ("mixtral", "gated", "rms", 2, False),
-    "qwen2": ("llama", "gated", "rms", 2, False),
-    "qwen2_moe": ("qwen_moe", "gated", "rms", 2, False),
-    "qwen3": ("llama", "gated", "rms", 2, False),
-    "qwen3_moe": ("qwen_moe", "gated", "rms", 2, False),
-    "gemma": ("llama", "gated", "rms", 2, True),
-    "gemma2": ("llama", "gated", "rms", 4, True),
-    "gemma3_text": ("llama", "gated", "rms", 4, True),
-    "olmo": ("llama", "gated", "layer", 2, False),
-    "olmo2": ("llama", "gated", "rms", 2, False),
-    "stablelm": ("llama", "gated", "layer", 2, False),
-    "starcoder2": ("starcoder2", "plain", "layer", 2, True),
-    "phi": ("phi", "plain", "layer", 1, False),
-    "phi3": ("phi3", "gated", "rms", 2, False),
-    "falcon": ("fused_qkv", "plain", "layer", 1, True),
-    "gpt_neox": ("fused_qkv", "plain", "layer", 2, False),
-}
-
-# Multimodal wrappers whose text part is one of the families above.
+# Multimodal wrappers whose text part is one of the families in the table.
 MULTIMODAL_TYPES = {
     "gemma3": "gemma3_text",
     "mllama": "llama",
@@ -45,17 +30,27 @@ MULTIMODAL_TYPES = {
     "qwen2_vl": "qwen2",
     "qwen2_5_vl": "qwen2",
     "mistral3": "mistral",
-    "llama4": "llama",
+    "llama4": "llama4_text",
 }
 
 _KEYS: dict[str, tuple[str, ...]] = {
-    "hidden_size": ("hidden_size", "n_embd", "d_model"),
-    "num_layers": ("num_hidden_layers", "n_layer", "num_layers"),
-    "num_heads": ("num_attention_heads", "n_head"),
+    "hidden_size": ("hidden_size", "n_embd", "n_embed", "d_model"),
+    "num_layers": ("num_hidden_layers", "n_layer", "n_layers", "num_layers"),
+    "num_heads": ("num_attention_heads", "n_head", "n_heads"),
     "intermediate_size": ("intermediate_size", "n_inner", "ffn_hidden_size"),
     "vocab_size": ("vocab_size", "padded_vocab_size"),
-    "max_positions": ("max_position_embeddings", "n_positions", "max_sequence_length"),
+    "max_positions": ("max_position_embeddings", "n_positions", "max_seq_len"),
 }
+# Per-norm parameters by the table's norm kinds.
+NORM_WEIGHTS = {"rms": 1, "layer": 2, "layer_nobias": 1, "none": 0}
+# What a model_type outside the table is counted with: unnamed, Llama-shaped layers.
+_GENERIC = Family(
+    "",
+    {
+        "attention": [["(attention in)", "h", "q+2*kv"], ["(attention out)", "q", "h"]],
+        "mlp": [["(mlp in)", "h", "2*i"], ["(mlp out)", "i", "h"]],
+    },
+)
 
 
 @dataclass(frozen=True)
@@ -73,12 +68,14 @@ class ModelArch:
     vocab_size: int
     tied_embeddings: bool
     max_positions: int
-    layout: str = "llama"
+    linears: tuple[Linear, ...] = ()
+    other_params: int = 0  # norms, learned positions, biases outside the linears
+    known_family: bool = True
+    default_lora_targets: tuple[str, ...] = ("q_proj", "v_proj")  # peft's, when none are named
     mlp: str = "gated"
     norm: str = "rms"
     norms_per_layer: int = 2
     hidden_act: str = "silu"
-    qkv_bias: bool = False
     qk_norm: bool = False
     num_experts: int = 0
     experts_per_token: int = 0
@@ -133,71 +130,150 @@ def _text_config(config: Mapping[str, Any]) -> tuple[Mapping[str, Any], str, boo
 
 
 def _kv_heads(config: Mapping[str, Any], model_type: str, heads: int) -> int:
+    """Grouped-query heads; Falcon and StarCoder spell multi-query attention their own way."""
     kv = config.get("num_key_value_heads")
     if model_type == "falcon":
         if config.get("new_decoder_architecture"):
             kv = config.get("num_kv_heads")
         elif config.get("multi_query", True):
             kv = 1
+    if model_type == "gpt_bigcode":
+        kv = 1 if config.get("multi_query", True) else heads
     return int(kv) if isinstance(kv, int) and kv > 0 else heads
+
+
+def _norms(fam: Family, config: Mapping[str, Any]) -> int:
+    """Falcon's norm count follows its attention layout (FalconDecoderLayer)."""
+    if fam.name != "falcon":
+        return fam.norms
+    if not config.get("parallel_attn", True):
+        return 2
+    parallel = config.get("num_ln_in_parallel_attn")
+    if parallel is None:
+        parallel = 2 if config.get("new_decoder_architecture") else 1
+    return int(parallel)
 
 
 def _moe_fields(config: Mapping[str, Any]) -> dict[str, int]:
     experts = _first(config, ("num_local_experts", "num_experts", "n_routed_experts")) or 0
+    per_token = _first(config, ("num_experts_per_tok", "experts_per_token", "top_k")) or 0
     return {
         "num_experts": int(experts),
-        "experts_per_token": int(_first(config, ("num_experts_per_tok", "top_k")) or 0),
+        "experts_per_token": int(per_token),
         "moe_intermediate_size": int(config.get("moe_intermediate_size") or 0),
         "shared_expert_intermediate_size": int(config.get("shared_expert_intermediate_size") or 0),
     }
 
 
+def _flags(fam: Family, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The family's config keys: its transformers defaults, overridden by config.json."""
+    return {**fam.defaults, **{k: v for k, v in config.items() if k in fam.defaults}}
+
+
+def _dims(fam: Family, base: dict[str, int], text: Mapping[str, Any]) -> dict[str, int]:
+    """Symbols for the table's size expressions: the family's defaults, config.json's numbers,
+    the normalized sizes, then the family's own overrides."""
+    raw = {**fam.defaults, **text}
+    numbers = {k: int(v or 0) for k, v in raw.items() if v is None or isinstance(v, (int, float))}
+    dims = {**numbers, **base}
+    for key, expr in (fam.spec.get("dims") or {}).items():
+        try:
+            dims[key] = evaluate(expr, dims)
+        except KeyError as missing:
+            raise WizardError(
+                f"config.json of model_type {fam.name!r} has no {missing.args[0]}",
+                "give the model's complete config.json",
+            ) from None
+    dims["q"] = dims["heads"] * dims["head_dim"]
+    dims["kv"] = dims["kv_heads"] * dims["head_dim"]
+    return dims
+
+
+def _base_dims(text: Mapping[str, Any], model_type: str, name: str, fam: Family) -> dict[str, int]:
+    hidden = _positive_int(text, "hidden_size", name, None)
+    heads = _positive_int(text, "num_heads", name, None)
+    moe = _moe_fields(text)
+    head_dim = text.get("head_dim")
+    default_inter = fam.spec.get("default_intermediate")
+    inter_default = evaluate(default_inter, {"h": hidden}) if default_inter else None
+    if inter_default is None and moe["num_experts"]:
+        inter_default = moe["moe_intermediate_size"] or None
+    return {
+        "h": hidden,
+        "heads": heads,
+        "kv_heads": _kv_heads(text, model_type, heads),
+        "head_dim": int(head_dim)
+        if isinstance(head_dim, int) and head_dim > 0
+        else hidden // heads,
+        "i": _positive_int(text, "intermediate_size", name, inter_default),
+        "vocab": _positive_int(text, "vocab_size", name, None),
+        "positions": _positive_int(text, "max_positions", name, 2048),
+        "experts": moe["num_experts"],
+        "moe_i": moe["moe_intermediate_size"],
+        "shared_i": moe["shared_expert_intermediate_size"],
+    }
+
+
+def _rough(model_type: str, known: bool, experts: int, multimodal: bool) -> tuple[str, ...]:
+    rough = []
+    if not known:
+        rough.append(
+            f"model_type {model_type or '(missing)'!r} is not in the family table: layer names "
+            "are unknown and the layers are counted as Llama-shaped"
+        )
+    if experts:
+        rough.append(
+            f"mixture of experts ({experts} experts): activations and routing buffers are "
+            "approximate"
+        )
+    if multimodal:
+        rough.append("multimodal model: the vision tower and image tokens are not counted")
+    return tuple(rough)
+
+
 def arch_from_config(config: Mapping[str, Any], name: str, source: str = "config") -> ModelArch:
     """Build a ModelArch from a Hugging Face config.json mapping."""
     text, model_type, multimodal = _text_config(config)
-    rough: list[str] = []
-    family = FAMILIES.get(model_type)
-    if family is None:
-        family = FAMILIES["llama"]
-        rough.append(
-            f"model_type {model_type or '(missing)'!r} is not modelled; assumed a Llama-style layer"
-        )
-    layout, mlp, norm, norms, tied_default = family
-    hidden = _positive_int(text, "hidden_size", name, None)
-    heads = _positive_int(text, "num_heads", name, None)
-    default_inter = 4 * hidden if mlp == "plain" else None
-    moe = _moe_fields(text)
-    if moe["num_experts"]:
-        rough.append(
-            f"mixture of experts ({moe['num_experts']} experts): activations and "
-            "routing buffers are approximate"
-        )
-        default_inter = moe["moe_intermediate_size"] or default_inter
-    if multimodal:
-        rough.append("multimodal model: the vision tower and image tokens are not counted")
-    head_dim = text.get("head_dim")
-    tied = text.get("tie_word_embeddings", config.get("tie_word_embeddings", tied_default))
+    fam = family(model_type)
+    known = fam is not None
+    fam = fam or _GENERIC
+    flags = _flags(fam, text)
+    dims = _dims(fam, _base_dims(text, model_type, name, fam), text)
+    layers = _positive_int(text, "num_layers", name, None)
+    linears = layer_linears_of(fam, dims, flags, layers)
+    extra_norms, extras = extra_params(fam, dims, layers, moe_layer_count(fam, flags, layers))
+    norms = _norms(fam, text)
+    per_norm = NORM_WEIGHTS[fam.norm] * dims["h"]
+    other = layers * (norms * per_norm + extra_norms) + per_norm + extras
+    tied = text.get("tie_word_embeddings", config.get("tie_word_embeddings", fam.tie))
+    experts = dims["experts"]
+    act = _first(text, ("hidden_act", "hidden_activation", "activation", "activation_function"))
     return ModelArch(
         name=name,
         model_type=model_type,
-        hidden_size=hidden,
-        num_layers=_positive_int(text, "num_layers", name, None),
-        num_heads=heads,
-        num_kv_heads=_kv_heads(text, model_type, heads),
-        head_dim=int(head_dim) if isinstance(head_dim, int) and head_dim > 0 else hidden // heads,
-        intermediate_size=_positive_int(text, "intermediate_size", name, default_inter),
-        vocab_size=_positive_int(text, "vocab_size", name, None),
+        hidden_size=dims["h"],
+        num_layers=layers,
+        num_heads=dims["heads"],
+        num_kv_heads=dims["kv_heads"],
+        head_dim=dims["head_dim"],
+        intermediate_size=dims["i"],
+        vocab_size=dims["vocab"],
         tied_embeddings=bool(tied),
-        max_positions=_positive_int(text, "max_positions", name, 2048),
-        layout=layout,
-        mlp=mlp,
-        norm=norm,
+        max_positions=dims["positions"],
+        linears=linears,
+        other_params=other,
+        known_family=known,
+        default_lora_targets=tuple(fam.spec.get("lora_default", ("q_proj", "v_proj"))),
+        mlp=fam.mlp_kind,
+        norm=fam.norm,
         norms_per_layer=norms,
-        hidden_act=str(_first(text, ("hidden_act", "hidden_activation", "activation")) or "silu"),
-        qkv_bias=bool(text.get("attention_bias") or model_type == "qwen2"),
-        qk_norm=model_type in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2"),
+        hidden_act=str(act or "silu"),
+        qk_norm=bool(fam.spec.get("qk_norm")),
+        num_experts=experts,
+        experts_per_token=int(_moe_fields(text)["experts_per_token"]) if experts else 0,
+        moe_intermediate_size=(dims["moe_i"] or dims["i"]) if experts else 0,
+        shared_expert_intermediate_size=dims["shared_i"] if experts else 0,
         multimodal=multimodal,
         source=source,
-        rough_reasons=tuple(rough),
-        **moe,
+        rough_reasons=_rough(model_type, known, experts, multimodal),
     )

@@ -1,105 +1,47 @@
-"""Parameter shapes per decoder layer: what LoRA can target and what quantization touches.
+"""Parameter counts from the linear layers of an architecture: what LoRA can target, what
+quantization touches, what ZeRO-3 gathers.
 
-Names follow the transformers implementation of each layout, because that is what
-`lora_target_modules` in an Axolotl config is matched against.
+The layers themselves come from the family table (families.yaml) through `arch_from_config`;
+names follow the transformers implementation, because that is what `lora_target_modules` in an
+Axolotl config is matched against.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from wizard.models.arch import ModelArch
+from wizard.models.families import Linear
 
-
-@dataclass(frozen=True)
-class Linear:
-    """One kind of nn.Linear in a decoder layer; `count` instances of it per layer (experts)."""
-
-    name: str
-    fan_in: int
-    fan_out: int
-    count: int = 1
-    bias: bool = False
-
-    @property
-    def params(self) -> int:
-        return self.count * (self.fan_in * self.fan_out + (self.fan_out if self.bias else 0))
-
-
-def _attention(arch: ModelArch) -> list[Linear]:
-    h, q, kv, bias = arch.hidden_size, arch.q_dim, arch.kv_dim, arch.qkv_bias
-    if arch.layout == "phi3":
-        return [Linear("qkv_proj", h, q + 2 * kv), Linear("o_proj", q, h)]
-    if arch.layout == "fused_qkv":
-        fused_bias = arch.model_type == "gpt_neox"
-        return [
-            Linear("query_key_value", h, q + 2 * kv, bias=fused_bias),
-            Linear("dense", q, h, bias=fused_bias),
-        ]
-    out_name = "dense" if arch.layout == "phi" else "o_proj"
-    all_bias = arch.layout in ("phi", "starcoder2")
-    return [
-        Linear("q_proj", h, q, bias=bias or all_bias),
-        Linear("k_proj", h, kv, bias=bias or all_bias),
-        Linear("v_proj", h, kv, bias=bias or all_bias),
-        Linear(out_name, q, h, bias=all_bias),
-    ]
-
-
-def _mlp(arch: ModelArch) -> list[Linear]:
-    h, inter = arch.hidden_size, arch.intermediate_size
-    if arch.layout == "mixtral":
-        e = arch.num_experts
-        return [
-            Linear("gate", h, e),
-            Linear("w1", h, inter, e),
-            Linear("w3", h, inter, e),
-            Linear("w2", inter, h, e),
-        ]
-    if arch.layout == "qwen_moe":
-        e, moe = arch.num_experts, arch.moe_intermediate_size or inter
-        layers = [
-            Linear("gate", h, e),
-            Linear("gate_proj", h, moe, e),
-            Linear("up_proj", h, moe, e),
-            Linear("down_proj", moe, h, e),
-        ]
-        shared = arch.shared_expert_intermediate_size
-        if shared:
-            layers += [Linear("shared_expert_gate", h, 1)]
-            layers += [Linear("gate_proj", h, shared), Linear("up_proj", h, shared)]
-            layers += [Linear("down_proj", shared, h)]
-        return layers
-    if arch.layout == "phi3":
-        return [Linear("gate_up_proj", h, 2 * inter), Linear("down_proj", inter, h)]
-    if arch.layout == "phi":
-        return [Linear("fc1", h, inter, bias=True), Linear("fc2", inter, h, bias=True)]
-    if arch.layout == "fused_qkv":
-        bias = arch.model_type == "gpt_neox"
-        return [
-            Linear("dense_h_to_4h", h, inter, bias=bias),
-            Linear("dense_4h_to_h", inter, h, bias=bias),
-        ]
-    if arch.layout == "starcoder2":
-        return [Linear("c_fc", h, inter, bias=True), Linear("c_proj", inter, h, bias=True)]
-    gate, up = Linear("gate_proj", h, inter), Linear("up_proj", h, inter)
-    return [gate, up, Linear("down_proj", inter, h)]
+__all__ = [
+    "Linear",
+    "all_linear_names",
+    "embedding_params",
+    "largest_module_params",
+    "layer_linears",
+    "linear_names",
+    "linear_params",
+    "quantizable_params",
+    "total_params",
+]
 
 
 def layer_linears(arch: ModelArch) -> list[Linear]:
-    """The linear layers of one decoder layer."""
-    return _attention(arch) + _mlp(arch)
+    """The linear layers of the decoder layers (each says how many layers hold it)."""
+    return list(arch.linears)
 
 
 def linear_names(arch: ModelArch) -> list[str]:
-    """Module names that `lora_target_modules` may list for this architecture."""
-    return sorted({lin.name for lin in layer_linears(arch)})
+    """Module names that `lora_target_modules` may list; none when the family is unknown (the
+    wizard never guesses another family's names)."""
+    if not arch.known_family:
+        return []
+    return sorted({lin.name for lin in arch.linears})
 
 
-def norm_params_per_layer(arch: ModelArch) -> int:
-    per_norm = arch.hidden_size * (2 if arch.norm == "layer" else 1)
-    qk = 2 * arch.head_dim if arch.qk_norm else 0
-    return arch.norms_per_layer * per_norm + qk
+def all_linear_names(arch: ModelArch) -> set[str]:
+    """What `lora_target_linear` finds: the names of real nn.Linear modules (Axolotl's
+    find_all_linear_names). peft then maps an old MoE expert name among them onto the fused
+    experts too, which is why matching is by name."""
+    return {lin.name for lin in arch.linears if lin.linear}
 
 
 def embedding_params(arch: ModelArch) -> int:
@@ -109,19 +51,24 @@ def embedding_params(arch: ModelArch) -> int:
 
 
 def linear_params(arch: ModelArch) -> int:
-    """Parameters in decoder-layer linears: the part that 8-bit and 4-bit loading quantize."""
-    return arch.num_layers * sum(lin.params for lin in layer_linears(arch))
+    """Parameters in decoder-layer linears (experts included)."""
+    return sum(lin.layers * lin.params for lin in arch.linears)
+
+
+def quantizable_params(arch: ModelArch) -> int:
+    """What bitsandbytes' 4/8-bit loading quantizes: nn.Linear modules only. Fused expert
+    parameters (transformers 5) stay 16-bit unless Axolotl's quantize_moe_experts is set."""
+    return sum(lin.layers * lin.params for lin in arch.linears if lin.linear)
 
 
 def total_params(arch: ModelArch) -> int:
     """All parameters, shared (tied) weights counted once, like DeepSpeed's `*_all_live`."""
-    final_norm = arch.hidden_size * (2 if arch.norm == "layer" else 1)
-    norms = arch.num_layers * norm_params_per_layer(arch) + final_norm
-    head_bias = arch.vocab_size if arch.layout == "phi" else 0
-    return linear_params(arch) + embedding_params(arch) + norms + head_bias
+    return linear_params(arch) + embedding_params(arch) + arch.other_params
 
 
 def largest_module_params(arch: ModelArch) -> int:
-    """The biggest single module's own parameters (what ZeRO-3 gathers at once)."""
-    biggest_linear = max(lin.fan_in * lin.fan_out for lin in layer_linears(arch))
-    return max(arch.vocab_size * arch.hidden_size, biggest_linear)
+    """The biggest single module's own parameters (what ZeRO-3 gathers at once): a linear, the
+    embedding, or one layer's fused experts module."""
+    single = [lin.fan_in * lin.fan_out for lin in arch.linears if lin.linear or lin.count == 1]
+    fused = sum(lin.params for lin in arch.linears if not lin.linear and lin.count > 1)
+    return max([arch.vocab_size * arch.hidden_size, fused, *single])
