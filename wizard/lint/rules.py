@@ -62,10 +62,11 @@ def batch_size_fields(ctx: Ctx) -> list[Finding]:
 
 
 def early_stopping(ctx: Ctx) -> list[Finding]:
-    """ComplexValidationMixin.check_early_stopping."""
+    """ComplexValidationMixin.check_early_stopping. Fractional steps (of the run) are fine: Axolotl
+    checks only that eval_steps divides save_steps, with Python's `%` on the numbers as given."""
     if not ctx.enabled("early_stopping_patience"):
         return []
-    save, evals = _int(ctx.value("save_steps")), _int(ctx.value("eval_steps"))
+    save, evals = _step(ctx.value("save_steps")), _step(ctx.value("eval_steps"))
     if not save or not evals:
         return [
             ctx.at(
@@ -78,18 +79,29 @@ def early_stopping(ctx: Ctx) -> list[Finding]:
                 ("early_stopping_patience",),
             )
         ]
-    if save % evals:
+    if save % evals != 0:
         return [
             ctx.at(
                 "error",
                 "early-stopping",
                 f"`early_stopping_patience` needs "
-                f"eval_steps ({evals}) to divide save_steps ({save}) evenly",
-                f"set save_steps to a multiple of {evals}",
+                f"eval_steps ({evals:g}) to divide save_steps ({save:g}) evenly",
+                f"set save_steps to a multiple of {evals:g}",
                 ("save_steps",),
             )
         ]
     return []
+
+
+def _step(value: Any) -> float | None:
+    """A step count or fraction as Pydantic's `int | float` reads it."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() else number
 
 
 def _int(value: Any) -> int | None:
@@ -261,6 +273,38 @@ def context_parallel_ring_attn(ctx: Ctx) -> list[Finding]:
     return []
 
 
+def grpo_batch(ctx: Ctx) -> list[Finding]:
+    """RLValidationMixin.check_grpo_batch_size_divisibility: every prompt is generated
+    num_generations times, and each GPU needs at least one whole group per step."""
+    trl = ctx.value("trl")
+    groups = trl.get("num_generations") if isinstance(trl, dict) else None
+    if ctx.value("rl") != "grpo" or not isinstance(groups, int) or isinstance(groups, bool):
+        return []
+    key = ("trl", "num_generations")
+    if groups < 2:
+        return [ctx.at("error", "grpo-batch", f"GRPO needs `trl.num_generations` >= 2, not "
+                       f"{groups}: one generation per prompt has no advantage to learn from",
+                       "set `trl.num_generations: 4` (or more)", key)]  # fmt: skip
+    explicit = trl.get("generation_batch_size") if isinstance(trl, dict) else None
+    micro = _int(ctx.value("micro_batch_size")) or 1
+    batch = _int(explicit) if explicit is not None else micro * (
+        _int(ctx.value("gradient_accumulation_steps")) or 1)  # fmt: skip
+    if not batch:
+        return []
+    source = "trl.generation_batch_size" if explicit is not None else (
+        "micro_batch_size × gradient_accumulation_steps")  # fmt: skip
+    if batch % groups:
+        return [ctx.at("error", "grpo-batch", f"GRPO's generation batch ({source} = {batch}) "
+                       f"must be a multiple of trl.num_generations ({groups})",
+                       f"make {source} a multiple of {groups}", key)]  # fmt: skip
+    world = ctx.env.n_gpu or _int(ctx.value("world_size"))
+    if world and world > 1 and batch < groups * world:
+        return [ctx.at("error", "grpo-batch", f"GRPO on {world} GPUs needs a generation batch of "
+                       f"at least num_generations × GPUs = {groups * world}, not {batch}",
+                       "raise gradient_accumulation_steps or micro_batch_size", key)]  # fmt: skip
+    return []
+
+
 RULES: list[Rule] = [
     datasets_required,
     batch_size_fields,
@@ -274,4 +318,5 @@ RULES: list[Rule] = [
     rl_packing,
     warmup_both,
     context_parallel_ring_attn,
+    grpo_batch,
 ]
