@@ -17,11 +17,11 @@ def _set(ctx: Ctx, key: str) -> bool:
     return bool(ctx.value(key))
 
 
-def eval_sample_packing(ctx: Ctx) -> Any:
+def effective_eval_packing(cfg: dict[str, Any]) -> Any:
     """eval_sample_packing as Axolotl's check_eval_packing leaves it: with sample_packing and
     no eval table, an unset value becomes true."""
-    value = ctx.value("eval_sample_packing")
-    if value is None and _set(ctx, "sample_packing") and not _set(ctx, "eval_table_size"):
+    value = cfg.get("eval_sample_packing")
+    if value is None and cfg.get("sample_packing") and not cfg.get("eval_table_size"):
         return True
     return value
 
@@ -33,7 +33,7 @@ def eval_packing(ctx: Ctx) -> list[Finding]:
     packing = _set(ctx, "sample_packing")
     if packing and _set(ctx, "eval_table_size") and ctx.value("eval_sample_packing") is not False:
         out.append(_no_eval_packing(ctx, "eval_table_size"))
-    if _set(ctx, "do_causal_lm_eval") and eval_sample_packing(ctx):
+    if _set(ctx, "do_causal_lm_eval") and effective_eval_packing(ctx.cfg):
         out.append(_no_eval_packing(ctx, "do_causal_lm_eval"))
     return out
 
