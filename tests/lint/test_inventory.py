@@ -16,7 +16,7 @@ from wizard.axolotl.schema import bundled_versions
 from wizard.lint.inventory import load_inventory
 
 sys.path.insert(0, str(REPO / "scripts"))
-import gen_axolotl_inventory as gen  # noqa: E402
+import gen_axolotl_inventory as gen
 
 
 @pytest.mark.parametrize("version", bundled_versions())
