@@ -273,65 +273,6 @@ def context_parallel_ring_attn(ctx: Ctx) -> list[Finding]:
     return []
 
 
-def grpo_batch(ctx: Ctx) -> list[Finding]:
-    """RLValidationMixin.check_grpo_batch_size_divisibility: every prompt is generated
-    num_generations times, and each GPU needs at least one whole group per step."""
-    trl = ctx.value("trl")
-    groups = trl.get("num_generations") if isinstance(trl, dict) else None
-    if ctx.value("rl") != "grpo" or not isinstance(groups, int) or isinstance(groups, bool):
-        return []
-    key = ("trl", "num_generations")
-    if groups < 2:
-        return [
-            ctx.at(
-                "error",
-                "grpo-batch",
-                f"GRPO needs `trl.num_generations` >= 2, not "
-                f"{groups}: one generation per prompt has no advantage to learn from",
-                "set `trl.num_generations: 4` (or more)",
-                key,
-            )
-        ]
-    explicit = trl.get("generation_batch_size") if isinstance(trl, dict) else None
-    micro = _int(ctx.value("micro_batch_size")) or 1
-    batch = (
-        _int(explicit)
-        if explicit is not None
-        else micro * (_int(ctx.value("gradient_accumulation_steps")) or 1)
-    )
-    if not batch:
-        return []
-    source = (
-        "trl.generation_batch_size"
-        if explicit is not None
-        else ("micro_batch_size × gradient_accumulation_steps")
-    )
-    if batch % groups:
-        return [
-            ctx.at(
-                "error",
-                "grpo-batch",
-                f"GRPO's generation batch ({source} = {batch}) "
-                f"must be a multiple of trl.num_generations ({groups})",
-                f"make {source} a multiple of {groups}",
-                key,
-            )
-        ]
-    world = ctx.env.n_gpu or _int(ctx.value("world_size"))
-    if world and world > 1 and batch < groups * world:
-        return [
-            ctx.at(
-                "error",
-                "grpo-batch",
-                f"GRPO on {world} GPUs needs a generation batch of "
-                f"at least num_generations × GPUs = {groups * world}, not {batch}",
-                "raise gradient_accumulation_steps or micro_batch_size",
-                key,
-            )
-        ]
-    return []
-
-
 RULES: list[Rule] = [
     datasets_required,
     batch_size_fields,
@@ -345,5 +286,4 @@ RULES: list[Rule] = [
     rl_packing,
     warmup_both,
     context_parallel_ring_attn,
-    grpo_batch,
 ]
