@@ -135,3 +135,31 @@ def test_axolotl_flag_merges_axolotl_findings(tmp_path: Path) -> None:
     assert proc.returncode == 1 and data["axolotl_checked"] is True
     origins = {f["origin"] for f in data["findings"] if f["severity"] == "error"}
     assert origins == {"wizard", "axolotl"}
+
+
+def test_strict_makes_warnings_fail(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD + "lora_alpah: 16\n")
+    assert run_check(str(path)).returncode == 0
+    proc = run_check(str(path), "--strict")
+    assert proc.returncode == 1 and "strict: 1 warning(s) count as errors" in proc.stdout
+    data = json.loads(run_check(str(path), "--strict", "--json").stdout)
+    assert data["strict"] is True and data["exit_code"] == 1 and data["ok"] is True
+
+
+def test_absolute_deepspeed_path_elsewhere_is_a_warning(tmp_path: Path) -> None:
+    image_path = "/workspace/axolotl/deepspeed_configs/zero3_bf16.json"
+    proc = run_check(str(write(tmp_path, GOOD + f"deepspeed: {image_path}\n")), "--json")
+    (finding,) = [f for f in json.loads(proc.stdout)["findings"]
+                  if f["code"] == "deepspeed-missing"]
+    assert proc.returncode == 0 and finding["severity"] == "warning"
+    relative = run_check(str(write(tmp_path, GOOD + "deepspeed: ds/zero9.json\n", "rel.yml")))
+    assert relative.returncode == 1 and "deepspeed-missing" in relative.stdout
+
+
+def test_fix_lists_each_change_with_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("learning_rate", "lr") + "unsloth_lora_mlp: true\n")
+    proc = run_check(str(path), "--fix")
+    assert proc.returncode == 1  # the original is refused; the copy is not
+    assert f"{path}:2: `lr` → `learning_rate`" in proc.stdout
+    assert f"{path}:6: `unsloth_lora_mlp` → `lora_mlp_kernel`" in proc.stdout
+    assert run_check(str(tmp_path / "axolotl.fixed.yml")).returncode == 0

@@ -63,6 +63,14 @@ def test_config_that_fails_check(cwd: Path) -> None:
     assert "micro_batch_size" in err and "axolotl-wizard check" in err
 
 
+def test_absolute_deepspeed_path_missing_here(cwd: Path) -> None:
+    """`check` only warns (the file may be on the training machine); launch runs here."""
+    run_dir = new_run(cwd, "runs/a")
+    with (run_dir / "axolotl.yml").open("a") as handle:
+        handle.write("deepspeed: /workspace/axolotl/deepspeed_configs/zero3_bf16.json\n")
+    assert "/workspace/axolotl/deepspeed_configs/zero3_bf16.json" in _fails(cwd, "runs/a")
+
+
 def test_axolotl_not_importable_by_the_python(cwd: Path, tmp_path: Path) -> None:
     # The same interpreter without site-packages: a real Python that has no axolotl.
     python = bin_dir(tmp_path, {"bare-python": f'exec {sys.executable} -S "$@"'}) / "bare-python"

@@ -15,10 +15,10 @@ examples:
   axolotl-wizard check runs/llama8b/axolotl.yml
   axolotl-wizard check my.yml --gpu-arch sm_80 --gpus 8     know the hardware: more gotchas
   axolotl-wizard check my.yml --axolotl                     also run Axolotl's own validation
-  axolotl-wizard check my.yml --fix                         write my.fixed.yml with renames
-  axolotl-wizard check my.yml --json                        machine-readable, for CI
+  axolotl-wizard check my.yml --fix                         write my.fixed.yml, migrated
+  axolotl-wizard check my.yml --json --strict               for CI: warnings fail too
 
-exit status: 0 no errors (warnings allowed), 1 errors found or bad input.
+exit status: 0 no errors (warnings allowed; none with --strict), 1 errors found or bad input.
 """
 
 
@@ -38,7 +38,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fix",
         action="store_true",
-        help="write CONFIG.fixed.yml with renamed keys; the original is kept",
+        help="write CONFIG.fixed.yml, migrated to what Axolotl accepts (sharegpt datasets, "
+        "renamed and removed keys, ...); the original is kept",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="warnings count as errors (exit 1), for CI"
     )
     parser.add_argument("--force", action="store_true", help="overwrite CONFIG.fixed.yml")
     hw = parser.add_argument_group("training hardware (unknown unless given)")
@@ -73,48 +77,30 @@ def run(args: argparse.Namespace) -> int:
     from wizard.lint import check_file
     from wizard.lint.report_text import render_text
 
+    env = build_env(args)
     report = check_file(
-        args.config,
-        env=build_env(args),
-        run_axolotl=args.axolotl,
-        schema_version=args.schema_version,
+        args.config, env=env, run_axolotl=args.axolotl, schema_version=args.schema_version
     )
-    fix_note = _write_fix(args, report) if args.fix else None
+    fixed = _fix(args, report, env.cwd) if args.fix else None
+    warnings = len(report.by_severity("warning"))
+    code = 1 if args.strict and warnings else report.exit_code
     if args.json:
         data = report.to_dict()
-        if fix_note is not None:
-            data["fix"] = fix_note
+        data["strict"] = bool(args.strict)
+        data["exit_code"] = code
+        if fixed is not None:
+            data["fix"] = fixed.to_dict()
         print(json.dumps(data, indent=2))
-    else:
-        sys.stdout.write(render_text(report))
-        if fix_note is not None:
-            print(fix_note["summary"])
-    return report.exit_code
+        return code
+    sys.stdout.write(render_text(report))
+    if args.strict and warnings:
+        print(f"strict: {warnings} warning(s) count as errors")
+    if fixed is not None:
+        print("\n".join(fixed.lines(args.config)))
+    return code
 
 
-def _write_fix(args: argparse.Namespace, report: Any) -> dict[str, Any]:
-    from wizard.files import atomic_write_text, refuse_overwrite
-    from wizard.lint import load_config
-    from wizard.lint.fix import apply_renames, fixed_path
-    from wizard.yamlio import read_text_file
+def _fix(args: argparse.Namespace, report: Any, cwd: Path) -> Any:
+    from wizard.lint.fix import fix_file
 
-    text = read_text_file(args.config, "config")
-    new_text, applied, skipped = apply_renames(text, report.findings, load_config(args.config))
-    target = fixed_path(args.config)
-    if not applied:
-        return {
-            "written": None,
-            "applied": 0,
-            "skipped": len(skipped),
-            "summary": "fix: nothing to rename; no file written",
-        }
-    refuse_overwrite([target], args.force)
-    atomic_write_text(target, new_text)
-    return {
-        "written": str(target),
-        "applied": len(applied),
-        "skipped": len(skipped),
-        "summary": f"fix: wrote {target} ({len(applied)} rename(s)"
-        + (f", {len(skipped)} left for you" if skipped else "")
-        + f"); {args.config} is unchanged",
-    }
+    return fix_file(args.config, report, cwd, force=args.force)

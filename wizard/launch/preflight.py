@@ -16,6 +16,9 @@ from wizard.launch.probe import offline, package_versions, visible_gpus
 from wizard.models.hub_cache import cached_snapshot
 
 REQUIRED = ("axolotl", "accelerate")
+# Warnings from `check` (the file may be on the training machine) that are errors here, where
+# the run starts on this machine.
+MUST_EXIST_HERE = frozenset({"deepspeed-missing"})
 
 
 def run_preflight(pre: Preflight) -> Preflight:
@@ -34,10 +37,10 @@ def check_config(pre: Preflight) -> None:
 
     env = Env.for_cpu(cwd=pre.target.run_dir) if pre.layout.cpu else Env(cwd=pre.target.run_dir)
     findings = lint_dict(pre.target.config, env=env, source=pre.target.config_path)
-    for finding in findings:
-        if finding.severity == "error":
-            pre.error(f"{finding.where}: {finding.message}", finding.fix)
-    if any(f.severity == "error" for f in findings):
+    errors = [f for f in findings if f.severity == "error" or f.code in MUST_EXIST_HERE]
+    for finding in errors:
+        pre.error(f"{finding.where}: {finding.message}", finding.fix)
+    if errors:
         pre.problems[-1] = Problem(
             "error", pre.problems[-1].message,
             f"see `axolotl-wizard check {pre.target.config_path}` for every finding",

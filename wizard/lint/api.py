@@ -16,10 +16,13 @@ from wizard.lint.context import Ctx, DeepSpeedFile
 from wizard.lint.crossfile import CROSS_FILE_RULES
 from wizard.lint.deepspeed_rules import check_structure, load_deepspeed
 from wizard.lint.env import Env
+from wizard.lint.eval_rules import EVAL_RULES
 from wizard.lint.findings import Finding, Report
 from wizard.lint.gotchas import GOTCHAS
 from wizard.lint.keys import check_keys
 from wizard.lint.positions import Located, load_located
+from wizard.lint.removed import REMOVED_RULES
+from wizard.lint.rl_rules import RL_RULES
 from wizard.lint.rules import RULES
 from wizard.yamlio import read_text_file
 
@@ -53,7 +56,7 @@ def lint_dict(
     else:
         ctx.deepspeed, findings = load_deepspeed(ctx)
     findings += check_keys(ctx) + check_structure(ctx)  # check_keys first: it normalises
-    for rule in (*RULES, *CROSS_FILE_RULES, *GOTCHAS):
+    for rule in (*RULES, *EVAL_RULES, *RL_RULES, *REMOVED_RULES, *CROSS_FILE_RULES, *GOTCHAS):
         findings += rule(ctx)
     return findings
 

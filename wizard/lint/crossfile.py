@@ -81,17 +81,27 @@ def zero3_bf16(ctx: Ctx) -> list[Finding]:
 
 
 def precision_agrees(ctx: Ctx) -> list[Finding]:
+    """The HF Trainer fills DeepSpeed's "auto" precision from the YAML and refuses a concrete
+    `enabled` that differs ("DeepSpeed config values that mismatch TrainingArguments"), where an
+    unset YAML flag counts as false. `auto` in the YAML is left alone: it depends on the GPU."""
     ds, out = _ds(ctx), []
-    for yaml_key, ds_key in (("bf16", "bf16"), ("fp16", "fp16")):
-        block = _enabled_block(ds.get(ds_key))
-        if block is True and ctx.value(yaml_key) is False:
+    for key in ("bf16", "fp16"):
+        block = ds.get(key)
+        concrete = block.get("enabled") if isinstance(block, dict) else None
+        yaml_value = ctx.value(key)
+        if not isinstance(concrete, bool) or yaml_value == "auto":
+            continue
+        yaml_on = yaml_value is True
+        if concrete != yaml_on:
+            said = f"`{key}: {str(yaml_value).lower()}`" if key in ctx.cfg else f"no `{key}`"
             out.append(
                 ctx.in_ds(
                     "error",
                     "precision-mismatch",
-                    f"the DeepSpeed file enables {ds_key} but the YAML says `{yaml_key}: false`",
-                    f'use "{ds_key}": {{"enabled": "auto"}}',
-                    (ds_key,),
+                    f'the DeepSpeed file says "{key}": {{"enabled": {str(concrete).lower()}}} '
+                    f"but the YAML has {said}; the trainer refuses the mismatch",
+                    f'use "{key}": {{"enabled": "auto"}} so the YAML decides',
+                    (key,),
                 )
             )
     return out

@@ -41,16 +41,7 @@ def load_deepspeed(ctx: Ctx) -> tuple[DeepSpeedFile | None, list[Finding]]:
         return None, []
     found = find_deepspeed(value, ctx.base_dir, ctx.env.cwd)
     if found is None:
-        tried = " or ".join(str(p) for p in deepspeed_places(value, ctx.base_dir, ctx.env.cwd))
-        return None, [
-            ctx.at(
-                "error",
-                "deepspeed-missing",
-                f"`deepspeed: {value}` does not exist (looked for {tried})",
-                "fix the path, or generate one with `axolotl fetch deepspeed_configs`",
-                ("deepspeed",),
-            )
-        ]
+        return None, [_missing(ctx, value)]
     loaded = read_deepspeed(found)
     # JSON is YAML, so the YAML loader gives us line numbers for the JSON keys too.
     ds = DeepSpeedFile(loaded.data, str(found), load_located(loaded.text, str(found)))
@@ -66,6 +57,26 @@ def load_deepspeed(ctx: Ctx) -> tuple[DeepSpeedFile | None, list[Finding]]:
         )
         for key, spelling in non_finite_paths(loaded.data)
     ]
+
+
+def _missing(ctx: Ctx, value: str) -> Finding:
+    """A relative path that is not there is a mistake here; an absolute one usually names the
+    training machine (the Axolotl images' /workspace/axolotl/deepspeed_configs/...), so it is a
+    warning, like a missing dataset, and `launch`'s preflight makes it an error."""
+    tried = " or ".join(str(p) for p in deepspeed_places(value, ctx.base_dir, ctx.env.cwd))
+    absolute = Path(value).expanduser().is_absolute()
+    where = (
+        "on this machine; its ZeRO settings are not checked"
+        if absolute
+        else f"(looked for {tried})"
+    )
+    return ctx.at(
+        "warning" if absolute else "error",
+        "deepspeed-missing",
+        f"`deepspeed: {value}` does not exist {where}",
+        "fix the path, or generate one with `axolotl fetch deepspeed_configs`",
+        ("deepspeed",),
+    )
 
 
 def check_structure(ctx: Ctx) -> list[Finding]:

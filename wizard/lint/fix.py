@@ -1,17 +1,21 @@
-"""`check --fix`: apply the mechanical fixes (renames) to a copy of the YAML text.
+"""`check --fix`: write CONFIG.fixed.yml next to the config, never over the original.
 
-Editing the text, not re-dumping the data, keeps the user's comments, order and quoting. Only a
-key whose line reads `key: value` (optionally with a comment) is touched; anything fancier is
-left for the person, and reported as not applied.
+The edits come from lint/migrate.py; this module reads the file, applies them, writes the copy
+atomically (refusing to replace an existing copy without `force`) and says what it did.
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from wizard.lint.findings import Finding, Rename
-from wizard.lint.positions import Located
+from wizard.axolotl.schema import load_schema
+from wizard.files import atomic_write_text, refuse_overwrite
+from wizard.lint.api import load_config
+from wizard.lint.findings import Report
+from wizard.lint.migrate import Change, migrate_text, search_bases
+from wizard.yamlio import read_text_file
 
 
 def fixed_path(path: Path) -> Path:
@@ -19,37 +23,52 @@ def fixed_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.fixed{path.suffix or '.yml'}")
 
 
-def apply_renames(
-    text: str, findings: list[Finding], located: Located
-) -> tuple[str, list[Finding], list[Finding]]:
-    """The migrated text, the findings applied, and those with a rename that could not be."""
-    lines = text.splitlines(keepends=True)
-    applied: list[Finding] = []
-    skipped: list[Finding] = []
-    for finding in findings:
-        rename = finding.rename
-        pos = located.positions.get(rename.path) if rename else None
-        if rename is None or pos is None:
-            continue
-        sibling = (*rename.path[:-1], rename.new_key)
-        clash = rename.new_key != rename.path[-1] and sibling in located.positions
-        new_line = None if clash else _edit(lines[pos.line - 1], pos.col - 1, rename)
-        if new_line is None:
-            skipped.append(finding)
+@dataclass
+class FixResult:
+    written: Path | None
+    made: list[Change] = field(default_factory=list)
+    left: list[Change] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        def row(change: Change) -> dict[str, Any]:
+            return {"line": change.line, "change": change.what, "decision": change.decision}
+
+        return {
+            "written": str(self.written) if self.written else None,
+            "made": [row(c) for c in self.made],
+            "left": [row(c) for c in self.left],
+        }
+
+    def lines(self, source: Path) -> list[str]:
+        """The report a person reads: each change at its line, then what is left to them."""
+        out = [f"fix: {len(self.made)} change(s)"]
+        out += [f"  {source}:{c.line or '?'}: {c.what}" for c in self.made]
+        if self.left:
+            out.append(f"fix: {len(self.left)} left for you (not made)")
+            out += [
+                f"  {source}:{c.line or '?'}: "
+                + ("needs a decision: " if c.decision else "edit by hand (unusual layout): ")
+                + c.what
+                for c in self.left
+            ]
+        if self.written:
+            out.append(f"fix: wrote {self.written}; {source} is unchanged")
         else:
-            lines[pos.line - 1] = new_line
-            applied.append(finding)
-    return "".join(lines), applied, skipped
+            out.append("fix: nothing to change; no file written")
+        return out
 
 
-def _edit(line: str, col: int, rename: Rename) -> str | None:
-    old = str(rename.path[-1])
-    match = re.compile(rf"({re.escape(old)})(\s*:)([ \t]*)([^#\n]*?)([ \t]*#.*)?(\r?\n)?$").match(
-        line, col
-    )
-    if match is None:
-        return None
-    value = match.group(4) if rename.new_value is None else rename.new_value
-    space = match.group(3) or (" " if value else "")
-    tail = (match.group(5) or "") + (match.group(6) or "")
-    return f"{line[:col]}{rename.new_key}{match.group(2)}{space}{value}{tail}"
+def fix_file(path: Path, report: Report, cwd: Path, force: bool = False) -> FixResult:
+    """Migrate `path` (already checked into `report`) to CONFIG.fixed.yml."""
+    text = read_text_file(path, "config")
+    located = load_config(path)
+    schema = load_schema(report.schema_version or None)
+    migration = migrate_text(text, located, report.findings, schema, search_bases(path, cwd))
+    result = FixResult(None, migration.made, migration.left)
+    if not migration.made:
+        return result
+    target = fixed_path(path)
+    refuse_overwrite([target], force)
+    atomic_write_text(target, migration.text)
+    result.written = target
+    return result

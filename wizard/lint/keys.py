@@ -14,7 +14,8 @@ from typing import Any
 from wizard.axolotl.schema import JsonSchema
 from wizard.lint.context import Ctx
 from wizard.lint.findings import Finding, KeyPath, Rename, dotted
-from wizard.lint.suggest import suggest
+from wizard.lint.removed import UNSLOTH_KEYS
+from wizard.lint.suggest import KNOWN_TYPOS, suggest
 from wizard.lint.typecheck import check_value, describe, unknown_keys
 
 
@@ -28,6 +29,8 @@ def check_keys(ctx: Ctx) -> list[Finding]:
             out += _removed(ctx, key, value)
         elif key in props:
             out += _typed(ctx, key, value, props[key])
+        elif key in UNSLOTH_KEYS and value:
+            continue  # refused, not ignored: removed.unsloth_keys reports it
         else:
             out.append(_unknown(ctx, key, props))
         if isinstance(key, str) and key in ctx.schema.field_deprecations and value is not None:
@@ -255,7 +258,7 @@ def _unknown(ctx: Ctx, key: str, props: dict[str, JsonSchema]) -> Finding:
             f"add {owners[0]} to `plugins:`",
             (key,),
         )
-    found = suggest(key, props, limit=1)
+    found = [KNOWN_TYPOS[key]] if key in KNOWN_TYPOS else suggest(key, props, limit=1)
     if found:
         return ctx.at(
             "warning",

@@ -62,10 +62,11 @@ def batch_size_fields(ctx: Ctx) -> list[Finding]:
 
 
 def early_stopping(ctx: Ctx) -> list[Finding]:
-    """ComplexValidationMixin.check_early_stopping."""
+    """ComplexValidationMixin.check_early_stopping. Fractional steps (of the run) are fine: Axolotl
+    checks only that eval_steps divides save_steps, with Python's `%` on the numbers as given."""
     if not ctx.enabled("early_stopping_patience"):
         return []
-    save, evals = _int(ctx.value("save_steps")), _int(ctx.value("eval_steps"))
+    save, evals = _step(ctx.value("save_steps")), _step(ctx.value("eval_steps"))
     if not save or not evals:
         return [
             ctx.at(
@@ -78,18 +79,29 @@ def early_stopping(ctx: Ctx) -> list[Finding]:
                 ("early_stopping_patience",),
             )
         ]
-    if save % evals:
+    if save % evals != 0:
         return [
             ctx.at(
                 "error",
                 "early-stopping",
                 f"`early_stopping_patience` needs "
-                f"eval_steps ({evals}) to divide save_steps ({save}) evenly",
-                f"set save_steps to a multiple of {evals}",
+                f"eval_steps ({evals:g}) to divide save_steps ({save:g}) evenly",
+                f"set save_steps to a multiple of {evals:g}",
                 ("save_steps",),
             )
         ]
     return []
+
+
+def _step(value: Any) -> float | None:
+    """A step count or fraction as Pydantic's `int | float` reads it."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() else number
 
 
 def _int(value: Any) -> int | None:

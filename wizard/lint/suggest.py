@@ -11,6 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+# Short or guessed names that edit distance cannot tie to the real key.
+KNOWN_TYPOS = {
+    "lr": "learning_rate",
+    "epochs": "num_epochs",
+    "lora_rank": "lora_r",
+    "max_seq_length": "sequence_len",
+    "max_seq_len": "sequence_len",
+}
+
 
 def _norm(name: str) -> str:
     return name.lower().replace("_", "").replace("-", "")

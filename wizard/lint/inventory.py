@@ -1,0 +1,64 @@
+"""The inventory of Axolotl's raising validators, bundled per version (wizard/lint/data).
+
+`scripts/gen_axolotl_inventory.py` writes it from an installed Axolotl; each row names the
+finding code that mirrors the validator (`rule`) or says why none does (`left_out`). The file also
+lists the dataset `type:` names Axolotl has a loader for. Read with importlib.resources, so
+`check` needs no Axolotl.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Validator:
+    id: str
+    where: str
+    kind: str
+    raises: tuple[str, ...]
+    rules: tuple[str, ...] = ()
+    left_out: str | None = None
+
+
+@dataclass(frozen=True)
+class Inventory:
+    version: str
+    validators: tuple[Validator, ...] = ()
+    dataset_types: tuple[str, ...] = field(default=())
+
+
+def inventory_name(version: str) -> str:
+    return f"inventory-{version}.yaml"
+
+
+def _rules(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+@cache
+def load_inventory(version: str) -> Inventory:
+    """The inventory for Axolotl `version`; an empty one when none is bundled."""
+    path = resources.files("wizard.lint").joinpath("data").joinpath(inventory_name(version))
+    if not path.is_file():
+        return Inventory(version)
+    data = yaml.safe_load(path.read_text("utf-8"))
+    rows = tuple(
+        Validator(
+            id=row["id"],
+            where=row["where"],
+            kind=row["kind"],
+            raises=tuple(row.get("raises", [])),
+            rules=_rules(row.get("rule")),
+            left_out=row.get("left_out"),
+        )
+        for row in data["validators"]
+    )
+    return Inventory(version, rows, tuple(data.get("dataset_types", [])))
