@@ -25,13 +25,6 @@ from wizard.errors import WizardError
 from wizard.spec import ALL_LINEAR, CHAT_ONLY, AdapterMethod, DatasetSpec, RunSpec
 
 DEEPSPEED_DIR = "deepspeed"
-# What an imported precision writes: only the flags it takes to say it.
-IMPORTED_PRECISION: dict[str, dict[str, Any]] = {
-    "auto": {"bf16": "auto"},
-    "bf16": {"bf16": True},
-    "fp16": {"fp16": True},
-    "fp32": {"bf16": False, "fp16": False},
-}
 _CHECKPOINTING = {
     True: "recompute activations: less memory",
     "offload": "recompute, with the checkpoints in CPU RAM",
@@ -329,12 +322,16 @@ def _add_fsdp(group: Group, spec: RunSpec) -> None:
 
 def _precision_flags(spec: RunSpec) -> dict[str, Any]:
     """bf16/fp16 as the run needs them. A wizard run writes both: left out, Axolotl picks fp16
-    by itself, which crashes on a CPU. An import says what the config said, `bf16: auto` (the
-    GPU decides at start) included."""
-    if spec.defaults == "axolotl" and spec.hardware.accelerator != "cpu":
-        return IMPORTED_PRECISION[spec.training.precision]
+    by itself, which crashes on a CPU. An import keeps `bf16: auto` (the GPU decides at start)
+    and, with precision_flags=on, writes only the flag that is on, as its config did."""
+    cpu = spec.hardware.accelerator == "cpu"
+    if spec.defaults == "axolotl" and not cpu and spec.training.precision == "auto":
+        return {"bf16": "auto"}
     precision = spec.resolved_precision
-    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+    flags = {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+    if spec.training.precision_flags == "on":
+        return {key: on for key, on in flags.items() if on}
+    return flags
 
 
 def _evaluation_group(spec: RunSpec) -> Group:
@@ -349,8 +346,10 @@ def _output_group(spec: RunSpec) -> Group:
     group.add("output_dir", training.output_dir, "", "training.output_dir")
     group.add("seed", training.seed, "", "training.seed")
     group.add("logging_steps", training.logging_steps, "", "training.logging_steps")
-    if not training.saves_by_steps or "saves_per_epoch" in training.model_fields_set:
+    if training.saves_per_epoch is not None:
         group.add("saves_per_epoch", training.saves_per_epoch, "", "training.saves_per_epoch")
+    elif not training.saves_by_steps:
+        group.add("saves_per_epoch", 1, "", "training.saves_per_epoch", opinion=True)
     group.add_direct(spec, "output")
     return group
 

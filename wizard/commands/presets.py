@@ -66,6 +66,9 @@ def _list_args(sub: argparse.ArgumentParser) -> None:
 def _show_args(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("name", help="a preset name, optionally SOURCE:NAME")
     sub.add_argument("--json", action="store_true", help="print JSON for scripts")
+    sub.add_argument(
+        "--all", action="store_true", help="also the answers left unset (Axolotl's defaults)"
+    )
 
 
 def _explain_args(sub: argparse.ArgumentParser) -> None:
@@ -186,10 +189,15 @@ def _show(args: argparse.Namespace) -> int:
         print(f"axolotl_version: {preset.data.axolotl_version}")
     print()
     rows = [("KEY", "VALUE", "FROM")]
-    for row in resolved.rows:
+    # An unset answer with no default writes nothing: listed only with --all.
+    shown = [r for r in resolved.rows if args.all or r.origin != "default" or r.value is not None]
+    for row in shown:
         origin = row.origin + (" [locked]" if row.locked_by else "")
         rows.append((row.key, show_value(row), origin))
     _print_table(rows)
+    hidden = len(resolved.rows) - len(shown)
+    if hidden:
+        print(f"\n{hidden} more answers are unset, so Axolotl's defaults hold: --all lists them")
     return 0
 
 

@@ -6,6 +6,7 @@ tested against a hand calculation.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from wizard.errors import WizardError
@@ -66,6 +67,31 @@ OPTIMIZERS: dict[str, Optimizer] = {
     # Adafactor factors its second moment into row and column vectors: a few bytes per matrix.
     "adafactor": Optimizer(1, 0.02),
     "sgd": Optimizer(0),
+    # The 8- and 4-bit AdamW of torchao, Axolotl's custom AdamW variants, and more of
+    # transformers' own: the same moments, stored at the width their names say.
+    "ao_adamw_8bit": Optimizer(2, 1.0, fused=True),
+    "ao_adamw_4bit": Optimizer(2, 0.5, fused=True),
+    "ao_adamw_fp8": Optimizer(2, 1.0, fused=True),
+    "optimi_adamw": Optimizer(2),
+    "adopt_adamw": Optimizer(2),
+    "adamc": Optimizer(2),
+    "stable_adamw": Optimizer(2),
+    "grokadamw": Optimizer(2),
+    "adamw_anyprecision": Optimizer(2),
+    "adamw_torch_xla": Optimizer(2),
+    "adamw_torch_npu_fused": Optimizer(2, fused=True),
+    "paged_ademamix_32bit": Optimizer(3, 4.0, fused=True, paged=True),
+    "schedule_free_radam": Optimizer(2),
+    "schedule_free_sgd": Optimizer(1),
+    "rmsprop_bnb": Optimizer(1, 1.0, fused=True),
+    "rmsprop_bnb_8bit": Optimizer(1, 1.0, fused=True),
+    "rmsprop_bnb_32bit": Optimizer(1, 4.0, fused=True),
+    "dion": Optimizer(1),
+    "flash_adamw": Optimizer(2, fused=True),
+    "flash_adam": Optimizer(2, fused=True),
+    "flash_sgd": Optimizer(1, fused=True),
+    "flash_sgdw": Optimizer(1, fused=True),
+    "flash_lion": Optimizer(1, fused=True),
 }
 
 
@@ -111,7 +137,9 @@ def lora_linears(arch: ModelArch, spec: Workload) -> list[Linear]:
     if spec.lora_targets == ():
         wanted = set(arch.default_lora_targets)
     params = spec.lora_param_targets
-    chosen = [lin for lin in linears if lin.name in wanted or _parameter_match(lin, params)]
+    pattern = _target_pattern(spec.lora_targets)
+    chosen = [lin for lin in linears if lin.name in wanted or _parameter_match(lin, params)
+              or (pattern is not None and pattern.fullmatch(lin.name) is not None)]  # fmt: skip
     if not chosen and (spec.lora_targets or params):
         named = sorted(wanted | set(params))
         raise WizardError(
@@ -120,6 +148,18 @@ def lora_linears(arch: ModelArch, spec: Workload) -> list[Linear]:
             f"its layers are {', '.join(linear_names(arch))}; or set lora_target_linear: true",
         )
     return chosen
+
+
+def _target_pattern(targets: tuple[str, ...] | None) -> re.Pattern[str] | None:
+    """peft reads a text `lora_target_modules` as a regex over full module paths
+    (`model.layers.[\\d]+.(mlp|self_attn).(up|q)_proj`); its last path part names the layers."""
+    if not targets or len(targets) != 1 or not set(targets[0]) & set("[]()|*+?\\"):
+        return None
+    last = re.split(r"(?<!\\)\.", targets[0])[-1]
+    try:
+        return re.compile(last)
+    except re.error:
+        return None
 
 
 def lora_params(arch: ModelArch, spec: Workload) -> int:

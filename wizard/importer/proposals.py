@@ -76,8 +76,8 @@ def proposals(cfg: dict[str, Any]) -> Iterator[dict[str, Any]]:
     if isinstance(kwargs, dict) and set(kwargs) == {"use_reentrant"}:
         yield {"training.use_reentrant": kwargs["use_reentrant"]}
     precision = _precision(cfg.get("bf16"), cfg.get("fp16"))
-    if precision is not None:
-        yield {"training.precision": precision}
+    if precision:
+        yield precision
     sharding = _fsdp(cfg)
     if sharding:
         yield sharding
@@ -100,15 +100,15 @@ def _fsdp(cfg: dict[str, Any]) -> dict[str, Any]:
     return answers
 
 
-def _precision(bf16: Any, fp16: Any) -> str | None:
-    """The precision answer whose flags (`build.render.IMPORTED_PRECISION`) the config has."""
+def _precision(bf16: Any, fp16: Any) -> dict[str, Any]:
+    """The precision answers whose flags (`build.render._precision_flags`) the config has."""
     if bf16 == "auto" and fp16 is not True:
-        return "auto"
-    if bf16 is True:
-        return "bf16"
-    if fp16 is True:
-        return "fp16"
-    return "fp32" if bf16 is False and fp16 is False else None
+        return {"training.precision": "auto"}
+    for on, other, name in ((bf16, fp16, "bf16"), (fp16, bf16, "fp16")):
+        if on is True:
+            style = {"training.precision_flags": "on"} if other is None else {}
+            return {"training.precision": name, **style}
+    return {"training.precision": "fp32"} if bf16 is False and fp16 is False else {}
 
 
 def dataset_answers(entry: dict[str, Any]) -> dict[str, Any]:

@@ -66,6 +66,11 @@ class TrainingSpec(StrictModel):
     )
     activation_offloading: Offloading | None = None  # type: ignore[valid-type]
     precision: Precision = Field(default="auto", description="auto: bf16 where supported")
+    precision_flags: Literal["both", "on"] = Field(
+        default="both",
+        description="both: bf16 and fp16 are written; on: only the one that is on (as many "
+        "configs write it; Axolotl reads both ways alike)",
+    )
     tf32: bool | None = Field(default=None, description="none: on where bf16 is supported")
     # Every backend here keeps packed samples apart: Axolotl 0.19 builds per-sample attention
     # masks for eager too (attn_decontaminates_packing), so packing is not tied to a backend.
@@ -82,7 +87,9 @@ class TrainingSpec(StrictModel):
     output_dir: str = Field(default="./outputs", min_length=1)
     seed: int = 42
     logging_steps: int = Field(default=1, ge=1)
-    saves_per_epoch: int = Field(default=1, ge=0)
+    saves_per_epoch: int | None = Field(
+        default=None, ge=0, description="none: 1, unless save_steps or save_strategy is given"
+    )
     save_steps: Cadence | None = Field(default=None, gt=0, description="every N steps")
     save_strategy: axolotl_name("save_strategy") | None = None  # type: ignore[valid-type]
     save_total_limit: int | None = Field(default=None, ge=1, description="checkpoints kept")
@@ -94,10 +101,10 @@ class TrainingSpec(StrictModel):
         for first, second, keys in _EXCLUSIVE:
             if getattr(self, first) is not None and getattr(self, second) is not None:
                 raise AnswerConflict(f"set either {first} or {second}, not both", *keys)
-        if "saves_per_epoch" in self.model_fields_set and self.save_steps is not None:
+        if self.saves_per_epoch is not None and self.save_steps is not None:
             raise AnswerConflict(
                 "saves_per_epoch and save_steps are two cadences for the same checkpoints "
-                "(Axolotl takes one); keep one",
+                "(Axolotl takes one); keep one (training.saves_per_epoch=null clears it)",
                 "saves_per_epoch",
                 "save_steps",
             )
