@@ -161,21 +161,21 @@ def test_set_changes_one_answer_of_an_import(tmp_path: Path) -> None:
 
 
 def test_an_answer_set_over_an_import_replaces_the_raw_key_it_kept(tmp_path: Path) -> None:
-    # bf16: true is the precision answer; `fp16: false` beside it is kept raw (the answer
-    # writes only bf16), and an answer that writes fp16 replaces it.
-    their_project(tmp_path, THEIR_CONFIG.replace("bf16: auto\n", "bf16: true\nfp16: false\n"))
+    # Checkpointing kwargs beyond use_reentrant have no answer: the mapping is kept raw, and the
+    # answer that writes gradient_checkpointing_kwargs replaces it.
+    kwargs = "gradient_checkpointing_kwargs: {use_reentrant: false, preserve_rng_state: true}\n"
+    their_project(tmp_path, THEIR_CONFIG + kwargs)
     kept = run_wizard("new", "runs/kept", "--from", "their/axolotl.yml", "--yes", cwd=tmp_path)
     assert kept.returncode == 0, kept.stderr
     saved = yaml.safe_load((tmp_path / "runs/kept/wizard-answers.yml").read_text())
-    assert saved["axolotl"]["fp16"] is False and saved["answers"]["training"]["precision"] == "bf16"
+    assert saved["axolotl"]["gradient_checkpointing_kwargs"]["preserve_rng_state"] is True
     done = run_wizard("new", "runs/mine", "--from", "their/axolotl.yml", "--yes",
-                      "--set", "training.precision=fp16", cwd=tmp_path)  # fmt: skip
+                      "--set", "training.use_reentrant=true", cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
     config = config_of(tmp_path / "runs/mine")
-    assert config["fp16"] is True and "bf16" not in config
+    assert config["gradient_checkpointing_kwargs"] == {"use_reentrant": True}
     saved = yaml.safe_load((tmp_path / "runs/mine/wizard-answers.yml").read_text())
-    assert "fp16" not in saved.get("axolotl", {})
-    assert "--mixed_precision fp16" in (tmp_path / "runs/mine/axolotl.yml").read_text()
+    assert "gradient_checkpointing_kwargs" not in saved.get("axolotl", {})
 
 
 def test_an_import_told_it_runs_on_the_cpu_gets_the_cpu_switches(tmp_path: Path) -> None:

@@ -91,7 +91,8 @@ def test_chain_locks_name_the_locking_preset(team: Path) -> None:
     locks = chain_locks(preset_chain("llama-qlora"))
     assert {key: (lock.value, lock.preset) for key, lock in locks.items()} == {
         "training.seed": (1234, "team:team-base"),
-        "axolotl.chat_template": ("llama3", "team:team-base"),
+        # locked as `axolotl.chat_template`, a raw key that is an answer now: locked as that
+        "data.chat_template": ("llama3", "team:team-base"),
     }
 
 
@@ -137,7 +138,7 @@ def test_collect_answers_locks_unless_unlocked(team: Path) -> None:
     assert locked_keys(answers) == set()
 
     answers, ref = collect_answers("llama-qlora", None, [])
-    assert locked_keys(answers) == {"training.seed", "axolotl.chat_template"}
+    assert locked_keys(answers) == {"training.seed", "data.chat_template"}
     assert answers.origin("training.seed") == "locked by preset team:team-base"
     assert ref is not None and ref.name == "llama-qlora"
 

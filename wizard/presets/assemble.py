@@ -16,7 +16,13 @@ from wizard.answers.file import PresetRef, load_answers_file
 from wizard.answers.layers import Answers, Layer
 from wizard.answers.sets import parse_sets
 from wizard.presets.rules import Lock, apply_locks, chain_locks, chain_version_warnings
-from wizard.presets.store import chain_hash, preset_chain, preset_layers, shadow_warning
+from wizard.presets.store import (
+    chain_hash,
+    preset_chain,
+    preset_layers,
+    promote_raw_answers,
+    shadow_warning,
+)
 
 Warn = Callable[[str], None]
 
@@ -63,8 +69,8 @@ def collect_answers(
             warn(warning)
     if answers_path is not None:
         loaded = load_answers_file(answers_path)
-        layers.append(loaded.layer)
+        layers.append(promote_raw_answers(loaded.layer))
         preset = preset or loaded.preset
-    layers.append(parse_sets(sets))
+    layers.append(promote_raw_answers(parse_sets(sets)))
     answers = Answers(layers)
     return (answers if unlock else apply_locks(answers, locks)), preset

@@ -19,7 +19,7 @@ from wizard.answers.keys import generic_key, known_keys
 from wizard.answers.layers import Answers, Layer, LayerKind
 from wizard.errors import WizardError
 from wizard.presets.files import version_warnings
-from wizard.presets.store import Preset, preset_layers
+from wizard.presets.store import Preset, preset_layers, promoted_key
 
 LOCK_LAYER_PREFIX = "locked by "
 UNLOCK_HINT = "pass --unlock to change an answer the preset locks, or drop the change"
@@ -47,8 +47,9 @@ def chain_locks(chain: list[Preset]) -> dict[str, Lock]:
             continue
         # The value is the one the chain gives up to and including the locking preset.
         values = Answers(layers[: index + 1]).merged()
-        for entry in preset.data.locked:
-            _check_entry(entry, preset)
+        for listed in preset.data.locked:
+            _check_entry(listed, preset)
+            entry = promoted_key(listed)
             keys = [key for key in values if covers(entry, key)]
             if not keys:
                 raise WizardError(

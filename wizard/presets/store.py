@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from wizard.answers.file import carried_files
 from wizard.answers.layers import Layer, LayerKind, check_layer
+from wizard.build.direct import ANSWER_OF_KEY
 from wizard.errors import WizardError
 from wizard.presets.files import check_specifier, read_preset_data
 from wizard.resources import presets_dir
@@ -270,10 +271,29 @@ def preset_layers(chain: list[Preset]) -> list[Layer]:
                                   LayerKind.PRESET, preset.source)  # fmt: skip
         for key, value in preset.data.axolotl.items():
             layer.set(f"axolotl.{key}", value)
+        promote_raw_answers(layer)
         check_layer(layer, f"preset {preset.path}")
         layer.files = carried_files(preset.data.files, f"preset {preset.path}")
         layers.append(layer)
     return layers
+
+
+def promoted_key(key: str) -> str:
+    """`axolotl.chat_template` -> `data.chat_template`: a raw key that has become an answer."""
+    if not key.startswith("axolotl."):
+        return key
+    head, _, rest = key.removeprefix("axolotl.").partition(".")
+    answer = ANSWER_OF_KEY.get(head)
+    return key if answer is None else answer + (f".{rest}" if rest else "")
+
+
+def promote_raw_answers(layer: Layer) -> Layer:
+    """Raw keys that have become answers are read as those answers, so a preset or answers file
+    written before the answer existed still layers with one that uses it (the higher layer wins,
+    as it always does)."""
+    for key in [k for k in layer.values if k.startswith("axolotl.")]:
+        layer.values[promoted_key(key)] = layer.values.pop(key)
+    return layer
 
 
 def chain_hash(chain: list[Preset]) -> str:

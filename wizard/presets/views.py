@@ -231,6 +231,10 @@ def _defaults(spec: RunSpec) -> dict[str, Any]:
     }
 
 
+def _unset(row: Row | None) -> bool:
+    return row is None or (row.origin == "default" and row.value is None)
+
+
 def diff(a: Resolved, b: Resolved) -> list[tuple[str, str, str]]:
     """(key, value in a, value in b) for every resolved answer that differs."""
     rows_a = {row.key: row for row in a.rows}
@@ -238,7 +242,10 @@ def diff(a: Resolved, b: Resolved) -> list[tuple[str, str, str]]:
     keys = list(rows_a) + [key for key in rows_b if key not in rows_a]
     changes = []
     for key in keys:
-        shown_a, shown_b = show_value(rows_a.get(key)), show_value(rows_b.get(key))
+        row_a, row_b = rows_a.get(key), rows_b.get(key)
+        if _unset(row_a) and _unset(row_b):
+            continue  # a field one method has and the other not, unset in both
+        shown_a, shown_b = show_value(row_a), show_value(row_b)
         if shown_a != shown_b:
             changes.append((key, shown_a, shown_b))
     return changes

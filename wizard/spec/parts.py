@@ -216,7 +216,9 @@ class AdapterMethod(StrictModel):
 
 class LoraMethod(AdapterMethod):
     kind: Literal["lora"] = "lora"
-    load_in_8bit: bool = Field(default=False, description="base weights in 8 bit (LLM.int8)")
+    load_in_8bit: bool | None = Field(
+        default=None, description="base weights in 8 bit (LLM.int8); none: 16 bit"
+    )
     load_in_4bit: Off | None = None
 
 
