@@ -162,6 +162,8 @@ def _dataset_entry(dataset: DatasetSpec, path_for: PathMapper, imported: bool) -
     entry: dict[str, Any] = {"path": path}
     if dataset.format != "axolotl" and "format" in given:
         entry["type"] = dataset.format
+    elif dataset.type is not None:
+        entry["type"] = dataset.type
     for name in ("split", "name"):
         if getattr(dataset, name) and name in given:
             entry[name] = getattr(dataset, name)

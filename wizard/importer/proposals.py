@@ -117,7 +117,8 @@ def dataset_answers(entry: dict[str, Any]) -> dict[str, Any]:
     answers: dict[str, Any] = {"path": rest.pop("path")}
     kind = rest.get("type")
     if kind not in DATASET_FORMATS:
-        return {**answers, "format": "axolotl", "axolotl": rest}
+        own = {"type": rest.pop("type")} if isinstance(kind, (str, dict)) else {}
+        return {**answers, "format": "axolotl", **own, **({"axolotl": rest} if rest else {})}
     answers["format"] = rest.pop("type")
     for name in ("split", "name"):
         if isinstance(rest.get(name), str):

@@ -121,6 +121,11 @@ class DatasetSpec(StrictModel):
     )
     drop_system_message: bool | None = None
     text_field: str = Field(default="text", description="completion: the field holding the text")
+    type: str | dict[str, Any] | None = Field(
+        default=None,
+        description="format axolotl: Axolotl's own dataset type (alpaca_chat.load_qa, "
+        "chatml.intel, oasst, bradley_terry.chat_template, …) or a custom format mapping",
+    )
     axolotl: dict[str, Any] = Field(
         default_factory=dict,
         description="raw Axolotl keys of this dataset entry, passed through",
@@ -144,6 +149,13 @@ class DatasetSpec(StrictModel):
         if self.text_field != "text" and self.format != "completion":
             raise AnswerConflict(
                 "text_field only applies to format completion; remove it", "text_field", "format"
+            )
+        if self.type is not None and self.format != "axolotl":
+            raise AnswerConflict(
+                f"type is Axolotl's own dataset type, for format axolotl; format {self.format} "
+                "already says how the records are read: remove type or set format=axolotl",
+                "type",
+                "format",
             )
         return self
 
