@@ -41,7 +41,7 @@ def _keys() -> tuple[set[str], set[str]]:
 
 def _collect_keys(model: type[BaseModel], prefix: str, out: set[str], free: set[str]) -> None:
     for name, info in model.model_fields.items():
-        annotation = _without_none(info.annotation)
+        annotation = _optional_inner(info.annotation)
         inner = _record_type(annotation)
         if inner is not None:
             _collect_keys(inner, f"{prefix}{name}.N.", out, free)
@@ -55,7 +55,7 @@ def _collect_keys(model: type[BaseModel], prefix: str, out: set[str], free: set[
                 free.add(prefix + name)
 
 
-def _without_none(annotation: Any) -> Any:
+def _optional_inner(annotation: Any) -> Any:
     """`SpecialTokens | None` -> SpecialTokens: an optional section still has dotted keys (and
     an optional mapping is still a mapping)."""
     if get_origin(annotation) not in (Union, UnionType):

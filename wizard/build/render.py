@@ -21,6 +21,7 @@ from wizard.axolotl import attention, batch
 from wizard.axolotl.paths import PathMapper, is_local_path, keep_path
 from wizard.build.deepspeed_config import deepspeed_filename
 from wizard.build.direct import direct_rows
+from wizard.build.fsdp_config import fsdp_entries
 from wizard.errors import WizardError
 from wizard.spec import ALL_LINEAR, CHAT_ONLY, AdapterMethod, DatasetSpec, RunSpec
 
@@ -292,34 +293,9 @@ def _precision_group(spec: RunSpec) -> Group:
         group.add("deepspeed", f"{DEEPSPEED_DIR}/{name}", "relative to this folder",
                   "distributed.backend")  # fmt: skip
     elif spec.distributed.backend == "fsdp":
-        _add_fsdp(group, spec)
+        for key, value, comment, answer in fsdp_entries(spec):
+            group.add(key, value, comment, answer)
     return group
-
-
-# FSDP2 as the wizard writes it when nothing else is said; the layer class to wrap is left to
-# accelerate, which takes the model's own (`_no_split_modules`), so nobody types a class name.
-FSDP2_DEFAULTS: dict[str, Any] = {
-    "auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
-    "state_dict_type": "FULL_STATE_DICT",
-    "reshard_after_forward": True,
-}
-
-
-def _add_fsdp(group: Group, spec: RunSpec) -> None:
-    dist = spec.distributed
-    version = 2 if dist.fsdp_version is None else dist.fsdp_version
-    group.add("fsdp_version", version, "FSDP2: torch's fully_shard" if version == 2 else "",
-              "distributed.fsdp_version")  # fmt: skip
-    if dist.fsdp_options is not None:
-        group.add("fsdp", list(dist.fsdp_options), "", "distributed.fsdp_options")
-    imported = spec.defaults == "axolotl"
-    settings: dict[str, Any] = {} if imported else {"offload_params": dist.offload_params,
-                                                    **FSDP2_DEFAULTS}  # fmt: skip
-    if imported and "offload_params" in dist.model_fields_set:
-        settings["offload_params"] = dist.offload_params
-    settings.update({name: value for name, value in dist.fsdp if value is not None})
-    if settings:
-        group.add("fsdp_config", settings, "", "distributed.backend")
 
 
 def _precision_flags(spec: RunSpec) -> dict[str, Any]:

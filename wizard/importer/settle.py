@@ -8,7 +8,6 @@ claimed by an answer stays a raw key, unchanged. Only the answers a config gives
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ from wizard.build.render import render_axolotl
 from wizard.errors import WizardError
 from wizard.importer.proposals import dataset_answers, method_kind, proposals, raw_dataset
 from wizard.spec import RunSpec
+from wizard.spec.base import number_in_text
 
 
 @dataclass
@@ -117,9 +117,5 @@ def _number(value: Any) -> float | None:
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return None
-        return number if math.isfinite(number) else None
+        return number_in_text(value)
     return None

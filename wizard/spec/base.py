@@ -22,15 +22,21 @@ class AnswerConflict(ValueError):
         self.keys = keys
 
 
+def number_in_text(text: str) -> float | None:
+    """The finite number a text spells (`2e-4`), else None."""
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _number_text(value: Any) -> Any:
     """YAML 1.1 (PyYAML) reads `2e-4` as text, not a number; for a float answer, number text is
     the number. Nothing else is coerced: `true` is not 1 and `1` is not true (strict models)."""
     if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return value
-        return number if math.isfinite(number) else value
+        number = number_in_text(value)
+        return value if number is None else number
     return value
 
 
