@@ -20,12 +20,15 @@ def _named(section: str, names: str) -> tuple[tuple[str, str], ...]:
 
 # group -> (answer, Axolotl key), in the order they are written.
 DIRECT: Final[dict[str, tuple[tuple[str, str], ...]]] = {
-    "model": _named(
-        "model",
-        "model_type tokenizer_type processor_type revision_of_model tokenizer_use_mistral_common "
-        "low_cpu_mem_usage llama4_linearized_experts resize_token_embeddings_to_32x",
-    )
-    + (("model.config_overrides", "model_config"),),
+    "model": (
+        *_named(
+            "model",
+            "model_type tokenizer_type processor_type revision_of_model "
+            "tokenizer_use_mistral_common low_cpu_mem_usage llama4_linearized_experts "
+            "resize_token_embeddings_to_32x",
+        ),
+        ("model.config_overrides", "model_config"),
+    ),
     "data": _named(
         "data",
         "chat_template chat_template_jinja special_tokens tokens eot_tokens train_on_inputs "

@@ -50,8 +50,11 @@ def build_run_folder(doc: AnswersDocument, path_for: PathMapper = keep_path) -> 
 
 def _header(doc: AnswersDocument, rendered: RenderedConfig) -> list[str]:
     spec = doc.spec
-    made_from = "answers imported from an Axolotl config" if spec.defaults == "axolotl" else (
-        f"preset {doc.preset.name} (sha256 {doc.preset.sha256})" if doc.preset else "answers")  # fmt: skip
+    made_from = "answers"
+    if spec.defaults == "axolotl":
+        made_from = "answers imported from an Axolotl config"
+    elif doc.preset:
+        made_from = f"preset {doc.preset.name} (sha256 {doc.preset.sha256})"
     precision = precision_of(rendered.as_dict())
     command = build_launch_command(CONFIG_FILENAME, layout_for(spec), precision)
     lines = [
