@@ -7,12 +7,9 @@ The rows, their units and what each source measured are in tests/data/memory/cas
 from __future__ import annotations
 
 import csv
-import importlib.util
-import sys
-from types import ModuleType
 
 import pytest
-from conftest import REPO
+from conftest import REPO, bench_module
 
 ROOT = REPO
 DATA = ROOT / "tests" / "data" / "memory"
@@ -22,17 +19,7 @@ REPRODUCIBLE = (
 )
 
 
-def _bench() -> ModuleType:
-    path = ROOT / "bench" / "bench_estimate.py"
-    spec = importlib.util.spec_from_file_location("bench_estimate", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_estimate"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-BENCH = _bench()
+BENCH = bench_module("bench_estimate")
 
 
 @pytest.fixture(scope="module")

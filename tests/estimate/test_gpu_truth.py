@@ -5,30 +5,17 @@ it) the harness itself runs its CPU path here, so this file never skips.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
-from conftest import REPO
+from conftest import bench_module
 
 TOLERANCE = 0.10
 
 
-def _harness() -> ModuleType:
-    path = REPO / "bench" / "gpu_truth.py"
-    spec = importlib.util.spec_from_file_location("gpu_truth", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["gpu_truth"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-HARNESS = _harness()
+HARNESS = bench_module("gpu_truth")
 
 
 def _gpu_table() -> dict[str, object] | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import TESTS
+from conftest import TESTS, bench_module
 from validated_configs import read_all
 
 from wizard import cli
@@ -122,11 +122,6 @@ def test_imports_validate_as_the_originals(
 def test_most_of_the_corpus_imports_as_first_class_answers() -> None:
     """Issue 14's floor, measured as `python bench/bench_import.py` prints it: at least 90 % of
     the meaningful keys become answers, and at least half of the configs keep no raw key."""
-    import sys
-
-    sys.path.insert(0, str(TESTS.parent / "bench"))
-    from bench_import import coverage
-
-    found = coverage(ROOT)
+    found = bench_module("bench_import").coverage(ROOT)
     assert found.first_share >= 0.90, found.left_raw.most_common(10)
     assert found.clean_share >= 0.50, found.left_raw.most_common(10)

@@ -49,10 +49,11 @@ class Group:
     title: str
     entries: list[Entry] = field(default_factory=list)
 
-    def add_direct(self, spec: RunSpec, name: str) -> None:
-        """The group's answers that are one Axolotl key each (`build.direct`)."""
+    def add_direct(self, spec: RunSpec, name: str, skip: tuple[str, ...] = ()) -> None:
+        """The group's answers that are one Axolotl key each (`build.direct`), but `skip`."""
         for key, value, answer in direct_rows(spec, name):
-            self.add(key, value, "", answer)
+            if key not in skip:
+                self.add(key, value, "", answer)
 
     def add(
         self,
@@ -84,7 +85,7 @@ def render_axolotl(
         _batch_group(spec),
         _schedule_group(spec),
         _precision_group(spec),
-        _evaluation_group(spec),
+        _direct_group(spec, "evaluation"),
         _output_group(spec),
         _direct_group(spec, "tracking and the Hub"),
         _speed_group(spec),
@@ -209,14 +210,13 @@ def _method_group(spec: RunSpec) -> Group:
         comment = "a regex over module paths" if isinstance(targets, str) else ""
         value = targets if isinstance(targets, str) else list(targets)
         group.add("lora_target_modules", value, comment, "method.target_modules")
-    if spec.hardware.accelerator == "cpu":
+    cpu = spec.hardware.accelerator == "cpu"
+    if cpu:
         for key in LORA_KERNEL_KEYS:
             comment = "CUDA-only kernel" if key == LORA_KERNEL_KEYS[0] else ""
             # Not an opinion: a CPU run (an import told so with --set, too) fails with them on.
             group.add(key, False, comment, "hardware.accelerator")
-        group.entries += [e for e in _direct(spec, "method") if e.key not in LORA_KERNEL_KEYS]
-    else:
-        group.add_direct(spec, "method")
+    group.add_direct(spec, "method", skip=LORA_KERNEL_KEYS if cpu else ())
     return group
 
 
@@ -312,12 +312,6 @@ def _precision_flags(spec: RunSpec) -> dict[str, Any]:
     return flags
 
 
-def _evaluation_group(spec: RunSpec) -> Group:
-    group = Group("evaluation")
-    group.add_direct(spec, "evaluation")
-    return group
-
-
 def _output_group(spec: RunSpec) -> Group:
     training = spec.training
     group = Group("output")
@@ -348,10 +342,6 @@ def _speed_group(spec: RunSpec) -> Group:
         group.add("plugins", needed, "the speed-ups below need them", first)
     group.add_direct(spec, "speed-ups")
     return group
-
-
-def _direct(spec: RunSpec, name: str) -> list[Entry]:
-    return [Entry(key, value, "", answer) for key, value, answer in direct_rows(spec, name)]
 
 
 def _check_raw_keys(raw: Mapping[str, Any], groups: list[Group]) -> None:
