@@ -1,4 +1,5 @@
-"""A tiny Llama, its tokenizer and an alpaca dataset, built locally (no downloads).
+"""A tiny Llama, its tokenizer and an alpaca dataset (and the same tasks as preference data),
+built locally (no downloads).
 
 `demo` and the tests train on these: they need a real model that Axolotl loads like any other, yet
 trains in seconds on two CPU cores. The weights are random; the dataset is simple arithmetic so the
@@ -17,6 +18,14 @@ from typing import Any
 MODEL_DIRNAME = "tiny-llama"
 DATA_DIRNAME = "tiny-data"
 DATA_FILENAME = "alpaca.jsonl"
+# The same tasks as preference data: chosen/rejected pairs (DPO, IPO, SimPO) and answers labelled
+# good or bad one by one (KTO).
+PREFERENCE_FILENAME = "preference.jsonl"
+UNPAIRED_FILENAME = "unpaired.jsonl"
+CONVERSATIONS_FILENAME = "conversations.jsonl"  # the pairs as whole conversations (ORPO)
+# The chatml markup Axolotl's preference transforms write; the tokenizer learns it as it learns
+# the alpaca prompt, so a formatted pair stays well inside the demo's 128 tokens.
+CHATML_TURN = "<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n{answer}<|im_end|>"
 SPECIAL_TOKENS = {"unk": "<unk>", "bos": "<s>", "eos": "</s>", "pad": "<pad>"}
 VOCAB_SIZE = 1024
 # Axolotl's alpaca prompt. The tokenizer is trained on whole prompts so this boilerplate becomes a
@@ -66,7 +75,41 @@ def alpaca_records(count: int = 300, seed: int = 0) -> list[dict[str, str]]:
     return records
 
 
-def write_dataset(path: Path, records: list[dict[str, str]]) -> Path:
+def _wrong(record: dict[str, str]) -> str:
+    """A plausible wrong answer: off by one, or the words left in order."""
+    if record["output"].isdigit():
+        return str(int(record["output"]) + 1)
+    return record["input"]
+
+
+def preference_records(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [
+        {"prompt": f"{r['instruction']}\n{r['input']}", "chosen": r["output"],
+         "rejected": _wrong(r)}
+        for r in rows
+    ]  # fmt: skip
+
+
+def unpaired_records(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    for index, pair in enumerate(preference_records(rows)):
+        good = index % 2 == 0
+        answer = pair["chosen"] if good else pair["rejected"]
+        records.append({"prompt": pair["prompt"], "completion": answer, "label": good})
+    return records
+
+
+def conversation_records(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Argilla style: chosen and rejected each hold the user turn and the answer."""
+
+    def turn(prompt: str, answer: str) -> list[dict[str, str]]:
+        return [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]
+
+    return [{"chosen": turn(p["prompt"], p["chosen"]), "rejected": turn(p["prompt"], p["rejected"])}
+            for p in preference_records(rows)]  # fmt: skip
+
+
+def write_dataset(path: Path, records: list[dict[str, Any]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return path
@@ -127,9 +170,16 @@ def build_tiny_assets(root: Path, records: int = 300) -> TinyAssets:
     rows = alpaca_records(records)
     if not dataset.exists():
         write_dataset(dataset, rows)
+    for name, made in ((PREFERENCE_FILENAME, preference_records),
+                       (UNPAIRED_FILENAME, unpaired_records),
+                       (CONVERSATIONS_FILENAME, conversation_records)):  # fmt: skip
+        if not (dataset.parent / name).exists():
+            write_dataset(dataset.parent / name, made(rows))
     if not (model_dir / "model.safetensors").exists():
         model_dir.mkdir(parents=True, exist_ok=True)
         texts = [ALPACA_PROMPT.format(**r) for r in rows]
+        texts += [CHATML_TURN.format(prompt=p["prompt"], answer=p["chosen"])
+                  for p in preference_records(rows)]  # fmt: skip
         build_tokenizer(texts, model_dir)
         build_model(model_dir)
     return TinyAssets(model_dir, dataset)

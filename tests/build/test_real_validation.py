@@ -17,7 +17,12 @@ from wizard.resources import presets_dir
 pytestmark = pytest.mark.integration
 
 BUILTIN = sorted(p.stem for p in presets_dir().glob("*.yml"))
-GPU_PRESETS = [name for name in BUILTIN if name != "tiny-cpu"]
+# The preference and RL presets have layouts of their own (tests/build/test_objectives.py).
+OBJECTIVE_PRESETS = sorted(
+    p.stem for p in presets_dir().glob("*.yml")
+    if "objective" in (yaml.safe_load(p.read_text(encoding="utf-8"))["answers"])
+)
+GPU_PRESETS = [name for name in BUILTIN if name != "tiny-cpu" and name not in OBJECTIVE_PRESETS]
 VARIANTS: dict[str, list[str]] = {
     "1gpu": ["hardware.gpus_per_node=1", "distributed.backend=none"],
     "8gpu-zero2": [

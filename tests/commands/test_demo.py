@@ -9,11 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from tiny_fixtures import TRAIN_TIMEOUT, tail
+import yaml
+from tiny_fixtures import TRAIN_TIMEOUT, tail, tiny_root
 
 from wizard.axolotl.offline import OFFLINE_ENV
 
 pytestmark = pytest.mark.integration
+__all__ = ["tiny_root"]
 
 
 def test_demo_trains_from_nothing(tmp_path: Path) -> None:
@@ -42,3 +44,48 @@ def test_demo_trains_from_nothing(tmp_path: Path) -> None:
     assert list((tmp_path / "demo" / "run-1" / "launches").glob("*/manifest.json"))
     log = next((tmp_path / "demo" / "run-1" / "launches").glob("*/output.log")).read_text()
     assert "posthog" not in log  # Axolotl's telemetry stayed off
+
+
+@pytest.mark.parametrize(
+    ("kind", "rl_type", "data"),
+    [
+        ("dpo", "chat_template.default", "preference.jsonl"),
+        ("kto", "chatml.prompt_pairs", "unpaired.jsonl"),
+        ("orpo", "chat_template.argilla", "conversations.jsonl"),
+    ],
+)
+def test_demo_trains_a_preference_objective(
+    tiny_root: Path, tmp_path: Path, kind: str, rl_type: str, data: str
+) -> None:
+    """The demo's tiny preference data (built beside the SFT data) trains DPO, KTO and ORPO on
+    the CPU through Axolotl's own trainers, and the adapter weights are written."""
+    root = tmp_path / "demo"
+    root.mkdir()
+    for name in ("tiny-llama", "tiny-data"):
+        (root / name).symlink_to(tiny_root / name)
+    done = subprocess.run(
+        [sys.executable, "-m", "wizard", "demo", str(root), "--set", f"objective.kind={kind}"],
+        capture_output=True, text=True, timeout=TRAIN_TIMEOUT, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, tail(done)
+    assert re.search(r"loss: +\d+\.\d+ -> \d+\.\d+ over 8 steps", done.stdout), done.stdout
+    run_dir = root / "run-1"
+    weights = run_dir / "outputs" / "adapter_model.safetensors"
+    assert weights.stat().st_size > 0
+    config = yaml.safe_load((run_dir / "axolotl.yml").read_text())
+    assert config["rl"] == kind and config["datasets"][0]["type"] == rl_type
+    assert config["datasets"][0]["path"].endswith(data)
+    log = next((run_dir / "launches").glob("*/output.log")).read_text()
+    # Each trainer logs a metric of its own loss: DPO's accuracies, KTO's KL, ORPO's odds ratio.
+    metric = {"dpo": "'rewards/accuracies'", "kto": "'kl'", "orpo": "'log_odds_ratio'"}[kind]
+    assert metric in log, log[-2000:]
+
+
+def test_demo_refuses_grpo_on_the_cpu(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "wizard", "demo", str(tmp_path / "d"), "--set",
+         "objective.kind=grpo"], capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "needs vLLM on a GPU" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "d").exists()

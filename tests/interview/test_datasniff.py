@@ -11,7 +11,7 @@ import pytest
 from conftest import TESTS
 
 from wizard.errors import WizardError
-from wizard.interview.shape import Proposal, misfit_reason, propose
+from wizard.interview.shape import OBJECTIVE_OF, Proposal, misfit_reason, propose
 from wizard.interview.sniff import MAX_BYTES, sniff
 
 DATA = TESTS / "data" / "sniff"
@@ -58,11 +58,31 @@ def test_input_output_segments() -> None:
     assert sniff(DATA / "segments.jsonl").proposal == Proposal("input_output")
 
 
-def test_preference_data_is_named_and_not_offered_as_a_format() -> None:
-    report = sniff(DATA / "preference.jsonl")
-    assert report.proposal is not None and report.proposal.format is None
-    assert "preference data" in "\n".join(report.lines())
-    assert "rl: dpo" in report.proposal.describe()
+@pytest.mark.parametrize(
+    ("name", "proposal", "objective"),
+    [
+        ("preference.jsonl", Proposal("preference"), "dpo"),
+        ("argilla.jsonl", Proposal("preference", {"conversations": "true"}), "dpo"),
+        ("unpaired.jsonl", Proposal("unpaired_preference"), "kto"),
+        ("prompts.jsonl", Proposal("prompts"), "grpo"),
+    ],
+)
+def test_preference_shapes_are_formats_that_propose_their_objective(
+    name: str, proposal: Proposal, objective: str
+) -> None:
+    report = sniff(DATA / name)
+    assert report.proposal == proposal
+    assert report.misfits.count == 0
+    assert OBJECTIVE_OF[proposal.format] == objective
+    assert f"Looks like {proposal.format}" in "\n".join(report.lines())
+
+
+def test_a_kto_label_must_be_true_or_false(tmp_path: Path) -> None:
+    path = tmp_path / "kto.jsonl"
+    path.write_text('{"prompt": "a", "completion": "b", "label": true}\n'
+                    '{"prompt": "a", "completion": "b", "label": "yes"}\n')
+    report = sniff(path, expected=Proposal("unpaired_preference"))
+    assert report.misfits.count == 1 and "label is not true or false" in report.misfits.reason
 
 
 @pytest.mark.parametrize("name", ["empty.jsonl", "empty.json"])

@@ -12,7 +12,7 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from wizard.errors import WizardError
-from wizard.spec import METHODS, AnswerConflict, RunSpec
+from wizard.spec import METHODS, OBJECTIVES, AnswerConflict, RunSpec
 
 _INDEX = re.compile(r"\.\d+(?=\.|$)")
 _DATASET_RAW = re.compile(r"^datasets\.\d+\.axolotl\.")
@@ -35,7 +35,9 @@ def _keys() -> tuple[set[str], set[str]]:
     _collect_keys(RunSpec, "", keys, free)
     for model in METHODS.values():
         _collect_keys(model, "method.", keys, free)
-    keys.discard("method")
+    for model in OBJECTIVES.values():
+        _collect_keys(model, "objective.", keys, free)
+    keys -= {"method", "objective"}
     return keys, free
 
 
@@ -138,8 +140,9 @@ def _concerned(problem: Any, where: str) -> tuple[str, ...]:
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
-    # The method union adds its tag ('lora') to the location; the user never typed that part.
-    parts = [str(p) for p in loc if p not in METHODS]
+    # The method and objective unions add their tag ('lora', 'dpo') to the location; the user
+    # never typed that part.
+    parts = [str(p) for p in loc if p not in METHODS and p not in OBJECTIVES]
     return ".".join(parts)
 
 

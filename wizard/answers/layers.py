@@ -8,7 +8,8 @@ that make layering behave the way people expect:
   instead of merging item by item into it.
 - When a layer switches `method.kind`, the lower layers' method fields that the new kind does not
   have are dropped (a QLoRA preset's `method.r` does not break `--set method.kind=full`), and so
-  is a learning rate tuned for the other kind of method (`METHOD_TUNED`; `new` says so).
+  is a learning rate tuned for the other kind of method (`METHOD_TUNED`; `new` says so). A switch
+  of `objective.kind` drops the lower layers' objective fields the new objective does not have.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from wizard.spec import (
     DEFAULT_LEARNING_RATE,
     DEFAULT_METHOD,
     METHODS,
+    OBJECTIVES,
     USUAL_LEARNING_RATES,
     RunSpec,
 )
@@ -51,6 +53,9 @@ class LayerKind(Enum):
 # gives way to the new method's default (a LoRA learning rate wrecks a full fine-tune) ...
 METHOD_TUNED = ("training.learning_rate",)
 # ... or is kept but questioned (a paged 8-bit optimizer still works for a full fine-tune).
+# Answers chosen for SFT that a switch to a preference or RL objective drops: their trainers
+# cannot read packed rows (packing then defaults to off).
+OBJECTIVE_TUNED = ("training.sample_packing",)
 METHOD_QUESTIONED = ("training.optimizer",)
 
 
@@ -174,7 +179,26 @@ class Answers:
                 if not (k.startswith("method.") and k.split(".", 1)[1] not in fields)
                 and not (k in METHOD_TUNED and _regime(switch[0]) != _regime(switch[1]))
             }
+        objective = self._objective_switch(index)
+        if objective is not None:
+            fields = OBJECTIVES[objective].model_fields
+            values = {k: v for k, v in values.items()
+                      if not (k.startswith("objective.") and k.split(".", 1)[1] not in fields)
+                      and not (k in OBJECTIVE_TUNED and objective != "sft")}  # fmt: skip
         return values
+
+    def _objective_switch(self, index: int) -> str | None:
+        """The objective a higher layer switches to, when it is not the one layer `index` (with
+        those below) was written for."""
+        setter = next((lay for lay in reversed(self.layers[index + 1 :])
+                       if "objective.kind" in lay.values), None)  # fmt: skip
+        new = None if setter is None else str(setter.values["objective.kind"])
+        if new not in OBJECTIVES:
+            return None
+        own = "sft"
+        for layer in self.layers[: index + 1]:
+            own = str(layer.values.get("objective.kind", own))
+        return None if own == new else new
 
     def _method_switch(self, index: int) -> tuple[str, str] | None:
         """(the method layer `index` was written for, the method a higher layer switches to),

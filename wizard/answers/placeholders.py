@@ -10,12 +10,13 @@ from pydantic import ValidationError
 
 from wizard.answers.keys import generic_key
 from wizard.answers.layers import Answers, Layer, LayerKind, unflatten
-from wizard.spec import METHODS, RunSpec
+from wizard.spec import METHODS, OBJECTIVES, RunSpec
 
 PLACEHOLDERS: dict[str, Any] = {
     "model.base_model": "your-org/your-model",
     "datasets.N.path": "data/train.jsonl",
     "datasets.N.format": "alpaca",
+    "objective.reward_functions": ["rewards.your_reward"],
 }
 
 
@@ -41,7 +42,7 @@ def _missing_answers(answers: Answers) -> list[str]:
         RunSpec.model_validate(unflatten(answers.answer_values()))
     except ValidationError as err:
         return [
-            ".".join(str(p) for p in problem["loc"] if p not in METHODS)
+            ".".join(str(p) for p in problem["loc"] if p not in METHODS and p not in OBJECTIVES)
             for problem in err.errors(include_url=False)
             if problem["type"] == "missing"
         ]

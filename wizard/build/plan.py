@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from wizard.answers.file import AnswersDocument, PresetRef
-from wizard.answers.layers import Answers
+from wizard.answers.layers import Answers, LayerKind
 from wizard.axolotl.paths import keep_path, relative_to_run_dir
 from wizard.build.fitting import FitReport, estimate_folder, fit_answers
 from wizard.build.render import render_axolotl
+from wizard.build.rewards import reward_files
 from wizard.build.runfolder import RunFolder, build_run_folder
 from wizard.errors import WizardError
 from wizard.estimate import Estimate
@@ -49,6 +50,8 @@ def plan_run(
     doc = AnswersDocument(fit.spec, _raw_keys(fit), preset, fit.answers.files())
     mapper = keep_path if run_dir is None else relative_to_run_dir(str(run_dir), str(cwd))
     folder = build_run_folder(doc, mapper)
+    if not _placeholder(fit.answers, "objective.reward_functions"):
+        folder.files.update(reward_files(fit.spec, cwd))
     result = None
     if fit.arch is not None:
         try:
@@ -59,6 +62,12 @@ def plan_run(
             # An imported config is written as it is; what the estimator cannot follow is a note.
             fit.note = f"no memory estimate: {err.message}"
     return RunPlan(fit, folder, result)
+
+
+def _placeholder(answers: Answers, key: str) -> bool:
+    """A stand-in for an answer nobody gave yet (a preset looked at before it is used)."""
+    layer = answers.origin_layer(key)
+    return layer is not None and layer.kind is LayerKind.PLACEHOLDER
 
 
 def _raw_keys(fit: FitReport) -> dict[str, Any]:

@@ -22,10 +22,19 @@ from wizard.axolotl.paths import PathMapper, is_local_path, keep_path
 from wizard.build.deepspeed_config import deepspeed_filename
 from wizard.build.direct import direct_rows
 from wizard.build.fsdp_config import fsdp_entries
+from wizard.build.objective_config import objective_entries, preference_dataset_fields
 from wizard.errors import WizardError
-from wizard.spec import ALL_LINEAR, CHAT_ONLY, AdapterMethod, DatasetSpec, RunSpec
+from wizard.spec import (
+    ALL_LINEAR,
+    CHAT_ONLY,
+    PREFERENCE_FORMATS,
+    AdapterMethod,
+    DatasetSpec,
+    RunSpec,
+)
 
 DEEPSPEED_DIR = "deepspeed"
+SIMPO_WARMUP_STEPS = 10
 _CHECKPOINTING = {
     True: "recompute activations: less memory",
     "offload": "recompute, with the checkpoints in CPU RAM",
@@ -82,6 +91,7 @@ def render_axolotl(
         _model_group(spec, path_for),
         _data_group(spec, path_for),
         _method_group(spec),
+        _objective_group(spec),
         _batch_group(spec),
         _schedule_group(spec),
         _precision_group(spec),
@@ -133,8 +143,8 @@ def _model_group(spec: RunSpec, path_for: PathMapper) -> Group:
 
 def _data_group(spec: RunSpec, path_for: PathMapper) -> Group:
     group = Group("data")
-    training, imported = spec.training, spec.defaults == "axolotl"
-    entries = [_dataset_entry(d, path_for, imported) for d in spec.datasets]
+    training = spec.training
+    entries = [_dataset_entry(d, path_for, spec) for d in spec.datasets]
     group.add("datasets", entries, "", "datasets")
     prepared = spec.data.prepared_path
     group.add("dataset_prepared_path", prepared or "./prepared-data",
@@ -157,12 +167,15 @@ def _data_group(spec: RunSpec, path_for: PathMapper) -> Group:
     return group
 
 
-def _dataset_entry(dataset: DatasetSpec, path_for: PathMapper, imported: bool) -> dict[str, Any]:
+def _dataset_entry(dataset: DatasetSpec, path_for: PathMapper, spec: RunSpec) -> dict[str, Any]:
     """One `datasets:` entry; for an import, only the fields it gave, then its raw keys."""
+    imported = spec.defaults == "axolotl"
     given = dataset.model_fields_set if imported else set(DatasetSpec.model_fields)
     path = path_for(dataset.path) if is_local_path(dataset.path) else dataset.path
     entry: dict[str, Any] = {"path": path}
-    if dataset.format != "axolotl" and "format" in given:
+    if dataset.format in PREFERENCE_FORMATS:
+        entry.update(preference_dataset_fields(dataset, spec))
+    elif dataset.format != "axolotl" and "format" in given:
         entry["type"] = dataset.format
     elif dataset.type is not None:
         entry["type"] = dataset.type
@@ -233,6 +246,13 @@ def _add_quantization(group: Group, spec: RunSpec) -> None:
             group.add(key, value, comment if value else "", f"method.{key}")
 
 
+def _objective_group(spec: RunSpec) -> Group:
+    group = Group(f"objective: {spec.objective.kind}")
+    for key, value, comment, answer in objective_entries(spec):
+        group.add(key, value, comment, answer)
+    return group
+
+
 def _batch_group(spec: RunSpec) -> Group:
     training, hardware = spec.training, spec.hardware
     group = Group("batch")
@@ -243,7 +263,7 @@ def _batch_group(spec: RunSpec) -> Group:
     group.add(
         "gradient_accumulation_steps",
         accumulation,
-        f"{training.micro_batch_size} × {accumulation} × {hardware.world_size} "
+        f"{training.micro_batch_size} × {accumulation} × {spec.training_processes} "
         f"{device_noun(spec)} = {effective_batch(spec)} sequences per optimizer step",
         "training.gradient_accumulation_steps",
     )
@@ -268,6 +288,9 @@ def _schedule_group(spec: RunSpec) -> Group:
     group.add("lr_scheduler", training.lr_scheduler, "", "training.lr_scheduler")
     if training.warmup_steps is not None:
         group.add("warmup_steps", training.warmup_steps, "", "training.warmup_steps")
+    elif spec.objective.kind == "simpo":
+        group.add("warmup_steps", SIMPO_WARMUP_STEPS, "SimPO's trainer takes no warmup_ratio",
+                  "training.warmup_steps", opinion=True)  # fmt: skip
     else:
         ratio = 0.05 if training.warmup_ratio is None else training.warmup_ratio
         group.add("warmup_ratio", ratio, "", "training.warmup_ratio")
@@ -359,9 +382,9 @@ def _check_raw_keys(raw: Mapping[str, Any], groups: list[Group]) -> None:
 
 
 def device_noun(spec: RunSpec) -> str:
-    return batch.device_noun(spec.hardware.world_size, spec.hardware.accelerator == "cpu")
+    return batch.device_noun(spec.training_processes, spec.hardware.accelerator == "cpu")
 
 
 def effective_batch(spec: RunSpec) -> int:
-    micro, world = spec.training.micro_batch_size, spec.hardware.world_size
+    micro, world = spec.training.micro_batch_size, spec.training_processes
     return batch.sequences_per_step(micro, spec.gradient_accumulation, world)

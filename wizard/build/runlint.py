@@ -23,7 +23,8 @@ def training_env(spec: RunSpec, run_dir: Path) -> Env:
     return Env(
         bf16=hardware.bf16_supported,
         tf32=hardware.bf16_supported,
-        n_gpu=hardware.gpus_per_node,
+        # GRPO's vLLM server keeps GPUs of the main node to itself; its trainers see the rest.
+        n_gpu=max(1, hardware.gpus_per_node - getattr(spec.objective, "generation_gpus", 0)),
         n_node=hardware.nodes,
         cwd=run_dir,
     )

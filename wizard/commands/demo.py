@@ -28,8 +28,20 @@ EPILOG = """\
 examples:
   axolotl-wizard demo                         builds ./axolotl-wizard-demo and trains a LoRA
   axolotl-wizard demo /tmp/demo --set method.kind=full     a full fine-tune instead
+  axolotl-wizard demo --set objective.kind=dpo             DPO on tiny preference pairs
+  axolotl-wizard demo --set objective.kind=kto             KTO on answers labelled good or bad
 """
 PRESET = "tiny-cpu"
+# The demo's data for each objective: the same tasks, as wizard.tiny writes them beside the SFT
+# data, with the chatml markup its tokenizer learnt. GRPO needs vLLM and a GPU.
+_PAIRS: tuple[str, str, list[str]] = ("./tiny-data/preference.jsonl", "preference", [])
+OBJECTIVE_DATA: dict[str, tuple[str, str, list[str]]] = {
+    "dpo": _PAIRS,
+    "ipo": _PAIRS,
+    "simpo": _PAIRS,
+    "orpo": ("./tiny-data/conversations.jsonl", "preference", ["datasets.0.conversations=true"]),
+    "kto": ("./tiny-data/unpaired.jsonl", "unpaired_preference", []),
+}
 # Axolotl's stages, as its log announces them, in the words the demo shows.
 STAGES = (
     ("Loading dataset", "tokenizing the dataset"),
@@ -58,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     for name, value in OFFLINE_ENV.items():
         os.environ.setdefault(name, value)
     started = time.monotonic()
+    objective_sets(args.sets)  # an objective the demo cannot train is refused before any work
     root: Path = args.dir
     _say(f"[1/3] building a tiny Llama, tokenizer and dataset in {root}/")
     _build_assets(root)
@@ -120,7 +133,7 @@ def _write_run_folder(root: Path, run_dir: Path, sets: list[str]) -> None:
     from wizard.presets.assemble import collect_answers
 
     # Always the built-in preset: a team or project preset of the same name is not the demo.
-    answers, preset = collect_answers(f"builtin:{PRESET}", None, sets)
+    answers, preset = collect_answers(f"builtin:{PRESET}", None, [*objective_sets(sets), *sets])
     spec = answers.resolve()
     doc = AnswersDocument(spec, answers.raw_axolotl(), preset)
     # The preset's paths are relative to `root`, as if `new` ran there.
@@ -128,6 +141,23 @@ def _write_run_folder(root: Path, run_dir: Path, sets: list[str]) -> None:
     folder = build_run_folder(doc, relative_to_run_dir(relative, str(root.resolve())))
     write_all({run_dir / name: text for name, text in folder.files.items()}, force=False)
     _say(f"      {spec.method.kind}, {spec.training.max_steps} steps; {batch_arithmetic(spec)}")
+
+
+def objective_sets(sets: list[str]) -> list[str]:
+    """The demo's dataset for the objective the user's --set asks for (they can still override
+    it with --set datasets.0.…)."""
+    kinds = [item.split("=", 1)[1].strip() for item in sets if item.startswith("objective.kind=")]
+    kind = kinds[-1] if kinds else "sft"
+    if kind == "sft":
+        return []
+    if kind not in OBJECTIVE_DATA:
+        raise WizardError(
+            f"the demo trains on the CPU, and objective {kind} needs vLLM on a GPU",
+            f"try --set objective.kind=dpo (or one of {', '.join(OBJECTIVE_DATA)})",
+        )
+    path, data_format, extra = OBJECTIVE_DATA[kind]
+    return [f"datasets.0.path={path}", f"datasets.0.format={data_format}",
+            "data.chat_template=chatml", *extra]  # fmt: skip
 
 
 @dataclass

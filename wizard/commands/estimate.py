@@ -29,6 +29,7 @@ or the built-in catalog; nothing is downloaded. GiB = 2^30 bytes.
 
 LABELS = {
     "weights": "model weights",
+    "reference_model": "reference model (frozen copy)",
     "adapter": "adapter (LoRA) weights",
     "optimizer_states": "optimizer states",
     "master_weights": "fp32 master weights",
@@ -37,6 +38,7 @@ LABELS = {
     "logits_loss": "logits and loss",
     "buffers": "buffers (dequant, ZeRO, step)",
     "cuda_overhead": "CUDA context + allocator",
+    "vllm": "vLLM (colocated generation)",
 }
 
 
@@ -150,10 +152,12 @@ def _render(result: Any, arch: Any, hardware: Hardware) -> None:
 
     console = Console(highlight=False)
     spec = result.workload
+    pairs = " x 2 (paired sequences)" if spec.sequences_per_sample == 2 else ""
+    objective = f", {spec.objective}" if spec.objective != "sft" else ""
     console.print(
         f"[bold]{arch.name}[/] ({arch.source}): {result.total_params / 1e9:.2f}B parameters, "
-        f"{result.trainable_params / 1e6:,.1f}M trainable; {spec.method}, "
-        f"{spec.micro_batch} x {spec.seq_len} tokens per micro batch",
+        f"{result.trainable_params / 1e6:,.1f}M trainable; {spec.method}{objective}, "
+        f"{spec.micro_batch}{pairs} x {spec.seq_len} tokens per micro batch",
         markup=True,
     )
     if hardware.source == "assumed":

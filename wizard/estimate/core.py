@@ -149,15 +149,20 @@ def compose(arch: ModelArch, spec: Workload, gpu_mem_gib: float | None) -> Estim
     phase, live = _live_terms(arch, spec)
     breakdown = {
         "weights": base_weight_bytes(arch, spec),
+        # DPO/IPO/KTO's frozen copy, stored and sharded as the trained weights are.
+        "reference_model": base_weight_bytes(arch, spec) if spec.reference_model else 0.0,
         "adapter": adapter_weight_bytes(arch, spec),
         "optimizer_states": states.optimizer,
         "master_weights": states.master,
         **live,
     }
     allocated = sum(breakdown.values())
+    if spec.vllm_share and gpu_mem_gib:
+        # vLLM reserves its share of the GPU up front (weights and KV cache), beside training.
+        breakdown["vllm"] = spec.vllm_share * gpu_mem_gib * GIB
     context = CUDA_CONTEXT_GIB + (NCCL_GIB if spec.gpus > 1 else 0.0)
     breakdown["cuda_overhead"] = allocated * FRAGMENTATION + context * GIB
-    peak = (allocated + breakdown["cuda_overhead"]) / GIB
+    peak = (allocated + breakdown["cuda_overhead"] + breakdown.get("vllm", 0.0)) / GIB
     fits, verdict = verdict_for(peak, gpu_mem_gib)
     cpu = states.cpu + (total_params(arch) * 2 if spec.offload_params else 0.0)
     return Estimate(

@@ -55,6 +55,11 @@ class Workload:
     # Not an Axolotl option: torchtune's optimizer_in_bwd, used to replay reference rows.
     optimizer_in_backward: bool = False
     sample_packing: bool = False
+    # The objective (wizard.estimate.objective): `rl:` and what its trainer adds.
+    objective: str = "sft"
+    sequences_per_sample: int = 1  # 2: chosen and rejected (or KTO's KL pair) in one batch
+    reference_model: bool = False  # a frozen full copy of the model (DPO/IPO/KTO, full weights)
+    vllm_share: float = 0.0  # GRPO, vLLM colocated: the share of each GPU it takes
     # DeepSpeed communication buffers, in elements; 0 means "auto" (hidden_size squared).
     ds_reduce_bucket: int = 0
     ds_allgather_bucket: int = 500_000_000
@@ -64,7 +69,7 @@ class Workload:
     def tokens(self) -> int:
         """Tokens in one micro batch: packing fills every row, and without packing the peak
         comes from the batch whose longest sample reaches sequence_len."""
-        return self.micro_batch * self.seq_len
+        return self.micro_batch * self.seq_len * self.sequences_per_sample
 
     @property
     def sharded(self) -> bool:
@@ -182,6 +187,7 @@ def workload_from_config(
 ) -> Workload:
     """Read the memory-relevant settings of a flat Axolotl config (plus its DeepSpeed JSON)."""
     from wizard.estimate.distributed import distributed_fields
+    from wizard.estimate.objective import objective_fields
 
     notes: list[str] = []
     method, bits = _method(cfg, notes)
@@ -207,6 +213,7 @@ def workload_from_config(
         fused_kernels=is_on(cfg.get("liger_rms_norm")) or is_on(cfg.get("torch_compile")),
         upcast_fp32=upcast,
         sample_packing=is_on(cfg.get("sample_packing")),
+        **objective_fields(cfg, method, notes),
         notes=tuple(notes),
         **dist,
     )

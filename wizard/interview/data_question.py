@@ -9,6 +9,7 @@ from typing import Any
 from wizard.axolotl.paths import is_hub_id
 from wizard.interview.questions import QuestionDef, answer_text
 from wizard.interview.review import preview_text
+from wizard.interview.shape import OBJECTIVE_OF
 from wizard.interview.sniff import SUFFIX_FORMATS, sniff
 from wizard.interview.state import InterviewState, Offer
 
@@ -58,11 +59,14 @@ def _sniff_into(iv: InterviewState, index: int, value: str, changed: bool) -> No
     if report.preview:
         iv.prompter.show(preview_text(report.preview, iv.color))
     proposal = report.proposal
-    if proposal is None or proposal.format is None:
+    if proposal is None:
         return
     for name, proposed in {"format": proposal.format, **proposal.mapping}.items():
         if changed or not iv.given_below(prefix + name):
-            iv.proposals[prefix + name] = proposed
+            iv.proposals[prefix + name] = True if proposed == "true" else proposed
+    # Preference data proposes its objective (DPO, KTO, GRPO); the method section asks it.
+    if index == 0 and (changed or not iv.given_below("objective.kind")):
+        iv.proposals["objective.kind"] = OBJECTIVE_OF.get(proposal.kind, "sft")
 
 
 def _default_text(value: Any) -> str:

@@ -25,6 +25,8 @@ def expected_shape(dataset: DatasetSpec) -> Proposal:
         return Proposal("chat_template", mapping)
     if dataset.format == "completion":
         return Proposal("completion", {"text_field": dataset.text_field})
+    if dataset.format == "preference" and dataset.conversations:
+        return Proposal("preference", {"conversations": "true"})
     return Proposal(dataset.format)
 
 
@@ -68,7 +70,7 @@ def _check_one(index: int, dataset: DatasetSpec, path: Path) -> str | None:
 
 
 def _fix_hint(index: int, found: Proposal | None) -> str:
-    if found is None or found.format is None:
+    if found is None:
         return "check the file, or the dataset's format and field answers"
     sets = [f"--set datasets.{index}.format={found.format}"]
     sets += [f"--set datasets.{index}.{key}={value}" for key, value in found.mapping.items()]

@@ -20,6 +20,7 @@ from wizard.interview.questions import (
 )
 from wizard.interview.state import MISSING, InterviewState, Offer
 from wizard.models import linear_names
+from wizard.spec import DATA_FORMAT, TRADE_OFFS
 
 DEFAULT_TARGETS = ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]
 
@@ -43,7 +44,10 @@ def _confirm(iv: InterviewState, question: QuestionDef, key: str, offer: Offer) 
 
 
 def _select(iv: InterviewState, question: QuestionDef, key: str, offer: Offer) -> Any:
-    choices = literal_choices(question, iv.method_kind())
+    if question.notes == "objective_trade_off":
+        choices = objective_choices(str(iv.value("datasets.0.format")))
+    else:
+        choices = literal_choices(question, iv.method_kind())
     if question.notes == "method_memory":
         choices = method_choices(iv, choices)
     default = answer_text(offer.value)
@@ -60,6 +64,12 @@ def literal_choices(question: QuestionDef, method_kind: str) -> list[Choice]:
     unset = [Choice("none", note="leave it to Axolotl")] if allows_none(
         question.key, method_kind) else []  # fmt: skip
     return unset + [Choice(v) for v in literal_values(question.key, method_kind)]
+
+
+def objective_choices(data_format: str) -> list[Choice]:
+    """The objectives that read this format of data, each with its one-line trade-off."""
+    return [Choice(kind, note=TRADE_OFFS[kind]) for kind, wanted in DATA_FORMAT.items()
+            if wanted == data_format]  # fmt: skip
 
 
 def method_choices(iv: InterviewState, choices: list[Choice]) -> list[Choice]:

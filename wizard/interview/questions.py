@@ -20,6 +20,7 @@ from wizard.errors import WizardError
 from wizard.spec import (
     DEFAULT_METHOD,
     METHODS,
+    OBJECTIVES,
     AxolotlChoices,
     DatasetSpec,
     DataSpec,
@@ -28,6 +29,8 @@ from wizard.spec import (
     HubSpec,
     MethodKind,
     ModelSpec,
+    ObjectiveKind,
+    SftObjective,
     SpeedSpec,
     TrackingSpec,
     TrainingSpec,
@@ -117,6 +120,11 @@ def field_info(key: str, method_kind: str = DEFAULT_METHOD) -> FieldInfo:
         model = METHODS.get(method_kind, METHODS[DEFAULT_METHOD])
         if name == "kind":
             return FieldInfo.from_annotation(MethodKind)  # type: ignore[arg-type]
+    elif head == "objective":
+        if name == "kind":
+            return FieldInfo.from_annotation(ObjectiveKind)  # type: ignore[arg-type]
+        # The objectives that share a field (beta) share its type: the first that has it.
+        model = next((m for m in OBJECTIVES.values() if name in m.model_fields), SftObjective)
     else:
         model = SUB_MODELS[head]
     return model.model_fields[name]

@@ -16,18 +16,23 @@ ROLE_KEYS = ("role", "from", "speaker", "author")
 CONTENT_KEYS = ("content", "value", "text")
 TEXT_FIELDS = ("text", "content", "document", "body")
 PREFERENCE_FIELDS = frozenset({"prompt", "chosen", "rejected"})
+UNPAIRED_FIELDS = frozenset({"prompt", "completion", "label"})
+# What a prompts-only record (GRPO) must not have: then it is an example or a preference.
+ANSWER_FIELDS = frozenset({"chosen", "rejected", "completion", "output", "response"})
+# The objective each preference format proposes, for the interview.
+OBJECTIVE_OF = {"preference": "dpo", "unpaired_preference": "kto", "prompts": "grpo"}
 
 
 @dataclass(frozen=True)
 class Proposal:
-    """A dataset type (`preference` means DPO-style data) and the spec's mapping answers."""
+    """A dataset format and the spec's mapping answers for it."""
 
     kind: str
     mapping: dict[str, str] = field(default_factory=dict)
 
     @property
-    def format(self) -> str | None:
-        return None if self.kind == "preference" else self.kind
+    def format(self) -> str:
+        return self.kind
 
     def describe(self) -> str:
         m = self.mapping
@@ -42,11 +47,13 @@ class Proposal:
             return f"completion: raw text in {m['text_field']!r}"
         if self.kind == "input_output":
             return "input_output: segments with a label each"
-        return (
-            "preference data (prompt / chosen / rejected) for DPO or ORPO; this wizard writes "
-            "supervised fine-tuning configs, so use an SFT dataset here and train preferences "
-            "with Axolotl's `rl: dpo` afterwards"
-        )
+        if self.kind == "unpaired_preference":
+            return "unpaired_preference: prompt / completion / true-false label (KTO)"
+        if self.kind == "prompts":
+            return "prompts: a prompt per record, no answers (GRPO)"
+        if m.get("conversations") == "true":
+            return "preference: chosen / rejected conversations (argilla style; DPO, ORPO)"
+        return "preference: prompt / chosen / rejected (DPO, IPO, SimPO)"
 
     def key(self) -> tuple[str, tuple[tuple[str, str], ...]]:
         return self.kind, tuple(sorted(self.mapping.items()))
@@ -54,8 +61,11 @@ class Proposal:
 
 def shape_of(record: dict[str, Any]) -> Proposal | None:
     """The proposal that fits one record, or None when no known shape does."""
-    if set(record) >= PREFERENCE_FIELDS:
-        return Proposal("preference")
+    preference = _preference_shape(record)
+    if preference is not None:
+        return preference
+    if "prompt" in record and not set(record) & ANSWER_FIELDS:
+        return Proposal("prompts")  # text, or messages that end before the answer
     chat = _chat_mapping(record)
     if chat is not None:
         return Proposal("chat_template", chat)
@@ -66,6 +76,16 @@ def shape_of(record: dict[str, Any]) -> Proposal | None:
     for name in TEXT_FIELDS:
         if isinstance(record.get(name), str):
             return Proposal("completion", {"text_field": name})
+    return None
+
+
+def _preference_shape(record: dict[str, Any]) -> Proposal | None:
+    if set(record) >= PREFERENCE_FIELDS:
+        return Proposal("preference")
+    if all(_chat_mapping({k: record.get(k)}) for k in ("chosen", "rejected")):
+        return Proposal("preference", {"conversations": "true"})
+    if set(record) >= UNPAIRED_FIELDS and isinstance(record["label"], bool):
+        return Proposal("unpaired_preference")
     return None
 
 
@@ -112,7 +132,15 @@ def misfit_reason(record: dict[str, Any], proposal: Proposal) -> str | None:
         return None if ok else f"no text in {m['text_field']!r}"
     if proposal.kind == "input_output":
         return None if _segments_ok(record.get("segments")) else "no list of text segments"
-    missing = sorted(PREFERENCE_FIELDS - set(record))
+    if proposal.kind == "prompts":
+        return None if "prompt" in record else "no 'prompt'"
+    if proposal.kind == "unpaired_preference":
+        missing = sorted(UNPAIRED_FIELDS - set(record))
+        if missing:
+            return f"missing {', '.join(missing)}"
+        return None if isinstance(record["label"], bool) else "label is not true or false"
+    needed = {"chosen", "rejected"} if m.get("conversations") == "true" else PREFERENCE_FIELDS
+    missing = sorted(needed - set(record))
     return f"missing {', '.join(missing)}" if missing else None
 
 

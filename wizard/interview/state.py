@@ -77,6 +77,8 @@ class InterviewState:
     def spec_default(self, key: str) -> Any:
         if generic_key(key) == "method.kind":
             return DEFAULT_METHOD
+        if key == "objective.kind":
+            return "sft"
         try:
             info = field_info(key, self.method_kind())
         except KeyError:

@@ -11,9 +11,6 @@ from pydantic import AfterValidator, Field, model_validator
 
 from wizard.spec.base import AnswerConflict, AxolotlChoices, Real, StrictModel, axolotl_name
 
-# `axolotl`: the dataset's own `axolotl:` keys say how Axolotl reads it (its `type` among them);
-# what an imported config has when its dataset type is not one the wizard asks about.
-DatasetFormat = Literal["alpaca", "chat_template", "completion", "input_output", "axolotl"]
 ALL_LINEAR: Final = "all-linear"
 _FALLBACK = "tokenizer_default_fallback_"
 _TEMPLATES = AxolotlChoices("chat_template")
@@ -87,75 +84,6 @@ class DataSpec(StrictModel):
                 f"{self.chat_template}; set data.chat_template=jinja",
                 "chat_template",
                 "chat_template_jinja",
-            )
-        return self
-
-
-# A dataset's answers that only chat_template data has.
-CHAT_ONLY = ("roles_to_train", "train_on_eos", "chat_template", "roles", "drop_system_message")
-
-
-class DatasetSpec(StrictModel):
-    path: str = Field(min_length=1, description="local file (jsonl, json, parquet, csv) or Hub id")
-    format: DatasetFormat = Field(description="how records are laid out")
-    split: str | None = Field(default=None, description="Hub dataset split; None means train")
-    name: str | None = Field(default=None, description="Hub dataset configuration name")
-    field_messages: str = Field(
-        default="messages", description="chat_template: the field holding the list of messages"
-    )
-    role_key: str = Field(default="role", description="chat_template: the key of a message's role")
-    content_key: str = Field(
-        default="content", description="chat_template: the key of a message's text"
-    )
-    roles_to_train: list[str] | None = Field(
-        default=None, description="chat_template: the roles whose turns are trained on"
-    )
-    train_on_eos: axolotl_name("train_on_eos") | None = Field(  # type: ignore[valid-type]
-        default=None, description="chat_template: which end-of-turn tokens are trained on"
-    )
-    chat_template: ChatTemplateName | None = Field(
-        default=None, description="chat_template: this dataset's own template"
-    )
-    roles: dict[str, list[str]] | None = Field(
-        default=None, description="chat_template: {role: [names in the data]}"
-    )
-    drop_system_message: bool | None = None
-    text_field: str = Field(default="text", description="completion: the field holding the text")
-    type: str | dict[str, Any] | None = Field(
-        default=None,
-        description="format axolotl: Axolotl's own dataset type (alpaca_chat.load_qa, "
-        "chatml.intel, oasst, bradley_terry.chat_template, …) or a custom format mapping",
-    )
-    axolotl: dict[str, Any] = Field(
-        default_factory=dict,
-        description="raw Axolotl keys of this dataset entry, passed through",
-    )
-
-    @model_validator(mode="after")
-    def _mapping_only_for_its_format(self) -> DatasetSpec:
-        # Compared with the defaults (not "was it given") so a full answers-file dump reloads.
-        chat = [
-            name
-            for name in ("field_messages", "role_key", "content_key", *CHAT_ONLY)
-            if getattr(self, name) != DatasetSpec.model_fields[name].default
-        ]
-        if chat and self.format != "chat_template":
-            raise AnswerConflict(
-                f"{', '.join(chat)} only apply to format chat_template, not {self.format}; "
-                "remove them or set format=chat_template",
-                *chat,
-                "format",
-            )
-        if self.text_field != "text" and self.format != "completion":
-            raise AnswerConflict(
-                "text_field only applies to format completion; remove it", "text_field", "format"
-            )
-        if self.type is not None and self.format != "axolotl":
-            raise AnswerConflict(
-                f"type is Axolotl's own dataset type, for format axolotl; format {self.format} "
-                "already says how the records are read: remove type or set format=axolotl",
-                "type",
-                "format",
             )
         return self
 

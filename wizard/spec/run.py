@@ -7,15 +7,17 @@ and only here: the interview and the answers file read them from these models.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from wizard.axolotl import attention
 from wizard.axolotl.schema import load_schema
 from wizard.spec.base import AnswerConflict, StrictModel
+from wizard.spec.datasets import DatasetSpec
+from wizard.spec.objective import Objective, SftObjective
+from wizard.spec.objective_rules import objective_rules
 from wizard.spec.parts import (
-    DatasetSpec,
     DataSpec,
     DistributedSpec,
     HardwareSpec,
@@ -41,6 +43,7 @@ class RunSpec(StrictModel):
     datasets: list[DatasetSpec] = Field(min_length=1)
     data: DataSpec = Field(default_factory=DataSpec)
     method: Method = Field(default_factory=LoraMethod)  # DEFAULT_METHOD
+    objective: Objective = Field(default_factory=SftObjective)
     hardware: HardwareSpec = Field(default_factory=HardwareSpec)
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     distributed: DistributedSpec = Field(default_factory=DistributedSpec)
@@ -51,10 +54,25 @@ class RunSpec(StrictModel):
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
     hub: HubSpec = Field(default_factory=HubSpec)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_packing_for_rl(cls, data: Any) -> Any:
+        """Packing is the wizard's default for SFT; preference and RL trainers cannot read
+        packed rows, so there it defaults to off (an explicit `true` still meets the rule)."""
+        if not isinstance(data, dict) or data.get("defaults") == "axolotl":
+            return data
+        objective, training = data.get("objective"), data.get("training")
+        kind = objective.get("kind") if isinstance(objective, dict) else None
+        if kind in (None, "sft") or not isinstance(training or {}, dict):
+            return data
+        if "sample_packing" in (training or {}):
+            return data
+        return {**data, "training": {**(training or {}), "sample_packing": False}}
+
     @model_validator(mode="after")
     def _parts_agree(self) -> RunSpec:
         rules = (_precision_rule, _deepspeed_rule, _cpu_rule, _qlora_rule, _batch_rule,
-                 _eval_rule, _plugin_rule)  # fmt: skip
+                 _eval_rule, _plugin_rule, objective_rules)  # fmt: skip
         for rule in rules:
             rule(self)
         return self
@@ -84,8 +102,16 @@ class RunSpec(StrictModel):
             return training.gradient_accumulation_steps
         if training.effective_batch_size is None:
             return 1
-        per_step = training.micro_batch_size * self.hardware.world_size
+        per_step = training.micro_batch_size * self.training_processes
         return training.effective_batch_size // per_step
+
+    @property
+    def training_processes(self) -> int:
+        """The GPUs that train: all of them, but those GRPO's vLLM server generates on (on the
+        main node: one server serves every trainer)."""
+        generation = getattr(self.objective, "generation_gpus", 0)
+        # At least one: with no GPU left to train, the objective's rule says so.
+        return max(1, self.hardware.world_size - generation)
 
     @property
     def learning_rate(self) -> float:
@@ -207,7 +233,7 @@ def _batch_rule(spec: RunSpec) -> None:
     target = training.effective_batch_size
     if target is None:
         return
-    per_step = training.micro_batch_size * spec.hardware.world_size
+    per_step = training.micro_batch_size * spec.training_processes
     if target % per_step:
         lower = max(per_step, target - target % per_step)
         raise AnswerConflict(

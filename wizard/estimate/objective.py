@@ -1,0 +1,59 @@
+"""What the objective adds to memory (Axolotl's `rl:`): a frozen reference model, two sequences
+per sample, and vLLM's share of the GPU when GRPO generates beside training.
+
+- DPO, IPO and KTO score every batch with a frozen reference copy of the model. With an adapter
+  there is no copy: peft disables the adapter for the reference pass (TRL's `null_ref_context`).
+  ORPO and SimPO have no reference model; GRPO has one only with a KL penalty (`trl.beta` > 0).
+- DPO, IPO, ORPO and SimPO run chosen and rejected through the model in one batch (TRL's
+  `concatenated_forward`); KTO runs each completion beside a mismatched one for its KL term.
+  Either way a micro batch holds twice its sequences.
+- GRPO's vLLM in colocate mode takes `vllm.gpu_memory_utilization` of each GPU (TRL starts it
+  with that share); in server mode it has GPUs of its own and costs the trainers nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+PAIRED = frozenset({"dpo", "ipo", "orpo", "simpo", "kto"})
+WITH_REFERENCE = frozenset({"dpo", "ipo", "kto"})
+# Axolotl 0.19's VllmConfig default for gpu_memory_utilization.
+VLLM_SHARE_DEFAULT = 0.9
+
+
+def _grpo_beta(cfg: Mapping[str, Any]) -> float:
+    trl = cfg.get("trl")
+    beta = trl.get("beta") if isinstance(trl, Mapping) else None
+    return float(beta) if isinstance(beta, (int, float)) and not isinstance(beta, bool) else 0.0
+
+
+def _colocated_share(cfg: Mapping[str, Any]) -> float:
+    trl, vllm = cfg.get("trl"), cfg.get("vllm")
+    trl = trl if isinstance(trl, Mapping) else {}
+    if not trl.get("use_vllm") or trl.get("vllm_mode") != "colocate":
+        return 0.0
+    share = vllm.get("gpu_memory_utilization") if isinstance(vllm, Mapping) else None
+    if isinstance(share, (int, float)) and not isinstance(share, bool) and 0 < share < 1:
+        return float(share)
+    return VLLM_SHARE_DEFAULT
+
+
+def objective_fields(cfg: Mapping[str, Any], method: str, notes: list[str]) -> dict[str, Any]:
+    """The Workload fields of the objective: `rl` and what its trainer keeps in memory."""
+    kind = str(cfg.get("rl") or "sft").lower()
+    reference = kind in WITH_REFERENCE or (kind == "grpo" and _grpo_beta(cfg) > 0)
+    if reference and method != "full":
+        notes.append(f"{kind} with an adapter: the reference pass disables the adapter, no copy")
+        reference = False
+    elif reference:
+        notes.append(f"{kind}: a frozen reference copy of the model sits beside the trained one")
+    share = _colocated_share(cfg) if kind == "grpo" else 0.0
+    if share:
+        notes.append(f"GRPO with vLLM colocated: vLLM takes {share:.0%} of each GPU")
+    return {
+        "objective": kind,
+        "sequences_per_sample": 2 if kind in PAIRED else 1,
+        "reference_model": reference,
+        "vllm_share": share,
+    }
