@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 from wizard.axolotl import attention
 from wizard.axolotl.schema import load_schema
 from wizard.spec.base import AnswerConflict, StrictModel
+from wizard.spec.fsdp_rules import fsdp_rule
 from wizard.spec.parts import (
     DatasetSpec,
     DataSpec,
@@ -53,8 +54,8 @@ class RunSpec(StrictModel):
 
     @model_validator(mode="after")
     def _parts_agree(self) -> RunSpec:
-        rules = (_precision_rule, _deepspeed_rule, _cpu_rule, _qlora_rule, _batch_rule,
-                 _eval_rule, _plugin_rule)  # fmt: skip
+        rules = (_precision_rule, _deepspeed_rule, fsdp_rule, _cpu_rule, _qlora_rule,
+                 _batch_rule, _eval_rule, _plugin_rule)  # fmt: skip
         for rule in rules:
             rule(self)
         return self
