@@ -22,6 +22,7 @@ class RunSpec(Protocol):
     @property
     def resolved_precision(self) -> str: ...
 
+
 # bitsandbytes' 8-bit AdamW fails under FSDP2 (validation.py check_fsdp2_w_8bit_optimizer).
 BNB_8BIT_ADAMW = ("adamw_8bit", "adamw_bnb_8bit")
 LORA_KERNELS = ("mlp_kernel", "qkv_kernel", "o_kernel", "embedding_kernel")
