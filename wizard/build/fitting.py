@@ -9,7 +9,7 @@ kept: auto-fit only tries plans that keep it, so the plan it reports is the plan
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from wizard.answers.layers import Answers, Layer, LayerKind
@@ -21,6 +21,8 @@ from wizard.models import ModelArch, resolve_arch
 from wizard.spec import DistributedSpec, RunSpec
 
 AUTOFIT_LAYER = "auto-fit"
+CATALOG_LAYER = "model catalog"
+LAYER_CLASS = "distributed.fsdp.transformer_layer_cls_to_wrap"
 BATCH_KEYS = ("training.gradient_accumulation_steps", "training.effective_batch_size")
 STAGES = (1, 2, 3)
 
@@ -49,9 +51,29 @@ def model_arch(spec: RunSpec, cwd: Path) -> tuple[ModelArch | None, str | None]:
 
 def fit_answers(answers: Answers, cwd: Path) -> FitReport:
     """Resolve the answers; add an auto-fit layer when GPU memory is known and the batch layout
-    was left to defaults. `answers` itself is not changed."""
+    was left to defaults; then the FSDP layer class of the model. `answers` is not changed."""
     spec = answers.resolve()
     arch, note = model_arch(spec, cwd)
+    return _with_layer_class(_autofit(answers, spec, arch, note))
+
+
+def _with_layer_class(report: FitReport) -> FitReport:
+    """FSDP wraps the model's decoder layer class, named from the family table, so nobody types
+    it; a model the table does not know keeps accelerate's choice (its `_no_split_modules`)."""
+    spec, arch = report.spec, report.arch
+    wanted = spec.distributed.backend == "fsdp" and spec.defaults == "wizard"
+    if not wanted or arch is None or not arch.layer_class:
+        return report
+    if report.answers.origin(LAYER_CLASS) is not None:
+        return report
+    layer = Layer(CATALOG_LAYER, {LAYER_CLASS: arch.layer_class}, kind=LayerKind.AUTOFIT)
+    answers = Answers([layer, *report.answers.layers])
+    return replace(report, answers=answers, spec=answers.resolve())
+
+
+def _autofit(
+    answers: Answers, spec: RunSpec, arch: ModelArch | None, note: str | None
+) -> FitReport:
     if arch is None or not _wants_autofit(answers, spec):
         return FitReport(arch, answers, spec, note)
     memory = spec.hardware.gpu_memory_gib
@@ -99,7 +121,18 @@ def kept_choices(answers: Answers, spec: RunSpec) -> Keep:
         layouts=_kept_layouts(answers, spec.distributed),
         accumulation=accumulation if given("training.gradient_accumulation_steps") else None,
         checkpointing=checkpointing if given("training.gradient_checkpointing") else None,
+        fsdp=_allows_fsdp(answers),
     )
+
+
+def _allows_fsdp(answers: Answers) -> bool:
+    """Whether the answers take FSDP2 at all, by the spec's own rules (no second copy)."""
+    trial = Layer("FSDP trial", {"distributed.backend": "fsdp"}, kind=LayerKind.TRIAL)
+    try:
+        Answers([*answers.layers, trial]).resolve()
+    except WizardError:
+        return False
+    return True
 
 
 def _kept_layouts(answers: Answers, dist: DistributedSpec) -> list[Layout] | None:
@@ -108,17 +141,20 @@ def _kept_layouts(answers: Answers, dist: DistributedSpec) -> list[Layout] | Non
              for name in DistributedSpec.model_fields}  # fmt: skip
     if not any(given.values()):
         return None
-    backends = [dist.backend] if given["backend"] else ["none", "deepspeed"]
+    backends = [dist.backend] if given["backend"] else ["none", "deepspeed", "fsdp"]
     stages = [dist.zero_stage] if given["zero_stage"] else list(STAGES)
     optimizer = [dist.offload_optimizer] if given["offload_optimizer"] else [False, True]
     params = [dist.offload_params] if given["offload_params"] else [False, True]
-    # FSDP keeps its own layout: only the batch and checkpointing are fitted (stage 0 here means
-    # "no DeepSpeed file", not "no sharding").
-    unsharded = "none" in backends or "fsdp" in backends
-    layouts: list[Layout] = [(0, False, False)] if unsharded else []
+    layouts: list[Layout] = [Layout()] if "none" in backends else []
+    # FSDP2 offloads parameters, gradients and optimizer together; a ZeRO stage means DeepSpeed.
+    fsdp_fits = not given["zero_stage"] and not (
+        given["offload_optimizer"] and dist.offload_optimizer
+    )
+    if "fsdp" in backends and fsdp_fits:
+        layouts += [Layout(3, par, par, fsdp=True) for par in params]
     if "deepspeed" in backends:
         layouts += [
-            (stage, opt, par)
+            Layout(stage, opt, par)
             for stage in stages
             for opt in optimizer
             for par in params
@@ -135,7 +171,10 @@ def _plan_layer(answers: Answers, plan: Plan) -> Layer:
     }
     if all(answers.origin(key) is None for key in BATCH_KEYS):
         chosen["training.gradient_accumulation_steps"] = plan.grad_accum
-    if plan.zero_stage:
+    if plan.fsdp:
+        chosen["distributed.backend"] = "fsdp"
+        chosen["distributed.offload_params"] = plan.offload_params
+    elif plan.zero_stage:
         chosen.update(
             {
                 "distributed.backend": "deepspeed",

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from wizard.errors import WizardError
 from wizard.spec import RunSpec
 
-# FSDP2 as the wizard writes it when nothing else is said; the layer class to wrap is left to
-# accelerate, which takes the model's own (`_no_split_modules`), so nobody types a class name.
+# FSDP2 as the wizard writes it when nothing else is said. The layer class to wrap is an answer
+# that `build.fitting` fills from the family table (families.yaml `layer_class`); for a model
+# the table does not know it stays unset, and accelerate wraps the model's own
+# `_no_split_modules`: either way nobody types a class name.
 FSDP2_DEFAULTS: dict[str, Any] = {
     "auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
     "state_dict_type": "FULL_STATE_DICT",
@@ -35,3 +39,24 @@ def fsdp_entries(spec: RunSpec) -> list[tuple[str, Any, str, str]]:
     if settings:
         entries.append(("fsdp_config", settings, "", "distributed.backend"))
     return entries
+
+
+FSDP_KEYS = ("fsdp", "fsdp_config", "fsdp_version")
+
+
+def check_sharding_raw(spec: RunSpec, raw: Mapping[str, Any]) -> None:
+    """Raw keys cannot add the other sharding: Axolotl refuses DeepSpeed and FSDP together
+    (validation.py check_fsdp_deepspeed)."""
+    backend = spec.distributed.backend
+    fsdp_raw = next((key for key in FSDP_KEYS if raw.get(key)), None)
+    if backend == "fsdp" and raw.get("deepspeed"):
+        clash = "axolotl.deepspeed"
+    elif backend == "deepspeed" and fsdp_raw:
+        clash = f"axolotl.{fsdp_raw}"
+    else:
+        return
+    raise WizardError(
+        f"{clash} with distributed.backend={backend}: DeepSpeed and FSDP cannot shard one run "
+        "(Axolotl refuses both)",
+        f"remove {clash}, or choose one with distributed.backend=deepspeed or fsdp",
+    )

@@ -20,7 +20,33 @@ from wizard.errors import WizardError
 def method_note(answers: Answers, preset: PresetRef | None, kind: str, cwd: Path) -> str | None:
     """`~18.2 GiB per GPU, fits in 24 GiB` for method `kind` on the GPUs answered so far; None
     when there is nothing to estimate (a CPU run, an architecture not found here)."""
-    choice = Layer("method choice", {"method.kind": kind}, kind=LayerKind.TRIAL)
+    return trial_note(answers, preset, {"method.kind": kind}, cwd)
+
+
+def sharding_note(
+    answers: Answers, preset: PresetRef | None, backend: str, cwd: Path
+) -> str | None:
+    """The same note for a sharding backend (none, deepspeed at the answered ZeRO stage, fsdp),
+    with the layout auto-fit would write for it."""
+    note = trial_note(answers, preset, {"distributed.backend": backend}, cwd)
+    if note is None or backend != "deepspeed" or note.startswith("not possible"):
+        return note
+    stage = trial_stage(answers)
+    return f"ZeRO-{stage}: {note}"
+
+
+def trial_stage(answers: Answers) -> int:
+    try:
+        return answers.resolve().distributed.zero_stage
+    except WizardError:
+        return 2
+
+
+def trial_note(
+    answers: Answers, preset: PresetRef | None, values: dict[str, object], cwd: Path
+) -> str | None:
+    """The memory note of the run with `values` on top of the answers so far."""
+    choice = Layer("trial choice", values, kind=LayerKind.TRIAL)
     layers = [*answers.layers, choice]
     trial = Answers([*layers, placeholder_layer(layers)])
     try:

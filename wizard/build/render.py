@@ -21,7 +21,7 @@ from wizard.axolotl import attention, batch
 from wizard.axolotl.paths import PathMapper, is_local_path, keep_path
 from wizard.build.deepspeed_config import deepspeed_filename
 from wizard.build.direct import direct_rows
-from wizard.build.fsdp_config import fsdp_entries
+from wizard.build.fsdp_config import check_sharding_raw, fsdp_entries
 from wizard.build.objective_config import objective_entries, preference_dataset_fields
 from wizard.errors import WizardError
 from wizard.spec import (
@@ -105,6 +105,7 @@ def render_axolotl(
     groups = [g for g in groups if g.entries]
     if raw:
         _check_raw_keys(raw, groups)
+        check_sharding_raw(spec, raw)
         groups.append(Group("raw Axolotl keys, passed through unchanged (axolotl: in the answers)"))
         for key, value in raw.items():
             groups[-1].add(key, value)

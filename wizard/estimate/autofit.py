@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from wizard.axolotl.batch import sequences_per_step
 from wizard.errors import WizardError
@@ -18,17 +18,32 @@ from wizard.estimate.workload import Workload, workload_from_config
 from wizard.models import ModelArch
 
 # Relative step time of each technique (1.0 = none): checkpointing recomputes the forward pass,
-# ZeRO adds communication, offload moves states over PCIe every step.
+# ZeRO adds communication, offload moves states over PCIe every step. FSDP2 gathers and scatters
+# exactly what ZeRO-3 does (every layer's weights, forward and backward), so it costs the same;
+# between two plans as fast, the one without DeepSpeed wins (PREFER_FSDP).
 CKPT_COST = 1.30
 ZERO_COST = {0: 1.0, 1: 1.03, 2: 1.05, 3: 1.15}
+FSDP_COST = ZERO_COST[3]
+PREFER_FSDP = "FSDP2 over ZeRO-3: same memory, no DeepSpeed dependency"
 OFFLOAD_OPT_COST = 1.6
 OFFLOAD_PARAM_COST = 2.5
 # Below this many tokens per micro batch a GPU is not kept busy (a soft knee, not a cliff).
 SATURATION_TOKENS = 1024
 
 
-# (ZeRO stage, offload optimizer, offload params): one way of placing the model states.
-Layout = tuple[int, bool, bool]
+class Layout(NamedTuple):
+    """One way of placing the model states. FSDP2 is stage 3 with `fsdp` (it shards what ZeRO-3
+    shards); its offload moves parameters, gradients and optimizer states together."""
+
+    zero_stage: int = 0
+    offload_optimizer: bool = False
+    offload_params: bool = False
+    fsdp: bool = False
+
+
+DDP = Layout()
+FSDP2 = Layout(3, fsdp=True)
+FSDP2_OFFLOAD = Layout(3, True, True, fsdp=True)
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,12 @@ class Plan:
     budget_gib: float
     speed_factor: float
     estimate: Estimate
+    fsdp: bool = False
+    why: str = ""  # the rule that picked this layout over one as fast, when one applied
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.zero_stage, self.offload_optimizer, self.offload_params, self.fsdp)
 
     @property
     def effective_batch(self) -> int:
@@ -64,15 +85,18 @@ class Plan:
     def describe(self) -> str:
         """What auto-fit chose, without a memory figure: the estimate of what is written is
         shown once, next to it."""
+        why = f" ({self.why})" if self.why else ""
         return (
             f"micro batch {self.micro_batch}, {self.layout_text()}: the fastest layout under "
-            f"{self.budget_gib:.1f} GiB per GPU"
+            f"{self.budget_gib:.1f} GiB per GPU{why}"
         )
 
     def layout_text(self) -> str:
         """`ZeRO-3 with optimizer offload, gradient checkpointing`: how the states are placed."""
         parts = [f"ZeRO-{self.zero_stage}" if self.zero_stage else "no ZeRO sharding"]
-        if self.offload_params:
+        if self.fsdp:
+            parts[0] = "FSDP2 with CPU offload" if self.offload_params else "FSDP2"
+        elif self.offload_params:
             parts[0] += " with parameter and optimizer offload"
         elif self.offload_optimizer:
             parts[0] += " with optimizer offload"
@@ -86,7 +110,10 @@ class Plan:
             "gradient_accumulation_steps": self.grad_accum,
             "gradient_checkpointing": self.grad_ckpt,
         }
-        if self.zero_stage:
+        if self.fsdp:
+            keys["fsdp_version"] = 2
+            keys["fsdp_offload_params"] = self.offload_params
+        elif self.zero_stage:
             keys["deepspeed_zero_stage"] = self.zero_stage
             keys["deepspeed_offload_optimizer"] = self.offload_optimizer
             keys["deepspeed_offload_params"] = self.offload_params
@@ -100,6 +127,7 @@ class Keep:
     layouts: list[Layout] | None = None
     accumulation: int | None = None
     checkpointing: bool | None = None
+    fsdp: bool = True  # False: the answers rule FSDP out (an 8-bit bnb AdamW, a Falcon, ...)
 
 
 class AutofitError(WizardError):
@@ -111,14 +139,14 @@ class AutofitError(WizardError):
 
 
 def layouts_for(spec: Workload, gpus: int) -> list[Layout]:
-    """(ZeRO stage, offload optimizer, offload params) worth trying for this method."""
-    layouts: list[Layout] = [(0, False, False)]
+    """The layouts worth trying for this method: DDP, ZeRO 1/2/3, FSDP2, and their offloads."""
+    layouts: list[Layout] = [DDP]
     if gpus > 1:
-        layouts += [(2, False, False)]
+        layouts += [Layout(1), Layout(2), FSDP2]  # FSDP2 shards QLoRA's 4-bit weights too
         if spec.method != "qlora":  # Axolotl does not combine QLoRA with ZeRO-3
-            layouts += [(3, False, False)]
+            layouts += [Layout(3)]
     if spec.method == "full":
-        layouts += [(2, True, False), (3, True, False), (3, True, True)]
+        layouts += [Layout(2, True), Layout(3, True), Layout(3, True, True), FSDP2_OFFLOAD]
     return layouts
 
 
@@ -129,7 +157,7 @@ def _divisors(n: int) -> list[int]:
 def _speed(spec: Workload) -> float:
     tokens = spec.tokens
     utilization = tokens / (tokens + SATURATION_TOKENS)
-    factor = ZERO_COST[spec.zero_stage] / utilization
+    factor = (FSDP_COST if spec.fsdp else ZERO_COST[spec.zero_stage]) / utilization
     factor *= CKPT_COST if spec.grad_ckpt else 1.0
     factor *= OFFLOAD_OPT_COST if spec.offload_optimizer else 1.0
     return factor * (OFFLOAD_PARAM_COST if spec.offload_params else 1.0)
@@ -145,7 +173,7 @@ def _plans(
     keep: Keep,
 ) -> list[Plan]:
     plans = []
-    for stage, off_opt, off_par in layouts:
+    for stage, off_opt, off_par, fsdp in layouts:
         for ckpt in (False, True) if keep.checkpointing is None else (keep.checkpointing,):
             for mb in _divisors(per_gpu):
                 if keep.accumulation is not None and per_gpu // mb != keep.accumulation:
@@ -158,7 +186,7 @@ def _plans(
                     grad_ckpt=ckpt,
                     micro_batch=mb,
                     grad_accum=per_gpu // mb,
-                    fsdp=False,
+                    fsdp=fsdp,
                     upcast_fp32=base.upcast_fp32 and stage == 0,
                 )
                 result = compose(arch, spec, gpu_mem)
@@ -174,6 +202,7 @@ def _plans(
                         budget,
                         _speed(spec),
                         result,
+                        fsdp,
                     )
                 )
     return plans
@@ -205,16 +234,30 @@ def autofit(
     per_gpu = -(-target_batch // gpus)  # at least the target; rounded up to whole sequences
     budget = gpu_mem_gib * (1 - margin)
     keep = keep or Keep()
-    tried = layouts_for(base, gpus)
+    tried = [layout for layout in layouts_for(base, gpus) if keep.fsdp or not layout.fsdp]
     if keep.layouts is not None:
         # A layout the user picked is tried even where auto-fit would not pick it by itself.
         tried = [layout for layout in tried if layout in keep.layouts] or keep.layouts
     plans = _plans(arch, base, per_gpu, gpu_mem_gib, budget, tried, keep)
     fitting = [p for p in plans if p.estimate.peak_gib_per_gpu <= budget]
     if fitting:
-        return min(fitting, key=lambda p: (p.speed_factor, p.estimate.peak_gib_per_gpu))
+        return _fastest(fitting)
     nearest = min(plans, key=lambda p: p.estimate.peak_gib_per_gpu)
     raise _no_fit(arch, nearest, gpu_mem_gib)
+
+
+def _fastest(fitting: list[Plan]) -> Plan:
+    """The fastest plan; between plans as fast, one without DeepSpeed (PREFER_FSDP), then the
+    lower peak. The rule is named when it decided."""
+
+    def rank(plan: Plan) -> tuple[float, bool, float]:
+        deepspeed = plan.zero_stage > 0 and not plan.fsdp
+        return (round(plan.speed_factor, 9), deepspeed, plan.estimate.peak_gib_per_gpu)
+
+    best = min(fitting, key=rank)
+    twin = Layout(3, best.offload_optimizer, best.offload_params)
+    rival = any(p.layout == twin and rank(p)[0] == rank(best)[0] for p in fitting)
+    return replace(best, why=PREFER_FSDP) if best.fsdp and rival else best
 
 
 def _longest_fitting_seq(arch: ModelArch, plan: Plan) -> int:
@@ -232,11 +275,7 @@ def _longest_fitting_seq(arch: ModelArch, plan: Plan) -> int:
 
 def _no_fit(arch: ModelArch, nearest: Plan, gpu_mem_gib: float) -> AutofitError:
     need = nearest.estimate.peak_gib_per_gpu
-    layout = f"ZeRO-{nearest.zero_stage}" if nearest.zero_stage else "no DeepSpeed"
-    if nearest.offload_params:
-        layout += " with parameter and optimizer offload"
-    elif nearest.offload_optimizer:
-        layout += " with optimizer offload"
+    layout = nearest.layout_text().rsplit(", ", 1)[0]
     seq = _longest_fitting_seq(arch, nearest)
     shorter = f"sequence_len {seq} (micro batch 1)" if seq >= 128 else "a shorter sequence_len"
     return AutofitError(

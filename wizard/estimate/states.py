@@ -51,6 +51,8 @@ def model_states(arch: ModelArch, spec: Workload) -> States:
     opt = n * info.states * _state_elem(spec, arch)
     if spec.deepspeed:
         return _deepspeed_states(arch, spec, n, opt)
+    if spec.fsdp and spec.compute_bytes < FP32:
+        return _fsdp_states(arch, spec, n)
     grad_each = trainable_bytes_each(arch, spec)
     grads = _split(spec, n * grad_each, spec.fsdp)
     opt = _split(spec, opt, spec.fsdp)
@@ -88,6 +90,31 @@ def _deepspeed_states(arch: ModelArch, spec: Workload, n: int, opt: float) -> St
         optimizer=opt,
         master=master,
         step_temp=0.0 if info.fused else master,
+        cpu=cpu,
+    )
+
+
+def _fsdp_states(arch: ModelArch, spec: Workload, n: int) -> States:
+    """FSDP2 under mixed precision: accelerate upcasts the trainable shards to fp32
+    (accelerate/utils/fsdp_utils.py:733), so each GPU holds 1/N of fp32 parameters, fp32
+    gradients and fp32 optimizer states (FSDP's own accounting; ZeRO-3's 16 bytes a parameter).
+    The 16-bit layers gathered for compute are buffers; `master` is the fp32 shards' bytes above
+    the 16-bit weights the weights term counts."""
+    info, _ = optimizer_info(spec.optimizer)
+    g = spec.gpus
+    each = info.state_bytes if info.state_bytes is not None else FP32
+    opt = n * info.states * each / g
+    grads = n * FP32 / g
+    master = n * max(FP32 - trainable_bytes_each(arch, spec), 0.0) / g
+    cpu = 0.0
+    if spec.offload_params:
+        cpu, grads, opt, master = (grads + opt + master) * g, 0.0, 0.0, 0.0
+    return States(
+        grads_full=grads,
+        grads_backward=_first_grads(arch, spec, grads, n),
+        optimizer=opt,
+        master=master,
+        step_temp=0.0 if info.fused else opt / max(info.states, 1),
         cpu=cpu,
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from wizard.build.memoryfit import method_note
+from wizard.build.memoryfit import method_note, sharding_note
 from wizard.interview.data_question import dataset_path
 from wizard.interview.hardware import COMMON_GPUS
 from wizard.interview.model_question import model_question
@@ -48,8 +48,8 @@ def _select(iv: InterviewState, question: QuestionDef, key: str, offer: Offer) -
         choices = objective_choices(str(iv.value("datasets.0.format")))
     else:
         choices = literal_choices(question, iv.method_kind())
-    if question.notes == "method_memory":
-        choices = method_choices(iv, choices)
+    if question.notes in ("method_memory", "sharding_memory"):
+        choices = memory_choices(iv, choices, question.notes)
     default = answer_text(offer.value)
     values = [c.value for c in choices]
     picked = iv.prompter.select(key, question.message, choices,
@@ -72,12 +72,14 @@ def objective_choices(data_format: str) -> list[Choice]:
             if wanted == data_format]  # fmt: skip
 
 
-def method_choices(iv: InterviewState, choices: list[Choice]) -> list[Choice]:
-    """Each method's note with the memory it would need for this model on these GPUs."""
+def memory_choices(iv: InterviewState, choices: list[Choice], notes: str) -> list[Choice]:
+    """Each method's (or sharding backend's) note with the memory it would need for this model
+    on these GPUs."""
     cwd = Path.cwd()
+    note_of = method_note if notes == "method_memory" else sharding_note
     noted = []
     for choice in choices:
-        memory = method_note(iv.answers, iv.preset, choice.value, cwd)
+        memory = note_of(iv.answers, iv.preset, choice.value, cwd)
         noted.append(
             Choice(choice.value, note=f"{choice.note}; {memory}" if memory else choice.note)
         )

@@ -84,11 +84,13 @@ def build_launch_command(
     config_file: str | None = None,
     train_args: tuple[str, ...] = (),
     cpu_threads: int | None = None,
+    fsdp: bool = False,
 ) -> LaunchCommand:
     """`accelerate launch … -m axolotl.cli.train CONFIG [train_args]`.
 
     `extra_args` go to accelerate (what the user put after `--`); `train_args` go to Axolotl,
     whose CLI reads `--key=value` as config overrides (that is how `--resume` is passed).
+    `fsdp`: the config file has accelerate's FSDP block, which only `--use_fsdp` reads.
     """
     argv = [*accelerate, "launch"]
     if config_file is not None:
@@ -104,7 +106,7 @@ def build_launch_command(
     ]  # fmt: skip
     env: dict[str, str] = {}
     if layout.multi_process:
-        argv.append("--multi_gpu")
+        argv.append("--use_fsdp" if fsdp else "--multi_gpu")
     if layout.cpu:
         # `--cpu --num_processes 2` starts one process; `--multi_gpu` with this variable starts
         # real gloo workers on the CPU.

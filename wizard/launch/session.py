@@ -22,6 +22,7 @@ from wizard.launch.command import (
     accelerate_config,
     build_launch_command,
 )
+from wizard.launch.fsdp_accelerate import with_fsdp
 from wizard.launch.manifest import (
     ManifestData,
     ManifestDir,
@@ -69,6 +70,7 @@ def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
     run_preflight(pre)
     create = create_manifest and not pre.errors  # a launch that will not start leaves nothing
     manifest = plan_manifest_dir(target.run_dir, layout.node_rank, create=create)
+    accelerate = with_fsdp(accelerate_config(layout, precision), target.config)
     command = build_launch_command(
         target.config_arg, layout, precision,
         extra_args=options.extra_args,
@@ -76,9 +78,9 @@ def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
         config_file=manifest.accelerate_config,
         train_args=_train_args(options, layout),
         cpu_threads=_cpu_threads(layout),
+        fsdp=accelerate["distributed_type"] == "FSDP",
     )  # fmt: skip
-    return Prepared(target, planned, layout, precision, pre, manifest, command,
-                    accelerate_config(layout, precision))  # fmt: skip
+    return Prepared(target, planned, layout, precision, pre, manifest, command, accelerate)
 
 
 def _with_hostfile(options: LaunchOptions) -> LaunchOptions:

@@ -82,6 +82,7 @@ class ModelArch:
     moe_intermediate_size: int = 0
     shared_expert_intermediate_size: int = 0
     multimodal: bool = False
+    layer_class: str = ""  # the decoder layer class FSDP wraps; empty: not known here
     source: str = "config"
     rough_reasons: tuple[str, ...] = field(default=())
 
@@ -274,6 +275,8 @@ def arch_from_config(config: Mapping[str, Any], name: str, source: str = "config
         moe_intermediate_size=(dims["moe_i"] or dims["i"]) if experts else 0,
         shared_expert_intermediate_size=dims["shared_i"] if experts else 0,
         multimodal=multimodal,
+        # A multimodal wrapper has vision layers too: its own `_no_split_modules` names them all.
+        layer_class="" if multimodal else fam.layer_class,
         source=source,
         rough_reasons=_rough(model_type, known, experts, multimodal),
     )

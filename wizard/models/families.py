@@ -62,6 +62,11 @@ class Family:
         return str(self.spec.get("mlp_kind", "gated"))
 
     @property
+    def layer_class(self) -> str:
+        """The decoder layer's class name in transformers; empty when the table has none."""
+        return str(self.spec.get("layer_class", ""))
+
+    @property
     def defaults(self) -> Mapping[str, Any]:
         found: Mapping[str, Any] = self.spec.get("defaults") or {}
         return found

@@ -28,6 +28,7 @@ class RunSpec(Protocol):
     @property
     def training_processes(self) -> int: ...
 
+
 # Axolotl's KTO transforms write the prompt in one of these templates' markup.
 KTO_TEMPLATES = ("chatml", "llama3")
 _READS = {

@@ -15,6 +15,7 @@ from wizard.axolotl import attention
 from wizard.axolotl.schema import load_schema
 from wizard.spec.base import AnswerConflict, StrictModel
 from wizard.spec.datasets import DatasetSpec
+from wizard.spec.fsdp_rules import fsdp_rule
 from wizard.spec.objective import Objective, SftObjective
 from wizard.spec.objective_rules import objective_rules
 from wizard.spec.parts import (
@@ -71,8 +72,8 @@ class RunSpec(StrictModel):
 
     @model_validator(mode="after")
     def _parts_agree(self) -> RunSpec:
-        rules = (_precision_rule, _deepspeed_rule, _cpu_rule, _qlora_rule, _batch_rule,
-                 _eval_rule, _plugin_rule, objective_rules)  # fmt: skip
+        rules = (_precision_rule, _deepspeed_rule, fsdp_rule, _cpu_rule, _qlora_rule,
+                 _batch_rule, _eval_rule, _plugin_rule, objective_rules)  # fmt: skip
         for rule in rules:
             rule(self)
         return self

@@ -1,0 +1,88 @@
+"""accelerate's own FSDP settings for a run whose Axolotl config uses FSDP (pure).
+
+Axolotl turns its `fsdp_config` into FSDP_* variables in the child (`setup_fsdp_envs`), but
+only the settings that are on. `accelerate launch --use_fsdp` sets every FSDP_* variable from
+its config file first, with defaults of its own where the file is silent, and one of them is
+wrong for us: `fsdp_cpu_ram_efficient_loading` defaults to true, which Axolotl refuses with
+4-bit weights. So the block says every setting the launcher reads, mirroring the Axolotl config,
+and `distributed_type: FSDP` with `--use_fsdp` makes accelerate read it (with `--multi_gpu` it
+would read the block and ignore it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+FSDP2_WRAP = "TRANSFORMER_BASED_WRAP"
+LAUNCH_FLAG = "--use_fsdp"
+
+
+def _settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """`fsdp_config` without the deprecated `fsdp_` prefixes Axolotl still accepts."""
+    raw = config.get("fsdp_config")
+    if not isinstance(raw, Mapping):
+        return {}
+    return {str(k).removeprefix("fsdp_"): v for k, v in raw.items()}
+
+
+def fsdp_version(config: Mapping[str, Any]) -> int | None:
+    """The FSDP version an Axolotl config trains with; None when it does not use FSDP.
+
+    As Axolotl reads it: `fsdp_version`, else `fsdp_config.(fsdp_)version`, else 1."""
+    settings = _settings(config)
+    if not settings and not config.get("fsdp"):
+        return None
+    version = config.get("fsdp_version") or settings.get("version") or 1
+    return 2 if str(version) == "2" else 1
+
+
+def _fsdp1_strategy(config: Mapping[str, Any]) -> str:
+    options = config.get("fsdp")
+    names = [str(o).lower() for o in options] if isinstance(options, list) else []
+    for option, strategy in (("shard_grad_op", "SHARD_GRAD_OP"), ("no_shard", "NO_SHARD"),
+                             ("hybrid_shard", "HYBRID_SHARD")):  # fmt: skip
+        if option in names:
+            return strategy
+    return "FULL_SHARD"
+
+
+def _offload(config: Mapping[str, Any], settings: Mapping[str, Any]) -> bool:
+    options = config.get("fsdp")
+    listed = isinstance(options, list) and any("offload" in str(o) for o in options)
+    return bool(settings.get("offload_params")) or listed
+
+
+def fsdp_block(config: Mapping[str, Any]) -> dict[str, Any] | None:
+    """accelerate's `fsdp_config` block for this Axolotl config; None without FSDP."""
+    version = fsdp_version(config)
+    if version is None:
+        return None
+    settings = _settings(config)
+    ram_efficient = settings.get("cpu_ram_efficient_loading") is True
+    reshard = settings.get("reshard_after_forward", True) is not False
+    block: dict[str, Any] = {
+        "fsdp_version": version,
+        "fsdp_offload_params": _offload(config, settings),
+        "fsdp_auto_wrap_policy": settings.get("auto_wrap_policy") or FSDP2_WRAP,
+        "fsdp_reshard_after_forward": reshard if version == 2 else _fsdp1_strategy(config),
+        "fsdp_cpu_ram_efficient_loading": ram_efficient,
+        # accelerate's launcher refuses RAM-efficient loading without it (utils/launch.py:306).
+        "fsdp_sync_module_states": ram_efficient or settings.get("sync_module_states") is True,
+        "fsdp_activation_checkpointing": settings.get("activation_checkpointing") is True,
+        "fsdp_use_orig_params": settings.get("use_orig_params", version == 1) is not False,
+    }
+    for key in ("transformer_layer_cls_to_wrap", "state_dict_type", "min_num_params"):
+        if settings.get(key) is not None:
+            block[f"fsdp_{key}"] = settings[key]
+    return block
+
+
+def with_fsdp(accelerate: dict[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """accelerate's config file, with the FSDP block when the Axolotl config uses FSDP on
+    several processes (one process shards nothing: it stays a plain run)."""
+    block = fsdp_block(config)
+    multi_gpu = accelerate.get("distributed_type") == "MULTI_GPU" and not accelerate.get("use_cpu")
+    if block is None or not multi_gpu:
+        return accelerate
+    return {**accelerate, "distributed_type": "FSDP", "fsdp_config": block}
