@@ -66,10 +66,11 @@ def _data_rule(spec: RunSpec) -> None:
                 where,
             )
         wanted_format = DATA_FORMAT.get(kind)
-        if wanted_format and dataset.format not in (wanted, "axolotl"):
+        if wanted_format and dataset.format not in (wanted_format, "axolotl"):
             raise AnswerConflict(
-                f"objective {kind} reads {_READS[wanted]} (format {wanted}), but {where} is "
-                f"{dataset.format}; set {where}={wanted}, or objective.kind=sft for this data",
+                f"objective {kind} reads {_READS[wanted_format]} (format {wanted_format}), but "
+                f"{where} is {dataset.format}; set {where}={wanted_format}, or "
+                "objective.kind=sft for this data",
                 where,
                 "objective.kind",
             )
