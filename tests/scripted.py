@@ -34,6 +34,7 @@ class ScriptedPrompter:
     rejections: list[tuple[str, str]] = field(default_factory=list)
     shown: list[str] = field(default_factory=list)
     defaults: dict[str, Any] = field(default_factory=dict)
+    offered: dict[str, list[str]] = field(default_factory=dict)  # a select's choices, by key
 
     def _next(self, key: str, default: Any) -> Any:
         self.asked.append(key)
@@ -56,6 +57,7 @@ class ScriptedPrompter:
         search: bool = False,
     ) -> str:
         values = [c.value for c in choices if not c.header]
+        self.offered[key] = values
         answer = self._next(key, default if default is not None else values[0])
         if answer not in values:
             raise AssertionError(f"{key}: {answer!r} is not one of {values}")

@@ -233,3 +233,12 @@ def test_the_reward_module_is_carried_into_the_run_folder(tmp_path: Path) -> Non
     assert (tmp_path / "run" / "rewards.py").read_text() == source
     config = yaml.safe_load((tmp_path / "run" / CONFIG_FILENAME).read_text())
     assert config["rl"] == "grpo" and config["trl"]["num_generations"] == 8
+
+
+def test_a_field_of_another_objective_or_method_names_its_kind(tmp_path: Path) -> None:
+    line = _refused(tmp_path, "--preset", "llama-3.1-8b-dpo", "--set", "datasets.0.path=org/d",
+                    "--set", REWARDS)
+    assert "objective.reward_functions is an answer of objective grpo only" in line
+    line = _refused(tmp_path, "--preset", "llama-3.1-8b-lora", "--set", "datasets.0.path=org/d",
+                    "--set", "method.kind=full", "--set", "method.r=8")
+    assert "method.r is an answer of method lora / qlora only" in line

@@ -356,3 +356,40 @@ def test_enter_through_a_preset_asks_at_most_three_more_questions(
     argv = ["new", "run", "--preset", preset, "--set", "datasets.0.path=org/data"]
     assert run_through_cli(monkeypatch, prompter, argv) == 0
     assert len(prompter.asked) - ASKED_BEFORE_BREADTH[preset] <= 3, prompter.asked
+
+
+@pytest.mark.parametrize(
+    ("data", "offered", "proposed", "rl_type"),
+    [
+        ("preference.jsonl", ["dpo", "ipo", "orpo", "simpo"], "dpo", "chat_template.default"),
+        ("unpaired.jsonl", ["kto"], "kto", "chatml.prompt_pairs"),
+    ],
+)
+def test_preference_data_proposes_its_objective(
+    tmp_path: Path, data: str, offered: list[str], proposed: str, rl_type: str
+) -> None:
+    """The method section asks the objective once the data is known: only those that read this
+    data, the data's own proposed first; packing is not asked (RL cannot pack)."""
+    script = [
+        ("model.base_model", ENTER), ("datasets.0.path", str(DATA / data)),
+        ("datasets.0.format", ENTER), ("datasets.more", ENTER), ("data.chat_template", "chatml"),
+        *HEAD_TINY[4:], *TAIL_TINY[:4], ("objective.kind", ENTER),
+        *[step for step in TAIL_TINY[4:] if step[0] != "training.sample_packing"],
+        ("review", "write"),
+    ]  # fmt: skip
+    iv, prompter = interview(script, "tiny-cpu")
+    spec = iv.run().resolve()
+    assert prompter.offered["objective.kind"] == offered
+    assert prompter.defaults["objective.kind"] == proposed
+    assert "training.sample_packing" not in prompter.asked
+    assert spec.objective.kind == proposed and spec.training.sample_packing is False
+    from wizard.build.render import render_axolotl
+
+    config = render_axolotl(spec).as_dict()
+    assert config["rl"] == proposed and config["datasets"][0]["type"] == rl_type
+
+
+def test_sft_data_is_not_asked_an_objective() -> None:
+    iv, prompter = interview([*HEAD_TINY, *TAIL_TINY, ("review", "write")], "tiny-cpu")
+    assert iv.run().resolve().objective.kind == "sft"
+    assert "objective.kind" not in prompter.asked

@@ -122,12 +122,26 @@ def spec_error(err: ValidationError) -> WizardError:
     where = _dotted(first["loc"])
     message = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
+        other = _kinds_with(where)
+        if other:
+            return WizardError(
+                f"{where} is an answer of {where.split('.')[0]} {' / '.join(other)} only",
+                f"set {where.split('.')[0]}.kind={other[0]}, or remove {where}",
+            )
         return WizardError(f"unknown answer key {where!r}", _suggest(where, known_keys()))
     shown = f"{where}: {message}" if where else message
     value = first.get("input")
     if where and not isinstance(value, (dict, list)):
         shown += f" (got {value!r})"
     return WizardError(shown, _hint_for(first["type"], where), keys=_concerned(first, where))
+
+
+def _kinds_with(where: str) -> list[str]:
+    """The method or objective kinds that have this field (`objective.reward_functions`: grpo),
+    for a field given to a kind without it."""
+    section, _, name = where.partition(".")
+    kinds = {"method": METHODS, "objective": OBJECTIVES}.get(section, {})
+    return list(dict.fromkeys(k for k, model in kinds.items() if name in model.model_fields))
 
 
 def _concerned(problem: Any, where: str) -> tuple[str, ...]:

@@ -47,6 +47,16 @@ SAME_VALUE = {
     "load_in_8bit": "method.load_in_8bit",
     "load_in_4bit": "method.load_in_4bit",
     "plugins": "plugins",
+    # The objective: its kind first, then its fields (kept only where rendering gives them back:
+    # orpo_alpha is ORPO's beta, rl_beta the others').
+    "rl": "objective.kind",
+    "rl_beta": "objective.beta",
+    "orpo_alpha": "objective.beta",
+    "simpo_gamma": "objective.simpo_gamma",
+    "cpo_alpha": "objective.cpo_alpha",
+    "kto_desirable_weight": "objective.desirable_weight",
+    "kto_undesirable_weight": "objective.undesirable_weight",
+    "precompute_ref_log_probs": "objective.precompute_ref_log_probs",
     **ANSWER_OF_KEY,
 }
 ATTENTION_OF = {impl: answer for answer, impl in attention.FROM_ANSWER.items()}

@@ -20,6 +20,9 @@ class RunSpec(Protocol):
     distributed: DistributedSpec
 
     @property
+    def defaults(self) -> str: ...
+
+    @property
     def resolved_precision(self) -> str: ...
 
 
@@ -31,6 +34,14 @@ CPU_REFUSAL = (
     'axolotl/utils/distributed.py:314 builds the FSDP device mesh with build_device_mesh("cuda"), '
     "and accelerate/state.py:987 sets an FSDP plugin only for GPU types, never MULTI_CPU"
 )
+
+
+def _version(spec: RunSpec) -> int | None:
+    """The FSDP version: a wizard run writes 2 when none is answered; an imported config
+    without `fsdp_version` is left to Axolotl (FSDP1), so FSDP2's rules do not apply to it."""
+    if spec.distributed.fsdp_version is not None:
+        return spec.distributed.fsdp_version
+    return 2 if spec.defaults == "wizard" else None
 
 
 def _eight_bit(optimizer: str) -> bool:
@@ -66,8 +77,8 @@ def _falcon(spec: RunSpec) -> None:
 
 
 def _optimizer(spec: RunSpec) -> None:
-    optimizer, version = spec.training.optimizer, spec.distributed.fsdp_version or 2
-    if version == 2 and optimizer in BNB_8BIT_ADAMW:
+    optimizer = spec.training.optimizer
+    if _version(spec) == 2 and optimizer in BNB_8BIT_ADAMW:
         raise AnswerConflict(
             f"training.optimizer={optimizer} fails under FSDP2 (bitsandbytes' CUDA ops; Axolotl "
             "refuses it); set training.optimizer=adamw_torch_8bit or adamw_torch_fused",
@@ -91,7 +102,7 @@ def _offload(spec: RunSpec) -> None:
 def _qlora(spec: RunSpec) -> None:
     if spec.method.kind != "qlora":
         return
-    if spec.distributed.fsdp.cpu_ram_efficient_loading:
+    if spec.distributed.fsdp.cpu_ram_efficient_loading and _version(spec) == 2:
         raise AnswerConflict(
             "QLoRA with FSDP2 cannot load on rank 0 only: bitsandbytes quantizes there alone "
             "and the state-dict scatter deadlocks (Axolotl refuses it); set "
