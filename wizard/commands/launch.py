@@ -25,6 +25,7 @@ examples:
   axolotl-wizard launch runs/llama8b --resume             continue from the last checkpoint
   axolotl-wizard launch runs/big --nodes 2 --node-rank 0 --main-ip 10.0.0.1   (then rank 1)
   axolotl-wizard launch runs/big --hostfile hosts.txt     ranks and main node from the host list
+  axolotl-wizard launch runs/big --launcher torchrun --nodes 2 --main-ip 10.0.0.1   (c10d)
   axolotl-wizard launch runs/big --slurm                  write runs/big/launch.sbatch
   axolotl-wizard launch runs/llama8b -- --num_cpu_threads_per_process 8   (to accelerate)
 
@@ -44,6 +45,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--main-port", type=positive_int, help="its port (default 29500)")
     parser.add_argument("--hostfile", type=Path, help="DeepSpeed-style host list: `host slots=N`")
     parser.add_argument("--cpu", action="store_true", help="run on the CPU (a smoke test)")
+    parser.add_argument("--launcher", choices=("accelerate", "torchrun"), default="accelerate",
+                        help="what starts the processes (default: accelerate)")  # fmt: skip
     parser.add_argument(
         "--resume", action="store_true", help="continue from the last checkpoint in output_dir"
     )
@@ -98,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     extra = tuple(args.extra)
     options = LaunchOptions(
         args.target, args.gpus, args.nodes, args.node_rank, args.main_ip, args.main_port,
-        args.cpu, args.resume, args.python, args.hostfile, extra, slurm=args.slurm,
+        args.cpu, args.resume, args.python, args.hostfile, extra, elsewhere=args.slurm,
+        launcher="torchrun" if args.slurm else args.launcher,  # Slurm: as Axolotl's example
     )  # fmt: skip
     prepared = prepare(options, create_manifest=not (args.dry_run or args.slurm))
     report_problems(prepared.preflight.problems)
@@ -193,11 +197,13 @@ def print_dry_run(prepared: Prepared) -> None:
     print(f"# axolotl-wizard launch --dry-run: {layout.num_processes} process(es) on "
           f"{layout.nodes} node(s); this node has rank {layout.node_rank}")  # fmt: skip
     print(f"cd {shlex.quote(str(prepared.target.run_dir))}")
-    print("# accelerate reads this file, never ~/.cache/huggingface/accelerate/default_config.yaml")
-    print(f"mkdir -p {folder}")
-    print(f"cat > {prepared.manifest.accelerate_config} <<'EOF'")
-    print(dump_yaml(prepared.accelerate).rstrip("\n"))
-    print("EOF")
+    if prepared.accelerate is not None:
+        print("# accelerate reads this file, never "
+              "~/.cache/huggingface/accelerate/default_config.yaml")  # fmt: skip
+        print(f"mkdir -p {folder}")
+        print(f"cat > {prepared.manifest.accelerate_config} <<'EOF'")
+        print(dump_yaml(prepared.accelerate).rstrip("\n"))
+        print("EOF")
     for key, value in sorted(prepared.command.env.items()):
         print(f"export {key}={shlex.quote(value)}")
     print(shlex.join(prepared.command.argv))
@@ -207,13 +213,13 @@ def write_slurm(prepared: Prepared, args: argparse.Namespace) -> int:
     from wizard.files import current_umask, make_folders, write_all
     from wizard.launch.cluster import SBATCH_FILENAME, SlurmOptions, sbatch_script
     from wizard.launch.manifest import LAUNCHES_DIR
-    from wizard.yamlio import dump_yaml
+    from wizard.launch.torchrun import axolotl_cli
 
     run_dir = prepared.target.run_dir
     options = SlurmOptions(run_dir.name, args.cpus_per_task, args.slurm_partition,
                            args.slurm_time, args.slurm_account)  # fmt: skip
-    text = sbatch_script(prepared.command, prepared.layout, run_dir,
-                         dump_yaml(prepared.accelerate), options)  # fmt: skip
+    preprocess = [*axolotl_cli(args.python), "preprocess", prepared.target.config_arg]
+    text = sbatch_script(prepared.command, preprocess, prepared.layout, run_dir, options)
     path = run_dir / SBATCH_FILENAME
     write_all({path: text}, force=args.force)
     path.chmod(0o777 & ~current_umask())  # executable, as a script made by hand would be

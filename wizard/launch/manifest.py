@@ -73,13 +73,14 @@ def plan_manifest_dir(run_dir: Path, node_rank: int, create: bool) -> ManifestDi
 class ManifestData:
     command: LaunchCommand
     layout: Layout
-    accelerate: dict[str, Any]
+    accelerate: dict[str, Any] | None
     versions: dict[str, str | None]
     warnings: list[str]
 
 
 def write_manifest(folder: ManifestDir, target: Target, data: ManifestData) -> None:
-    atomic_write_text(folder.path / ACCELERATE_CONFIG, dump_yaml(data.accelerate))
+    if data.accelerate is not None:
+        atomic_write_text(folder.path / ACCELERATE_CONFIG, dump_yaml(data.accelerate))
     deepspeed = deepspeed_path(target)
     for source in (target.config_path, deepspeed):
         if source is None:

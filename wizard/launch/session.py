@@ -37,6 +37,7 @@ from wizard.launch.target import (
     planned_layout,
     resolve_target,
 )
+from wizard.launch.torchrun import build_torchrun_command, torchrun_argv, torchrun_env
 
 # Axolotl's CLI reads `--key=value` after the config as overrides of the config's keys.
 RESUME_ARGS = ("--auto_resume_from_checkpoints=True",)
@@ -56,7 +57,7 @@ class Prepared:
     preflight: Preflight
     manifest: ManifestDir
     command: LaunchCommand
-    accelerate: dict[str, object]
+    accelerate: dict[str, object] | None  # accelerate's config file; None for torchrun
 
 
 def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
@@ -65,10 +66,17 @@ def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
     planned, precision = planned_layout(target)
     layout = apply_flags(planned, _with_hostfile(options))
     pre = Preflight(target, layout, options.python, options.resume,
-                    elsewhere=options.slurm)  # fmt: skip
+                    elsewhere=options.elsewhere)  # fmt: skip
     run_preflight(pre)
     create = create_manifest and not pre.errors  # a launch that will not start leaves nothing
     manifest = plan_manifest_dir(target.run_dir, layout.node_rank, create=create)
+    if options.launcher == "torchrun":
+        env = torchrun_env(target.config, layout, precision, _cpu_threads(layout))
+        command = build_torchrun_command(
+            target.config_arg, layout, env, torchrun_argv(options.python),
+            extra_args=options.extra_args, train_args=_train_args(options, layout),
+        )  # fmt: skip
+        return Prepared(target, planned, layout, precision, pre, manifest, command, None)
     command = build_launch_command(
         target.config_arg, layout, precision,
         extra_args=options.extra_args,
