@@ -59,6 +59,15 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     slurm.add_argument("--slurm-partition", metavar="NAME", help="#SBATCH --partition")
     slurm.add_argument("--slurm-time", metavar="TIME", help="#SBATCH --time, e.g. 24:00:00")
     slurm.add_argument("--slurm-account", metavar="NAME", help="#SBATCH --account")
+    kube = parser.add_argument_group("Kubernetes through Kubeflow (with --kubernetes)")
+    kube.add_argument("--kubernetes", action="store_true",
+                      help="write RUN/kubernetes/<name>-<api>.yaml instead")  # fmt: skip
+    kube.add_argument("--k8s-api", default="trainjob", metavar="API",
+                      help="trainjob (Kubeflow Trainer v2, default) or pytorchjob")  # fmt: skip
+    kube.add_argument("--image", help="the container image that has Axolotl")
+    kube.add_argument("--pvc", default="axolotl-data", metavar="NAME",
+                      help="claim for data and outputs (default: %(default)s)")  # fmt: skip
+    kube.add_argument("--secret", metavar="NAME", help="Secret with HF_TOKEN / WANDB_API_KEY")
     parser.add_argument(
         "--exec",
         dest="replace_process",
@@ -101,10 +110,11 @@ def run(args: argparse.Namespace) -> int:
     extra = tuple(args.extra)
     options = LaunchOptions(
         args.target, args.gpus, args.nodes, args.node_rank, args.main_ip, args.main_port,
-        args.cpu, args.resume, args.python, args.hostfile, extra, elsewhere=args.slurm,
+        args.cpu, args.resume, args.python, args.hostfile, extra,
+        elsewhere=args.slurm or args.kubernetes,
         launcher="torchrun" if args.slurm else args.launcher,  # Slurm: as Axolotl's example
     )  # fmt: skip
-    prepared = prepare(options, create_manifest=not (args.dry_run or args.slurm))
+    prepared = prepare(options, create_manifest=not (args.dry_run or args.slurm or args.kubernetes))
     report_problems(prepared.preflight.problems)
     report_batch(prepared)
     errors = prepared.preflight.errors
@@ -119,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.slurm:
         return write_slurm(prepared, args)
+    if args.kubernetes:
+        return write_kubernetes(prepared, args)
     print(f"launching: {prepared.command.shell_line()}", flush=True)
     print(f"manifest:  {prepared.manifest.path}", flush=True)
     outcome = start(prepared, write_through, args.replace_process)
@@ -228,4 +240,17 @@ def write_slurm(prepared: Prepared, args: argparse.Namespace) -> int:
     print(f"Wrote {path}: {prepared.layout.nodes} node(s) × {prepared.layout.processes_per_node} "
           f"process(es)")  # fmt: skip
     print(f"Submit it with: sbatch {shlex.quote(str(path))}")
+    return 0
+
+
+def write_kubernetes(prepared: Prepared, args: argparse.Namespace) -> int:
+    from wizard.launch.kubernetes import KubeOptions, write_manifest_file
+
+    options = KubeOptions(args.k8s_api, args.image, args.pvc, args.secret)
+    path, run = write_manifest_file(prepared.target, prepared.layout, options, args.force)
+    print(f"Wrote {path}: {run.layout.nodes} node(s) × {run.layout.processes_per_node} GPU(s), "
+          f"{args.k8s_api}")  # fmt: skip
+    for source, target in run.copies:
+        print(f"  copy {source} to {target} on the claim {args.pvc}")
+    print(f"Apply it with: kubectl apply -f {shlex.quote(str(path))}")
     return 0
