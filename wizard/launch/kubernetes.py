@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+import yaml
+
 from wizard import __version__
 from wizard.axolotl.paths import is_local_path
 from wizard.errors import WizardError
@@ -144,8 +146,27 @@ def manifest_text(run: KubeRun, options: KubeOptions) -> str:
     ]
     if options.secret:
         head.append(f"# HF_TOKEN and WANDB_API_KEY come from the Secret {options.secret!r}.")
-    docs = [dump_yaml(configmap(run)), dump_yaml(job)]
+    docs = [_dump(configmap(run)), _dump(job)]
     return "\n".join(_comment(line) for line in head) + "\n---\n" + "---\n".join(docs)
+
+
+class _Dumper(yaml.SafeDumper):
+    """No anchors (each pod spelled out, as kubectl shows it back) and files as `|` blocks."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)
+
+
+def _dump(doc: dict[str, Any]) -> str:
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def _comment(line: str) -> str:
@@ -170,15 +191,15 @@ def _labels(run: KubeRun) -> dict[str, str]:
     }
 
 
-def train_command(api: Api) -> list[str]:
+def train_command(api: Api, layout: Layout) -> list[str]:
     """Axolotl's own CLI: `--launcher torchrun` is what these pods run. Trainer v2 gives torchrun
     its layout through `PET_*`; for v1 the operator's variables are passed as flags."""
     command = ["axolotl", "train", f"{CONFIG_MOUNT}/{CONFIG_NAME}", "--launcher", "torchrun"]
     if api == "pytorchjob":
         command += [
             "--",
-            "--nnodes=$(PET_NNODES)",
-            "--nproc_per_node=$(PET_NPROC_PER_NODE)",
+            f"--nnodes={layout.nodes}",
+            f"--nproc_per_node={layout.processes_per_node}",
             "--node_rank=$(RANK)",
             "--master_addr=$(MASTER_ADDR)",
             "--master_port=$(MASTER_PORT)",
@@ -248,7 +269,7 @@ def trainjob(run: KubeRun, options: KubeOptions) -> dict[str, Any]:
             },
             "trainer": {
                 "image": options.image,
-                "command": train_command("trainjob"),
+                "command": train_command("trainjob", layout),
                 "env": _env(options),
                 "numNodes": layout.nodes,
                 "numProcPerNode": layout.processes_per_node,
@@ -280,12 +301,8 @@ def pytorchjob(run: KubeRun, options: KubeOptions) -> dict[str, Any]:
                 {
                     "name": "pytorch",  # the operator finds its container by this name
                     "image": options.image,
-                    "command": train_command("pytorchjob"),
-                    "env": [
-                        *_env(options),
-                        {"name": "PET_NNODES", "value": str(layout.nodes)},
-                        {"name": "PET_NPROC_PER_NODE", "value": str(layout.processes_per_node)},
-                    ],
+                    "command": train_command("pytorchjob", layout),
+                    "env": _env(options),
                     "resources": _resources(layout),
                     "volumeMounts": MOUNTS,
                 }
@@ -321,7 +338,10 @@ def write_manifest_file(target: Target, layout: Layout, options: KubeOptions,
     name = k8s_name(target.run_dir.name)
     deepspeed = deepspeed_path(target)
     config, copies = mount_paths(target.config, name, deepspeed.name if deepspeed else None)
-    files = {CONFIG_NAME: dump_yaml(config)}
+    files = {
+        CONFIG_NAME: f"# {target.config_path.name} of {target.run_dir.name}, its paths moved "
+        f"to the pod's mounts\n" + dump_yaml(config)
+    }
     if deepspeed is not None:
         if not _KEY.match(deepspeed.name):
             raise WizardError(
