@@ -22,6 +22,7 @@ from wizard.axolotl.paths import PathMapper, is_local_path, keep_path
 from wizard.build.deepspeed_config import deepspeed_filename
 from wizard.build.direct import direct_rows
 from wizard.build.fsdp_config import fsdp_entries
+from wizard.build.ray_keys import ray_entries
 from wizard.errors import WizardError
 from wizard.spec import ALL_LINEAR, CHAT_ONLY, AdapterMethod, DatasetSpec, RunSpec
 
@@ -295,6 +296,8 @@ def _precision_group(spec: RunSpec) -> Group:
     elif spec.distributed.backend == "fsdp":
         for key, value, comment, answer in fsdp_entries(spec):
             group.add(key, value, comment, answer)
+    for key, value, comment in ray_entries(spec):
+        group.add(key, value, comment, "distributed.launcher")
     return group
 
 

@@ -16,6 +16,7 @@ from wizard.errors import EXIT_USER_ERROR, WizardError
 if TYPE_CHECKING:
     from wizard.launch.checks import Problem
     from wizard.launch.session import Outcome, Prepared
+    from wizard.launch.target import Launcher
 
 HELP = "preflight checks, then accelerate launch … -m axolotl.cli.train"
 EPILOG = """\
@@ -68,6 +69,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     kube.add_argument("--pvc", default="axolotl-data", metavar="NAME",
                       help="claim for data and outputs (default: %(default)s)")  # fmt: skip
     kube.add_argument("--secret", metavar="NAME", help="Secret with HF_TOKEN / WANDB_API_KEY")
+    ray = parser.add_argument_group("Ray (with --ray)")
+    ray.add_argument("--ray", action="store_true",
+                     help="submit the run as a Ray job (ray job submit … --use-ray)")  # fmt: skip
+    ray.add_argument("--ray-address", metavar="ADDR",
+                     help="Ray job server (default: $RAY_ADDRESS or the local one)")  # fmt: skip
     parser.add_argument(
         "--exec",
         dest="replace_process",
@@ -111,8 +117,8 @@ def run(args: argparse.Namespace) -> int:
     options = LaunchOptions(
         args.target, args.gpus, args.nodes, args.node_rank, args.main_ip, args.main_port,
         args.cpu, args.resume, args.python, args.hostfile, extra,
-        elsewhere=args.slurm or args.kubernetes,
-        launcher="torchrun" if args.slurm else args.launcher,  # Slurm: as Axolotl's example
+        elsewhere=args.slurm or args.kubernetes or args.ray,
+        launcher=_launcher(args), ray_address=args.ray_address,
     )  # fmt: skip
     prepared = prepare(options, create_manifest=not (args.dry_run or args.slurm or args.kubernetes))
     report_problems(prepared.preflight.problems)
@@ -139,6 +145,15 @@ def run(args: argparse.Namespace) -> int:
     elif outcome.exit_code:
         report_failure(prepared, outcome.exit_code, outcome.cause)
     return outcome.exit_code
+
+
+def _launcher(args: argparse.Namespace) -> Launcher:
+    if args.ray:
+        return "ray"
+    if args.slurm:
+        return "torchrun"  # as Axolotl's own Slurm example runs it
+    launcher: Launcher = args.launcher
+    return launcher
 
 
 def report_problems(problems: list[Problem]) -> None:

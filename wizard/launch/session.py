@@ -30,6 +30,7 @@ from wizard.launch.manifest import (
     write_manifest,
 )
 from wizard.launch.preflight import run_preflight
+from wizard.launch.ray_job import ray_address, ray_cli, ray_command
 from wizard.launch.target import (
     LaunchOptions,
     Target,
@@ -70,6 +71,9 @@ def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
     run_preflight(pre)
     create = create_manifest and not pre.errors  # a launch that will not start leaves nothing
     manifest = plan_manifest_dir(target.run_dir, layout.node_rank, create=create)
+    if options.launcher == "ray":
+        command = _ray_command(options, target, layout)
+        return Prepared(target, planned, layout, precision, pre, manifest, command, None)
     if options.launcher == "torchrun":
         env = torchrun_env(target.config, layout, precision, _cpu_threads(layout))
         command = build_torchrun_command(
@@ -87,6 +91,15 @@ def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
     )  # fmt: skip
     return Prepared(target, planned, layout, precision, pre, manifest, command,
                     accelerate_config(layout, precision))  # fmt: skip
+
+
+def _ray_command(options: LaunchOptions, target: Target, layout: Layout) -> LaunchCommand:
+    output = target.config.get("output_dir")
+    return ray_command(
+        target.config_arg, layout, target.run_dir, ray_address(options.ray_address),
+        ray_cli(options.python), output if isinstance(output, str) else None,
+        options.extra_args,
+    )  # fmt: skip
 
 
 def _with_hostfile(options: LaunchOptions) -> LaunchOptions:

@@ -21,7 +21,7 @@ CONFIG_FILENAME = (
     "axolotl.yml"  # as wizard.build.runfolder writes it; not imported to keep this light
 )
 ANSWERS_FILENAME = "wizard-answers.yml"
-Launcher = Literal["accelerate", "torchrun"]
+Launcher = Literal["accelerate", "torchrun", "ray"]
 
 
 @dataclass
@@ -43,6 +43,7 @@ class LaunchOptions:
     # scheduler's to give, not known here.
     elsewhere: bool = False
     launcher: Launcher = "accelerate"
+    ray_address: str | None = None
 
 
 @dataclass
