@@ -161,6 +161,8 @@ def test_the_run_folder_writes_both_and_rewrites_paths(tiny_root: Path, tmp_path
     (("--image", "img", "--k8s-api", "mpijob"), "not one of trainjob, pytorchjob"),
     (("--image", "img\nrm -rf /"), "not an image reference"),
     (("--image", "img", "--pvc", "Bad_Name"), "not a Kubernetes name"),
+    (("--image", "img\n"), "not an image reference"),
+    (("--image", "img", "--secret", "hf\n"), "not a Kubernetes name"),
 ])
 def test_bad_options_are_one_line(tiny_root: Path, tmp_path: Path, args: tuple[str, ...],
                                   says: str) -> None:

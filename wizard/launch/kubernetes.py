@@ -81,13 +81,13 @@ def checked(options: KubeOptions) -> KubeOptions:
             "--kubernetes needs --image, the container image that has Axolotl",
             "e.g. --image axolotlai/axolotl:main-latest",
         )
-    if not _IMAGE.match(options.image):
+    if not _IMAGE.fullmatch(options.image):
         raise WizardError(
             f"--image {options.image!r} is not an image reference",
             "use registry/name:tag, without spaces, quotes or newlines",
         )
     for flag, value in (("--pvc", options.pvc), ("--secret", options.secret)):
-        if value is not None and not _NAME.match(value):
+        if value is not None and not _NAME.fullmatch(value):
             raise WizardError(
                 f"{flag} {value!r} is not a Kubernetes name",
                 "lowercase letters, digits and '-', at most 63",
@@ -343,7 +343,7 @@ def write_manifest_file(target: Target, layout: Layout, options: KubeOptions,
         f"to the pod's mounts\n" + dump_yaml(config)
     }
     if deepspeed is not None:
-        if not _KEY.match(deepspeed.name):
+        if not _KEY.fullmatch(deepspeed.name):
             raise WizardError(
                 f"the DeepSpeed file name {deepspeed.name!r} cannot be a ConfigMap key",
                 "rename it with letters, digits, '.', '_' or '-' only",

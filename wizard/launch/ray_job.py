@@ -25,7 +25,7 @@ _ADDRESS = re.compile(r"^(?:[a-z][a-z0-9+.-]*://)?[A-Za-z0-9._~\[\]:@%/-]+$")
 def ray_address(given: str | None) -> str:
     """--ray-address, else RAY_ADDRESS (as `ray job submit` reads it), else the local head."""
     address = given or os.environ.get("RAY_ADDRESS") or DEFAULT_ADDRESS
-    if not _ADDRESS.match(address) or address.startswith("-"):
+    if not _ADDRESS.fullmatch(address) or address.startswith("-"):
         raise WizardError(f"--ray-address {address!r} is not an address",
                           "e.g. --ray-address http://10.0.0.1:8265 (the job server)")  # fmt: skip
     return address
