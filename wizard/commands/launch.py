@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from wizard.axolotl.batch import batch_text
 from wizard.commands.argtypes import positive_int, verb_parser
-from wizard.errors import EXIT_USER_ERROR, WizardError
+from wizard.errors import EXIT_USER_ERROR, UsageError, WizardError
 
 if TYPE_CHECKING:
     from wizard.launch.checks import Problem
@@ -28,6 +28,8 @@ examples:
   axolotl-wizard launch runs/big --hostfile hosts.txt     ranks and main node from the host list
   axolotl-wizard launch runs/big --launcher torchrun --nodes 2 --main-ip 10.0.0.1   (c10d)
   axolotl-wizard launch runs/big --slurm                  write runs/big/launch.sbatch
+  axolotl-wizard launch runs/big --kubernetes --image axolotlai/axolotl:main-latest --nodes 2
+  axolotl-wizard launch runs/big --ray --ray-address http://10.0.0.1:8265
   axolotl-wizard launch runs/llama8b -- --num_cpu_threads_per_process 8   (to accelerate)
 
 Axolotl runs with the run folder as its working directory (the config's paths are relative to
@@ -52,6 +54,24 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "--resume", action="store_true", help="continue from the last checkpoint in output_dir"
     )
     parser.add_argument("--dry-run", action="store_true", help="print the command; start nothing")
+    _engine_options(parser)
+    parser.add_argument(
+        "--exec",
+        dest="replace_process",
+        action="store_true",
+        help="replace this process with accelerate (no log, no failure summary)",
+    )
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        help="the Python whose axolotl/accelerate run (default: this one)",
+    )
+    parser.__class__ = _AfterDashDash  # see below: argparse cannot split at `--` by itself
+    parser.set_defaults(run=run, extra=[])
+
+
+def _engine_options(parser: argparse.ArgumentParser) -> None:
+    """Slurm, Kubernetes and Ray: each writes or submits the run instead of starting it here."""
     slurm = parser.add_argument_group("Slurm (with --slurm)")
     slurm.add_argument("--slurm", action="store_true", help="write an sbatch script instead")
     slurm.add_argument("--force", action="store_true", help="overwrite the script")
@@ -74,19 +94,6 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                      help="submit the run as a Ray job (ray job submit … --use-ray)")  # fmt: skip
     ray.add_argument("--ray-address", metavar="ADDR",
                      help="Ray job server (default: $RAY_ADDRESS or the local one)")  # fmt: skip
-    parser.add_argument(
-        "--exec",
-        dest="replace_process",
-        action="store_true",
-        help="replace this process with accelerate (no log, no failure summary)",
-    )
-    parser.add_argument(
-        "--python",
-        default=sys.executable,
-        help="the Python whose axolotl/accelerate run (default: this one)",
-    )
-    parser.__class__ = _AfterDashDash  # see below: argparse cannot split at `--` by itself
-    parser.set_defaults(run=run, extra=[])
 
 
 class _AfterDashDash(argparse.ArgumentParser):
@@ -148,6 +155,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _launcher(args: argparse.Namespace) -> Launcher:
+    engines = [flag for flag in ("slurm", "kubernetes", "ray") if getattr(args, flag)]
+    if len(engines) > 1:
+        raise UsageError(f"--{engines[0]} and --{engines[1]} cannot be combined",
+                         "choose one engine per launch")  # fmt: skip
     if args.ray:
         return "ray"
     if args.slurm:
