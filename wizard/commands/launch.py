@@ -242,6 +242,12 @@ def print_dry_run(prepared: Prepared) -> None:
         print(f"cat > {prepared.manifest.accelerate_config} <<'EOF'")
         print(dump_yaml(prepared.accelerate).rstrip("\n"))
         print("EOF")
+    if prepared.server is not None:
+        print(
+            "# GRPO's vLLM server on its own GPUs; the trainers wait for it, and it stops with them"
+        )
+        print(f"{prepared.server.shell_line()} &")
+        print("trap 'kill $!' EXIT")
     for key, value in sorted(prepared.command.env.items()):
         print(f"export {key}={shlex.quote(value)}")
     print(shlex.join(prepared.command.argv))

@@ -76,6 +76,7 @@ class ManifestData:
     accelerate: dict[str, Any] | None
     versions: dict[str, str | None]
     warnings: list[str]
+    server: LaunchCommand | None = None  # GRPO's vLLM server (vllm-serve), when it has one
 
 
 def write_manifest(folder: ManifestDir, target: Target, data: ManifestData) -> None:
@@ -107,6 +108,9 @@ def write_manifest(folder: ManifestDir, target: Target, data: ManifestData) -> N
         "shell": data.command.shell_line(),
         "warnings": data.warnings,
     }
+    if data.server is not None:
+        record["server_argv"] = data.server.argv
+        record["server_env_set"] = data.server.env
     atomic_write_text(folder.path / "manifest.json", json.dumps(record, indent=2) + "\n")
 
 
