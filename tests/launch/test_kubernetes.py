@@ -151,6 +151,10 @@ def test_the_run_folder_writes_both_and_rewrites_paths(tiny_root: Path, tmp_path
         assert config["datasets"][0]["path"] == "/data/datasets/alpaca.jsonl"
         assert config["base_model"] == "/data/models/tiny-llama"
         assert config["output_dir"] == "/data/runs/my-run/outputs"
+    dry = launch(cwd, "runs/My_Run", "--kubernetes", "--image", "img", "--force", "--dry-run",
+                 timeout=60)
+    assert dry.returncode == 0 and "kind: TrainJob" in dry.stdout and "image: img" in dry.stdout
+    assert "image: img" not in (run_dir / "kubernetes" / "my-run-trainjob.yaml").read_text()
     again = launch(cwd, "runs/My_Run", "--kubernetes", "--image", "img", timeout=60)
     assert again.returncode == 1 and "--force" in again.stderr
     assert not (run_dir / "launches").exists()  # nothing ran here

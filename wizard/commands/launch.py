@@ -131,6 +131,9 @@ def run(args: argparse.Namespace) -> int:
     report_problems(prepared.preflight.problems)
     report_batch(prepared)
     errors = prepared.preflight.errors
+    if args.dry_run and args.kubernetes:
+        write_kubernetes(prepared, args)
+        return EXIT_USER_ERROR if errors else 0
     if args.dry_run:
         print_dry_run(prepared)
         return EXIT_USER_ERROR if errors else 0
@@ -279,7 +282,12 @@ def write_kubernetes(prepared: Prepared, args: argparse.Namespace) -> int:
     from wizard.launch.kubernetes import KubeOptions, write_manifest_file
 
     options = KubeOptions(args.k8s_api, args.image, args.pvc, args.secret)
-    path, run = write_manifest_file(prepared.target, prepared.layout, options, args.force)
+    path, run, text = write_manifest_file(prepared.target, prepared.layout, options, args.force,
+                                          dry_run=args.dry_run)  # fmt: skip
+    if args.dry_run:
+        print(f"# axolotl-wizard launch --kubernetes --dry-run: would write {path}")
+        print(text, end="")
+        return 0
     print(f"Wrote {path}: {run.layout.nodes} node(s) × {run.layout.processes_per_node} GPU(s), "
           f"{args.k8s_api}")  # fmt: skip
     for source, target in run.copies:

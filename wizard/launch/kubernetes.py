@@ -330,17 +330,17 @@ def pytorchjob(run: KubeRun, options: KubeOptions) -> dict[str, Any]:
     }
 
 
-def write_manifest_file(target: Target, layout: Layout, options: KubeOptions,
-                        force: bool) -> tuple[Path, KubeRun]:  # fmt: skip
+def write_manifest_file(target: Target, layout: Layout, options: KubeOptions, force: bool,
+                        dry_run: bool = False) -> tuple[Path, KubeRun, str]:  # fmt: skip
     """`RUN/kubernetes/<name>-<api>.yaml`, atomically, never over an existing one without
-    --force; bad options are refused before anything is written."""
+    --force; bad options are refused before anything is written (a dry run writes nothing)."""
     options = checked(options)
     name = k8s_name(target.run_dir.name)
     deepspeed = deepspeed_path(target)
     config, copies = mount_paths(target.config, name, deepspeed.name if deepspeed else None)
     files = {
-        CONFIG_NAME: f"# {target.config_path.name} of {target.run_dir.name}, its paths moved "
-        f"to the pod's mounts\n" + dump_yaml(config)
+        CONFIG_NAME: f"# the config of the run {name}, its paths moved to the pod's mounts\n"
+        + dump_yaml(config)
     }
     if deepspeed is not None:
         if not _KEY.fullmatch(deepspeed.name):
@@ -351,5 +351,7 @@ def write_manifest_file(target: Target, layout: Layout, options: KubeOptions,
         files[deepspeed.name] = read_text_file(deepspeed, "DeepSpeed config")
     run = KubeRun(name, layout, files, copies)
     path = target.run_dir / KUBE_DIR / f"{name}-{options.api}.yaml"
-    write_all({path: manifest_text(run, options)}, force=force)
-    return path, run
+    text = manifest_text(run, options)
+    if not dry_run:
+        write_all({path: text}, force=force)
+    return path, run, text
