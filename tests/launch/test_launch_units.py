@@ -10,6 +10,7 @@ from wizard.errors import WizardError
 from wizard.launch.child import failure_cause
 from wizard.launch.cluster import parse_hostfile, slurm_line
 from wizard.launch.command import Layout, accelerate_config, build_launch_command
+from wizard.launch.torchrun import build_torchrun_command
 
 
 def test_every_layout_setting_is_on_the_command_line_and_in_the_config_file() -> None:
@@ -43,12 +44,12 @@ def test_failure_cause_skips_the_launchers_re_raise() -> None:
 
 
 def test_slurm_line_reads_the_node_values_from_slurm() -> None:
-    command = build_launch_command("my config.yml", Layout(processes_per_node=4, nodes=2), "bf16",
-                                   config_file="launches/x/accelerate.yml")
+    layout = Layout(processes_per_node=4, nodes=2)
+    command = build_torchrun_command("my config.yml", layout, {})
     line = slurm_line(command)
-    assert '--machine_rank "$SLURM_NODEID"' in line
-    assert '--num_processes "$((SLURM_NNODES * GPUS_PER_NODE))"' in line
-    assert '--main_process_ip "$MAIN_IP"' in line and '"my config.yml"' in line
+    assert '--node_rank "$SLURM_NODEID"' in line and '--nnodes "$SLURM_NNODES"' in line
+    assert '--rdzv_endpoint "$MAIN_IP:$MAIN_PORT"' in line and '--rdzv_id "$SLURM_JOB_ID"' in line
+    assert "--nproc_per_node 4" in line and '"my config.yml"' in line
     assert "'" not in line
 
 

@@ -23,6 +23,7 @@ from wizard.build.deepspeed_config import deepspeed_filename
 from wizard.build.direct import direct_rows
 from wizard.build.fsdp_config import check_sharding_raw, fsdp_entries
 from wizard.build.objective_config import objective_entries, preference_dataset_fields
+from wizard.build.ray_keys import ray_entries
 from wizard.errors import WizardError
 from wizard.spec import (
     ALL_LINEAR,
@@ -319,6 +320,8 @@ def _precision_group(spec: RunSpec) -> Group:
     elif spec.distributed.backend == "fsdp":
         for key, value, comment, answer in fsdp_entries(spec):
             group.add(key, value, comment, answer)
+    for key, value, comment in ray_entries(spec):
+        group.add(key, value, comment, "distributed.launcher")
     return group
 
 

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from wizard.axolotl.batch import batch_text
 from wizard.commands.argtypes import positive_int, verb_parser
-from wizard.errors import EXIT_USER_ERROR, WizardError
+from wizard.errors import EXIT_USER_ERROR, UsageError, WizardError
 
 if TYPE_CHECKING:
     from wizard.launch.checks import Problem
     from wizard.launch.session import Outcome, Prepared
+    from wizard.launch.target import Launcher
 
 HELP = "preflight checks, then accelerate launch … -m axolotl.cli.train"
 EPILOG = """\
@@ -25,7 +26,10 @@ examples:
   axolotl-wizard launch runs/llama8b --resume             continue from the last checkpoint
   axolotl-wizard launch runs/big --nodes 2 --node-rank 0 --main-ip 10.0.0.1   (then rank 1)
   axolotl-wizard launch runs/big --hostfile hosts.txt     ranks and main node from the host list
+  axolotl-wizard launch runs/big --launcher torchrun --nodes 2 --main-ip 10.0.0.1   (c10d)
   axolotl-wizard launch runs/big --slurm                  write runs/big/launch.sbatch
+  axolotl-wizard launch runs/big --kubernetes --image axolotlai/axolotl:main-latest --nodes 2
+  axolotl-wizard launch runs/big --ray --ray-address http://10.0.0.1:8265
   axolotl-wizard launch runs/llama8b -- --num_cpu_threads_per_process 8   (to accelerate)
 
 Axolotl runs with the run folder as its working directory (the config's paths are relative to
@@ -44,18 +48,13 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--main-port", type=positive_int, help="its port (default 29500)")
     parser.add_argument("--hostfile", type=Path, help="DeepSpeed-style host list: `host slots=N`")
     parser.add_argument("--cpu", action="store_true", help="run on the CPU (a smoke test)")
+    parser.add_argument("--launcher", choices=("accelerate", "torchrun"), default="accelerate",
+                        help="what starts the processes (default: accelerate)")  # fmt: skip
     parser.add_argument(
         "--resume", action="store_true", help="continue from the last checkpoint in output_dir"
     )
     parser.add_argument("--dry-run", action="store_true", help="print the command; start nothing")
-    slurm = parser.add_argument_group("Slurm (with --slurm)")
-    slurm.add_argument("--slurm", action="store_true", help="write an sbatch script instead")
-    slurm.add_argument("--force", action="store_true", help="overwrite the script")
-    slurm.add_argument("--cpus-per-task", type=positive_int, metavar="N",
-                       help="cores for each node's task (default: 8 per GPU)")  # fmt: skip
-    slurm.add_argument("--slurm-partition", metavar="NAME", help="#SBATCH --partition")
-    slurm.add_argument("--slurm-time", metavar="TIME", help="#SBATCH --time, e.g. 24:00:00")
-    slurm.add_argument("--slurm-account", metavar="NAME", help="#SBATCH --account")
+    _engine_options(parser)
     parser.add_argument(
         "--exec",
         dest="replace_process",
@@ -69,6 +68,32 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.__class__ = _AfterDashDash  # see below: argparse cannot split at `--` by itself
     parser.set_defaults(run=run, extra=[])
+
+
+def _engine_options(parser: argparse.ArgumentParser) -> None:
+    """Slurm, Kubernetes and Ray: each writes or submits the run instead of starting it here."""
+    slurm = parser.add_argument_group("Slurm (with --slurm)")
+    slurm.add_argument("--slurm", action="store_true", help="write an sbatch script instead")
+    slurm.add_argument("--force", action="store_true", help="overwrite the script")
+    slurm.add_argument("--cpus-per-task", type=positive_int, metavar="N",
+                       help="cores for each node's task (default: 8 per GPU)")  # fmt: skip
+    slurm.add_argument("--slurm-partition", metavar="NAME", help="#SBATCH --partition")
+    slurm.add_argument("--slurm-time", metavar="TIME", help="#SBATCH --time, e.g. 24:00:00")
+    slurm.add_argument("--slurm-account", metavar="NAME", help="#SBATCH --account")
+    kube = parser.add_argument_group("Kubernetes through Kubeflow (with --kubernetes)")
+    kube.add_argument("--kubernetes", action="store_true",
+                      help="write RUN/kubernetes/<name>-<api>.yaml instead")  # fmt: skip
+    kube.add_argument("--k8s-api", default="trainjob", metavar="API",
+                      help="trainjob (Kubeflow Trainer v2, default) or pytorchjob")  # fmt: skip
+    kube.add_argument("--image", help="the container image that has Axolotl")
+    kube.add_argument("--pvc", default="axolotl-data", metavar="NAME",
+                      help="claim for data and outputs (default: %(default)s)")  # fmt: skip
+    kube.add_argument("--secret", metavar="NAME", help="Secret with HF_TOKEN / WANDB_API_KEY")
+    ray = parser.add_argument_group("Ray (with --ray)")
+    ray.add_argument("--ray", action="store_true",
+                     help="submit the run as a Ray job (ray job submit … --use-ray)")  # fmt: skip
+    ray.add_argument("--ray-address", metavar="ADDR",
+                     help="Ray job server (default: $RAY_ADDRESS or the local one)")  # fmt: skip
 
 
 class _AfterDashDash(argparse.ArgumentParser):
@@ -98,12 +123,17 @@ def run(args: argparse.Namespace) -> int:
     extra = tuple(args.extra)
     options = LaunchOptions(
         args.target, args.gpus, args.nodes, args.node_rank, args.main_ip, args.main_port,
-        args.cpu, args.resume, args.python, args.hostfile, extra, slurm=args.slurm,
+        args.cpu, args.resume, args.python, args.hostfile, extra,
+        elsewhere=args.slurm or args.kubernetes or args.ray,
+        launcher=_launcher(args), ray_address=args.ray_address,
     )  # fmt: skip
-    prepared = prepare(options, create_manifest=not (args.dry_run or args.slurm))
+    prepared = prepare(options, create_manifest=not (args.dry_run or args.slurm or args.kubernetes))
     report_problems(prepared.preflight.problems)
     report_batch(prepared)
     errors = prepared.preflight.errors
+    if args.dry_run and args.kubernetes:
+        write_kubernetes(prepared, args)
+        return EXIT_USER_ERROR if errors else 0
     if args.dry_run:
         print_dry_run(prepared)
         return EXIT_USER_ERROR if errors else 0
@@ -115,6 +145,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.slurm:
         return write_slurm(prepared, args)
+    if args.kubernetes:
+        return write_kubernetes(prepared, args)
     print(f"launching: {prepared.command.shell_line()}", flush=True)
     print(f"manifest:  {prepared.manifest.path}", flush=True)
     outcome = start(prepared, write_through, args.replace_process)
@@ -123,6 +155,19 @@ def run(args: argparse.Namespace) -> int:
     elif outcome.exit_code:
         report_failure(prepared, outcome.exit_code, outcome.cause)
     return outcome.exit_code
+
+
+def _launcher(args: argparse.Namespace) -> Launcher:
+    engines = [flag for flag in ("slurm", "kubernetes", "ray") if getattr(args, flag)]
+    if len(engines) > 1:
+        raise UsageError(f"--{engines[0]} and --{engines[1]} cannot be combined",
+                         "choose one engine per launch")  # fmt: skip
+    if args.ray:
+        return "ray"
+    if args.slurm:
+        return "torchrun"  # as Axolotl's own Slurm example runs it
+    launcher: Launcher = args.launcher
+    return launcher
 
 
 def report_problems(problems: list[Problem]) -> None:
@@ -193,11 +238,19 @@ def print_dry_run(prepared: Prepared) -> None:
     print(f"# axolotl-wizard launch --dry-run: {layout.num_processes} process(es) on "
           f"{layout.nodes} node(s); this node has rank {layout.node_rank}")  # fmt: skip
     print(f"cd {shlex.quote(str(prepared.target.run_dir))}")
-    print("# accelerate reads this file, never ~/.cache/huggingface/accelerate/default_config.yaml")
-    print(f"mkdir -p {folder}")
-    print(f"cat > {prepared.manifest.accelerate_config} <<'EOF'")
-    print(dump_yaml(prepared.accelerate).rstrip("\n"))
-    print("EOF")
+    if prepared.accelerate is not None:
+        print("# accelerate reads this file, never "
+              "~/.cache/huggingface/accelerate/default_config.yaml")  # fmt: skip
+        print(f"mkdir -p {folder}")
+        print(f"cat > {prepared.manifest.accelerate_config} <<'EOF'")
+        print(dump_yaml(prepared.accelerate).rstrip("\n"))
+        print("EOF")
+    if prepared.server is not None:
+        print(
+            "# GRPO's vLLM server on its own GPUs; the trainers wait for it, and it stops with them"
+        )
+        print(f"{prepared.server.shell_line()} &")
+        print("trap 'kill $!' EXIT")
     for key, value in sorted(prepared.command.env.items()):
         print(f"export {key}={shlex.quote(value)}")
     print(shlex.join(prepared.command.argv))
@@ -207,13 +260,13 @@ def write_slurm(prepared: Prepared, args: argparse.Namespace) -> int:
     from wizard.files import current_umask, make_folders, write_all
     from wizard.launch.cluster import SBATCH_FILENAME, SlurmOptions, sbatch_script
     from wizard.launch.manifest import LAUNCHES_DIR
-    from wizard.yamlio import dump_yaml
+    from wizard.launch.torchrun import axolotl_cli
 
     run_dir = prepared.target.run_dir
     options = SlurmOptions(run_dir.name, args.cpus_per_task, args.slurm_partition,
                            args.slurm_time, args.slurm_account)  # fmt: skip
-    text = sbatch_script(prepared.command, prepared.layout, run_dir,
-                         dump_yaml(prepared.accelerate), options)  # fmt: skip
+    preprocess = [*axolotl_cli(args.python), "preprocess", prepared.target.config_arg]
+    text = sbatch_script(prepared.command, preprocess, prepared.layout, run_dir, options)
     path = run_dir / SBATCH_FILENAME
     write_all({path: text}, force=args.force)
     path.chmod(0o777 & ~current_umask())  # executable, as a script made by hand would be
@@ -222,4 +275,22 @@ def write_slurm(prepared: Prepared, args: argparse.Namespace) -> int:
     print(f"Wrote {path}: {prepared.layout.nodes} node(s) × {prepared.layout.processes_per_node} "
           f"process(es)")  # fmt: skip
     print(f"Submit it with: sbatch {shlex.quote(str(path))}")
+    return 0
+
+
+def write_kubernetes(prepared: Prepared, args: argparse.Namespace) -> int:
+    from wizard.launch.kubernetes import KubeOptions, write_manifest_file
+
+    options = KubeOptions(args.k8s_api, args.image, args.pvc, args.secret)
+    path, run, text = write_manifest_file(prepared.target, prepared.layout, options, args.force,
+                                          dry_run=args.dry_run)  # fmt: skip
+    if args.dry_run:
+        print(f"# axolotl-wizard launch --kubernetes --dry-run: would write {path}")
+        print(text, end="")
+        return 0
+    print(f"Wrote {path}: {run.layout.nodes} node(s) × {run.layout.processes_per_node} GPU(s), "
+          f"{args.k8s_api}")  # fmt: skip
+    for source, target in run.copies:
+        print(f"  copy {source} to {target} on the claim {args.pvc}")
+    print(f"Apply it with: kubectl apply -f {shlex.quote(str(path))}")
     return 0

@@ -1,9 +1,11 @@
 """Many nodes: a Slurm batch script, and DeepSpeed-style host lists.
 
-The sbatch script runs one task per node; each task starts `accelerate launch` with its rank and
-the main node's address taken from Slurm's variables, so the same script works for any node count
-Slurm grants. It needs nothing from the wizard at run time: the accelerate config and the command
-are written into it.
+The sbatch script follows Axolotl's own Slurm example: one task per node; the dataset is
+tokenized once (`axolotl preprocess`, one task on the first node) before training, so the nodes
+do not all tokenize it at once; then every node's task starts the same torchrun line, which meets
+the others through the c10d rendezvous on the first node, under the job's id. The node count and
+the main node come from Slurm's variables, so the same script works for any node count Slurm
+grants. It needs nothing from the wizard at run time.
 """
 
 from __future__ import annotations
@@ -25,28 +27,34 @@ CPUS_PER_PROCESS = 8
 MAX_HOSTFILE_BYTES = 1024 * 1024
 # Besides control characters: what sbatch's own #SBATCH parser or a shell would read as syntax.
 UNSAFE_IN_SBATCH = frozenset("\"'$`\\")
-# The per-node values in the command line, replaced by Slurm's in the script.
+# The per-node values in torchrun's line, replaced by Slurm's in the script.
 NODE_VALUES = {
-    "--machine_rank": '"$SLURM_NODEID"',
-    "--main_process_ip": '"$MAIN_IP"',
-    "--main_process_port": '"$MAIN_PORT"',
-    "--num_machines": '"$SLURM_NNODES"',
+    "--nnodes": '"$SLURM_NNODES"',
+    "--node_rank": '"$SLURM_NODEID"',
+    "--rdzv_endpoint": '"$MAIN_IP:$MAIN_PORT"',
+    "--rdzv_id": '"$SLURM_JOB_ID"',
 }
+NCCL_NOTES = (
+    "# NCCL: the defaults suit most clusters. Uncomment what yours needs:",
+    "# export NCCL_DEBUG=INFO            # when nodes hang at start: shows which link fails",
+    "# export NCCL_SOCKET_IFNAME=ib0     # when the nodes' first interface is not the fast one",
+    "# export NCCL_IB_DISABLE=1          # no InfiniBand (or a broken one): use TCP sockets",
+    "# export NCCL_P2P_DISABLE=1         # GPUs without peer-to-peer (some PCIe/VM setups)",
+)
 
 
 def sbatch_script(
     command: LaunchCommand,
+    preprocess: list[str],
     layout: Layout,
     run_dir: Path,
-    accelerate_yaml: str,
     options: SlurmOptions,
 ) -> str:
-    """The batch script: resources, the accelerate config (written by the job), the launch line.
+    """The batch script: resources, the preprocessing step, the torchrun line.
 
     Every value that reaches the script is checked or quoted: a run folder's path is data, and
     a newline in it must never become a line of the script.
     """
-    config_file = "launches/slurm-$SLURM_JOB_ID/accelerate.yml"
     log = sbatch_value(f"{no_pattern(run_dir)}/{LAUNCHES_DIR}/slurm-%j.out", "the run folder")
     lines = [
         "#!/bin/bash",
@@ -67,13 +75,14 @@ def sbatch_script(
         "# The first node of the allocation is the main node; every node reaches it there.",
         'MAIN_IP="$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)"',
         f'MAIN_PORT="${{MAIN_PORT:-{layout.main_port}}}"',
-        f"GPUS_PER_NODE={layout.processes_per_node}",
-        "export MAIN_IP MAIN_PORT GPUS_PER_NODE",
-        f'mkdir -p "$(dirname "{config_file}")"',
-        f"cat > \"{config_file}\" <<'EOF'",
-        accelerate_yaml.rstrip("\n"),
-        "EOF",
+        "export MAIN_IP MAIN_PORT",
+        "# The processes start at different times on different nodes; the rendezvous waits for",
+        "# them, so torch's own barrier at init is not needed (and times out on slow starts).",
+        "export TORCH_DIST_INIT_BARRIER=0",
+        *NCCL_NOTES,
         *[f"export {k}={shlex.quote(v)}" for k, v in sorted(command.env.items())],
+        "# Tokenize once, on one node, before training: the nodes then read the cache.",
+        f"srun --nodes=1 --ntasks=1 {shlex.join(preprocess)}",
         "# One task per node; each passes its own rank. Single quotes: the node expands them.",
         f"srun --nodes=\"$SLURM_NNODES\" --ntasks-per-node=1 bash -c '{slurm_line(command)}'",
     ]
@@ -128,7 +137,7 @@ def sbatch_value(value: str, what: str) -> str:
 
 
 def slurm_line(command: LaunchCommand) -> str:
-    """The launch line with the per-node values read from Slurm's variables at run time."""
+    """The torchrun line with the per-node values read from Slurm's variables at run time."""
     argv = list(command.argv)
     parts: list[str] = []
     index = 0
@@ -136,14 +145,6 @@ def slurm_line(command: LaunchCommand) -> str:
         arg = argv[index]
         if arg in NODE_VALUES and index + 1 < len(argv):
             parts += [arg, NODE_VALUES[arg]]
-            index += 2
-            continue
-        if arg == "--num_processes" and index + 1 < len(argv):
-            parts += [arg, '"$((SLURM_NNODES * GPUS_PER_NODE))"']
-            index += 2
-            continue
-        if arg == "--config_file" and index + 1 < len(argv):
-            parts += [arg, '"launches/slurm-$SLURM_JOB_ID/accelerate.yml"']
             index += 2
             continue
         if "'" in arg:

@@ -73,13 +73,15 @@ def plan_manifest_dir(run_dir: Path, node_rank: int, create: bool) -> ManifestDi
 class ManifestData:
     command: LaunchCommand
     layout: Layout
-    accelerate: dict[str, Any]
+    accelerate: dict[str, Any] | None
     versions: dict[str, str | None]
     warnings: list[str]
+    server: LaunchCommand | None = None  # GRPO's vLLM server (vllm-serve), when it has one
 
 
 def write_manifest(folder: ManifestDir, target: Target, data: ManifestData) -> None:
-    atomic_write_text(folder.path / ACCELERATE_CONFIG, dump_yaml(data.accelerate))
+    if data.accelerate is not None:
+        atomic_write_text(folder.path / ACCELERATE_CONFIG, dump_yaml(data.accelerate))
     deepspeed = deepspeed_path(target)
     for source in (target.config_path, deepspeed):
         if source is None:
@@ -106,6 +108,9 @@ def write_manifest(folder: ManifestDir, target: Target, data: ManifestData) -> N
         "shell": data.command.shell_line(),
         "warnings": data.warnings,
     }
+    if data.server is not None:
+        record["server_argv"] = data.server.argv
+        record["server_env_set"] = data.server.env
     atomic_write_text(folder.path / "manifest.json", json.dumps(record, indent=2) + "\n")
 
 

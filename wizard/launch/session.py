@@ -31,6 +31,7 @@ from wizard.launch.manifest import (
     write_manifest,
 )
 from wizard.launch.preflight import run_preflight
+from wizard.launch.ray_job import ray_address, ray_cli, ray_command
 from wizard.launch.target import (
     LaunchOptions,
     Target,
@@ -38,6 +39,8 @@ from wizard.launch.target import (
     planned_layout,
     resolve_target,
 )
+from wizard.launch.torchrun import axolotl_cli, build_torchrun_command, torchrun_argv, torchrun_env
+from wizard.launch.vllm_server import SERVER_LOG, server_plan, serving
 
 # Axolotl's CLI reads `--key=value` after the config as overrides of the config's keys.
 RESUME_ARGS = ("--auto_resume_from_checkpoints=True",)
@@ -57,7 +60,8 @@ class Prepared:
     preflight: Preflight
     manifest: ManifestDir
     command: LaunchCommand
-    accelerate: dict[str, object]
+    accelerate: dict[str, object] | None  # accelerate's config file; None for torchrun
+    server: LaunchCommand | None = None  # GRPO's vLLM server, started with the trainers
 
 
 def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
@@ -66,10 +70,43 @@ def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
     planned, precision = planned_layout(target)
     layout = apply_flags(planned, _with_hostfile(options))
     pre = Preflight(target, layout, options.python, options.resume,
-                    elsewhere=options.slurm)  # fmt: skip
+                    elsewhere=options.elsewhere)  # fmt: skip
     run_preflight(pre)
     create = create_manifest and not pre.errors  # a launch that will not start leaves nothing
     manifest = plan_manifest_dir(target.run_dir, layout.node_rank, create=create)
+    made = (planned, precision, pre, manifest)
+    here = options.launcher != "ray" and not options.elsewhere
+    serve = axolotl_cli(options.python)
+    plan = server_plan(target.config, layout, serve, target.config_arg) if here else None
+    if plan is None:
+        return _prepare_command(options, target, layout, made)
+    server, trainers = plan
+    prepared = _prepare_command(
+        options, target, replace(layout, processes_per_node=len(trainers)), made
+    )
+    visible = {"CUDA_VISIBLE_DEVICES": ",".join(trainers)}
+    prepared.command = replace(prepared.command, env={**prepared.command.env, **visible})
+    prepared.server = server
+    return prepared
+
+
+def _prepare_command(
+    options: LaunchOptions,
+    target: Target,
+    layout: Layout,
+    made: tuple[Layout, MixedPrecision, Preflight, ManifestDir],
+) -> Prepared:
+    planned, precision, pre, manifest = made
+    if options.launcher == "ray":
+        command = _ray_command(options, target, layout)
+        return Prepared(target, planned, layout, precision, pre, manifest, command, None)
+    if options.launcher == "torchrun":
+        env = torchrun_env(target.config, layout, precision, _cpu_threads(layout))
+        command = build_torchrun_command(
+            target.config_arg, layout, env, torchrun_argv(options.python),
+            extra_args=options.extra_args, train_args=_train_args(options, layout),
+        )  # fmt: skip
+        return Prepared(target, planned, layout, precision, pre, manifest, command, None)
     accelerate = with_fsdp(accelerate_config(layout, precision), target.config)
     command = build_launch_command(
         target.config_arg, layout, precision,
@@ -81,6 +118,15 @@ def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
         fsdp=accelerate["distributed_type"] == "FSDP",
     )  # fmt: skip
     return Prepared(target, planned, layout, precision, pre, manifest, command, accelerate)
+
+
+def _ray_command(options: LaunchOptions, target: Target, layout: Layout) -> LaunchCommand:
+    output = target.config.get("output_dir")
+    return ray_command(
+        target.config_arg, layout, target.run_dir, ray_address(options.ray_address),
+        ray_cli(options.python), output if isinstance(output, str) else None,
+        options.extra_args,
+    )  # fmt: skip
 
 
 def _with_hostfile(options: LaunchOptions) -> LaunchOptions:
@@ -152,11 +198,12 @@ def start(prepared: Prepared, echo: TextSink | None, replace_process: bool = Fal
     """
     warnings = [p.message for p in prepared.preflight.problems if p.severity == "warning"]
     data = ManifestData(prepared.command, prepared.layout, prepared.accelerate,
-                        prepared.preflight.versions, warnings)  # fmt: skip
+                        prepared.preflight.versions, warnings, prepared.server)  # fmt: skip
     write_manifest(prepared.manifest, prepared.target, data)
     if replace_process:
         exec_child(prepared.command, prepared.target.run_dir)
-    ended = run_child(prepared.command, prepared.target.run_dir, prepared.manifest.log, echo)
+    with serving(prepared.server, prepared.target.run_dir, prepared.manifest.path / SERVER_LOG):
+        ended = run_child(prepared.command, prepared.target.run_dir, prepared.manifest.log, echo)
     failed = ended.code != 0 and ended.stopped_by is None
     outcome = Outcome(ended.exit_code, failure_cause(ended.tail) if failed else None, ended)
     record_outcome(prepared.manifest, outcome.word, outcome.exit_code)

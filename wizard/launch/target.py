@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from wizard.errors import UsageError, WizardError
 from wizard.launch.command import DEFAULT_PORT, Layout, MixedPrecision, precision_of
@@ -21,6 +21,7 @@ CONFIG_FILENAME = (
     "axolotl.yml"  # as wizard.build.runfolder writes it; not imported to keep this light
 )
 ANSWERS_FILENAME = "wizard-answers.yml"
+Launcher = Literal["accelerate", "torchrun", "ray"]
 
 
 @dataclass
@@ -38,7 +39,11 @@ class LaunchOptions:
     python: str = field(default_factory=lambda: sys.executable)
     hostfile: Path | None = None
     extra_args: tuple[str, ...] = ()
-    slurm: bool = False  # the GPUs and the main node are Slurm's to give, not known here
+    # The run starts elsewhere (Slurm, Kubernetes, Ray): the GPUs and the main node are the
+    # scheduler's to give, not known here.
+    elsewhere: bool = False
+    launcher: Launcher = "accelerate"
+    ray_address: str | None = None
 
 
 @dataclass
@@ -114,7 +119,7 @@ def apply_flags(planned: Layout, args: LaunchOptions) -> Layout:
         main_port=args.main_port if args.main_port is not None else DEFAULT_PORT,
         main_ip=args.main_ip or layout.main_ip,
     )
-    if layout.nodes > 1 and not args.main_ip and not args.slurm:
+    if layout.nodes > 1 and not args.main_ip and not args.elsewhere:
         raise UsageError(
             f"{layout.nodes} nodes need --main-ip (the address of the node with rank 0)",
             "e.g. --nodes 2 --node-rank 0 --main-ip 10.0.0.1 on the first node, "

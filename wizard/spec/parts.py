@@ -238,6 +238,7 @@ class DistributedSpec(StrictModel):
     )
     fsdp: FsdpSpec = Field(default_factory=FsdpSpec)
     ddp_timeout: int | None = Field(default=None, ge=1, description="seconds a rank waits")
+    launcher: Literal["accelerate", "ray"] = Field(default="accelerate", description="ray: use_ray")
     ddp_find_unused_parameters: bool | None = None
 
     @model_validator(mode="after")
