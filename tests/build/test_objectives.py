@@ -151,6 +151,10 @@ def spec_error(preset: str, sets: list[str]) -> str:
          "sample packing does not work with objective dpo"),
         (["objective.kind=grpo", "datasets.0.format=prompts", REWARDS],
          "vLLM server takes 1 GPU(s) of its own"),
+        (["objective.kind=grpo", "datasets.0.format=prompts", REWARDS, "hardware.gpus_per_node=8",
+          "hardware.nodes=2", "training.effective_batch_size=null",
+          "training.gradient_accumulation_steps=16"],
+         "vLLM server (axolotl vllm-serve) runs on one node"),
         (["objective.kind=grpo", "datasets.0.format=prompts", REWARDS, "objective.vllm=colocate",
           "objective.num_generations=3"], "multiple of objective.num_generations (3)"),
         (["objective.kind=grpo", "datasets.0.format=prompts",
@@ -242,3 +246,19 @@ def test_a_field_of_another_objective_or_method_names_its_kind(tmp_path: Path) -
     line = _refused(tmp_path, "--preset", "llama-3.1-8b-lora", "--set", "datasets.0.path=org/d",
                     "--set", "method.kind=full", "--set", "method.r=8")
     assert "method.r is an answer of method lora / qlora only" in line
+
+
+def test_launch_splits_the_grpo_preset_between_vllm_and_the_trainers(tmp_path: Path) -> None:
+    """The run the 8-GPU GRPO preset makes, launched with --dry-run: vLLM's server on GPU 0,
+    7 trainers on the rest, and the batch the run planned (no warning that it changed)."""
+    (tmp_path / "rewards.py").write_text("def correct(prompts, completions, **kw):\n    return []\n")
+    done = run_wizard("new", "run", "--yes", "--preset", "qwen2.5-1.5b-grpo-8gpu", "--set",
+                      "datasets.0.path=org/d", "--set", REWARDS, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    done = run_wizard("launch", "run", "--dry-run", cwd=tmp_path,
+                      env={"CUDA_VISIBLE_DEVICES": ""})
+    assert "CUDA_VISIBLE_DEVICES=0 " in done.stdout and "vllm-serve axolotl.yml &" in done.stdout
+    assert "export CUDA_VISIBLE_DEVICES=1,2,3,4,5,6,7" in done.stdout
+    assert "--num_processes 7" in done.stdout
+    assert "8 micro batch × 7 accumulation × 7 GPUs = 392 sequences" in done.stderr
+    assert "was planned for" not in done.stderr

@@ -81,9 +81,13 @@ def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
     if plan is None:
         return _prepare_command(options, target, layout, made)
     server, trainers = plan
+    # The run was planned with vLLM's GPUs set aside too (its batch counts the trainers only).
+    serving = layout.processes_per_node - len(trainers)
+    trainers_planned = replace(planned, processes_per_node=planned.processes_per_node - serving)
     prepared = _prepare_command(
-        options, target, replace(layout, processes_per_node=len(trainers)), made
-    )
+        options, target, replace(layout, processes_per_node=len(trainers)),
+        (trainers_planned, precision, pre, manifest),
+    )  # fmt: skip
     visible = {"CUDA_VISIBLE_DEVICES": ",".join(trainers)}
     prepared.command = replace(prepared.command, env={**prepared.command.env, **visible})
     prepared.server = server

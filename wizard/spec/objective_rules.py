@@ -135,6 +135,13 @@ def _grpo_rule(spec: RunSpec) -> None:
             "hardware.gpus_per_node",
             "objective.vllm_gpus",
         )
+    if objective.vllm == "server" and hardware.nodes > 1:
+        raise AnswerConflict(
+            "GRPO's vLLM server (axolotl vllm-serve) runs on one node, beside its trainers; set "
+            "hardware.nodes=1 (more GPUs per node instead) or objective.vllm=colocate",
+            "hardware.nodes",
+            "objective.vllm",
+        )
     _grpo_groups(spec, objective)
 
 
