@@ -251,7 +251,8 @@ def test_a_field_of_another_objective_or_method_names_its_kind(tmp_path: Path) -
 def test_launch_splits_the_grpo_preset_between_vllm_and_the_trainers(tmp_path: Path) -> None:
     """The run the 8-GPU GRPO preset makes, launched with --dry-run: vLLM's server on GPU 0,
     7 trainers on the rest, and the batch the run planned (no warning that it changed)."""
-    (tmp_path / "rewards.py").write_text("def correct(prompts, completions, **kw):\n    return []\n")
+    rewards = "def correct(prompts, completions, **kw):\n    return []\n"
+    (tmp_path / "rewards.py").write_text(rewards)
     done = run_wizard("new", "run", "--yes", "--preset", "qwen2.5-1.5b-grpo-8gpu", "--set",
                       "datasets.0.path=org/d", "--set", REWARDS, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -262,3 +263,31 @@ def test_launch_splits_the_grpo_preset_between_vllm_and_the_trainers(tmp_path: P
     assert "--num_processes 7" in done.stdout
     assert "8 micro batch × 7 accumulation × 7 GPUs = 392 sequences" in done.stderr
     assert "was planned for" not in done.stderr
+
+
+def test_the_estimate_names_each_objectives_memory() -> None:
+    """DPO with full weights adds a reference copy the size of the weights, none with LoRA;
+    pairs double the tokens; GRPO's sequences include the completion; colocated vLLM takes its
+    share of the GPU."""
+    from wizard.estimate import estimate
+    from wizard.models import catalog_arch
+
+    arch = catalog_arch("meta-llama/Llama-3.1-8B-Instruct")
+    assert arch is not None
+    sets = ["datasets.0.format=preference", "objective.kind=dpo"]
+    dpo = config_of("llama-3.1-8b-dpo-8gpu", [])
+    full = estimate(dpo["config"], arch, gpus=8, deepspeed=dpo["deepspeed"])
+    terms = full.breakdown_gib
+    assert terms["reference_model"] == pytest.approx(terms["weights"]) and terms["weights"] > 1
+    plain = config_of("llama-3.1-8b-full-zero3", [])
+    sft = estimate(plain["config"], arch, gpus=8, deepspeed=plain["deepspeed"])
+    assert sft.breakdown_gib["reference_model"] == 0
+    lora = estimate(config_of("llama-3.1-8b-lora", sets)["config"], arch, gpus=1)
+    assert lora.breakdown_gib["reference_model"] == 0
+    assert lora.workload.tokens == 2 * lora.workload.micro_batch * lora.workload.seq_len
+    grpo = config_of("qwen2.5-1.5b-grpo", [REWARDS])["config"]
+    qwen = catalog_arch("Qwen/Qwen2.5-1.5B-Instruct")
+    assert qwen is not None
+    colocated = estimate(grpo, qwen, gpus=1, gpu_mem_gib=80)
+    assert colocated.workload.seq_len == 1024 + 512
+    assert colocated.breakdown_gib["vllm"] == pytest.approx(0.3 * 80)

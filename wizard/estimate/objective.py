@@ -7,6 +7,8 @@ per sample, and vLLM's share of the GPU when GRPO generates beside training.
 - DPO, IPO, ORPO and SimPO run chosen and rejected through the model in one batch (TRL's
   `concatenated_forward`); KTO runs each completion beside a mismatched one for its KL term.
   Either way a micro batch holds twice its sequences.
+- GRPO's sequences are a prompt (up to `sequence_len`, which Axolotl does not cut for GRPO) and
+  up to `trl.max_completion_length` generated tokens (TRL's default 256), trained on together.
 - GRPO's vLLM in colocate mode takes `vllm.gpu_memory_utilization` of each GPU (TRL starts it
   with that share); in server mode it has GPUs of its own and costs the trainers nothing.
 """
@@ -18,8 +20,20 @@ from typing import Any
 
 PAIRED = frozenset({"dpo", "ipo", "orpo", "simpo", "kto"})
 WITH_REFERENCE = frozenset({"dpo", "ipo", "kto"})
-# Axolotl 0.19's VllmConfig default for gpu_memory_utilization.
+# Axolotl 0.19's VllmConfig default for gpu_memory_utilization; TRL's max_completion_length.
 VLLM_SHARE_DEFAULT = 0.9
+COMPLETION_DEFAULT = 256
+
+
+def completion_tokens(cfg: Mapping[str, Any]) -> int:
+    """The tokens GRPO writes after each prompt (0 for every other objective)."""
+    if str(cfg.get("rl") or "").lower() != "grpo":
+        return 0
+    trl = cfg.get("trl")
+    length = trl.get("max_completion_length") if isinstance(trl, Mapping) else None
+    if isinstance(length, int) and not isinstance(length, bool) and length > 0:
+        return length
+    return COMPLETION_DEFAULT
 
 
 def _grpo_beta(cfg: Mapping[str, Any]) -> float:
@@ -48,6 +62,9 @@ def objective_fields(cfg: Mapping[str, Any], method: str, notes: list[str]) -> d
         reference = False
     elif reference:
         notes.append(f"{kind}: a frozen reference copy of the model sits beside the trained one")
+    if kind == "grpo":
+        notes.append(f"grpo: each sequence is the prompt plus {completion_tokens(cfg)} generated "
+                     "tokens (trl.max_completion_length)")  # fmt: skip
     share = _colocated_share(cfg) if kind == "grpo" else 0.0
     if share:
         notes.append(f"GRPO with vLLM colocated: vLLM takes {share:.0%} of each GPU")

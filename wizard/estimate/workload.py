@@ -187,7 +187,7 @@ def workload_from_config(
 ) -> Workload:
     """Read the memory-relevant settings of a flat Axolotl config (plus its DeepSpeed JSON)."""
     from wizard.estimate.distributed import distributed_fields
-    from wizard.estimate.objective import objective_fields
+    from wizard.estimate.objective import completion_tokens, objective_fields
 
     notes: list[str] = []
     method, bits = _method(cfg, notes)
@@ -202,7 +202,7 @@ def workload_from_config(
         weight_bits=bits,
         compute_bytes=_precision(cfg, deepspeed),
         **_lora_fields(cfg),
-        seq_len=_int(cfg, "sequence_len", DEFAULT_SEQUENCE_LEN),
+        seq_len=_int(cfg, "sequence_len", DEFAULT_SEQUENCE_LEN) + completion_tokens(cfg),
         micro_batch=_int(cfg, "micro_batch_size", 1),
         grad_accum=_int(cfg, "gradient_accumulation_steps", 1),
         grad_ckpt=ckpt,
