@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from wizard.spec import DATA_FORMAT
+
 ROLE_KEYS = ("role", "from", "speaker", "author")
 CONTENT_KEYS = ("content", "value", "text")
 TEXT_FIELDS = ("text", "content", "document", "body")
@@ -19,8 +21,8 @@ PREFERENCE_FIELDS = frozenset({"prompt", "chosen", "rejected"})
 UNPAIRED_FIELDS = frozenset({"prompt", "completion", "label"})
 # What a prompts-only record (GRPO) must not have: then it is an example or a preference.
 ANSWER_FIELDS = frozenset({"chosen", "rejected", "completion", "output", "response"})
-# The objective each preference format proposes, for the interview.
-OBJECTIVE_OF = {"preference": "dpo", "unpaired_preference": "kto", "prompts": "grpo"}
+# The objective each preference format proposes: the first in the spec's table that reads it.
+OBJECTIVE_OF = {fmt: kind for kind, fmt in reversed(DATA_FORMAT.items())}
 
 
 @dataclass(frozen=True)

@@ -164,8 +164,6 @@ OBJECTIVES: Final[dict[str, type[StrictModel]]] = {
     "kto": KtoObjective,
     "grpo": GrpoObjective,
 }
-# A frozen copy of the model scores what the trained one writes (DPO, IPO, KTO; GRPO with beta).
-WITH_REFERENCE: Final = frozenset({"dpo", "ipo", "kto"})
 # The dataset format each objective reads.
 DATA_FORMAT: Final[dict[str, str]] = {
     "dpo": "preference",
