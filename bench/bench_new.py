@@ -22,6 +22,7 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+FLOOR = "import gc, os; gc.disable(); import yaml; from pydantic import BaseModel; os._exit(0)"
 QLORA = ["--preset", "llama-3.1-8b-qlora", "--set", "datasets.0.path=data/train.jsonl"]
 
 
@@ -49,6 +50,9 @@ def main() -> None:
             "axolotl-wizard new --yes": [wizard, "new", "run", *QLORA, "--yes", "--force"],
             "axolotl-wizard check": [wizard, "check", "made/axolotl.yml"],
             "axolotl-wizard estimate": [wizard, "estimate", "made"],
+            # The floor under any verb that validates answers: the interpreter and its two
+            # runtime libraries, imported and left the way a quick verb leaves.
+            "floor: import pydantic, yaml": [sys.executable, "-c", FLOOR],
         }
         seconds = {name: median_seconds(argv, runs, cwd) for name, argv in rows.items()}
         peer = median_seconds([axolotl, "--help"], max(3, runs // 3), cwd)

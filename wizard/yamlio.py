@@ -10,20 +10,26 @@ aliases that expands to billions of values is refused before anything is built.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import math
 import os
 import stat
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from wizard.errors import WizardError
+from wizard.files import atomic_write_text
 
 # libyaml's loader when PyYAML was built with it: the same safe constructor, several times faster
 # (the model catalog alone takes a tenth of a second to parse in pure Python).
 SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# And its emitter: `new` writes thirty-odd YAML texts, and the pure-Python one took 15 ms.
+SAFE_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 # A config or preset larger than this is not something a person wrote by hand.
 MAX_YAML_BYTES = 2 * 1024 * 1024
@@ -152,6 +158,42 @@ def safe_load(text: str) -> Any:
     return yaml.load(text, Loader=SAFE_LOADER)
 
 
+def package_data(package: str, name: str) -> Any:
+    """One of the package's own YAML data files (the model catalog, the lint inventory...).
+
+    Parsed once per version of its text and kept as JSON in the user's cache folder, as Python
+    keeps byte code: libyaml takes 25 ms over the four files every `new` reads, `json` 2 ms.
+    A cache that cannot be read or written is passed by; what is cached is only ever what
+    parsing the text gives, so the YAML stays the one source."""
+    text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    cached = data_cache_dir() / f"{Path(name).stem}-{digest}.json"
+    try:
+        return json.loads(cached.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    data = safe_load(text)
+    _keep_as_json(cached, data)
+    return data
+
+
+def data_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "axolotl-wizard" / "data"
+
+
+def _keep_as_json(path: Path, data: Any) -> None:
+    """Write `data` as JSON, atomically, when JSON gives back exactly it (no dates, no number
+    keys); a cache folder that cannot be written is no error."""
+    try:
+        text = json.dumps(data, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return
+    if json.loads(text) == data:
+        with contextlib.suppress(WizardError):
+            atomic_write_text(path, text)
+
+
 def parse_yaml(text: str, source: str) -> Any:
     """Bounded `yaml.safe_load` with a one-line error that gives `source:line:col`."""
     try:
@@ -176,8 +218,13 @@ def load_yaml_mapping(path: Path, what: str = "file") -> dict[str, Any]:
 
 def dump_yaml(data: Any) -> str:
     """Block-style YAML in the order given (never sorted), unicode kept readable."""
-    return yaml.safe_dump(
-        data, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100
+    return yaml.dump(
+        data,
+        Dumper=SAFE_DUMPER,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100,
     )
 
 

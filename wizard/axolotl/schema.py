@@ -27,13 +27,15 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split("."))
 
 
-def bundled_versions() -> list[str]:
+@cache
+def bundled_versions() -> tuple[str, ...]:
     """The Axolotl versions there is a bundled schema for, oldest first."""
     folder = resources.files("wizard.axolotl.schemas")
     found = [m.group(1) for p in folder.iterdir() if (m := _NAME.match(p.name))]
-    return sorted(found, key=_version_key)
+    return tuple(sorted(found, key=_version_key))
 
 
+@cache
 def installed_axolotl_version() -> str | None:
     """The installed Axolotl's version, read from its dist-info folder name.
 
@@ -137,9 +139,14 @@ class AxolotlSchema:
         return schema
 
 
-@cache
 def load_schema(version: str | None = None) -> AxolotlSchema:
-    chosen = choose_version(version)
+    """The bundled schema of Axolotl `version` (default: the installed one, else the newest)."""
+    return _load_bundled(choose_version(version))
+
+
+@cache
+def _load_bundled(chosen: str) -> AxolotlSchema:
+    # Cached by the version chosen, not the one asked for: `None` and "0.19.0" are one file.
     raw = (
         resources.files("wizard.axolotl.schemas")
         .joinpath(f"axolotl-{chosen}.json")

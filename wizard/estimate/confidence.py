@@ -12,11 +12,10 @@ import math
 import statistics
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from wizard.estimate.workload import Workload
-from wizard.yamlio import safe_load
+from wizard.yamlio import package_data
 
 # Rows further than this (in natural-log units of size and tokens, summed) do not resemble.
 MAX_DISTANCE = 1.6
@@ -69,8 +68,7 @@ class Confidence:
 
 @lru_cache(maxsize=1)
 def checked_rows() -> tuple[Checked, ...]:
-    text = resources.files("wizard.estimate").joinpath("checked.yaml").read_text(encoding="utf-8")
-    data: dict[str, Any] = safe_load(text)
+    data: dict[str, Any] = package_data("wizard.estimate", "checked.yaml")
     return tuple(Checked(**row) for row in data["rows"])
 
 

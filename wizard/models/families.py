@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
-from wizard.yamlio import safe_load
+from wizard.yamlio import package_data
 
 
 @dataclass(frozen=True)
@@ -74,8 +73,7 @@ class Family:
 
 @lru_cache(maxsize=1)
 def _table() -> dict[str, Any]:
-    text = resources.files("wizard.models").joinpath("families.yaml").read_text(encoding="utf-8")
-    data: dict[str, Any] = safe_load(text)
+    data: dict[str, Any] = package_data("wizard.models", "families.yaml")
     return data
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from wizard.axolotl.paths import is_hub_id
 from wizard.errors import WizardError
 from wizard.models.arch import ModelArch, arch_from_config
 from wizard.models.hub_cache import cached_snapshot
-from wizard.yamlio import parse_json, read_text_file, safe_load
+from wizard.yamlio import package_data, parse_json, read_text_file
 
 # A config.json bigger than this is not a config.json.
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -24,8 +23,7 @@ MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 @lru_cache(maxsize=1)
 def _catalog_file() -> dict[str, Any]:
-    text = resources.files("wizard.models").joinpath("catalog.yaml").read_text(encoding="utf-8")
-    data: dict[str, Any] = safe_load(text)
+    data: dict[str, Any] = package_data("wizard.models", "catalog.yaml")
     return data
 
 
