@@ -181,3 +181,27 @@ def test_overhead_and_verdict_thresholds() -> None:
     assert verdict_for(25, 24) == (False, "does not fit")
     assert verdict_for(25, None) == (None, "unknown (no GPU memory given)")
     assert result.allocated_gib * GIB > 0
+
+
+def test_paged_optimizer_states_sit_beside_the_allocator() -> None:
+    """bitsandbytes pages the states of tensors >= 1e5 elements in CUDA managed memory: not in
+    torch's allocator (allocated), still on the GPU while resident (the nvidia-smi peak)."""
+    plain = compose(L8, Workload(optimizer="adamw_32bit"), None)
+    paged = compose(L8, Workload(optimizer="paged_adamw_32bit"), None)
+    states = paged.breakdown_gib["paged_optimizer_states"] * GIB
+    assert states == pytest.approx(8 * PSI) and paged.breakdown_gib["optimizer_states"] == 0
+    assert paged.allocated_gib == pytest.approx(plain.allocated_gib - 8 * PSI / GIB)
+    assert paged.peak_gib_per_gpu < plain.peak_gib_per_gpu  # no allocator overhead on them
+    assert paged.peak_gib_per_gpu > paged.allocated_gib + 8 * PSI / GIB
+    # LoRA r 8 on q and v: A and B have 8 x 4096 or 8 x 1024 elements, none paged; the MLP's
+    # 8 x 14336 are.
+    lora = Workload(method="lora", lora_r=8, lora_targets=("q_proj", "v_proj"),
+                    optimizer="paged_adamw_8bit")  # fmt: skip
+    assert model_states(L8, lora).paged == 0
+    mlp = model_states(L8, replace(lora, lora_targets=("up_proj",)))
+    assert mlp.paged == pytest.approx(mlp.optimizer * 14336 / (14336 + 4096))
+    wide = replace(lora, lora_r=64)  # 64 x 1024 = 65536: v's A is paged, its B is not
+    q, v = 2 * 64 * 4096, 64 * (4096 + 1024)
+    assert model_states(L8, wide).paged == pytest.approx(
+        model_states(L8, wide).optimizer * (q + 64 * 4096) / (q + v)
+    )

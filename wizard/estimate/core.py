@@ -152,17 +152,22 @@ def compose(arch: ModelArch, spec: Workload, gpu_mem_gib: float | None) -> Estim
         # DPO/IPO/KTO's frozen copy, stored and sharded as the trained weights are.
         "reference_model": base_weight_bytes(arch, spec) if spec.reference_model else 0.0,
         "adapter": adapter_weight_bytes(arch, spec),
-        "optimizer_states": states.optimizer,
+        "optimizer_states": states.optimizer - states.paged,
         "master_weights": states.master,
         **live,
     }
-    allocated = sum(breakdown.values())
+    allocated = sum(breakdown.values())  # what PyTorch's caching allocator hands out
+    if states.paged:
+        # Paged optimizer states sit in CUDA managed memory, beside the allocator: nvidia-smi
+        # shows them while resident, torch.cuda.max_memory_* never does.
+        breakdown["paged_optimizer_states"] = states.paged
     if spec.vllm_share and gpu_mem_gib:
         # vLLM reserves its share of the GPU up front (weights and KV cache), beside training.
         breakdown["vllm"] = spec.vllm_share * gpu_mem_gib * GIB
     context = CUDA_CONTEXT_GIB + (NCCL_GIB if spec.gpus > 1 else 0.0)
     breakdown["cuda_overhead"] = allocated * FRAGMENTATION + context * GIB
-    peak = (allocated + breakdown["cuda_overhead"] + breakdown.get("vllm", 0.0)) / GIB
+    beside = breakdown.get("vllm", 0.0) + states.paged
+    peak = (allocated + breakdown["cuda_overhead"] + beside) / GIB
     fits, verdict = verdict_for(peak, gpu_mem_gib)
     cpu = states.cpu + (total_params(arch) * 2 if spec.offload_params else 0.0)
     return Estimate(
