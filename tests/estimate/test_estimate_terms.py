@@ -205,3 +205,16 @@ def test_paged_optimizer_states_sit_beside_the_allocator() -> None:
     assert model_states(L8, wide).paged == pytest.approx(
         model_states(L8, wide).optimizer * (q + 64 * 4096) / (q + v)
     )
+
+
+def test_fsdp_gathers_the_root_group_and_two_layers() -> None:
+    """accelerate wraps each decoder layer, then the model: embeddings and lm_head are one root
+    unit, gathered for the whole step, beside the layer in use and the prefetched one."""
+    from wizard.models import embedding_params, layer_linears
+
+    spec = Workload(fsdp=True, zero_stage=3, gpus=8)
+    layer = sum(lin.layers * lin.params for lin in layer_linears(L8)) / L8.num_layers
+    buffers = compose(L8, spec, None).breakdown_gib["buffers"] * GIB
+    assert buffers == pytest.approx(2 * (2 * layer) + 2 * embedding_params(L8))
+    zero3 = compose(L8, replace(spec, fsdp=False), None).breakdown_gib["buffers"] * GIB
+    assert zero3 < buffers  # ZeRO-3 fetches module by module: two of the biggest

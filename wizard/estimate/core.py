@@ -16,7 +16,13 @@ from wizard.estimate.terms import (
     trainable_params,
 )
 from wizard.estimate.workload import Workload
-from wizard.models import ModelArch, largest_module_params, layer_linears, total_params
+from wizard.models import (
+    ModelArch,
+    embedding_params,
+    largest_module_params,
+    layer_linears,
+    total_params,
+)
 
 GIB = 2**30
 # The CUDA context, cuBLAS workspaces and kernels loaded by torch: what nvidia-smi shows before
@@ -102,14 +108,24 @@ def _buffers(arch: ModelArch, spec: Workload) -> tuple[float, float]:
             if (spec.method != "full" and spec.weight_bits < 16)
             else c
         )
-        # The layer being computed and the prefetched next one, gathered in full.
-        backward += 2 * max(layer * stored, largest_module_params(arch) * c)
+        backward += _gathered(arch, spec, layer * stored)
     step = 0.0
     if spec.deepspeed and spec.zero_stage < 3:
         bucket = spec.ds_reduce_bucket or h * h
         backward += 2 * bucket * c
         step += min(spec.ds_allgather_bucket, trainable_params(arch, spec)) * c
     return backward, step
+
+
+def _gathered(arch: ModelArch, spec: Workload, layer: float) -> float:
+    """Sharded parameters gathered in full at the backward peak: the layer being computed and
+    the prefetched next one. Under FSDP, accelerate wraps each decoder layer and then the model
+    itself (accelerate/utils/fsdp_utils.py:689-697), so the root group - embeddings, untied
+    lm_head, final norm - is one unit, gathered from the first forward use to its last gradient:
+    the whole step. ZeRO-3 fetches module by module, the biggest one (often lm_head) included."""
+    if spec.fsdp:
+        return 2 * layer + embedding_params(arch) * spec.compute_bytes
+    return 2 * max(layer, largest_module_params(arch) * spec.compute_bytes)
 
 
 def _rough_reason(arch: ModelArch, spec: Workload) -> str | None:
