@@ -52,8 +52,11 @@ class Workload:
     offload_params: bool = False
     fsdp: bool = False
     gpus: int = 1
-    # Not an Axolotl option: torchtune's optimizer_in_bwd, used to replay reference rows.
+    # Not Axolotl options, used to replay other trainers' reference rows: torchtune's
+    # optimizer_in_bwd; torchao's NF4 tensors, whose scales FSDP shards with the data
+    # (torchao/dtypes/nf4tensor.py:984 fsdp_pre_all_gather), where bitsandbytes' are not.
     optimizer_in_backward: bool = False
+    quant_constants_sharded: bool = False
     sample_packing: bool = False
     # The objective (wizard.estimate.objective): `rl:` and what its trainer adds.
     objective: str = "sft"
