@@ -159,6 +159,8 @@ def test_logits_by_loss_implementation() -> None:
     assert logits_bytes(L8, Workload()) == 12 * 128256
     assert logits_bytes(L8, Workload(loss="chunked")) == 4 * 128256
     assert logits_bytes(L8, Workload(loss="fused")) == 2 * 2 * 4096  # a chunk of hidden grads
+    # torchtune / LitGPT project each chunk on its own: no full-size logits gradient.
+    assert logits_bytes(L8, Workload(loss="chunked_output")) == 2.25 * 128256
 
 
 def test_activations_scale_with_tokens_and_checkpointing() -> None:

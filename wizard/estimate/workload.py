@@ -44,7 +44,7 @@ class Workload:
     activation_offload: bool = False
     attention: str = "sdpa"  # flash | sdpa | eager | flex
     optimizer: str = DEFAULT_OPTIMIZER
-    loss: str = "upcast"  # upcast | chunked | fused
+    loss: str = "upcast"  # upcast | chunked | fused | chunked_output (torchtune's, not Axolotl's)
     fused_kernels: bool = False  # liger rms_norm + glu, or torch.compile fusing the same ops
     upcast_fp32: bool = False  # embeddings, lm_head and norms left in fp32 by Axolotl
     zero_stage: int = 0
