@@ -228,3 +228,13 @@ def test_fsdp_gathers_the_root_group_and_two_layers() -> None:
     assert buffers == pytest.approx(2 * (2 * layer) + 2 * embedding_params(L8))
     zero3 = compose(L8, replace(spec, fsdp=False), None).breakdown_gib["buffers"] * GIB
     assert zero3 < buffers  # ZeRO-3 fetches module by module: two of the biggest
+
+
+def test_fsdp_shards_kept_in_bf16_without_accelerates_upcast() -> None:
+    """torchtune's bf16 FSDP: bf16 shards, grads and AdamW states (2 + 2 + 4 bytes / GPUs)."""
+    spec = Workload(fsdp=True, zero_stage=3, gpus=4, fsdp_fp32_shards=False)
+    states = model_states(L8, spec)
+    assert states.grads_full == pytest.approx(2 * PSI / 4)
+    assert states.optimizer == pytest.approx(4 * PSI / 4) and states.master == 0
+    upcast = model_states(L8, replace(spec, fsdp_fp32_shards=True))
+    assert upcast.grads_full == pytest.approx(4 * PSI / 4)

@@ -83,7 +83,7 @@ def _model_states(arch: ModelArch, spec: Workload) -> States:
     opt = n * info.states * _state_elem(spec, arch)
     if spec.deepspeed:
         return _deepspeed_states(arch, spec, n, opt)
-    if spec.fsdp and spec.compute_bytes < FP32:
+    if spec.fsdp and spec.compute_bytes < FP32 and spec.fsdp_fp32_shards:
         return _fsdp_states(arch, spec, n)
     grad_each = trainable_bytes_each(arch, spec)
     grads = _split(spec, n * grad_each, spec.fsdp)

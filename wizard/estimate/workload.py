@@ -57,6 +57,9 @@ class Workload:
     # (torchao/dtypes/nf4tensor.py:984 fsdp_pre_all_gather), where bitsandbytes' are not.
     optimizer_in_backward: bool = False
     quant_constants_sharded: bool = False
+    # accelerate upcasts FSDP's trainable shards to fp32; torchtune's and LitGPT's bf16 runs
+    # shard the bf16 parameters as they are (no mixed-precision policy).
+    fsdp_fp32_shards: bool = True
     sample_packing: bool = False
     # The objective (wizard.estimate.objective): `rl:` and what its trainer adds.
     objective: str = "sft"
