@@ -55,9 +55,17 @@ def test_weights_qlora_keep_embeddings_in_16bit_and_shard() -> None:
     spec = Workload(method="qlora", weight_bits=4, double_quant=False)
     linear = linear_params(L8)
     assert base_weight_bytes(L8, spec) == pytest.approx(linear * 0.5625 + (PSI - linear) * 2)
+    # ZeRO-3 / FSDP shard (or offload) the packed weights; bitsandbytes' absmax constants stay
+    # whole on every GPU (they live on the module, not in a parameter); torchao's are sharded.
     sharded = replace(spec, zero_stage=3, gpus=4)
-    assert base_weight_bytes(L8, sharded) == pytest.approx(base_weight_bytes(L8, spec) / 4)
-    assert base_weight_bytes(L8, replace(sharded, offload_params=True)) == 0
+    constants = linear * 0.0625
+    assert base_weight_bytes(L8, sharded) == pytest.approx(
+        (base_weight_bytes(L8, spec) - constants) / 4 + constants
+    )
+    assert base_weight_bytes(L8, replace(sharded, offload_params=True)) == pytest.approx(constants)
+    torchao = replace(sharded, quant_constants_sharded=True)
+    assert base_weight_bytes(L8, torchao) == pytest.approx(base_weight_bytes(L8, spec) / 4)
+    assert base_weight_bytes(L8, replace(torchao, offload_params=True)) == 0
 
 
 def test_lora_count_by_hand_gqa_aware() -> None:
@@ -151,6 +159,8 @@ def test_logits_by_loss_implementation() -> None:
     assert logits_bytes(L8, Workload()) == 12 * 128256
     assert logits_bytes(L8, Workload(loss="chunked")) == 4 * 128256
     assert logits_bytes(L8, Workload(loss="fused")) == 2 * 2 * 4096  # a chunk of hidden grads
+    # torchtune / LitGPT project each chunk on its own: no full-size logits gradient.
+    assert logits_bytes(L8, Workload(loss="chunked_output")) == 2.25 * 128256
 
 
 def test_activations_scale_with_tokens_and_checkpointing() -> None:
@@ -181,3 +191,50 @@ def test_overhead_and_verdict_thresholds() -> None:
     assert verdict_for(25, 24) == (False, "does not fit")
     assert verdict_for(25, None) == (None, "unknown (no GPU memory given)")
     assert result.allocated_gib * GIB > 0
+
+
+def test_paged_optimizer_states_sit_beside_the_allocator() -> None:
+    """bitsandbytes pages the states of tensors >= 1e5 elements in CUDA managed memory: not in
+    torch's allocator (allocated), still on the GPU while resident (the nvidia-smi peak)."""
+    plain = compose(L8, Workload(optimizer="adamw_32bit"), None)
+    paged = compose(L8, Workload(optimizer="paged_adamw_32bit"), None)
+    states = paged.breakdown_gib["paged_optimizer_states"] * GIB
+    assert states == pytest.approx(8 * PSI) and paged.breakdown_gib["optimizer_states"] == 0
+    assert paged.allocated_gib == pytest.approx(plain.allocated_gib - 8 * PSI / GIB)
+    assert paged.peak_gib_per_gpu < plain.peak_gib_per_gpu  # no allocator overhead on them
+    assert paged.peak_gib_per_gpu > paged.allocated_gib + 8 * PSI / GIB
+    # LoRA r 8 on q and v: A and B have 8 x 4096 or 8 x 1024 elements, none paged; the MLP's
+    # 8 x 14336 are.
+    lora = Workload(method="lora", lora_r=8, lora_targets=("q_proj", "v_proj"),
+                    optimizer="paged_adamw_8bit")  # fmt: skip
+    assert model_states(L8, lora).paged == 0
+    mlp = model_states(L8, replace(lora, lora_targets=("up_proj",)))
+    assert mlp.paged == pytest.approx(mlp.optimizer * 14336 / (14336 + 4096))
+    wide = replace(lora, lora_r=64)  # 64 x 1024 = 65536: v's A is paged, its B is not
+    q, v = 2 * 64 * 4096, 64 * (4096 + 1024)
+    assert model_states(L8, wide).paged == pytest.approx(
+        model_states(L8, wide).optimizer * (q + 64 * 4096) / (q + v)
+    )
+
+
+def test_fsdp_gathers_the_root_group_and_two_layers() -> None:
+    """accelerate wraps each decoder layer, then the model: embeddings and lm_head are one root
+    unit, gathered for the whole step, beside the layer in use and the prefetched one."""
+    from wizard.models import embedding_params, layer_linears
+
+    spec = Workload(fsdp=True, zero_stage=3, gpus=8)
+    layer = sum(lin.layers * lin.params for lin in layer_linears(L8)) / L8.num_layers
+    buffers = compose(L8, spec, None).breakdown_gib["buffers"] * GIB
+    assert buffers == pytest.approx(2 * (2 * layer) + 2 * embedding_params(L8))
+    zero3 = compose(L8, replace(spec, fsdp=False), None).breakdown_gib["buffers"] * GIB
+    assert zero3 < buffers  # ZeRO-3 fetches module by module: two of the biggest
+
+
+def test_fsdp_shards_kept_in_bf16_without_accelerates_upcast() -> None:
+    """torchtune's bf16 FSDP: bf16 shards, grads and AdamW states (2 + 2 + 4 bytes / GPUs)."""
+    spec = Workload(fsdp=True, zero_stage=3, gpus=4, fsdp_fp32_shards=False)
+    states = model_states(L8, spec)
+    assert states.grads_full == pytest.approx(2 * PSI / 4)
+    assert states.optimizer == pytest.approx(4 * PSI / 4) and states.master == 0
+    upcast = model_states(L8, replace(spec, fsdp_fp32_shards=True))
+    assert upcast.grads_full == pytest.approx(4 * PSI / 4)

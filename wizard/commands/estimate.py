@@ -32,6 +32,7 @@ LABELS = {
     "reference_model": "reference model (frozen copy)",
     "adapter": "adapter (LoRA) weights",
     "optimizer_states": "optimizer states",
+    "paged_optimizer_states": "optimizer states (paged: CUDA managed memory)",
     "master_weights": "fp32 master weights",
     "gradients": "gradients",
     "activations": "activations",

@@ -104,10 +104,18 @@ def layer_bytes(arch: ModelArch, spec: Workload) -> float:
 def logits_bytes(arch: ModelArch, spec: Workload) -> float:
     """Per token at the loss: transformers upcasts logits to fp32; log_softmax keeps its fp32
     output and its backward adds a gradient and a result of the same size (12 x vocab).
-    Chunked cross entropy keeps the 16-bit logits and one chunk; fused kernels (Liger, Cut Cross
-    Entropy) never build the logits."""
+    Axolotl's chunked cross entropy keeps the 16-bit logits (saved by the compiled per-chunk
+    loss) and, in backward, the chunks' gradients and their concatenation (4 x vocab); fused
+    kernels (Liger, Cut Cross Entropy) never build the logits."""
     if spec.loss == "fused":
         return 2.0 * spec.compute_bytes * arch.hidden_size
+    if spec.loss == "chunked_output":
+        # torchtune applies the output projection per chunk (modules/transformer.py
+        # chunked_output) and compiles only each chunk's upcast + CE (training/_compile.py:52):
+        # the 16-bit logits of every chunk are kept, and each chunk's gradient goes straight into
+        # its own matmul - no full-size logits gradient, as Axolotl's split of one lm_head output
+        # builds (monkeypatch/loss/chunked.py:93-95).
+        return (2 + 2 / 8) * arch.vocab_size
     per_vocab = 4 if spec.loss == "chunked" else 12
     return float(per_vocab * arch.vocab_size)
 

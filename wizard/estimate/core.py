@@ -16,7 +16,13 @@ from wizard.estimate.terms import (
     trainable_params,
 )
 from wizard.estimate.workload import Workload
-from wizard.models import ModelArch, largest_module_params, layer_linears, total_params
+from wizard.models import (
+    ModelArch,
+    embedding_params,
+    largest_module_params,
+    layer_linears,
+    total_params,
+)
 
 GIB = 2**30
 # The CUDA context, cuBLAS workspaces and kernels loaded by torch: what nvidia-smi shows before
@@ -102,14 +108,24 @@ def _buffers(arch: ModelArch, spec: Workload) -> tuple[float, float]:
             if (spec.method != "full" and spec.weight_bits < 16)
             else c
         )
-        # The layer being computed and the prefetched next one, gathered in full.
-        backward += 2 * max(layer * stored, largest_module_params(arch) * c)
+        backward += _gathered(arch, spec, layer * stored)
     step = 0.0
     if spec.deepspeed and spec.zero_stage < 3:
         bucket = spec.ds_reduce_bucket or h * h
         backward += 2 * bucket * c
         step += min(spec.ds_allgather_bucket, trainable_params(arch, spec)) * c
     return backward, step
+
+
+def _gathered(arch: ModelArch, spec: Workload, layer: float) -> float:
+    """Sharded parameters gathered in full at the backward peak: the layer being computed and
+    the prefetched next one. Under FSDP, accelerate wraps each decoder layer and then the model
+    itself (accelerate/utils/fsdp_utils.py:689-697), so the root group - embeddings, untied
+    lm_head, final norm - is one unit, gathered from the first forward use to its last gradient:
+    the whole step. ZeRO-3 fetches module by module, the biggest one (often lm_head) included."""
+    if spec.fsdp:
+        return 2 * layer + embedding_params(arch) * spec.compute_bytes
+    return 2 * max(layer, largest_module_params(arch) * spec.compute_bytes)
 
 
 def _rough_reason(arch: ModelArch, spec: Workload) -> str | None:
@@ -152,17 +168,22 @@ def compose(arch: ModelArch, spec: Workload, gpu_mem_gib: float | None) -> Estim
         # DPO/IPO/KTO's frozen copy, stored and sharded as the trained weights are.
         "reference_model": base_weight_bytes(arch, spec) if spec.reference_model else 0.0,
         "adapter": adapter_weight_bytes(arch, spec),
-        "optimizer_states": states.optimizer,
+        "optimizer_states": states.optimizer - states.paged,
         "master_weights": states.master,
         **live,
     }
-    allocated = sum(breakdown.values())
+    allocated = sum(breakdown.values())  # what PyTorch's caching allocator hands out
+    if states.paged:
+        # Paged optimizer states sit in CUDA managed memory, beside the allocator: nvidia-smi
+        # shows them while resident, torch.cuda.max_memory_* never does.
+        breakdown["paged_optimizer_states"] = states.paged
     if spec.vllm_share and gpu_mem_gib:
         # vLLM reserves its share of the GPU up front (weights and KV cache), beside training.
         breakdown["vllm"] = spec.vllm_share * gpu_mem_gib * GIB
     context = CUDA_CONTEXT_GIB + (NCCL_GIB if spec.gpus > 1 else 0.0)
     breakdown["cuda_overhead"] = allocated * FRAGMENTATION + context * GIB
-    peak = (allocated + breakdown["cuda_overhead"] + breakdown.get("vllm", 0.0)) / GIB
+    beside = breakdown.get("vllm", 0.0) + states.paged
+    peak = (allocated + breakdown["cuda_overhead"] + beside) / GIB
     fits, verdict = verdict_for(peak, gpu_mem_gib)
     cpu = states.cpu + (total_params(arch) * 2 if spec.offload_params else 0.0)
     return Estimate(

@@ -8,9 +8,11 @@ fp32 gradient partition, split across GPUs by stage - the same accounting as Dee
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from wizard.estimate.terms import (
+    lora_linears,
+    lora_params,
     optimizer_info,
     trainable_bytes_each,
     trainable_params,
@@ -19,6 +21,9 @@ from wizard.estimate.workload import Workload
 from wizard.models import ModelArch, largest_module_params
 
 FP32 = 4
+# bitsandbytes' paged optimizers take state buffers of tensors with at least this many elements
+# from CUDA managed memory, the smaller ones from torch (bitsandbytes/optim/optimizer.py:383-390).
+PAGED_MIN_NUMEL = 100_000
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,10 @@ class States:
     master: float
     step_temp: float  # optimizer-step temporaries (non-fused foreach AdamW)
     cpu: float
+    # The part of `optimizer` in CUDA managed memory (paged optimizers): outside PyTorch's
+    # allocator, so max_memory_allocated/reserved never count it, and the driver pages it to the
+    # host under memory pressure.
+    paged: float = 0.0
 
 
 def _state_elem(spec: Workload, arch: ModelArch) -> float:
@@ -46,12 +55,35 @@ def _split(spec: Workload, value: float, partitioned: bool) -> float:
 
 def model_states(arch: ModelArch, spec: Workload) -> States:
     """Gradients, optimizer states and master weights of the trainable parameters."""
+    states = _model_states(arch, spec)
+    if not optimizer_info(spec.optimizer)[0].paged:
+        return states
+    return replace(states, paged=states.optimizer * paged_share(arch, spec))
+
+
+def paged_share(arch: ModelArch, spec: Workload) -> float:
+    """The share of trainable parameters whose optimizer states bitsandbytes pages: those of
+    tensors of at least PAGED_MIN_NUMEL elements (functional.py:91 get_paged -> cudaMallocManaged).
+    Every weight matrix of a full fine-tune; of LoRA's A (r x in) and B (out x r), the big ones."""
+    n = trainable_params(arch, spec)
+    if spec.method == "full" or n == 0:
+        return 1.0
+    paged = sum(
+        lin.layers * lin.count * sum(spec.lora_r * fan for fan in (lin.fan_in, lin.fan_out)
+                                     if spec.lora_r * fan >= PAGED_MIN_NUMEL)
+        for lin in lora_linears(arch, spec)
+    )  # fmt: skip
+    # The trainable parameters that are not LoRA's own are whole embeddings: paged.
+    return min(1.0, (paged + n - lora_params(arch, spec)) / n)
+
+
+def _model_states(arch: ModelArch, spec: Workload) -> States:
     info, _ = optimizer_info(spec.optimizer)
     n = trainable_params(arch, spec)
     opt = n * info.states * _state_elem(spec, arch)
     if spec.deepspeed:
         return _deepspeed_states(arch, spec, n, opt)
-    if spec.fsdp and spec.compute_bytes < FP32:
+    if spec.fsdp and spec.compute_bytes < FP32 and spec.fsdp_fp32_shards:
         return _fsdp_states(arch, spec, n)
     grad_each = trainable_bytes_each(arch, spec)
     grads = _split(spec, n * grad_each, spec.fsdp)

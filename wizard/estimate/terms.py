@@ -184,19 +184,24 @@ def shard(spec: Workload) -> int:
 
 def base_weight_bytes(arch: ModelArch, spec: Workload) -> float:
     """The model's own weights on one GPU (quantized linears, 16-bit embeddings and norms)."""
-    if spec.offload_params:
-        return 0.0
     total = total_params(arch)
     linear = linear_params(arch) if spec.quantize_experts else quantizable_params(arch)
     if spec.method == "full" or spec.weight_bits >= 16:
         size = float(total * spec.compute_bytes)
         if spec.upcast_fp32:
             size += embedding_params(arch) * (4 - spec.compute_bytes)
-    else:
-        dense = 4 if spec.upcast_fp32 or spec.compute_bytes == 4 else 2
-        size = linear * quant_bytes_per_param(spec.weight_bits, spec.double_quant)
-        size += (total - linear) * dense
-    return size / shard(spec)
+        return 0.0 if spec.offload_params else size / shard(spec)
+    dense = 4 if spec.upcast_fp32 or spec.compute_bytes == 4 else 2
+    each = quant_bytes_per_param(spec.weight_bits, spec.double_quant)
+    constants = linear * (each - spec.weight_bits / 8)
+    size = linear * spec.weight_bits / 8 + (total - linear) * dense
+    if spec.quant_constants_sharded:
+        size += constants
+        constants = 0.0
+    # bitsandbytes keeps each layer's QuantState (absmax, code, nested scales) on the module, not
+    # in a parameter (bitsandbytes/nn/modules.py:485-499, "the quant state got lost ... for
+    # fsdp"): FSDP and ZeRO-3 shard and offload the packed weights, never the constants.
+    return (0.0 if spec.offload_params else size / shard(spec)) + constants
 
 
 def adapter_param_bytes(spec: Workload) -> int:

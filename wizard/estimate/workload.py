@@ -44,7 +44,7 @@ class Workload:
     activation_offload: bool = False
     attention: str = "sdpa"  # flash | sdpa | eager | flex
     optimizer: str = DEFAULT_OPTIMIZER
-    loss: str = "upcast"  # upcast | chunked | fused
+    loss: str = "upcast"  # upcast | chunked | fused | chunked_output (torchtune's, not Axolotl's)
     fused_kernels: bool = False  # liger rms_norm + glu, or torch.compile fusing the same ops
     upcast_fp32: bool = False  # embeddings, lm_head and norms left in fp32 by Axolotl
     zero_stage: int = 0
@@ -52,8 +52,14 @@ class Workload:
     offload_params: bool = False
     fsdp: bool = False
     gpus: int = 1
-    # Not an Axolotl option: torchtune's optimizer_in_bwd, used to replay reference rows.
+    # Not Axolotl options, used to replay other trainers' reference rows: torchtune's
+    # optimizer_in_bwd; torchao's NF4 tensors, whose scales FSDP shards with the data
+    # (torchao/dtypes/nf4tensor.py:984 fsdp_pre_all_gather), where bitsandbytes' are not.
     optimizer_in_backward: bool = False
+    quant_constants_sharded: bool = False
+    # accelerate upcasts FSDP's trainable shards to fp32; torchtune's and LitGPT's bf16 runs
+    # shard the bf16 parameters as they are (no mixed-precision policy).
+    fsdp_fp32_shards: bool = True
     sample_packing: bool = False
     # The objective (wizard.estimate.objective): `rl:` and what its trainer adds.
     objective: str = "sft"
