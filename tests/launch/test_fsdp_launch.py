@@ -159,3 +159,17 @@ def test_dry_run_and_slurm_carry_fsdp(tmp_path: Path) -> None:
     script = (run / "launch.sbatch").read_text()
     assert "export ACCELERATE_USE_FSDP=true" in script and "export FSDP_VERSION=2" in script
     assert '--nnodes "$SLURM_NNODES"' in script and "--nproc_per_node 8" in script
+
+
+@pytest.mark.integration
+def test_a_cpu_launch_of_an_fsdp_config_is_refused_before_it_starts(tmp_path: Path) -> None:
+    """Axolotl and accelerate run FSDP on GPUs only: `launch --cpu` of an FSDP config (a GPU
+    run's, or one written by hand) says so in preflight instead of starting processes that
+    fail. (`new` refuses FSDP with `hardware.accelerator=cpu` already.)"""
+    _fsdp_run(tmp_path)
+    done = run_wizard("launch", "run", "--cpu", "--dry-run", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "`fsdp_config` on CPU processes: Axolotl and accelerate run FSDP on GPUs only" in (
+        done.stderr
+    )
+    assert "Traceback" not in done.stderr

@@ -80,6 +80,24 @@ def auto_precision_on_cpu(ctx: Ctx) -> list[Finding]:
     return out
 
 
+def fsdp_on_cpu(ctx: Ctx) -> list[Finding]:
+    """FSDP cannot train on CPU processes: Axolotl builds its device mesh for CUDA whatever the
+    device (axolotl/utils/distributed.py: `build_device_mesh("cuda")`), and accelerate makes an
+    FSDP plugin only for GPU-like processes (accelerate/state.py), so a CPU launch fails."""
+    key = next((k for k in ("fsdp_config", "fsdp", "fsdp_version") if ctx.value(k)), None)
+    if not ctx.env.cpu or key is None:
+        return []
+    return [
+        ctx.at(
+            "error",
+            "fsdp-on-cpu",
+            f"`{key}` on CPU processes: Axolotl and accelerate run FSDP on GPUs only",
+            "launch on GPUs, or drop the fsdp keys for a CPU smoke test (plain DDP)",
+            (key,),
+        )
+    ]
+
+
 def packing_attention(ctx: Ctx) -> list[Finding]:
     if not ctx.enabled("sample_packing"):
         return []
@@ -216,6 +234,7 @@ GOTCHAS: list[Rule] = [
     flash_attn_missing,
     bf16_unsupported,
     auto_precision_on_cpu,
+    fsdp_on_cpu,
     packing_attention,
     eval_batch_size,
     local_datasets,
