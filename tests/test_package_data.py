@@ -4,6 +4,7 @@ only ever holds what parsing the YAML gives, and a cache that fails is passed by
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,18 @@ def test_what_json_cannot_give_back_is_not_kept(cache: Path) -> None:
     yamlio._keep_as_json(cache / "dated.json", {"when": yamlio.safe_load("2026-12-02")})
     yamlio._keep_as_json(cache / "numbered.json", {1: "one"})
     assert not list(cache.glob("*.json"))
+
+
+@pytest.mark.parametrize("hostile", ["fifo", "huge", "deep"])
+def test_a_hostile_copy_is_read_bounded_and_replaced(cache: Path, hostile: str) -> None:
+    """A copy that is a FIFO (a read would block), far larger than its YAML, or nested past
+    the recursion limit is parsed again from the YAML and replaced."""
+    package_data("wizard.models", "families.yaml")
+    (kept,) = cache.glob("families-*.json")
+    kept.unlink()
+    if hostile == "fifo":
+        os.mkfifo(kept)
+    else:
+        kept.write_text("[" * 100_000 if hostile == "deep" else " " * 10_000_000 + "{}")
+    assert "llama" in package_data("wizard.models", "families.yaml")["families"]
+    assert "llama" in json.loads(kept.read_text(encoding="utf-8"))["families"]

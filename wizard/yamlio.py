@@ -169,8 +169,9 @@ def package_data(package: str, name: str) -> Any:
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
     cached = data_cache_dir() / f"{Path(name).stem}-{digest}.json"
     try:
-        return json.loads(cached.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        # Bounded and regular files only, as for anything read from outside the package.
+        return json.loads(read_text_file(cached, "data cache", max_bytes=4 * len(text) + 4096))
+    except (WizardError, ValueError, RecursionError):
         pass
     data = safe_load(text)
     _keep_as_json(cached, data)
