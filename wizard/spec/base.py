@@ -46,16 +46,9 @@ Real = Annotated[float, BeforeValidator(_number_text)]
 
 class StrictModel(BaseModel):
     # strict: an answer of the wrong type is an error, never silently converted (`--set
-    # training.micro_batch_size=true` must not become 1). defer_build: a model's validator is
-    # built when it is first used, so one build of the run's model covers the models it nests
-    # (built one by one at import they cost `new` 40 ms more).
+    # training.micro_batch_size=true` must not become 1).
     model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        allow_inf_nan=False,
-        validate_assignment=False,
-        frozen=False,
-        defer_build=True,
+        extra="forbid", strict=True, allow_inf_nan=False, validate_assignment=False, frozen=False
     )
 
 
