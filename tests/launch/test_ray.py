@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import run_wizard
 from tiny_fixtures import free_port, launch, new_run, tail, tiny_root, workspace
 
 from wizard.errors import WizardError
@@ -29,6 +30,10 @@ __all__ = ["tiny_root"]
 RAY = Path(sys.executable).parent / "ray"
 HEAD_START_S = 90
 GPU_REQUEST_S = 240
+# Ray runs train on GPUs only (Axolotl's `use_gpu=True`): the tiny run, planned for GPUs, in fp32
+# so that Axolotl's validation on this GPU-less machine lets the job reach its GPU request.
+RAY_ON_GPUS = ("distributed.launcher=ray", "hardware.accelerator=cuda", "training.precision=fp32",
+               "training.attention=sdpa")
 ASKED_FOR_GPUS = re.compile(r"Requesting resources: \{'GPU': 1\}|resource request \{'GPU'")
 
 
@@ -47,13 +52,21 @@ def test_the_submit_command() -> None:
 
 def test_the_answer_renders_axolotls_ray_keys(tiny_root: Path, tmp_path: Path) -> None:
     cwd = workspace(tiny_root, tmp_path)
-    run_dir = new_run(cwd, "runs/r", "distributed.launcher=ray", "hardware.gpus_per_node=4",
-                      "hardware.nodes=2")
+    run_dir = new_run(cwd, "runs/r", *RAY_ON_GPUS, "hardware.gpus_per_node=4", "hardware.nodes=2")
     config = yaml.safe_load((run_dir / "axolotl.yml").read_text())
     assert config["use_ray"] is True and config["ray_num_workers"] == 8
     assert config["resources_per_worker"] == {"GPU": 1}
     plain = yaml.safe_load((new_run(cwd, "runs/p") / "axolotl.yml").read_text())
     assert "use_ray" not in plain
+
+
+def test_ray_on_the_cpu_is_refused_in_one_line(tiny_root: Path, tmp_path: Path) -> None:
+    cwd = workspace(tiny_root, tmp_path)
+    done = run_wizard("new", "runs/c", "--preset", "tiny-cpu", "--yes",
+                      "--set", "distributed.launcher=ray", cwd=cwd)  # fmt: skip
+    assert done.returncode == 1 and not (cwd / "runs" / "c").exists()
+    assert done.stderr.splitlines()[0].startswith("error: ") and "use_gpu=True" in done.stderr
+    assert "distributed.launcher=accelerate" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_no_ray_is_one_line(tiny_root: Path, tmp_path: Path) -> None:
@@ -133,7 +146,7 @@ def _stop_session(head: subprocess.Popen[bytes]) -> None:
 def test_the_job_reaches_a_real_ray_head(tiny_root: Path, tmp_path: Path,
                                          ray_head: str) -> None:
     cwd = workspace(tiny_root, tmp_path)
-    run_dir = new_run(cwd, "runs/ray", "distributed.launcher=ray", "training.max_steps=1")
+    run_dir = new_run(cwd, "runs/ray", *RAY_ON_GPUS, "training.max_steps=1")
     # The job runs in Ray's copy of the run folder: paths outside it must be absolute (a shared
     # file system), as on a real cluster.
     config = (run_dir / "axolotl.yml").read_text().replace("../../", f"{cwd}/")

@@ -189,6 +189,13 @@ def _cpu_rule(spec: RunSpec) -> None:
             f"attention {spec.training.attention} needs a CUDA GPU; set training.attention=sdpa",
             "training.attention",
         )
+    if spec.distributed.launcher == "ray":
+        raise AnswerConflict(
+            "Axolotl's Ray launcher asks Ray for one GPU per worker (use_gpu=True), so it cannot "
+            "train on the CPU; set distributed.launcher=accelerate",
+            "distributed.launcher",
+            "hardware.accelerator",
+        )
     optimizer = spec.training.optimizer
     if optimizer.startswith("paged_") or "bnb" in optimizer or optimizer.endswith("8bit"):
         raise AnswerConflict(
