@@ -73,7 +73,8 @@ def read_bounded(path: Path, what: str, max_bytes: int) -> bytes:
         ) from None
     except OSError as err:
         raise WizardError(f"cannot read {what} {path}: {err.strerror}", "check the path") from None
-    with os.fdopen(fd, "rb") as handle:
+    try:
+        # Before fdopen: Linux opens a folder read-only, and fdopen then fails on it unnamed.
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
             raise WizardError(f"{what} {path} is a folder, not a file", "give the path of a file")
@@ -82,6 +83,10 @@ def read_bounded(path: Path, what: str, max_bytes: int) -> bytes:
                 f"{what} {path} is not a regular file (a pipe, socket or device)",
                 "give the path of a file on disk",
             )
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as handle:
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
         size = max(info.st_size, len(data))

@@ -109,6 +109,15 @@ def test_special_files_are_not_read(project: Path) -> None:
     assert "team:hangs" in listed.stdout and "BROKEN" in listed.stdout
 
 
+def test_a_folder_where_a_file_is_asked_for_is_named(project: Path) -> None:
+    folder = project / "configs"
+    folder.mkdir()
+    one_line_error(wizard(project, "check", "configs"), "config configs is a folder, not a file")
+    one_line_error(wizard(project, "new", "r", "--from", "configs", "--yes"), "is a folder")
+    one_line_error(wizard(project, "new", "r", "--answers", "configs", "--yes"), "is a folder")
+    assert not (project / "r").exists()
+
+
 def test_nan_and_infinity_in_a_deepspeed_json_name_the_key_and_line(project: Path) -> None:
     (project / "ds").mkdir()
     (project / "ds" / "zero2.json").write_text(
