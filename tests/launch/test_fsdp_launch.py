@@ -13,8 +13,9 @@ import pytest
 import yaml
 from conftest import run_wizard
 
+from wizard.axolotl.fsdp import fsdp_version
 from wizard.launch.command import Layout, accelerate_config, build_launch_command
-from wizard.launch.fsdp_accelerate import fsdp_block, fsdp_version, with_fsdp
+from wizard.launch.fsdp_accelerate import fsdp_block, with_fsdp
 from wizard.yamlio import dump_yaml
 
 FSDP2 = {

@@ -14,27 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from wizard.axolotl.fsdp import fsdp_settings, fsdp_version
+
 FSDP2_WRAP = "TRANSFORMER_BASED_WRAP"
 LAUNCH_FLAG = "--use_fsdp"
-
-
-def _settings(config: Mapping[str, Any]) -> dict[str, Any]:
-    """`fsdp_config` without the deprecated `fsdp_` prefixes Axolotl still accepts."""
-    raw = config.get("fsdp_config")
-    if not isinstance(raw, Mapping):
-        return {}
-    return {str(k).removeprefix("fsdp_"): v for k, v in raw.items()}
-
-
-def fsdp_version(config: Mapping[str, Any]) -> int | None:
-    """The FSDP version an Axolotl config trains with; None when it does not use FSDP.
-
-    As Axolotl reads it: `fsdp_version`, else `fsdp_config.(fsdp_)version`, else 1."""
-    settings = _settings(config)
-    if not settings and not config.get("fsdp"):
-        return None
-    version = config.get("fsdp_version") or settings.get("version") or 1
-    return 2 if str(version) == "2" else 1
 
 
 def _fsdp1_strategy(config: Mapping[str, Any]) -> str:
@@ -58,7 +41,7 @@ def fsdp_block(config: Mapping[str, Any]) -> dict[str, Any] | None:
     version = fsdp_version(config)
     if version is None:
         return None
-    settings = _settings(config)
+    settings = fsdp_settings(config)
     ram_efficient = settings.get("cpu_ram_efficient_loading") is True
     reshard = settings.get("reshard_after_forward", True) is not False
     block: dict[str, Any] = {

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard.axolotl.attention import KEEP_PACKED_APART, NEED_FLASH_ATTN, backend
+from wizard.axolotl.fsdp import fsdp_version
 from wizard.axolotl.paths import is_local_path
 from wizard.lint.context import Ctx
 from wizard.lint.findings import Finding
@@ -84,9 +85,9 @@ def fsdp_on_cpu(ctx: Ctx) -> list[Finding]:
     """FSDP cannot train on CPU processes: Axolotl builds its device mesh for CUDA whatever the
     device (axolotl/utils/distributed.py: `build_device_mesh("cuda")`), and accelerate makes an
     FSDP plugin only for GPU-like processes (accelerate/state.py), so a CPU launch fails."""
-    key = next((k for k in ("fsdp_config", "fsdp", "fsdp_version") if ctx.value(k)), None)
-    if not ctx.env.cpu or key is None:
+    if not ctx.env.cpu or fsdp_version(ctx.cfg) is None:
         return []
+    key = "fsdp_config" if ctx.value("fsdp_config") else "fsdp"
     return [
         ctx.at(
             "error",
