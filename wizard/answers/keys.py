@@ -6,6 +6,8 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
+from functools import cache
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
@@ -18,18 +20,19 @@ _INDEX = re.compile(r"\.\d+(?=\.|$)")
 _DATASET_RAW = re.compile(r"^datasets\.\d+\.axolotl\.")
 
 
-def known_keys() -> set[str]:
+def known_keys() -> frozenset[str]:
     """Every dotted answer key, with list positions written as `N` (datasets.N.path)."""
     return _keys()[0]
 
 
-def open_keys() -> set[str]:
+def open_keys() -> frozenset[str]:
     """The answers that are free mappings (`model.config_overrides`, a dataset's `roles`): any
     key below them is theirs."""
     return _keys()[1]
 
 
-def _keys() -> tuple[set[str], set[str]]:
+@cache  # the spec's models are fixed once imported; every answer layer is checked against them
+def _keys() -> tuple[frozenset[str], frozenset[str]]:
     keys: set[str] = set()
     free: set[str] = set()
     _collect_keys(RunSpec, "", keys, free)
@@ -38,7 +41,7 @@ def _keys() -> tuple[set[str], set[str]]:
     for model in OBJECTIVES.values():
         _collect_keys(model, "objective.", keys, free)
     keys -= {"method", "objective"}
-    return keys, free
+    return frozenset(keys), frozenset(free)
 
 
 def _collect_keys(model: type[BaseModel], prefix: str, out: set[str], free: set[str]) -> None:
@@ -95,7 +98,7 @@ def check_keys(keys: Iterable[str], source: str) -> None:
         raise WizardError(f"{source}: unknown answer key {key!r}", _suggest(key, valid))
 
 
-def _suggest(key: str, valid: set[str]) -> str:
+def _suggest(key: str, valid: AbstractSet[str]) -> str:
     shape = generic_key(key)
     leaf_matches = [k for k in valid if k.rsplit(".", 1)[-1] == shape.rsplit(".", 1)[-1]]
     close = leaf_matches or difflib.get_close_matches(shape, sorted(valid), n=1, cutoff=0.5)

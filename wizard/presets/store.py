@@ -37,18 +37,20 @@ Folders = Sequence[tuple[str, Path]]
 
 
 class PresetFile(BaseModel):
+    # Empty literals, not `default_factory=list`: Pydantic copies a mutable default for each
+    # model, and a builtin factory makes it parse the builtin's text signature at start-up.
     model_config = ConfigDict(extra="forbid")
 
     name: str
     description: str = ""
     family: str = Field(default="other", description="groups presets in lists and the interview")
     version: str = "1"
-    extends: list[str] = Field(default_factory=list)
-    answers: dict[str, Any] = Field(default_factory=dict)
-    axolotl: dict[str, Any] = Field(default_factory=dict)
+    extends: list[str] = []
+    answers: dict[str, Any] = {}
+    axolotl: dict[str, Any] = {}
     # Files an imported config brought (its DeepSpeed JSON), by their path in the run folder.
-    files: dict[str, Any] = Field(default_factory=dict)
-    locked: list[str] = Field(default_factory=list)
+    files: dict[str, Any] = {}
+    locked: list[str] = []
     axolotl_version: str | None = None
 
     @field_validator("extends", "locked", mode="before")

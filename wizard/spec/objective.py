@@ -3,8 +3,8 @@ preference and RL training (Axolotl's `rl:`), each with its own settings, as a d
 union like the method. Field names are the trainers' (TRL's) own; `wizard.build.objective_config`
 maps them to Axolotl's keys."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Pydantic would compile and evaluate the text
+# of each field's annotation as it builds the models, 1.5% of `new --yes`.
 import re
 from typing import Annotated, Final, Literal
 
@@ -36,7 +36,7 @@ class PairedObjective(StrictModel):
     )
 
     @model_validator(mode="after")
-    def _rpo_is_dpo(self) -> PairedObjective:
+    def _rpo_is_dpo(self) -> "PairedObjective":
         if self.rpo_alpha is not None and self.kind == "dpo":
             raise AnswerConflict(
                 "Axolotl 0.19 refuses rpo_alpha: TRL 0.29 made RPO a combination of loss types, "
@@ -115,7 +115,7 @@ class GrpoObjective(StrictModel):
     )
 
     @model_validator(mode="after")
-    def _rewards_are_named(self) -> GrpoObjective:
+    def _rewards_are_named(self) -> "GrpoObjective":
         for name in self.reward_functions:
             if not _DOTTED.match(name):
                 raise AnswerConflict(

@@ -5,8 +5,8 @@ and loose; `wizard.build.render` is the one place that maps between the two. Def
 and only here: the interview and the answers file read them from these models.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Pydantic would compile and evaluate the text
+# of each field's annotation as it builds the models, 1.5% of `new --yes`.
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -71,7 +71,7 @@ class RunSpec(StrictModel):
         return {**data, "training": {**(training or {}), "sample_packing": False}}
 
     @model_validator(mode="after")
-    def _parts_agree(self) -> RunSpec:
+    def _parts_agree(self) -> "RunSpec":
         rules = (_precision_rule, _deepspeed_rule, fsdp_rule, _cpu_rule, _qlora_rule,
                  _batch_rule, _eval_rule, _plugin_rule, objective_rules)  # fmt: skip
         for rule in rules:
