@@ -28,10 +28,14 @@ assert not leaked, f'Pydantic loaded asyncio, or the stand-in stayed: {leaked}'
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
-    script = PRELUDE + textwrap.dedent(code)
     return subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=60
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
     )
+
+
+def run_after_pydantic(code: str) -> subprocess.CompletedProcess[str]:
+    """`code` run once Pydantic is loaded the quick way and has built a model."""
+    return run_python(PRELUDE + textwrap.dedent(code))
 
 
 @pytest.mark.parametrize(
@@ -65,14 +69,14 @@ def run_python(code: str) -> subprocess.CompletedProcess[str]:
     ],
 )
 def test_asyncio_used_after_the_stand_in_is_all_there(use: str) -> None:
-    done = run_python(use)
+    done = run_after_pydantic(use)
     assert done.returncode == 0, done.stderr
 
 
 def test_a_coroutine_marked_deprecated_afterwards_is_a_coroutine_function() -> None:
     # typing_extensions marks the wrapper of a deprecated coroutine function with the marker
     # object of the asyncio.coroutines it imports: the real one's, once the stand-in has gone.
-    done = run_python(
+    done = run_after_pydantic(
         """
         from typing_extensions import deprecated
         @deprecated('use another')
@@ -100,7 +104,7 @@ import asyncio
 assert sys.modules['asyncio'] is asyncio and asyncio.run is stand_in.run
 assert asyncio.coroutines is sys.modules['asyncio.coroutines']
 """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    done = run_python(code)
     assert done.returncode == 0, done.stderr
 
 
@@ -118,23 +122,16 @@ with startup.asyncio_deferred():
 import asyncio.events
 assert asyncio.events.new_event_loop
 """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    done = run_python(code)
     assert done.returncode == 0, done.stderr
 
 
 def test_nothing_is_done_where_asyncio_is_loaded_already() -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import asyncio, sys\n"
-            "from wizard.startup import import_pydantic\n"
-            "import_pydantic()\n"
-            "assert sys.modules['asyncio'] is asyncio",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    done = run_python(
+        "import asyncio, sys\n"
+        "from wizard.startup import import_pydantic\n"
+        "import_pydantic()\n"
+        "assert sys.modules['asyncio'] is asyncio"
     )
     assert done.returncode == 0, done.stderr
 
