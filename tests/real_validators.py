@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -57,22 +58,48 @@ def _walk(node: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix.rstrip("."), node)]
 
 
-def _validate_axolotl(cfg: dict[str, Any], gpus: int, bf16: bool) -> list[str]:
+class _Warnings(logging.Handler):
+    """What Axolotl logs at WARNING or above. Its `axolotl` logger does not propagate to the
+    root, so the handler listens to both."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _validate_axolotl(cfg: dict[str, Any], gpus: int, bf16: bool, arch: str | None) -> list[str]:
+    """Axolotl's verdict with the capabilities of the GPU (`arch`, else an H100, or a T4 without
+    bf16), and the warnings it logs."""
     from axolotl.utils.config import validate_config
     from axolotl.utils.dict import DictDefault
+    from axolotl.utils.logging import MultiProcessAdapter
 
+    arch = arch or ("sm_90" if bf16 else "sm_75")
+    major = int(arch.removeprefix("sm_")[:-1])
     capabilities = {
         "bf16": bf16,
-        "fp8": False,
+        "fp8": major >= 9,
         "tf32": bf16,
         "n_gpu": gpus,
         "n_node": 1,
-        "compute_capability": "sm_90" if bf16 else "sm_75",
+        "compute_capability": arch,
     }
     env = {"torch_version": "2.13.0"}
-    with contextlib.redirect_stdout(io.StringIO()):
-        validate_config(DictDefault(json.loads(json.dumps(cfg))), capabilities, env)
-    return []
+    MultiProcessAdapter.warning_once.cache_clear()  # a warning per config, not per process
+    collector = _Warnings()
+    loggers = [logging.getLogger(), logging.getLogger("axolotl")]
+    for logger in loggers:
+        logger.addHandler(collector)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            validate_config(DictDefault(json.loads(json.dumps(cfg))), capabilities, env)
+    finally:
+        for logger in loggers:
+            logger.removeHandler(collector)
+    return list(dict.fromkeys(collector.messages))
 
 
 def _validate_deepspeed(ds: dict[str, Any], cfg: dict[str, Any]) -> None:
@@ -84,7 +111,9 @@ def _validate_deepspeed(ds: dict[str, Any], cfg: dict[str, Any]) -> None:
 def check_case(case: dict[str, Any]) -> dict[str, Any]:
     verdict: dict[str, Any] = {"id": case["id"], "axolotl": "ok", "deepspeed": None}
     try:
-        _validate_axolotl(case["config"], case.get("gpus", 1), case.get("bf16", True))
+        verdict["warnings"] = _validate_axolotl(
+            case["config"], case.get("gpus", 1), case.get("bf16", True), case.get("arch")
+        )
     except Exception as err:
         verdict["axolotl"] = f"{type(err).__name__}: {err}"
     if case.get("deepspeed") is not None:
@@ -113,8 +142,16 @@ def run_validators(cases: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {v["id"]: v for v in verdicts}
 
 
+def _load_axolotl() -> None:
+    """Import validation first: importing Axolotl logs warnings about this machine (kernels it
+    cannot load here) that belong to no config."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        import axolotl.utils.config  # noqa: F401
+
+
 def main() -> None:
     cases = json.load(sys.stdin)
+    _load_axolotl()
     results = [check_case(case) for case in cases]
     for result in results:
         print(json.dumps(result), flush=True)

@@ -19,16 +19,18 @@ MAX_FUNCTION_LINES = 50
 LAYERS = {
     "cli": None,  # the top: anything
     "commands": None,
-    "interview": {"answers", "build", "presets", "models", "estimate", "lint", "axolotl"},
+    "interview": {"answers", "build", "presets", "models", "estimate", "lint", "axolotl", "gpus"},
     "presets": {"answers", "build", "importer", "lint", "axolotl"},
     "importer": {"answers", "build", "lint", "axolotl"},
-    "build": {"answers", "estimate", "lint", "models", "launch", "axolotl"},
-    "answers": {"axolotl"},
+    "build": {"answers", "estimate", "lint", "models", "launch", "axolotl", "recipes"},
+    "answers": {"axolotl", "gpus", "recipes"},
     "launch": {"lint", "estimate", "models", "answers", "axolotl"},
-    "lint": {"axolotl", "models"},
+    "lint": {"axolotl", "models", "gpus"},
     "estimate": {"models", "axolotl"},
     "models": {"axolotl"},
     "axolotl": set(),
+    "recipes": {"gpus"},  # the defaults a run trains with, per method, objective and GPU
+    "gpus": set(),  # the GPUs the wizard knows by name, and this machine's
 }
 # Modules directly in wizard/ that everything may use (the foundation).
 FOUNDATION = {"errors", "files", "yamlio", "resources", "spec", "tiny", "__init__", "__main__"}

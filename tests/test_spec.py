@@ -39,13 +39,14 @@ def test_defaults_give_a_lora_run_on_one_gpu() -> None:
     assert isinstance(run.method, LoraMethod)
     assert run.hardware.world_size == 1
     assert run.resolved_precision == "bf16"
+    # The recipe table's SFT-with-adapters row: QLoRA's 2e-4 and its batch of 16 sequences.
     assert run.learning_rate == 2e-4
-    assert run.gradient_accumulation == 1
+    assert run.gradient_accumulation == 16
 
 
 def test_method_is_a_discriminated_union() -> None:
     assert isinstance(spec(method={"kind": "qlora", "r": 8}).method, QLoraMethod)
-    assert spec(method={"kind": "full"}).learning_rate == 1e-5
+    assert spec(method={"kind": "full"}).learning_rate == 2e-5
     assert "r" in error_text(method={"kind": "full", "r": 8})
 
 

@@ -224,11 +224,14 @@ def test_every_builtin_preset_fits_the_gpu_it_names(tmp_path: Path) -> None:
     for name in sorted(p.stem for p in preset_folders()[0][1].glob("*.yml")):
         resolved = resolve_chain(preset_chain(f"builtin:{name}"))
         plan = plan_run(Answers(resolved.answers.layers), None, None, tmp_path)
-        memory = plan.spec.hardware.gpu_memory_gib
-        if plan.spec.hardware.accelerator == "cpu":
+        hardware = plan.spec.hardware
+        if hardware.accelerator == "cpu":
             continue
-        assert memory is not None and plan.estimate is not None, name
+        assert hardware.gpu is not None, f"{name} names no GPU: its recipe cannot follow one"
+        memory, ram = hardware.memory_gib, hardware.host_ram
+        assert memory is not None and ram is not None and plan.estimate is not None, name
         assert plan.estimate.peak_gib_per_gpu <= memory, (name, plan.estimate.peak_gib_per_gpu)
+        assert plan.estimate.host_ram_per_node_gib(hardware.nodes) <= ram.gib, name
 
 
 def test_presets_check_fails_a_preset_that_does_not_fit_its_own_gpu(

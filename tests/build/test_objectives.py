@@ -178,7 +178,7 @@ def test_a_switch_of_objective_drops_the_other_objectives_fields() -> None:
 def test_spec_objective_default_is_sft() -> None:
     spec = RunSpec.model_validate({"model": {"base_model": "a/b"},
                                    "datasets": [{"path": "x", "format": "alpaca"}]})
-    assert spec.objective.kind == "sft" and spec.training.sample_packing is True
+    assert spec.objective.kind == "sft" and spec.resolved_packing is True
 
 
 # -- bad input through the real command: one line, exit 1, nothing written ------------------

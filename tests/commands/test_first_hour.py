@@ -17,7 +17,7 @@ import yaml
 from conftest import REPO, run_wizard
 from tiny_fixtures import launch, new_run, tail
 
-from wizard.interview.hardware import COMMON_GPUS
+from wizard.gpus.catalog import known_gpus
 from wizard.models import catalog_arch, catalog_names, featured_names
 
 QLORA = ["--preset", "llama-3.1-8b-qlora"]
@@ -162,7 +162,7 @@ def test_switching_the_method_of_a_preset_warns_and_follows_the_new_default(
     )
     assert done.returncode == 0, done.stderr
     config = yaml.safe_load((project / "full" / "axolotl.yml").read_text())
-    assert config["learning_rate"] == 1e-5 and "adapter" not in config
+    assert config["learning_rate"] == 2e-5 and "adapter" not in config
     assert "training.learning_rate 0.0002" in done.stderr and "1e-06 to 5e-05" in done.stderr
     assert "training.optimizer 'paged_adamw_8bit'" in done.stderr
     kept = wizard(
@@ -466,7 +466,7 @@ def test_instruct_and_base_ids_are_listed_and_reported_as_themselves() -> None:
     arch = catalog_arch("meta-llama/Llama-3.1-8B-Instruct")
     assert arch is not None and arch.source == "catalog (meta-llama/Llama-3.1-8B-Instruct)"
     assert set(featured_names()) <= set(names)
-    labels = {gpu.name for gpu in COMMON_GPUS}
+    labels = {gpu.name for gpu in known_gpus()}
     assert {"H200", "B200", "L4", "L40S", "RTX A6000"} <= labels
 
 

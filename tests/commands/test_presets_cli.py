@@ -213,7 +213,7 @@ def test_diff_and_explain_output() -> None:
         "method.kind                lora -> qlora",
         "method.r                   16 -> 32",
         "method.alpha               32 -> 64",
-        "hardware.gpu_memory_gib    80.0 -> 24.0",
+        "hardware.gpu               A100-80GB -> RTX 4090",
         "training.micro_batch_size  2 -> 1",
         "training.optimizer         adamw_torch_fused -> paged_adamw_8bit",
     ]

@@ -90,7 +90,10 @@ def answers(draw: st.DrawFn) -> dict[str, Any]:
                   "trust_remote_code": draw(st.booleans())},
         "datasets": draw(st.lists(datasets(), min_size=1, max_size=3)),
         "method": draw(methods()),
-        "hardware": {"accelerator": "cpu" if cpu else "cuda", "gpus_per_node": gpus},
+        # A GPU is named: with none, the recipe takes an Ampere-class one, which refuses packing
+        # with SDPA in bf16 (Axolotl's 0.0-loss warning); a Hopper accepts every mix drawn here.
+        "hardware": {"accelerator": "cpu", "gpus_per_node": 1} if cpu else {
+            "accelerator": "cuda", "gpus_per_node": gpus, "gpu": "H100"},
         "training": training,
         "distributed": distributed,
     }  # fmt: skip

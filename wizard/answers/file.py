@@ -27,7 +27,21 @@ FORMAT_VERSION = 2
 PATH_ANSWERS = ("model.base_model", "datasets.N.path")
 # The top level of a file this version writes, in order; the last key is written last.
 TOP_KEYS = ("format_version", "wizard_version", "axolotl_version", "preset", "answers", "axolotl")
-OPTIONAL_KEYS = ("files",)
+OPTIONAL_KEYS = ("auto_fit", "files")
+# The answers auto-fit decides when nobody gave them (the batch layout, checkpointing, sharding,
+# and the FSDP layer class the model catalog names). They are not written among the answers, so
+# a later `new --answers` fits them again for whatever answers it has: a replay with the same
+# answers gets the same values, a replay with another method or GPU gets a plan that fits it.
+FITTED_KEYS = (
+    "training.micro_batch_size",
+    "training.gradient_accumulation_steps",
+    "training.gradient_checkpointing",
+    "distributed.backend",
+    "distributed.zero_stage",
+    "distributed.offload_optimizer",
+    "distributed.offload_params",
+    "distributed.fsdp.transformer_layer_cls_to_wrap",
+)
 CARRIED_FILE = re.compile(r"^deepspeed/[A-Za-z0-9][A-Za-z0-9._-]*\.json$")
 END_KEY = "complete"
 SECTIONS = ("model", "datasets", "method", "hardware", "training", "distributed")
@@ -47,6 +61,10 @@ class AnswersDocument:
     # Files an imported config brought along (its DeepSpeed JSON), by their path in the run
     # folder: kept here so `new --answers` makes them again.
     files: dict[str, Any] = field(default_factory=dict)
+    # What auto-fit chose (flat keys), recorded for the reader, and the fitted answers nobody
+    # gave, which are left out of `answers:` (FITTED_KEYS).
+    fitted: dict[str, Any] = field(default_factory=dict)
+    unfitted: frozenset[str] = frozenset()
 
 
 def answers_text(doc: AnswersDocument, path_for: PathMapper = keep_path) -> str:
@@ -62,7 +80,8 @@ def answers_text(doc: AnswersDocument, path_for: PathMapper = keep_path) -> str:
         "preset": None
         if doc.preset is None
         else {"name": doc.preset.name, "sha256": doc.preset.sha256},
-        "answers": _map_paths(answers_of(doc.spec), path_for),
+        "answers": _map_paths(answers_of(doc.spec, doc.unfitted), path_for),
+        **({"auto_fit": doc.fitted} if doc.fitted else {}),
         "axolotl": doc.raw_axolotl,
         **({"files": doc.files} if doc.files else {}),
         END_KEY: True,
@@ -94,6 +113,7 @@ def load_answers_file(path: Path) -> LoadedAnswers:
         layer.set(f"axolotl.{key}", value)
     check_layer(layer, str(path))
     layer.files = carried_files(data.get("files"), str(path))
+    _check_fitted(data.get("auto_fit"), path)
     # Written relative to the file's own folder; everything else reads them from the cwd.
     to_cwd = from_answers_file(str(path.parent.resolve()), os.getcwd())
     for key in _path_keys(layer.values):
@@ -118,6 +138,19 @@ def carried_files(value: Any, source: str) -> dict[str, Any]:
         if not isinstance(content, dict):
             raise WizardError(f"{source}: files: {name} is not a JSON object", "fix the file")
     return dict(value)
+
+
+def _check_fitted(value: Any, path: Path) -> None:
+    """`auto_fit:` is a record of what auto-fit chose, never read back as answers (auto-fit
+    chooses again); it must still be what this wizard writes."""
+    if value is None:
+        return
+    if not isinstance(value, dict) or not set(value) <= set(FITTED_KEYS):
+        raise WizardError(
+            f"{path}: auto_fit must map fitted answers ({', '.join(FITTED_KEYS[:2])}, ...) to "
+            "values",
+            "remove the auto_fit section: auto-fit chooses its answers again",
+        )
 
 
 def _check_version(data: dict[str, Any], path: Path) -> None:
@@ -154,20 +187,31 @@ def _check_complete(data: dict[str, Any], answers: dict[str, Any], path: Path) -
     )
 
 
-def answers_of(spec: RunSpec) -> dict[str, Any]:
+def answers_of(spec: RunSpec, unfitted: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Every answer, defaults included, so a later wizard's defaults cannot change the run; for
     an import only the answers its config gave (the rest is Axolotl's default, not ours).
 
     An answer that is none (not set, so not written into the config) is left out: it reads back
-    as none, and the file lists what the run is, not every option the wizard has."""
+    as none, and the file lists what the run is, not every option the wizard has. So are the
+    `unfitted` answers: auto-fit's to choose again (FITTED_KEYS)."""
     imported = spec.defaults == "axolotl"
     dumped: dict[str, Any] = spec.model_dump(mode="json", exclude_unset=imported)
+    for key in unfitted:
+        _drop(dumped, key.split("."))
     if not imported:  # what every answers file means unless it says otherwise: not written
         dumped.pop("defaults")
         for dataset in dumped["datasets"]:
             if not dataset["axolotl"]:
                 del dataset["axolotl"]
     return _without_none(dumped)
+
+
+def _drop(values: dict[str, Any], parts: list[str]) -> None:
+    for part in parts[:-1]:
+        values = values.get(part)  # type: ignore[assignment]
+        if not isinstance(values, dict):
+            return
+    values.pop(parts[-1], None)
 
 
 def _without_none(values: dict[str, Any]) -> dict[str, Any]:

@@ -25,20 +25,15 @@ from pydantic import ValidationError
 from wizard.answers.keys import check_keys, is_raw_key, spec_error
 from wizard.axolotl.secrets import environment_hint, is_secret
 from wizard.errors import WizardError
-from wizard.spec import (
-    DEFAULT_LEARNING_RATE,
-    DEFAULT_METHOD,
-    METHODS,
-    OBJECTIVES,
-    USUAL_LEARNING_RATES,
-    RunSpec,
-)
+from wizard.recipes.table import training_recipe
+from wizard.spec import DEFAULT_METHOD, METHODS, OBJECTIVES, RunSpec
 
 
 class LayerKind(Enum):
     """Where a layer's answers come from; code asks this, never the layer's display name."""
 
     AUTOFIT = "auto-fit"  # below everything: only what nobody gave
+    DATA = "data file"  # what a local dataset's records say (its format), below the rest
     PRESET = "preset"
     IMPORT = "import"  # an Axolotl config read by `new --from`
     ANSWERS_FILE = "answers file"
@@ -57,6 +52,11 @@ METHOD_TUNED = ("training.learning_rate",)
 # cannot read packed rows (packing then defaults to off).
 OBJECTIVE_TUNED = ("training.sample_packing",)
 METHOD_QUESTIONED = ("training.optimizer",)
+# A GPU is named, or described by its memory and bf16: a higher layer that does one replaces a
+# lower layer's other (`--set hardware.gpu_memory_gib=80` over a preset's RTX 4090 means
+# another GPU, not an RTX 4090 with 80 GiB).
+GPU_NAME = "hardware.gpu"
+GPU_DESCRIPTION = ("hardware.gpu_memory_gib", "hardware.bf16_supported")
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ class MethodSwitch:
     layer: str
     was: str
     now: str
+    objective: str = "sft"
 
     @property
     def dropped(self) -> bool:
@@ -77,9 +78,10 @@ class MethodSwitch:
         given = f"{self.key} {self.value!r} from {self.layer} was chosen for {self.was}"
         change = f"--set {self.key}=VALUE to choose one"
         if self.key == "training.learning_rate":
-            low, high = USUAL_LEARNING_RATES[self.now]
+            recipe = training_recipe(self.objective, self.now)
+            low, high = recipe.lr_range
             return (
-                f"{given}; this {self.now} run uses {DEFAULT_LEARNING_RATE[self.now]:g} instead "
+                f"{given}; this {self.now} run uses {recipe.learning_rate:g} instead "
                 f"({self.now} usually trains with {low:g} to {high:g}); {change}"
             )
         return f"{given}; it is kept for this {self.now} run, check it suits; {change}"
@@ -133,6 +135,15 @@ def _regime(kind: str) -> str:
     return "full" if kind == "full" else "adapter"
 
 
+def _without_other_gpu(values: dict[str, Any], higher: dict[str, Any]) -> dict[str, Any]:
+    """A lower layer's GPU answers that a higher layer's other way of giving the GPU replaces."""
+    if higher.get(GPU_NAME) is not None:
+        return {k: v for k, v in values.items() if k not in GPU_DESCRIPTION}
+    if GPU_NAME not in higher and any(higher.get(k) is not None for k in GPU_DESCRIPTION):
+        return {k: v for k, v in values.items() if k != GPU_NAME}
+    return values
+
+
 def _is_record_list(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, Mapping) for v in value)
 
@@ -170,6 +181,7 @@ class Answers:
         for layer in higher:
             for prefix in layer.replaces:
                 values = {k: v for k, v in values.items() if not k.startswith(prefix + ".")}
+            values = _without_other_gpu(values, layer.values)
         switch = self._method_switch(index)
         if switch is not None:
             fields = METHODS[switch[1]].model_fields
@@ -217,13 +229,16 @@ class Answers:
         """Answers tuned for one method that a higher layer's method switch drops or questions:
         what `new` warns about."""
         found = []
+        objective = str(self.merged().get("objective.kind", "sft"))
+        objective = objective if objective in OBJECTIVES else "sft"
         for index, layer in enumerate(self.layers):
             switch = self._method_switch(index)
             if switch is None or _regime(switch[0]) == _regime(switch[1]):
                 continue
             for key in (*METHOD_TUNED, *METHOD_QUESTIONED):
                 if key in layer.values and self.origin_layer(key) in (None, layer):
-                    found.append(MethodSwitch(key, layer.values[key], layer.name, *switch))
+                    value = layer.values[key]
+                    found.append(MethodSwitch(key, value, layer.name, *switch, objective))
         return found
 
     def files(self) -> dict[str, Any]:

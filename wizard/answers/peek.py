@@ -1,7 +1,8 @@
 """A few answers read straight from an answers file, without building the spec.
 
-`estimate RUN_DIR` needs only the run's GPUs and their memory, and stays fast by not importing
-Pydantic for them. The values are checked here as strictly as the spec would check them.
+`estimate RUN_DIR` and `check` need only the run's GPUs (their name, count and memory) and the
+host's RAM, and stay fast by not importing Pydantic for them. The values are checked here as
+strictly as the spec would check them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from wizard.errors import WizardError
+from wizard.gpus.catalog import GpuFacts, UnknownGpu, lookup
+from wizard.gpus.host import HostRam, host_ram_of
 from wizard.yamlio import load_yaml_mapping
 
 
@@ -19,6 +22,9 @@ class PlannedHardware:
     gpus_per_node: int
     nodes: int
     gpu_memory_gib: float | None
+    gpu: GpuFacts | None = None
+    host_ram: HostRam | None = None
+    cpu: bool = False
 
     @property
     def world_size(self) -> int:
@@ -29,15 +35,41 @@ def planned_hardware(path: Path) -> PlannedHardware:
     """`answers.hardware` of an answers file: GPUs per node, nodes, GPU memory."""
     data = load_yaml_mapping(path, "answers file")
     answers = data.get("answers")
-    hardware = answers.get("hardware") if isinstance(answers, dict) else None
+    if not isinstance(answers, dict):
+        raise WizardError(f"{path} has no answers", "make the run again with `new`")
+    # An imported config names no hardware: one GPU, unknown (the launch gives the GPUs).
+    hardware = answers.get("hardware", {})
     if not isinstance(hardware, dict):
-        raise WizardError(f"{path} has no answers.hardware", "make the run again with `new`")
-    memory = hardware.get("gpu_memory_gib")
-    if memory is not None and not _positive(memory, float):
-        raise WizardError(f"{path}: hardware.gpu_memory_gib is {memory!r}", "fix the answers file")
+        raise WizardError(f"{path}: answers.hardware is not a mapping", "fix the answers file")
+    memory, ram = _size(hardware, "gpu_memory_gib", path), _size(hardware, "host_ram_gib", path)
+    facts = _gpu(hardware.get("gpu"), path)
+    if memory is None and facts is not None:
+        memory = facts.memory_gib
+    gpus = _count(hardware, "gpus_per_node", path)
     return PlannedHardware(
-        _count(hardware, "gpus_per_node", path), _count(hardware, "nodes", path), memory
+        gpus,
+        _count(hardware, "nodes", path),
+        memory,
+        facts,
+        host_ram_of(facts, ram, memory, gpus),
+        hardware.get("accelerator") == "cpu",
     )
+
+
+def _size(hardware: dict[str, Any], key: str, path: Path) -> float | None:
+    value = hardware.get(key)
+    if value is not None and not _positive(value, float):
+        raise WizardError(f"{path}: hardware.{key} is {value!r}", "fix the answers file")
+    return None if value is None else float(value)
+
+
+def _gpu(name: Any, path: Path) -> GpuFacts | None:
+    if name is None:
+        return None
+    try:
+        return lookup(str(name))
+    except UnknownGpu as err:
+        raise WizardError(f"{path}: hardware.gpu: {err}", "fix the answers file") from None
 
 
 def _count(hardware: dict[str, Any], key: str, path: Path) -> int:

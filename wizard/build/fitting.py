@@ -16,12 +16,25 @@ from wizard.answers.layers import Answers, Layer, LayerKind
 from wizard.build.render import effective_batch, render_axolotl
 from wizard.build.runfolder import RunFolder
 from wizard.errors import WizardError
-from wizard.estimate import AutofitError, Estimate, Keep, Layout, Plan, autofit, estimate
+from wizard.estimate import (
+    AutofitError,
+    Estimate,
+    Host,
+    HostLimit,
+    Keep,
+    Layout,
+    Plan,
+    autofit,
+    estimate,
+)
 from wizard.models import ModelArch, resolve_arch
+from wizard.recipes.table import kto_chat_template
 from wizard.spec import DistributedSpec, RunSpec
+from wizard.spec.recipe_choices import min_micro_batch
 
 AUTOFIT_LAYER = "auto-fit"
 CATALOG_LAYER = "model catalog"
+FAMILY_LAYER = "model family"
 LAYER_CLASS = "distributed.fsdp.transformer_layer_cls_to_wrap"
 BATCH_KEYS = ("training.gradient_accumulation_steps", "training.effective_batch_size")
 STAGES = (1, 2, 3)
@@ -52,9 +65,30 @@ def model_arch(spec: RunSpec, cwd: Path) -> tuple[ModelArch | None, str | None]:
 def fit_answers(answers: Answers, cwd: Path) -> FitReport:
     """Resolve the answers; add an auto-fit layer when GPU memory is known and the batch layout
     was left to defaults; then the FSDP layer class of the model. `answers` is not changed."""
+    answers = _with_family_template(answers, cwd)
     spec = answers.resolve()
     arch, note = model_arch(spec, cwd)
     return _with_layer_class(_autofit(answers, spec, arch, note))
+
+
+def _with_family_template(answers: Answers, cwd: Path) -> Answers:
+    """KTO writes its prompts in chatml or llama3 markup: nobody chose one, so the model
+    family's (the recipe table's `kto_chat_template`)."""
+    merged = answers.merged()
+    if merged.get("objective.kind") != "kto" or "data.chat_template" in merged:
+        return answers
+    if merged.get("defaults") == "axolotl":
+        return answers
+    base = merged.get("model.base_model")
+    arch = None
+    if isinstance(base, str) and base:
+        try:
+            arch = resolve_arch(base, base_dir=cwd)
+        except WizardError:
+            arch = None
+    template = kto_chat_template(*((arch.model_type, arch.vocab_size) if arch else (None, None)))
+    layer = Layer(FAMILY_LAYER, {"data.chat_template": template}, kind=LayerKind.AUTOFIT)
+    return Answers([layer, *answers.layers])
 
 
 def _with_layer_class(report: FitReport) -> FitReport:
@@ -76,7 +110,7 @@ def _autofit(
 ) -> FitReport:
     if arch is None or not _wants_autofit(answers, spec):
         return FitReport(arch, answers, spec, note)
-    memory = spec.hardware.gpu_memory_gib
+    memory = spec.hardware.memory_gib
     assert memory is not None
     try:
         plan = autofit(
@@ -86,6 +120,7 @@ def _autofit(
             gpu_mem_gib=memory,
             target_batch=effective_target(spec),
             keep=kept_choices(answers, spec),
+            host=host_of(spec),
         )
     except AutofitError as err:
         return FitReport(arch, answers, spec, f"auto-fit: {err.message}; {err.hint}")
@@ -100,7 +135,7 @@ def _autofit(
 def _wants_autofit(answers: Answers, spec: RunSpec) -> bool:
     if spec.defaults == "axolotl":
         return False  # an imported run trains as its config says; the estimate still shows
-    if spec.hardware.accelerator != "cuda" or spec.hardware.gpu_memory_gib is None:
+    if spec.hardware.accelerator != "cuda" or spec.hardware.memory_gib is None:
         return False
     return answers.origin("training.micro_batch_size") is None
 
@@ -122,7 +157,14 @@ def kept_choices(answers: Answers, spec: RunSpec) -> Keep:
         accumulation=accumulation if given("training.gradient_accumulation_steps") else None,
         checkpointing=checkpointing if given("training.gradient_checkpointing") else None,
         fsdp=_allows_fsdp(answers),
+        min_micro=min_micro_batch(spec),
     )
+
+
+def host_of(spec: RunSpec) -> Host:
+    """The host RAM auto-fit must respect: a node's, as answered or the GPU box's default."""
+    ram = spec.hardware.host_ram
+    return Host(None if ram is None else ram.gib, spec.hardware.nodes)
 
 
 def _allows_fsdp(answers: Answers) -> bool:
@@ -193,17 +235,36 @@ def _plan_layer(answers: Answers, plan: Plan) -> Layer:
 def estimate_folder(folder: RunFolder, arch: ModelArch) -> Estimate:
     """The estimate of the files a run folder holds: the one figure every screen shows."""
     spec = folder.doc.spec
+    ram = spec.hardware.host_ram
     return estimate(
         folder.config,
         arch,
         deepspeed=folder.deepspeed,
         gpus=spec.hardware.world_size,
-        gpu_mem_gib=spec.hardware.gpu_memory_gib,
+        gpu_mem_gib=spec.hardware.memory_gib,
+        host=HostLimit(None if ram is None else ram.gib, spec.hardware.nodes),
     )
 
 
-def memory_line(result: Estimate) -> str:
+def fit_verdict(result: Estimate, spec: RunSpec) -> str:
+    """`fits`, `tight`, `does not fit` - or `does not fit (host RAM)` when the GPUs hold the run
+    and the host's RAM does not hold what it puts there."""
+    ram = spec.hardware.host_ram
+    need = result.host_ram_per_node_gib(spec.hardware.nodes)
+    if ram is not None and need > ram.gib and result.fits is not False:
+        return "does not fit (host RAM)"
+    return result.verdict
+
+
+def memory_line(result: Estimate, spec: RunSpec) -> str:
+    """`Memory: 14.7 GiB peak per GPU of 23.9 GiB, host RAM 9 of 64 GiB: fits` - GPU memory
+    and the host's RAM together: a run fits only where both do."""
     capacity = f" of {result.gpu_mem_gib:g} GiB" if result.gpu_mem_gib else ""
     rough = f" (rough: {result.rough_reason})" if result.rough_reason else ""
-    line = f"Memory: {result.peak_gib_per_gpu:.1f} GiB peak per GPU{capacity}: {result.verdict}"
-    return line + rough
+    ram = spec.hardware.host_ram
+    need = result.host_ram_per_node_gib(spec.hardware.nodes)
+    host = f", host RAM {need:,.0f} GiB" + (f" of {ram.gib:,.0f} GiB" if ram else "")
+    verdict = fit_verdict(result, spec)
+    return (
+        f"Memory: {result.peak_gib_per_gpu:.1f} GiB peak per GPU{capacity}{host}: {verdict}" + rough
+    )

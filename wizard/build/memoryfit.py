@@ -13,6 +13,7 @@ from pathlib import Path
 from wizard.answers.file import PresetRef
 from wizard.answers.layers import Answers, Layer, LayerKind
 from wizard.answers.placeholders import placeholder_layer
+from wizard.build.fitting import fit_verdict
 from wizard.build.plan import plan_run
 from wizard.errors import WizardError
 
@@ -50,12 +51,15 @@ def trial_note(
     layers = [*answers.layers, choice]
     trial = Answers([*layers, placeholder_layer(layers)])
     try:
-        result = plan_run(trial, preset, None, cwd).estimate
+        plan = plan_run(trial, preset, None, cwd)
     except WizardError as err:
         return f"not possible with the answers so far ({err.message})"
+    result = plan.estimate
     if result is None:
         return None
-    text = f"~{result.peak_gib_per_gpu:.1f} GiB per GPU"
+    fitted = plan.fit.plan
+    layout = f" with {fitted.sharding_text()}" if fitted is not None else ""
+    text = f"~{result.peak_gib_per_gpu:.1f} GiB per GPU{layout}"
     if result.gpu_mem_gib is None:
         return text
-    return f"{text}, {result.verdict} in {result.gpu_mem_gib:g} GiB"
+    return f"{text}, {fit_verdict(result, plan.spec)} in {result.gpu_mem_gib:g} GiB"

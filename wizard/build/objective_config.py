@@ -30,6 +30,11 @@ def objective_entries(spec: RunSpec) -> list[Entry]:
     if objective.kind == "sft":
         return []
     entries: list[Entry] = [("rl", objective.kind, _RL_COMMENT[objective.kind], "objective.kind")]
+    if objective.kind == "ipo":
+        # Axolotl 0.19 warns that `rl: ipo` "will soon be deprecated": DPO's trainer with
+        # IPO's loss is the spelling it asks for.
+        entries = [("rl", "dpo", _RL_COMMENT["ipo"], "objective.kind"),
+                   ("dpo_loss_type", ["ipo"], "", "objective.kind")]  # fmt: skip
     if isinstance(objective, GrpoObjective):
         return entries + _grpo_entries(objective)
     named = _NAMES[type(objective)]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard.answers.file import AnswersDocument, PresetRef
+from wizard.answers.file import FITTED_KEYS, AnswersDocument, PresetRef
 from wizard.answers.layers import Answers, LayerKind
 from wizard.axolotl.paths import keep_path, relative_to_run_dir
 from wizard.build.fitting import FitReport, estimate_folder, fit_answers
@@ -47,7 +47,8 @@ def plan_run(
     (None keeps them as given, for a plan that is only looked at).
     """
     fit = fit_answers(answers, cwd)
-    doc = AnswersDocument(fit.spec, _raw_keys(fit), preset, fit.answers.files())
+    fitted, unfitted = fitted_answers(fit.answers, fit.spec)
+    doc = AnswersDocument(fit.spec, _raw_keys(fit), preset, fit.answers.files(), fitted, unfitted)
     mapper = keep_path if run_dir is None else relative_to_run_dir(str(run_dir), str(cwd))
     folder = build_run_folder(doc, mapper)
     if not _placeholder(fit.answers, "objective.reward_functions"):
@@ -62,6 +63,21 @@ def plan_run(
             # An imported config is written as it is; what the estimator cannot follow is a note.
             fit.note = f"no memory estimate: {err.message}"
     return RunPlan(fit, folder, result)
+
+
+def fitted_answers(answers: Answers, spec: RunSpec) -> tuple[dict[str, Any], frozenset[str]]:
+    """(what auto-fit chose, the fitted answers nobody gave): the second set is left out of the
+    answers file so that a later `new --answers` fits them again."""
+    if spec.defaults == "axolotl":
+        return {}, frozenset()
+    chosen, unfitted = {}, set()
+    for key in FITTED_KEYS:
+        layer = answers.origin_layer(key)
+        if layer is None or layer.kind is LayerKind.AUTOFIT:
+            unfitted.add(key)
+        if layer is not None and layer.kind is LayerKind.AUTOFIT:
+            chosen[key] = layer.values[key]
+    return chosen, frozenset(unfitted)
 
 
 def _placeholder(answers: Answers, key: str) -> bool:

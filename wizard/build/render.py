@@ -19,20 +19,19 @@ from pydantic import BaseModel
 
 from wizard.axolotl import attention, batch
 from wizard.axolotl.paths import PathMapper, is_local_path, keep_path
+from wizard.build.dataset_entry import dataset_entry
 from wizard.build.deepspeed_config import deepspeed_filename
 from wizard.build.direct import direct_rows
 from wizard.build.fsdp_config import check_sharding_raw, fsdp_entries
-from wizard.build.objective_config import objective_entries, preference_dataset_fields
+from wizard.build.objective_config import objective_entries
 from wizard.build.ray_keys import ray_entries
 from wizard.errors import WizardError
 from wizard.spec import (
     ALL_LINEAR,
-    CHAT_ONLY,
-    PREFERENCE_FORMATS,
     AdapterMethod,
-    DatasetSpec,
     RunSpec,
 )
+from wizard.spec.recipe_choices import attention_backend, gpu_recipe
 
 DEEPSPEED_DIR = "deepspeed"
 SIMPO_WARMUP_STEPS = 10
@@ -146,7 +145,7 @@ def _model_group(spec: RunSpec, path_for: PathMapper) -> Group:
 def _data_group(spec: RunSpec, path_for: PathMapper) -> Group:
     group = Group("data")
     training = spec.training
-    entries = [_dataset_entry(d, path_for, spec) for d in spec.datasets]
+    entries = [dataset_entry(d, path_for, spec) for d in spec.datasets]
     group.add("datasets", entries, "", "datasets")
     prepared = spec.data.prepared_path
     group.add("dataset_prepared_path", prepared or "./prepared-data",
@@ -155,55 +154,29 @@ def _data_group(spec: RunSpec, path_for: PathMapper) -> Group:
     group.add_direct(spec, "data")
     group.add("val_set_size", training.val_set_size, "", "training.val_set_size")
     group.add("sequence_len", training.sequence_len, "", "training.sequence_len")
-    group.add("sample_packing", training.sample_packing, "", "training.sample_packing")
+    packing = spec.resolved_packing
+    group.add("sample_packing", packing, _packing_comment(spec), "training.sample_packing",
+              opinion=training.sample_packing is None)  # fmt: skip
     pad = training.pad_to_sequence_len
-    if pad is not None or training.sample_packing:
+    if pad is not None or packing:
         group.add("pad_to_sequence_len", True if pad is None else pad,
                   "packed rows are always full length" if pad is None else "",
                   "training.pad_to_sequence_len", opinion=pad is None)  # fmt: skip
     eval_packing = training.eval_sample_packing
     if eval_packing is not None:
         group.add("eval_sample_packing", eval_packing, "", "training.eval_sample_packing")
-    elif training.sample_packing and training.val_set_size == 0:
+    elif packing and training.val_set_size == 0:
         group.add("eval_sample_packing", False, "", "training.eval_sample_packing", opinion=True)
     return group
 
 
-def _dataset_entry(dataset: DatasetSpec, path_for: PathMapper, spec: RunSpec) -> dict[str, Any]:
-    """One `datasets:` entry; for an import, only the fields it gave, then its raw keys."""
-    imported = spec.defaults == "axolotl"
-    given = dataset.model_fields_set if imported else set(DatasetSpec.model_fields)
-    path = path_for(dataset.path) if is_local_path(dataset.path) else dataset.path
-    entry: dict[str, Any] = {"path": path}
-    if dataset.format in PREFERENCE_FORMATS:
-        entry.update(preference_dataset_fields(dataset, spec))
-    elif dataset.format != "axolotl" and "format" in given:
-        entry["type"] = dataset.format
-    elif dataset.type is not None:
-        entry["type"] = dataset.type
-    for name in ("split", "name"):
-        if getattr(dataset, name) and name in given:
-            entry[name] = getattr(dataset, name)
-    if dataset.format == "chat_template":
-        if "field_messages" in given:
-            entry["field_messages"] = dataset.field_messages
-        if given & {"role_key", "content_key"}:
-            entry["message_property_mappings"] = {
-                "role": dataset.role_key,
-                "content": dataset.content_key,
-            }
-        entry.update({name: getattr(dataset, name) for name in CHAT_ONLY
-                      if getattr(dataset, name) is not None})  # fmt: skip
-    elif dataset.format == "completion" and "text_field" in given:
-        entry["field"] = dataset.text_field
-    clash = sorted(set(entry) & set(dataset.axolotl))
-    if clash:
-        raise WizardError(
-            f"raw dataset key {clash[0]!r} (in the dataset's axolotl: mapping) is also set from "
-            "the dataset's answers",
-            f"change the dataset's answer instead, and remove axolotl.{clash[0]} from it",
-        )
-    return {**entry, **dataset.axolotl}
+def _packing_comment(spec: RunSpec) -> str:
+    """Why packing is off when nobody said (the recipe's reason), else nothing."""
+    if spec.training.sample_packing is not None or spec.resolved_packing:
+        return ""
+    if spec.objective.kind != "sft":
+        return f"the {spec.objective.kind.upper()} trainer reads unpacked rows"
+    return "packing with SDPA in bf16 before Hopper risks a 0.0 loss (Axolotl)"
 
 
 def _method_group(spec: RunSpec) -> Group:
@@ -286,7 +259,9 @@ def _schedule_group(spec: RunSpec) -> Group:
     if training.max_steps is not None:
         group.add("max_steps", training.max_steps, "stops here even if epochs remain",
                   "training.max_steps")  # fmt: skip
-    group.add("learning_rate", spec.learning_rate, "", "training.learning_rate")
+    given = spec.training.learning_rate is not None
+    group.add("learning_rate", spec.learning_rate, "" if given else _recipe_comment(spec),
+              "training.learning_rate", opinion=not given)  # fmt: skip
     group.add("lr_scheduler", training.lr_scheduler, "", "training.lr_scheduler")
     if training.warmup_steps is not None:
         group.add("warmup_steps", training.warmup_steps, "", "training.warmup_steps")
@@ -294,12 +269,19 @@ def _schedule_group(spec: RunSpec) -> Group:
         group.add("warmup_steps", SIMPO_WARMUP_STEPS, "SimPO's trainer takes no warmup_ratio",
                   "training.warmup_steps", opinion=True)  # fmt: skip
     else:
-        ratio = 0.05 if training.warmup_ratio is None else training.warmup_ratio
-        group.add("warmup_ratio", ratio, "", "training.warmup_ratio")
+        group.add("warmup_ratio", spec.warmup_ratio, "", "training.warmup_ratio",
+                  opinion=training.warmup_ratio is None)  # fmt: skip
     group.add("optimizer", training.optimizer, "", "training.optimizer")
     group.add("weight_decay", training.weight_decay, "", "training.weight_decay")
     group.add_direct(spec, "schedule")
     return group
+
+
+def _recipe_comment(spec: RunSpec) -> str:
+    """`DPO with QLoRA: alignment-handbook …`: where a default learning rate comes from."""
+    recipe = spec.recipe
+    low, high = recipe.lr_range
+    return f"{recipe.objective.upper()} with {spec.method.kind}: usual {low:g} to {high:g}"
 
 
 def _precision_group(spec: RunSpec) -> Group:
@@ -308,11 +290,13 @@ def _precision_group(spec: RunSpec) -> Group:
     for key, value in _precision_flags(spec).items():
         group.add(key, value, "", "training.precision")
     tf32 = spec.training.tf32
-    group.add("tf32", (not cpu and spec.hardware.bf16_supported) if tf32 is None else tf32,
-              "", "training.tf32", opinion=tf32 is None)  # fmt: skip
-    chosen = spec.training.attention
-    group.add("attn_implementation", attention.FROM_ANSWER.get(chosen, chosen), "",
-              "training.attention")  # fmt: skip
+    gpu_tf32 = not cpu and gpu_recipe(spec).tf32
+    group.add("tf32", gpu_tf32 if tf32 is None else tf32, "", "training.tf32",
+              opinion=tf32 is None)  # fmt: skip
+    backend = attention_backend(spec)
+    needs = "needs the flash-attn package" if backend in attention.NEED_FLASH_ATTN else ""
+    group.add("attn_implementation", backend, needs, "training.attention",
+              opinion=spec.training.attention is None)  # fmt: skip
     if spec.distributed.backend == "deepspeed":
         name = deepspeed_filename(spec)
         group.add("deepspeed", f"{DEEPSPEED_DIR}/{name}", "relative to this folder",

@@ -81,5 +81,5 @@ def batch_arithmetic(spec: RunSpec) -> str:
     text = batch_text(training.micro_batch_size, spec.gradient_accumulation, hardware.world_size,
                       cpu)  # fmt: skip
     tokens = effective_batch(spec) * training.sequence_len
-    bound = "" if training.sample_packing else "at most "
+    bound = "" if spec.resolved_packing else "at most "
     return f"{text} = {bound}{tokens:,} tokens per optimizer step"

@@ -61,6 +61,19 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         metavar="GIB",
         help="memory of one GPU in GiB, e.g. 24 or 80 (default: the run's answers)",
     )
+    parser.add_argument(
+        "--gpu",
+        metavar="NAME",
+        help="the GPU by name (H100, A100-80GB, RTX 4090, T4...): its memory, and its machine's "
+        "host RAM unless --host-ram says",
+    )
+    parser.add_argument(
+        "--host-ram",
+        type=_positive_float,
+        default=None,
+        metavar="GIB",
+        help="CPU RAM of one node in GiB (default: the run's answers, else the GPU's machine)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser.set_defaults(run=run)
 
@@ -70,34 +83,63 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of GiB") from None
-    if not value > 0 or value > 10_000:
-        raise argparse.ArgumentTypeError("must be a GPU size in GiB, such as 24 or 80")
+    if not value > 0 or value > 65_536:
+        raise argparse.ArgumentTypeError("must be a size in GiB, such as 24 or 80")
     return value
 
 
 @dataclass(frozen=True)
 class Hardware:
-    """The GPUs an estimate is for, and where that came from (shown, so nothing is a guess)."""
+    """The GPUs an estimate is for, the host's RAM, and where that came from (shown, so nothing
+    is a guess)."""
 
     gpus: int
     gpu_mem_gib: float | None
     source: str  # "flags", "the run's wizard-answers.yml", or "assumed"
+    nodes: int = 1
+    host_ram: Any = None  # wizard.gpus.host.HostRam, when known
 
 
-def run_hardware(config_path: Path, gpus: int | None, gpu_mem: float | None) -> Hardware:
+def run_hardware(config_path: Path, args: argparse.Namespace) -> Hardware:
     """The flags, else the run's own answers (the wizard-answers.yml beside the config), else one
     GPU of unknown memory."""
-    from wizard.answers.peek import planned_hardware
+    from wizard.answers.peek import PlannedHardware, planned_hardware
 
     answers_path = config_path.parent / ANSWERS_FILENAME
-    if answers_path.is_file() and (gpus is None or gpu_mem is None):
+    flags = _flag_hardware(args)
+    planned = PlannedHardware(1, 1, None)
+    source = "flags" if args.gpus else "assumed"
+    if answers_path.is_file():
         planned = planned_hardware(answers_path)
-        source = "flags and the run's wizard-answers.yml" if gpus or gpu_mem else (
-            f"the run's {ANSWERS_FILENAME}")  # fmt: skip
-        return Hardware(gpus or planned.world_size, gpu_mem or planned.gpu_memory_gib, source)
-    if gpus is None:
-        return Hardware(1, gpu_mem, "assumed")
-    return Hardware(gpus, gpu_mem, "flags")
+        source = f"the run's {ANSWERS_FILENAME}"
+        source = f"flags and {source}" if any(v is not None for v in flags.values()) else source
+    memory = flags["memory"] or planned.gpu_memory_gib
+    ram = flags["ram"] or planned.host_ram
+    if flags["facts"] is not None and flags["ram"] is None:
+        ram = _machine_ram(flags["facts"], args.gpus or planned.gpus_per_node)
+    gpus = args.gpus or (planned.world_size if answers_path.is_file() else 1)
+    return Hardware(gpus, memory, source, planned.nodes, ram)
+
+
+def _flag_hardware(args: argparse.Namespace) -> dict[str, Any]:
+    from wizard.gpus.catalog import UnknownGpu, lookup
+    from wizard.gpus.host import HostRam
+
+    facts = None
+    if args.gpu is not None:
+        try:
+            facts = lookup(args.gpu)
+        except UnknownGpu as err:
+            raise WizardError(f"--gpu: {err}", "name a GPU the wizard knows") from None
+    memory = args.gpu_mem if args.gpu_mem is not None else (facts and facts.memory_gib)
+    ram = None if args.host_ram is None else HostRam(args.host_ram, "answered")
+    return {"memory": memory, "facts": facts, "ram": ram}
+
+
+def _machine_ram(facts: Any, gpus: int) -> Any:
+    from wizard.gpus.host import host_ram_of
+
+    return host_ram_of(facts, None, facts.memory_gib, gpus)
 
 
 def config_of(target: Path) -> Path:
@@ -115,7 +157,7 @@ def config_of(target: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from wizard.axolotl.deepspeed_file import load_deepspeed
-    from wizard.estimate import estimate
+    from wizard.estimate import HostLimit, estimate
     from wizard.models import resolve_arch
     from wizard.yamlio import load_yaml_mapping
 
@@ -126,13 +168,15 @@ def run(args: argparse.Namespace) -> int:
         raise WizardError(f"{path}: base_model is missing", "add base_model: <hub id or folder>")
     arch = resolve_arch(base_model, base_dir=path.parent)
     deepspeed = load_deepspeed(cfg.get("deepspeed"), path)
-    hardware = run_hardware(path, args.gpus, args.gpu_mem)
+    hardware = run_hardware(path, args)
+    host = HostLimit(None if hardware.host_ram is None else hardware.host_ram.gib, hardware.nodes)
     result = estimate(cfg, arch, deepspeed=deepspeed, gpus=hardware.gpus,
-                      gpu_mem_gib=hardware.gpu_mem_gib)  # fmt: skip
+                      gpu_mem_gib=hardware.gpu_mem_gib, host=host)  # fmt: skip
     if args.json:
         data = result.to_json()
         data["model"] = {"name": arch.name, "source": arch.source}
         data["gpus_from"] = hardware.source
+        data.update(_host_json(result, hardware))
         print(json.dumps(data, indent=2))
         return 0
     _render(result, arch, hardware)
@@ -175,8 +219,33 @@ def _render(result: Any, arch: Any, hardware: Hardware) -> None:
             table.add_row(LABELS.get(key, key), f"{gib:.2f}", f"{share:.0%}")
     table.add_row("[bold]total[/]", f"[bold]{result.peak_gib_per_gpu:.2f}[/]", "100%")
     console.print(table)
-    console.print(f"CPU RAM needed: about {result.cpu_ram_gib:.0f} GiB")
+    console.print(_host_line(result, hardware), markup=False)
     _render_verdict(console, result)
+
+
+def _host_json(result: Any, hardware: Hardware) -> dict[str, Any]:
+    need = result.host_ram_per_node_gib(hardware.nodes)
+    ram = hardware.host_ram
+    host_fits = None if ram is None else need <= ram.gib
+    data = {
+        "host_ram_needed_gib": round(need, 3),
+        "host_ram_gib": None if ram is None else ram.gib,
+        "host_ram_from": None if ram is None else ram.source,
+        "host_fits": host_fits,
+    }
+    if host_fits is False:
+        data["fits"], data["verdict"] = False, "does not fit (host RAM)"
+    return data
+
+
+def _host_line(result: Any, hardware: Hardware) -> str:
+    need = result.host_ram_per_node_gib(hardware.nodes)
+    ram = hardware.host_ram
+    node = " a node" if hardware.nodes > 1 else ""
+    if ram is None:
+        return f"CPU RAM needed: about {need:,.0f} GiB{node} (pass --host-ram GIB to compare)"
+    verdict = "fits" if need <= ram.gib else "DOES NOT FIT"
+    return f"CPU RAM needed: about {need:,.0f} GiB{node} of {ram.text()}: {verdict}"
 
 
 def _render_verdict(console: Any, result: Any) -> None:

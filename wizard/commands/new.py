@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from wizard.answers.file import PresetRef
     from wizard.answers.layers import Answers
     from wizard.build.plan import RunPlan
+    from wizard.interview.datafit import EpochSteps
 
 EPILOG = """\
 examples:
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from wizard.build.plan import plan_run
     from wizard.build.runlint import lint_run_folder
     from wizard.files import write_all
-    from wizard.interview.datafit import check_dataset_files
+    from wizard.interview.datafit import check_dataset_files, epoch_steps, with_data_proposals
     from wizard.presets.assemble import collect_answers
 
     run_dir = Path(args.dir)
@@ -81,16 +82,19 @@ def run(args: argparse.Namespace) -> int:
     if not args.yes:
         answers, chosen = _interview(answers, run_dir, args.trust_remote_code)
         preset = chosen or preset
+    elif args.from_config is None:
+        answers = with_data_proposals(answers, Path.cwd())
     _refuse_untrusted_remote_code(answers, args.trust_remote_code)
     for switch in answers.method_switches():
         print(f"warning: {switch.warning()}", file=sys.stderr)
     plan = plan_run(answers, preset, run_dir, Path.cwd())
     for warning in check_dataset_files(plan.spec, Path.cwd()):
         print(f"warning: {warning}", file=sys.stderr)
+    steps = epoch_steps(plan.spec, Path.cwd())
     warnings = lint_run_folder(plan.folder, run_dir)
     files = {run_dir / name: text for name, text in plan.folder.files.items()}
     write_all(files, force=args.force, folder=run_dir)
-    print_plan(run_dir, plan)
+    print_plan(run_dir, plan, steps)
     for finding in warnings:
         print(f"warning: {finding.message}", file=sys.stderr)
     return 0
@@ -148,7 +152,7 @@ def _interview(
     return interview_in_terminal(answers, run_dir, trust_remote_code)
 
 
-def print_plan(run_dir: Path, plan: RunPlan) -> None:
+def print_plan(run_dir: Path, plan: RunPlan, steps: EpochSteps | None = None) -> None:
     from wizard.build.fitting import memory_line
     from wizard.build.runfolder import batch_arithmetic
 
@@ -157,12 +161,16 @@ def print_plan(run_dir: Path, plan: RunPlan) -> None:
     for name in plan.folder.files:
         print(f"  {name}")
     print(f"Batch: {batch_arithmetic(plan.spec)}")
+    if steps is not None:
+        print(steps.line())
+        if steps.warning():
+            print(f"warning: {steps.warning()}", file=sys.stderr)
     if fit.plan is not None:
         print(f"Auto-fit: {fit.plan.describe()}")
     if fit.note:
         print(fit.note)
     if result is not None:
-        print(memory_line(result))
+        print(memory_line(result, plan.spec))
         for advice in result.advice[:3] if result.fits is False else ():
             print(f"  to fit: {advice.change} ({advice.peak_gib_per_gpu:.1f} GiB)")
     print("Next:")

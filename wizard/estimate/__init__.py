@@ -7,7 +7,8 @@ Pure: no torch, transformers, axolotl, deepspeed or accelerate. Entry points:
 
 from __future__ import annotations
 
-from wizard.estimate.autofit import AutofitError, Keep, Layout, Plan, autofit
+from wizard.estimate.advice import HostLimit
+from wizard.estimate.autofit import AutofitError, Host, Keep, Layout, Plan, autofit
 from wizard.estimate.core import GIB, Advice, Estimate, compose, verdict_for
 from wizard.estimate.entry import estimate
 from wizard.estimate.workload import Workload, workload_from_config
@@ -17,6 +18,8 @@ __all__ = [
     "Advice",
     "AutofitError",
     "Estimate",
+    "Host",
+    "HostLimit",
     "Keep",
     "Layout",
     "Plan",

@@ -8,7 +8,7 @@ run fits (or shows how close the combination of all of them gets).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from wizard.estimate.core import Advice, Estimate, compose
 from wizard.estimate.terms import optimizer_info
@@ -109,16 +109,33 @@ CHANGES: list[Change] = [
 ]
 
 
-def candidates(arch: ModelArch, base: Estimate) -> list[Advice]:
+@dataclass(frozen=True)
+class HostLimit:
+    """The CPU RAM of one node (None: unknown) and the nodes of the run: a change that offloads
+    more than the host holds does not make the run fit."""
+
+    ram_gib: float | None = None
+    nodes: int = 1
+
+    def advice(self, text: str, result: Estimate, cost: str) -> Advice:
+        need = result.host_ram_per_node_gib(self.nodes)
+        if self.ram_gib is None or need <= self.ram_gib or result.fits is False:
+            return Advice(text, result.peak_gib_per_gpu, result.fits, cost)
+        over = f"{text}, but it needs about {need:,.0f} GiB of host RAM (the host has "
+        return Advice(over + f"{self.ram_gib:,.0f})", result.peak_gib_per_gpu, False, cost)
+
+
+def candidates(arch: ModelArch, base: Estimate, host: HostLimit | None = None) -> list[Advice]:
     """Every single change that lowers the peak by at least 2%, in the order of CHANGES."""
     found: list[Advice] = []
+    host = host or HostLimit()
     for text, cost, apply in CHANGES:
         changed = apply(base.workload)
         if changed is None:
             continue
         result = compose(arch, changed, base.gpu_mem_gib)
         if result.peak_gib_per_gpu < 0.98 * base.peak_gib_per_gpu:
-            found.append(Advice(text, result.peak_gib_per_gpu, result.fits, cost))
+            found.append(host.advice(text, result, cost))
     return found
 
 
@@ -144,11 +161,11 @@ def _combined(arch: ModelArch, base: Estimate) -> Advice | None:
     )
 
 
-def advise(arch: ModelArch, base: Estimate) -> Estimate:
+def advise(arch: ModelArch, base: Estimate, host: HostLimit | None = None) -> Estimate:
     """The estimate with ranked advice: changes that make it fit first, cheapest first."""
-    items = candidates(arch, base)
+    items = candidates(arch, base, host)
     order = {text: i for i, (text, _c, _a) in enumerate(CHANGES)}
-    items.sort(key=lambda a: (not a.fits, order.get(a.change, 99)))
+    items.sort(key=lambda a: (not a.fits, order.get(a.change.split(", but ")[0], 99)))
     combined = _combined(arch, base)
     if combined is not None and not any(a.fits for a in items):
         items.append(combined)

@@ -103,6 +103,20 @@ class Plan:
         parts.append("gradient checkpointing" if self.grad_ckpt else "no gradient checkpointing")
         return ", ".join(parts)
 
+    def sharding_text(self) -> str:
+        """`ZeRO-2 with optimizer offload`, `FSDP2 with CPU offload`, or `no sharding`: where the
+        states live, in the words the interview's menus use."""
+        if self.fsdp:
+            return "FSDP2 with CPU offload" if self.offload_params else "FSDP2"
+        if not self.zero_stage:
+            return "no sharding"
+        offload = ""
+        if self.offload_params:
+            offload = " with parameter and optimizer offload"
+        elif self.offload_optimizer:
+            offload = " with optimizer offload"
+        return f"ZeRO-{self.zero_stage}{offload}"
+
     def axolotl_keys(self) -> dict[str, Any]:
         """The Axolotl keys this plan sets; DeepSpeed is described, the caller renders the JSON."""
         keys: dict[str, Any] = {
@@ -128,6 +142,20 @@ class Keep:
     accumulation: int | None = None
     checkpointing: bool | None = None
     fsdp: bool = True  # False: the answers rule FSDP out (an 8-bit bnb AdamW, a Falcon, ...)
+    min_micro: int = 1  # the trainer's least micro batch (KTO: 2)
+
+
+@dataclass(frozen=True)
+class Host:
+    """The CPU RAM of one node (None: unknown, not checked) and how many nodes share the run."""
+
+    ram_gib: float | None = None
+    nodes: int = 1
+
+    def holds(self, plan: Plan, margin: float) -> bool:
+        if self.ram_gib is None:
+            return True
+        return plan.estimate.host_ram_per_node_gib(self.nodes) <= self.ram_gib * (1 - margin)
 
 
 class AutofitError(WizardError):
@@ -178,6 +206,8 @@ def _plans(
             for mb in _divisors(per_gpu):
                 if keep.accumulation is not None and per_gpu // mb != keep.accumulation:
                     continue
+                if mb < keep.min_micro:
+                    continue
                 spec = replace(
                     base,
                     zero_stage=stage,
@@ -217,8 +247,10 @@ def autofit(
     target_batch: int,
     margin: float = 0.10,
     keep: Keep | None = None,
+    host: Host | None = None,
 ) -> Plan:
-    """The fastest plan whose estimated peak stays under (1 - margin) x gpu_mem_gib.
+    """The fastest plan whose estimated peak stays under (1 - margin) x gpu_mem_gib and whose
+    host RAM (what is offloaded, and each process) stays under (1 - margin) x the host's.
 
     `keep` holds what the user chose already (some of the layout, the accumulation, the
     checkpointing): only plans that keep it are tried, so the plan chosen is the plan written.
@@ -233,15 +265,24 @@ def autofit(
     base = workload_from_config(cleaned, None, gpus=gpus)
     per_gpu = -(-target_batch // gpus)  # at least the target; rounded up to whole sequences
     budget = gpu_mem_gib * (1 - margin)
-    keep = keep or Keep()
+    keep, host = keep or Keep(), host or Host()
     tried = [layout for layout in layouts_for(base, gpus) if keep.fsdp or not layout.fsdp]
     if keep.layouts is not None:
         # A layout the user picked is tried even where auto-fit would not pick it by itself.
         tried = [layout for layout in tried if layout in keep.layouts] or keep.layouts
     plans = _plans(arch, base, per_gpu, gpu_mem_gib, budget, tried, keep)
-    fitting = [p for p in plans if p.estimate.peak_gib_per_gpu <= budget]
+    if not plans:
+        raise WizardError(
+            f"auto-fit found no micro batch of at least {keep.min_micro} that divides the "
+            f"{per_gpu} sequences a GPU takes per optimizer step",
+            f"raise the effective batch to a multiple of {keep.min_micro * gpus}",
+        )
+    on_gpu = [p for p in plans if p.estimate.peak_gib_per_gpu <= budget]
+    fitting = [p for p in on_gpu if host.holds(p, margin)]
     if fitting:
         return _fastest(fitting)
+    if on_gpu:  # the GPUs would hold it, the host cannot hold what is offloaded
+        raise _no_host_fit(min(on_gpu, key=lambda p: _host_need(p, host)), host, margin)
     nearest = min(plans, key=lambda p: p.estimate.peak_gib_per_gpu)
     raise _no_fit(arch, nearest, gpu_mem_gib)
 
@@ -260,12 +301,30 @@ def _fastest(fitting: list[Plan]) -> Plan:
     return replace(best, why=PREFER_FSDP) if best.fsdp and rival else best
 
 
+def _host_need(plan: Plan, host: Host) -> float:
+    return plan.estimate.host_ram_per_node_gib(host.nodes)
+
+
+def _no_host_fit(nearest: Plan, host: Host, margin: float) -> AutofitError:
+    """Every layout that fits the GPUs puts more on the host than its RAM holds."""
+    need, ram = _host_need(nearest, host), host.ram_gib or 0.0
+    layout = nearest.layout_text().rsplit(", ", 1)[0]
+    return AutofitError(
+        f"nothing fits: the layouts that fit the GPUs need host RAM, the least of them "
+        f"({layout}) about {need:,.0f} GiB a node, over {ram * (1 - margin):,.0f} GiB usable of "
+        f"the host's {ram:,.0f} GiB",
+        "use more GPUs, LoRA or QLoRA, or a machine with more RAM (hardware.host_ram_gib "
+        "says how much yours has)",
+        nearest,
+    )
+
+
 def _longest_fitting_seq(arch: ModelArch, plan: Plan) -> int:
     """Binary search the longest sequence_len the nearest plan fits at (0 if none)."""
     low, high = 0, plan.estimate.workload.seq_len
     while high - low > 16:
         mid = (low + high) // 2
-        spec = replace(plan.estimate.workload, seq_len=mid, micro_batch=1)
+        spec = replace(plan.estimate.workload, seq_len=mid, micro_batch=plan.micro_batch)
         if compose(arch, spec, None).peak_gib_per_gpu <= plan.budget_gib:
             low = mid
         else:
@@ -277,10 +336,14 @@ def _no_fit(arch: ModelArch, nearest: Plan, gpu_mem_gib: float) -> AutofitError:
     need = nearest.estimate.peak_gib_per_gpu
     layout = nearest.layout_text().rsplit(", ", 1)[0]
     seq = _longest_fitting_seq(arch, nearest)
-    shorter = f"sequence_len {seq} (micro batch 1)" if seq >= 128 else "a shorter sequence_len"
+    micro = nearest.micro_batch
+    shorter = (
+        f"sequence_len {seq} (micro batch {micro})" if seq >= 128 else "a shorter sequence_len"
+    )
     return AutofitError(
         f"nothing fits in {gpu_mem_gib:g} GiB x {nearest.gpus} GPU: the nearest option "
-        f"(micro batch 1, gradient checkpointing, {layout}) needs {need:.1f} GiB per GPU, "
+        f"(micro batch {nearest.micro_batch}, gradient checkpointing, {layout}) needs "
+        f"{need:.1f} GiB per GPU, "
         f"over the {nearest.budget_gib:.1f} GiB budget",
         f"use GPUs with at least {need / 0.9:.0f} GiB, more GPUs, QLoRA, or {shorter}",
         nearest,

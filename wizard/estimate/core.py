@@ -65,6 +65,12 @@ class Estimate:
     advice: tuple[Advice, ...] = field(default=())
     confidence: Confidence | None = None  # set by `estimate`, the front door
 
+    def host_ram_per_node_gib(self, nodes: int = 1) -> float:
+        """The CPU RAM one node needs: its share of what is offloaded, and its processes."""
+        gpus, nodes = self.workload.gpus, max(1, nodes)
+        offloaded = self.cpu_ram_gib - CPU_PER_PROCESS_GIB * min(gpus, 8)
+        return offloaded / nodes + CPU_PER_PROCESS_GIB * min(max(1, gpus // nodes), 8)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "peak_gib_per_gpu": round(self.peak_gib_per_gpu, 3),

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from wizard.estimate.advice import HostLimit
 from wizard.estimate.advice import advise as with_advice
 from wizard.estimate.confidence import confidence
 from wizard.estimate.core import Estimate, compose
@@ -21,11 +22,13 @@ def estimate(
     gpus: int = 1,
     gpu_mem_gib: float | None = None,
     advise: bool = True,
+    host: HostLimit | None = None,
 ) -> Estimate:
     """Peak GPU memory per GPU of the run a flat Axolotl config (and DeepSpeed dict) describes;
-    with `advise`, what to change when it does not fit; always, the checked runs it resembles."""
+    with `advise`, what to change when it does not fit (a change the host's RAM, when `host`
+    knows it, cannot hold does not count as fitting); always, the checked runs it resembles."""
     result = compose(arch, workload_from_config(cfg, deepspeed, gpus=gpus), gpu_mem_gib)
     result = replace(result, confidence=confidence(result.workload, result.total_params))
     if not advise or result.verdict == "fits":
         return result
-    return with_advice(arch, result)
+    return with_advice(arch, result, host)

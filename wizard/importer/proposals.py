@@ -79,6 +79,8 @@ def proposals(cfg: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for key, answer in SAME_VALUE.items():
         if key in cfg and cfg[key] is not None:
             yield {answer: cfg[key]}
+    if cfg.get("rl") == "dpo" and cfg.get("dpo_loss_type") == ["ipo"]:
+        yield {"objective.kind": "ipo"}  # IPO as Axolotl 0.19 spells it
     implementation = cfg.get("attn_implementation")
     if isinstance(implementation, str):
         yield {"training.attention": ATTENTION_OF.get(implementation, implementation)}

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from wizard.build.memoryfit import method_note, sharding_note
+from wizard.gpus.catalog import known_gpus
 from wizard.interview.data_question import dataset_path
-from wizard.interview.hardware import COMMON_GPUS
 from wizard.interview.model_question import model_question
 from wizard.interview.prompter import Choice
 from wizard.interview.questions import (
@@ -77,9 +77,12 @@ def memory_choices(iv: InterviewState, choices: list[Choice], notes: str) -> lis
     on these GPUs."""
     cwd = Path.cwd()
     note_of = method_note if notes == "method_memory" else sharding_note
+    # Before the training answers (sequence length, batch) their defaults stand in.
+    early = "" if "training.sequence_len" in iv.asked else "; the training answers may move it"
     noted = []
     for choice in choices:
         memory = note_of(iv.answers, iv.preset, choice.value, cwd)
+        memory = memory and (memory if memory.startswith("not possible") else memory + early)
         noted.append(
             Choice(choice.value, note=f"{choice.note}; {memory}" if memory else choice.note)
         )
@@ -109,40 +112,59 @@ def _targets(iv: InterviewState, question: QuestionDef, key: str, offer: Offer) 
 
 
 def _gpu(iv: InterviewState, question: QuestionDef, key: str, offer: Offer) -> Any:
-    options = {gpu.label: (gpu.memory_gib, gpu.bf16) for gpu in COMMON_GPUS}
-    choices = []
-    if iv.detected is not None:
-        found = iv.detected.gpu
-        options = {"detected": (found.memory_gib, found.bf16), **options}
-        choices.append(Choice("detected", f"{found.label} × {iv.detected.count}", "this machine"))
-    choices += [Choice(label) for label in options if label != "detected"]
-    default = _gpu_default(iv, options, choices)
+    """The GPU by name (the catalog's GPUs, the one nvidia-smi sees), another GPU by its memory,
+    or none: the answers `hardware.gpu`, `gpu_memory_gib` and `bf16_supported` together."""
+    gpus = {facts.name: facts for facts in known_gpus()}
+    choices = [Choice(name, facts.label()) for name, facts in gpus.items()]
+    found = iv.detected
+    if found is not None:
+        choices.insert(0, Choice("detected", f"{found.label} × {found.count}", "this machine"))
+    default = _gpu_default(iv, choices)
     choices += [Choice("other", "Another GPU (type its memory)"),
-                Choice("unset", "Not sure (leave the memory unset)")]  # fmt: skip
+                Choice("unset", "Not sure (leave the GPU unset)")]  # fmt: skip
     picked = iv.prompter.select(key, question.message, choices, default)
-    bf16 = bool(iv.value("hardware.bf16_supported"))
-    memory: float | None = None
-    if picked == "other":
-        memory = parse_answer(key, iv.prompter.text(f"{key}:other", "GPU memory (GiB)", "",
-                                                    iv.validator(question, key)))  # fmt: skip
-        bf16 = iv.prompter.confirm("hardware.bf16_supported", "Does it support bf16?", bf16)
-    elif picked in options:
-        memory, bf16 = options[picked]
-    elif picked == "keep":
-        memory = iv.value(key)
-    iv.record(key, memory)
+    if picked == "keep":
+        return MISSING
+    gpu, memory, bf16 = None, None, None
+    if picked == "detected" and found is not None:
+        if found.facts is not None:
+            gpu = found.facts.name
+        else:
+            memory, bf16 = found.memory_gib, found.bf16
+    elif picked in gpus:
+        gpu = picked
+    elif picked == "other":
+        memory = parse_answer("hardware.gpu_memory_gib", iv.prompter.text(
+            f"{key}:memory", "GPU memory (GiB)", "", _memory_check(iv)))  # fmt: skip
+        bf16 = iv.prompter.confirm("hardware.bf16_supported", "Does it support bf16?", True)
+    iv.record("hardware.gpu", gpu)
+    iv.record("hardware.gpu_memory_gib", memory)
     iv.record("hardware.bf16_supported", bf16)
     return MISSING
 
 
-def _gpu_default(
-    iv: InterviewState, options: dict[str, tuple[float, bool]], choices: list[Choice]
-) -> str:
-    memory, bf16 = iv.value("hardware.gpu_memory_gib"), bool(iv.value("hardware.bf16_supported"))
-    if memory is None:
-        return "detected" if "detected" in options else "unset"
-    for label, spec in options.items():
-        if spec == (memory, bf16):
-            return label
-    choices.insert(0, Choice("keep", f"{memory:g} GB" + ("" if bf16 else " (no bf16)"), "current"))
-    return "keep"
+def _memory_check(iv: InterviewState) -> Any:
+    def check(text: str) -> str | None:
+        try:
+            value = parse_answer("hardware.gpu_memory_gib", text, iv.method_kind())
+        except ValueError as err:
+            return f"{err} (got {text.strip()!r})"
+        if value is None:
+            return "give the memory of one GPU in GiB, e.g. 24"
+        return iv.submodel_reason("hardware.gpu_memory_gib", value, {"gpu": None})
+
+    return check
+
+
+def _gpu_default(iv: InterviewState, choices: list[Choice]) -> str:
+    """The GPU answered below the interview, else the detected one, else none; a GPU given only
+    by its memory stays as it is ("keep")."""
+    named, memory = iv.value("hardware.gpu"), iv.value("hardware.gpu_memory_gib")
+    if named is not None:
+        return str(named)
+    if memory is not None:
+        bf16 = iv.value("hardware.bf16_supported") is not False
+        text = f"{memory:g} GiB" + ("" if bf16 else " (no bf16)")
+        choices.insert(0, Choice("keep", text, "current"))
+        return "keep"
+    return "detected" if iv.detected is not None else "unset"

@@ -12,12 +12,16 @@ them into "nothing was written".
 
 from __future__ import annotations
 
+import shutil
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
 Validator = Callable[[str], "str | None"]
+# questionary draws a pointer and a space (or a checkbox) before each choice's text.
+CHOICE_INDENT = 5
 ListValidator = Callable[[list[str]], "str | None"]
 
 
@@ -95,10 +99,11 @@ class QuestionaryPrompter:
 
     def _choices(self, choices: Sequence[Choice], checked: Sequence[str] = ()) -> list[Any]:
         q = self._q
+        width = shutil.get_terminal_size((100, 24)).columns - CHOICE_INDENT
         return [
             q.Separator(f"── {c.title} ──")
             if c.header
-            else q.Choice(title=c.label, value=c.value, checked=c.value in checked)
+            else q.Choice(title=wrapped(c.label, width), value=c.value, checked=c.value in checked)
             for c in choices
         ]
 
@@ -155,6 +160,14 @@ class QuestionaryPrompter:
 
     def show(self, text: str) -> None:
         print(text, file=self._stream, flush=True)
+
+
+def wrapped(label: str, width: int) -> str:
+    """A choice's text folded to the terminal, its later lines indented under the first: a
+    reason is read whole, never cut at the edge."""
+    if len(label) <= width or width < 20:
+        return label
+    return textwrap.fill(label, width=width, subsequent_indent=" " * CHOICE_INDENT)
 
 
 def _adapt(validate: Callable[[Any], str | None] | None) -> Callable[[Any], bool | str]:

@@ -51,9 +51,15 @@ def review_text(plan: RunPlan, run_dir: Path | None, asked: set[str], color: boo
     from rich.syntax import Syntax
 
     from wizard.build.runfolder import CONFIG_FILENAME, batch_arithmetic
+    from wizard.interview.datafit import epoch_steps
 
     where = f"{run_dir}/" if run_dir is not None else "the run folder"
-    facts = [f"Batch:  {batch_arithmetic(plan.spec)}"]
+    facts = [f"Batch:  {batch_arithmetic(plan.spec)}", f"Recipe: {recipe_text(plan)}"]
+    steps = epoch_steps(plan.spec, Path.cwd())
+    if steps is not None:
+        facts.append(steps.line())
+        if steps.warning():
+            facts.append(f"! {steps.warning()}")
     if plan.fit.plan is not None:
         facts.append(f"Auto-fit: {plan.fit.plan.describe()}")
     facts += [
@@ -94,13 +100,27 @@ def _short(value: Any) -> str:
 
 
 def memory_text(plan: RunPlan) -> str:
+    from wizard.build.fitting import memory_line
+
     if plan.estimate is None:
         if plan.spec.hardware.accelerator == "cpu":
             return "a CPU run: no GPU memory to estimate"
         return plan.fit.note or "unknown here (the model architecture was not found)"
-    result = plan.estimate
-    capacity = f" of {result.gpu_mem_gib:g} GiB" if result.gpu_mem_gib else ""
+    line = memory_line(plan.estimate, plan.spec).removeprefix("Memory: ")
+    ram = plan.spec.hardware.host_ram
+    source = "" if ram is None or ram.answered else f" (host RAM {ram.text()})"
+    return f"{line}{source} (`axolotl-wizard estimate` gives the breakdown)"
+
+
+def recipe_text(plan: RunPlan) -> str:
+    """`DPO with qlora: lr 5e-06 (usual 1e-06 to 5e-05), flash attention, bf16; from ...`"""
+    spec = plan.spec
+    recipe = spec.recipe
+    low, high = recipe.lr_range
+    gpu = spec.hardware.gpu or "an unnamed GPU (name it: hardware.gpu)"
     return (
-        f"{result.peak_gib_per_gpu:.1f} GiB peak per GPU{capacity}: {result.verdict} "
-        "(`axolotl-wizard estimate` gives the breakdown)"
+        f"{recipe.objective.upper()} with {spec.method.kind} on {gpu}: learning rate "
+        f"{spec.learning_rate:g} (usual {low:g} to {high:g}), {spec.resolved_precision}, "
+        f"{spec.resolved_attention} attention, packing {'on' if spec.resolved_packing else 'off'};"
+        f" after {recipe.sources[0]}"
     )

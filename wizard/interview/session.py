@@ -19,7 +19,7 @@ from typing import Any
 
 from wizard.answers.file import PresetRef
 from wizard.answers.keys import generic_key
-from wizard.answers.layers import Answers, LayerKind
+from wizard.answers.layers import GPU_DESCRIPTION, GPU_NAME, Answers, LayerKind
 from wizard.axolotl.paths import is_hub_id
 from wizard.build.plan import plan_run
 from wizard.errors import Cancelled, WizardError
@@ -109,6 +109,8 @@ class Interview(InterviewState):
         key = question.at(index)
         if key in self.fixed or generic_key(key) in self.fixed:
             return
+        if question.kind == "gpu" and self.fixed & {GPU_NAME, *GPU_DESCRIPTION}:
+            return  # the GPU was given another way (its memory with --set, a locked name)
         if not self.applies(question, index):
             if question.reset_when_hidden and self.value(key) != self.spec_default(key):
                 self.layer.values[key] = self.spec_default(key)
@@ -191,13 +193,15 @@ def interview_in_terminal(
 ) -> tuple[Answers, PresetRef | None]:
     """The interview on this terminal: real prompts, colour, GPUs detected with nvidia-smi.
     Returns the answers and the preset picked at the start question, if one was."""
-    from wizard.interview.hardware import detect_gpus
+    from wizard.gpus.detect import detect_gpus, detect_host_ram_gib
     from wizard.interview.prompter import QuestionaryPrompter  # imports questionary: only here
 
     starts_empty = not answers.of_kind(LayerKind.PRESET, LayerKind.ANSWERS_FILE, LayerKind.IMPORT)
+    detected = detect_gpus()
     interview = Interview(
-        answers, QuestionaryPrompter(), fixed=fixed_keys(answers), detected=detect_gpus(),
+        answers, QuestionaryPrompter(), fixed=fixed_keys(answers), detected=detected,
         run_dir=run_dir, color=sys.stdout.isatty(), ask_start=starts_empty,
         trust_remote_code=trust_remote_code,
+        host_ram_gib=detect_host_ram_gib() if detected is not None else None,
     )  # fmt: skip
     return interview.run(), interview.preset

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from wizard.answers.file import PresetRef
 from wizard.answers.keys import generic_key
 from wizard.answers.layers import Answers, Layer, LayerKind
-from wizard.interview.hardware import Detected
+from wizard.gpus.detect import Detected
 from wizard.interview.prompter import Prompter
 from wizard.interview.questions import (
     SUB_MODELS,
@@ -58,6 +58,7 @@ class InterviewState:
     sniffs: dict[int, SniffReport] = field(default_factory=dict)
     asked: set[str] = field(default_factory=set)
     trust_remote_code: bool = False  # --trust-remote-code: no need to ask
+    host_ram_gib: float | None = None  # this machine's RAM, when its GPUs were detected
 
     def __post_init__(self) -> None:
         self.answers = Answers([*self.answers.layers, self.layer])

@@ -3,8 +3,12 @@ sees, a sequence length that covers the data within the model's context."""
 
 from __future__ import annotations
 
+from wizard.answers.layers import Answers
+from wizard.answers.placeholders import placeholder_layer
 from wizard.axolotl.batch import sequences_per_step
+from wizard.errors import WizardError
 from wizard.interview.state import InterviewState, Offer
+from wizard.spec import RunSpec
 
 
 def suggest(iv: InterviewState, name: str, key: str) -> Offer | None:
@@ -17,7 +21,31 @@ def suggest(iv: InterviewState, name: str, key: str) -> Offer | None:
         return None if iv.detected is None else Offer(iv.detected.count)
     if name == "sequence_len":
         return _sequence_len(iv)
+    if name == "host_ram":
+        return _host_ram(iv)
+    if name == "packing":
+        packing = _resolved(iv)
+        return None if packing is None else Offer(packing.resolved_packing, False)
     raise KeyError(name)
+
+
+def _resolved(iv: InterviewState) -> RunSpec | None:
+    """The run so far, placeholders standing in for the required answers not given yet."""
+    layers = iv.answers.layers
+    try:
+        return Answers([*layers, placeholder_layer(layers)]).resolve()
+    except WizardError:
+        return None
+
+
+def _host_ram(iv: InterviewState) -> Offer | None:
+    """On the training machine itself (its GPUs detected), its RAM, recorded; elsewhere the
+    default the answers give (a typical machine with the GPU), which Enter leaves unset."""
+    if iv.detected is not None and iv.host_ram_gib is not None:
+        return Offer(iv.host_ram_gib)
+    spec = _resolved(iv)
+    ram = None if spec is None else spec.hardware.host_ram
+    return None if ram is None else Offer(ram.gib, False)
 
 
 def _sequence_len(iv: InterviewState) -> Offer | None:

@@ -21,12 +21,18 @@ CHILD = "wizard.lint.axolotl_child"
 
 
 def validate_with_axolotl(
-    paths: list[Path], env: Env, python: str | None = None, timeout: float = 900
+    paths: list[Path],
+    env: Env,
+    python: str | None = None,
+    timeout: float = 900,
+    envs: dict[Path, Env] | None = None,
 ) -> dict[str, list[Finding]]:
-    """Findings from Axolotl's validate_config for each path (keyed by str(path))."""
+    """Findings from Axolotl's validate_config for each path (keyed by str(path)): its errors,
+    and the warnings it logs. `envs` gives a file a machine of its own (the GPU its run names)."""
     request = {
         "files": [str(p) for p in paths],
         "capabilities": env.gpu_capabilities(),
+        "capabilities_of": {str(p): e.gpu_capabilities() for p, e in (envs or {}).items()},
         "env_capabilities": {"torch_version": env.torch_version},
     }
     proc = _run_child(python or sys.executable, json.dumps(request), timeout)
@@ -72,10 +78,22 @@ def _run_child(python: str, request: str, timeout: float) -> subprocess.Complete
 def findings_from(result: dict[str, object]) -> list[Finding]:
     path, verdict = str(result["path"]), result["verdict"]
     messages = [str(m) for m in result.get("messages", []) or []]  # type: ignore[attr-defined]
+    warned = [str(m) for m in result.get("warnings", []) or []]  # type: ignore[attr-defined]
+    warnings = [
+        Finding(
+            "warning",
+            "axolotl-warning",
+            f"Axolotl warns: {message.splitlines()[0] if message else message}",
+            "Axolotl accepts the config but warns about it on this machine; read its message",
+            file=path,
+            origin="axolotl",
+        )
+        for message in warned[:10]
+    ]
     if verdict == "valid":
-        return []
+        return warnings
     code = "axolotl-invalid" if verdict == "invalid" else "axolotl-error"
-    return [
+    return warnings + [
         Finding(
             "error",
             code,

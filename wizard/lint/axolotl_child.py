@@ -1,8 +1,10 @@
 """Run Axolotl's own validation on config files; the child side of `check --axolotl`.
 
 Run as `python -m wizard.lint.axolotl_child` with a JSON request on stdin:
-`{"files": [...], "capabilities": {...}, "env_capabilities": {...}}`. Prints one JSON object per
-file: `{"path", "verdict": "valid" | "invalid" | "error", "messages", "warnings"}`. It follows
+`{"files": [...], "capabilities": {...}, "env_capabilities": {...}}`, where `capabilities_of`
+may give one file capabilities of its own (`{path: {...}}`). Prints one JSON object per file:
+`{"path", "verdict": "valid" | "invalid" | "error", "messages", "warnings"}`; `warnings` are
+what Axolotl logged at WARNING or above while it validated that file. It follows
 `axolotl.cli.config.load_cfg` up to `validate_config` (plugins registered first, no
 `normalize_config`, which needs the model's config.json), so importing Axolotl (seconds) is paid
 once for all files. This module is only ever imported in that child process.
@@ -75,16 +77,44 @@ def validate_one(
     return {"path": path, "verdict": "valid", "messages": []}
 
 
+def _listen(collector: _Collect) -> None:
+    """Axolotl's loggers do not propagate to the root (its logging_config sets
+    `propagate: False` on `axolotl`), so the collector listens to both."""
+    for name in ("", "axolotl"):
+        logging.getLogger(name).addHandler(collector)
+
+
+def _forget_warned_once() -> None:
+    """Axolotl's `warning_once` is an lru_cache over the message: without this, a warning the
+    previous file raised would stay silent for the next one."""
+    from axolotl.utils.logging import MultiProcessAdapter  # type: ignore[import-untyped]
+
+    MultiProcessAdapter.warning_once.cache_clear()
+
+
+def _load_axolotl() -> None:
+    """Import what validation uses before listening: importing Axolotl logs warnings about the
+    machine (kernels it cannot load here), which are not verdicts on any config."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(ImportError):
+        import axolotl.integrations.base  # type: ignore[import-untyped]
+        import axolotl.utils.config  # type: ignore[import-untyped]  # noqa: F401
+
+
 def main() -> int:
     request = json.load(sys.stdin)
+    _load_axolotl()
     collector = _Collect()
-    logging.getLogger().addHandler(collector)
+    _listen(collector)
     out = sys.stdout
+    own = request.get("capabilities_of") or {}
     for path in request["files"]:
         collector.messages.clear()
+        capabilities = own.get(path, request["capabilities"])
         # Axolotl prints banners and warnings; keep our stdout clean JSON.
         with contextlib.redirect_stdout(io.StringIO()):
-            result = validate_one(path, request["capabilities"], request["env_capabilities"])
+            with contextlib.suppress(ImportError):
+                _forget_warned_once()
+            result = validate_one(path, capabilities, request["env_capabilities"])
         result["warnings"] = list(dict.fromkeys(collector.messages))
         out.write(json.dumps(result) + "\n")
         out.flush()

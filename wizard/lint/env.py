@@ -8,13 +8,13 @@ with `importlib.util.find_spec`, which locates a module without importing it.
 from __future__ import annotations
 
 import importlib.util
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from wizard.errors import WizardError
+from wizard.gpus.catalog import AMPERE, HOPPER, capability_of
 
 # Packages whose absence a rule can report (import name -> pip name).
 PACKAGES = {
@@ -23,7 +23,6 @@ PACKAGES = {
     "deepspeed": "deepspeed",
     "bitsandbytes": "bitsandbytes",
 }
-_ARCH = re.compile(r"^sm_?(\d)(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -43,20 +42,20 @@ class Env:
 
     @classmethod
     def for_gpu(cls, arch: str, n_gpu: int = 1, n_node: int = 1, **kw: Any) -> Env:
-        """Capabilities of an NVIDIA GPU from its arch, e.g. `sm_90`: bf16/tf32 from Ampere
-        (sm_80) on, fp8 from Ada (sm_89) on, exactly as torch would report them."""
-        match = _ARCH.match(arch.strip().lower())
-        if not match:
+        """Capabilities of an NVIDIA GPU from its arch, e.g. `sm_90`, as Axolotl reports them
+        (axolotl/cli/config.py gpu_capabilities): bf16 and tf32 from Ampere (sm_80) on, fp8
+        from Hopper (sm_90) on."""
+        try:
+            major, minor = capability_of(arch)
+        except ValueError:
             raise WizardError(
                 f"--gpu-arch {arch!r} is not a CUDA arch like sm_80 or sm_90",
                 "A100 is sm_80, L40S/RTX 4090 sm_89, H100/H200 sm_90, B200 sm_100",
-            )
-        major, minor = int(match.group(1)), int(match.group(2))
-        capable = major >= 8
+            ) from None
         return cls(
-            bf16=capable,
-            tf32=capable,
-            fp8=(major, minor) >= (8, 9),
+            bf16=(major, minor) >= AMPERE,
+            tf32=(major, minor) >= AMPERE,
+            fp8=(major, minor) >= HOPPER,
             n_gpu=n_gpu,
             n_node=n_node,
             compute_capability=f"sm_{major}{minor}",

@@ -38,7 +38,7 @@ def source_of(folder: Path) -> str | None:
 def save_preset(name: str, run: Path, to_dir: Path, description: str | None, force: bool) -> Path:
     """Write the answers of run folder `run` (or its answers file, or an Axolotl config, which
     is imported) as the preset `to_dir/NAME.yml`."""
-    from wizard.answers.file import ANSWERS_FILENAME, answers_of
+    from wizard.answers.file import ANSWERS_FILENAME, FITTED_KEYS, answers_of
     from wizard.answers.layers import Answers
     from wizard.files import refuse_overwrite, write_all
     from wizard.yamlio import dump_yaml
@@ -57,7 +57,10 @@ def save_preset(name: str, run: Path, to_dir: Path, description: str | None, for
         "name": name,
         "description": description or f"saved from {source}",
         "version": "1",
-        "answers": answers_of(answers.resolve()),
+        # Auto-fit's answers the run did not give stay auto-fit's, fitted again for each run.
+        "answers": answers_of(
+            answers.resolve(), frozenset(k for k in FITTED_KEYS if k not in layer.values)
+        ),
     }
     raw = answers.raw_axolotl()
     if raw:

@@ -8,6 +8,7 @@ from wizard.spec.datasets import (
     DatasetFormat,
     DatasetSpec,
 )
+from wizard.spec.hardware import Accelerator, HardwareSpec
 from wizard.spec.objective import (
     DATA_FORMAT,
     OBJECTIVES,
@@ -25,12 +26,10 @@ from wizard.spec.parts import (
     ALL_LINEAR,
     DEFAULT_METHOD,
     METHODS,
-    Accelerator,
     AdapterMethod,
     DataSpec,
     DistributedSpec,
     FullMethod,
-    HardwareSpec,
     HubSpec,
     LoraMethod,
     Method,
@@ -43,9 +42,7 @@ from wizard.spec.parts import (
 )
 from wizard.spec.run import Defaults, RunSpec
 from wizard.spec.training import (
-    DEFAULT_LEARNING_RATE,
     SHORT_ATTENTION,
-    USUAL_LEARNING_RATES,
     Precision,
     TrainingSpec,
 )
@@ -54,7 +51,6 @@ __all__ = [
     "ALL_LINEAR",
     "CHAT_ONLY",
     "DATA_FORMAT",
-    "DEFAULT_LEARNING_RATE",
     "DEFAULT_METHOD",
     "METHODS",
     "OBJECTIVES",
@@ -62,7 +58,6 @@ __all__ = [
     "PREFERENCE_ONLY",
     "SHORT_ATTENTION",
     "TRADE_OFFS",
-    "USUAL_LEARNING_RATES",
     "Accelerator",
     "AdapterMethod",
     "AnswerConflict",

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from wizard.spec.base import AnswerConflict
-from wizard.spec.parts import DistributedSpec, HardwareSpec, Method, ModelSpec
+from wizard.spec.hardware import HardwareSpec
+from wizard.spec.parts import DistributedSpec, Method, ModelSpec
 from wizard.spec.training import TrainingSpec
 
 

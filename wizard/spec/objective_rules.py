@@ -8,8 +8,9 @@ from typing import Protocol
 
 from wizard.spec.base import AnswerConflict
 from wizard.spec.datasets import PREFERENCE_FORMATS, DatasetSpec
+from wizard.spec.hardware import HardwareSpec
 from wizard.spec.objective import DATA_FORMAT, GrpoObjective, Objective
-from wizard.spec.parts import DataSpec, HardwareSpec
+from wizard.spec.parts import DataSpec
 from wizard.spec.training import TrainingSpec
 
 

@@ -176,21 +176,6 @@ METHODS: Final[dict[str, type[StrictModel]]] = {
 }
 MethodKind = Literal["full", "lora", "qlora"]
 DEFAULT_METHOD: Final = "lora"  # what a run trains with when nobody says
-Accelerator = Literal["cuda", "cpu"]
-
-
-class HardwareSpec(StrictModel):
-    accelerator: Accelerator = Field(
-        default="cuda", description="cuda GPUs, or cpu for a smoke test"
-    )
-    gpus_per_node: int = Field(default=1, ge=1, le=64)
-    nodes: int = Field(default=1, ge=1, le=1024)
-    gpu_memory_gib: Real | None = Field(default=None, gt=0, le=1024)
-    bf16_supported: bool = Field(default=True, description="Ampere (A100, RTX 30xx) and newer")
-
-    @property
-    def world_size(self) -> int:
-        return self.gpus_per_node * self.nodes
 
 
 class FsdpSpec(StrictModel):

@@ -11,17 +11,21 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+import wizard.spec.recipe_choices as choices
 from wizard.axolotl import attention
 from wizard.axolotl.schema import load_schema
+from wizard.recipes.table import TrainingRecipe, training_recipe
 from wizard.spec.base import AnswerConflict, StrictModel
 from wizard.spec.datasets import DatasetSpec
 from wizard.spec.fsdp_rules import fsdp_rule
+from wizard.spec.hardware import HardwareSpec
 from wizard.spec.objective import Objective, SftObjective
 from wizard.spec.objective_rules import objective_rules
 from wizard.spec.parts import (
+    DEFAULT_METHOD,
+    METHODS,
     DataSpec,
     DistributedSpec,
-    HardwareSpec,
     HubSpec,
     LoraMethod,
     Method,
@@ -29,7 +33,8 @@ from wizard.spec.parts import (
     SpeedSpec,
     TrackingSpec,
 )
-from wizard.spec.training import DEFAULT_LEARNING_RATE, TrainingSpec
+from wizard.spec.recipe_choices import recipe_rules
+from wizard.spec.training import TrainingSpec
 
 # What an answer left unset means: the wizard's defaults (a run made from answers), or Axolotl's
 # (an imported config: nothing is added to what it said, so it trains as it did).
@@ -57,23 +62,26 @@ class RunSpec(StrictModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_packing_for_rl(cls, data: Any) -> Any:
-        """Packing is the wizard's default for SFT; preference and RL trainers cannot read
-        packed rows, so there it defaults to off (an explicit `true` still meets the rule)."""
+    def _micro_batch_floor(cls, data: Any) -> Any:
+        """A trainer that needs more than one sequence a GPU (KTO) starts from its least micro
+        batch when none is given; auto-fit may raise it."""
         if not isinstance(data, dict) or data.get("defaults") == "axolotl":
             return data
-        objective, training = data.get("objective"), data.get("training")
-        kind = objective.get("kind") if isinstance(objective, dict) else None
-        if kind in (None, "sft") or not isinstance(training or {}, dict):
+        objective, method = data.get("objective"), data.get("method")
+        training = data.get("training") or {}
+        if not isinstance(objective, dict) or not isinstance(training, dict):
             return data
-        if "sample_packing" in (training or {}):
+        if objective.get("kind") != "kto" or "micro_batch_size" in training:
             return data
-        return {**data, "training": {**(training or {}), "sample_packing": False}}
+        kind = method.get("kind", DEFAULT_METHOD) if isinstance(method, dict) else DEFAULT_METHOD
+        least = training_recipe("kto", str(kind)).min_micro_batch if kind in METHODS else 1
+        return {**data, "training": {**training, "micro_batch_size": least}}
 
     @model_validator(mode="after")
     def _parts_agree(self) -> "RunSpec":
         rules = (_precision_rule, _deepspeed_rule, fsdp_rule, _cpu_rule, _qlora_rule,
-                 _batch_rule, _eval_rule, _plugin_rule, objective_rules)  # fmt: skip
+                 _batch_rule, _eval_rule, _plugin_rule, objective_rules,
+                 recipe_rules)  # fmt: skip
         for rule in rules:
             rule(self)
         return self
@@ -89,22 +97,21 @@ class RunSpec(StrictModel):
 
     @property
     def resolved_precision(self) -> Literal["bf16", "fp16", "fp32"]:
-        if self.training.precision != "auto":
-            return self.training.precision
-        if self.hardware.accelerator == "cpu":
-            return "fp32"
-        return "bf16" if self.hardware.bf16_supported else "fp16"
+        return choices.precision(self)
+
+    @property
+    def resolved_attention(self) -> str:
+        """`training.attention` as the run uses it (the answer, else the GPU's recipe)."""
+        return choices.attention_answer(self)
+
+    @property
+    def resolved_packing(self) -> bool:
+        return choices.packing(self)
 
     @property
     def gradient_accumulation(self) -> int:
-        """Steps to accumulate: given directly, derived from the effective batch, or 1."""
-        training = self.training
-        if training.gradient_accumulation_steps is not None:
-            return training.gradient_accumulation_steps
-        if training.effective_batch_size is None:
-            return 1
-        per_step = training.micro_batch_size * self.training_processes
-        return training.effective_batch_size // per_step
+        """Steps to accumulate: given, from the effective batch, or the recipe's batch."""
+        return choices.accumulation(self)
 
     @property
     def training_processes(self) -> int:
@@ -116,18 +123,27 @@ class RunSpec(StrictModel):
 
     @property
     def learning_rate(self) -> float:
-        if self.training.learning_rate is not None:
-            return self.training.learning_rate
-        return DEFAULT_LEARNING_RATE[self.method.kind]
+        return choices.learning_rate(self)
+
+    @property
+    def warmup_ratio(self) -> float:
+        return choices.warmup_ratio(self)
+
+    @property
+    def recipe(self) -> TrainingRecipe:
+        """The recipe row of this objective and method (defaults and their sources)."""
+        return choices.run_recipe(self)
 
 
 def _precision_rule(spec: RunSpec) -> None:
     precision, hardware = spec.training.precision, spec.hardware
-    if precision == "bf16" and hardware.accelerator == "cuda" and not hardware.bf16_supported:
+    if precision == "bf16" and hardware.accelerator == "cuda" and not hardware.bf16:
+        gpu = f"the {hardware.gpu} has" if hardware.gpu else "hardware.bf16_supported=false:"
         raise AnswerConflict(
-            "training.precision=bf16 but hardware.bf16_supported=false (pre-Ampere GPUs such as "
-            "T4 or V100 have no bf16); set training.precision=fp16 or auto",
+            f"training.precision=bf16 but {gpu} no bf16 (GPUs before Ampere, such as the T4 or "
+            "V100; Axolotl: 'Training will fail'); set training.precision=fp16 or auto",
             "training.precision",
+            "hardware.gpu",
             "hardware.bf16_supported",
         )
 
@@ -183,10 +199,10 @@ def _cpu_rule(spec: RunSpec) -> None:
             "trains in fp32; set training.precision=fp32 or auto",
             "training.precision",
         )
-    chosen = attention.FROM_ANSWER.get(spec.training.attention, spec.training.attention)
+    chosen = choices.attention_backend(spec)
     if chosen not in attention.RUN_ON_CPU:
         raise AnswerConflict(
-            f"attention {spec.training.attention} needs a CUDA GPU; set training.attention=sdpa",
+            f"attention {spec.resolved_attention} needs a CUDA GPU; set training.attention=sdpa",
             "training.attention",
         )
     if spec.distributed.launcher == "ray":

@@ -22,33 +22,37 @@ def _attention(value: str) -> str:
 Attention = Annotated[str, AfterValidator(_attention), _ATTENTION]
 Checkpointing = bool | axolotl_name("gradient_checkpointing")
 Offloading = bool | axolotl_name("activation_offloading")
-# The learning rate each method trains well with by default, and the range people use.
-DEFAULT_LEARNING_RATE: Final = {"full": 1e-5, "lora": 2e-4, "qlora": 2e-4}
-USUAL_LEARNING_RATES: Final = {"full": (1e-6, 5e-5), "lora": (5e-5, 5e-4), "qlora": (5e-5, 5e-4)}
 # A cadence: every N steps, or (a float under 1) a share of the total steps.
 Cadence = int | Real
 
 
 class TrainingSpec(StrictModel):
     sequence_len: int = Field(default=2048, ge=16, le=1_048_576)
-    sample_packing: bool = Field(default=True, description="pack short samples into full rows")
+    sample_packing: bool | None = Field(
+        default=None,
+        description="pack short samples into full rows; none: the recipe's (SFT: yes, where the "
+        "attention backend keeps packed rows apart)",
+    )
     pad_to_sequence_len: bool | None = Field(
         default=None, description="none: padded to full rows when packing"
     )
     micro_batch_size: int = Field(default=1, ge=1, le=4096)
     gradient_accumulation_steps: int | None = Field(default=None, ge=1, le=65536)
     effective_batch_size: int | None = Field(
-        default=None, ge=1, description="sequences per optimizer step; sets gradient accumulation"
+        default=None,
+        ge=1,
+        le=1_048_576,
+        description="sequences per optimizer step; sets gradient accumulation; none: the recipe's",
     )
     num_epochs: int = Field(default=1, ge=1, le=1000)
     max_steps: int | None = Field(default=None, ge=1, description="stop after this many steps")
     learning_rate: Real | None = Field(
-        default=None, gt=0, lt=1, description="None: 2e-4 for LoRA/QLoRA, 1e-5 for full"
+        default=None, gt=0, lt=1, description="none: the recipe's for the method and objective"
     )
     lr_scheduler: axolotl_name("lr_scheduler") = "cosine"  # type: ignore[valid-type]
     cosine_min_lr_ratio: Real | None = Field(default=None, ge=0, le=1)
     cosine_constant_lr_ratio: Real | None = Field(default=None, ge=0, le=1)
-    warmup_ratio: Real | None = Field(default=None, ge=0, lt=1)
+    warmup_ratio: Real | None = Field(default=None, ge=0, lt=1, description="none: the recipe's")
     warmup_steps: int | None = Field(default=None, ge=0)
     optimizer: axolotl_name("optimizer") = "adamw_torch_fused"  # type: ignore[valid-type]
     adam_beta1: Real | None = Field(default=None, gt=0, lt=1)
@@ -65,16 +69,20 @@ class TrainingSpec(StrictModel):
         default=None, description="gradient_checkpointing_kwargs.use_reentrant"
     )
     activation_offloading: Offloading | None = None  # type: ignore[valid-type]
-    precision: Precision = Field(default="auto", description="auto: bf16 where supported")
+    precision: Precision = Field(
+        default="auto", description="auto: the GPU's recipe (bf16 from Ampere on, else fp16)"
+    )
     precision_flags: Literal["both", "on"] = Field(
         default="both",
         description="both: bf16 and fp16 are written; on: only the one that is on (as many "
         "configs write it; Axolotl reads both ways alike)",
     )
-    tf32: bool | None = Field(default=None, description="none: on where bf16 is supported")
-    # Every backend here keeps packed samples apart: Axolotl 0.19 builds per-sample attention
-    # masks for eager too (attn_decontaminates_packing), so packing is not tied to a backend.
-    attention: Attention = Field(default="sdpa", description="flash needs flash-attn installed")
+    tf32: bool | None = Field(default=None, description="none: on where the GPU has it")
+    attention: Attention | None = Field(
+        default=None,
+        description="none: the GPU's recipe (flash-attention 2 on Ampere to Hopper, else sdpa); "
+        "flash needs the flash-attn package",
+    )
     val_set_size: Real = Field(default=0.0, ge=0, lt=1, description="share held out for eval")
     evals_per_epoch: int | None = Field(default=None, ge=0)
     eval_steps: Cadence | None = Field(default=None, gt=0, description="every N steps")
