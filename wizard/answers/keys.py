@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from functools import cache
 from types import UnionType
@@ -14,8 +14,9 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from wizard.errors import WizardError
-from wizard.spec import METHODS, OBJECTIVES, AnswerConflict, RunSpec
+from wizard.spec import DEFAULT_METHOD, METHODS, OBJECTIVES, AnswerConflict, RunSpec
 
+NO_DEFAULT: Any = object()  # what `answer_default` gives for an answer without a default
 _INDEX = re.compile(r"\.\d+(?=\.|$)")
 _DATASET_RAW = re.compile(r"^datasets\.\d+\.axolotl\.")
 
@@ -76,6 +77,32 @@ def _record_type(annotation: Any) -> type[BaseModel] | None:
         if isinstance(item, type) and issubclass(item, BaseModel):
             return item
     return None
+
+
+def answer_default(key: str, kinds: Mapping[str, Any]) -> Any:
+    """The spec's default for a dotted answer (`datasets.0.role_key` -> "role"), or NO_DEFAULT
+    for a required one, a key inside a free mapping, or no answer at all. `kinds` says which
+    method and objective models to read (`method.kind`, `objective.kind`; else the defaults)."""
+    model: type[BaseModel] = RunSpec
+    parts = [part for part in key.split(".") if not part.isdigit()]
+    kinds_of = {"method": (METHODS, DEFAULT_METHOD), "objective": (OBJECTIVES, "sft")}
+    for depth, part in enumerate(parts):
+        if model is RunSpec and part in kinds_of and depth < len(parts) - 1:
+            table, usual = kinds_of[part]
+            model = table.get(str(kinds.get(f"{part}.kind", usual))) or BaseModel
+            continue
+        info = model.model_fields.get(part)
+        if info is None:
+            return NO_DEFAULT
+        if depth == len(parts) - 1:
+            return NO_DEFAULT if info.is_required() else info.get_default(call_default_factory=True)
+        inner = _optional_inner(info.annotation)
+        model = _record_type(inner) or (inner if _is_model(inner) else BaseModel)
+    return NO_DEFAULT
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 def generic_key(key: str) -> str:
