@@ -31,7 +31,9 @@ LAYERS = {
     "axolotl": set(),
 }
 # Modules directly in wizard/ that everything may use (the foundation).
-FOUNDATION = {"errors", "files", "yamlio", "resources", "spec", "tiny", "__init__", "__main__"}
+FOUNDATION = {
+    "errors", "files", "yamlio", "resources", "spec", "tiny", "terminal", "__init__", "__main__"
+}
 
 
 def modules() -> dict[str, Path]:

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wizard.commands.argtypes import verb_parser
+from wizard.commands.argtypes import gpus_per_node, node_count, verb_parser
+from wizard.terminal import visible
 
 EPILOG = """\
 examples:
@@ -51,8 +52,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         metavar="SM",
         help="CUDA arch, e.g. sm_80 (A100), sm_90 (H100); --axolotl assumes sm_90 when not given",
     )
-    hw.add_argument("--gpus", type=int, metavar="N", help="GPUs per node")
-    hw.add_argument("--nodes", type=int, default=1, metavar="N", help="nodes (default 1)")
+    hw.add_argument("--gpus", type=gpus_per_node, metavar="N", help="GPUs per node")
+    hw.add_argument("--nodes", type=node_count, default=1, metavar="N", help="nodes (default 1)")
     hw.add_argument("--cpu", action="store_true", help="the run is on a CPU, no GPU")
     parser.add_argument(
         "--schema-version", metavar="VER", help="check against this bundled Axolotl schema version"
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     if args.strict and warnings:
         print(f"strict: {warnings} warning(s) count as errors")
     if fixed is not None:
-        print("\n".join(fixed.lines(args.config)))
+        print("\n".join(visible(line) for line in fixed.lines(args.config)))
     return code
 
 

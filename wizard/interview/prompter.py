@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
+from wizard.terminal import visible
+
 Validator = Callable[[str], "str | None"]
 ListValidator = Callable[[list[str]], "str | None"]
 
@@ -33,7 +35,8 @@ class Choice:
     @property
     def label(self) -> str:
         title = self.title or self.value
-        return f"{title} — {self.note}" if self.note else title
+        # A team preset's name, family and description are shown here: no terminal controls.
+        return visible(f"{title} — {self.note}" if self.note else title)
 
     @classmethod
     def group(cls, title: str) -> Choice:
@@ -96,7 +99,7 @@ class QuestionaryPrompter:
     def _choices(self, choices: Sequence[Choice], checked: Sequence[str] = ()) -> list[Any]:
         q = self._q
         return [
-            q.Separator(f"── {c.title} ──")
+            q.Separator(f"── {visible(c.title)} ──")
             if c.header
             else q.Choice(title=c.label, value=c.value, checked=c.value in checked)
             for c in choices

@@ -7,7 +7,6 @@ and presets are made of answers (answers/ stays below presets).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +23,9 @@ from wizard.presets.store import (
     promote_raw_answers,
     shadow_warning,
 )
+from wizard.terminal import warn
 
 Warn = Callable[[str], None]
-
-
-def warn_on_stderr(text: str) -> None:
-    print(f"warning: {text}", file=sys.stderr)
 
 
 @dataclass
@@ -73,7 +69,7 @@ def collect_answers(
     answers_path: Path | None,
     sets: list[str],
     unlock: bool = False,
-    warn: Warn = warn_on_stderr,
+    warn: Warn = warn,
 ) -> tuple[Answers, PresetRef | None]:
     """Every layer below the interview: preset chain, answers file, --set; then the preset's
     locked answers on top (`wizard.presets.rules.locked_keys` lists them for the interview),

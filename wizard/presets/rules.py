@@ -24,6 +24,7 @@ from wizard.answers.layers import Answers, Layer, LayerKind
 from wizard.errors import WizardError
 from wizard.presets.files import version_warnings
 from wizard.presets.store import Preset, preset_layers, promoted_key
+from wizard.terminal import shown
 
 LOCK_LAYER_PREFIX = "locked by "
 UNLOCK_HINT = "pass --unlock to change an answer the preset locks, or drop the change"
@@ -92,9 +93,12 @@ def enforce_locks(answers: Answers, locks: dict[str, Lock], hint: str = UNLOCK_H
         if _same(value, lock.value, lock.key):
             continue
         changer = answers.origin(lock.key) if value is not _MISSING else None
-        change = f"{changer} changes it to {value!r}" if changer else "another answer removes it"
+        change = (
+            f"{changer} changes it to {shown(value)}" if changer else "another answer removes it"
+        )
         raise WizardError(
-            f"{lock.key} is locked by preset {lock.preset} (value {lock.value!r}), but {change}",
+            f"{lock.key} is locked by preset {lock.preset} (value {shown(lock.value)}), "
+            f"but {change}",
             hint,
         )
     entries = {lock.entry: lock for lock in locks.values()}
@@ -104,7 +108,9 @@ def enforce_locks(answers: Answers, locks: dict[str, Lock], hint: str = UNLOCK_H
             continue
         added = _added_to(key, value, covering, locks, merged)
         if added:
-            raise WizardError(f"{added}, but {answers.origin(key)} gives {key}={value!r}", hint)
+            raise WizardError(
+                f"{added}, but {answers.origin(key)} gives {key}={shown(value)}", hint
+            )
 
 
 def _added_to(
