@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard.axolotl.deepspeed_file import load_deepspeed
-from wizard.axolotl.secrets import environment_hint, is_secret
+from wizard.axolotl.secrets import credential_problem
 from wizard.errors import WizardError
 from wizard.lint import Env, Finding, Rename, lint_dict, load_config
 from wizard.lint.findings import KeyPath, dotted
@@ -67,9 +67,10 @@ def _drop_credentials(node: Any, prefix: str = "") -> list[str]:
     dropped: list[str] = []
     for key, value in items:
         name = f"{prefix}{key}"
-        if isinstance(key, str) and isinstance(value, str) and is_secret(key):
+        problem = credential_problem(key, value) if isinstance(key, str) else None
+        if problem is not None:
             del node[key]
-            dropped.append(f"{name} (a credential: {environment_hint(key)})")
+            dropped.append(f"{name} ({problem[0]}: {problem[1]})")
         else:
             dropped += _drop_credentials(value, f"{name}.")
     return dropped
