@@ -15,7 +15,9 @@ from pydantic import BaseModel, ValidationError
 
 from wizard.errors import WizardError
 from wizard.spec import DEFAULT_METHOD, METHODS, OBJECTIVES, AnswerConflict, RunSpec
+from wizard.terminal import shown as short
 
+MAX_LIST_POSITION = 9_999  # datasets.N and raw lists: far more than any run has
 NO_DEFAULT: Any = object()  # what `answer_default` gives for an answer without a default
 _INDEX = re.compile(r"\.\d+(?=\.|$)")
 _DATASET_RAW = re.compile(r"^datasets\.\d+\.axolotl\.")
@@ -116,13 +118,26 @@ def is_raw_key(key: str) -> bool:
 
 
 def check_keys(keys: Iterable[str], source: str) -> None:
-    """Raise on the first unknown answer key, suggesting the closest known one."""
+    """Raise on the first unknown answer key, suggesting the closest known one, or on a list
+    position past MAX_LIST_POSITION (before any list is built from it)."""
     valid, free = _keys()
     for key in keys:
+        _check_positions(key, source)
         shape = generic_key(key)
         if is_raw_key(key) or shape in valid or any(shape.startswith(f"{k}.") for k in free):
             continue
-        raise WizardError(f"{source}: unknown answer key {key!r}", _suggest(key, valid))
+        raise WizardError(f"{source}: unknown answer key {short(key)}", _suggest(key, valid))
+
+
+def _check_positions(key: str, source: str) -> None:
+    for part in key.split("."):
+        if part.isdecimal() and (len(part) > 6 or int(part) > MAX_LIST_POSITION):
+            shown = part if len(part) <= 12 else f"{part[:6]}…({len(part)} digits)"
+            raise WizardError(
+                f"{source}: {generic_key(key)}: list position {shown} is past the "
+                f"{MAX_LIST_POSITION:,} a list of answers may reach",
+                "number list entries from 0 without gaps (datasets.0, datasets.1, …)",
+            )
 
 
 def _suggest(key: str, valid: AbstractSet[str]) -> str:
@@ -162,7 +177,7 @@ def spec_error(err: ValidationError) -> WizardError:
     shown = f"{where}: {message}" if where else message
     value = first.get("input")
     if where and not isinstance(value, (dict, list)):
-        shown += f" (got {value!r})"
+        shown += f" (got {short(value)})"
     return WizardError(shown, _hint_for(first["type"], where), keys=_concerned(first, where))
 
 

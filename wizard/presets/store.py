@@ -2,7 +2,9 @@
 
 A preset is a partial set of answers plus optional raw Axolotl keys, with `extends:` for layering.
 Sources, lowest to highest: built-in, the user's config folder, team folders
-(`AXOLOTL_WIZARD_PRESETS`, separated like PATH), the project's `./.axolotl-wizard/presets`.
+(`AXOLOTL_WIZARD_PRESETS`, separated like PATH and searched like it: the first folder that has
+a name wins; a folder it names that is not there is a warning), the project's
+`./.axolotl-wizard/presets`.
 A name may be qualified by its source (`team:llama-qlora`); an unqualified name takes the highest.
 Every function that looks presets up takes an optional `folders` list, so `presets check DIR`
 can add a folder without touching the environment.
@@ -16,6 +18,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,7 @@ from wizard.build.direct import ANSWER_OF_KEY
 from wizard.errors import WizardError
 from wizard.presets.files import check_specifier, read_preset_data
 from wizard.resources import presets_dir
+from wizard.terminal import warn
 
 PRESET_SUFFIXES = (".yml", ".yaml")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -99,11 +103,21 @@ def preset_folders() -> list[tuple[str, Path]]:
     """Every folder presets are read from, lowest precedence first."""
     folders: list[tuple[str, Path]] = [("builtin", presets_dir())]
     folders.append(("user", user_presets_dir()))
-    for entry in os.environ.get(TEAM_ENV, "").split(os.pathsep):
-        if entry.strip():
-            folders.append(("team", Path(entry).expanduser()))
+    team = [Path(entry).expanduser() for entry in os.environ.get(TEAM_ENV, "").split(os.pathsep)
+            if entry.strip()]  # fmt: skip
+    for folder in team:
+        if not folder.is_dir():
+            _warn_missing(str(folder))
+    # Like PATH, the first folder wins: so it comes last, where precedence is highest.
+    folders += [("team", folder) for folder in reversed(team)]
     folders.append(("project", Path.cwd() / ".axolotl-wizard" / "presets"))
     return folders
+
+
+@cache  # said once per command, however often the folders are looked at
+def _warn_missing(folder: str) -> None:
+    what = "is not a folder" if os.path.exists(folder) else "does not exist"
+    warn(f"{TEAM_ENV} names {folder}, which {what}: no presets are read from it")
 
 
 def user_presets_dir() -> Path:
