@@ -8,7 +8,6 @@ still accepts are carried in their current form (`check --fix`'s renames, applie
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from wizard.axolotl.secrets import credential_problem
 from wizard.errors import WizardError
 from wizard.lint import Env, Finding, Rename, lint_dict, load_config
 from wizard.lint.findings import KeyPath, dotted
+from wizard.terminal import shell_path
 from wizard.yamlio import safe_load
 
 # Findings about a key Axolotl ignores: what the import drops instead of carrying.
@@ -83,7 +83,7 @@ def _refuse_errors(path: Path, findings: list[Finding]) -> None:
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     raise WizardError(
         f"{path}: Axolotl would refuse this config: {errors[0].message}{more}",
-        f"run `axolotl-wizard check {shlex.quote(str(path))} --fix`, fix what it reports, "
+        f"run `axolotl-wizard check {shell_path(path)} --fix`, fix what it reports, "
         "then import the fixed file",
     )
 
