@@ -33,7 +33,9 @@ LAYERS = {
     "gpus": set(),  # the GPUs the wizard knows by name, and this machine's
 }
 # Modules directly in wizard/ that everything may use (the foundation).
-FOUNDATION = {"errors", "files", "yamlio", "resources", "spec", "tiny", "__init__", "__main__"}
+FOUNDATION = {
+    "errors", "files", "yamlio", "resources", "spec", "tiny", "terminal", "__init__", "__main__"
+}
 
 
 def modules() -> dict[str, Path]:

@@ -212,3 +212,16 @@ def test_spec_to_answers_file_to_spec_is_identity(
     path.write_text(answers_text(AnswersDocument(original), to_file), encoding="utf-8")
     reloaded = Answers([load_answers_file(path).layer]).resolve()
     assert reloaded == original
+
+
+def test_the_command_line_s_hardware_bounds_are_the_spec_s() -> None:
+    """argtypes keeps its own copy (`--help` must not load Pydantic): the two must agree."""
+    from wizard.commands import argtypes
+    from wizard.spec.parts import HardwareSpec
+
+    def upper(name: str) -> object:
+        return next(m.le for m in HardwareSpec.model_fields[name].metadata if hasattr(m, "le"))
+
+    assert upper("gpus_per_node") == argtypes.MAX_GPUS_PER_NODE
+    assert upper("nodes") == argtypes.MAX_NODES
+    assert upper("gpu_memory_gib") == argtypes.MAX_GPU_MEMORY_GIB

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from wizard import __version__
-from wizard.errors import EXIT_INTERRUPTED, EXIT_USER_ERROR, Cancelled, WizardError
+from wizard.errors import EXIT_INTERRUPTED, EXIT_USAGE, EXIT_USER_ERROR, Cancelled, WizardError
 from wizard.startup import import_pydantic
+from wizard.terminal import visible
 
 # Order is the order shown in --help. Command modules import nothing heavy at module level.
 VERBS = ("new", "check", "estimate", "launch", "presets", "demo")
@@ -44,14 +45,14 @@ examples:
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The whole command line; given the arguments, only the parser of the verb they name
     (importing all six command modules and building their parsers took 20-25 ms)."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument(
         "--debug",
         action="store_true",
         default=argparse.SUPPRESS,
         help="show the full traceback when something fails",
     )
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="axolotl-wizard",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -63,6 +64,36 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         module = importlib.import_module(f"wizard.commands.{verb}")
         module.register(subparsers, common)
     return parser
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors raised (the verbs' parsers are of this class too), so
+    that `parse` reports them: as JSON under `--json`, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageProblem(self, message)
+
+
+class UsageProblem(Exception):
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The parsed arguments; a usage error is argparse's usage line and `error:` line (exit 2),
+    or with `--json` anywhere among the arguments one JSON object on stdout."""
+    try:
+        return parser.parse_args(argv)
+    except UsageProblem as err:
+        hint = f"`{err.parser.prog} --help` lists the arguments"
+        if "--json" in (sys.argv[1:] if argv is None else argv):
+            _report(err.message, hint, debug=False, as_json=True)
+        else:
+            err.parser.print_usage(sys.stderr)
+            print(f"{err.parser.prog}: error: {visible(err.message)}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
 
 
 def verbs_to_build(argv: Sequence[str] | None) -> Sequence[str]:
@@ -80,7 +111,7 @@ def entry() -> NoReturn:
     or starts other programs (the interview, `launch`, `demo`) keeps the usual life cycle."""
     gc.disable()
     parser = build_parser()
-    args = parser.parse_args()
+    args = parse(parser, None)
     quick = is_quick(args)
     if quick:
         # Pydantic scans every installed distribution's entry points for its plugins (20 ms);
@@ -113,7 +144,7 @@ def _exit_now(code: int) -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(argv)
-    return run_verb(parser, parser.parse_args(argv))
+    return run_verb(parser, parse(parser, argv))
 
 
 def run_verb(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -126,7 +157,7 @@ def run_verb(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         code: int = args.run(args)
         return code
     except Cancelled as err:
-        print(err.message, file=sys.stderr)
+        print(visible(err.message), file=sys.stderr)
         return err.exit_code
     except WizardError as err:
         _report(err.message, err.hint, debug, as_json)
@@ -153,8 +184,9 @@ def run_verb(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _report(message: str, hint: str | None, debug: bool, as_json: bool = False) -> None:
-    """One line of error and one of hint on stderr; with --json, one JSON object on stdout
-    (a script reading the JSON gets JSON whatever happened)."""
+    """One line of error and one of hint on stderr, whatever they quote (a file name, a key, a
+    value) shown by `terminal.visible`; with --json, one JSON object on stdout (a script reading
+    the JSON gets JSON whatever happened; json.dumps escapes controls and non-ASCII)."""
     if debug:
         import traceback
 
@@ -164,6 +196,6 @@ def _report(message: str, hint: str | None, debug: bool, as_json: bool = False) 
 
         print(json.dumps({"error": message, "hint": hint}))
         return
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {visible(message)}", file=sys.stderr)
     if hint:
-        print(f"hint: {hint}", file=sys.stderr)
+        print(f"hint: {visible(hint)}", file=sys.stderr)

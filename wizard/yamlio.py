@@ -25,9 +25,38 @@ import yaml
 from wizard.errors import WizardError
 from wizard.files import atomic_write_text
 
+
+class UnreadableValue(yaml.MarkedYAMLError):
+    """A scalar the safe constructor cannot turn into a value: a date that is no date
+    (`2020-13-45`), an integer of thousands of digits. PyYAML lets the ValueError out, which no
+    caller of a YAMLError expected (`unexpected ValueError`)."""
+
+
 # libyaml's loader when PyYAML was built with it: the same safe constructor, several times faster
 # (the model catalog alone takes a tenth of a second to parse in pure Python).
-SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _SafeLoader(_FAST_LOADER):  # type: ignore[misc]
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            value = super().construct_object(node, deep)
+        except (ValueError, OverflowError) as err:
+            raise _unreadable(node, str(err)) from None
+        if isinstance(value, int) and value.bit_length() > MAX_INT_DIGITS * 10 // 3:
+            raise _unreadable(node, f"an integer of more than {MAX_INT_DIGITS} digits")
+        return value
+
+
+def _unreadable(node: yaml.Node, why: str) -> UnreadableValue:
+    text = str(node.value)
+    shown = text if len(text) <= 40 else f"{text[:20]}…({len(text):,} characters)"
+    return UnreadableValue(
+        problem=f"{shown!r} is no value YAML can read ({why[:80]})", problem_mark=node.start_mark
+    )
+
+
+SAFE_LOADER: type[yaml.SafeLoader] = _SafeLoader
 # And its emitter: `new` writes thirty-odd YAML texts, and the pure-Python one took 15 ms.
 SAFE_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -38,6 +67,8 @@ MAX_DEPTH = 64
 # Values (scalars, lists, mappings) a document may expand to, an alias counting as a copy of
 # what it names: generous for any config, small enough to walk in well under a second.
 MAX_VALUES = 100_000
+# Digits of an integer in JSON or YAML: a seed or a size has a few dozen at most.
+MAX_INT_DIGITS = 300
 
 _OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
@@ -250,7 +281,7 @@ def parse_json(text: str, source: str) -> Any:
     """`json.loads`, bounded in nesting, with a one-line `source:line:col` error; NaN and
     Infinity become `NonFinite` values (see `non_finite_paths`)."""
     try:
-        return json.loads(text, parse_constant=NonFinite)
+        return json.loads(text, parse_constant=NonFinite, parse_int=_json_int)
     except json.JSONDecodeError as err:
         raise WizardError(
             f"{source}:{err.lineno}:{err.colno}: not valid JSON: {err.msg}",
@@ -261,6 +292,16 @@ def parse_json(text: str, source: str) -> Any:
             f"{source}: the JSON is nested too deeply to be a config; nothing was read",
             "is this the right file?",
         ) from None
+
+
+def _json_int(text: str) -> int:
+    # int() of thousands of digits raises ValueError (Python's limit), which no caller expects.
+    if len(text) > MAX_INT_DIGITS:
+        raise WizardError(
+            f"a JSON number of {len(text):,} digits ({text[:12]}…): no config holds one",
+            "is this the right file?",
+        )
+    return int(text)
 
 
 def non_finite_paths(data: Any) -> list[tuple[tuple[str | int, ...], str]]:

@@ -80,7 +80,8 @@ def test_highest_source_wins_and_qualified_names_pick_one(places: Places) -> Non
     assert shown.returncode == 0, shown.stderr
     seed = next(a for a in json.loads(shown.stdout)["answers"] if a["key"] == "training.seed")
     assert (seed["value"], seed["from"]) == (4, "preset project:shared")
-    for qualified, expected in (("user:shared", 1), ("team:shared", 3), ("project:shared", 4)):
+    # Team folders are searched like PATH: the first one that has the name wins.
+    for qualified, expected in (("user:shared", 1), ("team:shared", 2), ("project:shared", 4)):
         made = places.run("new", f"runs/{qualified.replace(':', '-')}", "--preset", qualified,
                           "--yes")
         assert made.returncode == 0, made.stderr

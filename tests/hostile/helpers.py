@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +15,18 @@ HOSTILE_TIMEOUT = 20  # seconds: every attack is answered well within this
 
 
 def wizard(
-    cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = HOSTILE_TIMEOUT
+    cwd: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = HOSTILE_TIMEOUT,
+    memory_cap: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """The real command; `memory_cap` bytes of address space, when given, fail it past them."""
+
+    def cap() -> None:
+        if memory_cap is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (memory_cap, memory_cap))
+
     return subprocess.run(
         [sys.executable, "-m", "wizard", *args],
         cwd=cwd,
@@ -24,6 +35,7 @@ def wizard(
         text=True,
         timeout=timeout,
         check=False,
+        preexec_fn=cap,
     )
 
 

@@ -20,7 +20,7 @@ from wizard.answers.layers import Layer, LayerKind, check_layer
 from wizard.axolotl.paths import PathMapper, from_answers_file, is_local_path, keep_path
 from wizard.errors import WizardError
 from wizard.spec import RunSpec
-from wizard.yamlio import dump_yaml, load_yaml_mapping
+from wizard.yamlio import dump_yaml, load_yaml_mapping, non_finite_paths
 
 ANSWERS_FILENAME = "wizard-answers.yml"
 FORMAT_VERSION = 2
@@ -137,6 +137,13 @@ def carried_files(value: Any, source: str) -> dict[str, Any]:
             )
         if not isinstance(content, dict):
             raise WizardError(f"{source}: files: {name} is not a JSON object", "fix the file")
+        bad = non_finite_paths(content)
+        if bad:
+            where = ", ".join(f"{'.'.join(map(str, key))} is {spelling}" for key, spelling in bad)
+            raise WizardError(
+                f"{source}: files: {name}: {where}; a DeepSpeed file needs finite numbers",
+                "write a number there (or remove the key), then run the command again",
+            )
     return dict(value)
 
 

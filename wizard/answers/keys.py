@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from functools import cache
 from types import UnionType
@@ -14,8 +14,11 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from wizard.errors import WizardError
-from wizard.spec import METHODS, OBJECTIVES, AnswerConflict, RunSpec
+from wizard.spec import DEFAULT_METHOD, METHODS, OBJECTIVES, AnswerConflict, RunSpec
+from wizard.terminal import shown as short
 
+MAX_LIST_POSITION = 9_999  # datasets.N and raw lists: far more than any run has
+NO_DEFAULT: Any = object()  # what `answer_default` gives for an answer without a default
 _INDEX = re.compile(r"\.\d+(?=\.|$)")
 _DATASET_RAW = re.compile(r"^datasets\.\d+\.axolotl\.")
 
@@ -78,6 +81,32 @@ def _record_type(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def answer_default(key: str, kinds: Mapping[str, Any]) -> Any:
+    """The spec's default for a dotted answer (`datasets.0.role_key` -> "role"), or NO_DEFAULT
+    for a required one, a key inside a free mapping, or no answer at all. `kinds` says which
+    method and objective models to read (`method.kind`, `objective.kind`; else the defaults)."""
+    model: type[BaseModel] = RunSpec
+    parts = [part for part in key.split(".") if not part.isdigit()]
+    kinds_of = {"method": (METHODS, DEFAULT_METHOD), "objective": (OBJECTIVES, "sft")}
+    for depth, part in enumerate(parts):
+        if model is RunSpec and part in kinds_of and depth < len(parts) - 1:
+            table, usual = kinds_of[part]
+            model = table.get(str(kinds.get(f"{part}.kind", usual))) or BaseModel
+            continue
+        info = model.model_fields.get(part)
+        if info is None:
+            return NO_DEFAULT
+        if depth == len(parts) - 1:
+            return NO_DEFAULT if info.is_required() else info.get_default(call_default_factory=True)
+        inner = _optional_inner(info.annotation)
+        model = _record_type(inner) or (inner if _is_model(inner) else BaseModel)
+    return NO_DEFAULT
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
 def generic_key(key: str) -> str:
     """`datasets.3.path` -> `datasets.N.path`: the shape of a key, for checking and suggesting."""
     return _INDEX.sub(".N", key)
@@ -89,13 +118,26 @@ def is_raw_key(key: str) -> bool:
 
 
 def check_keys(keys: Iterable[str], source: str) -> None:
-    """Raise on the first unknown answer key, suggesting the closest known one."""
+    """Raise on the first unknown answer key, suggesting the closest known one, or on a list
+    position past MAX_LIST_POSITION (before any list is built from it)."""
     valid, free = _keys()
     for key in keys:
+        _check_positions(key, source)
         shape = generic_key(key)
         if is_raw_key(key) or shape in valid or any(shape.startswith(f"{k}.") for k in free):
             continue
-        raise WizardError(f"{source}: unknown answer key {key!r}", _suggest(key, valid))
+        raise WizardError(f"{source}: unknown answer key {short(key)}", _suggest(key, valid))
+
+
+def _check_positions(key: str, source: str) -> None:
+    for part in key.split("."):
+        if part.isdecimal() and (len(part) > 6 or int(part) > MAX_LIST_POSITION):
+            shown = part if len(part) <= 12 else f"{part[:6]}…({len(part)} digits)"
+            raise WizardError(
+                f"{source}: {generic_key(key)}: list position {shown} is past the "
+                f"{MAX_LIST_POSITION:,} a list of answers may reach",
+                "number list entries from 0 without gaps (datasets.0, datasets.1, …)",
+            )
 
 
 def _suggest(key: str, valid: AbstractSet[str]) -> str:
@@ -135,7 +177,7 @@ def spec_error(err: ValidationError) -> WizardError:
     shown = f"{where}: {message}" if where else message
     value = first.get("input")
     if where and not isinstance(value, (dict, list)):
-        shown += f" (got {value!r})"
+        shown += f" (got {short(value)})"
     return WizardError(shown, _hint_for(first["type"], where), keys=_concerned(first, where))
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from wizard.answers.keys import check_keys, is_raw_key, spec_error
-from wizard.axolotl.secrets import environment_hint, is_secret
+from wizard.axolotl.secrets import credential_problem
 from wizard.errors import WizardError
 from wizard.recipes.table import training_recipe
 from wizard.spec import DEFAULT_METHOD, METHODS, OBJECTIVES, RunSpec
@@ -293,26 +293,33 @@ def _lists_from_indices(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     converted = {k: _lists_from_indices(v) for k, v in node.items()}
-    if converted and all(k.isdigit() for k in converted):
-        indices = sorted(int(k) for k in converted)
-        if indices != list(range(len(indices))):
-            missing = sorted(set(range(max(indices) + 1)) - set(indices))
+    # Positions past a few digits stay mapping keys (`keys.check_keys` refuses them in answers).
+    if converted and all(k.isdecimal() and len(k) <= 6 for k in converted):
+        by_position = {int(k): v for k, v in converted.items()}
+        indices = sorted(by_position)
+        gap = next((i for i, index in enumerate(indices) if index != i), None)
+        if gap is not None or len(by_position) < len(converted):
+            # Found without building the range of positions: one may be huge.
+            shown = ", ".join(sorted(converted, key=int)[:5]) + (", …" * (len(converted) > 5))
+            problem = f"a gap at {gap}" if gap is not None else "one position written two ways"
             raise WizardError(
-                f"list positions {indices} have a gap at {missing[0]}",
+                f"list positions [{shown}] have {problem}",
                 "number list entries from 0 without gaps (datasets.0, datasets.1, …)",
             )
-        return [converted[str(i)] for i in indices]
+        return [by_position[i] for i in indices]
     return converted
 
 
 def check_layer(layer: Layer, source: str) -> None:
-    """Known answer keys only, and no raw Axolotl key that would put a credential (a string
-    under a key such as `comet_api_key`) into the files written from these answers."""
+    """Known answer keys only, and no value that would put a credential (a string under a raw
+    key such as `comet_api_key`, a URL with a password or token) into the files written from
+    these answers."""
     check_keys(layer.values, source)
     for key, value in layer.values.items():
-        if is_raw_key(key) and isinstance(value, str) and is_secret(key):
+        problem = credential_problem(key, value, by_name=is_raw_key(key))
+        if problem is not None:
             raise WizardError(
-                f"{source}: {key} holds a credential, which would be written in clear to "
+                f"{source}: {key} holds {problem[0]}, which would be written in clear to "
                 "axolotl.yml, wizard-answers.yml and every launch record",
-                environment_hint(key),
+                problem[1],
             )

@@ -6,6 +6,7 @@ import yaml
 
 from wizard.answers.layers import Layer, LayerKind, check_layer
 from wizard.errors import UsageError
+from wizard.terminal import shown
 from wizard.yamlio import check_shape, safe_load
 
 
@@ -17,7 +18,7 @@ def parse_sets(items: list[str]) -> Layer:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise UsageError(f"--set {item!r} is not KEY=VALUE", "e.g. --set training.seed=7")
+            raise UsageError(f"--set {shown(item)} is not KEY=VALUE", "e.g. --set training.seed=7")
         try:
             check_shape(text, f"--set {key}")
             value = safe_load(text)

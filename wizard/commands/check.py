@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wizard.commands.argtypes import verb_parser
+from wizard.commands.argtypes import gpus_per_node, node_count, verb_parser
 from wizard.errors import WizardError
+from wizard.terminal import visible
 
 ANSWERS_FILENAME = "wizard-answers.yml"  # wizard.answers.file's: too heavy to import here
 
@@ -62,8 +63,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         help="CUDA arch, e.g. sm_80 (A100), sm_90 (H100); --axolotl assumes sm_90 when nothing "
         "names the GPU",
     )
-    hw.add_argument("--gpus", type=int, metavar="N", help="GPUs per node")
-    hw.add_argument("--nodes", type=int, default=None, metavar="N", help="nodes (default 1)")
+    hw.add_argument("--gpus", type=gpus_per_node, metavar="N", help="GPUs per node")
+    hw.add_argument("--nodes", type=node_count, default=None, metavar="N", help="nodes (default 1)")
     hw.add_argument("--cpu", action="store_true", help="the run is on a CPU, no GPU")
     parser.add_argument(
         "--schema-version", metavar="VER", help="check against this bundled Axolotl schema version"
@@ -136,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     if args.strict and warnings:
         print(f"strict: {warnings} warning(s) count as errors")
     if fixed is not None:
-        print("\n".join(fixed.lines(args.config)))
+        print("\n".join(visible(line) for line in fixed.lines(args.config)))
     return code
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from wizard.axolotl.offline import OFFLINE_ENV
 from wizard.commands.argtypes import add_set_argument, verb_parser
 from wizard.errors import Stopped, WizardError
+from wizard.terminal import shell_path, visible
 
 HELP = "train a tiny model on the CPU, end to end (about a minute; no downloads)"
 EPILOG = """\
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     run_dir = _next_run_dir(root)
     _say(f"[2/3] writing the {PRESET} run folder {run_dir}/ (as `axolotl-wizard new` does)")
     _write_run_folder(root, run_dir, args.sets)
-    _say(f"[3/3] launching it (as `axolotl-wizard launch {run_dir}` does)")
+    _say(f"[3/3] launching it (as `axolotl-wizard launch {shell_path(run_dir)}` does)")
     prepared = prepare(LaunchOptions(run_dir), create_manifest=True)
     if prepared.preflight.errors:
         first = prepared.preflight.errors[0]
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _say(text: str) -> None:
-    print(text, flush=True)
+    print(visible(text), flush=True)  # it quotes the folder the user named
 
 
 def _build_assets(root: Path) -> None:

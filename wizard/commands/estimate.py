@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard.commands.argtypes import positive_int, verb_parser
+from wizard.commands.argtypes import gpu_count, gpu_memory, host_ram, verb_parser
 from wizard.errors import WizardError
+from wizard.terminal import visible
 
 # What `new` writes (wizard.build.runfolder and answers.file: too heavy to import here).
 CONFIG_FILENAME = "axolotl.yml"
@@ -50,13 +51,13 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--gpus",
-        type=positive_int,
+        type=gpu_count,
         default=None,
         help="GPUs in the run (default: the run's answers, else 1)",
     )
     parser.add_argument(
         "--gpu-mem",
-        type=_positive_float,
+        type=gpu_memory,
         default=None,
         metavar="GIB",
         help="memory of one GPU in GiB, e.g. 24 or 80 (default: the run's answers)",
@@ -69,23 +70,13 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--host-ram",
-        type=_positive_float,
+        type=host_ram,
         default=None,
         metavar="GIB",
         help="CPU RAM of one node in GiB (default: the run's answers, else the GPU's machine)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser.set_defaults(run=run)
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of GiB") from None
-    if not value > 0 or value > 65_536:
-        raise argparse.ArgumentTypeError("must be a size in GiB, such as 24 or 80")
-    return value
 
 
 @dataclass(frozen=True)
@@ -193,6 +184,7 @@ def bar(used: float, capacity: float, width: int = 40) -> str:
 
 def _render(result: Any, arch: Any, hardware: Hardware) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(highlight=False)
@@ -200,7 +192,9 @@ def _render(result: Any, arch: Any, hardware: Hardware) -> None:
     pairs = " x 2 (paired sequences)" if spec.sequences_per_sample == 2 else ""
     objective = f", {spec.objective}" if spec.objective != "sft" else ""
     console.print(
-        f"[bold]{arch.name}[/] ({arch.source}): {result.total_params / 1e9:.2f}B parameters, "
+        # The model's name and folder are the user's text: no markup, no terminal controls.
+        f"[bold]{escape(visible(arch.name))}[/] ({escape(visible(arch.source))}): "
+        f"{result.total_params / 1e9:.2f}B parameters, "
         f"{result.trainable_params / 1e6:,.1f}M trainable; {spec.method}{objective}, "
         f"{spec.micro_batch}{pairs} x {spec.seq_len} tokens per micro batch",
         markup=True,
@@ -258,11 +252,12 @@ def _render_verdict(console: Any, result: Any) -> None:
     else:
         console.print("pass --gpu-mem GIB to compare with your GPU")
     if result.rough_reason:
-        console.print(f"[yellow]rough estimate:[/] {result.rough_reason}", markup=True)
+        console.print("[yellow]rough estimate:[/] ", end="")
+        console.print(visible(result.rough_reason), markup=False)
     if result.confidence is not None:
         console.print(result.confidence.line(), markup=False)
     for note in result.notes:
-        console.print(f"note: {note}", markup=False)
+        console.print(f"note: {visible(note)}", markup=False)
     if result.advice:
         console.print("[bold]what would lower it[/] (cheapest in speed first):")
     for rank, item in enumerate(result.advice, start=1):

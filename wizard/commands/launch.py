@@ -4,14 +4,21 @@ explicit; the child's exit code is ours."""
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wizard.axolotl.batch import batch_text
-from wizard.commands.argtypes import positive_int, verb_parser
+from wizard.commands.argtypes import (
+    cpu_count,
+    gpus_per_node,
+    node_count,
+    node_rank,
+    port,
+    verb_parser,
+)
 from wizard.errors import EXIT_USER_ERROR, UsageError, WizardError
+from wizard.terminal import command_line, shell_path, shell_word, visible
 
 if TYPE_CHECKING:
     from wizard.launch.checks import Problem
@@ -41,11 +48,13 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser = verb_parser(subparsers, common, "launch", HELP, EPILOG)
     what = "a run folder made by `new`, or an Axolotl config (default: here)"
     parser.add_argument("target", nargs="?", default=".", type=Path, help=what)
-    parser.add_argument("--gpus", type=positive_int, help="processes (GPUs) per node")
-    parser.add_argument("--nodes", type=positive_int, help="number of machines")
-    parser.add_argument("--node-rank", type=int, default=0, help="this machine's rank (0: main)")
+    parser.add_argument("--gpus", type=gpus_per_node, help="processes (GPUs) per node")
+    parser.add_argument("--nodes", type=node_count, help="number of machines")
+    parser.add_argument(
+        "--node-rank", type=node_rank, default=0, help="this machine's rank (0: main)"
+    )
     parser.add_argument("--main-ip", help="address of the rank-0 machine")
-    parser.add_argument("--main-port", type=positive_int, help="its port (default 29500)")
+    parser.add_argument("--main-port", type=port, help="its port (default 29500)")
     parser.add_argument("--hostfile", type=Path, help="DeepSpeed-style host list: `host slots=N`")
     parser.add_argument("--cpu", action="store_true", help="run on the CPU (a smoke test)")
     parser.add_argument("--launcher", choices=("accelerate", "torchrun"), default="accelerate",
@@ -75,7 +84,7 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     slurm = parser.add_argument_group("Slurm (with --slurm)")
     slurm.add_argument("--slurm", action="store_true", help="write an sbatch script instead")
     slurm.add_argument("--force", action="store_true", help="overwrite the script")
-    slurm.add_argument("--cpus-per-task", type=positive_int, metavar="N",
+    slurm.add_argument("--cpus-per-task", type=cpu_count, metavar="N",
                        help="cores for each node's task (default: 8 per GPU)")  # fmt: skip
     slurm.add_argument("--slurm-partition", metavar="NAME", help="#SBATCH --partition")
     slurm.add_argument("--slurm-time", metavar="TIME", help="#SBATCH --time, e.g. 24:00:00")
@@ -147,8 +156,8 @@ def run(args: argparse.Namespace) -> int:
         return write_slurm(prepared, args)
     if args.kubernetes:
         return write_kubernetes(prepared, args)
-    print(f"launching: {prepared.command.shell_line()}", flush=True)
-    print(f"manifest:  {prepared.manifest.path}", flush=True)
+    print(f"launching: {visible(prepared.command.shell_line())}", flush=True)
+    print(f"manifest:  {visible(str(prepared.manifest.path))}", flush=True)
     outcome = start(prepared, write_through, args.replace_process)
     if outcome.ended.stopped_by is not None:
         report_stopped(prepared, outcome)
@@ -172,9 +181,9 @@ def _launcher(args: argparse.Namespace) -> Launcher:
 
 def report_problems(problems: list[Problem]) -> None:
     for problem in problems:
-        print(f"{problem.severity}: {problem.message}", file=sys.stderr)
+        print(f"{problem.severity}: {visible(problem.message)}", file=sys.stderr)
         if problem.hint:
-            print(f"  hint: {problem.hint}", file=sys.stderr)
+            print(f"  hint: {visible(problem.hint)}", file=sys.stderr)
 
 
 def report_batch(prepared: Prepared) -> None:
@@ -210,12 +219,14 @@ def report_stopped(prepared: Prepared, outcome: Outcome) -> None:
     checkpoints = [name for name in found if name.startswith("checkpoint-")]
     print(f"error: training was {outcome.word} (exit code {outcome.exit_code})", file=sys.stderr)
     if checkpoints:
-        print(f"  last checkpoint: {folder / latest_checkpoint(checkpoints)}", file=sys.stderr)
-        resume = shlex.join(["axolotl-wizard", "launch", str(prepared.target.run_dir), "--resume"])
+        last = visible(str(folder / latest_checkpoint(checkpoints)))
+        print(f"  last checkpoint: {last}", file=sys.stderr)
+        resume = f"axolotl-wizard launch {shell_path(prepared.target.run_dir)} --resume"
         print(f"hint: continue from it with: {resume}", file=sys.stderr)
     elif found:
         # Axolotl saves the weights it has when interrupted, but a resume needs a checkpoint.
-        print(f"  the weights at that point are in {folder} (no checkpoint-* to resume from)",
+        print(f"  the weights at that point are in {visible(str(folder))} (no checkpoint-* to "
+              "resume from)",
               file=sys.stderr)  # fmt: skip
         print("hint: to train again, move that folder away or set another output_dir; set "
               "save_steps to get checkpoints a run can resume from", file=sys.stderr)  # fmt: skip
@@ -226,7 +237,7 @@ def report_stopped(prepared: Prepared, outcome: Outcome) -> None:
 def report_failure(prepared: Prepared, code: int, cause: str | None) -> None:
     print(f"error: training failed (exit code {code}): {cause or 'no exception in its output'}",
           file=sys.stderr)  # fmt: skip
-    print(f"hint: the whole output is in {prepared.manifest.log}", file=sys.stderr)
+    print(f"hint: the whole output is in {visible(str(prepared.manifest.log))}", file=sys.stderr)
 
 
 def print_dry_run(prepared: Prepared) -> None:
@@ -237,12 +248,12 @@ def print_dry_run(prepared: Prepared) -> None:
     layout = prepared.layout
     print(f"# axolotl-wizard launch --dry-run: {layout.num_processes} process(es) on "
           f"{layout.nodes} node(s); this node has rank {layout.node_rank}")  # fmt: skip
-    print(f"cd {shlex.quote(str(prepared.target.run_dir))}")
+    print(f"cd {shell_path(prepared.target.run_dir)}")
     if prepared.accelerate is not None:
         print("# accelerate reads this file, never "
               "~/.cache/huggingface/accelerate/default_config.yaml")  # fmt: skip
-        print(f"mkdir -p {folder}")
-        print(f"cat > {prepared.manifest.accelerate_config} <<'EOF'")
+        print(f"mkdir -p {shell_path(folder)}")
+        print(f"cat > {shell_path(prepared.manifest.accelerate_config)} <<'EOF'")
         print(dump_yaml(prepared.accelerate).rstrip("\n"))
         print("EOF")
     if prepared.server is not None:
@@ -252,8 +263,8 @@ def print_dry_run(prepared: Prepared) -> None:
         print(f"{prepared.server.shell_line()} &")
         print("trap 'kill $!' EXIT")
     for key, value in sorted(prepared.command.env.items()):
-        print(f"export {key}={shlex.quote(value)}")
-    print(shlex.join(prepared.command.argv))
+        print(f"export {key}={shell_word(value)}")
+    print(command_line(prepared.command.argv))
 
 
 def write_slurm(prepared: Prepared, args: argparse.Namespace) -> int:
@@ -272,9 +283,9 @@ def write_slurm(prepared: Prepared, args: argparse.Namespace) -> int:
     path.chmod(0o777 & ~current_umask())  # executable, as a script made by hand would be
     # Slurm opens the job's log before the script runs: its folder must exist at submit time.
     make_folders(run_dir / LAUNCHES_DIR)
-    print(f"Wrote {path}: {prepared.layout.nodes} node(s) × {prepared.layout.processes_per_node} "
-          f"process(es)")  # fmt: skip
-    print(f"Submit it with: sbatch {shlex.quote(str(path))}")
+    print(f"Wrote {visible(str(path))}: {prepared.layout.nodes} node(s) × "
+          f"{prepared.layout.processes_per_node} process(es)")  # fmt: skip
+    print(f"Submit it with: sbatch {shell_path(path)}")
     return 0
 
 
@@ -285,12 +296,14 @@ def write_kubernetes(prepared: Prepared, args: argparse.Namespace) -> int:
     path, run, text = write_manifest_file(prepared.target, prepared.layout, options, args.force,
                                           dry_run=args.dry_run)  # fmt: skip
     if args.dry_run:
-        print(f"# axolotl-wizard launch --kubernetes --dry-run: would write {path}")
+        print(f"# axolotl-wizard launch --kubernetes --dry-run: would write {visible(str(path))}")
         print(text, end="")
         return 0
-    print(f"Wrote {path}: {run.layout.nodes} node(s) × {run.layout.processes_per_node} GPU(s), "
+    print(f"Wrote {visible(str(path))}: {run.layout.nodes} node(s) × "
+          f"{run.layout.processes_per_node} GPU(s), "
           f"{args.k8s_api}")  # fmt: skip
     for source, target in run.copies:
-        print(f"  copy {source} to {target} on the claim {args.pvc}")
-    print(f"Apply it with: kubectl apply -f {shlex.quote(str(path))}")
+        print(f"  copy {visible(str(source))} to {visible(str(target))} on the claim "
+              f"{visible(args.pvc)}")  # fmt: skip
+    print(f"Apply it with: kubectl apply -f {shell_path(path)}")
     return 0

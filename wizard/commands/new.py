@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wizard.commands.argtypes import add_set_argument, verb_parser
 from wizard.errors import WizardError
+from wizard.terminal import shell_path, visible, warn
 
 if TYPE_CHECKING:
     from wizard.answers.file import PresetRef
@@ -86,17 +86,17 @@ def run(args: argparse.Namespace) -> int:
         answers = with_data_proposals(answers, Path.cwd())
     _refuse_untrusted_remote_code(answers, args.trust_remote_code)
     for switch in answers.method_switches():
-        print(f"warning: {switch.warning()}", file=sys.stderr)
+        warn(switch.warning())
     plan = plan_run(answers, preset, run_dir, Path.cwd())
     for warning in check_dataset_files(plan.spec, Path.cwd()):
-        print(f"warning: {warning}", file=sys.stderr)
+        warn(warning)
     steps = epoch_steps(plan.spec, Path.cwd())
     warnings = lint_run_folder(plan.folder, run_dir)
     files = {run_dir / name: text for name, text in plan.folder.files.items()}
     write_all(files, force=args.force, folder=run_dir)
     print_plan(run_dir, plan, steps)
     for finding in warnings:
-        print(f"warning: {finding.message}", file=sys.stderr)
+        warn(finding.message)
     return 0
 
 
@@ -115,12 +115,12 @@ def _imported_answers(args: argparse.Namespace, run_dir: Path) -> Answers:
     imported = import_config(args.from_config, cwd=Path.cwd(), run_dir=run_dir)
     source = imported.source
     raw = len(source.cfg) - len(imported.claimed)
-    print(f"Imported {args.from_config}: {len(imported.claimed)} keys became answers, "
-          f"{raw} stay raw Axolotl keys")  # fmt: skip
+    print(f"Imported {visible(str(args.from_config))}: {len(imported.claimed)} keys became "
+          f"answers, {raw} stay raw Axolotl keys")  # fmt: skip
     for line in source.renamed:
-        print(f"  carried in its current form: {line}")
+        print(f"  carried in its current form: {visible(line)}")
     for line in source.dropped:
-        print(f"warning: not carried: {line}", file=sys.stderr)
+        warn(f"not carried: {line}")
     sets = parse_sets(args.sets)
     if args.yes and not any(key.startswith("hardware.") for key in sets.values):
         print(
@@ -157,7 +157,7 @@ def print_plan(run_dir: Path, plan: RunPlan, steps: EpochSteps | None = None) ->
     from wizard.build.runfolder import batch_arithmetic
 
     fit, result = plan.fit, plan.estimate
-    print(f"Wrote {run_dir}/")
+    print(f"Wrote {visible(str(run_dir))}/")
     for name in plan.folder.files:
         print(f"  {name}")
     print(f"Batch: {batch_arithmetic(plan.spec)}")
@@ -179,10 +179,10 @@ def print_plan(run_dir: Path, plan: RunPlan, steps: EpochSteps | None = None) ->
 
 
 def next_commands(run_dir: Path) -> list[str]:
-    """What to run next, quoted for a shell: people paste these lines."""
-    config = shlex.quote(str(run_dir / "axolotl.yml"))
+    """What to run next, quoted for a shell (people paste these lines), whatever the folder is
+    called: controls escaped, and never read as an option (`./-rf`)."""
     return [
-        f"axolotl-wizard check {config}",
-        f"axolotl-wizard estimate {shlex.quote(str(run_dir))}",
-        f"axolotl-wizard launch {shlex.quote(str(run_dir))}",
+        f"axolotl-wizard check {shell_path(run_dir / 'axolotl.yml')}",
+        f"axolotl-wizard estimate {shell_path(run_dir)}",
+        f"axolotl-wizard launch {shell_path(run_dir)}",
     ]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wizard.commands.argtypes import verb_parser
+from wizard.terminal import visible, warn
 
 if TYPE_CHECKING:
     from wizard.presets.views import Listing, Resolved
@@ -156,6 +156,7 @@ def _list_row(item: Listing) -> tuple[str, ...]:
 
 
 def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
+    rows = [tuple(visible(cell) for cell in row) for row in rows]  # names, descriptions, values
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
@@ -169,7 +170,7 @@ def _resolve(name: str) -> Resolved:
 
     chain = preset_chain(name)
     for warning in chain_version_warnings(chain):
-        print(f"warning: {warning}", file=sys.stderr)
+        warn(warning)
     return resolve_chain(chain)
 
 
@@ -181,12 +182,12 @@ def _show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(_show_json(resolved), indent=2))
         return 0
-    print(f"preset {preset.qualified_name}  ({preset.path})")
+    print(f"preset {preset.qualified_name}  ({visible(str(preset.path))})")
     if preset.data.description:
-        print(f"  {preset.data.description}")
+        print(f"  {visible(preset.data.description)}")
     print(f"chain: {' -> '.join(p.qualified_name for p in resolved.chain)}")
     if preset.data.axolotl_version:
-        print(f"axolotl_version: {preset.data.axolotl_version}")
+        print(f"axolotl_version: {visible(preset.data.axolotl_version)}")
     print()
     rows = [("KEY", "VALUE", "FROM")]
     # An unset answer with no default writes nothing: listed only with --all.
@@ -225,7 +226,7 @@ def _explain(args: argparse.Namespace) -> int:
     resolved = _resolve(args.name)
     lines = explain(resolved, args.key)
     print(f"in preset {resolved.preset.qualified_name}:")
-    print("\n".join(lines))
+    print("\n".join(visible(line) for line in lines))
     return 0
 
 
@@ -233,14 +234,14 @@ def _diff(args: argparse.Namespace) -> int:
     from wizard.presets.views import diff
 
     a, b = _resolve(args.a), _resolve(args.b)
-    print(f"--- {a.preset.qualified_name} ({a.preset.path})")
-    print(f"+++ {b.preset.qualified_name} ({b.preset.path})")
+    print(f"--- {a.preset.qualified_name} ({visible(str(a.preset.path))})")
+    print(f"+++ {b.preset.qualified_name} ({visible(str(b.preset.path))})")
     changes = diff(a, b)
     if not changes:
         print("no differences in the resolved answers")
     width = max((len(key) for key, _a, _b in changes), default=0)
     for key, value_a, value_b in changes:
-        print(f"{key.ljust(width)}  {value_a} -> {value_b}")
+        print(visible(f"{key.ljust(width)}  {value_a} -> {value_b}"))
     return 0
 
 
@@ -250,13 +251,13 @@ def _save(args: argparse.Namespace) -> int:
 
     folder = args.to or user_presets_dir()
     path = save_preset(args.name, args.source, folder, args.description, args.force)
-    print(f"Saved preset {args.name}: {path}")
+    print(f"Saved preset {args.name}: {visible(str(path))}")
     source = source_of(folder)
     if source:
         print(f"Use it: axolotl-wizard new RUN_DIR --preset {source}:{args.name}")
     else:
         print(
-            f"{folder} is not a preset folder yet: add it to AXOLOTL_WIZARD_PRESETS "
+            f"{visible(str(folder))} is not a preset folder yet: add it to AXOLOTL_WIZARD_PRESETS "
             "(folders separated like PATH) to use the preset"
         )
     return 0
@@ -271,11 +272,11 @@ def _check(args: argparse.Namespace) -> int:
         status = "ok  " if result.ok else "FAIL"
         filled = ", ".join(result.placeholders)
         note = f"  (placeholders: {filled})" if filled and result.ok else ""
-        print(f"{status}  {result.name.ljust(width)}  {result.path}{note}")
+        print(visible(f"{status}  {result.name.ljust(width)}  {result.path}{note}"))
         for problem in result.problems:
-            print(f"      error: {result.path}: {problem}")
+            print(f"      error: {visible(str(result.path))}: {visible(problem)}")
         for warning in result.warnings:
-            print(f"      warning: {warning}")
+            print(f"      warning: {visible(warning)}")
     failed = [r for r in results if not r.ok]
     passed = len(results) - len(failed)
     print(f"\nchecked {len(results)} presets: {passed} ok, {len(failed)} failed")

@@ -8,16 +8,16 @@ still accepts are carried in their current form (`check --fix`'s renames, applie
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from wizard.axolotl.deepspeed_file import load_deepspeed
-from wizard.axolotl.secrets import environment_hint, is_secret
+from wizard.axolotl.secrets import credential_problem
 from wizard.errors import WizardError
 from wizard.lint import Env, Finding, Rename, lint_dict, load_config
 from wizard.lint.findings import KeyPath, dotted
+from wizard.terminal import shell_path
 from wizard.yamlio import safe_load
 
 # Findings about a key Axolotl ignores: what the import drops instead of carrying.
@@ -67,9 +67,10 @@ def _drop_credentials(node: Any, prefix: str = "") -> list[str]:
     dropped: list[str] = []
     for key, value in items:
         name = f"{prefix}{key}"
-        if isinstance(key, str) and isinstance(value, str) and is_secret(key):
+        problem = credential_problem(key, value) if isinstance(key, str) else None
+        if problem is not None:
             del node[key]
-            dropped.append(f"{name} (a credential: {environment_hint(key)})")
+            dropped.append(f"{name} ({problem[0]}: {problem[1]})")
         else:
             dropped += _drop_credentials(value, f"{name}.")
     return dropped
@@ -82,7 +83,7 @@ def _refuse_errors(path: Path, findings: list[Finding]) -> None:
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     raise WizardError(
         f"{path}: Axolotl would refuse this config: {errors[0].message}{more}",
-        f"run `axolotl-wizard check {shlex.quote(str(path))} --fix`, fix what it reports, "
+        f"run `axolotl-wizard check {shell_path(path)} --fix`, fix what it reports, "
         "then import the fixed file",
     )
 

@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
+from wizard.terminal import visible
+
 Validator = Callable[[str], "str | None"]
 # questionary draws a pointer and a space (or a checkbox) before each choice's text.
 CHOICE_INDENT = 5
@@ -37,7 +39,8 @@ class Choice:
     @property
     def label(self) -> str:
         title = self.title or self.value
-        return f"{title} — {self.note}" if self.note else title
+        # A team preset's name, family and description are shown here: no terminal controls.
+        return visible(f"{title} — {self.note}" if self.note else title)
 
     @classmethod
     def group(cls, title: str) -> Choice:
@@ -101,7 +104,7 @@ class QuestionaryPrompter:
         q = self._q
         width = shutil.get_terminal_size((100, 24)).columns - CHOICE_INDENT
         return [
-            q.Separator(f"── {c.title} ──")
+            q.Separator(f"── {visible(c.title)} ──")
             if c.header
             else q.Choice(title=wrapped(c.label, width), value=c.value, checked=c.value in checked)
             for c in choices

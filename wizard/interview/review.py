@@ -10,6 +10,8 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wizard.terminal import visible
+
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
@@ -32,15 +34,16 @@ def render(parts: list[RenderableType], color: bool) -> str:
 
 
 def preview_text(rows: list[dict[str, Any]], color: bool) -> str:
-    """The first records of a dataset as a table, one column per field."""
+    """The first records of a dataset as a table, one column per field (the dataset's text is
+    shown as text: no markup, no terminal controls)."""
     from rich.table import Table
 
     columns = list(dict.fromkeys(k for row in rows for k in row))
     table = Table(title="first records", title_justify="left", show_lines=False)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(_text(str(column)), overflow="fold")
     for row in rows:
-        table.add_row(*[str(row.get(c, "")) for c in columns])
+        table.add_row(*[_text(str(row.get(c, ""))) for c in columns])
     return render([table], color)
 
 
@@ -53,11 +56,11 @@ def review_text(plan: RunPlan, run_dir: Path | None, asked: set[str], color: boo
     from wizard.build.runfolder import CONFIG_FILENAME, batch_arithmetic
     from wizard.interview.datafit import epoch_steps
 
-    where = f"{run_dir}/" if run_dir is not None else "the run folder"
+    where = f"{visible(str(run_dir))}/" if run_dir is not None else "the run folder"
     facts = [f"Batch:  {batch_arithmetic(plan.spec)}", f"Recipe: {recipe_text(plan)}"]
     steps = epoch_steps(plan.spec, Path.cwd())
     if steps is not None:
-        facts.append(steps.line())
+        facts.append(visible(steps.line()))
         if steps.warning():
             facts.append(f"! {steps.warning()}")
     if plan.fit.plan is not None:
@@ -88,8 +91,15 @@ def summary_table(plan: RunPlan, asked: set[str]) -> Any:
             shown = "default"
         else:
             shown = "typed" if origin.kind is LayerKind.INTERVIEW else origin.name
-        table.add_row(key, _short(value), shown)
+        table.add_row(key, _text(_short(value)), _text(shown))
     return table
+
+
+def _text(value: str) -> Any:
+    """A cell that is the user's text, shown as it is written (rich would read `[x]` as markup)."""
+    from rich.text import Text
+
+    return Text(visible(value))
 
 
 def _short(value: Any) -> str:

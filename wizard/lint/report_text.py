@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wizard.lint.findings import SEVERITIES, Report, sort_findings
+from wizard.terminal import visible
 
 _TITLES = {"error": "errors", "warning": "warnings", "hint": "hints"}
 
@@ -16,7 +17,7 @@ def render_text(report: Report) -> str:
     checked = f"Axolotl {report.schema_version} schema"
     if report.axolotl_checked:
         checked += " + Axolotl's validate_config"
-    head = f"{report.path}: " + ", ".join(_plural(counts[s], s) for s in SEVERITIES)
+    head = f"{visible(str(report.path))}: " + ", ".join(_plural(counts[s], s) for s in SEVERITIES)
     lines = [f"{head} ({checked})"]
     findings = sort_findings(report.findings)
     for severity in SEVERITIES:
@@ -25,9 +26,10 @@ def render_text(report: Report) -> str:
             continue
         lines += ["", _TITLES[severity]]
         for f in group:
-            lines.append(f"  {f.where}: {f.message} [{f.code}]")
+            # Findings quote the config's keys and values: shown, never acted on.
+            lines.append(f"  {visible(f.where)}: {visible(f.message)} [{f.code}]")
             if f.fix:
-                lines.append(f"      fix: {f.fix}")
+                lines.append(f"      fix: {visible(f.fix)}")
     if report.ok:
         lines += ["", "ok: no errors" + (" (see the warnings above)" if counts["warning"] else "")]
     return "\n".join(lines) + "\n"

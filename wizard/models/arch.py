@@ -7,6 +7,7 @@ generic, unnamed layers and `rough_reasons` saying why its numbers are approxima
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from wizard.models.families import (
     layer_linears_of,
     moe_layer_count,
 )
+from wizard.terminal import shown
 
 # Multimodal wrappers whose text part is one of the families in the table.
 MULTIMODAL_TYPES = {
@@ -41,6 +43,15 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "vocab_size": ("vocab_size", "padded_vocab_size"),
     "max_positions": ("max_position_embeddings", "n_positions", "max_seq_len"),
 }
+# The largest each size may be, far past any published model (Llama 3.1 405B: 126 layers, hidden
+# 16,384; DeepSeek-V3: 256 experts; Gemma 3: 262k tokens): a config.json beyond them is broken or
+# hostile, and is refused in one line rather than estimated in absurd numbers.
+_LIMITS = {
+    "hidden_size": 1 << 17, "num_layers": 1024, "num_heads": 4096, "head_dim": 1 << 13,
+    "intermediate_size": 1 << 20, "vocab_size": 1 << 22, "max_positions": 1 << 30,
+    "num_experts": 1 << 14, "experts_per_token": 1 << 10, "moe_intermediate_size": 1 << 20,
+    "shared_expert_intermediate_size": 1 << 20,
+}  # fmt: skip
 # Per-norm parameters by the table's norm kinds.
 NORM_WEIGHTS = {"rms": 1, "layer": 2, "layer_nobias": 1, "none": 0}
 # What a model_type outside the table is counted with: unnamed, Llama-shaped layers.
@@ -114,8 +125,38 @@ def _positive_int(config: Mapping[str, Any], what: str, name: str, default: int 
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         keys = " / ".join(_KEYS.get(what, (what,)))
         raise WizardError(
-            f"{name}: config.json has no usable {keys} (found {value!r})",
+            f"{name}: config.json has no usable {keys} (found {shown(value)})",
             "give a complete Hugging Face config.json, or a catalog model name",
+        )
+    return _within_limit(value, what, name)
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _count(config: Mapping[str, Any], names: tuple[str, ...], what: str, name: str) -> int:
+    """A count that may be absent (0): a whole number, finite, within its limit."""
+    value = _first(config, names)
+    if isinstance(value, float) and value.is_integer():  # `8.0`: a count all the same
+        value = int(value)
+    if value is None or value is False:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise WizardError(
+            f"{name}: config.json's {' / '.join(names)} is {shown(value)}, not a count",
+            "give a complete Hugging Face config.json, or a catalog model name",
+        )
+    return _within_limit(value, what, name)
+
+
+def _within_limit(value: int, what: str, name: str) -> int:
+    limit = _LIMITS[what]
+    if value > limit:
+        raise WizardError(
+            f"{name}: config.json gives {what} {shown(value)}, more than {limit:,}: no model "
+            "is that large",
+            "is this the model's own config.json? give a complete one, or a catalog model name",
         )
     return value
 
@@ -155,15 +196,15 @@ def _norms(fam: Family, config: Mapping[str, Any]) -> int:
     return int(parallel)
 
 
-def _moe_fields(config: Mapping[str, Any]) -> dict[str, int]:
-    experts = _first(config, ("num_local_experts", "num_experts", "n_routed_experts")) or 0
-    per_token = _first(config, ("num_experts_per_tok", "experts_per_token", "top_k")) or 0
+def _moe_fields(config: Mapping[str, Any], name: str) -> dict[str, int]:
+    experts = ("num_local_experts", "num_experts", "n_routed_experts")
+    per_token = ("num_experts_per_tok", "experts_per_token", "top_k")
     return {
-        "num_experts": int(experts),
-        "experts_per_token": int(per_token),
-        "moe_intermediate_size": int(config.get("moe_intermediate_size") or 0),
-        "shared_expert_intermediate_size": int(config.get("shared_expert_intermediate_size") or 0),
-    }
+        "num_experts": _count(config, experts, "num_experts", name),
+        "experts_per_token": _count(config, per_token, "experts_per_token", name),
+        **{key: _count(config, (key,), key, name)
+           for key in ("moe_intermediate_size", "shared_expert_intermediate_size")},
+    }  # fmt: skip
 
 
 def _flags(fam: Family, config: Mapping[str, Any]) -> dict[str, Any]:
@@ -175,7 +216,8 @@ def _dims(fam: Family, base: dict[str, int], text: Mapping[str, Any]) -> dict[st
     """Symbols for the table's size expressions: the family's defaults, config.json's numbers,
     the normalized sizes, then the family's own overrides."""
     raw = {**fam.defaults, **text}
-    numbers = {k: int(v or 0) for k, v in raw.items() if v is None or isinstance(v, (int, float))}
+    # NaN or Infinity (JSON allows them) is no size: left out, as a value that is not a number.
+    numbers = {k: int(v or 0) for k, v in raw.items() if v is None or _finite_number(v)}
     dims = {**numbers, **base}
     for key, expr in (fam.spec.get("dims") or {}).items():
         try:
@@ -193,7 +235,7 @@ def _dims(fam: Family, base: dict[str, int], text: Mapping[str, Any]) -> dict[st
 def _base_dims(text: Mapping[str, Any], model_type: str, name: str, fam: Family) -> dict[str, int]:
     hidden = _positive_int(text, "hidden_size", name, None)
     heads = _positive_int(text, "num_heads", name, None)
-    moe = _moe_fields(text)
+    moe = _moe_fields(text, name)
     head_dim = text.get("head_dim")
     default_inter = fam.spec.get("default_intermediate")
     inter_default = evaluate(default_inter, {"h": hidden}) if default_inter else None
@@ -203,7 +245,7 @@ def _base_dims(text: Mapping[str, Any], model_type: str, name: str, fam: Family)
         "h": hidden,
         "heads": heads,
         "kv_heads": _kv_heads(text, model_type, heads),
-        "head_dim": int(head_dim)
+        "head_dim": _within_limit(head_dim, "head_dim", name)
         if isinstance(head_dim, int) and head_dim > 0
         else hidden // heads,
         "i": _positive_int(text, "intermediate_size", name, inter_default),
@@ -271,7 +313,7 @@ def arch_from_config(config: Mapping[str, Any], name: str, source: str = "config
         hidden_act=str(act or "silu"),
         qk_norm=bool(fam.spec.get("qk_norm")),
         num_experts=experts,
-        experts_per_token=int(_moe_fields(text)["experts_per_token"]) if experts else 0,
+        experts_per_token=_moe_fields(text, name)["experts_per_token"] if experts else 0,
         moe_intermediate_size=(dims["moe_i"] or dims["i"]) if experts else 0,
         shared_expert_intermediate_size=dims["shared_i"] if experts else 0,
         multimodal=multimodal,

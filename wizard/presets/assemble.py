@@ -7,7 +7,6 @@ and presets are made of answers (answers/ stays below presets).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from wizard.answers.file import PresetRef, load_answers_file
 from wizard.answers.layers import Answers, Layer
 from wizard.answers.sets import parse_sets
+from wizard.errors import WizardError
 from wizard.presets.rules import Lock, apply_locks, chain_locks, chain_version_warnings
 from wizard.presets.store import (
     chain_hash,
@@ -23,12 +23,9 @@ from wizard.presets.store import (
     promote_raw_answers,
     shadow_warning,
 )
+from wizard.terminal import warn
 
 Warn = Callable[[str], None]
-
-
-def warn_on_stderr(text: str) -> None:
-    print(f"warning: {text}", file=sys.stderr)
 
 
 @dataclass
@@ -49,12 +46,30 @@ def preset_start(name: str) -> PresetStart:
     return PresetStart(preset_layers(chain), chain_locks(chain), ref, warnings)
 
 
+def recorded_locks(ref: PresetRef, answers_path: Path, warn: Warn) -> dict[str, Lock]:
+    """The locks of the preset an answers file was made from, so replaying the file (without
+    --preset) keeps them too. A preset gone from here, or changed since, is said in one line;
+    a changed one is held to the locks it has now."""
+    try:
+        chain = preset_chain(ref.name)
+        locks = chain_locks(chain)
+    except WizardError as err:
+        warn(f"{answers_path} was made from preset {ref.name}, which is not found or broken "
+             f"here ({err.message}): its locked answers are not checked")  # fmt: skip
+        return {}
+    if chain_hash(chain) != ref.sha256:
+        warn(f"preset {chain[-1].qualified_name} changed since {answers_path} was made from it "
+             f"(sha256 {ref.sha256}, now {chain_hash(chain)}): its locked answers are checked "
+             "as they are now")  # fmt: skip
+    return locks
+
+
 def collect_answers(
     preset_name: str | None,
     answers_path: Path | None,
     sets: list[str],
     unlock: bool = False,
-    warn: Warn = warn_on_stderr,
+    warn: Warn = warn,
 ) -> tuple[Answers, PresetRef | None]:
     """Every layer below the interview: preset chain, answers file, --set; then the preset's
     locked answers on top (`wizard.presets.rules.locked_keys` lists them for the interview),
@@ -70,7 +85,9 @@ def collect_answers(
     if answers_path is not None:
         loaded = load_answers_file(answers_path)
         layers.append(promote_raw_answers(loaded.layer))
-        preset = preset or loaded.preset
+        if preset is None and loaded.preset is not None:
+            preset = loaded.preset
+            locks = recorded_locks(loaded.preset, answers_path, warn)
     layers.append(promote_raw_answers(parse_sets(sets)))
     answers = Answers(layers)
     return (answers if unlock else apply_locks(answers, locks)), preset

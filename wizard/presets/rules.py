@@ -1,9 +1,11 @@
 """What a preset chain enforces: locked answers, and the Axolotl version it was written for.
 
 `locked: [KEY, ...]` fixes answers for everyone who uses the preset. A locked entry is a dotted
-answer key or a prefix of some (`method` locks every `method.*` answer the chain gives), and it
-must have a value in the chain: a lock fixes that value. A child preset, an answers file or
-`--set` that changes a locked value is an error unless the user passes `--unlock`.
+answer key or a prefix of some, and it must have a value in the chain. It locks its whole subtree:
+each value the chain gives under it stays, a locked list (`datasets`) neither grows nor shrinks,
+and an answer under it that the chain leaves unset keeps its default. A child preset, an answers
+file (replayed with or without `--preset`: it records the preset) or `--set` that changes any of
+that is an error unless the user passes `--unlock`.
 
 The locked values are then added as a top layer named `locked by preset …`, so `origin()` and
 `presets explain` say the value is locked, and the interview can skip those questions
@@ -12,14 +14,17 @@ The locked values are then added as a top layer named `locked by preset …`, so
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
-from wizard.answers.keys import generic_key, known_keys
+from wizard.answers.file import PATH_ANSWERS
+from wizard.answers.keys import NO_DEFAULT, answer_default, generic_key, known_keys
 from wizard.answers.layers import Answers, Layer, LayerKind
 from wizard.errors import WizardError
 from wizard.presets.files import version_warnings
 from wizard.presets.store import Preset, preset_layers, promoted_key
+from wizard.terminal import shown
 
 LOCK_LAYER_PREFIX = "locked by "
 UNLOCK_HINT = "pass --unlock to change an answer the preset locks, or drop the change"
@@ -31,6 +36,7 @@ class Lock:
     key: str
     value: Any
     preset: str  # the qualified name of the preset that locks it
+    entry: str  # the locked entry that covers it (`datasets` for `datasets.0.path`)
 
 
 def covers(entry: str, key: str) -> bool:
@@ -58,7 +64,7 @@ def chain_locks(chain: list[Preset]) -> dict[str, Lock]:
                     f"give {entry} a value under answers: (or axolotl:), or unlock it",
                 )
             for key in keys:
-                locks.setdefault(key, Lock(key, values[key], preset.qualified_name))
+                locks.setdefault(key, Lock(key, values[key], preset.qualified_name, entry))
     enforce_locks(
         Answers(layers),
         locks,
@@ -80,25 +86,59 @@ def _check_entry(entry: str, preset: Preset) -> None:
 
 
 def enforce_locks(answers: Answers, locks: dict[str, Lock], hint: str = UNLOCK_HINT) -> None:
-    """Raise when the layered answers change (or drop) a locked value."""
+    """Raise when the layered answers change (or drop) a locked value, or add to a locked entry."""
     merged = answers.merged()
     for lock in locks.values():
         value = merged.get(lock.key, _MISSING)
-        if _same(value, lock.value):
+        if _same(value, lock.value, lock.key):
             continue
         changer = answers.origin(lock.key) if value is not _MISSING else None
-        change = f"{changer} changes it to {value!r}" if changer else "another answer removes it"
+        change = (
+            f"{changer} changes it to {shown(value)}" if changer else "another answer removes it"
+        )
         raise WizardError(
-            f"{lock.key} is locked by preset {lock.preset} (value {lock.value!r}), but {change}",
+            f"{lock.key} is locked by preset {lock.preset} (value {shown(lock.value)}), "
+            f"but {change}",
             hint,
         )
+    entries = {lock.entry: lock for lock in locks.values()}
+    for key, value in merged.items():
+        covering = next((lock for entry, lock in entries.items() if covers(entry, key)), None)
+        if covering is None or key in locks:
+            continue
+        added = _added_to(key, value, covering, locks, merged)
+        if added:
+            raise WizardError(
+                f"{added}, but {answers.origin(key)} gives {key}={shown(value)}", hint
+            )
 
 
-def _same(value: Any, locked: Any) -> bool:
+def _added_to(
+    key: str, value: Any, lock: Lock, locks: dict[str, Lock], merged: dict[str, Any]
+) -> str | None:
+    """What is wrong with `key` under the locked entry of `lock` (a key the chain did not give),
+    or None when it only spells out the default (an answers file writes every default)."""
+    where = f"{lock.entry} is locked by preset {lock.preset}"
+    below = key[len(lock.entry) + 1 :].split(".")
+    position = next((i for i, part in enumerate(below) if part.isdigit()), None)
+    if position is not None:
+        item = ".".join([lock.entry, *below[: position + 1]])  # `datasets.1` of `datasets.1.path`
+        if not any(covers(item, locked) for locked in locks):
+            return f"{where}, so the list cannot grow"
+    default = answer_default(key, merged)
+    if default is not NO_DEFAULT and _same(value, default, key):
+        return None
+    return f"{where}, which leaves {key} at its default"
+
+
+def _same(value: Any, locked: Any, key: str = "") -> bool:
     # An answers file writes 24 as 24.0 where the spec says float: the same answer. But `true`
-    # is not `1`, and "8" is not 8, although Python says the first pair are equal.
+    # is not `1`, and "8" is not 8, although Python says the first pair are equal. A local path
+    # is the same file however it is spelt (`./data/x.jsonl`, `data/x.jsonl`).
     if _is_number(value) and _is_number(locked):
         return bool(value == locked)
+    if isinstance(value, str) and isinstance(locked, str) and generic_key(key) in PATH_ANSWERS:
+        return os.path.normpath(value) == os.path.normpath(locked)
     return type(value) is type(locked) and bool(value == locked)
 
 

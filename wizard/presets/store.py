@@ -2,7 +2,9 @@
 
 A preset is a partial set of answers plus optional raw Axolotl keys, with `extends:` for layering.
 Sources, lowest to highest: built-in, the user's config folder, team folders
-(`AXOLOTL_WIZARD_PRESETS`, separated like PATH), the project's `./.axolotl-wizard/presets`.
+(`AXOLOTL_WIZARD_PRESETS`, separated like PATH and searched like it: the first folder that has
+a name wins; a folder it names that is not there is a warning), the project's
+`./.axolotl-wizard/presets`.
 A name may be qualified by its source (`team:llama-qlora`); an unqualified name takes the highest.
 Every function that looks presets up takes an optional `folders` list, so `presets check DIR`
 can add a folder without touching the environment.
@@ -16,6 +18,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +30,14 @@ from wizard.build.direct import ANSWER_OF_KEY
 from wizard.errors import WizardError
 from wizard.presets.files import check_specifier, read_preset_data
 from wizard.resources import presets_dir
+from wizard.terminal import warn
 
 PRESET_SUFFIXES = (".yml", ".yaml")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 SOURCE_ORDER = ("builtin", "user", "team", "project")
 TEAM_ENV = "AXOLOTL_WIZARD_PRESETS"
+# Presets in one line of `extends`, the preset itself included; hand-written chains are a few.
+MAX_EXTENDS_DEPTH = 64
 
 Folders = Sequence[tuple[str, Path]]
 
@@ -97,11 +103,21 @@ def preset_folders() -> list[tuple[str, Path]]:
     """Every folder presets are read from, lowest precedence first."""
     folders: list[tuple[str, Path]] = [("builtin", presets_dir())]
     folders.append(("user", user_presets_dir()))
-    for entry in os.environ.get(TEAM_ENV, "").split(os.pathsep):
-        if entry.strip():
-            folders.append(("team", Path(entry).expanduser()))
+    team = [Path(entry).expanduser() for entry in os.environ.get(TEAM_ENV, "").split(os.pathsep)
+            if entry.strip()]  # fmt: skip
+    for folder in team:
+        if not folder.is_dir():
+            _warn_missing(str(folder))
+    # Like PATH, the first folder wins: so it comes last, where precedence is highest.
+    folders += [("team", folder) for folder in reversed(team)]
     folders.append(("project", Path.cwd() / ".axolotl-wizard" / "presets"))
     return folders
+
+
+@cache  # said once per command, however often the folders are looked at
+def _warn_missing(folder: str) -> None:
+    what = "is not a folder" if os.path.exists(folder) else "does not exist"
+    warn(f"{TEAM_ENV} names {folder}, which {what}: no presets are read from it")
 
 
 def user_presets_dir() -> Path:
@@ -202,11 +218,6 @@ def all_preset_names(folders: Folders | None = None) -> set[str]:
     return {path.stem for _source, _folder, path in preset_files(folders)}
 
 
-def load_preset(name: str, folders: Folders | None = None) -> Preset:
-    source, folder, path = locate_preset(name, folders)
-    return load_preset_file(path, source, folder)
-
-
 def shadow_warning(name: str, preset: Preset, folders: Folders | None = None) -> str | None:
     """A warning when an unqualified name picks a preset that hides the built-in one of that
     name (a team folder can otherwise replace `tiny-cpu` without anyone noticing)."""
@@ -224,46 +235,104 @@ def shadow_warning(name: str, preset: Preset, folders: Folders | None = None) ->
 
 def preset_chain(name: str, folders: Folders | None = None) -> list[Preset]:
     """The preset and its ancestors, root first; cycles and missing parents are clear errors."""
-    chain: list[Preset] = []
-    _walk(name, chain, [], folders)
-    return chain
+    return Resolver(folders).chain(name)
 
 
 def chain_of(preset: Preset, folders: Folders | None = None) -> list[Preset]:
     """The chain of an already loaded preset (a file `presets list` or `check` looks at)."""
-    chain: list[Preset] = []
-    _walk_from(preset, chain, [], folders)
-    return chain
+    return Resolver(folders).chain_of(preset)
 
 
-def _walk(name: str, chain: list[Preset], path: list[Preset], folders: Folders | None) -> None:
-    try:
-        preset = load_preset(name, folders)
-    except WizardError as err:
-        if path:
-            err.message = f"{err.message} (needed by {_chain_text(path)})"
-        raise
-    _walk_from(preset, chain, path, folders)
+@dataclass(frozen=True)
+class _Resolved:
+    chain: tuple[Preset, ...]  # root first, each preset once
+    deepest: tuple[Preset, ...]  # the longest line of `extends` up from the preset, itself first
 
 
-def _walk_from(
-    preset: Preset, chain: list[Preset], path: list[Preset], folders: Folders | None
-) -> None:
-    # Compared by file, not by name: `foo` and `team:foo` are the same preset.
-    if any(p.path == preset.path for p in path):
-        raise WizardError(
-            f"preset extends form a cycle: {_chain_text([*path, preset])}",
-            "remove one of the extends: entries in that chain; to build on a preset of the same "
-            "name from a lower source, qualify it (extends: builtin:NAME)",
-        )
-    for parent in preset.data.extends:
-        _walk(parent, chain, [*path, preset], folders)
-    if all(p.path != preset.path for p in chain):
-        chain.append(preset)
+class Resolver:
+    """Resolves `extends` for any number of presets, reading and walking each file once.
+
+    A team folder is untrusted: two parents that share ancestors (a diamond) doubled the paths
+    of a plain walk with each level, so a folder of 48 small files took minutes. Here each
+    preset's chain is resolved once and kept, so the work grows with the folder's size; a line
+    of `extends` deeper than MAX_EXTENDS_DEPTH is refused (a thousand exhausted Python's stack).
+    An error names the line of presets from the one asked for to where it went wrong.
+    """
+
+    def __init__(self, folders: Folders | None = None) -> None:
+        self.folders = list(folders) if folders is not None else preset_folders()
+        self._located: dict[str, tuple[str, Path, Path]] = {}
+        self._loaded: dict[tuple[str, Path], Preset] = {}
+        self._resolved: dict[Path, _Resolved] = {}
+
+    def load(self, name: str) -> Preset:
+        if name not in self._located:
+            self._located[name] = locate_preset(name, self.folders)
+        return self.load_file(*self._located[name])
+
+    def load_file(self, source: str, folder: Path, path: Path) -> Preset:
+        if (source, path) not in self._loaded:
+            self._loaded[(source, path)] = load_preset_file(path, source, folder)
+        return self._loaded[(source, path)]
+
+    def chain(self, name: str) -> list[Preset]:
+        return self.chain_of(self.load(name))
+
+    def chain_of(self, preset: Preset) -> list[Preset]:
+        return list(self._resolve(preset, ()).chain)
+
+    def _resolve(self, preset: Preset, below: tuple[Preset, ...]) -> _Resolved:
+        done = self._resolved.get(preset.path) or self._resolve_new(preset, below)
+        if len(below) + len(done.deepest) > MAX_EXTENDS_DEPTH:
+            raise _too_deep((*below, *done.deepest))
+        return done
+
+    def _resolve_new(self, preset: Preset, below: tuple[Preset, ...]) -> _Resolved:
+        line = (*below, preset)
+        # Compared by file, not by name: `foo` and `team:foo` are the same preset.
+        if any(p.path == preset.path for p in below):
+            raise WizardError(
+                f"preset extends form a cycle: {_chain_text(line)}",
+                "remove one of the extends: entries in that chain; to build on a preset of the "
+                "same name from a lower source, qualify it (extends: builtin:NAME)",
+            )
+        if len(line) > MAX_EXTENDS_DEPTH:
+            raise _too_deep(line)
+        parents = [self._resolve(self._parent(name, line), line) for name in preset.data.extends]
+        deepest = (preset, *max((parent.deepest for parent in parents), key=len, default=()))
+        done = self._resolved[preset.path] = _Resolved((*_first_seen(parents), preset), deepest)
+        return done
+
+    def _parent(self, name: str, line: tuple[Preset, ...]) -> Preset:
+        try:
+            return self.load(name)
+        except WizardError as err:
+            err.message = f"{err.message} (needed by {_chain_text(line)})"
+            raise
 
 
-def _chain_text(path: list[Preset]) -> str:
-    return " -> ".join(p.qualified_name for p in path)
+def _first_seen(parents: list[_Resolved]) -> list[Preset]:
+    """The parents' chains one after the other, each preset where it first appears."""
+    seen: dict[Path, Preset] = {}
+    for parent in parents:
+        for preset in parent.chain:
+            seen.setdefault(preset.path, preset)
+    return list(seen.values())
+
+
+def _too_deep(line: tuple[Preset, ...]) -> WizardError:
+    return WizardError(
+        f"preset extends go more than {MAX_EXTENDS_DEPTH} presets deep: {_chain_text(line)}",
+        "extend the preset that holds the answers you want directly instead of through a long "
+        "line of presets",
+    )
+
+
+def _chain_text(path: Sequence[Preset]) -> str:
+    names = [p.qualified_name for p in path]
+    if len(names) > 8:  # one line, whatever the chain: its ends say where to look
+        names = [*names[:4], f"… {len(names) - 6} more …", *names[-2:]]
+    return " -> ".join(names)
 
 
 def preset_layers(chain: list[Preset]) -> list[Layer]:

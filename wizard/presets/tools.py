@@ -11,12 +11,10 @@ from wizard.errors import WizardError
 from wizard.presets.store import (
     NAME_PATTERN,
     PRESET_SUFFIXES,
-    Folders,
     Preset,
     PresetFile,
+    Resolver,
     chain_hash,
-    chain_of,
-    load_preset_file,
     preset_files,
     preset_folders,
 )
@@ -123,11 +121,12 @@ def check_folder(folder: Path | None, strict: bool = False) -> list[CheckResult]
     files = preset_files([(label, folder)])
     if not files:
         raise WizardError(f"no presets (*.yml, *.yaml) in {folder}", "is this the right folder?")
-    return [check_preset(path, label, folder, folders, strict) for _s, _f, path in files]
+    resolver = Resolver(folders)  # shared: each preset is read and resolved once for them all
+    return [check_preset(path, label, folder, resolver, strict) for _s, _f, path in files]
 
 
 def check_preset(
-    path: Path, label: str, folder: Path, folders: Folders, strict: bool = False
+    path: Path, label: str, folder: Path, resolver: Resolver, strict: bool = False
 ) -> CheckResult:
     """Load, resolve, render and lint one preset file; `strict` makes warnings failures too."""
     result = CheckResult(path, f"{label}:{path.stem}")
@@ -135,7 +134,7 @@ def check_preset(
         result.problems.append(f"both {path.stem}.yml and {path.stem}.yaml exist; delete one")
         return result
     try:
-        _render_and_lint(result, load_preset_file(path, label, folder), folders)
+        _render_and_lint(result, resolver.load_file(label, folder, path), resolver)
     except WizardError as err:
         result.problems.append(err.message)
     if strict:
@@ -144,13 +143,13 @@ def check_preset(
     return result
 
 
-def _render_and_lint(result: CheckResult, preset: Preset, folders: Folders) -> None:
+def _render_and_lint(result: CheckResult, preset: Preset, resolver: Resolver) -> None:
     from wizard.answers.file import PresetRef
     from wizard.build.plan import plan_run
     from wizard.presets.rules import chain_version_warnings
     from wizard.presets.views import resolve_chain
 
-    chain = chain_of(preset, folders)
+    chain = resolver.chain_of(preset)
     resolved = resolve_chain(chain)
     result.placeholders = sorted(resolved.placeholders.values)
     result.warnings += chain_version_warnings(chain)

@@ -22,8 +22,7 @@ from wizard.presets.store import (
     SOURCE_ORDER,
     Folders,
     Preset,
-    chain_of,
-    load_preset_file,
+    Resolver,
     preset_files,
     preset_layers,
 )
@@ -74,6 +73,7 @@ class Listing:
 def list_presets(folders: Folders | None = None) -> list[Listing]:
     """Every preset file, each checked on its own: one broken file never hides the others."""
     files = preset_files(folders)
+    resolver = Resolver(folders)  # shared: each preset is read and resolved once for them all
     stems: dict[tuple[Path, str], int] = {}
     for _source, folder, path in files:
         stems[(folder, path.stem)] = stems.get((folder, path.stem), 0) + 1
@@ -83,19 +83,19 @@ def list_presets(folders: Folders | None = None) -> list[Listing]:
         if stems[(folder, path.stem)] > 1:
             listing.problem = f"both {path.stem}.yml and {path.stem}.yaml exist; delete one"
         else:
-            _inspect(listing, folder, folders)
+            _inspect(listing, folder, resolver)
         listings.append(listing)
     _mark_shadowed(listings)
     return sorted(listings, key=lambda item: (item.name, SOURCE_ORDER.index(item.source)))
 
 
-def _inspect(listing: Listing, folder: Path, folders: Folders | None) -> None:
+def _inspect(listing: Listing, folder: Path, resolver: Resolver) -> None:
     if not NAME_PATTERN.match(listing.name):
         listing.problem = "the file name is not a preset name (lowercase, digits, . _ -)"
         return
     try:
-        listing.preset = load_preset_file(listing.path, listing.source, folder)
-        chain = chain_of(listing.preset, folders)
+        listing.preset = resolver.load_file(listing.source, folder, listing.path)
+        chain = resolver.chain_of(listing.preset)
         preset_layers(chain)
         chain_locks(chain)
     except WizardError as err:

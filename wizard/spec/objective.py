@@ -101,8 +101,10 @@ class GrpoObjective(StrictModel):
         min_length=1, description="module.function names Axolotl imports from the run folder"
     )
     reward_weights: list[Real] | None = Field(default=None, description="one per function")
-    num_generations: int = Field(default=8, ge=2, description="answers written per prompt")
-    max_completion_length: int = Field(default=256, ge=1, description="tokens per answer")
+    num_generations: int = Field(default=8, ge=2, le=4096, description="answers written per prompt")
+    max_completion_length: int = Field(
+        default=256, ge=1, le=1_048_576, description="tokens per answer"
+    )
     beta: Real | None = Field(default=None, ge=0, description="KL penalty (TRL: 0, no reference)")
     vllm: VllmMode = Field(
         default="server",

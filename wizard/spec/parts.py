@@ -106,7 +106,9 @@ class AdapterMethod(StrictModel):
 
     kind: Literal["lora", "qlora"]
     r: int = Field(default=16, ge=1, le=1024, description="LoRA rank")
-    alpha: int = Field(default=32, ge=1, description="LoRA scaling numerator (often 2 × rank)")
+    alpha: int = Field(
+        default=32, ge=1, le=65536, description="LoRA scaling numerator (often 2 × rank)"
+    )
     dropout: Real = Field(default=0.05, ge=0.0, lt=1.0)
     target_modules: list[str] | str = Field(
         default=ALL_LINEAR,
@@ -222,7 +224,9 @@ class DistributedSpec(StrictModel):
         default=None, description="FSDP1's `fsdp:` list (full_shard auto_wrap …), imported as is"
     )
     fsdp: FsdpSpec = Field(default_factory=FsdpSpec)
-    ddp_timeout: int | None = Field(default=None, ge=1, description="seconds a rank waits")
+    ddp_timeout: int | None = Field(
+        default=None, ge=1, le=30 * 24 * 3600, description="seconds a rank waits"
+    )
     launcher: Literal["accelerate", "ray"] = Field(default="accelerate", description="ray: use_ray")
     ddp_find_unused_parameters: bool | None = None
 

@@ -24,6 +24,11 @@ Checkpointing = bool | axolotl_name("gradient_checkpointing")
 Offloading = bool | axolotl_name("activation_offloading")
 # A cadence: every N steps, or (a float under 1) a share of the total steps.
 Cadence = int | Real
+# Bounds far past any run, so a typo (or a hostile file) is one line, not a number that
+# overflows a C integer inside the trainer: steps, counts and seeds.
+MAX_STEPS = 100_000_000
+MAX_COUNT = 1_000_000
+MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit unsigned
 
 
 class TrainingSpec(StrictModel):
@@ -41,11 +46,13 @@ class TrainingSpec(StrictModel):
     effective_batch_size: int | None = Field(
         default=None,
         ge=1,
-        le=1_048_576,
+        le=MAX_COUNT,
         description="sequences per optimizer step; sets gradient accumulation; none: the recipe's",
     )
     num_epochs: int = Field(default=1, ge=1, le=1000)
-    max_steps: int | None = Field(default=None, ge=1, description="stop after this many steps")
+    max_steps: int | None = Field(
+        default=None, ge=1, le=MAX_STEPS, description="stop after this many steps"
+    )
     learning_rate: Real | None = Field(
         default=None, gt=0, lt=1, description="none: the recipe's for the method and objective"
     )
@@ -53,7 +60,7 @@ class TrainingSpec(StrictModel):
     cosine_min_lr_ratio: Real | None = Field(default=None, ge=0, le=1)
     cosine_constant_lr_ratio: Real | None = Field(default=None, ge=0, le=1)
     warmup_ratio: Real | None = Field(default=None, ge=0, lt=1, description="none: the recipe's")
-    warmup_steps: int | None = Field(default=None, ge=0)
+    warmup_steps: int | None = Field(default=None, ge=0, le=MAX_STEPS)
     optimizer: axolotl_name("optimizer") = "adamw_torch_fused"  # type: ignore[valid-type]
     adam_beta1: Real | None = Field(default=None, gt=0, lt=1)
     adam_beta2: Real | None = Field(default=None, gt=0, lt=1)
@@ -84,23 +91,32 @@ class TrainingSpec(StrictModel):
         "flash needs the flash-attn package",
     )
     val_set_size: Real = Field(default=0.0, ge=0, lt=1, description="share held out for eval")
-    evals_per_epoch: int | None = Field(default=None, ge=0)
-    eval_steps: Cadence | None = Field(default=None, gt=0, description="every N steps")
-    eval_strategy: axolotl_name("eval_strategy") | None = None  # type: ignore[valid-type]
-    eval_batch_size: int | None = Field(default=None, ge=1)
-    eval_sample_packing: bool | None = Field(default=None, description="none: as packing allows")
-    early_stopping_patience: int | None = Field(default=None, ge=1)
-    loss_watchdog_threshold: Real | None = Field(default=None, gt=0)
-    loss_watchdog_patience: int | None = Field(default=None, ge=1)
-    output_dir: str = Field(default="./outputs", min_length=1)
-    seed: int = 42
-    logging_steps: int = Field(default=1, ge=1)
-    saves_per_epoch: int | None = Field(
-        default=None, ge=0, description="none: 1, unless save_steps or save_strategy is given"
+    evals_per_epoch: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    eval_steps: Cadence | None = Field(
+        default=None, gt=0, le=MAX_STEPS, description="every N steps"
     )
-    save_steps: Cadence | None = Field(default=None, gt=0, description="every N steps")
+    eval_strategy: axolotl_name("eval_strategy") | None = None  # type: ignore[valid-type]
+    eval_batch_size: int | None = Field(default=None, ge=1, le=4096)
+    eval_sample_packing: bool | None = Field(default=None, description="none: as packing allows")
+    early_stopping_patience: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    loss_watchdog_threshold: Real | None = Field(default=None, gt=0)
+    loss_watchdog_patience: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    output_dir: str = Field(default="./outputs", min_length=1)
+    seed: int = Field(default=42, ge=0, le=MAX_SEED)
+    logging_steps: int = Field(default=1, ge=1, le=MAX_STEPS)
+    saves_per_epoch: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_COUNT,
+        description="none: 1, unless save_steps or save_strategy is given",
+    )
+    save_steps: Cadence | None = Field(
+        default=None, gt=0, le=MAX_STEPS, description="every N steps"
+    )
     save_strategy: axolotl_name("save_strategy") | None = None  # type: ignore[valid-type]
-    save_total_limit: int | None = Field(default=None, ge=1, description="checkpoints kept")
+    save_total_limit: int | None = Field(
+        default=None, ge=1, le=MAX_COUNT, description="checkpoints kept"
+    )
     save_only_model: bool | None = None
     strict: bool | None = Field(default=None, description="Axolotl's strict: CLI overrides")
 
