@@ -217,7 +217,7 @@ def test_spec_to_answers_file_to_spec_is_identity(
 def test_the_command_line_s_hardware_bounds_are_the_spec_s() -> None:
     """argtypes keeps its own copy (`--help` must not load Pydantic): the two must agree."""
     from wizard.commands import argtypes
-    from wizard.spec.parts import HardwareSpec
+    from wizard.spec.hardware import HardwareSpec
 
     def upper(name: str) -> object:
         return next(m.le for m in HardwareSpec.model_fields[name].metadata if hasattr(m, "le"))
@@ -225,3 +225,4 @@ def test_the_command_line_s_hardware_bounds_are_the_spec_s() -> None:
     assert upper("gpus_per_node") == argtypes.MAX_GPUS_PER_NODE
     assert upper("nodes") == argtypes.MAX_NODES
     assert upper("gpu_memory_gib") == argtypes.MAX_GPU_MEMORY_GIB
+    assert upper("host_ram_gib") == argtypes.MAX_HOST_RAM_GIB

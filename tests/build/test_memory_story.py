@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from scripted import ScriptedPrompter
 
 from wizard import cli
@@ -245,3 +246,79 @@ def test_presets_check_fails_a_preset_that_does_not_fit_its_own_gpu(
     assert cli.main(["presets", "check", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "does not fit the preset's own 16 GiB GPU" in out
+
+
+# -- host RAM and auto-fit's provenance (issue 26, items 9-11) ------------------------------
+
+BIG_FULL = ["model.base_model=meta-llama/Llama-3.3-70B-Instruct", "datasets.0.path=org/chat",
+            "datasets.0.format=chat_template", "method.kind=full", "hardware.gpu=A100-80GB",
+            "hardware.gpus_per_node=2"]  # fmt: skip
+
+
+def test_auto_fit_never_offloads_more_than_the_host_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A full 70B on 2 x 80 GB fits the GPUs only by offloading ~1 TiB: the default host of an
+    A100 box (144 GiB a GPU) cannot hold it, so nothing fits and the host RAM is named; a host
+    that can hold it gets the offload plan, and every screen shows host RAM beside GPU memory."""
+    monkeypatch.chdir(tmp_path)
+    out = stdout_of(capsys, ["new", "small", *sets(BIG_FULL), "--yes"])
+    assert "need host RAM" in out and "of the host's 288 GiB" in out
+    assert ": does not fit" in next(line for line in out.splitlines() if line.startswith("Memory:"))
+    roomy = stdout_of(capsys, ["new", "roomy", *sets([*BIG_FULL, "hardware.host_ram_gib=2048"]),
+                               "--yes"])  # fmt: skip
+    memory = next(line for line in roomy.splitlines() if line.startswith("Memory:"))
+    assert "offload" in roomy and "of 2,048 GiB: fits" in memory
+    estimate = json.loads(stdout_of(capsys, ["estimate", "roomy", "--json"]))
+    assert estimate["host_ram_gib"] == 2048 and estimate["host_fits"] is True
+    small = json.loads(stdout_of(capsys, ["estimate", "small", "--json"]))
+    assert small["host_ram_from"].startswith("as on AWS p4de.24xlarge")
+
+
+def test_a_replay_with_another_method_fits_again_like_a_fresh_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    given = ["model.base_model=meta-llama/Llama-3.1-8B-Instruct", "datasets.0.path=org/chat",
+             "datasets.0.format=chat_template", "hardware.gpu=L40S",
+             "hardware.gpus_per_node=2"]  # fmt: skip
+    stdout_of(capsys, ["new", "a", *sets(given), "--yes"])
+    answers = yaml.safe_load((tmp_path / "a" / "wizard-answers.yml").read_text())
+    assert "micro_batch_size" not in answers["answers"]["training"]
+    assert answers["auto_fit"]["training.micro_batch_size"] >= 1  # recorded as auto-fit's
+    stdout_of(capsys, ["new", "same", "--answers", "a/wizard-answers.yml", "--yes"])
+    for name in ("axolotl.yml", "wizard-answers.yml"):
+        assert (tmp_path / "same" / name).read_bytes() == (tmp_path / "a" / name).read_bytes()
+    replay = stdout_of(capsys, ["new", "b", "--answers", "a/wizard-answers.yml",
+                                "--set", "method.kind=full", "--yes"])  # fmt: skip
+    fresh = stdout_of(capsys, ["new", "c", *sets([*given, "method.kind=full"]), "--yes"])
+    assert (tmp_path / "b" / "axolotl.yml").read_text() == (
+        tmp_path / "c" / "axolotl.yml"
+    ).read_text()
+    assert replay.split("Memory:")[1].splitlines()[0] == fresh.split("Memory:")[1].splitlines()[0]
+    assert "deepspeed" in (tmp_path / "b" / "axolotl.yml").read_text()  # re-fitted: sharded
+
+
+def test_the_method_menu_names_the_layout_auto_fit_would_add(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    given = ["model.base_model=meta-llama/Llama-3.1-8B-Instruct", "datasets.0.path=org/chat",
+             "datasets.0.format=chat_template", "hardware.gpu=L40S", "hardware.gpus_per_node=2",
+             "hardware.host_ram_gib=512"]  # fmt: skip
+    prompter = review_through_interview(monkeypatch, ["new", "asked", *sets(given)])
+    notes = prompter.notes["method.kind"]
+    assert "with ZeRO-" in notes["full"] or "with FSDP2" in notes["full"], notes["full"]
+    assert "with no sharding" in notes["qlora"], notes["qlora"]
+    assert all("the training answers may move it" in note for note in notes.values())
+
+
+def test_a_long_reason_wraps_under_its_choice() -> None:
+    from wizard.interview.prompter import CHOICE_INDENT, wrapped
+
+    label = "full — every weight trains; " + "best quality, most memory; " * 6
+    folded = wrapped(label, 60)
+    assert all(len(line) <= 60 for line in folded.splitlines())
+    assert len(folded.splitlines()) > 1
+    assert all(line.startswith(" " * CHOICE_INDENT) for line in folded.splitlines()[1:])
+    assert folded.split() == label.split()  # nothing cut

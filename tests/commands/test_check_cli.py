@@ -163,3 +163,46 @@ def test_fix_lists_each_change_with_its_line(tmp_path: Path) -> None:
     assert f"{path}:2: `lr` → `learning_rate`" in proc.stdout
     assert f"{path}:6: `unsloth_lora_mlp` → `lora_mlp_kernel`" in proc.stdout
     assert run_check(str(tmp_path / "axolotl.fixed.yml")).returncode == 0
+
+
+# -- the run's own GPU (issue 26, item 3) -----------------------------------------------------
+
+
+def _run_folder(tmp_path: Path, name: str, gpu: str) -> Path:
+    done = subprocess.run(
+        [sys.executable, "-m", "wizard", "new", name, "--yes",
+         "--set", "model.base_model=meta-llama/Llama-3.1-8B-Instruct",
+         "--set", "datasets.0.path=org/chat", "--set", "datasets.0.format=chat_template",
+         "--set", f"hardware.gpu={gpu}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return tmp_path / name
+
+
+def test_check_takes_the_gpu_from_the_runs_answers(tmp_path: Path) -> None:
+    run = _run_folder(tmp_path, "t4", "T4")
+    config = run / "axolotl.yml"
+    config.write_text(config.read_text().replace("bf16: false", "bf16: true"))
+    proc = run_check(str(config))
+    assert proc.returncode == 1 and "[bf16-unsupported]" in proc.stdout
+    assert "sm_75" in proc.stdout  # the T4 of the answers, with no --gpu-arch given
+    assert run_check(str(config), "--gpu", "H100").returncode == 0  # a flag still overrides
+
+
+@pytest.mark.integration
+def test_check_axolotl_reports_axolotls_warnings_for_the_runs_gpu(tmp_path: Path) -> None:
+    """Axolotl warns that packing with SDPA in bf16 may train on a 0.0 loss before Hopper: the
+    A100 run's config, hand-edited to SDPA, is warned about; the same config on an H100 is not."""
+    warned = []
+    for gpu in ("A100-80GB", "H100"):
+        config = _run_folder(tmp_path, gpu, gpu) / "axolotl.yml"
+        text = config.read_text()
+        config.write_text(text.replace("attn_implementation: flash_attention_2",
+                                       "attn_implementation: sdpa"))  # fmt: skip
+        proc = run_check(str(config), "--axolotl", "--json")
+        report = json.loads(proc.stdout)
+        codes = {f["code"] for f in report["findings"]}
+        assert "axolotl-invalid" not in codes, report
+        warned.append(any("0.0 loss" in f["message"] for f in report["findings"]))
+    assert warned == [True, False]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wizard.recipes.table import grpo_colocate_share
 from wizard.spec import (
     DatasetSpec,
     GrpoObjective,
@@ -97,10 +98,13 @@ def _grpo_entries(objective: GrpoObjective) -> list[Entry]:
         vllm = {"tensor_parallel_size": objective.vllm_gpus}
         comment = f"`axolotl vllm-serve` on {objective.vllm_gpus} GPU(s) of its own"
         entries.append(("vllm", vllm, comment, "objective.vllm_gpus"))
-    elif objective.vllm == "colocate" and objective.vllm_memory_share is not None:
-        vllm_share = {"gpu_memory_utilization": objective.vllm_memory_share}
-        entries.append(("vllm", vllm_share, "vLLM's share of each GPU",
-                        "objective.vllm_memory_share"))  # fmt: skip
+    elif objective.vllm == "colocate":
+        # Axolotl's default share (0.9) is a server's; beside training, TRL's colocate default.
+        share = objective.vllm_memory_share
+        default = " (TRL's colocate default)" if share is None else ""
+        comment = f"vLLM's share of each GPU{default}"
+        vllm_share = {"gpu_memory_utilization": share or grpo_colocate_share()}
+        entries.append(("vllm", vllm_share, comment, "objective.vllm_memory_share"))
     return entries
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from wizard.terminal import shown
 
-# The spec's bounds for the same answers (wizard/spec/parts.py, HardwareSpec; a test holds them
+# The spec's bounds for the same answers (wizard/spec/hardware.py, HardwareSpec; a test holds them
 # equal): the spec is not imported here, because `--help` must not load Pydantic.
 MAX_GPUS_PER_NODE = 64
 MAX_NODES = 1024

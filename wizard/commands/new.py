@@ -125,7 +125,7 @@ def _imported_answers(args: argparse.Namespace, run_dir: Path) -> Answers:
     if args.yes and not any(key.startswith("hardware.") for key in sets.values):
         print(
             "  An Axolotl config does not say which GPUs it runs on: the plan is for 1 GPU. Say "
-            "so with --set hardware.gpus_per_node=N --set hardware.gpu_memory_gib=GIB"
+            "so with --set hardware.gpus_per_node=N --set hardware.gpu=NAME (H100, A100-80GB, ...)"
         )
     return Answers([imported.layer, sets])
 

@@ -57,12 +57,29 @@ def check_packages(pre: Preflight) -> None:
                 "install the training extra there: pip install 'axolotl-wizard[train]' "
                 "(with torch pinned), or pass --python PATH of the environment that has it",
             )
+    _check_flash_attn(pre)
     made_for, found = pre.target.made_for_axolotl, pre.versions.get("axolotl")
     if made_for and found and found != made_for:
         pre.warn(
             f"this config was made for Axolotl {made_for}, and {pre.python} has {found}",
             f"check it with `axolotl-wizard check --axolotl {pre.target.config_path}`",
         )
+
+
+def _check_flash_attn(pre: Preflight) -> None:
+    """flash-attention 2 is a launch requirement of the runs that use it (the recipe picks it
+    on Ampere to Hopper): without the package, loading the model fails minutes in."""
+    from wizard.axolotl.attention import NEED_FLASH_ATTN, backend
+
+    impl = backend(pre.target.config)
+    if impl not in NEED_FLASH_ATTN or pre.versions.get("flash_attn") is not None:
+        return
+    report = pre.warn if pre.elsewhere else pre.error
+    report(
+        f"{impl} needs the flash-attn package, which {pre.python} cannot import",
+        "pip install flash-attn --no-build-isolation there (it builds against its torch), or "
+        "make the run again with --set training.attention=sdpa",
+    )
 
 
 def check_gpus(pre: Preflight) -> None:

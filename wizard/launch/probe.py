@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-PACKAGES = ("axolotl", "accelerate", "torch", "transformers", "deepspeed")
+PACKAGES = ("axolotl", "accelerate", "torch", "transformers", "deepspeed", "flash_attn")
 # find_spec locates a package without importing it; metadata gives the installed version.
 _PROBE = """\
 import importlib.metadata as m, importlib.util as u, json, sys

@@ -133,3 +133,8 @@ def kto_chat_template(model_type: str | None, vocab_size: int | None) -> str:
         if model_type == row["model_type"] and (vocab_size or 0) >= int(row["min_vocab"]):
             return str(row["template"])
     return str(table["otherwise"])
+
+
+def grpo_colocate_share() -> float:
+    """The share of each GPU vLLM reserves when it generates beside GRPO's training."""
+    return float(_data()["grpo_colocate_vllm_share"])

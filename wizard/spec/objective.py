@@ -91,6 +91,7 @@ class KtoObjective(StrictModel):
 
 
 VllmMode = Literal["server", "colocate", "none"]
+VLLM_SERVER_GPUS: Final = 1  # the GPUs vLLM's server takes when nobody says
 
 
 class GrpoObjective(StrictModel):
@@ -111,7 +112,9 @@ class GrpoObjective(StrictModel):
         description="server: vLLM on GPUs of its own; colocate: on the training GPUs; none: "
         "generate with the trained model (slow)",
     )
-    vllm_gpus: int = Field(default=1, ge=1, le=64, description="server: GPUs given to vLLM")
+    vllm_gpus: int = Field(
+        default=VLLM_SERVER_GPUS, ge=1, le=64, description="server: GPUs given to vLLM"
+    )
     vllm_memory_share: Real | None = Field(
         default=None, gt=0, lt=1, description="colocate: share of each GPU vLLM takes (0.9)"
     )
@@ -132,7 +135,8 @@ class GrpoObjective(StrictModel):
                 "reward_weights",
                 "reward_functions",
             )
-        if self.vllm != "server" and "vllm_gpus" in self.model_fields_set:
+        # The default itself is no answer about a server (an answers file spells it out).
+        if self.vllm != "server" and self.vllm_gpus != VLLM_SERVER_GPUS:
             raise AnswerConflict(
                 f"vllm_gpus sets the GPUs of vLLM's own server; with vllm={self.vllm} remove it",
                 "vllm_gpus",
