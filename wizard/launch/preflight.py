@@ -52,7 +52,7 @@ def check_packages(pre: Preflight) -> None:
     pre.versions = package_versions(pre.python)
     for name in REQUIRED:
         if pre.versions.get(name) is None:
-            pre.error(
+            pre.machine_lacks(
                 f"{name} is not importable by {pre.python}",
                 "install the training extra there: pip install 'axolotl-wizard[train]' "
                 "(with torch pinned), or pass --python PATH of the environment that has it",
@@ -72,14 +72,14 @@ def check_gpus(pre: Preflight) -> None:
     pre.gpus = gpus = visible_gpus()
     wanted = pre.layout.processes_per_node
     if gpus.count == 0:
-        pre.error(
+        pre.machine_lacks(
             f"the plan needs {wanted} GPU(s) on this node, and none is visible "
             f"(checked {'nvidia-smi' if gpus.source == 'none' else gpus.source})",
             "run on a GPU machine, fix CUDA_VISIBLE_DEVICES, or pass --cpu for a CPU smoke test",
         )
         return
     if gpus.count < wanted:
-        pre.error(
+        pre.machine_lacks(
             f"the plan needs {wanted} GPUs on this node, and {gpus.count} are visible "
             f"({gpus.source})",
             f"pass --gpus {gpus.count} (the batch per step shrinks), or free the GPUs",
@@ -109,7 +109,7 @@ def _check_memory(pre: Preflight, gpu_mem_gib: float) -> None:
                       gpus=pre.layout.num_processes, gpu_mem_gib=gpu_mem_gib)  # fmt: skip
     if result.fits is False:
         first = result.advice[0].change if result.advice else None
-        pre.error(
+        pre.machine_lacks(
             f"estimated peak {result.peak_gib_per_gpu:.1f} GiB per GPU does not fit in "
             f"{gpu_mem_gib:.0f} GiB",
             (f"try: {first}; " if first else "")
@@ -134,7 +134,7 @@ def check_model(pre: Preflight) -> None:
     if cached_snapshot(base) is not None:
         return
     if offline():
-        report = pre.warn if pre.elsewhere else pre.error
+        report = pre.warn if pre.elsewhere else pre.machine_lacks
         report(
             f"base_model {base} is not in the Hugging Face cache, and HF_HUB_OFFLINE is set",
             f"download it first (huggingface-cli download {base}) or unset HF_HUB_OFFLINE",
