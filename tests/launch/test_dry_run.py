@@ -8,30 +8,20 @@ No training here: the model folder only needs what preflight reads.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import REPO
+from test_launch_preflight import cwd  # the folder preflight reads: model config, data
 from tiny_fixtures import bin_dir, launch, new_run, path_without, tail
 
-from wizard.tiny import alpaca_records, write_dataset
+__all__ = ["cwd"]
 
 NO_GPU = {"PATH": path_without("nvidia-smi")}
 RAY_ON_GPUS = ("distributed.launcher=ray", "hardware.accelerator=cuda", "training.precision=fp32",
                "training.attention=sdpa", "hardware.gpus_per_node=2")
-
-
-@pytest.fixture
-def cwd(tmp_path: Path) -> Path:
-    model = tmp_path / "tiny-llama"
-    model.mkdir()
-    (model / "config.json").write_text(json.dumps({"model_type": "llama"}))
-    (model / "model.safetensors").write_bytes(b"\0" * 4096)
-    write_dataset(tmp_path / "tiny-data" / "alpaca.jsonl", alpaca_records(20))
-    return tmp_path
 
 
 def test_a_dry_run_warns_of_the_missing_gpus_and_a_launch_refuses(cwd: Path) -> None:
