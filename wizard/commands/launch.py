@@ -36,7 +36,7 @@ examples:
 
 Axolotl runs with the run folder as its working directory (the config's paths are relative to
 it). Each launch leaves a manifest in RUN_DIR/launches/<time>-node<rank>/. A dry run prepares a
-launch for any machine: what this one lacks (GPUs, their memory, the Ray client) is a warning.
+launch for any machine: what this one lacks (GPUs, packages, the Ray client) is a warning.
 """
 
 

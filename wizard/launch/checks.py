@@ -28,7 +28,8 @@ class Preflight:
     # nothing about theirs, so what depends on them is a warning at most.
     elsewhere: bool = False
     # A dry run prepares a launch, often for another machine: what this machine lacks (GPUs, their
-    # memory, the Ray client) is a warning there, and an error only for a launch that starts here.
+    # memory, the training packages, a model in its Hub cache, the Ray client) is a warning there,
+    # and an error only for a launch that starts here.
     dry_run: bool = False
     problems: list[Problem] = field(default_factory=list)
     versions: dict[str, str | None] = field(default_factory=dict)
