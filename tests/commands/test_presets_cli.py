@@ -11,6 +11,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -257,7 +258,9 @@ def test_save_then_new_reproduces_the_run(places: Places) -> None:
                        str(places.team2), "--description", "what worked")
     assert saved.returncode == 0, saved.stderr
     assert "Use it: axolotl-wizard new RUN_DIR --preset team:our-zero3" in saved.stdout
-    again = places.run("new", "runs/b", "--preset", "our-zero3", "--yes")
+    # The data file is a path on the machine that made the run: the preset leaves it to `new`.
+    again = places.run("new", "runs/b", "--preset", "our-zero3", "--set", "datasets.0.path=d.jsonl",
+                       "--yes")  # fmt: skip
     assert again.returncode == 0, again.stderr
 
     first, second = places.project / "runs" / "a", places.project / "runs" / "b"
@@ -292,3 +295,117 @@ def test_presets_commands_import_nothing_heavy(places: Places) -> None:
                             cwd=places.project, env={**os.environ, **places.env}, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+# -- presets save: a team preset from one person's run (issue 26, item 13) -----------------------
+
+
+def _chat_data(places: Places) -> Path:
+    path = places.root / "home" / "me" / "chat.jsonl"
+    path.parent.mkdir(parents=True)
+    turns = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    path.write_text(json.dumps({"conversations": turns}) + "\n", encoding="utf-8")
+    return path
+
+
+def _saved(places: Places, name: str, *args: str) -> dict[str, Any]:
+    done = places.run("presets", "save", name, "--to", str(places.team2), *args)
+    assert done.returncode == 0, done.stderr
+    loaded: dict[str, Any] = yaml.safe_load((places.team2 / f"{name}.yml").read_text())
+    return loaded
+
+
+def test_save_keeps_the_recipe_and_leaves_this_machine_out(places: Places) -> None:
+    data = _chat_data(places)
+    made = places.run("new", "runs/a", "--preset", "llama-3.1-8b-lora", "--set",
+                      f"datasets.0.path={data}", "--set", "datasets.0.field_messages=conversations",
+                      "--set", f"training.output_dir={places.root / 'scratch' / 'out'}", "--yes")
+    assert made.returncode == 0, made.stderr
+    done = places.run("presets", "save", "chat-lora", "--from", str(places.project / "runs" / "a"),
+                      "--to", str(places.team2))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Left out, as paths on this machine: datasets.0.path, training.output_dir" in done.stdout
+    text = (places.team2 / "chat-lora.yml").read_text()
+    assert str(places.root) not in text  # no path of this machine, anywhere in the file
+    answers = yaml.safe_load(text)["answers"]
+    assert answers["model"]["base_model"] == "meta-llama/Llama-3.1-8B-Instruct"  # a Hub id stays
+    # Only the chat format's fields: no field_prompt/field_chosen/text_field/conversations.
+    assert answers["datasets"] == [{"format": "chat_template", "field_messages": "conversations",
+                                    "role_key": "role", "content_key": "content"}]
+    assert "output_dir" not in answers["training"] and answers["training"]["learning_rate"] == 2e-4
+
+    checked = places.run("presets", "check", str(places.team2))
+    assert checked.returncode == 0 and "(placeholders: datasets.0.path)" in checked.stdout
+    asked = places.run("new", "runs/b", "--preset", "chat-lora", "--yes")
+    assert asked.returncode == 1 and "missing answers: datasets.0.path" in asked.stderr
+    again = places.run("new", "runs/b", "--preset", "chat-lora", "--set",
+                       f"datasets.0.path={data}", "--yes")  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    config = yaml.safe_load((places.project / "runs" / "b" / "axolotl.yml").read_text())
+    assert config["datasets"][0]["field_messages"] == "conversations"
+    assert config["output_dir"] == "./outputs"
+
+
+def test_a_run_of_given_answers_saves_no_batch_or_sharding(places: Places) -> None:
+    """Auto-fit's choices are not answers: a run whose answers file holds only what was given
+    (batch and sharding left to auto-fit) gives a preset without them, so auto-fit chooses them
+    again wherever the preset is used."""
+    from wizard.answers.file import FORMAT_VERSION
+
+    run = places.project / "runs" / "given"
+    run.mkdir(parents=True)
+    (run / "wizard-answers.yml").write_text(yaml.safe_dump({
+        "format_version": FORMAT_VERSION, "wizard_version": "0.1.0", "axolotl_version": "0.19.0",
+        "preset": None,
+        "answers": {"model": {"base_model": "meta-llama/Llama-3.1-8B"},
+                    "datasets": [{"path": "org/data", "format": "alpaca"}],
+                    "method": {"kind": "qlora"}, "training": {"learning_rate": 0.0001}},
+        "axolotl": {}, "complete": True}, sort_keys=False), encoding="utf-8")
+    answers = _saved(places, "given", "--from", "runs/given")["answers"]
+    assert answers == {"model": {"base_model": "meta-llama/Llama-3.1-8B"},
+                       "datasets": [{"path": "org/data", "format": "alpaca"}],
+                       "method": {"kind": "qlora"}, "training": {"learning_rate": 0.0001}}
+
+
+def test_save_extends_a_parent_and_locks_answers(places: Places) -> None:
+    data = _chat_data(places)
+    made = places.run("new", "runs/a", "--preset", "llama-3.1-8b-lora", "--set",
+                      f"datasets.0.path={data}", "--set", "datasets.0.field_messages=conversations",
+                      "--set", "training.seed=7", "--yes")
+    assert made.returncode == 0, made.stderr
+    preset = _saved(places, "child", "--from", "runs/a", "--extends", "llama-3.1-8b-lora",
+                    "--lock", "training.seed", "--lock", "method")
+    assert preset["extends"] == ["llama-3.1-8b-lora"]
+    assert preset["locked"] == ["training.seed", "method"]
+    answers = preset["answers"]
+    # What the parent gives is left to it; what the run changed or added stays.
+    assert "base_model" not in answers["model"] and "learning_rate" not in answers["training"]
+    assert answers["training"]["seed"] == 7 and "r" not in answers.get("method", {})
+
+    again = places.run("new", "runs/b", "--preset", "child", "--set", f"datasets.0.path={data}",
+                       "--yes")  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    first, second = (places.project / "runs" / name / "axolotl.yml" for name in ("a", "b"))
+    body = [[line for line in p.read_text().splitlines() if not line.startswith("#")]
+            for p in (first, second)]  # fmt: skip
+    assert body[0] == body[1]  # the same run, from the preset
+    locked = places.run("new", "runs/c", "--preset", "child", "--set", f"datasets.0.path={data}",
+                        "--set", "training.seed=8", "--yes")  # fmt: skip
+    assert locked.returncode == 1
+    assert "training.seed is locked by preset team:child" in locked.stderr
+
+
+def test_save_refuses_a_preset_that_breaks_its_parents_lock(places: Places) -> None:
+    shutil.copytree(TEAM, places.team1, dirs_exist_ok=True)
+    made = places.run("new", "runs/a", "--preset", "llama-3.1-8b-lora", "--set",
+                      "datasets.0.path=org/chat", "--set", "training.seed=7", "--yes")
+    assert made.returncode == 0, made.stderr
+    base = ("presets", "save", "x", "--from", "runs/a", "--to", str(places.team2))
+    broken = places.run(*base, "--extends", "team-base")
+    assert broken.returncode == 1
+    assert "training.seed is locked by preset team:team-base (value 1234)" in broken.stderr
+    unknown = places.run(*base, "--lock", "training.sede")
+    assert unknown.returncode == 1 and "'training.sede' is not an answer key" in unknown.stderr
+    missing = places.run(*base, "--extends", "no-such-preset")
+    assert missing.returncode == 1 and "no preset named 'no-such-preset'" in missing.stderr
+    assert not list(places.team2.iterdir())  # nothing written

@@ -214,7 +214,13 @@ def test_presets_save_from_a_config_then_new_from_the_preset(tmp_path: Path) -> 
     preset = yaml.safe_load((tmp_path / "team/team-recipe.yml").read_text())
     assert preset["files"] == {"deepspeed/zero2.json": DEEPSPEED}
     env = {"AXOLOTL_WIZARD_PRESETS": str(tmp_path / "team")}
-    made = run_wizard("new", "runs/p", "--preset", "team-recipe", "--yes", cwd=tmp_path, env=env)
+    # Their model folder and data file are paths on their machine: `new` asks for them.
+    assert "base_model" not in preset["answers"]["model"]
+    assert "path" not in preset["answers"]["datasets"][0]
+    paths = ("--set", "model.base_model=./their/model", "--set",
+             "datasets.0.path=their/data/train.jsonl")  # fmt: skip
+    made = run_wizard("new", "runs/p", "--preset", "team-recipe", *paths, "--yes", cwd=tmp_path,
+                      env=env)  # fmt: skip
     assert made.returncode == 0, made.stderr
     imported = run_wizard("new", "runs/i", "--from", "their/axolotl.yml", "--yes", cwd=tmp_path)
     assert imported.returncode == 0

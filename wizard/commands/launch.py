@@ -35,12 +35,15 @@ examples:
   axolotl-wizard launch runs/big --hostfile hosts.txt     ranks and main node from the host list
   axolotl-wizard launch runs/big --launcher torchrun --nodes 2 --main-ip 10.0.0.1   (c10d)
   axolotl-wizard launch runs/big --slurm                  write runs/big/launch.sbatch
+  axolotl-wizard launch runs/big --slurm --dry-run        print that script; write nothing
   axolotl-wizard launch runs/big --kubernetes --image axolotlai/axolotl:main-latest --nodes 2
   axolotl-wizard launch runs/big --ray --ray-address http://10.0.0.1:8265
+                          (a run made with distributed.launcher=ray needs no --ray)
   axolotl-wizard launch runs/llama8b -- --num_cpu_threads_per_process 8   (to accelerate)
 
 Axolotl runs with the run folder as its working directory (the config's paths are relative to
-it). Each launch leaves a manifest in RUN_DIR/launches/<time>-node<rank>/.
+it). Each launch leaves a manifest in RUN_DIR/launches/<time>-node<rank>/. A dry run prepares a
+launch for any machine: what this one lacks (GPUs, packages, the Ray client) is a warning.
 """
 
 
@@ -57,8 +60,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--main-port", type=port, help="its port (default 29500)")
     parser.add_argument("--hostfile", type=Path, help="DeepSpeed-style host list: `host slots=N`")
     parser.add_argument("--cpu", action="store_true", help="run on the CPU (a smoke test)")
-    parser.add_argument("--launcher", choices=("accelerate", "torchrun"), default="accelerate",
-                        help="what starts the processes (default: accelerate)")  # fmt: skip
+    parser.add_argument("--launcher", choices=("accelerate", "torchrun"),
+                        help="what starts the processes (default: accelerate; Ray for a run "
+                        "planned with distributed.launcher=ray)")  # fmt: skip
     parser.add_argument(
         "--resume", action="store_true", help="continue from the last checkpoint in output_dir"
     )
@@ -98,9 +102,10 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     kube.add_argument("--pvc", default="axolotl-data", metavar="NAME",
                       help="claim for data and outputs (default: %(default)s)")  # fmt: skip
     kube.add_argument("--secret", metavar="NAME", help="Secret with HF_TOKEN / WANDB_API_KEY")
-    ray = parser.add_argument_group("Ray (with --ray)")
+    ray = parser.add_argument_group("Ray (with --ray, or a run planned with launcher ray)")
     ray.add_argument("--ray", action="store_true",
-                     help="submit the run as a Ray job (ray job submit … --use-ray)")  # fmt: skip
+                     help="submit the run as a Ray job (ray job submit … --use-ray); the "
+                     "default for a run planned with distributed.launcher=ray")  # fmt: skip
     ray.add_argument("--ray-address", metavar="ADDR",
                      help="Ray job server (default: $RAY_ADDRESS or the local one)")  # fmt: skip
 
@@ -134,17 +139,19 @@ def run(args: argparse.Namespace) -> int:
         args.target, args.gpus, args.nodes, args.node_rank, args.main_ip, args.main_port,
         args.cpu, args.resume, args.python, args.hostfile, extra,
         elsewhere=args.slurm or args.kubernetes or args.ray,
-        launcher=_launcher(args), ray_address=args.ray_address,
+        launcher=_launcher(args), ray_address=args.ray_address, dry_run=args.dry_run,
     )  # fmt: skip
     prepared = prepare(options, create_manifest=not (args.dry_run or args.slurm or args.kubernetes))
     report_problems(prepared.preflight.problems)
     report_batch(prepared)
     errors = prepared.preflight.errors
-    if args.dry_run and args.kubernetes:
-        write_kubernetes(prepared, args)
-        return EXIT_USER_ERROR if errors else 0
-    if args.dry_run:
-        print_dry_run(prepared)
+    if args.dry_run:  # what would be written or started; this machine's lacks were warnings
+        if args.slurm:
+            write_slurm(prepared, args)
+        elif args.kubernetes:
+            write_kubernetes(prepared, args)
+        else:
+            print_dry_run(prepared)
         return EXIT_USER_ERROR if errors else 0
     if errors:
         raise WizardError(
@@ -166,7 +173,8 @@ def run(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
-def _launcher(args: argparse.Namespace) -> Launcher:
+def _launcher(args: argparse.Namespace) -> Launcher | None:
+    """The launcher the flags ask for; None: as the run was planned."""
     engines = [flag for flag in ("slurm", "kubernetes", "ray") if getattr(args, flag)]
     if len(engines) > 1:
         raise UsageError(f"--{engines[0]} and --{engines[1]} cannot be combined",
@@ -175,7 +183,9 @@ def _launcher(args: argparse.Namespace) -> Launcher:
         return "ray"
     if args.slurm:
         return "torchrun"  # as Axolotl's own Slurm example runs it
-    launcher: Launcher = args.launcher
+    if args.kubernetes:
+        return "accelerate"  # the manifest starts its own processes; no command from here
+    launcher: Launcher | None = args.launcher
     return launcher
 
 
@@ -246,8 +256,11 @@ def print_dry_run(prepared: Prepared) -> None:
 
     folder = prepared.manifest.relative
     layout = prepared.layout
-    print(f"# axolotl-wizard launch --dry-run: {layout.num_processes} process(es) on "
-          f"{layout.nodes} node(s); this node has rank {layout.node_rank}")  # fmt: skip
+    if prepared.launcher == "ray":
+        print_ray_header(prepared)
+    else:
+        print(f"# axolotl-wizard launch --dry-run: {layout.num_processes} process(es) on "
+              f"{layout.nodes} node(s); this node has rank {layout.node_rank}")  # fmt: skip
     print(f"cd {shell_path(prepared.target.run_dir)}")
     if prepared.accelerate is not None:
         print("# accelerate reads this file, never "
@@ -267,6 +280,16 @@ def print_dry_run(prepared: Prepared) -> None:
     print(command_line(prepared.command.argv))
 
 
+def print_ray_header(prepared: Prepared) -> None:
+    from wizard.axolotl.flags import is_on
+
+    print(f"# axolotl-wizard launch --dry-run: a Ray job of {prepared.layout.num_processes} "
+          "worker(s), one per GPU, on the Ray cluster's machines")  # fmt: skip
+    if is_on(prepared.target.config.get("use_ray")):
+        print("# planned with distributed.launcher=ray (use_ray: true in the config): launch "
+              "submits it to Ray without --ray")  # fmt: skip
+
+
 def write_slurm(prepared: Prepared, args: argparse.Namespace) -> int:
     from wizard.files import current_umask, make_folders, write_all
     from wizard.launch.cluster import SBATCH_FILENAME, SlurmOptions, sbatch_script
@@ -279,6 +302,10 @@ def write_slurm(prepared: Prepared, args: argparse.Namespace) -> int:
     preprocess = [*axolotl_cli(args.python), "preprocess", prepared.target.config_arg]
     text = sbatch_script(prepared.command, preprocess, prepared.layout, run_dir, options)
     path = run_dir / SBATCH_FILENAME
+    if args.dry_run:
+        print(f"# axolotl-wizard launch --slurm --dry-run: would write {path}")
+        print(text, end="")
+        return 0
     write_all({path: text}, force=args.force)
     path.chmod(0o777 & ~current_umask())  # executable, as a script made by hand would be
     # Slurm opens the job's log before the script runs: its folder must exist at submit time.

@@ -22,6 +22,7 @@ examples:
   axolotl-wizard presets diff llama-3.1-8b-lora llama-3.1-8b-qlora
   axolotl-wizard presets save my-run --from runs/llama8b --to team-presets/
   axolotl-wizard presets save team-recipe --from their-axolotl.yml --to team-presets/
+  axolotl-wizard presets save our-dpo --from runs/dpo --extends team-base --lock method
   axolotl-wizard presets check team-presets/          render + lint every preset (for CI)
 
 Sources, lowest first: builtin < user ($XDG_CONFIG_HOME/axolotl-wizard/presets) < team
@@ -99,6 +100,12 @@ def _save_args(sub: argparse.ArgumentParser) -> None:
     )
     sub.add_argument("--description", help="one line saying what the preset is for")
     sub.add_argument("--force", action="store_true", help="overwrite a preset of that name")
+    sub.add_argument(
+        "--extends", metavar="PRESET", help="build on this preset: keep only what it does not give"
+    )
+    sub.add_argument("--lock", dest="locked", action="append", default=[], metavar="KEY",
+                     help="lock an answer (or a prefix: method) for everyone who uses the preset; "
+                     "repeatable")  # fmt: skip
 
 
 def _check_args(sub: argparse.ArgumentParser) -> None:
@@ -247,11 +254,16 @@ def _diff(args: argparse.Namespace) -> int:
 
 def _save(args: argparse.Namespace) -> int:
     from wizard.presets.store import user_presets_dir
-    from wizard.presets.tools import save_preset, source_of
+    from wizard.presets.tools import SaveRequest, save_preset, source_of
 
     folder = args.to or user_presets_dir()
-    path = save_preset(args.name, args.source, folder, args.description, args.force)
-    print(f"Saved preset {args.name}: {visible(str(path))}")
+    saved = save_preset(SaveRequest(args.name, args.source, folder, args.description, args.force,
+                                    args.extends, tuple(args.locked)))  # fmt: skip
+    print(f"Saved preset {args.name}: {visible(str(saved.path))}")
+    if saved.machine_paths:
+        left = visible(", ".join(saved.machine_paths))
+        print(f"Left out, as paths on this machine: {left} (`new` asks for the model and the "
+              "data; output folders go in the run folder)")  # fmt: skip
     source = source_of(folder)
     if source:
         print(f"Use it: axolotl-wizard new RUN_DIR --preset {source}:{args.name}")

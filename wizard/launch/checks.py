@@ -27,6 +27,10 @@ class Preflight:
     # The run starts on other machines (a Slurm job): this machine's GPUs and Hub access say
     # nothing about theirs, so what depends on them is a warning at most.
     elsewhere: bool = False
+    # A dry run prepares a launch, often for another machine: what this machine lacks (GPUs, their
+    # memory, the training packages, a model in its Hub cache, the Ray client) is a warning there,
+    # and an error only for a launch that starts here.
+    dry_run: bool = False
     problems: list[Problem] = field(default_factory=list)
     versions: dict[str, str | None] = field(default_factory=dict)
     gpus: Gpus | None = None
@@ -36,6 +40,13 @@ class Preflight:
 
     def warn(self, message: str, hint: str | None = None) -> None:
         self.problems.append(Problem("warning", message, hint))
+
+    def machine_lacks(self, message: str, hint: str | None = None) -> None:
+        """Something this machine lacks for the launch: an error, a warning in a dry run."""
+        if self.dry_run:
+            self.warn(f"{message}; a launch on this machine would stop here", hint)
+        else:
+            self.error(message, hint)
 
     @property
     def errors(self) -> list[Problem]:

@@ -52,7 +52,7 @@ def check_packages(pre: Preflight) -> None:
     pre.versions = package_versions(pre.python)
     for name in REQUIRED:
         if pre.versions.get(name) is None:
-            pre.error(
+            pre.machine_lacks(
                 f"{name} is not importable by {pre.python}",
                 "install the training extra there: pip install 'axolotl-wizard[train]' "
                 "(with torch pinned), or pass --python PATH of the environment that has it",
@@ -74,7 +74,7 @@ def _check_flash_attn(pre: Preflight) -> None:
     impl = backend(pre.target.config)
     if impl not in NEED_FLASH_ATTN or pre.versions.get("flash_attn") is not None:
         return
-    report = pre.warn if pre.elsewhere else pre.error
+    report = pre.warn if pre.elsewhere else pre.machine_lacks
     report(
         f"{impl} needs the flash-attn package, which {pre.python} cannot import",
         "pip install flash-attn --no-build-isolation there (it builds against its torch), or "
@@ -89,14 +89,14 @@ def check_gpus(pre: Preflight) -> None:
     pre.gpus = gpus = visible_gpus()
     wanted = pre.layout.processes_per_node
     if gpus.count == 0:
-        pre.error(
+        pre.machine_lacks(
             f"the plan needs {wanted} GPU(s) on this node, and none is visible "
             f"(checked {'nvidia-smi' if gpus.source == 'none' else gpus.source})",
             "run on a GPU machine, fix CUDA_VISIBLE_DEVICES, or pass --cpu for a CPU smoke test",
         )
         return
     if gpus.count < wanted:
-        pre.error(
+        pre.machine_lacks(
             f"the plan needs {wanted} GPUs on this node, and {gpus.count} are visible "
             f"({gpus.source})",
             f"pass --gpus {gpus.count} (the batch per step shrinks), or free the GPUs",
@@ -126,7 +126,7 @@ def _check_memory(pre: Preflight, gpu_mem_gib: float) -> None:
                       gpus=pre.layout.num_processes, gpu_mem_gib=gpu_mem_gib)  # fmt: skip
     if result.fits is False:
         first = result.advice[0].change if result.advice else None
-        pre.error(
+        pre.machine_lacks(
             f"estimated peak {result.peak_gib_per_gpu:.1f} GiB per GPU does not fit in "
             f"{gpu_mem_gib:.0f} GiB",
             (f"try: {first}; " if first else "")
@@ -151,7 +151,7 @@ def check_model(pre: Preflight) -> None:
     if cached_snapshot(base) is not None:
         return
     if offline():
-        report = pre.warn if pre.elsewhere else pre.error
+        report = pre.warn if pre.elsewhere else pre.machine_lacks
         report(
             f"base_model {base} is not in the Hugging Face cache, and HF_HUB_OFFLINE is set",
             f"download it first (huggingface-cli download {base}) or unset HF_HUB_OFFLINE",

@@ -14,6 +14,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 from wizard.errors import WizardError
+from wizard.launch.checks import Preflight
 from wizard.launch.command import LaunchCommand, Layout
 
 DEFAULT_ADDRESS = "http://127.0.0.1:8265"  # the job server of a head started on this machine
@@ -32,14 +33,24 @@ def ray_address(given: str | None) -> str:
 
 
 def ray_cli(python: str) -> tuple[str, ...]:
-    """The `ray` of the environment `python` belongs to; one line when there is none."""
-    script = Path(python).parent / "ray"
+    """The `ray` of the environment `python` belongs to; plain `ray` when it has none (preflight
+    says so: an error for a launch, a warning for a dry run, which is for another machine)."""
+    script = _ray_script(python)
+    return (str(script),) if script.is_file() else ("ray",)
+
+
+def check_ray_client(pre: Preflight) -> None:
+    """The job is submitted from here with `ray job submit`; Ray itself is never imported here."""
+    script = _ray_script(pre.python)
     if not script.is_file():
-        raise WizardError(
-            f"ray is not installed for {python} (no {script})",
+        pre.machine_lacks(
+            f"ray is not installed for {pre.python} (no {script})",
             "install it there: pip install 'ray[default]' (the job server comes with [default])",
         )
-    return (str(script),)
+
+
+def _ray_script(python: str) -> Path:
+    return Path(python).parent / "ray"
 
 
 def ray_command(

@@ -31,11 +31,13 @@ from wizard.launch.manifest import (
     write_manifest,
 )
 from wizard.launch.preflight import run_preflight
-from wizard.launch.ray_job import ray_address, ray_cli, ray_command
+from wizard.launch.ray_job import check_ray_client, ray_address, ray_cli, ray_command
 from wizard.launch.target import (
+    Launcher,
     LaunchOptions,
     Target,
     apply_flags,
+    planned_launcher,
     planned_layout,
     resolve_target,
 )
@@ -62,16 +64,20 @@ class Prepared:
     command: LaunchCommand
     accelerate: dict[str, object] | None  # accelerate's config file; None for torchrun
     server: LaunchCommand | None = None  # GRPO's vLLM server, started with the trainers
+    launcher: Launcher = "accelerate"
 
 
 def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
     """Everything up to (not including) writing the manifest and starting the child."""
     target = resolve_target(options.target)
+    options = planned_launcher(options, target)
     planned, precision = planned_layout(target)
     layout = apply_flags(planned, _with_hostfile(options))
     pre = Preflight(target, layout, options.python, options.resume,
-                    elsewhere=options.elsewhere)  # fmt: skip
+                    elsewhere=options.elsewhere, dry_run=options.dry_run)  # fmt: skip
     run_preflight(pre)
+    if options.launcher == "ray":
+        check_ray_client(pre)
     create = create_manifest and not pre.errors  # a launch that will not start leaves nothing
     manifest = plan_manifest_dir(target.run_dir, layout.node_rank, create=create)
     made = (planned, precision, pre, manifest)
@@ -103,14 +109,16 @@ def _prepare_command(
     planned, precision, pre, manifest = made
     if options.launcher == "ray":
         command = _ray_command(options, target, layout)
-        return Prepared(target, planned, layout, precision, pre, manifest, command, None)
+        return Prepared(target, planned, layout, precision, pre, manifest, command, None,
+                        launcher="ray")  # fmt: skip
     if options.launcher == "torchrun":
         env = torchrun_env(target.config, layout, precision, _cpu_threads(layout))
         command = build_torchrun_command(
             target.config_arg, layout, env, torchrun_argv(options.python),
             extra_args=options.extra_args, train_args=_train_args(options, layout),
         )  # fmt: skip
-        return Prepared(target, planned, layout, precision, pre, manifest, command, None)
+        return Prepared(target, planned, layout, precision, pre, manifest, command, None,
+                        launcher="torchrun")  # fmt: skip
     accelerate = with_fsdp(accelerate_config(layout, precision), target.config)
     command = build_launch_command(
         target.config_arg, layout, precision,

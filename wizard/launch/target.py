@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from wizard.axolotl.flags import is_on
 from wizard.errors import UsageError, WizardError
 from wizard.launch.command import DEFAULT_PORT, Layout, MixedPrecision, precision_of
 from wizard.yamlio import load_yaml_mapping
@@ -42,8 +43,9 @@ class LaunchOptions:
     # The run starts elsewhere (Slurm, Kubernetes, Ray): the GPUs and the main node are the
     # scheduler's to give, not known here.
     elsewhere: bool = False
-    launcher: Launcher = "accelerate"
+    launcher: Launcher | None = None  # None: as the run was planned (see `planned_launcher`)
     ray_address: str | None = None
+    dry_run: bool = False
 
 
 @dataclass
@@ -101,6 +103,18 @@ def planned_layout(target: Target) -> tuple[Layout, MixedPrecision]:
         loaded = load_answers_file(target.config_path.parent / ANSWERS_FILENAME)
         return layout_for(Answers([loaded.layer]).resolve()), precision
     return Layout(), precision
+
+
+def planned_launcher(options: LaunchOptions, target: Target) -> LaunchOptions:
+    """The launcher asked for, else the plan's: a run planned with distributed.launcher=ray
+    (`use_ray` in its config) is a Ray job, whose GPUs are the Ray cluster's. Axolotl's `train`
+    starts Ray Train itself whenever `use_ray` is on, so accelerate would start one Ray job per
+    process."""
+    if options.launcher is not None:
+        return options
+    if is_on(target.config.get("use_ray")):
+        return replace(options, launcher="ray", elsewhere=True)
+    return replace(options, launcher="accelerate")
 
 
 def apply_flags(planned: Layout, args: LaunchOptions) -> Layout:

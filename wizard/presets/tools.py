@@ -15,6 +15,7 @@ from wizard.presets.store import (
     PresetFile,
     Resolver,
     chain_hash,
+    preset_chain,
     preset_files,
     preset_folders,
 )
@@ -33,14 +34,33 @@ def source_of(folder: Path) -> str | None:
     return label
 
 
-def save_preset(name: str, run: Path, to_dir: Path, description: str | None, force: bool) -> Path:
-    """Write the answers of run folder `run` (or its answers file, or an Axolotl config, which
-    is imported) as the preset `to_dir/NAME.yml`."""
-    from wizard.answers.file import ANSWERS_FILENAME, FITTED_KEYS, answers_of
-    from wizard.answers.layers import Answers
+@dataclass(frozen=True)
+class SaveRequest:
+    """`presets save NAME --from RUN --to DIR [--extends PARENT] [--lock KEY]…`."""
+
+    name: str
+    run: Path  # a run folder, its answers file, or an Axolotl config (imported)
+    to_dir: Path
+    description: str | None = None
+    force: bool = False
+    extends: str | None = None
+    locked: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Saved:
+    path: Path
+    machine_paths: list[str]  # answers left out: paths on the machine that made the run
+
+
+def save_preset(request: SaveRequest) -> Saved:
+    """Write the recipe of a run (wizard.presets.recipe) as the preset `to_dir/NAME.yml`."""
+    from wizard.answers.file import ANSWERS_FILENAME
     from wizard.files import refuse_overwrite, write_all
+    from wizard.presets.recipe import recipe_of
     from wizard.yamlio import dump_yaml
 
+    name, run, to_dir = request.name, request.run, request.to_dir
     if not NAME_PATTERN.match(name):
         raise WizardError(
             f"{name!r} is not a preset name",
@@ -48,37 +68,53 @@ def save_preset(name: str, run: Path, to_dir: Path, description: str | None, for
         )
     source = run / ANSWERS_FILENAME if run.is_dir() else run
     layer, made_from = _source_layer(source)
-    answers = Answers([layer])
-    # Every answer, defaults included: the preset must not change when a later wizard's defaults
-    # do (an imported config's answers are only those it gave: the rest is Axolotl's default).
+    shown = Path(*source.parts[-2:]) if source.is_absolute() else source  # not where it lives
+    parents = preset_chain(request.extends) if request.extends else []
+    recipe = recipe_of(layer, _given_by(parents) if parents else None)
     data: dict[str, object] = {
         "name": name,
-        "description": description or f"saved from {source}",
+        "description": request.description or f"saved from {shown}",
         "version": "1",
-        # Auto-fit's answers the run did not give stay auto-fit's, fitted again for each run.
-        "answers": answers_of(
-            answers.resolve(), frozenset(k for k in FITTED_KEYS if k not in layer.values)
-        ),
+        **({"extends": [request.extends]} if request.extends else {}),
+        "answers": recipe.answers,
+        **({"axolotl": recipe.axolotl} if recipe.axolotl else {}),
+        **({"files": layer.files} if layer.files else {}),
+        **({"locked": list(request.locked)} if request.locked else {}),
     }
-    raw = answers.raw_axolotl()
-    if raw:
-        data["axolotl"] = raw
-    if answers.files():
-        data["files"] = answers.files()
-    PresetFile.model_validate(data)
+    target = to_dir / f"{name}.yml"
+    preset = Preset(source_of(to_dir) or "team", target, PresetFile.model_validate(data))
+    _check_resolves(parents, preset)
     if to_dir.exists() and not to_dir.is_dir():
         raise WizardError(
             f"--to {to_dir} is a file, not a folder; nothing was written",
             "give the folder to save the preset in (it is created when missing)",
         )
-    refuse_overwrite([to_dir / f"{name}{suffix}" for suffix in PRESET_SUFFIXES], force)
-    header = (
-        f"# Saved by axolotl-wizard {__version__} from {source}{made_from}.\n"
-        "# Relative paths (model, datasets) are read from the folder you run `new` in.\n"
-    )
-    target = to_dir / f"{name}.yml"
-    write_all({target: header + dump_yaml(data)}, force, folder=to_dir)
-    return target
+    refuse_overwrite([to_dir / f"{name}{suffix}" for suffix in PRESET_SUFFIXES], request.force)
+    header = f"# Saved by axolotl-wizard {__version__} from {shown}{made_from}.\n"
+    if recipe.machine_paths:
+        header += (f"# Left out, as paths on the machine that made the run: "
+                   f"{', '.join(recipe.machine_paths)}.\n")  # fmt: skip
+    write_all({target: header + dump_yaml(data)}, request.force, folder=to_dir)
+    return Saved(target, recipe.machine_paths)
+
+
+def _given_by(chain: list[Preset]) -> dict[str, object]:
+    """The answers (flat, as the spec reads them) and raw keys a preset chain gives."""
+    from wizard.presets.views import resolve_chain
+
+    rows = resolve_chain(chain).rows
+    return {row.key: row.value for row in rows if row.origin != "default" and not row.required}
+
+
+def _check_resolves(parents: list[Preset], preset: Preset) -> None:
+    """The new preset layers on its parents: it keeps their locked values, its own locks name
+    answers it gives, and the chain resolves (with placeholders for what it leaves open)."""
+    from wizard.presets.views import resolve_chain
+
+    try:
+        resolve_chain([*parents, preset])
+    except WizardError as err:
+        raise WizardError(f"{err.message}; nothing was written", err.hint) from None
 
 
 def _source_layer(source: Path) -> tuple[Layer, str]:
