@@ -409,3 +409,28 @@ def test_save_refuses_a_preset_that_breaks_its_parents_lock(places: Places) -> N
     missing = places.run(*base, "--extends", "no-such-preset")
     assert missing.returncode == 1 and "no preset named 'no-such-preset'" in missing.stderr
     assert not list(places.team2.iterdir())  # nothing written
+
+
+def test_a_saved_preset_leaves_auto_fit_to_each_run(places: Places) -> None:
+    """Auto-fit's choices are recorded apart in the answers file (issue 26, item 10), so a preset
+    saved from the run carries none of them, and a run of it on another GPU is fitted again."""
+    sets = ["model.base_model=meta-llama/Llama-3.1-8B-Instruct", "datasets.0.path=org/chat",
+            "datasets.0.format=chat_template", "method.kind=full", "hardware.gpu=A100-80GB",
+            "hardware.gpus_per_node=2"]  # fmt: skip
+    made = places.run("new", "runs/a", *[a for s in sets for a in ("--set", s)], "--yes")
+    assert made.returncode == 0, made.stderr
+    fitted = yaml.safe_load((places.project / "runs/a/wizard-answers.yml").read_text())["auto_fit"]
+    assert "distributed.backend" in fitted  # auto-fit sharded it
+    saved = places.run("presets", "save", "ours", "--from", "runs/a", "--to", str(places.team2))
+    assert saved.returncode == 0, saved.stderr
+    answers = yaml.safe_load((places.team2 / "ours.yml").read_text())["answers"]
+    assert answers["hardware"]["gpu"] == "A100-80GB"
+    assert not set(answers.get("distributed", {})) & {"backend", "zero_stage", "offload_params",
+                                                      "offload_optimizer"}  # fmt: skip
+    for key in ("micro_batch_size", "gradient_accumulation_steps", "gradient_checkpointing"):
+        assert key not in answers["training"], key
+    again = places.run("new", "runs/b", "--preset", "ours", "--set", "hardware.gpu=H200",
+                       "--set", "hardware.gpus_per_node=8", "--yes")  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    refit = yaml.safe_load((places.project / "runs/b/wizard-answers.yml").read_text())["auto_fit"]
+    assert refit != fitted and ": fits" in again.stdout

@@ -108,7 +108,9 @@ def test_a_ray_run_launches_through_ray_and_refuses_without_it(
     assert done.returncode == 1, tail(done)
     assert f"error: ray is not installed for {python}" in done.stderr
     assert "nothing was started" in done.stderr and not (run_dir / "launches").exists()
-    # Asked for by name, accelerate starts it here (this machine's GPUs are checked again).
-    plain = launch(cwd, "runs/r", "--launcher", "accelerate", "--dry-run", env=env, timeout=120)
-    assert plain.returncode == 0 and "-m axolotl.cli.train axolotl.yml" in plain.stdout
-    assert "none is visible" in plain.stderr
+    # Another launcher would start Ray Train once per process (Axolotl's train starts it
+    # itself when use_ray is on): refused in one line, Slurm's torchrun script included.
+    for flags in (("--launcher", "accelerate"), ("--slurm",)):
+        other = launch(cwd, "runs/r", *flags, "--dry-run", env=env, timeout=120)
+        assert other.returncode == 1 and "turns on use_ray" in other.stderr, flags
+        assert other.stderr.count("error:") == 1 and "Traceback" not in other.stderr

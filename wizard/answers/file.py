@@ -20,6 +20,7 @@ from wizard.answers.layers import Layer, LayerKind, check_layer
 from wizard.axolotl.paths import PathMapper, from_answers_file, is_local_path, keep_path
 from wizard.errors import WizardError
 from wizard.spec import RunSpec
+from wizard.spec.datasets import other_formats_fields
 from wizard.yamlio import dump_yaml, load_yaml_mapping, non_finite_paths
 
 ANSWERS_FILENAME = "wizard-answers.yml"
@@ -210,6 +211,8 @@ def answers_of(spec: RunSpec, unfitted: frozenset[str] = frozenset()) -> dict[st
         for dataset in dumped["datasets"]:
             if not dataset["axolotl"]:
                 del dataset["axolotl"]
+            for name in other_formats_fields(dataset):  # defaults another format would read
+                del dataset[name]
     return _without_none(dumped)
 
 

@@ -110,9 +110,18 @@ def planned_launcher(options: LaunchOptions, target: Target) -> LaunchOptions:
     (`use_ray` in its config) is a Ray job, whose GPUs are the Ray cluster's. Axolotl's `train`
     starts Ray Train itself whenever `use_ray` is on, so accelerate would start one Ray job per
     process."""
+    ray = is_on(target.config.get("use_ray"))
     if options.launcher is not None:
+        if ray and options.launcher != "ray":
+            raise WizardError(
+                f"{target.config_path} turns on use_ray: Axolotl's train starts Ray Train itself, "
+                f"so a {options.launcher} launch (Slurm and Kubernetes included) would start one "
+                "Ray job per process",
+                "launch it through Ray (the default for this run), or make the run again with "
+                "--set distributed.launcher=accelerate",
+            )
         return options
-    if is_on(target.config.get("use_ray")):
+    if ray:
         return replace(options, launcher="ray", elsewhere=True)
     return replace(options, launcher="accelerate")
 

@@ -18,16 +18,8 @@ from typing import Any
 from wizard.answers.keys import generic_key
 from wizard.answers.layers import Answers, Layer, unflatten
 from wizard.axolotl.paths import is_local_path
-from wizard.spec.datasets import CHAT_ONLY, PREFERENCE_ONLY
+from wizard.spec.datasets import FORMAT_FIELDS, OF_SOME_FORMAT
 
-# The fields that only one format reads, as the spec's dataset validator has them; the others
-# (path, format, split, name, the dataset's own axolotl keys) belong to every format.
-FORMAT_FIELDS: dict[str, tuple[str, ...]] = {
-    "chat_template": ("field_messages", "role_key", "content_key", *CHAT_ONLY),
-    "preference": PREFERENCE_ONLY,
-    "completion": ("text_field",),
-    "axolotl": ("type",),
-}
 # Answers that name a place on the machine that made the run.
 ANYWHERE_LOCAL = ("model.base_model", "datasets.N.path")  # a local folder or file
 WHEN_ABSOLUTE = ("training.output_dir", "data.prepared_path")  # relative ones stay in the run
@@ -86,11 +78,10 @@ def _without_machine_paths(flat: dict[str, Any]) -> tuple[dict[str, Any], list[s
 
 def _own_format_fields(flat: dict[str, Any]) -> dict[str, Any]:
     """Without a dataset's fields that belong to another format than its own."""
-    of_some_format = {name for names in FORMAT_FIELDS.values() for name in names}
     kept: dict[str, Any] = {}
     for key, value in flat.items():
         parts = key.split(".")
-        if parts[0] == "datasets" and len(parts) == 3 and parts[2] in of_some_format:
+        if parts[0] == "datasets" and len(parts) == 3 and parts[2] in OF_SOME_FORMAT:
             own = FORMAT_FIELDS.get(str(flat.get(f"datasets.{parts[1]}.format")), ())
             if parts[2] not in own:
                 continue

@@ -32,6 +32,21 @@ PREFERENCE_FORMATS: Final = frozenset({"preference", "unpaired_preference", "pro
 CHAT_ONLY = ("roles_to_train", "train_on_eos", "chat_template", "roles", "drop_system_message")
 # ... and those only preference data has.
 PREFERENCE_ONLY = ("field_prompt", "field_chosen", "field_rejected", "conversations")
+# The fields that only one format reads, as the validator below has them; the others (path,
+# format, split, name, the dataset's own axolotl keys) belong to every format.
+FORMAT_FIELDS: Final[dict[str, tuple[str, ...]]] = {
+    "chat_template": ("field_messages", "role_key", "content_key", *CHAT_ONLY),
+    "preference": PREFERENCE_ONLY,
+    "completion": ("text_field",),
+    "axolotl": ("type",),
+}
+OF_SOME_FORMAT: Final = frozenset(name for names in FORMAT_FIELDS.values() for name in names)
+
+
+def other_formats_fields(dataset: dict[str, Any]) -> list[str]:
+    """The fields of a dataset's answers that another format than its own reads."""
+    own = FORMAT_FIELDS.get(str(dataset.get("format")), ())
+    return [name for name in dataset if name in OF_SOME_FORMAT and name not in own]
 
 
 class DatasetSpec(StrictModel):
