@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: `--help` must not pay for Pydantic.
     from wizard.build.plan import plan_run
     from wizard.build.runlint import lint_run_folder
-    from wizard.files import write_all
+    from wizard.folders import write_run_folder
     from wizard.interview.datafit import check_dataset_files
     from wizard.presets.assemble import collect_answers
 
@@ -88,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
     for warning in check_dataset_files(plan.spec, Path.cwd()):
         print(f"warning: {warning}", file=sys.stderr)
     warnings = lint_run_folder(plan.folder, run_dir)
-    files = {run_dir / name: text for name, text in plan.folder.files.items()}
-    write_all(files, force=args.force, folder=run_dir)
+    for note in write_run_folder(run_dir, plan.folder.files, force=args.force):
+        print(f"note: {note}", file=sys.stderr)
     print_plan(run_dir, plan)
     for finding in warnings:
         print(f"warning: {finding.message}", file=sys.stderr)
