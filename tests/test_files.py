@@ -48,8 +48,8 @@ def test_a_parent_lock_held_too_long_is_one_line(tmp_path: Path) -> None:
     fd = os.open(tmp_path, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        with pytest.raises(WizardError, match="another axolotl-wizard has held"):
-            with files.parent_lock(tmp_path, timeout_s=0.2):
-                pass
+        taken = pytest.raises(WizardError, match="another axolotl-wizard has held")
+        with taken, files.parent_lock(tmp_path, timeout_s=0.2):
+            pass
     finally:
         os.close(fd)

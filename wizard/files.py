@@ -177,6 +177,12 @@ class HeldLock:
 
     path: Path
     fd: int
+    record: dict[str, Any]
+
+    def rewrite(self, record: dict[str, Any]) -> None:
+        self.record = record
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, json.dumps(record).encode("utf-8"), 0)
 
     def release(self) -> None:
         with contextlib.suppress(OSError):
@@ -204,9 +210,9 @@ def take_lock(path: Path, record: dict[str, Any]) -> HeldLock:
         except FileNotFoundError:
             same = False  # its holder removed it as we opened it: open the new one
         if same:
-            os.ftruncate(fd, 0)
-            os.write(fd, json.dumps(record).encode("utf-8"))
-            return HeldLock(path, fd)
+            held = HeldLock(path, fd, record)
+            held.rewrite(record)
+            return held
         os.close(fd)
     raise WizardError(f"cannot take the lock {path}", "run again")
 

@@ -45,8 +45,8 @@ from wizard.files import (
     make_folders,
     os_error,
     parent_lock,
-    refuse_links,
     refuse_in_the_way,
+    refuse_links,
     refuse_overwrite,
     remove_folders,
 )
@@ -179,6 +179,11 @@ def _write_new(path: Path, text: str, shown: Path) -> None:
             handle.write(text)
     except OSError as err:
         raise os_error(err, shown, "write") from None
+
+
+def run_lock(run_dir: Path, rank: int) -> Path:
+    """The lock file a launch of `run_dir` with node rank `rank` holds while it trains."""
+    return run_dir / RUN_LOCKS.replace("*", str(rank))
 
 
 def _refuse_running_launch(root: Path, real: Path) -> None:

@@ -353,5 +353,5 @@ def write_manifest_file(target: Target, layout: Layout, options: KubeOptions, fo
     path = target.run_dir / KUBE_DIR / f"{name}-{options.api}.yaml"
     text = manifest_text(run, options)
     if not dry_run:
-        write_all({path: text}, force=force)
+        write_all({path: text}, force=force, folder=target.run_dir)
     return path, run, text
