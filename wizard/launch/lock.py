@@ -26,6 +26,7 @@ from wizard.files import (
     os_error,
     parent_lock,
     refuse_links,
+    remove_folders,
     take_lock,
 )
 from wizard.folders import recover, run_lock
@@ -35,6 +36,7 @@ from wizard.folders import recover, run_lock
 class LaunchLocks:
     held: list[HeldLock]
     notes: list[str] = field(default_factory=list)  # what a killed `new` left, and its fate
+    created: list[Path] = field(default_factory=list)  # folders made for the lock files
 
     def name_manifest(self, manifest: Path) -> None:
         """Add the manifest to the records, once its folder is chosen."""
@@ -46,9 +48,12 @@ class LaunchLocks:
             lock.inheritable()
 
     def release(self) -> None:
+        """Let go, removing the lock files and the folders made for them while still empty
+        (a launch that does not start leaves nothing)."""
         for lock in reversed(self.held):
             lock.release()
         self.held = []
+        remove_folders(self.created)
 
 
 def hold_launch(run_dir: Path, output: Path, rank: int) -> LaunchLocks:
@@ -64,14 +69,14 @@ def hold_launch(run_dir: Path, output: Path, rank: int) -> LaunchLocks:
     }
     lock_file = run_lock(run_dir, rank)
     refuse_links(run_dir, [lock_file])
-    make_folders(lock_file.parent)
-    with parent_lock(run_dir.parent):
-        notes = recover(run_dir, run_dir)
-        locks = LaunchLocks([_take(lock_file, record, f"training {run_dir}")], notes)
+    locks = LaunchLocks([], created=make_folders(lock_file.parent))
     real = Path(os.path.realpath(output))
     beside = real.parent / f".{real.name}.launch-node{rank}.lock"
     try:
-        make_folders(beside.parent)
+        with parent_lock(run_dir.parent):
+            locks.notes = recover(run_dir, run_dir)
+            locks.held.append(_take(lock_file, record, f"training {run_dir}"))
+        locks.created += make_folders(beside.parent)
         locks.held.append(_take(beside, record, f"training into {output}"))
     except BaseException:
         locks.release()
