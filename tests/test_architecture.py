@@ -31,8 +31,8 @@ LAYERS = {
     "axolotl": set(),
 }
 # Modules directly in wizard/ that everything may use (the foundation).
-FOUNDATION = {"errors", "files", "folders", "yamlio", "resources", "spec", "tiny", "__init__",
-              "__main__"}  # fmt: skip
+FOUNDATION = {"errors", "files", "folders", "datafiles", "yamlio", "resources", "spec", "tiny",
+              "__init__", "__main__"}  # fmt: skip
 
 
 def modules() -> dict[str, Path]:
