@@ -5,10 +5,11 @@ elastic agent starts its workers in sessions of their own: when the wizard is ki
 nothing tells them, and they train on as orphans. So on Linux the wizard starts the command
 through this small program (run as a script, standard library only: `python -I keeper.py GRACE
 PARENT -- COMMAND...`). It asks the kernel for a signal when the wizard dies (PR_SET_PDEATHSIG)
-and to adopt the orphans of its tree (PR_SET_CHILD_SUBREAPER), starts the command and waits for
-the whole tree. When the wizard dies it stops every process below it: SIGTERM, then SIGKILL
-after GRACE seconds. Otherwise it stays out of the way: the signals the wizard sends its process
-group reach the command directly, and it ends as the command ended (same code, same signal).
+and to adopt the orphans of its tree (PR_SET_CHILD_SUBREAPER, so that none escapes to init
+while it stops them), starts the command and waits for it. When the wizard dies it stops every
+process below it: SIGTERM, then SIGKILL after GRACE seconds. Otherwise it stays out of the way:
+the signals the wizard sends its process group reach the command directly, and it ends as the
+command ended (same code, same signal).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def main(argv: list[str]) -> int:
         except OSError as err:
             print(f"axolotl-wizard: cannot start {command[0]}: {err.strerror}", file=sys.stderr)
             return 127
-        return _end_as(_wait_for_tree(pid))
+        return _end_as(_wait_for(pid))
     except ParentDied:
         _stop_tree(grace)
         return 128 + signal.SIGTERM
@@ -59,16 +60,13 @@ def _parent_died(_signum: int, _frame: object) -> None:
     raise ParentDied
 
 
-def _wait_for_tree(pid: int) -> int:
-    """The command's wait status, once it and every orphan it left have ended."""
-    status = 0
+def _wait_for(pid: int) -> int:
+    """The command's wait status. Orphans adopted meanwhile are reaped as they end, and not
+    waited for: a daemon (a logger's service) may outlive the run, as it would without us."""
     while True:
-        try:
-            done, code = os.waitpid(-1, 0)
-        except ChildProcessError:
-            return status
+        done, status = os.waitpid(-1, 0)
         if done == pid:
-            status = code
+            return status
 
 
 def _stop_tree(grace: float) -> None:
