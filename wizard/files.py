@@ -141,7 +141,10 @@ def folder_lock(folder: Path) -> Iterator[None]:
 def parent_lock(folder: Path, timeout_s: float = 10.0) -> Iterator[None]:
     """Hold an exclusive lock on `folder` (a run folder's parent) for a moment: the writers
     that swap a run folder in, and the launches that start in one, take turns under it."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as err:
+        raise os_error(err, folder, "lock the folder") from None
     try:
         deadline = time.monotonic() + timeout_s
         while True:

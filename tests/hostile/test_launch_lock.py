@@ -4,6 +4,7 @@ accelerate, the real Axolotl, real signals."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,6 +17,8 @@ import pytest
 from helpers import one_line_error
 from test_signals import alive
 from tiny_fixtures import launch, new_run, tiny_root, workspace
+
+from wizard.launch import keeper
 
 pytestmark = pytest.mark.integration
 __all__ = ["tiny_root"]
@@ -30,21 +33,10 @@ def start_launch(cwd: Path, run: str) -> subprocess.Popen[str]:
 
 def descendants(pid: int) -> dict[int, str]:
     """Every process below `pid` (in any session), with its command line."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-    found, frontier = {}, [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child in [c for c, p in parents.items() if p == parent]:
-            try:
-                found[child] = Path(f"/proc/{child}/cmdline").read_text().replace("\0", " ")
-            except OSError:
-                continue
-            frontier.append(child)
+    found = {}
+    for child in keeper.descendants(pid):
+        with contextlib.suppress(OSError):
+            found[child] = Path(f"/proc/{child}/cmdline").read_text().replace("\0", " ")
     return found
 
 

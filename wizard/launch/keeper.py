@@ -72,7 +72,7 @@ def _wait_for(pid: int) -> int:
 def _stop_tree(grace: float) -> None:
     """SIGTERM to every process below this one, SIGKILL to those left after `grace` seconds."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        for pid in _descendants():
+        for pid in descendants(os.getpid()):
             try:
                 os.kill(pid, sig)
             except OSError:
@@ -86,15 +86,15 @@ def _stop_tree(grace: float) -> None:
                 return
 
 
-def _descendants() -> list[int]:
-    """The processes below this one, in any session (from /proc)."""
+def descendants(root: int) -> list[int]:
+    """The processes below `root`, in any session (from /proc)."""
     parents: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             continue
-    found, frontier = [], [os.getpid()]
+    found, frontier = [], [root]
     while frontier:
         below = [pid for pid, parent in parents.items() if parent == frontier[-1]]
         frontier.pop()

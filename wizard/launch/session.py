@@ -103,12 +103,11 @@ def _let_go(locks: LaunchLocks | None) -> None:
         locks.release()
 
 
-def _prepare_layout(
-    options: LaunchOptions,
-    target: Target,
-    layout: Layout,
-    made: tuple[Layout, MixedPrecision, Preflight, ManifestDir],
-) -> Prepared:
+# What the command is made from: the planned layout, the precision, the preflight, the manifest.
+Made = tuple[Layout, MixedPrecision, Preflight, ManifestDir]
+
+
+def _prepare_layout(options: LaunchOptions, target: Target, layout: Layout, made: Made) -> Prepared:
     """The command for this layout, and GRPO's vLLM server on GPUs of its own when it has one."""
     planned, precision, pre, manifest = made
     here = options.launcher != "ray" and not options.elsewhere
@@ -130,12 +129,8 @@ def _prepare_layout(
     return prepared
 
 
-def _prepare_command(
-    options: LaunchOptions,
-    target: Target,
-    layout: Layout,
-    made: tuple[Layout, MixedPrecision, Preflight, ManifestDir],
-) -> Prepared:
+def _prepare_command(options: LaunchOptions, target: Target, layout: Layout,
+                     made: Made) -> Prepared:  # fmt: skip
     planned, precision, pre, manifest = made
     if options.launcher == "ray":
         command = _ray_command(options, target, layout)
