@@ -284,10 +284,7 @@ def refuse_links(root: Path, paths: Iterable[Path]) -> None:
                     "replace the link with a folder, or choose another run folder",
                 )
             if not stat.S_ISDIR(mode):
-                raise WizardError(
-                    f"{folder} is a file, where a folder is to be written; nothing was written",
-                    "move that file, or choose another run folder",
-                )
+                refuse_in_the_way(folder)
 
 
 def write_all(files: Mapping[Path, str], force: bool, folder: Path | None = None) -> None:
