@@ -1,8 +1,10 @@
 """Writing files safely: nothing half-written, nothing overwritten without --force, one writer.
 
 A file is written to a temporary name in its folder and renamed over the target; a set of files
-(a run folder) is written all or nothing as far as the file system allows, under a lock on its
-folder; and every failure of the file system is one line that names the path and what to do.
+(a Slurm script, a manifest, a preset) is written all or nothing as far as the file system
+allows, under a lock on its folder, never through a linked folder; and every failure of the file
+system is one line that names the path and what to do. A whole run folder is swapped in by
+`wizard.folders`. The lock files here (flock, with the holder's record) are what `launch` holds.
 """
 
 from __future__ import annotations
@@ -235,6 +237,21 @@ def lock_holder(path: Path) -> dict[str, Any] | None:
         os.close(fd)
 
 
+def holder_text(holder: dict[str, Any]) -> str:
+    """`pid 4242 on gpu-3, manifest /runs/a/launches/…/manifest.json`: a lock file's record, fit
+    to print (whoever can write the file wrote it: a field that is not plain text is left out)."""
+
+    def shown(value: object, missing: str = "?") -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, str) and value.isprintable() and len(value) <= 4096:
+            return value
+        return missing
+
+    manifest = shown(holder.get("manifest"), "none yet")
+    return f"pid {shown(holder.get('pid'))} on {shown(holder.get('host'))}, manifest {manifest}"
+
+
 def _lock_record(fd: int) -> dict[str, Any]:
     try:
         record = json.loads(os.pread(fd, 64 * 1024, 0) or b"{}")
@@ -279,7 +296,7 @@ def refuse_links(root: Path, paths: Iterable[Path]) -> None:
                 break
             if stat.S_ISLNK(mode):
                 raise WizardError(
-                    f"{folder} is a symbolic link (to {os.readlink(folder)}); axolotl-wizard "
+                    f"{folder} is a symbolic link (to {os.readlink(folder)!r}); axolotl-wizard "
                     "does not write through links it did not make; nothing was written",
                     "replace the link with a folder, or choose another run folder",
                 )

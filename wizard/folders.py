@@ -41,6 +41,7 @@ from types import FrameType
 from wizard.errors import WizardError
 from wizard.files import (
     current_umask,
+    holder_text,
     lock_holder,
     make_folders,
     os_error,
@@ -81,7 +82,7 @@ def write_run_folder(root: Path, files: Mapping[str, str], force: bool) -> list[
     real = Path(os.path.realpath(root))
     if os.path.islink(root) and not real.is_dir():
         remove_folders(created)
-        raise WizardError(f"{root} is a symbolic link to {os.readlink(root)}, which is not a "
+        raise WizardError(f"{root} is a symbolic link to {os.readlink(root)!r}, which is not a "
                           "folder; nothing was written", "choose another run folder")  # fmt: skip
     write = _Write(root, real, files, force)
     try:
@@ -191,8 +192,7 @@ def _refuse_running_launch(root: Path, real: Path) -> None:
         holder = lock_holder(lock)
         if holder is not None:
             raise WizardError(
-                f"a launch is training in {root} (pid {holder.get('pid', '?')}, manifest "
-                f"{holder.get('manifest', '?')}); nothing was written",
+                f"a launch is training in {root} ({holder_text(holder)}); nothing was written",
                 "wait for it to end (or stop it), then write the run folder again",
             )
 

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import run_wizard
 from helpers import one_line_error
 from test_signals import alive
 from tiny_fixtures import launch, new_run, tiny_root, workspace
@@ -73,6 +74,9 @@ def test_a_second_launch_is_refused_while_the_first_trains(
     assert f"pid {first.pid}" in line and str(manifest) in line
     line = one_line_error(launch(cwd, "other"), "another launch is training into", shared)
     assert f"pid {first.pid}" in line
+    # Nor is the folder swapped away under it: its working directory would go with it.
+    rewrite = run_wizard("new", "run", "--preset", "tiny-cpu", "--force", "--yes", cwd=cwd)
+    line = one_line_error(rewrite, "a launch is training in run", f"pid {first.pid}")
     assert first.poll() is None  # refused while the first one trains
 
     first.send_signal(signal.SIGTERM)  # the first run's own end is test_train_tiny's business

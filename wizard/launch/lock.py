@@ -22,6 +22,7 @@ from wizard.errors import WizardError
 from wizard.files import (
     HeldLock,
     LockTaken,
+    holder_text,
     make_folders,
     os_error,
     parent_lock,
@@ -88,11 +89,8 @@ def _take(path: Path, record: dict[str, Any], doing: str) -> HeldLock:
     try:
         return take_lock(path, record)
     except LockTaken as taken:
-        holder = taken.holder
-        who = f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}"
-        manifest = holder.get("manifest") or "no manifest yet"
         raise WizardError(
-            f"another launch is {doing} right now ({who}, manifest {manifest}); "
+            f"another launch is {doing} right now ({holder_text(taken.holder)}); "
             "nothing was started",
             "wait for it to end, or stop it; a launch that was killed leaves a lock nobody "
             f"holds, which the next launch takes over ({path})",
