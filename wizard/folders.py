@@ -56,7 +56,7 @@ MARKER = ".axolotl-wizard-new"  # in a folder built and not yet swapped in: the 
 NEW, OLD = "wizard-new-", "wizard-old-"
 RUN_LOCKS = "launches/.launch-node*.lock"  # held by a launch for as long as it trains
 STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-_RENAME_NOREPLACE, _RENAME_EXCHANGE, _AT_FDCWD = 1, 2, -100
+_RENAME_EXCHANGE, _AT_FDCWD = 2, -100
 
 
 class StopWrite(BaseException):
@@ -207,7 +207,10 @@ def _swap(root: Path, real: Path, building: Path, written: list[str]) -> None:
             os.chmod(building, stat.S_IMODE(os.lstat(real).st_mode))
             for name in _kept(real, written):
                 os.rename(real / name, building / name)
-        _rename(building, real, _RENAME_EXCHANGE if replacing else _RENAME_NOREPLACE)
+        if replacing:
+            _exchange(building, real)
+        else:  # writers take turns under the parent's lock: nobody else makes it meanwhile
+            os.rename(building, real)
     except OSError as err:
         raise os_error(err, root, "replace" if replacing else "make the folder") from None
     with suppress(OSError):  # done: what follows only tidies up
@@ -233,22 +236,21 @@ def _kept(real: Path, written: list[str]) -> Iterator[str]:
                 yield name
 
 
-def _rename(source: Path, target: Path, flags: int) -> None:
-    """renameat2 where the C library has it; otherwise (or where the file system refuses the
-    flag) the exchange becomes three renames, which `recover` completes after a crash."""
-    import ctypes  # here: only a write pays for it, not every quick verb that imports this
+def _exchange(source: Path, target: Path) -> None:
+    """Swap two folders in one step: renameat2's RENAME_EXCHANGE where the C library has it;
+    otherwise (or where the file system refuses the flag) three renames, which `recover`
+    finishes or undoes after a crash."""
+    import ctypes  # here: only a replacing write pays for it, not every `new`
 
     function = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
     if function is not None:
-        done = function(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target), flags)
+        done = function(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target),
+                        _RENAME_EXCHANGE)  # fmt: skip
         if done == 0:
             return
         code = ctypes.get_errno()
         if code not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
             raise OSError(code, os.strerror(code), str(target))
-    if flags != _RENAME_EXCHANGE:
-        os.rename(source, target)
-        return
     aside = target.with_name(f".{target.name}.{OLD}{source.name.rsplit('-', 1)[-1]}")
     os.rename(target, aside)
     try:
