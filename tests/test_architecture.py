@@ -33,9 +33,8 @@ LAYERS = {
     "gpus": set(),  # the GPUs the wizard knows by name, and this machine's
 }
 # Modules directly in wizard/ that everything may use (the foundation).
-FOUNDATION = {
-    "errors", "files", "yamlio", "resources", "spec", "tiny", "terminal", "__init__", "__main__"
-}
+FOUNDATION = {"errors", "files", "folders", "datafiles", "yamlio", "resources", "spec", "tiny",
+              "terminal", "__init__", "__main__"}  # fmt: skip
 
 
 def modules() -> dict[str, Path]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
 
 import pytest
@@ -40,3 +42,14 @@ def test_refuses_existing_files_before_writing_any(tmp_path: Path) -> None:
     with pytest.raises(WizardError, match="already exist"):
         files.write_all({tmp_path / "a": "1", tmp_path / "b": "2"}, force=False)
     assert not (tmp_path / "a").exists() and (tmp_path / "b").read_text() == "keep"
+
+
+def test_a_parent_lock_held_too_long_is_one_line(tmp_path: Path) -> None:
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        taken = pytest.raises(WizardError, match="another axolotl-wizard has held")
+        with taken, files.parent_lock(tmp_path, timeout_s=0.2):
+            pass
+    finally:
+        os.close(fd)

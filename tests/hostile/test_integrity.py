@@ -9,6 +9,7 @@ import resource
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -27,17 +28,19 @@ def new_process(cwd: Path, name: str, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def test_a_run_folder_being_written_is_locked(project: Path) -> None:
-    folder = project / "run"
-    folder.mkdir()
-    fd = os.open(folder, os.O_RDONLY)
+def test_writers_of_a_run_folder_take_turns(project: Path) -> None:
+    """A run folder is swapped in under a lock on its parent folder: a writer that finds the
+    lock held waits (neither refused nor writing), and writes once it is free."""
+    fd = os.open(project, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # another writer holds it
-        one_line_error(new_tiny(project), "another axolotl-wizard is writing")
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another writer is swapping a folder in
+        process = new_process(project, "run")
+        time.sleep(3)
+        assert process.poll() is None and not (project / "run").exists()
     finally:
         os.close(fd)
-    assert list(folder.iterdir()) == []
-    assert new_tiny(project).returncode == 0
+    assert process.wait(HOSTILE_TIMEOUT) == 0, process.communicate()
+    assert (project / "run" / "axolotl.yml").is_file()
 
 
 def test_two_writers_never_both_win_nor_mix_their_files(project: Path) -> None:

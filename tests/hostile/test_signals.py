@@ -146,3 +146,5 @@ def test_a_finished_run_records_its_outcome(project: Path) -> None:
     assert done.returncode == 0, done.stderr
     record = outcome(project / "run")
     assert record["outcome"] == "finished" and record["exit_code"] == 0
+    # The launch held the run folder and the output folder; an ended launch lets go of both.
+    assert list((project / "run").rglob("*.lock")) == []

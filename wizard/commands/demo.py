@@ -146,7 +146,7 @@ def _write_run_folder(root: Path, run_dir: Path, sets: list[str]) -> None:
     from wizard.answers.file import AnswersDocument
     from wizard.axolotl.paths import relative_to_run_dir
     from wizard.build.runfolder import batch_arithmetic, build_run_folder
-    from wizard.files import write_all
+    from wizard.folders import write_run_folder
     from wizard.presets.assemble import collect_answers
 
     # Always the built-in preset: a team or project preset of the same name is not the demo.
@@ -157,7 +157,7 @@ def _write_run_folder(root: Path, run_dir: Path, sets: list[str]) -> None:
     # The preset's paths are relative to `root`, as if `new` ran there.
     relative = str(run_dir.relative_to(root))
     folder = build_run_folder(doc, relative_to_run_dir(relative, str(root.resolve())))
-    write_all({run_dir / name: text for name, text in folder.files.items()}, force=False)
+    write_run_folder(run_dir, folder.files, force=False)
     _say(f"      {spec.method.kind}, {spec.training.max_steps} steps at learning rate "
          f"{spec.training.learning_rate:g}; {batch_arithmetic(spec)}")  # fmt: skip
 

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: `--help` must not pay for Pydantic.
     from wizard.build.plan import plan_run
     from wizard.build.runlint import lint_run_folder
-    from wizard.files import write_all
+    from wizard.folders import write_run_folder
     from wizard.interview.datafit import check_dataset_files, epoch_steps, with_data_proposals
     from wizard.presets.assemble import collect_answers
 
@@ -92,8 +92,8 @@ def run(args: argparse.Namespace) -> int:
         warn(warning)
     steps = epoch_steps(plan.spec, Path.cwd())
     warnings = lint_run_folder(plan.folder, run_dir)
-    files = {run_dir / name: text for name, text in plan.folder.files.items()}
-    write_all(files, force=args.force, folder=run_dir)
+    for note in write_run_folder(run_dir, plan.folder.files, force=args.force):
+        print(f"note: {visible(note)}", file=sys.stderr)
     print_plan(run_dir, plan, steps)
     for finding in warnings:
         warn(finding.message)

@@ -33,6 +33,8 @@ def path_reason(value: str, below: Any) -> str | None:
     path = Path(value).expanduser()
     if path.is_dir():
         return f"{value} is a folder; give a data file (jsonl, json, parquet, csv)"
+    if path.exists() and not path.is_file():
+        return f"{value} is not a regular file (a pipe, socket or device); give a data file"
     if path.is_file():
         if path.suffix.lower() not in SUFFIX_FORMATS:
             suffix = path.suffix or "files without suffix"

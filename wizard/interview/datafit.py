@@ -74,6 +74,10 @@ def check_dataset_files(spec: RunSpec, cwd: Path) -> list[str]:
     warnings = []
     for index, dataset in enumerate(spec.datasets):
         path = cwd / Path(dataset.path).expanduser()
+        if path.exists() and not (path.is_file() or path.is_dir()):
+            warnings.append(f"datasets.{index}: {dataset.path} is not a regular file (a pipe, "
+                            "socket or device); training cannot read it")  # fmt: skip
+            continue
         if not (is_local_path(dataset.path) and path.is_file()):
             continue  # a Hub id, or a file `check` and preflight report as missing
         if path.suffix.lower() not in SUFFIX_FORMATS or dataset.format == "axolotl":
@@ -91,7 +95,11 @@ def _check_one(index: int, dataset: DatasetSpec, path: Path) -> str | None:
     report = sniff(path, expected=expected)
     where = f"datasets.{index}: {dataset.path}"
     if report.records == 0:
-        return None  # nothing readable: preflight says why
+        malformed = report.malformed
+        if not malformed.count:
+            return None  # an empty file: preflight says so
+        return (f"{where}: no record could be read ({report.unit} {malformed.first_line}: "
+                f"{malformed.reason})")  # fmt: skip
     misfits = report.misfits
     if misfits.count < report.records:
         if not misfits.count:

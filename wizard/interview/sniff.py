@@ -1,67 +1,36 @@
 """Read the first records of a local dataset and propose the Axolotl dataset type and mapping.
 
-Only the head of a file is read (at most MAX_RECORDS records or MAX_BYTES bytes): a training set
-can be many gigabytes and the interview must answer at once. Every byte comes through a counting
-reader, so `SniffReport.bytes_read` says (and the tests prove) how little was read.
-
-pyarrow reads Parquet. It is not a dependency of the wizard (Axolotl brings it), so it is imported
-only for a Parquet file, with a clear error when it is missing.
+Only the head of a file is read (at most MAX_RECORDS records or MAX_BYTES bytes, no record
+longer than MAX_BYTES: `wizard.datafiles` bounds every reader): a training set can be many
+gigabytes and the interview must answer at once. Every byte comes through a counting reader, so
+`SniffReport.bytes_read` says (and the tests prove) how little was read.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
+from wizard.datafiles import (
+    FORMATS,
+    CountingReader,
+    Item,
+    Limits,
+    Malformed,
+    open_regular,
+    records,
+    text_chars,
+)
 from wizard.errors import WizardError
 from wizard.interview.shape import Proposal, misfit_reason, propose
 
 MAX_RECORDS = 500
 MAX_BYTES = 4 * 1024 * 1024
-CHUNK_BYTES = 64 * 1024
 PREVIEW_ROWS = 3
-SUFFIX_FORMATS = {".jsonl": "jsonl", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
-
-
-class Malformed:
-    """A record that could not be read at all (bad JSON, a CSV row with the wrong field count)."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-
-Item = tuple[int, "dict[str, Any] | Malformed"]
-
-
-class CountingReader(io.RawIOBase):
-    """A raw binary stream that counts the bytes handed out, to prove a file was not read whole."""
-
-    def __init__(self, handle: BinaryIO) -> None:
-        self._handle = handle
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return self._handle.seekable()
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._handle.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._handle.tell()
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._handle.read(len(buffer))
-        buffer[: len(data)] = data
-        self.count += len(data)
-        return len(data)
+SUFFIX_FORMATS = FORMATS
 
 
 @dataclass
@@ -129,9 +98,9 @@ def sniff(
         )
     unit = "row" if file_format == "parquet" else "line"
     report = SniffReport(path, file_format, unit)
-    with path.open("rb") as handle:
+    with open_regular(path) as handle:
         counter = CountingReader(handle)
-        items = _READERS[file_format](counter, max_bytes)
+        items = records(file_format, counter, Limits(max_record=max_bytes, budget=max_bytes))
         rows = _collect(items, report, counter, max_records, max_bytes)
         report.bytes_read = counter.count
     _judge(report, rows, expected)
@@ -150,7 +119,7 @@ def _collect(
         rows.append((line, item))
         if len(rows) >= limit or counter.count > max_bytes:
             return rows
-    report.complete = True
+    report.complete = not counter.cut
     return rows
 
 
@@ -162,7 +131,7 @@ def _judge(
     report.proposal = propose([record for _, record in rows])
     against = expected or report.proposal
     for line, record in rows:
-        report.longest_chars = max(report.longest_chars, _text_chars(record))
+        report.longest_chars = max(report.longest_chars, text_chars(record))
         if against is not None:
             reason = misfit_reason(record, against)
             if reason:
@@ -174,126 +143,7 @@ def _shorten(record: dict[str, Any], width: int = 60) -> dict[str, Any]:
     for key, value in record.items():
         try:
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        except (RecursionError, ValueError):
+        except (RecursionError, TypeError, ValueError):  # nesting, bytes (Parquet binary)
             text = "…"
         shown[key] = text if len(text) <= width else text[: width - 1] + "…"
     return shown
-
-
-def _text_chars(value: Any) -> int:
-    """Characters of text anywhere in a record (walked without recursion: records nest)."""
-    total, stack = 0, [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, str):
-            total += len(node)
-        elif isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return total
-
-
-def _text(counter: CountingReader) -> io.TextIOWrapper:
-    buffered = io.BufferedReader(counter, buffer_size=CHUNK_BYTES)
-    return io.TextIOWrapper(buffered, encoding="utf-8", errors="replace", newline="")
-
-
-def _read_jsonl(counter: CountingReader, max_bytes: int) -> Iterator[Item]:
-    for number, line in enumerate(_text(counter), start=1):
-        if line.strip():
-            yield number, _json_record(line)
-
-
-def _json_record(text: str) -> dict[str, Any] | Malformed:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        return Malformed(f"not JSON ({err.msg})")
-    except RecursionError:
-        return Malformed("nested too deeply to be a record")
-    if not isinstance(value, dict):
-        return Malformed(f"a JSON {type(value).__name__}, not an object")
-    return value
-
-
-def _read_json(counter: CountingReader, max_bytes: int) -> Iterator[Item]:
-    """A JSON array, decoded one element at a time; a file of JSON lines is read as such."""
-    stream = _text(counter)
-    buffer = stream.read(CHUNK_BYTES)
-    start = len(buffer) - len(buffer.lstrip())
-    if not buffer.strip():
-        return
-    if buffer[start] == "{":
-        rest = io.StringIO(buffer + stream.read(max_bytes))
-        for number, line in enumerate(rest, start=1):
-            if line.strip():
-                yield number, _json_record(line)
-        return
-    if buffer[start] != "[":
-        yield 1, Malformed("a JSON dataset is an array of objects or one object per line")
-        return
-    yield from _array_items(stream, buffer, start + 1, max_bytes)
-
-
-def _array_items(stream: io.TextIOWrapper, buffer: str, pos: int, max_bytes: int) -> Iterator[Item]:
-    decoder = json.JSONDecoder()
-    line = 1 + buffer.count("\n", 0, pos)
-    while True:
-        skipped = len(buffer) - pos - len(buffer[pos:].lstrip(" \t\r\n,"))
-        line += buffer.count("\n", pos, pos + skipped)
-        pos += skipped
-        if pos < len(buffer) and buffer[pos] == "]":
-            return
-        try:
-            value, end = decoder.raw_decode(buffer, pos)
-        except json.JSONDecodeError as err:
-            more = stream.read(CHUNK_BYTES)
-            if more and len(buffer) - pos < max_bytes:
-                buffer, pos = buffer[pos:] + more, 0
-                continue
-            if pos < len(buffer):
-                yield line, Malformed(f"not JSON ({err.msg}); the rest of the array is unreadable")
-            return
-        item = value if isinstance(value, dict) else Malformed("an array element, not an object")
-        yield line, item
-        line += buffer.count("\n", pos, end)
-        pos = end
-
-
-def _read_csv(counter: CountingReader, max_bytes: int) -> Iterator[Item]:
-    reader = csv.DictReader(_text(counter))
-    start = 2  # line 1 is the header
-    for row in reader:
-        width = len(reader.fieldnames or [])
-        extra = len(row.pop(None, None) or [])  # type: ignore[call-overload,unused-ignore]
-        missing = sum(value is None for value in row.values())
-        if extra or missing:
-            yield start, Malformed(f"{width + extra - missing} fields, the header has {width}")
-        else:
-            yield start, dict(row)
-        start = reader.line_num + 1
-
-
-def _read_parquet(counter: CountingReader, max_bytes: int) -> Iterator[Item]:
-    try:
-        import pyarrow.parquet as pq  # type: ignore[import-untyped,unused-ignore]
-    except ImportError:
-        raise WizardError(
-            "reading a Parquet file needs pyarrow, which is not installed",
-            "pip install pyarrow (Axolotl installs it), or convert the file to JSONL",
-        ) from None
-    try:
-        # No pre-buffering and a small read buffer: pages are fetched as the rows are taken.
-        parquet = pq.ParquetFile(counter, pre_buffer=False, buffer_size=CHUNK_BYTES)
-    except Exception as err:
-        raise WizardError(f"cannot read the Parquet file: {err}", "is it a Parquet file?") from None
-    number = 0
-    # Batches are read lazily, so stopping after the first records leaves later row groups unread.
-    for batch in parquet.iter_batches(batch_size=256):
-        for row in batch.to_pylist():
-            number += 1
-            yield number, row
-
-
-_READERS = {"jsonl": _read_jsonl, "json": _read_json, "csv": _read_csv, "parquet": _read_parquet}

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import BinaryIO
 
 from wizard.launch.command import LaunchCommand
 
@@ -36,6 +37,7 @@ STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PASSED_ON = (signal.SIGUSR1, signal.SIGUSR2)
 # After SIGTERM, how long the processes get to save and exit before they are killed.
 STOP_GRACE_S = 30.0
+KEEPER = Path(__file__).with_name("keeper.py")
 
 TextSink = Callable[[str], None]
 
@@ -127,26 +129,42 @@ class ChildGroup:
             os.killpg(self.process.pid, signum)
 
 
+def kept(argv: list[str]) -> list[str]:
+    """On Linux, `argv` started through the keeper (keeper.py), which stops the whole tree when
+    this process dies, however it dies."""
+    if sys.platform != "linux":
+        return argv
+    keeper = [sys.executable, "-I", str(KEEPER), str(STOP_GRACE_S), str(os.getpid()), "--"]
+    return keeper + argv
+
+
 def run_child(command: LaunchCommand, cwd: Path, log: Path, echo: TextSink | None) -> Ended:
     """Run the child to the end; its output is kept in `log` and passed to `echo` as it comes
     (None: only the log)."""
-    process = subprocess.Popen(
-        command.argv, cwd=cwd, env=child_env(command), start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
     tail = bytearray()
-    with ChildGroup(process) as group:
-        assert process.stdout is not None
-        with log.open("wb") as sink:
+    with new_file(log) as sink:
+        process = subprocess.Popen(
+            kept(command.argv), cwd=cwd, env=child_env(command), start_new_session=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        with ChildGroup(process) as group:
+            assert process.stdout is not None
             while chunk := os.read(process.stdout.fileno(), 65536):
                 sink.write(chunk)
                 tail += chunk
                 del tail[:-TAIL_BYTES]
                 if echo is not None:
                     echo(chunk.decode("utf-8", errors="replace"))
-        code = process.wait()
+            code = process.wait()
     shell_code = 128 - code if code < 0 else code
     return Ended(shell_code, tail.decode("utf-8", errors="replace"), group.stopped_by)
+
+
+def new_file(path: Path) -> BinaryIO:
+    """A log file made for this launch (in the manifest's own new folder): never opened
+    through a link someone put in its place."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    return os.fdopen(os.open(path, flags, 0o666), "wb")
 
 
 def failure_cause(output: str) -> str | None:

@@ -1,24 +1,39 @@
 """Local dataset files exist and parse, before a run spends minutes loading the model.
 
-Only the container format is checked here (JSON lines, JSON, CSV header, Parquet magic bytes):
+Only the container format is checked here (JSON lines, JSON, CSV header, Parquet magic bytes),
+in the head of the file that `LIMITS` allows (`wizard.datafiles` bounds every read):
 whether the records have the fields the prompt format wants is Axolotl's business, and it says so
 itself when it tokenizes.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wizard.axolotl.paths import is_local_path
+from wizard.datafiles import (
+    FORMATS,
+    CountingReader,
+    Limits,
+    Malformed,
+    csv_header,
+    json_record,
+    lines,
+    open_regular,
+    records,
+)
+from wizard.errors import WizardError
+from wizard.yamlio import read_text_file
 
 if TYPE_CHECKING:
     from wizard.launch.checks import Preflight
 
 MAX_LINES = 200_000  # enough to catch a bad export; a 50 GB file is not read end to end
-MAX_JSON_BYTES = 256 * 1024 * 1024  # a bigger JSON array is only checked for its first bytes
+# A record longer than 64 MB is no training example (a 128k-token sequence is about 0.5 MB of
+# text); past 128 MB of a file, no new record is read.
+LIMITS = Limits(max_record=64 * 1024 * 1024, budget=128 * 1024 * 1024)
 
 
 def check_datasets(pre: Preflight) -> None:
@@ -47,67 +62,70 @@ def check_datasets(pre: Preflight) -> None:
 
 
 def parse_problem(path: Path) -> str | None:
-    """Why `path` does not parse as its suffix says, or None when it does."""
+    """Why `path` does not parse as its suffix says, or None when it does (as far as the head
+    read within LIMITS shows)."""
     try:
         if path.stat().st_size == 0:
             return "the file is empty"
         suffix = path.suffix.lower()
-        if suffix == ".jsonl":
-            return _jsonl_problem(path)
-        if suffix == ".json":
-            return _json_problem(path)
-        if suffix == ".csv":
-            return _csv_problem(path)
         if suffix == ".parquet":
             return _parquet_problem(path)
-    except (OSError, UnicodeDecodeError) as err:
-        return f"cannot be read: {err}"
-    return None
-
-
-def _jsonl_problem(path: Path) -> str | None:
-    records = 0
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if number > MAX_LINES:
-                break
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                return f"line {number} is not JSON ({err.msg}, column {err.colno})"
-            except RecursionError:
-                return f"line {number} is nested too deeply to be a record"
-            if not isinstance(record, dict):
-                return f"line {number} is a JSON {type(record).__name__}, not an object"
-            records += 1
-    return None if records else "no records (only blank lines)"
-
-
-def _json_problem(path: Path) -> str | None:
-    if path.stat().st_size > MAX_JSON_BYTES:
-        with path.open("rb") as handle:
-            head = handle.read(64).lstrip()
-        return None if head[:1] in (b"[", b"{") else "not a JSON array or JSON lines"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        # Many "*.json" datasets are really JSON lines; accept those too.
-        if err.lineno > 1 and _jsonl_problem(path) is None:
+        if suffix not in (".jsonl", ".json", ".csv"):
             return None
+        with open_regular(path) as handle:
+            counter = CountingReader(handle)
+            if suffix == ".csv":
+                return _csv_problem(counter)
+            if suffix == ".json" and _one_document(counter):
+                return _document_problem(path)
+            return _records_problem(FORMATS[suffix], counter)
+    except OSError as err:
+        return f"cannot be read: {err}"
+    except WizardError as err:
+        return err.message
+
+
+def _records_problem(file_format: str, counter: CountingReader) -> str | None:
+    found = 0
+    for number, record in records(file_format, counter, LIMITS):
+        if isinstance(record, Malformed):
+            return f"line {number} is {record.reason}"
+        found += 1
+        if found >= MAX_LINES:
+            break
+    return None if found else "no records (only blank lines)"
+
+
+def _one_document(counter: CountingReader) -> bool:
+    """Whether a .json file is one JSON document that starts with `{` (a mapping of splits,
+    say), rather than an array or JSON lines: its first line is not a whole object."""
+    first = next(lines(counter, LIMITS), (1, None))[1]
+    counter.seek(0)
+    counter.count, counter.cut = 0, False
+    text = (first or b"").decode("utf-8", errors="replace").strip()
+    return text.startswith("{") and not isinstance(json_record(text), dict)
+
+
+def _document_problem(path: Path) -> str | None:
+    """One JSON document, parsed whole when it is small enough (bounded), else left to Axolotl."""
+    if path.stat().st_size > LIMITS.max_record:
+        return None
+    try:
+        json.loads(read_text_file(path, "dataset", LIMITS.max_record))
+    except WizardError as err:
+        return err.message
+    except json.JSONDecodeError as err:
         return f"not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
     except RecursionError:
         return "nested too deeply to be a dataset"
-    if not isinstance(data, (list, dict)):
-        return f"the top level is a JSON {type(data).__name__}, not a list of records"
     return None
 
 
-def _csv_problem(path: Path) -> str | None:
-    with path.open(encoding="utf-8", newline="") as handle:
-        header = next(csv.reader(handle), None)
-    if not header or not any(cell.strip() for cell in header):
+def _csv_problem(counter: CountingReader) -> str | None:
+    header = csv_header(counter, LIMITS)
+    if isinstance(header, Malformed):
+        return f"line 1 is {header.reason}"
+    if not any(cell.strip() for cell in header):
         return "no header row"
     return None
 

@@ -12,6 +12,7 @@ mounts. Credentials come from a named Secret (`secretKeyRef`), never from this f
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ APIS: tuple[Api, ...] = ("trainjob", "pytorchjob")
 CONFIG_MOUNT = "/config"
 DATA_MOUNT = "/data"
 CONFIG_NAME = "axolotl.yml"
+RUN_PATHS = ("output_dir", "dataset_prepared_path", "lora_model_dir")  # the run's own folders
 KUBE_DIR = "kubernetes"
 RUNTIME = "torch-distributed"
 GPU = "nvidia.com/gpu"
@@ -100,29 +102,60 @@ def mount_paths(
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """The config with its local paths moved to the mounts, and what to copy to the PVC."""
     out = dict(config)
-    copies: list[tuple[str, str]] = []
-    run_root = f"{DATA_MOUNT}/runs/{name}"
-
-    def moved(value: str, folder: str) -> str:
-        target = f"{DATA_MOUNT}/{folder}/{PurePosixPath(value.rstrip('/')).name}"
-        copies.append((value, target))
-        return target
-
-    for key in ("output_dir", "dataset_prepared_path", "lora_model_dir"):
+    places = Places(f"{DATA_MOUNT}/runs/{name}")
+    for key in RUN_PATHS:
         value = out.get(key)
         if isinstance(value, str) and value:
-            out[key] = f"{run_root}/{PurePosixPath(value).name}"
-    out.setdefault("output_dir", f"{run_root}/model-out")
+            out[key] = places.in_run(key, value)
+    if "output_dir" not in out:
+        out["output_dir"] = places.free(places.run_root, "model-out")
     for key in ("base_model", "base_model_config", "tokenizer_config"):
         value = out.get(key)
         if isinstance(value, str) and is_local_path(value):
-            out[key] = moved(value, "models")
-    out["datasets"] = [_dataset(entry, moved) for entry in out.get("datasets") or []]
+            out[key] = places.copy(value, "models")
+    out["datasets"] = [_dataset(entry, places.copy) for entry in out.get("datasets") or []]
     if not out["datasets"]:
         del out["datasets"]
     if deepspeed is not None:
         out["deepspeed"] = f"{CONFIG_MOUNT}/{PurePosixPath(deepspeed).name}"
-    return out, copies
+    return out, places.copies
+
+
+class Places:
+    """Where each path goes on the claim: one place for each source (two `train.jsonl` from two
+    folders get `train.jsonl` and `train-2.jsonl`), and the run's own folders inside the run's."""
+
+    def __init__(self, run_root: str) -> None:
+        self.run_root = run_root
+        self.copies: list[tuple[str, str]] = []  # local path -> path on the claim
+        self._placed: dict[str, str] = {}
+        self._taken: set[str] = set()
+
+    def copy(self, value: str, folder: str) -> str:
+        source = posixpath.normpath(value)
+        if source not in self._placed:
+            self._placed[source] = self.free(f"{DATA_MOUNT}/{folder}",
+                                             PurePosixPath(source).name or folder)  # fmt: skip
+            self.copies.append((value, self._placed[source]))
+        return self._placed[source]
+
+    def in_run(self, key: str, value: str) -> str:
+        name = PurePosixPath(posixpath.normpath(value)).name
+        if name in ("", ".", ".."):
+            raise WizardError(
+                f"{key} {value!r} names no folder of its own, and on the claim each of the run's "
+                f"folders is {self.run_root}/NAME; nothing was written",
+                f"set {key} to a folder inside the run folder, such as ./outputs",
+            )
+        return self.free(self.run_root, name)
+
+    def free(self, folder: str, name: str) -> str:
+        stem, suffix = PurePosixPath(name).stem, PurePosixPath(name).suffix
+        place, number = f"{folder}/{name}", 2
+        while place in self._taken:
+            place, number = f"{folder}/{stem}-{number}{suffix}", number + 1
+        self._taken.add(place)
+        return place
 
 
 def _dataset(entry: Any, moved: Callable[[str, str], str]) -> Any:
@@ -353,5 +386,5 @@ def write_manifest_file(target: Target, layout: Layout, options: KubeOptions, fo
     path = target.run_dir / KUBE_DIR / f"{name}-{options.api}.yaml"
     text = manifest_text(run, options)
     if not dry_run:
-        write_all({path: text}, force=force)
+        write_all({path: text}, force=force, folder=target.run_dir)
     return path, run, text

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard import __version__
-from wizard.files import atomic_write_text, make_folders, os_error
+from wizard.files import atomic_write_text, make_folders, os_error, refuse_links
 from wizard.launch.command import LaunchCommand, Layout
 from wizard.launch.outputs import deepspeed_path
 from wizard.launch.target import Target
@@ -30,6 +30,7 @@ LAUNCHES_DIR = "launches"
 MANIFEST_VERSION = 1
 ACCELERATE_CONFIG = "accelerate.yml"
 OUTPUT_LOG = "output.log"
+MANIFEST_FILENAME = "manifest.json"
 
 
 @dataclass
@@ -56,6 +57,7 @@ def plan_manifest_dir(run_dir: Path, node_rank: int, create: bool) -> ManifestDi
         name = base if attempt == 1 else f"{base}-{attempt}"
         path = run_dir / LAUNCHES_DIR / name
         if create:
+            refuse_links(run_dir, [path])  # a linked launches/ would send the record elsewhere
             make_folders(path.parent)
             try:
                 path.mkdir()
@@ -111,13 +113,13 @@ def write_manifest(folder: ManifestDir, target: Target, data: ManifestData) -> N
     if data.server is not None:
         record["server_argv"] = data.server.argv
         record["server_env_set"] = data.server.env
-    atomic_write_text(folder.path / "manifest.json", json.dumps(record, indent=2) + "\n")
+    atomic_write_text(folder.path / MANIFEST_FILENAME, json.dumps(record, indent=2) + "\n")
 
 
 def record_outcome(folder: ManifestDir, outcome: str, exit_code: int) -> None:
     """Add how the run ended to manifest.json: finished, failed, interrupted or terminated,
     the exit code, and when (a manifest without an outcome is a run still going, or killed)."""
-    path = folder.path / "manifest.json"
+    path = folder.path / MANIFEST_FILENAME
     record = json.loads(path.read_text(encoding="utf-8"))
     record.update(
         {

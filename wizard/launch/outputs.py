@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wizard.errors import WizardError
 from wizard.launch.probe import free_bytes, weight_bytes
 from wizard.launch.target import Target
 from wizard.models.hub_cache import cached_snapshot
+from wizard.yamlio import read_text_file
 
 if TYPE_CHECKING:
     from wizard.launch.checks import Preflight
@@ -22,6 +25,8 @@ TRAINED = ("checkpoint-*", "*.safetensors", "*.bin", "adapter_config.json")
 FULL_CHECKPOINT_FACTOR = 3.0
 ADAPTER_CHECKPOINT_FACTOR = 0.05
 HEADROOM_BYTES = GIB // 2  # logs, the tokenized dataset cache, the final save's temp files
+# The Trainer's state of a checkpoint: its log history makes it a few megabytes after a long run.
+MAX_STATE_BYTES = 64 * 1024 * 1024
 
 
 def output_dir(target: Target) -> Path:
@@ -62,7 +67,11 @@ def latest_checkpoint(names: list[str]) -> str:
 
 def _check_not_finished(pre: Preflight, checkpoint: Path) -> None:
     """Resuming a run that reached its end trains past it (one step more than max_steps)."""
-    step, end = finished_at(checkpoint, pre.target.config)
+    try:
+        step, end = finished_at(checkpoint, pre.target.config)
+    except WizardError as err:
+        pre.warn(f"{err.message}; whether that run already finished is not checked")
+        return
     if step is not None and end is not None and step >= end:
         pre.error(
             f"--resume: the run in {checkpoint.parent} already finished ({checkpoint.name} is "
@@ -74,11 +83,15 @@ def _check_not_finished(pre: Preflight, checkpoint: Path) -> None:
 
 def finished_at(checkpoint: Path, config: dict[str, Any]) -> tuple[int | None, int | None]:
     """(the checkpoint's step, the step the config ends at) from Trainer's trainer_state.json;
-    the config's max_steps wins over the one the Trainer computed (it may have been raised)."""
+    the config's max_steps wins over the one the Trainer computed (it may have been raised).
+    WizardError when the file is too big (or not text) to read."""
     state_file = checkpoint / "trainer_state.json"
+    if not os.path.lexists(state_file):
+        return None, None
+    text = read_text_file(state_file, "trainer state", max_bytes=MAX_STATE_BYTES)
     try:
-        state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.is_file() else {}
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        state = json.loads(text)
+    except (ValueError, RecursionError):
         return None, None
     step = state.get("global_step") if isinstance(state, dict) else None
     if not isinstance(step, int):
@@ -146,7 +159,6 @@ def deepspeed_dict(target: Target) -> dict[str, Any] | None:
     """The DeepSpeed JSON for the memory estimate; None when it is missing or broken, which
     check_config has reported already."""
     from wizard.axolotl.deepspeed_file import load_deepspeed
-    from wizard.errors import WizardError
 
     try:
         return load_deepspeed(target.config.get("deepspeed"), target.config_path, target.run_dir)

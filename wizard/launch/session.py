@@ -23,13 +23,16 @@ from wizard.launch.command import (
     build_launch_command,
 )
 from wizard.launch.fsdp_accelerate import with_fsdp
+from wizard.launch.lock import LaunchLocks, hold_launch
 from wizard.launch.manifest import (
+    MANIFEST_FILENAME,
     ManifestData,
     ManifestDir,
     plan_manifest_dir,
     record_outcome,
     write_manifest,
 )
+from wizard.launch.outputs import output_dir
 from wizard.launch.preflight import run_preflight
 from wizard.launch.ray_job import check_ray_client, ray_address, ray_cli, ray_command
 from wizard.launch.target import (
@@ -65,22 +68,54 @@ class Prepared:
     accelerate: dict[str, object] | None  # accelerate's config file; None for torchrun
     server: LaunchCommand | None = None  # GRPO's vLLM server, started with the trainers
     launcher: Launcher = "accelerate"
+    locks: LaunchLocks | None = None  # held from `prepare` to the end of `start`
 
 
 def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
-    """Everything up to (not including) writing the manifest and starting the child."""
+    """Everything up to (not including) writing the manifest and starting the child. A launch
+    that will start here holds its run and output folders from now on (`start` lets go)."""
     target = resolve_target(options.target)
     options = planned_launcher(options, target)
     planned, precision = planned_layout(target)
     layout = apply_flags(planned, _with_hostfile(options))
+    locks = None
+    if create_manifest and not options.elsewhere:  # before preflight: the first thing to say
+        locks = hold_launch(target.run_dir, output_dir(target), layout.node_rank)
     pre = Preflight(target, layout, options.python, options.resume,
                     elsewhere=options.elsewhere, dry_run=options.dry_run)  # fmt: skip
-    run_preflight(pre)
-    if options.launcher == "ray":
-        check_ray_client(pre)
-    create = create_manifest and not pre.errors  # a launch that will not start leaves nothing
-    manifest = plan_manifest_dir(target.run_dir, layout.node_rank, create=create)
-    made = (planned, precision, pre, manifest)
+    for note in locks.notes if locks else ():
+        pre.warn(note)
+    try:
+        run_preflight(pre)
+        if options.launcher == "ray":
+            check_ray_client(pre)
+        create = create_manifest and not pre.errors  # a launch that will not start leaves nothing
+        manifest = plan_manifest_dir(target.run_dir, layout.node_rank, create=create)
+    except BaseException:
+        _let_go(locks)
+        raise
+    if pre.errors:
+        _let_go(locks)
+        locks = None
+    elif locks is not None:
+        locks.name_manifest(manifest.path / MANIFEST_FILENAME)
+    prepared = _prepare_layout(options, target, layout, (planned, precision, pre, manifest))
+    prepared.locks = locks
+    return prepared
+
+
+def _let_go(locks: LaunchLocks | None) -> None:
+    if locks is not None:
+        locks.release()
+
+
+# What the command is made from: the planned layout, the precision, the preflight, the manifest.
+Made = tuple[Layout, MixedPrecision, Preflight, ManifestDir]
+
+
+def _prepare_layout(options: LaunchOptions, target: Target, layout: Layout, made: Made) -> Prepared:
+    """The command for this layout, and GRPO's vLLM server on GPUs of its own when it has one."""
+    planned, precision, pre, manifest = made
     here = options.launcher != "ray" and not options.elsewhere
     serve = axolotl_cli(options.python)
     plan = server_plan(target.config, layout, serve, target.config_arg) if here else None
@@ -100,12 +135,8 @@ def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
     return prepared
 
 
-def _prepare_command(
-    options: LaunchOptions,
-    target: Target,
-    layout: Layout,
-    made: tuple[Layout, MixedPrecision, Preflight, ManifestDir],
-) -> Prepared:
+def _prepare_command(options: LaunchOptions, target: Target, layout: Layout,
+                     made: Made) -> Prepared:  # fmt: skip
     planned, precision, pre, manifest = made
     if options.launcher == "ray":
         command = _ray_command(options, target, layout)
@@ -211,14 +242,20 @@ def start(prepared: Prepared, echo: TextSink | None, replace_process: bool = Fal
     warnings = [p.message for p in prepared.preflight.problems if p.severity == "warning"]
     data = ManifestData(prepared.command, prepared.layout, prepared.accelerate,
                         prepared.preflight.versions, warnings, prepared.server)  # fmt: skip
-    write_manifest(prepared.manifest, prepared.target, data)
-    if replace_process:
-        exec_child(prepared.command, prepared.target.run_dir)
-    with serving(prepared.server, prepared.target.run_dir, prepared.manifest.path / SERVER_LOG):
-        ended = run_child(prepared.command, prepared.target.run_dir, prepared.manifest.log, echo)
-    failed = ended.code != 0 and ended.stopped_by is None
-    outcome = Outcome(ended.exit_code, failure_cause(ended.tail) if failed else None, ended)
-    record_outcome(prepared.manifest, outcome.word, outcome.exit_code)
+    try:
+        write_manifest(prepared.manifest, prepared.target, data)
+        if replace_process:
+            if prepared.locks is not None:
+                prepared.locks.keep_across_exec()  # the program that replaces us holds them
+            exec_child(prepared.command, prepared.target.run_dir)
+        run_dir, manifest = prepared.target.run_dir, prepared.manifest
+        with serving(prepared.server, run_dir, manifest.path / SERVER_LOG):
+            ended = run_child(prepared.command, run_dir, manifest.log, echo)
+        failed = ended.code != 0 and ended.stopped_by is None
+        outcome = Outcome(ended.exit_code, failure_cause(ended.tail) if failed else None, ended)
+        record_outcome(prepared.manifest, outcome.word, outcome.exit_code)
+    finally:
+        _let_go(prepared.locks)
     return outcome
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard.errors import WizardError
-from wizard.launch.child import child_env
+from wizard.launch.child import child_env, kept, new_file
 from wizard.launch.command import LaunchCommand, Layout
 
 STOP_GRACE_S = 10.0
@@ -90,9 +90,9 @@ def serving(server: LaunchCommand | None, cwd: Path, log: Path) -> Iterator[None
     if server is None:
         yield
         return
-    with log.open("wb") as sink:
+    with new_file(log) as sink:
         process = subprocess.Popen(
-            server.argv, cwd=cwd, env=child_env(server), start_new_session=True,
+            kept(server.argv), cwd=cwd, env=child_env(server), start_new_session=True,
             stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )  # fmt: skip
         try:

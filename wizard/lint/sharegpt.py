@@ -172,5 +172,5 @@ def _rows(path: Any, bases: list[Path]) -> list[Any]:
 def _loads(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # a head cut short, or nested a million deep
         return None

@@ -37,7 +37,9 @@ def cached_snapshot(repo_id: str) -> Path | None:
             continue
         ref = repo / "refs" / "main"
         if ref.is_file():
-            snapshot = repo / "snapshots" / ref.read_text(encoding="utf-8").strip()
+            with ref.open("rb") as handle:  # a commit hash: its first bytes are all there is
+                name = handle.read(256).decode("utf-8", errors="replace").strip()
+            snapshot = repo / "snapshots" / name
             if (snapshot / "config.json").is_file():
                 return snapshot
         found = sorted((repo / "snapshots").glob("*/config.json"))
