@@ -20,6 +20,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("AXOLOTL_DO_NOT_TRACK", "1")
 
 
+# Axolotl warnings that describe what it does rather than a mix that misbehaves: it switches on
+# its fused LoRA kernels for adapters on CUDA when nobody set them.
+INFORMATIONAL = ("Auto-enabling LoRA kernel optimizations",)
+
+
 def fill_deepspeed_autos(ds: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
     """Fill the "auto" values the way the HF Trainer would, for a single process: DeepSpeed's own
     check cannot read "auto" and assumes a world size of one."""
