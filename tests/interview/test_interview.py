@@ -322,6 +322,21 @@ def test_locked_answers_are_not_asked(tmp_path: Path, monkeypatch: pytest.Monkey
     assert {"method.r", "training.seed"} <= fixed_keys(answers)
 
 
+def test_a_locked_dataset_list_cannot_grow_through_the_interview() -> None:
+    """A preset's locks sit below the interview's own layer: the interview must not offer to add
+    a dataset to a list the preset locks (the locks of `--set` and answers files hold too)."""
+    from wizard.answers.layers import Layer, LayerKind
+
+    answers, _ = collect_answers("tiny-cpu", None, [])
+    locked = {"datasets.0.path": "tiny-data/alpaca.jsonl", "datasets.0.format": "alpaca"}
+    answers.layers.append(Layer("locked by preset builtin:tiny-cpu", locked, kind=LayerKind.LOCK))
+    script = [("model.base_model", ENTER), *HEAD_TINY[4:], *TAIL_TINY, ("review", "write")]
+    prompter = ScriptedPrompter(list(script))
+    iv = Interview(answers, prompter, fixed=fixed_keys(answers))
+    assert len(iv.run().resolve().datasets) == 1
+    assert "datasets.more" not in prompter.asked
+
+
 def test_stdin_not_a_terminal_is_a_clear_error_before_any_question(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "wizard", "new", str(tmp_path / "run"), "--preset", "tiny-cpu"],

@@ -87,6 +87,8 @@ class Interview(InterviewState):
             index += 1
             if index < self.dataset_count():
                 continue
+            if any(key.startswith("datasets.") for key in locked_keys(self.answers)):
+                return  # a preset locks the list: no dataset may be added to it
             if not self.prompter.confirm("datasets.more", "Add another dataset?", False):
                 return
 
