@@ -2,7 +2,7 @@
 
     python scripts/gen_recipe_docs.py
 
-`tests/build/test_recipe_docs.py` fails when the page is stale, so a changed row reaches the
+`tests/render/test_recipe_docs.py` fails when the page is stale, so a changed row reaches the
 manual in the same commit.
 """
 

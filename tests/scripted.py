@@ -98,5 +98,3 @@ class ScriptedPrompter:
 
     def show(self, text: str) -> None:
         self.shown.append(text)
-
-

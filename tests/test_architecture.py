@@ -19,10 +19,10 @@ MAX_FUNCTION_LINES = 50
 LAYERS = {
     "cli": None,  # the top: anything
     "commands": None,
-    "interview": {"answers", "build", "presets", "models", "estimate", "lint", "axolotl", "gpus"},
-    "presets": {"answers", "build", "importer", "lint", "axolotl"},
-    "importer": {"answers", "build", "lint", "axolotl"},
-    "build": {"answers", "estimate", "lint", "models", "launch", "axolotl", "recipes"},
+    "interview": {"answers", "render", "presets", "models", "estimate", "lint", "axolotl", "gpus"},
+    "presets": {"answers", "render", "importer", "lint", "axolotl"},
+    "importer": {"answers", "render", "lint", "axolotl"},
+    "render": {"answers", "estimate", "lint", "models", "launch", "axolotl", "recipes"},
     "answers": {"axolotl", "gpus", "recipes"},
     "launch": {"lint", "estimate", "models", "answers", "axolotl"},
     "lint": {"axolotl", "models", "gpus"},
@@ -33,7 +33,7 @@ LAYERS = {
     "gpus": set(),  # the GPUs the wizard knows by name, and this machine's
 }
 # Modules directly in wizard/ that everything may use (the foundation).
-FOUNDATION = {"errors", "files", "folders", "datafiles", "yamlio", "resources", "spec", "tiny",
+FOUNDATION = {"errors", "files", "folders", "datafiles", "yamlio", "resources", "runspec", "tiny",
               "terminal", "__init__", "__main__"}  # fmt: skip
 
 
@@ -113,7 +113,7 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 
 
 def home(module: str) -> str:
-    """The package (or foundation module) a module belongs to: `wizard.lint.keys` -> `lint`."""
+    """The package (or foundation module) a module belongs to: `wizard.lint.api` -> `lint`."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else "__init__"
 
@@ -162,7 +162,7 @@ def test_the_pure_packages_import_nothing_heavy() -> None:
     import subprocess
     import sys
 
-    packages = ["wizard.spec", "wizard.answers.file", "wizard.build.plan", "wizard.lint",
+    packages = ["wizard.runspec", "wizard.answers.file", "wizard.render.plan", "wizard.lint",
                 "wizard.estimate", "wizard.models", "wizard.presets.assemble",
                 "wizard.importer"]  # fmt: skip
     heavy = ["torch", "transformers", "axolotl", "deepspeed", "accelerate", "questionary",

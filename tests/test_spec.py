@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from wizard.answers.file import AnswersDocument, answers_text, load_answers_file
 from wizard.answers.layers import Answers
 from wizard.axolotl.paths import relative_to_run_dir
-from wizard.spec import DEFAULT_METHOD, METHODS, LoraMethod, QLoraMethod, RunSpec
+from wizard.runspec import DEFAULT_METHOD, METHODS, LoraMethod, QLoraMethod, RunSpec
 
 BASE: dict[str, Any] = {
     "model": {"base_model": "org/model"},
@@ -133,8 +133,9 @@ segments = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1
 names = st.one_of(
     st.builds(lambda org, name: f"{org}/{name}", segments, segments),
     st.builds(
-        lambda prefix, parts, suffix: (prefix or ("" if suffix else "./")) + "/".join(parts)
-        + suffix,
+        lambda prefix, parts, suffix: (
+            (prefix or ("" if suffix else "./")) + "/".join(parts) + suffix
+        ),
         st.sampled_from(["", "../", "/data/"]),
         st.lists(segments, min_size=1, max_size=3),
         st.sampled_from(["", ".jsonl", ".parquet"]),
@@ -217,7 +218,7 @@ def test_spec_to_answers_file_to_spec_is_identity(
 def test_the_command_line_s_hardware_bounds_are_the_spec_s() -> None:
     """argtypes keeps its own copy (`--help` must not load Pydantic): the two must agree."""
     from wizard.commands import argtypes
-    from wizard.spec.hardware import HardwareSpec
+    from wizard.runspec.hardware import HardwareSpec
 
     def upper(name: str) -> object:
         return next(m.le for m in HardwareSpec.model_fields[name].metadata if hasattr(m, "le"))

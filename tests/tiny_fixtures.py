@@ -23,8 +23,13 @@ def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     built by the real wizard.tiny in a child process. Once per session: every module that
     imports this fixture gets the same folder, and wizard.tiny reuses a complete build."""
     root = tmp_path_factory.getbasetemp() / "tiny-shared"
-    done = subprocess.run([sys.executable, "-m", "wizard.tiny", str(root)],
-                          capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "wizard.tiny", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return root
 
@@ -45,8 +50,9 @@ def new_run(cwd: Path, name: str, *sets: str) -> Path:
     return cwd / name
 
 
-def launch(cwd: Path, *args: str, env: dict[str, str] | None = None,
-           timeout: float = TRAIN_TIMEOUT) -> subprocess.CompletedProcess[str]:
+def launch(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = TRAIN_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
     return run_wizard("launch", *args, cwd=cwd, env=env, timeout=timeout)
 
 
@@ -65,7 +71,7 @@ def free_port() -> int:
 
 
 def tail(done: subprocess.CompletedProcess[str]) -> str:
-    return (done.stdout[-4000:] + "\n--- stderr ---\n" + done.stderr[-4000:])
+    return done.stdout[-4000:] + "\n--- stderr ---\n" + done.stderr[-4000:]
 
 
 def bin_dir(tmp_path: Path, scripts: dict[str, str]) -> Path:
@@ -81,7 +87,10 @@ def bin_dir(tmp_path: Path, scripts: dict[str, str]) -> Path:
 
 def path_without(tool: str) -> str:
     """PATH with every folder that holds `tool` left out."""
-    keep = [p for p in os.environ.get("PATH", "").split(os.pathsep)
-            if p and not (Path(p) / tool).exists()]
+    keep = [
+        p
+        for p in os.environ.get("PATH", "").split(os.pathsep)
+        if p and not (Path(p) / tool).exists()
+    ]
     venv_bin = str(Path(sys.executable).parent)
     return os.pathsep.join([venv_bin, *keep]) if shutil.which("bash") else venv_bin

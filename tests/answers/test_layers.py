@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wizard.answers.keys import check_keys, generic_key, known_keys
+from wizard.answers.answer_keys import check_keys, generic_key, known_keys
 from wizard.answers.layers import Answers, Layer, unflatten
 from wizard.errors import WizardError
 

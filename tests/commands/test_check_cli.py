@@ -18,8 +18,13 @@ GOOD = "base_model: m\nlearning_rate: 0.00002\ndatasets:\n  - path: a/b\n    typ
 
 
 def run_check(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "wizard", "check", *args],
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "wizard", "check", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def write(tmp_path: Path, text: str, name: str = "axolotl.yml") -> Path:
@@ -49,12 +54,16 @@ def test_json_output(tmp_path: Path) -> None:
     assert finding["line"] == 6 and finding["rename"]["to"] == "lora_alpha"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("a: [1, 2\n", "YAML syntax error"),
-    ("- just\n- a list\n", "the top level is a list, not a mapping"),
-])
-def test_bad_yaml(tmp_path: Path, text: str, expected: str,
-                  capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: [1, 2\n", "YAML syntax error"),
+        ("- just\n- a list\n", "the top level is a list, not a mapping"),
+    ],
+)
+def test_bad_yaml(
+    tmp_path: Path, text: str, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write(tmp_path, text)
     assert main(["check", str(path)]) == 1
     err = capsys.readouterr().err
@@ -71,8 +80,11 @@ def test_missing_binary_and_huge_files(tmp_path: Path) -> None:
     binary = tmp_path / "b.yml"
     binary.write_bytes(b"\x00\x01\x02")
     huge = write(tmp_path, "a: " + "x" * (3 * 1024 * 1024) + "\n", "huge.yml")
-    for path, expected in ((tmp_path / "nope.yml", "does not exist"),
-                           (binary, "binary file"), (huge, "MB")):
+    for path, expected in (
+        (tmp_path / "nope.yml", "does not exist"),
+        (binary, "binary file"),
+        (huge, "MB"),
+    ):
         proc = run_check(str(path))
         assert proc.returncode == 1 and expected in proc.stderr, proc.stderr
         assert "Traceback" not in proc.stderr
@@ -87,8 +99,12 @@ def test_deepspeed_json_that_does_not_parse(tmp_path: Path) -> None:
 
 
 def test_deepspeed_finding_points_into_the_json(tmp_path: Path) -> None:
-    write(tmp_path, '{\n  "zero_optimization": {\n    "stage": 3,\n    "overlap_com": true\n  },\n'
-          '  "bf16": {"enabled": "auto"}\n}\n', "zero3.json")
+    write(
+        tmp_path,
+        '{\n  "zero_optimization": {\n    "stage": 3,\n    "overlap_com": true\n  },\n'
+        '  "bf16": {"enabled": "auto"}\n}\n',
+        "zero3.json",
+    )
     proc = run_check(str(write(tmp_path, GOOD + "deepspeed: zero3.json\n")))
     assert proc.returncode == 1
     assert f"{tmp_path / 'zero3.json'}:4:5: `zero_optimization.overlap_com`" in proc.stdout
@@ -122,8 +138,9 @@ def test_check_imports_nothing_heavy(tmp_path: Path) -> None:
         "loaded = heavy & {m.split('.')[0] for m in sys.modules}\n"
         "assert not loaded, loaded\nprint('rc', rc)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0 and "rc 0" in proc.stdout, proc.stdout + proc.stderr
 
 
@@ -149,8 +166,9 @@ def test_strict_makes_warnings_fail(tmp_path: Path) -> None:
 def test_absolute_deepspeed_path_elsewhere_is_a_warning(tmp_path: Path) -> None:
     image_path = "/workspace/axolotl/deepspeed_configs/zero3_bf16.json"
     proc = run_check(str(write(tmp_path, GOOD + f"deepspeed: {image_path}\n")), "--json")
-    (finding,) = [f for f in json.loads(proc.stdout)["findings"]
-                  if f["code"] == "deepspeed-missing"]
+    (finding,) = [
+        f for f in json.loads(proc.stdout)["findings"] if f["code"] == "deepspeed-missing"
+    ]
     assert proc.returncode == 0 and finding["severity"] == "warning"
     relative = run_check(str(write(tmp_path, GOOD + "deepspeed: ds/zero9.json\n", "rel.yml")))
     assert relative.returncode == 1 and "deepspeed-missing" in relative.stdout

@@ -49,7 +49,9 @@ def test_json_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert isinstance(breakdown, dict)
     assert sum(breakdown.values()) == pytest.approx(data["peak_gib_per_gpu"], abs=0.01)
     assert data["fits"] is True and data["model"] == {
-        "name": "meta-llama/Llama-3.1-8B", "source": "catalog (meta-llama/Llama-3.1-8B)"}
+        "name": "meta-llama/Llama-3.1-8B",
+        "source": "catalog (meta-llama/Llama-3.1-8B)",
+    }
     without = _json(capsys, ["estimate", str(_write(tmp_path)), "--json"])
     assert without["fits"] is None
 
@@ -78,8 +80,9 @@ def test_missing_deepspeed_json_is_one_line_error(
     assert "deepspeed: nowhere/zero2.json not found" in err and "Traceback" not in err
 
 
-def test_unknown_model_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_model_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
     config = _write(tmp_path, QLORA_8B.replace("meta-llama/Llama-3.1-8B", "acme/secret-13b"))
     assert main(["estimate", str(config)]) == 1
@@ -117,8 +120,14 @@ def test_estimate_never_imports_heavy_packages(tmp_path: Path) -> None:
         " file=sys.stderr)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=env, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     report = json.loads(proc.stderr.strip().splitlines()[-1])
     assert report == {"code": 0, "loaded": []}
 
@@ -137,8 +146,14 @@ def test_estimator_modules_are_pure() -> None:
         "print(','.join(m for m in heavy if m in sys.modules) or 'none')\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=env, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "none"
 

@@ -49,16 +49,26 @@ class Places:
 
 @pytest.fixture
 def places(tmp_path: Path) -> Places:
-    found = Places(tmp_path, tmp_path / "config" / "axolotl-wizard" / "presets",
-                   tmp_path / "team1", tmp_path / "team2", tmp_path / "project")
+    found = Places(
+        tmp_path,
+        tmp_path / "config" / "axolotl-wizard" / "presets",
+        tmp_path / "team1",
+        tmp_path / "team2",
+        tmp_path / "project",
+    )
     for folder in (found.user, found.team1, found.team2, found.project_presets):
         folder.mkdir(parents=True)
     return found
 
 
 def write_preset(folder: Path, name: str, seed: int, **extra: object) -> Path:
-    body = {"name": name, "description": f"seed {seed} from {folder.name}",
-            "extends": "tiny-cpu", "answers": {"training": {"seed": seed}}, **extra}
+    body = {
+        "name": name,
+        "description": f"seed {seed} from {folder.name}",
+        "extends": "tiny-cpu",
+        "answers": {"training": {"seed": seed}},
+        **extra,
+    }
     path = folder / f"{name}.yml"
     path.write_text(yaml.safe_dump(body), encoding="utf-8")
     return path
@@ -83,8 +93,9 @@ def test_highest_source_wins_and_qualified_names_pick_one(places: Places) -> Non
     assert (seed["value"], seed["from"]) == (4, "preset project:shared")
     # Team folders are searched like PATH: the first one that has the name wins.
     for qualified, expected in (("user:shared", 1), ("team:shared", 2), ("project:shared", 4)):
-        made = places.run("new", f"runs/{qualified.replace(':', '-')}", "--preset", qualified,
-                          "--yes")
+        made = places.run(
+            "new", f"runs/{qualified.replace(':', '-')}", "--preset", qualified, "--yes"
+        )
         assert made.returncode == 0, made.stderr
         assert answered_seed(places.project / "runs" / qualified.replace(":", "-")) == expected
 
@@ -98,9 +109,11 @@ def test_highest_source_wins_and_qualified_names_pick_one(places: Places) -> Non
 
 
 def test_unknown_source_and_path_like_names_are_refused(places: Places) -> None:
-    for name, message in (("nowhere:tiny-cpu", "unknown preset source 'nowhere'"),
-                          ("../../etc/passwd", "is not a preset name"),
-                          ("team:../x", "is not a preset name")):
+    for name, message in (
+        ("nowhere:tiny-cpu", "unknown preset source 'nowhere'"),
+        ("../../etc/passwd", "is not a preset name"),
+        ("team:../x", "is not a preset name"),
+    ):
         result = places.run("presets", "show", name)
         assert result.returncode == 1 and message in result.stderr, result.stderr
 
@@ -121,8 +134,10 @@ def test_locked_answers_need_unlock(places: Places) -> None:
 
     refused = places.run(*base, "--set", "training.seed=7")
     assert refused.returncode == 1
-    assert ("error: training.seed is locked by preset team:team-base (value 1234), but --set "
-            "changes it to 7") in refused.stderr
+    assert (
+        "error: training.seed is locked by preset team:team-base (value 1234), but --set "
+        "changes it to 7"
+    ) in refused.stderr
     assert "--unlock" in refused.stderr
     assert not (places.project / "runs").exists()
 
@@ -138,7 +153,8 @@ def test_locked_answers_need_unlock(places: Places) -> None:
 def test_a_child_preset_cannot_change_what_its_parent_locks(places: Places) -> None:
     shutil.copytree(TEAM, places.team1, dirs_exist_ok=True)
     (places.project_presets / "sneaky.yml").write_text(
-        "name: sneaky\nextends: team-base\nanswers: {training: {seed: 1}}\n", encoding="utf-8")
+        "name: sneaky\nextends: team-base\nanswers: {training: {seed: 1}}\n", encoding="utf-8"
+    )
     result = places.run("presets", "show", "sneaky")
     assert result.returncode == 1
     assert "training.seed is locked by preset team:team-base" in result.stderr
@@ -163,8 +179,11 @@ def test_hostile_and_broken_files_are_listed_as_broken_and_nothing_runs(places: 
         assert "BROKEN:" in rows[name] and reason in rows[name], rows[name]
     assert "BROKEN" not in rows["fine"] and "BROKEN" not in rows["tiny-cpu"]
 
-    for args in (["presets", "show", "evil"], ["new", "runs/evil", "--preset", "evil", "--yes"],
-                 ["presets", "check", str(places.team1)]):
+    for args in (
+        ["presets", "show", "evil"],
+        ["new", "runs/evil", "--preset", "evil", "--yes"],
+        ["presets", "check", str(places.team1)],
+    ):
         result = places.run(*args)
         assert result.returncode == 1
         assert "Traceback" not in result.stderr
@@ -177,7 +196,8 @@ def test_cycles_show_the_chain(places: Places) -> None:
     result = places.run("new", "runs/x", "--preset", "cycle-b", "--yes")
     assert result.returncode == 1
     assert "error: preset extends form a cycle: team:cycle-b -> team:cycle-a -> team:cycle-b" in (
-        result.stderr)
+        result.stderr
+    )
 
 
 def test_check_builtin_presets() -> None:
@@ -194,15 +214,18 @@ def test_check_a_team_folder_fails_with_file_and_reason(places: Places) -> None:
     assert "checked 2 presets: 2 ok, 0 failed" in good.stdout
 
     bad = places.team1 / "bad-raw.yml"
-    bad.write_text("name: bad-raw\nextends: tiny-cpu\naxolotl:\n  pad_to_sequence_len: maybe\n",
-                   encoding="utf-8")
+    bad.write_text(
+        "name: bad-raw\nextends: tiny-cpu\naxolotl:\n  pad_to_sequence_len: maybe\n",
+        encoding="utf-8",
+    )
     failed = places.run("presets", "check", str(places.team1))
     assert failed.returncode == 1
     assert f"error: {bad}: `pad_to_sequence_len`: 'maybe' is a string" in failed.stdout
     assert "checked 3 presets: 2 ok, 1 failed" in failed.stdout
 
-    bad.write_text("name: bad-raw\nextends: tiny-cpu\naxolotl:\n  lerning_rate: 0.1\n",
-                   encoding="utf-8")
+    bad.write_text(
+        "name: bad-raw\nextends: tiny-cpu\naxolotl:\n  lerning_rate: 0.1\n", encoding="utf-8"
+    )
     assert places.run("presets", "check", str(places.team1)).returncode == 0
     strict = places.run("presets", "check", "--strict", str(places.team1))
     assert strict.returncode == 1 and "did you mean `learning_rate`?" in strict.stdout
@@ -243,7 +266,8 @@ def test_axolotl_version_mismatch_warns(places: Places) -> None:
     made = places.run("new", "runs/f", "--preset", "future", "--yes")
     assert made.returncode == 0, made.stderr
     assert "warning: preset team:future wants axolotl >=99, but the installed Axolotl is" in (
-        made.stderr)
+        made.stderr
+    )
     listed = {p["name"]: p for p in json.loads(places.run("presets", "list", "--json").stdout)}
     assert listed["garbled"]["status"] == "broken"
     assert "is not a version specifier" in listed["garbled"]["problem"]
@@ -251,11 +275,30 @@ def test_axolotl_version_mismatch_warns(places: Places) -> None:
 
 def test_save_then_new_reproduces_the_run(places: Places) -> None:
     original = places.run(
-        "new", "runs/a", "--preset", "llama-3.1-8b-full-zero3", "--set", "datasets.0.path=d.jsonl",
-        "--set", "training.seed=7", "--set", "axolotl.dataloader_num_workers=2", "--yes")
+        "new",
+        "runs/a",
+        "--preset",
+        "llama-3.1-8b-full-zero3",
+        "--set",
+        "datasets.0.path=d.jsonl",
+        "--set",
+        "training.seed=7",
+        "--set",
+        "axolotl.dataloader_num_workers=2",
+        "--yes",
+    )
     assert original.returncode == 0, original.stderr
-    saved = places.run("presets", "save", "our-zero3", "--from", "runs/a", "--to",
-                       str(places.team2), "--description", "what worked")
+    saved = places.run(
+        "presets",
+        "save",
+        "our-zero3",
+        "--from",
+        "runs/a",
+        "--to",
+        str(places.team2),
+        "--description",
+        "what worked",
+    )
     assert saved.returncode == 0, saved.stderr
     assert "Use it: axolotl-wizard new RUN_DIR --preset team:our-zero3" in saved.stdout
     # The data file is a path on the machine that made the run: the preset leaves it to `new`.
@@ -273,8 +316,9 @@ def test_save_then_new_reproduces_the_run(places: Places) -> None:
         expected = (first / name).read_bytes().replace(old_ref[0], new_ref[0])
         assert expected.replace(old_ref[1], new_ref[1]) == (second / name).read_bytes(), name
 
-    refused = places.run("presets", "save", "our-zero3", "--from", "runs/a", "--to",
-                         str(places.team2))
+    refused = places.run(
+        "presets", "save", "our-zero3", "--from", "runs/a", "--to", str(places.team2)
+    )
     assert refused.returncode == 1 and "already exists" in refused.stderr
 
 
@@ -291,8 +335,14 @@ def test_presets_commands_import_nothing_heavy(places: Places) -> None:
         "heavy = {'torch', 'transformers', 'axolotl', 'deepspeed', 'accelerate', 'questionary'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=places.project, env={**os.environ, **places.env}, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=places.project,
+        env={**os.environ, **places.env},
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
 
@@ -317,9 +367,19 @@ def _saved(places: Places, name: str, *args: str) -> dict[str, Any]:
 
 def test_save_keeps_the_recipe_and_leaves_this_machine_out(places: Places) -> None:
     data = _chat_data(places)
-    made = places.run("new", "runs/a", "--preset", "llama-3.1-8b-lora", "--set",
-                      f"datasets.0.path={data}", "--set", "datasets.0.field_messages=conversations",
-                      "--set", f"training.output_dir={places.root / 'scratch' / 'out'}", "--yes")
+    made = places.run(
+        "new",
+        "runs/a",
+        "--preset",
+        "llama-3.1-8b-lora",
+        "--set",
+        f"datasets.0.path={data}",
+        "--set",
+        "datasets.0.field_messages=conversations",
+        "--set",
+        f"training.output_dir={places.root / 'scratch' / 'out'}",
+        "--yes",
+    )
     assert made.returncode == 0, made.stderr
     done = places.run("presets", "save", "chat-lora", "--from", str(places.project / "runs" / "a"),
                       "--to", str(places.team2))  # fmt: skip
@@ -330,8 +390,14 @@ def test_save_keeps_the_recipe_and_leaves_this_machine_out(places: Places) -> No
     answers = yaml.safe_load(text)["answers"]
     assert answers["model"]["base_model"] == "meta-llama/Llama-3.1-8B-Instruct"  # a Hub id stays
     # Only the chat format's fields: no field_prompt/field_chosen/text_field/conversations.
-    assert answers["datasets"] == [{"format": "chat_template", "field_messages": "conversations",
-                                    "role_key": "role", "content_key": "content"}]
+    assert answers["datasets"] == [
+        {
+            "format": "chat_template",
+            "field_messages": "conversations",
+            "role_key": "role",
+            "content_key": "content",
+        }
+    ]
     assert "output_dir" not in answers["training"] and answers["training"]["learning_rate"] == 2e-4
 
     checked = places.run("presets", "check", str(places.team2))
@@ -354,27 +420,63 @@ def test_a_run_of_given_answers_saves_no_batch_or_sharding(places: Places) -> No
 
     run = places.project / "runs" / "given"
     run.mkdir(parents=True)
-    (run / "wizard-answers.yml").write_text(yaml.safe_dump({
-        "format_version": FORMAT_VERSION, "wizard_version": "0.1.0", "axolotl_version": "0.19.0",
-        "preset": None,
-        "answers": {"model": {"base_model": "meta-llama/Llama-3.1-8B"},
+    (run / "wizard-answers.yml").write_text(
+        yaml.safe_dump(
+            {
+                "format_version": FORMAT_VERSION,
+                "wizard_version": "0.1.0",
+                "axolotl_version": "0.19.0",
+                "preset": None,
+                "answers": {
+                    "model": {"base_model": "meta-llama/Llama-3.1-8B"},
                     "datasets": [{"path": "org/data", "format": "alpaca"}],
-                    "method": {"kind": "qlora"}, "training": {"learning_rate": 0.0001}},
-        "axolotl": {}, "complete": True}, sort_keys=False), encoding="utf-8")
+                    "method": {"kind": "qlora"},
+                    "training": {"learning_rate": 0.0001},
+                },
+                "axolotl": {},
+                "complete": True,
+            },
+            sort_keys=False,
+        ),
+        encoding="utf-8",
+    )
     answers = _saved(places, "given", "--from", "runs/given")["answers"]
-    assert answers == {"model": {"base_model": "meta-llama/Llama-3.1-8B"},
-                       "datasets": [{"path": "org/data", "format": "alpaca"}],
-                       "method": {"kind": "qlora"}, "training": {"learning_rate": 0.0001}}
+    assert answers == {
+        "model": {"base_model": "meta-llama/Llama-3.1-8B"},
+        "datasets": [{"path": "org/data", "format": "alpaca"}],
+        "method": {"kind": "qlora"},
+        "training": {"learning_rate": 0.0001},
+    }
 
 
 def test_save_extends_a_parent_and_locks_answers(places: Places) -> None:
     data = _chat_data(places)
-    made = places.run("new", "runs/a", "--preset", "llama-3.1-8b-lora", "--set",
-                      f"datasets.0.path={data}", "--set", "datasets.0.field_messages=conversations",
-                      "--set", "training.seed=7", "--yes")
+    made = places.run(
+        "new",
+        "runs/a",
+        "--preset",
+        "llama-3.1-8b-lora",
+        "--set",
+        f"datasets.0.path={data}",
+        "--set",
+        "datasets.0.field_messages=conversations",
+        "--set",
+        "training.seed=7",
+        "--yes",
+    )
     assert made.returncode == 0, made.stderr
-    preset = _saved(places, "child", "--from", "runs/a", "--extends", "llama-3.1-8b-lora",
-                    "--lock", "training.seed", "--lock", "method")
+    preset = _saved(
+        places,
+        "child",
+        "--from",
+        "runs/a",
+        "--extends",
+        "llama-3.1-8b-lora",
+        "--lock",
+        "training.seed",
+        "--lock",
+        "method",
+    )
     assert preset["extends"] == ["llama-3.1-8b-lora"]
     assert preset["locked"] == ["training.seed", "method"]
     answers = preset["answers"]
@@ -397,8 +499,17 @@ def test_save_extends_a_parent_and_locks_answers(places: Places) -> None:
 
 def test_save_refuses_a_preset_that_breaks_its_parents_lock(places: Places) -> None:
     shutil.copytree(TEAM, places.team1, dirs_exist_ok=True)
-    made = places.run("new", "runs/a", "--preset", "llama-3.1-8b-lora", "--set",
-                      "datasets.0.path=org/chat", "--set", "training.seed=7", "--yes")
+    made = places.run(
+        "new",
+        "runs/a",
+        "--preset",
+        "llama-3.1-8b-lora",
+        "--set",
+        "datasets.0.path=org/chat",
+        "--set",
+        "training.seed=7",
+        "--yes",
+    )
     assert made.returncode == 0, made.stderr
     base = ("presets", "save", "x", "--from", "runs/a", "--to", str(places.team2))
     broken = places.run(*base, "--extends", "team-base")

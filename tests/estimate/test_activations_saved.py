@@ -41,8 +41,9 @@ def _saved_bytes(layers: int, upcast: bool) -> int:
         return tensor
 
     ids = torch.randint(0, 1000, (1, TOKENS))
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), torch.autocast(
-        "cpu", dtype=torch.bfloat16
+    with (
+        torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t),
+        torch.autocast("cpu", dtype=torch.bfloat16),
     ):
         model(input_ids=ids)
     params = {p.untyped_storage().data_ptr() for p in model.parameters()}

@@ -12,8 +12,16 @@ from wizard.estimate.autofit import Keep, _plans, layouts_for
 from wizard.estimate.workload import workload_from_config
 from wizard.models import ModelArch, catalog_arch
 
-QLORA = {"adapter": "qlora", "load_in_4bit": True, "lora_r": 16, "lora_target_linear": True,
-         "sequence_len": 4096, "sample_packing": True, "bf16": True, "flash_attention": True}
+QLORA = {
+    "adapter": "qlora",
+    "load_in_4bit": True,
+    "lora_r": 16,
+    "lora_target_linear": True,
+    "sequence_len": 4096,
+    "sample_packing": True,
+    "bf16": True,
+    "flash_attention": True,
+}
 FULL = {"sequence_len": 4096, "sample_packing": True, "bf16": True, "flash_attention": True}
 
 
@@ -60,8 +68,13 @@ def test_plan_is_the_fastest_that_fits(
 
 
 def test_roomy_gpu_needs_no_checkpointing_or_accumulation() -> None:
-    plan = autofit({**QLORA, "sequence_len": 512}, _arch("HuggingFaceTB/SmolLM2-135M"), gpus=1,
-                   gpu_mem_gib=80, target_batch=8)
+    plan = autofit(
+        {**QLORA, "sequence_len": 512},
+        _arch("HuggingFaceTB/SmolLM2-135M"),
+        gpus=1,
+        gpu_mem_gib=80,
+        target_batch=8,
+    )
     assert (plan.micro_batch, plan.grad_accum, plan.grad_ckpt, plan.zero_stage) == (8, 1, False, 0)
 
 
@@ -95,5 +108,11 @@ def test_shorter_sequence_is_suggested_when_it_would_fit() -> None:
 @pytest.mark.parametrize(("mem", "batch", "margin"), [(0, 8, 0.1), (24, 0, 0.1), (24, 8, 1.0)])
 def test_bad_autofit_input_is_a_clear_error(mem: float, batch: int, margin: float) -> None:
     with pytest.raises(WizardError, match="auto-fit needs"):
-        autofit(QLORA, _arch("meta-llama/Llama-3.1-8B"), gpus=1, gpu_mem_gib=mem,
-                target_batch=batch, margin=margin)
+        autofit(
+            QLORA,
+            _arch("meta-llama/Llama-3.1-8B"),
+            gpus=1,
+            gpu_mem_gib=mem,
+            target_batch=batch,
+            margin=margin,
+        )

@@ -18,14 +18,28 @@ def _arch(name: str = "meta-llama/Llama-3.1-8B") -> ModelArch:
 
 
 def test_config_keys_are_read_like_axolotl() -> None:
-    spec = workload_from_config({
-        "adapter": "qlora", "load_in_4bit": True, "lora_r": 32, "lora_target_modules": ["q_proj"],
-        "sequence_len": 1024, "micro_batch_size": 2, "gradient_accumulation_steps": 8,
-        "gradient_checkpointing": "offload", "optimizer": "paged_adamw_8bit", "bf16": "auto",
-        "attn_implementation": "flash_attention_2", "cut_cross_entropy": True,
-    })
+    spec = workload_from_config(
+        {
+            "adapter": "qlora",
+            "load_in_4bit": True,
+            "lora_r": 32,
+            "lora_target_modules": ["q_proj"],
+            "sequence_len": 1024,
+            "micro_batch_size": 2,
+            "gradient_accumulation_steps": 8,
+            "gradient_checkpointing": "offload",
+            "optimizer": "paged_adamw_8bit",
+            "bf16": "auto",
+            "attn_implementation": "flash_attention_2",
+            "cut_cross_entropy": True,
+        }
+    )
     assert (spec.method, spec.weight_bits, spec.lora_r, spec.lora_targets) == (
-        "qlora", 4, 32, ("q_proj",))
+        "qlora",
+        4,
+        32,
+        ("q_proj",),
+    )
     assert spec.grad_ckpt and spec.activation_offload and spec.attention == "flash"
     assert spec.loss == "fused" and spec.compute_bytes == 2 and spec.grad_accum == 8
 
@@ -40,12 +54,18 @@ def test_axolotl_defaults_and_fp32_upcast_rule() -> None:
 
 
 def test_deepspeed_and_fsdp_settings() -> None:
-    ds = {"zero_optimization": {"stage": 3, "offload_optimizer": {"device": "cpu"},
-                                "offload_param": {"device": "cpu"}}}
+    ds = {
+        "zero_optimization": {
+            "stage": 3,
+            "offload_optimizer": {"device": "cpu"},
+            "offload_param": {"device": "cpu"},
+        }
+    }
     spec = workload_from_config({"deepspeed": "z.json", "bf16": True}, ds, gpus=8)
     assert (spec.zero_stage, spec.offload_optimizer, spec.offload_params) == (3, True, True)
-    fsdp = workload_from_config({"fsdp": ["full_shard", "auto_wrap"],
-                            "fsdp_config": {"fsdp_offload_params": True}}, gpus=2)
+    fsdp = workload_from_config(
+        {"fsdp": ["full_shard", "auto_wrap"], "fsdp_config": {"fsdp_offload_params": True}}, gpus=2
+    )
     assert fsdp.fsdp and fsdp.sharded and fsdp.offload_params
 
 
@@ -84,8 +104,14 @@ def test_paged_optimizer_is_marked_rough() -> None:
 
 
 def test_advice_is_ranked_fitting_first_and_cheapest_first() -> None:
-    cfg = {"adapter": "lora", "lora_target_linear": True, "bf16": True, "sequence_len": 8192,
-           "micro_batch_size": 4, "sample_packing": True}
+    cfg = {
+        "adapter": "lora",
+        "lora_target_linear": True,
+        "bf16": True,
+        "sequence_len": 8192,
+        "micro_batch_size": 4,
+        "sample_packing": True,
+    }
     result = estimate(cfg, _arch(), gpu_mem_gib=80)
     assert result.verdict == "does not fit" and result.fits is False
     assert result.advice, "a run that does not fit must say what to change"
@@ -96,16 +122,26 @@ def test_advice_is_ranked_fitting_first_and_cheapest_first() -> None:
 
 
 def test_nothing_helps_enough_gives_a_combined_nearest_option() -> None:
-    result = estimate({"bf16": True, "sequence_len": 4096}, _arch("meta-llama/Llama-3.1-70B"),
-                      gpu_mem_gib=24)
+    result = estimate(
+        {"bf16": True, "sequence_len": 4096}, _arch("meta-llama/Llama-3.1-70B"), gpu_mem_gib=24
+    )
     assert not any(a.fits for a in result.advice[:-1])
     assert result.advice[-1].change.startswith("all of: ")
 
 
 def test_fitting_run_gets_no_advice_and_json_has_the_contract_keys() -> None:
-    result = estimate({"adapter": "qlora", "load_in_4bit": True, "bf16": True,
-                       "flash_attention": True, "gradient_checkpointing": True,
-                       "sequence_len": 1024}, _arch(), gpu_mem_gib=80)
+    result = estimate(
+        {
+            "adapter": "qlora",
+            "load_in_4bit": True,
+            "bf16": True,
+            "flash_attention": True,
+            "gradient_checkpointing": True,
+            "sequence_len": 1024,
+        },
+        _arch(),
+        gpu_mem_gib=80,
+    )
     data = result.to_json()
     assert data["fits"] is True and data["verdict"] == "fits" and data["advice"] == []
     assert isinstance(data["peak_gib_per_gpu"], float) and isinstance(data["cpu_ram_gib"], float)
@@ -113,10 +149,16 @@ def test_fitting_run_gets_no_advice_and_json_has_the_contract_keys() -> None:
 
 
 def test_offload_needs_cpu_ram() -> None:
-    ds = {"zero_optimization": {"stage": 3, "offload_optimizer": {"device": "cpu"},
-                                "offload_param": {"device": "cpu"}}}
-    on_gpu = estimate({"bf16": True}, _arch(), deepspeed={"zero_optimization": {"stage": 3}},
-                      gpus=8)
+    ds = {
+        "zero_optimization": {
+            "stage": 3,
+            "offload_optimizer": {"device": "cpu"},
+            "offload_param": {"device": "cpu"},
+        }
+    }
+    on_gpu = estimate(
+        {"bf16": True}, _arch(), deepspeed={"zero_optimization": {"stage": 3}}, gpus=8
+    )
     offloaded = estimate({"bf16": True}, _arch(), deepspeed=ds, gpus=8)
     assert offloaded.peak_gib_per_gpu < on_gpu.peak_gib_per_gpu
     assert offloaded.cpu_ram_gib > on_gpu.cpu_ram_gib + 100  # ~16 bytes/param of 8B on the CPU

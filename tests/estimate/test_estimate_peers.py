@@ -26,10 +26,15 @@ def _arch(name: str) -> ModelArch:
 
 def _hf_config(arch: ModelArch) -> object:
     """A transformers config with the catalog's shapes."""
-    common = dict(hidden_size=arch.hidden_size, num_hidden_layers=arch.num_layers,
-                  num_attention_heads=arch.num_heads, num_key_value_heads=arch.num_kv_heads,
-                  intermediate_size=arch.intermediate_size, vocab_size=arch.vocab_size,
-                  tie_word_embeddings=arch.tied_embeddings)
+    common = dict(
+        hidden_size=arch.hidden_size,
+        num_hidden_layers=arch.num_layers,
+        num_attention_heads=arch.num_heads,
+        num_key_value_heads=arch.num_kv_heads,
+        intermediate_size=arch.intermediate_size,
+        vocab_size=arch.vocab_size,
+        tie_word_embeddings=arch.tied_embeddings,
+    )
     if arch.model_type in ("llama", "mistral", "qwen2"):
         common["head_dim"] = arch.head_dim
     return transformers.AutoConfig.for_model(arch.model_type, **common)
@@ -42,8 +47,13 @@ def _meta_model(arch: ModelArch) -> object:
 
 @pytest.mark.integration
 @pytest.mark.parametrize(
-    "name", ["meta-llama/Llama-3.1-8B", "Qwen/Qwen2.5-7B", "microsoft/Phi-3-mini-4k-instruct",
-             "meta-llama/Llama-3.2-1B"],
+    "name",
+    [
+        "meta-llama/Llama-3.1-8B",
+        "Qwen/Qwen2.5-7B",
+        "microsoft/Phi-3-mini-4k-instruct",
+        "meta-llama/Llama-3.2-1B",
+    ],
 )
 def test_total_params_equal_transformers_on_meta(name: str) -> None:
     arch = _arch(name)
@@ -65,8 +75,11 @@ def test_total_params_equal_transformers_on_meta(name: str) -> None:
 def test_lora_count_equals_peft(name: str, rank: int, targets: tuple[str, ...] | None) -> None:
     arch = _arch(name)
     model = _meta_model(arch)
-    config = peft.LoraConfig(r=rank, lora_alpha=2 * rank,
-                             target_modules="all-linear" if targets is None else list(targets))
+    config = peft.LoraConfig(
+        r=rank,
+        lora_alpha=2 * rank,
+        target_modules="all-linear" if targets is None else list(targets),
+    )
     peft_model = peft.get_peft_model(model, config)
     trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
     ours = lora_params(arch, Workload(method="lora", lora_r=rank, lora_targets=targets))

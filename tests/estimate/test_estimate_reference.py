@@ -14,8 +14,10 @@ from conftest import REPO, bench_module
 ROOT = REPO
 DATA = ROOT / "tests" / "data" / "memory"
 REPRODUCIBLE = (
-    [f"LR{i:02d}" for i in range(1, 16)] + [f"TT{i:02d}" for i in range(9, 17)]
-    + ["PD02", "PD04", "PD05"] + [f"UC{i:02d}" for i in range(1, 8)]
+    [f"LR{i:02d}" for i in range(1, 16)]
+    + [f"TT{i:02d}" for i in range(9, 17)]
+    + ["PD02", "PD04", "PD05"]
+    + [f"UC{i:02d}" for i in range(1, 8)]
 )
 
 

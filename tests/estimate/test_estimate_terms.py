@@ -92,8 +92,14 @@ def test_trainable_params_full_vs_lora_with_saved_embeddings() -> None:
 
 @pytest.mark.parametrize(
     ("optimizer", "bytes_per_param"),
-    [("adamw_torch", 4), ("adamw_torch_fused", 4), ("adamw_bnb_8bit", 2),
-     ("paged_adamw_32bit", 8), ("sgd", 0), ("lion_8bit", 1)],
+    [
+        ("adamw_torch", 4),
+        ("adamw_torch_fused", 4),
+        ("adamw_bnb_8bit", 2),
+        ("paged_adamw_32bit", 8),
+        ("sgd", 0),
+        ("lion_8bit", 1),
+    ],
 )
 def test_optimizer_states_pure_bf16(optimizer: str, bytes_per_param: float) -> None:
     states = model_states(L8, Workload(optimizer=optimizer))

@@ -40,8 +40,11 @@ def test_datasets_of_one_name_get_a_place_each(project: Path) -> None:
     for folder in ("a", "b"):
         (project / folder).mkdir()
         shutil.copy(project / "tiny-data" / "alpaca.jsonl", project / folder / "train.jsonl")
-    sets = [f"datasets.{i}.{key}={value}" for i, folder in enumerate("ab")
-            for key, value in (("path", f"{folder}/train.jsonl"), ("format", "alpaca"))]
+    sets = [
+        f"datasets.{i}.{key}={value}"
+        for i, folder in enumerate("ab")
+        for key, value in (("path", f"{folder}/train.jsonl"), ("format", "alpaca"))
+    ]
     extra = [word for item in sets for word in ("--set", item)]
     extra += ["--set", "data.prepared_path=prepared/outputs"]
     assert new_tiny(project, "run", *extra).returncode == 0

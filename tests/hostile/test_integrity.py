@@ -147,8 +147,11 @@ def test_a_full_disk_leaves_nothing_behind(project: Path) -> None:
     datasets = [
         f"datasets.{i}.{key}={value}"
         for i in range(60)
-        for key, value in (("path", "tiny-data/alpaca.jsonl"), ("format", "axolotl"),
-                           ("type", "alpaca"))
+        for key, value in (
+            ("path", "tiny-data/alpaca.jsonl"),
+            ("format", "axolotl"),
+            ("type", "alpaca"),
+        )
     ]
     many = [arg for item in datasets for arg in ("--set", item)]
     for limit, extra in ((1500, []), (5500, many)):

@@ -59,9 +59,7 @@ def wait_for_training(process: subprocess.Popen[str]) -> dict[int, str]:
     raise AssertionError("the training process never started")
 
 
-def test_a_second_launch_is_refused_while_the_first_trains(
-    tiny_root: Path, tmp_path: Path
-) -> None:
+def test_a_second_launch_is_refused_while_the_first_trains(tiny_root: Path, tmp_path: Path) -> None:
     cwd = workspace(tiny_root, tmp_path)
     run = new_run(cwd, "run")
     shared = str(run / "outputs")  # another run folder that trains into the same outputs

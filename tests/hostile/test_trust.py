@@ -96,7 +96,7 @@ def test_the_interview_asks_before_remote_code_from_a_team_preset(
 ) -> None:
     from scripted import ScriptedPrompter
 
-    from wizard.interview.session import Interview, fixed_keys
+    from wizard.interview.flow import Interview, fixed_keys
     from wizard.presets.assemble import collect_answers
 
     env = _team(

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from wizard.answers.file import AnswersDocument
 from wizard.answers.layers import Answers
 from wizard.axolotl.paths import relative_to_run_dir
-from wizard.build.runfolder import RunFolder, build_run_folder
 from wizard.importer import import_config
-from wizard.spec import DatasetSpec, RunSpec
+from wizard.render.runfolder import RunFolder, build_run_folder
+from wizard.runspec import DatasetSpec, RunSpec
 
 TRAINING_ANSWERS = (
     "sequence_len", "sample_packing", "micro_batch_size", "num_epochs", "max_steps",

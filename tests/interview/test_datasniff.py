@@ -79,8 +79,10 @@ def test_preference_shapes_are_formats_that_propose_their_objective(
 
 def test_a_kto_label_must_be_true_or_false(tmp_path: Path) -> None:
     path = tmp_path / "kto.jsonl"
-    path.write_text('{"prompt": "a", "completion": "b", "label": true}\n'
-                    '{"prompt": "a", "completion": "b", "label": "yes"}\n')
+    path.write_text(
+        '{"prompt": "a", "completion": "b", "label": true}\n'
+        '{"prompt": "a", "completion": "b", "label": "yes"}\n'
+    )
     report = sniff(path, expected=Proposal("unpaired_preference"))
     assert report.misfits.count == 1 and "label is not true or false" in report.misfits.reason
 
@@ -157,9 +159,7 @@ def test_byte_limit_stops_early(tmp_path: Path) -> None:
     assert not report.complete and report.bytes_read <= MAX_BYTES + 200_000
 
 
-def test_missing_pyarrow_is_a_clear_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_missing_pyarrow_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "x.parquet"
     path.write_bytes(b"PAR1")
     monkeypatch.setitem(sys.modules, "pyarrow", None)

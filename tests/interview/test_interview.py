@@ -16,7 +16,7 @@ from wizard import cli
 from wizard.errors import WizardError
 from wizard.gpus.catalog import lookup
 from wizard.gpus.detect import Detected
-from wizard.interview.session import Interview, fixed_keys
+from wizard.interview.flow import Interview, fixed_keys
 from wizard.presets.assemble import collect_answers
 
 DATA = TESTS / "data" / "sniff"
@@ -48,7 +48,9 @@ class EnterEverywhere(ScriptedPrompter):
 
 
 def interview(
-    script: list[tuple[str, Any]], preset: str | None = None, sets: tuple[str, ...] = (),
+    script: list[tuple[str, Any]],
+    preset: str | None = None,
+    sets: tuple[str, ...] = (),
     **options: Any,
 ) -> tuple[Interview, ScriptedPrompter]:
     answers, _ = collect_answers(preset, None, list(sets))
@@ -60,11 +62,16 @@ def run_through_cli(
     monkeypatch: pytest.MonkeyPatch, prompter: ScriptedPrompter, argv: list[str]
 ) -> int:
     """`axolotl-wizard new …` in-process, its interview answered by `prompter`."""
-    import wizard.interview.session as module
+    import wizard.interview.flow as module
 
     def scripted(answers: Any, run_dir: Path | None = None, trust_remote_code: bool = False) -> Any:
-        iv = Interview(answers, prompter, fixed=fixed_keys(answers), run_dir=run_dir,
-                       trust_remote_code=trust_remote_code)
+        iv = Interview(
+            answers,
+            prompter,
+            fixed=fixed_keys(answers),
+            run_dir=run_dir,
+            trust_remote_code=trust_remote_code,
+        )
         return iv.run(), iv.preset
 
     monkeypatch.setattr(module, "interview_in_terminal", scripted)
@@ -163,7 +170,10 @@ def test_review_cancel_writes_nothing_and_is_not_an_error(
 
 @pytest.mark.parametrize(("answer", "code"), [(INTERRUPT, 130), (EOF, 1)])
 def test_ctrl_c_and_eof_write_nothing(
-    answer: Any, code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    answer: Any,
+    code: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     prompter = ScriptedPrompter([*HEAD_TINY[:2], ("datasets.0.format", answer)])
@@ -205,7 +215,11 @@ def test_start_from_a_preset_then_answer_everything(tmp_path: Path) -> None:
     assert spec.model.base_model == "my-org/my-model"
     first, second = spec.datasets
     assert (first.format, first.field_messages, first.role_key, first.content_key) == (
-        "chat_template", "conversations", "from", "value")
+        "chat_template",
+        "conversations",
+        "from",
+        "value",
+    )
     assert (second.path, second.format, second.split) == ("org/more-data", "alpaca", "train")
     assert (spec.hardware.gpu, spec.hardware.gpu_memory_gib, spec.hardware.bf16_supported) == (
         None, 32, False)  # fmt: skip
@@ -301,8 +315,14 @@ def test_a_named_gpu_sets_memory_bf16_and_the_recipe() -> None:
 
 
 def test_switching_the_format_resets_the_chat_mapping(tmp_path: Path) -> None:
-    script = [("model.base_model", ENTER), ("datasets.0.path", str(DATA / "alpaca.jsonl")),
-              ("datasets.0.format", ENTER), *HEAD_TINY[3:], *TAIL_TINY, ("review", "write")]
+    script = [
+        ("model.base_model", ENTER),
+        ("datasets.0.path", str(DATA / "alpaca.jsonl")),
+        ("datasets.0.format", ENTER),
+        *HEAD_TINY[3:],
+        *TAIL_TINY,
+        ("review", "write"),
+    ]
     sets = ("datasets.0.format=chat_template", "datasets.0.field_messages=conversations")
     iv, prompter = interview(script, "tiny-cpu", ())
     iv.answers.layers[-2].set("datasets.0.format", "chat_template")
@@ -340,7 +360,11 @@ def test_a_locked_dataset_list_cannot_grow_through_the_interview() -> None:
 def test_stdin_not_a_terminal_is_a_clear_error_before_any_question(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "wizard", "new", str(tmp_path / "run"), "--preset", "tiny-cpu"],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 1
     assert "needs a terminal" in done.stderr and "--yes" in done.stderr
@@ -351,7 +375,7 @@ def test_new_yes_never_imports_questionary_or_rich_prompts(tmp_path: Path) -> No
     code = (
         "import sys; from wizard import cli; "
         f"rc = cli.main(['new', {str(tmp_path / 'r')!r}, '--preset', 'tiny-cpu', '--yes']); "
-        "heavy = [m for m in ('questionary', 'prompt_toolkit', 'wizard.interview.session', "
+        "heavy = [m for m in ('questionary', 'prompt_toolkit', 'wizard.interview.flow', "
         "'torch') "
         "if m in sys.modules]; print(rc, heavy)"
     )
@@ -418,7 +442,7 @@ def test_preference_data_proposes_its_objective(
     assert prompter.asked.index("objective.kind") < prompter.asked.index("method.kind")
     assert "training.sample_packing" not in prompter.asked
     assert spec.objective.kind == proposed and spec.resolved_packing is False
-    from wizard.build.render import render_axolotl
+    from wizard.render.axolotl_config import render_axolotl
 
     config = render_axolotl(spec).as_dict()
     assert config["rl"] == proposed and config["datasets"][0]["type"] == rl_type

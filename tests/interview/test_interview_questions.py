@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wizard.answers.keys import generic_key, known_keys
+from wizard.answers.answer_keys import generic_key, known_keys
 from wizard.interview.questions import field_info, load_questions, parse_answer
 
 
@@ -32,7 +32,7 @@ def test_every_question_explains_itself_in_one_line() -> None:
 
 
 def test_no_defaults_in_the_question_file() -> None:
-    """Defaults live only in wizard/spec.py; the question file has no field for them."""
+    """Defaults live only in wizard/runspec.py; the question file has no field for them."""
     from wizard.interview.questions import QuestionDef
 
     assert "default" not in QuestionDef.model_fields

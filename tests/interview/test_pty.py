@@ -101,8 +101,14 @@ def test_interview_by_keystrokes_writes_a_config_axolotl_accepts(tmp_path: Path)
     config = yaml.safe_load((cwd / "run" / "axolotl.yml").read_text())
     assert (config["lora_r"], config["lora_alpha"], config["val_set_size"]) == (16, 32, 0.1)
     assert config["gradient_accumulation_steps"] == 2  # 4 = 2 micro × 2 accumulation × 1
-    verdict = subprocess.run([sys.executable, "-c", AXOLOTL_CHECK], input=json.dumps(config),
-                             capture_output=True, text=True, timeout=300, check=False)
+    verdict = subprocess.run(
+        [sys.executable, "-c", AXOLOTL_CHECK],
+        input=json.dumps(config),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert verdict.returncode == 0, verdict.stderr[-2000:]
     assert verdict.stdout.strip().endswith("valid")
 
@@ -171,7 +177,13 @@ def test_interview_from_nothing_with_enter_everywhere(tmp_path: Path) -> None:
     assert config["base_model"] == "meta-llama/Llama-3.1-8B-Instruct"
     assert config["datasets"][0] == {"path": "../tiny-data/alpaca.jsonl", "type": "alpaca"}
     assert config["sequence_len"] == 512  # suggested from the (short) records
-    verdict = subprocess.run([sys.executable, "-c", AXOLOTL_CHECK], input=json.dumps(config),
-                             capture_output=True, text=True, timeout=300, check=False)
+    verdict = subprocess.run(
+        [sys.executable, "-c", AXOLOTL_CHECK],
+        input=json.dumps(config),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert verdict.returncode == 0, verdict.stderr[-2000:]
     assert verdict.stdout.strip().endswith("valid")

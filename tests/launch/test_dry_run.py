@@ -20,8 +20,13 @@ from tiny_fixtures import bin_dir, launch, new_run, path_without, tail
 __all__ = ["cwd"]
 
 NO_GPU = {"PATH": path_without("nvidia-smi")}
-RAY_ON_GPUS = ("distributed.launcher=ray", "hardware.accelerator=cuda", "training.precision=fp32",
-               "training.attention=sdpa", "hardware.gpus_per_node=2")
+RAY_ON_GPUS = (
+    "distributed.launcher=ray",
+    "hardware.accelerator=cuda",
+    "training.precision=fp32",
+    "training.attention=sdpa",
+    "hardware.gpus_per_node=2",
+)
 
 
 def test_a_dry_run_warns_of_the_missing_gpus_and_a_launch_refuses(cwd: Path) -> None:
@@ -55,8 +60,10 @@ def test_slurm_dry_run_prints_the_script_it_would_write(cwd: Path) -> None:
 
     assert dry.returncode == 0, tail(dry)
     header, script = dry.stdout.split("\n", 1)
-    assert header == f"# axolotl-wizard launch --slurm --dry-run: would write " \
-                     f"{run_dir.resolve() / 'launch.sbatch'}"
+    assert (
+        header == f"# axolotl-wizard launch --slurm --dry-run: would write "
+        f"{run_dir.resolve() / 'launch.sbatch'}"
+    )
     assert script.startswith("#!/bin/bash\n") and "#SBATCH --nodes=2" in script
     assert "#SBATCH --gpus-per-node=4" in script and "#SBATCH --time=02:00:00" in script
     assert not (run_dir / "launch.sbatch").exists() and not (run_dir / "launches").exists()
@@ -74,7 +81,8 @@ def no_ray(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     shim.mkdir(parents=True)
     mark = tmp_path / "ray-was-imported"
     shim.joinpath("__init__.py").write_text(
-        f"open({str(mark)!r}, 'w').close()\nraise ImportError('ray is not installed here')\n")
+        f"open({str(mark)!r}, 'w').close()\nraise ImportError('ray is not installed here')\n"
+    )
     env = {"PYTHONPATH": os.pathsep.join([str(shim.parent), str(REPO)]), **NO_GPU}
     return python, env
 

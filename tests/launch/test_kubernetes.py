@@ -22,8 +22,10 @@ from wizard.launch.kubernetes import KubeOptions, KubeRun, manifest_text
 __all__ = ["tiny_root"]
 
 KUBEFLOW = Path(__file__).resolve().parent.parent / "data" / "kubeflow"
-CRDS = {("trainer.kubeflow.org/v1alpha1", "TrainJob"): "trainer.kubeflow.org_trainjobs.yaml",
-        ("kubeflow.org/v1", "PyTorchJob"): "kubeflow.org_pytorchjobs.yaml"}
+CRDS = {
+    ("trainer.kubeflow.org/v1alpha1", "TrainJob"): "trainer.kubeflow.org_trainjobs.yaml",
+    ("kubeflow.org/v1", "PyTorchJob"): "kubeflow.org_pytorchjobs.yaml",
+}
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -54,8 +56,10 @@ def check_configmap(doc: dict[str, Any]) -> None:
     assert (doc["apiVersion"], doc["kind"]) == ("v1", "ConfigMap")
     assert set(doc) <= {"apiVersion", "kind", "metadata", "data"}
     assert NAME.match(doc["metadata"]["name"]) and len(doc["metadata"]["name"]) <= 253
-    assert all(re.match(r"^[-._a-zA-Z0-9]+$", key) and isinstance(value, str)
-               for key, value in doc["data"].items())
+    assert all(
+        re.match(r"^[-._a-zA-Z0-9]+$", key) and isinstance(value, str)
+        for key, value in doc["data"].items()
+    )
     assert sum(len(v.encode()) for v in doc["data"].values()) < 1024 * 1024
 
 
@@ -70,8 +74,12 @@ def validate(text: str) -> list[dict[str, Any]]:
 
 
 def run(layout: Layout, files: dict[str, str] | None = None) -> KubeRun:
-    return KubeRun("big-run", layout, files or {"axolotl.yml": "base_model: x\n"},
-                   [("../data/a.jsonl", "/data/datasets/a.jsonl")])
+    return KubeRun(
+        "big-run",
+        layout,
+        files or {"axolotl.yml": "base_model: x\n"},
+        [("../data/a.jsonl", "/data/datasets/a.jsonl")],
+    )
 
 
 def test_strict_validation_catches_what_the_api_server_refuses() -> None:
@@ -88,8 +96,13 @@ def test_trainjob_matches_the_layout_and_the_runtime() -> None:
     options = KubeOptions("trainjob", "axolotlai/axolotl:0.19.0", "team-data", "hf-tokens")
     configmap, job = validate(manifest_text(run(Layout(8, 4)), options))
     trainer = job["spec"]["trainer"]
-    assert trainer["command"] == ["axolotl", "train", "/config/axolotl.yml", "--launcher",
-                                  "torchrun"]
+    assert trainer["command"] == [
+        "axolotl",
+        "train",
+        "/config/axolotl.yml",
+        "--launcher",
+        "torchrun",
+    ]
     assert (trainer["numNodes"], trainer["numProcPerNode"]) == (4, 8)
     assert trainer["resourcesPerNode"]["limits"] == {"nvidia.com/gpu": 8}
     assert job["spec"]["runtimeRef"]["name"] == "torch-distributed"
@@ -121,17 +134,28 @@ def test_pytorchjob_has_a_master_and_workers(nodes: int) -> None:
     container = replicas["Master"]["template"]["spec"]["containers"][0]
     assert container["name"] == "pytorch"
     assert container["resources"]["limits"] == {"nvidia.com/gpu": 2}
-    assert container["command"][:5] == ["axolotl", "train", "/config/axolotl.yml",
-                                        "--launcher", "torchrun"]
+    assert container["command"][:5] == [
+        "axolotl",
+        "train",
+        "/config/axolotl.yml",
+        "--launcher",
+        "torchrun",
+    ]
     assert f"--nnodes={nodes}" in container["command"]
     assert "--node_rank=$(RANK)" in container["command"]
 
 
 def test_a_newline_or_quote_in_a_path_stays_data() -> None:
-    hostile = "base_model: x\ndatasets:\n- path: \"./a'b\\n#c.jsonl\"\n"
-    text = manifest_text(KubeRun("r", Layout(1), {"axolotl.yml": hostile},
-                                 [("./a'b\n#c.jsonl", "/data/datasets/a'b\n#c.jsonl")]),
-                         KubeOptions("trainjob", "img"))
+    hostile = 'base_model: x\ndatasets:\n- path: "./a\'b\\n#c.jsonl"\n'
+    text = manifest_text(
+        KubeRun(
+            "r",
+            Layout(1),
+            {"axolotl.yml": hostile},
+            [("./a'b\n#c.jsonl", "/data/datasets/a'b\n#c.jsonl")],
+        ),
+        KubeOptions("trainjob", "img"),
+    )
     configmap, _ = validate(text)
     assert configmap["data"]["axolotl.yml"] == hostile
     assert all(line.startswith(("#", "---")) for line in text.split("---")[0].splitlines())
@@ -141,9 +165,22 @@ def test_the_run_folder_writes_both_and_rewrites_paths(tiny_root: Path, tmp_path
     cwd = workspace(tiny_root, tmp_path)
     run_dir = new_run(cwd, "runs/My_Run", "hardware.gpus_per_node=1")
     for api in ("trainjob", "pytorchjob"):
-        done = launch(cwd, "runs/My_Run", "--kubernetes", "--k8s-api", api, "--image",
-                      "axolotlai/axolotl:0.19.0", "--nodes", "2", "--pvc", "runs",
-                      "--secret", "hf", timeout=60)
+        done = launch(
+            cwd,
+            "runs/My_Run",
+            "--kubernetes",
+            "--k8s-api",
+            api,
+            "--image",
+            "axolotlai/axolotl:0.19.0",
+            "--nodes",
+            "2",
+            "--pvc",
+            "runs",
+            "--secret",
+            "hf",
+            timeout=60,
+        )
         assert done.returncode == 0, tail(done)
         path = run_dir / "kubernetes" / f"my-run-{api}.yaml"
         docs = validate(path.read_text())
@@ -151,8 +188,9 @@ def test_the_run_folder_writes_both_and_rewrites_paths(tiny_root: Path, tmp_path
         assert config["datasets"][0]["path"] == "/data/datasets/alpaca.jsonl"
         assert config["base_model"] == "/data/models/tiny-llama"
         assert config["output_dir"] == "/data/runs/my-run/outputs"
-    dry = launch(cwd, "runs/My_Run", "--kubernetes", "--image", "img", "--force", "--dry-run",
-                 timeout=60)
+    dry = launch(
+        cwd, "runs/My_Run", "--kubernetes", "--image", "img", "--force", "--dry-run", timeout=60
+    )
     assert dry.returncode == 0 and "kind: TrainJob" in dry.stdout and "image: img" in dry.stdout
     assert "image: img" not in (run_dir / "kubernetes" / "my-run-trainjob.yaml").read_text()
     again = launch(cwd, "runs/My_Run", "--kubernetes", "--image", "img", timeout=60)
@@ -160,16 +198,20 @@ def test_the_run_folder_writes_both_and_rewrites_paths(tiny_root: Path, tmp_path
     assert not (run_dir / "launches").exists()  # nothing ran here
 
 
-@pytest.mark.parametrize(("args", "says"), [
-    ((), "needs --image"),
-    (("--image", "img", "--k8s-api", "mpijob"), "not one of trainjob, pytorchjob"),
-    (("--image", "img\nrm -rf /"), "not an image reference"),
-    (("--image", "img", "--pvc", "Bad_Name"), "not a Kubernetes name"),
-    (("--image", "img\n"), "not an image reference"),
-    (("--image", "img", "--secret", "hf\n"), "not a Kubernetes name"),
-])
-def test_bad_options_are_one_line(tiny_root: Path, tmp_path: Path, args: tuple[str, ...],
-                                  says: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        ((), "needs --image"),
+        (("--image", "img", "--k8s-api", "mpijob"), "not one of trainjob, pytorchjob"),
+        (("--image", "img\nrm -rf /"), "not an image reference"),
+        (("--image", "img", "--pvc", "Bad_Name"), "not a Kubernetes name"),
+        (("--image", "img\n"), "not an image reference"),
+        (("--image", "img", "--secret", "hf\n"), "not a Kubernetes name"),
+    ],
+)
+def test_bad_options_are_one_line(
+    tiny_root: Path, tmp_path: Path, args: tuple[str, ...], says: str
+) -> None:
     cwd = workspace(tiny_root, tmp_path)
     run_dir = new_run(cwd, "runs/k")
     done = launch(cwd, "runs/k", "--kubernetes", *args, timeout=60)

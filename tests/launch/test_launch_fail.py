@@ -22,13 +22,15 @@ def _run_with_bad_records(tiny_root: Path, tmp_path: Path) -> Path:
     data.parent.mkdir()
     data.write_text((tiny_root / "tiny-data" / "alpaca.jsonl").read_text())
     run_dir = new_run(tmp_path, "runs/bad", "training.max_steps=2")
-    data.write_text("".join(json.dumps({"question": f"q{i}", "reply": "r"}) + "\n"
-                            for i in range(50)))
+    data.write_text(
+        "".join(json.dumps({"question": f"q{i}", "reply": "r"}) + "\n" for i in range(50))
+    )
     return run_dir
 
 
-def test_corrupt_dataset_returns_child_code_and_one_line_cause(tiny_root: Path,
-                                                               tmp_path: Path) -> None:
+def test_corrupt_dataset_returns_child_code_and_one_line_cause(
+    tiny_root: Path, tmp_path: Path
+) -> None:
     run_dir = _run_with_bad_records(tiny_root, tmp_path)
 
     done = launch(tmp_path, "runs/bad")
@@ -42,8 +44,9 @@ def test_corrupt_dataset_returns_child_code_and_one_line_cause(tiny_root: Path,
     assert manifest(run_dir)["argv"]  # the manifest was written before the child started
 
 
-def test_exec_replaces_the_process_and_keeps_the_child_code(tiny_root: Path,
-                                                            tmp_path: Path) -> None:
+def test_exec_replaces_the_process_and_keeps_the_child_code(
+    tiny_root: Path, tmp_path: Path
+) -> None:
     """With --exec nothing of ours runs after the child: accelerate's own usage error (exit 2,
     from an argument it does not know) is the command's exit code, with no summary from us."""
     for name in ("tiny-llama", "tiny-data"):

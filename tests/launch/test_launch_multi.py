@@ -46,9 +46,25 @@ def test_two_nodes_on_one_machine_meet_and_train(tiny_root: Path, tmp_path: Path
     port = str(free_port())
     children = [
         subprocess.Popen(
-            [sys.executable, "-m", "wizard", "launch", str(run_dir), "--nodes", "2",
-             "--node-rank", str(rank), "--main-ip", "127.0.0.1", "--main-port", port],
-            cwd=cwd, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "wizard",
+                "launch",
+                str(run_dir),
+                "--nodes",
+                "2",
+                "--node-rank",
+                str(rank),
+                "--main-ip",
+                "127.0.0.1",
+                "--main-port",
+                port,
+            ],
+            cwd=cwd,
+            env=os.environ.copy(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
         )
         for rank, run_dir in enumerate(runs)

@@ -83,8 +83,9 @@ def test_axolotl_not_importable_by_the_python(cwd: Path, tmp_path: Path) -> None
 def test_version_differs_from_the_one_the_config_was_made_for(cwd: Path) -> None:
     run_dir = new_run(cwd, "runs/a")
     answers = run_dir / "wizard-answers.yml"
-    answers.write_text(answers.read_text().replace("axolotl_version: 0.19.0",
-                                                   "axolotl_version: 0.11.0"))
+    answers.write_text(
+        answers.read_text().replace("axolotl_version: 0.19.0", "axolotl_version: 0.11.0")
+    )
     done = launch(cwd, "runs/a", "--dry-run", timeout=120)
     assert done.returncode == 0, tail(done)
     assert "warning: this config was made for Axolotl 0.11.0" in done.stderr
@@ -100,8 +101,9 @@ def test_fewer_gpus_than_planned_and_too_little_memory(cwd: Path, tmp_path: Path
     smi = bin_dir(tmp_path, {"nvidia-smi": "echo 1024"})  # one GPU with 1 GiB
     env = {"PATH": f"{smi}{os.pathsep}{os.environ['PATH']}"}
     new_run(cwd, "runs/two", "hardware.accelerator=cuda", "hardware.gpus_per_node=2")
-    assert "the plan needs 2 GPUs on this node, and 1 are visible" in _fails(cwd, "runs/two",
-                                                                              env=env)
+    assert "the plan needs 2 GPUs on this node, and 1 are visible" in _fails(
+        cwd, "runs/two", env=env
+    )
 
 
 def test_memory_estimate_does_not_fit(cwd: Path, tmp_path: Path) -> None:
@@ -117,15 +119,27 @@ def test_memory_estimate_does_not_fit(cwd: Path, tmp_path: Path) -> None:
 def run_new(cwd: Path, name: str, preset: str):  # type: ignore[no-untyped-def]
     from conftest import run_wizard
 
-    return run_wizard("new", name, "--preset", preset, "--set",
-                      "datasets.0.path=tiny-data/alpaca.jsonl", "--set", "datasets.0.format=alpaca",
-                      "--yes", cwd=cwd)
+    return run_wizard(
+        "new",
+        name,
+        "--preset",
+        preset,
+        "--set",
+        "datasets.0.path=tiny-data/alpaca.jsonl",
+        "--set",
+        "datasets.0.format=alpaca",
+        "--yes",
+        cwd=cwd,
+    )
 
 
-@pytest.mark.parametrize(("setting", "expected"), [
-    ("datasets.0.path=./tiny-data/missing.jsonl", "missing.jsonl does not exist"),
-    ("model.base_model=./no-such-model", "is not a model folder"),
-])
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("datasets.0.path=./tiny-data/missing.jsonl", "missing.jsonl does not exist"),
+        ("model.base_model=./no-such-model", "is not a model folder"),
+    ],
+)
 def test_missing_local_files(cwd: Path, setting: str, expected: str) -> None:
     new_run(cwd, "runs/a", setting)
     assert expected in _fails(cwd, "runs/a")
@@ -164,8 +178,9 @@ def test_layout_flags_are_checked(cwd: Path) -> None:
     new_run(cwd, "runs/a")
     done = launch(cwd, "runs/a", "--nodes", "2", timeout=60)
     assert done.returncode == 2 and "need --main-ip" in done.stderr
-    done = launch(cwd, "runs/a", "--nodes", "2", "--node-rank", "2", "--main-ip", "10.0.0.1",
-                  timeout=60)
+    done = launch(
+        cwd, "runs/a", "--nodes", "2", "--node-rank", "2", "--main-ip", "10.0.0.1", timeout=60
+    )
     assert done.returncode == 2 and "outside 0..1" in done.stderr
 
 
@@ -175,8 +190,10 @@ def test_hostfile_gives_nodes_main_node_and_rank(cwd: Path) -> None:
     hosts.write_text("# two nodes\nnode-a slots=2\nlocalhost slots=2\n")
     done = launch(cwd, "runs/a", "--hostfile", str(hosts), "--dry-run", timeout=60)
     assert done.returncode == 0, tail(done)
-    assert ("--num_processes 4 --num_machines 2 --machine_rank 1 --main_process_ip node-a"
-            in done.stdout)
+    assert (
+        "--num_processes 4 --num_machines 2 --machine_rank 1 --main_process_ip node-a"
+        in done.stdout
+    )
     hosts.write_text("node-a slots=2\nnode-b slots=4\n")
     done = launch(cwd, "runs/a", "--hostfile", str(hosts), "--dry-run", timeout=60)
     assert done.returncode == 1 and "different slots" in done.stderr

@@ -17,8 +17,10 @@ def test_every_layout_setting_is_on_the_command_line_and_in_the_config_file() ->
     layout = Layout(processes_per_node=8, nodes=2, node_rank=1, main_ip="10.0.0.1", main_port=7)
     command = build_launch_command("axolotl.yml", layout, "bf16", config_file="l/accelerate.yml")
     line = command.shell_line()
-    assert ("--config_file l/accelerate.yml --num_processes 16 --num_machines 2 --machine_rank 1 "
-            "--main_process_ip 10.0.0.1 --main_process_port 7 --mixed_precision bf16") in line
+    assert (
+        "--config_file l/accelerate.yml --num_processes 16 --num_machines 2 --machine_rank 1 "
+        "--main_process_ip 10.0.0.1 --main_process_port 7 --mixed_precision bf16"
+    ) in line
     assert line.endswith("--multi_gpu -m axolotl.cli.train axolotl.yml")
     config = accelerate_config(layout, "bf16")
     assert config["distributed_type"] == "MULTI_GPU" and config["num_processes"] == 16

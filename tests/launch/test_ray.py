@@ -32,18 +32,35 @@ HEAD_START_S = 90
 GPU_REQUEST_S = 240
 # Ray runs train on GPUs only (Axolotl's `use_gpu=True`): the tiny run, planned for GPUs, in fp32
 # so that Axolotl's validation on this GPU-less machine lets the job reach its GPU request.
-RAY_ON_GPUS = ("distributed.launcher=ray", "hardware.accelerator=cuda", "training.precision=fp32",
-               "training.attention=sdpa")
+RAY_ON_GPUS = (
+    "distributed.launcher=ray",
+    "hardware.accelerator=cuda",
+    "training.precision=fp32",
+    "training.attention=sdpa",
+)
 ASKED_FOR_GPUS = re.compile(r"Requesting resources: \{'GPU': 1\}|resource request \{'GPU'")
 
 
 def test_the_submit_command() -> None:
-    command = ray_command("axolotl.yml", Layout(4, 2), Path("/runs/r"), "http://h:8265",
-                          ("ray",), "./outputs")
-    assert command.argv[:7] == ["ray", "job", "submit", "--address", "http://h:8265",
-                                "--working-dir", "/runs/r"]
-    assert command.argv[command.argv.index("--") + 1:] == [
-        "axolotl", "train", "axolotl.yml", "--use-ray", "--ray-num-workers=8"]
+    command = ray_command(
+        "axolotl.yml", Layout(4, 2), Path("/runs/r"), "http://h:8265", ("ray",), "./outputs"
+    )
+    assert command.argv[:7] == [
+        "ray",
+        "job",
+        "submit",
+        "--address",
+        "http://h:8265",
+        "--working-dir",
+        "/runs/r",
+    ]
+    assert command.argv[command.argv.index("--") + 1 :] == [
+        "axolotl",
+        "train",
+        "axolotl.yml",
+        "--use-ray",
+        "--ray-num-workers=8",
+    ]
     assert '"outputs"' in command.argv[command.argv.index("--runtime-env-json") + 1]
     for bad in ("http://h:8265 --x", "h\n", "$(id)", "-x"):
         with pytest.raises(WizardError, match="not an address"):
@@ -90,20 +107,40 @@ def ray_head(tmp_path: Path) -> Iterator[str]:
     if not RAY.is_file():
         pytest.skip("ray is not installed (pip install 'ray[default]')")
     dashboard = free_port()
-    ports = {"--port": free_port(), "--dashboard-port": dashboard,
-             "--ray-client-server-port": free_port(), "--node-manager-port": free_port(),
-             "--object-manager-port": free_port(), "--metrics-export-port": free_port(),
-             "--dashboard-agent-listen-port": free_port(),
-             "--dashboard-agent-grpc-port": free_port(), "--runtime-env-agent-port": free_port()}
+    ports = {
+        "--port": free_port(),
+        "--dashboard-port": dashboard,
+        "--ray-client-server-port": free_port(),
+        "--node-manager-port": free_port(),
+        "--object-manager-port": free_port(),
+        "--metrics-export-port": free_port(),
+        "--dashboard-agent-listen-port": free_port(),
+        "--dashboard-agent-grpc-port": free_port(),
+        "--runtime-env-agent-port": free_port(),
+    }
     temp = tempfile.mkdtemp(prefix="rt", dir="/tmp")  # Ray's socket paths must stay short
-    argv = [str(RAY), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
-            "--num-cpus=1", "--num-gpus=0", "--include-dashboard=true",
-            "--dashboard-host=127.0.0.1", f"--temp-dir={temp}", "--disable-usage-stats",
-            *[f"{flag}={port}" for flag, port in ports.items()]]
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0",
-           "PATH": f"{RAY.parent}{os.pathsep}{os.environ['PATH']}"}
-    head = subprocess.Popen(argv, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    argv = [
+        str(RAY),
+        "start",
+        "--head",
+        "--block",
+        "--node-ip-address=127.0.0.1",
+        "--num-cpus=1",
+        "--num-gpus=0",
+        "--include-dashboard=true",
+        "--dashboard-host=127.0.0.1",
+        f"--temp-dir={temp}",
+        "--disable-usage-stats",
+        *[f"{flag}={port}" for flag, port in ports.items()],
+    ]
+    env = {
+        **os.environ,
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "PATH": f"{RAY.parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    head = subprocess.Popen(
+        argv, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     address = f"http://127.0.0.1:{dashboard}"
     try:
         _wait_for(address, head)
@@ -146,8 +183,7 @@ def _stop_session(head: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.mark.integration
-def test_the_job_reaches_a_real_ray_head(tiny_root: Path, tmp_path: Path,
-                                         ray_head: str) -> None:
+def test_the_job_reaches_a_real_ray_head(tiny_root: Path, tmp_path: Path, ray_head: str) -> None:
     cwd = workspace(tiny_root, tmp_path)
     run_dir = new_run(cwd, "runs/ray", *RAY_ON_GPUS, "training.max_steps=1")
     # The job runs in Ray's copy of the run folder: paths outside it must be absolute (a shared
@@ -165,9 +201,18 @@ def test_the_job_reaches_a_real_ray_head(tiny_root: Path, tmp_path: Path,
     deadline = time.monotonic() + GPU_REQUEST_S
     while time.monotonic() < deadline and not ASKED_FOR_GPUS.search(logs):
         time.sleep(3)
-        logs = subprocess.run([str(RAY), "job", "logs", "--address", ray_head, job.group()],
-                              capture_output=True, text=True, timeout=60, check=False).stdout
-    subprocess.run([str(RAY), "job", "stop", "--address", ray_head, job.group()],
-                   capture_output=True, timeout=60, check=False)
+        logs = subprocess.run(
+            [str(RAY), "job", "logs", "--address", ray_head, job.group()],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        ).stdout
+    subprocess.run(
+        [str(RAY), "job", "stop", "--address", ray_head, job.group()],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     assert ASKED_FOR_GPUS.search(logs), logs[-4000:]
     assert '"use_ray": true' in logs

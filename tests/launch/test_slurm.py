@@ -28,9 +28,8 @@ pytestmark = pytest.mark.integration
 __all__ = ["tiny_root"]
 
 # Each srun call leaves a line in srun.calls, so the test can count the steps the job ran.
-SRUN = ('echo "$*" >> "$SRUN_CALLS"\n'
-        'while [[ "$1" == --* ]]; do shift; done\nexec "$@"')
-SCONTROL = 'echo 127.0.0.1'
+SRUN = 'echo "$*" >> "$SRUN_CALLS"\nwhile [[ "$1" == --* ]]; do shift; done\nexec "$@"'
+SCONTROL = "echo 127.0.0.1"
 
 
 def test_sbatch_script_is_valid_bash_and_trains(tiny_root: Path, tmp_path: Path) -> None:
@@ -49,12 +48,25 @@ def test_sbatch_script_is_valid_bash_and_trains(tiny_root: Path, tmp_path: Path)
     assert "#SBATCH --cpus-per-task=8" in text  # 8 per process, one process here
 
     fake = bin_dir(tmp_path, {"srun": SRUN, "scontrol": SCONTROL})
-    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}",
-           "SLURM_JOB_ID": "4242", "SLURM_NNODES": "1", "SLURM_NODEID": "0",
-           "SLURM_JOB_NODELIST": "localhost", "MAIN_PORT": str(free_port()),
-           "SRUN_CALLS": str(tmp_path / "srun.calls")}
-    job = subprocess.run(["bash", str(script)], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=TRAIN_TIMEOUT, check=False)
+    env = {
+        **os.environ,
+        "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}",
+        "SLURM_JOB_ID": "4242",
+        "SLURM_NNODES": "1",
+        "SLURM_NODEID": "0",
+        "SLURM_JOB_NODELIST": "localhost",
+        "MAIN_PORT": str(free_port()),
+        "SRUN_CALLS": str(tmp_path / "srun.calls"),
+    }
+    job = subprocess.run(
+        ["bash", str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TRAIN_TIMEOUT,
+        check=False,
+    )
 
     assert job.returncode == 0, tail(job)
     assert (run_dir / "outputs" / "adapter_model.safetensors").is_file()

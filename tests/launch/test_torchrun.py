@@ -33,8 +33,10 @@ def test_the_command_has_the_layout_and_a_stable_rendezvous() -> None:
     env = torchrun_env({"deepspeed": "deepspeed/zero3.json", "bf16": True}, layout, "bf16")
     command = build_torchrun_command("axolotl.yml", layout, env)
     line = command.shell_line()
-    assert ("torchrun --nnodes 2 --nproc_per_node 8 --node_rank 1 --rdzv_backend c10d "
-            "--rdzv_endpoint 10.0.0.1:7 --rdzv_id axolotl-") in line
+    assert (
+        "torchrun --nnodes 2 --nproc_per_node 8 --node_rank 1 --rdzv_backend c10d "
+        "--rdzv_endpoint 10.0.0.1:7 --rdzv_id axolotl-"
+    ) in line
     assert line.endswith("-m axolotl.cli.train axolotl.yml")
     assert env["ACCELERATE_USE_DEEPSPEED"] == "true"
     assert env["ACCELERATE_DEEPSPEED_CONFIG_FILE"] == "deepspeed/zero3.json"
@@ -52,14 +54,25 @@ def test_an_unsafe_main_address_is_refused(host: str) -> None:
     with pytest.raises(WizardError, match="not a host name"):
         build_torchrun_command("c.yml", Layout(nodes=2, main_ip=host), {})
     assert build_torchrun_command("c.yml", Layout(nodes=2, main_ip="fe80::1"), {}).argv[10] == (
-        "[fe80::1]:29500")
+        "[fe80::1]:29500"
+    )
 
 
 def test_dry_run_prints_torchrun_and_writes_nothing(tiny_root: Path, tmp_path: Path) -> None:
     cwd = workspace(tiny_root, tmp_path)
     run_dir = new_run(cwd, "runs/t")
-    done = launch(cwd, "runs/t", "--launcher", "torchrun", "--nodes", "2", "--main-ip",
-                  "10.0.0.9", "--dry-run", timeout=60)
+    done = launch(
+        cwd,
+        "runs/t",
+        "--launcher",
+        "torchrun",
+        "--nodes",
+        "2",
+        "--main-ip",
+        "10.0.0.9",
+        "--dry-run",
+        timeout=60,
+    )
     assert done.returncode == 0, tail(done)
     assert "--rdzv_endpoint 10.0.0.9:29500" in done.stdout and "-m axolotl.cli.train" in done.stdout
     assert "export ACCELERATE_USE_CPU=true" in done.stdout and "accelerate.yml" not in done.stdout
@@ -71,8 +84,9 @@ def test_two_processes_through_torchrun(tiny_root: Path, tmp_path: Path) -> None
     cwd = workspace(tiny_root, tmp_path)
     run_dir = new_run(cwd, "runs/tr", "training.max_steps=2")
 
-    done = launch(cwd, "runs/tr", "--launcher", "torchrun", "--gpus", "2",
-                  "--main-port", str(free_port()))
+    done = launch(
+        cwd, "runs/tr", "--launcher", "torchrun", "--gpus", "2", "--main-port", str(free_port())
+    )
 
     assert done.returncode == 0, tail(done)
     assert (run_dir / "outputs" / "adapter_model.safetensors").is_file()
@@ -94,10 +108,27 @@ def test_two_nodes_meet_through_the_c10d_rendezvous(tiny_root: Path, tmp_path: P
     port = str(free_port())
     children = [
         subprocess.Popen(
-            [sys.executable, "-m", "wizard", "launch", str(run_dir), "--launcher", "torchrun",
-             "--nodes", "2", "--node-rank", str(rank), "--main-ip", "127.0.0.1",
-             "--main-port", port],
-            cwd=cwd, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "wizard",
+                "launch",
+                str(run_dir),
+                "--launcher",
+                "torchrun",
+                "--nodes",
+                "2",
+                "--node-rank",
+                str(rank),
+                "--main-ip",
+                "127.0.0.1",
+                "--main-port",
+                port,
+            ],
+            cwd=cwd,
+            env=os.environ.copy(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
         )
         for rank, run_dir in enumerate(runs)

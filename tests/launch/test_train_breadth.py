@@ -71,5 +71,7 @@ def test_a_run_with_the_breadth_answers_trains_and_honours_them(
     assert list((outputs / "runs").rglob("events.out.tfevents.*"))  # TensorBoard's log files
     tokenizer = json.loads((outputs / "tokenizer_config.json").read_text())
     assert tokenizer["pad_token"] == "<unk>"
-    assert "<|assistant|>" in tokenizer.get("chat_template", "") or (
-        outputs / "chat_template.jinja").read_text().count("<|") >= 1
+    assert (
+        "<|assistant|>" in tokenizer.get("chat_template", "")
+        or (outputs / "chat_template.jinja").read_text().count("<|") >= 1
+    )

@@ -34,8 +34,9 @@ main_training_function: main
 """
 
 
-def test_lora_run_trains_and_ignores_stale_accelerate_default(tiny_root: Path,
-                                                             tmp_path: Path) -> None:
+def test_lora_run_trains_and_ignores_stale_accelerate_default(
+    tiny_root: Path, tmp_path: Path
+) -> None:
     cwd = workspace(tiny_root, tmp_path)
     hf_home = tmp_path / "hf-home"
     (hf_home / "accelerate").mkdir(parents=True)
@@ -56,4 +57,3 @@ def test_lora_run_trains_and_ignores_stale_accelerate_default(tiny_root: Path,
     assert (folder.parent / "output.log").read_text().count("'loss'") >= 1
     versions = record["versions"]
     assert isinstance(versions, dict) and versions["axolotl"] == "0.19.0"
-

@@ -23,8 +23,9 @@ GRPO = {"rl": "grpo", "trl": {"use_vllm": True, "vllm_mode": "server"}}
 
 def test_which_configs_start_a_server() -> None:
     assert generation_gpus(GRPO) == 1
-    assert generation_gpus({**GRPO, "vllm": {"tensor_parallel_size": 2,
-                                             "data_parallel_size": 2}}) == 4
+    assert (
+        generation_gpus({**GRPO, "vllm": {"tensor_parallel_size": 2, "data_parallel_size": 2}}) == 4
+    )
     assert generation_gpus({**GRPO, "trl": {"use_vllm": True, "vllm_mode": "colocate"}}) is None
     assert generation_gpus({**GRPO, "rl": "dpo"}) is None
     assert generation_gpus({"rl": "grpo", "trl": {"use_vllm": False}}) is None
@@ -49,17 +50,31 @@ def test_the_split(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_dry_run_shows_both_processes(tmp_path: Path) -> None:
-    config = {"base_model": "org/model", **GRPO, "vllm": {"tensor_parallel_size": 1},
-              "datasets": [{"path": "org/data", "type": "chat_template"}],
-              "micro_batch_size": 1, "gradient_accumulation_steps": 1, "output_dir": "./out"}
+    config = {
+        "base_model": "org/model",
+        **GRPO,
+        "vllm": {"tensor_parallel_size": 1},
+        "datasets": [{"path": "org/data", "type": "chat_template"}],
+        "micro_batch_size": 1,
+        "gradient_accumulation_steps": 1,
+        "output_dir": "./out",
+    }
     (tmp_path / "grpo.yml").write_text(yaml.safe_dump(config))
-    done = launch(tmp_path, "grpo.yml", "--gpus", "4", "--dry-run", timeout=60,
-                  env={"CUDA_VISIBLE_DEVICES": ""})
+    done = launch(
+        tmp_path,
+        "grpo.yml",
+        "--gpus",
+        "4",
+        "--dry-run",
+        timeout=60,
+        env={"CUDA_VISIBLE_DEVICES": ""},
+    )
     # No GPU here: preflight warns (a dry run is for another machine); the dry run prints what
     # would run whatever preflight found.
     assert "warning: the plan needs 4 GPU(s)" in done.stderr, tail(done)
     assert "CUDA_VISIBLE_DEVICES=0 " in done.stdout and "vllm-serve grpo.yml &" in done.stdout, (
-        tail(done))
+        tail(done)
+    )
     assert "export CUDA_VISIBLE_DEVICES=1,2,3" in done.stdout
     assert "--num_processes 3" in done.stdout and "trap 'kill $!' EXIT" in done.stdout
 
@@ -86,13 +101,13 @@ def test_server_starts_with_the_trainers_and_stops_with_them(tmp_path: Path) -> 
     (tmp_path / "server.py").write_text(SERVER)
     (tmp_path / "trainer.py").write_text(TRAINER)
     seen = tmp_path / "server.pid"
-    plan = server_plan(GRPO, Layout(processes_per_node=2), (sys.executable, "server.py"),
-                       str(seen))
+    plan = server_plan(GRPO, Layout(processes_per_node=2), (sys.executable, "server.py"), str(seen))
     assert plan is not None
     server, trainers = plan
     server = LaunchCommand([sys.executable, "server.py", str(seen)], server.env)
-    trainer = LaunchCommand([sys.executable, "trainer.py", str(seen)],
-                            {"CUDA_VISIBLE_DEVICES": ",".join(trainers)})
+    trainer = LaunchCommand(
+        [sys.executable, "trainer.py", str(seen)], {"CUDA_VISIBLE_DEVICES": ",".join(trainers)}
+    )
     began = time.monotonic()
     with serving(server, tmp_path, tmp_path / "server.log"):
         ended = run_child(trainer, tmp_path, tmp_path / "trainer.log", None)

@@ -20,8 +20,14 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("AXOLOTL_DO_NOT_TRACK", "1")
 
-CAPABILITIES = {"bf16": False, "fp8": False, "tf32": False, "n_gpu": 1, "n_node": 1,
-                "compute_capability": None}
+CAPABILITIES = {
+    "bf16": False,
+    "fp8": False,
+    "tf32": False,
+    "n_gpu": 1,
+    "n_node": 1,
+    "compute_capability": None,
+}
 
 
 def tokenized(config: Path, tokenizer: Any) -> list[list[list[int]]]:

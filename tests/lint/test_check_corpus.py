@@ -56,8 +56,13 @@ def test_agrees_with_axolotl_without_running_it(reports: dict[str, Any]) -> None
 
 
 def test_accepted_configs_have_no_schema_error(reports: dict[str, Any]) -> None:
-    bad = [(row["path"], f.message) for row in ROWS if row["verdict"] == "valid"
-           for f in reports[row["path"]].errors if f.code in SCHEMA_CODES]
+    bad = [
+        (row["path"], f.message)
+        for row in ROWS
+        if row["verdict"] == "valid"
+        for f in reports[row["path"]].errors
+        if f.code in SCHEMA_CODES
+    ]
     assert bad == []
 
 
@@ -66,13 +71,19 @@ def test_keys_axolotl_ignores_are_flagged(reports: dict[str, Any]) -> None:
     for row in ROWS:
         if any(m.startswith("plugin import failed") for m in row["messages"]):
             continue  # Axolotl never learnt that plugin's keys; check reports the plugin instead
-        flagged = {f.key[0] for f in reports[row["path"]].findings
-                   if f.code in ("unknown-key", "plugin-key-without-plugin") and len(f.key) == 1}
+        flagged = {
+            f.key[0]
+            for f in reports[row["path"]].findings
+            if f.code in ("unknown-key", "plugin-key-without-plugin") and len(f.key) == 1
+        }
         missed += [(row["path"], k) for k in row["unknown_keys"] if k not in flagged]
     assert missed == []
     typo = reports["examples/falcon-h1/falcon-h1-1b-qlora-cp.yaml"]
-    assert any("context_parallel_size" in f.message for f in typo.findings
-               if f.key == ("context_parapllel_size",))
+    assert any(
+        "context_parallel_size" in f.message
+        for f in typo.findings
+        if f.key == ("context_parapllel_size",)
+    )
 
 
 @pytest.mark.integration

@@ -11,11 +11,19 @@ import pytest
 from wizard.lint import Env, lint_dict
 
 BASE: dict[str, Any] = {
-    "base_model": "m", "learning_rate": 2e-4, "datasets": [{"path": "a/b", "type": "alpaca"}],
-    "micro_batch_size": 2, "gradient_accumulation_steps": 4, "bf16": True,
+    "base_model": "m",
+    "learning_rate": 2e-4,
+    "datasets": [{"path": "a/b", "type": "alpaca"}],
+    "micro_batch_size": 2,
+    "gradient_accumulation_steps": 4,
+    "bf16": True,
 }
-ZERO3 = {"zero_optimization": {"stage": 3}, "bf16": {"enabled": "auto"},
-         "train_micro_batch_size_per_gpu": "auto", "gradient_accumulation_steps": "auto"}
+ZERO3 = {
+    "zero_optimization": {"stage": 3},
+    "bf16": {"enabled": "auto"},
+    "train_micro_batch_size_per_gpu": "auto",
+    "gradient_accumulation_steps": "auto",
+}
 GPU = Env.for_gpu("sm_90", n_gpu=8, packages={"flash_attn": True, "ring_flash_attn": True})
 
 
@@ -25,74 +33,157 @@ def codes(cfg: dict[str, Any], ds: dict[str, Any] | None = None, env: Env = GPU)
 
 # (code, failing (cfg, deepspeed, env), passing (cfg, deepspeed, env))
 CASES: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]] = [
-    ("qlora-zero3-dtype", ({"adapter": "qlora", "load_in_4bit": True, "bf16": False,
-                            "fp16": True}, ZERO3, GPU),
-     ({"adapter": "qlora", "load_in_4bit": True}, ZERO3, GPU)),
+    (
+        "qlora-zero3-dtype",
+        ({"adapter": "qlora", "load_in_4bit": True, "bf16": False, "fp16": True}, ZERO3, GPU),
+        ({"adapter": "qlora", "load_in_4bit": True}, ZERO3, GPU),
+    ),
     ("zero3-precision", ({}, {"zero_optimization": {"stage": 3}}, GPU), ({}, ZERO3, GPU)),
-    ("precision-mismatch", ({"bf16": False}, {"bf16": {"enabled": True}}, GPU),
-     ({}, {"bf16": {"enabled": True}}, GPU)),
+    (
+        "precision-mismatch",
+        ({"bf16": False}, {"bf16": {"enabled": True}}, GPU),
+        ({}, {"bf16": {"enabled": True}}, GPU),
+    ),
     # The YAML says nothing about fp16: the trainer reads that as false and refuses the file.
-    ("precision-mismatch", ({}, {"fp16": {"enabled": True}}, GPU),
-     ({}, {"fp16": {"enabled": "auto"}, "bf16": {"enabled": "auto"}}, GPU)),
-    ("precision-mismatch", ({"fp16": True, "bf16": False}, {"bf16": {"enabled": True}}, GPU),
-     ({"bf16": "auto"}, {"bf16": {"enabled": True}}, GPU)),
-    ("unknown-dataset-type", ({"datasets": [{"path": "a/b", "type": "oasst2"}]},
-                              None, GPU), ({}, None, GPU)),
-    ("unknown-dataset-type", ({"datasets": [{"path": "a/b", "type": "alpacha"}]}, None, GPU),
-     ({"datasets": [{"path": "a/b", "type": "alpaca:chatml"}]}, None, GPU)),
-    ("deprecated-key", ({"datasets": [{"path": "a/b", "type": "chat_template",
-                                       "message_field_role": "from"}]}, None, GPU),
-     ({"datasets": [{"path": "a/b", "type": "chat_template",
-                     "message_property_mappings": {"role": "from"}}]}, None, GPU)),
-    ("deepspeed-overrides-yaml", ({}, {**ZERO3, "optimizer": {"type": "AdamW"}}, GPU),
-     ({}, ZERO3, GPU)),
-    ("zero2-offload", ({}, {"zero_optimization": {"stage": 2, "offload_optimizer":
-                                                  {"device": "cpu"}}}, GPU),
-     ({}, {"zero_optimization": {"stage": 2}}, GPU)),
-    ("compile-in-deepspeed", ({}, {**ZERO3, "compile": {"disable": False}}, GPU),
-     ({"torch_compile": True}, ZERO3, GPU)),
-    ("batch-mismatch", ({}, {**ZERO3, "train_micro_batch_size_per_gpu": 4}, GPU),
-     ({}, {**ZERO3, "train_micro_batch_size_per_gpu": 2}, GPU)),
-    ("deepspeed-unknown-key", ({}, {"zero_optimization": {"stage": 3, "overlap_com": True}}, GPU),
-     ({}, {"zero_optimization": {"stage": 3, "overlap_comm": True}}, GPU)),
+    (
+        "precision-mismatch",
+        ({}, {"fp16": {"enabled": True}}, GPU),
+        ({}, {"fp16": {"enabled": "auto"}, "bf16": {"enabled": "auto"}}, GPU),
+    ),
+    (
+        "precision-mismatch",
+        ({"fp16": True, "bf16": False}, {"bf16": {"enabled": True}}, GPU),
+        ({"bf16": "auto"}, {"bf16": {"enabled": True}}, GPU),
+    ),
+    (
+        "unknown-dataset-type",
+        ({"datasets": [{"path": "a/b", "type": "oasst2"}]}, None, GPU),
+        ({}, None, GPU),
+    ),
+    (
+        "unknown-dataset-type",
+        ({"datasets": [{"path": "a/b", "type": "alpacha"}]}, None, GPU),
+        ({"datasets": [{"path": "a/b", "type": "alpaca:chatml"}]}, None, GPU),
+    ),
+    (
+        "deprecated-key",
+        (
+            {"datasets": [{"path": "a/b", "type": "chat_template", "message_field_role": "from"}]},
+            None,
+            GPU,
+        ),
+        (
+            {
+                "datasets": [
+                    {
+                        "path": "a/b",
+                        "type": "chat_template",
+                        "message_property_mappings": {"role": "from"},
+                    }
+                ]
+            },
+            None,
+            GPU,
+        ),
+    ),
+    (
+        "deepspeed-overrides-yaml",
+        ({}, {**ZERO3, "optimizer": {"type": "AdamW"}}, GPU),
+        ({}, ZERO3, GPU),
+    ),
+    (
+        "zero2-offload",
+        ({}, {"zero_optimization": {"stage": 2, "offload_optimizer": {"device": "cpu"}}}, GPU),
+        ({}, {"zero_optimization": {"stage": 2}}, GPU),
+    ),
+    (
+        "compile-in-deepspeed",
+        ({}, {**ZERO3, "compile": {"disable": False}}, GPU),
+        ({"torch_compile": True}, ZERO3, GPU),
+    ),
+    (
+        "batch-mismatch",
+        ({}, {**ZERO3, "train_micro_batch_size_per_gpu": 4}, GPU),
+        ({}, {**ZERO3, "train_micro_batch_size_per_gpu": 2}, GPU),
+    ),
+    (
+        "deepspeed-unknown-key",
+        ({}, {"zero_optimization": {"stage": 3, "overlap_com": True}}, GPU),
+        ({}, {"zero_optimization": {"stage": 3, "overlap_comm": True}}, GPU),
+    ),
     ("deepspeed-stage", ({}, {"zero_optimization": {"stage": 4}}, GPU), ({}, ZERO3, GPU)),
-    ("deepspeed-offload", ({}, {"zero_optimization": {"stage": 3, "offload_param":
-                                                      {"device": "nvme"}}}, GPU),
-     ({}, {"zero_optimization": {"stage": 3, "offload_param": {"device": "cpu"}}}, GPU)),
-    ("missing-package", ({"attn_implementation": "flash_attention_2"}, None,
-                         Env.for_gpu("sm_90", packages={"flash_attn": False})),
-     ({"attn_implementation": "flash_attention_2"}, None, GPU)),
+    (
+        "deepspeed-offload",
+        ({}, {"zero_optimization": {"stage": 3, "offload_param": {"device": "nvme"}}}, GPU),
+        ({}, {"zero_optimization": {"stage": 3, "offload_param": {"device": "cpu"}}}, GPU),
+    ),
+    (
+        "missing-package",
+        (
+            {"attn_implementation": "flash_attention_2"},
+            None,
+            Env.for_gpu("sm_90", packages={"flash_attn": False}),
+        ),
+        ({"attn_implementation": "flash_attention_2"}, None, GPU),
+    ),
     ("bf16-unsupported", ({}, None, Env.for_gpu("sm_75")), ({}, None, Env.for_gpu("sm_80"))),
-    ("cpu-precision", ({"bf16": "auto"}, None, Env.for_cpu()), ({"bf16": False}, None,
-                                                               Env.for_cpu())),
-    ("fsdp-on-cpu", ({"fsdp_version": 2, "fsdp_config": {"reshard_after_forward": True}}, None,
-                     Env.for_cpu()),
-     ({"fsdp_version": 2, "fsdp_config": {"reshard_after_forward": True}}, None, GPU)),
-    ("fsdp-on-cpu", ({"fsdp": ["full_shard", "auto_wrap"]}, None, Env.for_cpu()),
-     ({}, None, Env.for_cpu())),
-    ("packing-attention", ({"sample_packing": True}, None, GPU),
-     ({"sample_packing": True, "attn_implementation": "sdpa"}, None, GPU)),
-    ("packing-attention", ({"sample_packing": True, "attn_implementation": "bogus"}, None, GPU),
-     ({"sample_packing": True, "attn_implementation": "eager"}, None, GPU)),
+    (
+        "cpu-precision",
+        ({"bf16": "auto"}, None, Env.for_cpu()),
+        ({"bf16": False}, None, Env.for_cpu()),
+    ),
+    (
+        "fsdp-on-cpu",
+        ({"fsdp_version": 2, "fsdp_config": {"reshard_after_forward": True}}, None, Env.for_cpu()),
+        ({"fsdp_version": 2, "fsdp_config": {"reshard_after_forward": True}}, None, GPU),
+    ),
+    (
+        "fsdp-on-cpu",
+        ({"fsdp": ["full_shard", "auto_wrap"]}, None, Env.for_cpu()),
+        ({}, None, Env.for_cpu()),
+    ),
+    (
+        "packing-attention",
+        ({"sample_packing": True}, None, GPU),
+        ({"sample_packing": True, "attn_implementation": "sdpa"}, None, GPU),
+    ),
+    (
+        "packing-attention",
+        ({"sample_packing": True, "attn_implementation": "bogus"}, None, GPU),
+        ({"sample_packing": True, "attn_implementation": "eager"}, None, GPU),
+    ),
     ("batch-size", ({"batch_size": 8}, None, GPU), ({}, None, GPU)),
     ("eval-batch-size", ({"eval_batch_size": 8}, None, GPU), ({"eval_batch_size": 2}, None, GPU)),
-    ("early-stopping", ({"early_stopping_patience": 3}, None, GPU),
-     ({"early_stopping_patience": 3, "eval_steps": 10, "save_steps": 20}, None, GPU)),
-    ("attention-name", ({"attn_implementation": "flash"}, None, GPU),
-     ({"attn_implementation": "flash_attention_2"}, None, GPU)),
+    (
+        "early-stopping",
+        ({"early_stopping_patience": 3}, None, GPU),
+        ({"early_stopping_patience": 3, "eval_steps": 10, "save_steps": 20}, None, GPU),
+    ),
+    (
+        "attention-name",
+        ({"attn_implementation": "flash"}, None, GPU),
+        ({"attn_implementation": "flash_attention_2"}, None, GPU),
+    ),
     ("removed-key", ({"max_packed_sequence_len": 2048}, None, GPU), ({}, None, GPU)),
     ("type-error", ({"warmup_steps": 0.1}, None, GPU), ({"warmup_steps": 10}, None, GPU)),
     ("no-datasets", ({"datasets": None}, None, GPU), ({}, None, GPU)),
-    ("full-learning-rate", ({"learning_rate": "2e-4"}, None, GPU),
-     ({"learning_rate": 2e-5}, None, GPU)),
-    ("full-learning-rate", ({"learning_rate": 1e-4}, None, GPU),
-     ({"adapter": "lora", "learning_rate": 1e-4}, None, GPU)),
+    (
+        "full-learning-rate",
+        ({"learning_rate": "2e-4"}, None, GPU),
+        ({"learning_rate": 2e-5}, None, GPU),
+    ),
+    (
+        "full-learning-rate",
+        ({"learning_rate": 1e-4}, None, GPU),
+        ({"adapter": "lora", "learning_rate": 1e-4}, None, GPU),
+    ),
 ]
 
 
 @pytest.mark.parametrize(("code", "failing", "passing"), CASES, ids=[c[0] for c in CASES])
-def test_rule_fails_and_passes(code: str, failing: tuple[Any, ...],
-                               passing: tuple[Any, ...]) -> None:
+def test_rule_fails_and_passes(
+    code: str, failing: tuple[Any, ...], passing: tuple[Any, ...]
+) -> None:
     assert code in codes(*failing)
     assert code not in codes(*passing)
 

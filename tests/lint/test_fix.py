@@ -19,8 +19,13 @@ from wizard.lint import load_config
 from wizard.lint.textedit import Edit, TextEditor
 
 OLD = TESTS / "data" / "lint" / "old"
-MIGRATED = ["sharegpt-chatml", "sharegpt-llama3", "sharegpt-hub", "message-fields",
-            "removed-options"]
+MIGRATED = [
+    "sharegpt-chatml",
+    "sharegpt-llama3",
+    "sharegpt-hub",
+    "message-fields",
+    "removed-options",
+]
 
 
 @pytest.fixture(scope="module")
@@ -55,26 +60,30 @@ def test_axolotl_accepts_every_fixed_copy(old: Path, fixed: dict[str, dict[str, 
     copies = [old / f"{n}.fixed.yml" for n in MIGRATED]
     verdicts = read_all(originals + copies)
     assert all("error" in verdicts[str(p)] for p in originals)  # each old form is refused
-    assert {str(p): verdicts[str(p)].get("error") for p in copies} == {str(p): None
-                                                                        for p in copies}
+    assert {str(p): verdicts[str(p)].get("error") for p in copies} == {str(p): None for p in copies}
 
 
-def test_fixed_copies_check_clean(old: Path, fixed: dict[str, dict[str, Any]],
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_fixed_copies_check_clean(
+    old: Path, fixed: dict[str, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
     for name in MIGRATED:
         assert main(["check", str(old / f"{name}.fixed.yml"), "--json"]) == 0
         codes = {f["code"] for f in json.loads(capsys.readouterr().out)["findings"]}
         assert not codes & {"removed-dataset-type", "removed-key", "unknown-key", "type-error"}
 
 
-def test_sharegpt_becomes_chat_template_with_roles(old: Path,
-                                                   fixed: dict[str, dict[str, Any]]) -> None:
+def test_sharegpt_becomes_chat_template_with_roles(
+    old: Path, fixed: dict[str, dict[str, Any]]
+) -> None:
     data = load_config(old / "sharegpt-chatml.fixed.yml").data
     entry = data["datasets"][0]
     assert entry["type"] == "chat_template" and entry["chat_template"] == "chatml"
     assert entry["message_property_mappings"] == {"role": "from", "content": "value"}
-    assert entry["roles"] == {"user": ["human", "user"], "assistant": ["gpt", "assistant"],
-                              "system": ["system"]}
+    assert entry["roles"] == {
+        "user": ["human", "user"],
+        "assistant": ["gpt", "assistant"],
+        "system": ["system"],
+    }
     assert "conversation" not in entry
     text = (old / "sharegpt-chatml.fixed.yml").read_text()
     assert "path: sharegpt-chat.jsonl   # local JSONL, one chat a line" in text
@@ -90,8 +99,10 @@ def test_sharegpt_becomes_chat_template_with_roles(old: Path,
 def test_each_change_is_listed_with_its_line(fixed: dict[str, dict[str, Any]]) -> None:
     made = {(c["line"], c["change"].split(" ")[0]) for c in fixed["removed-options"]["fix"]["made"]}
     assert (8, "`lr`") in made and (10, "`unsloth_lora_mlp`") in made
-    assert any(c["change"].startswith("`wandb_project: 2024`") for c in
-               fixed["removed-options"]["fix"]["made"])
+    assert any(
+        c["change"].startswith("`wandb_project: 2024`")
+        for c in fixed["removed-options"]["fix"]["made"]
+    )
     text = Path(fixed["removed-options"]["fix"]["written"]).read_text()
     assert "learning_rate: 0.0002                  # the typo" in text
     assert "wandb_project: '2024'" in text and "eval_sample_packing: false" in text
@@ -109,8 +120,9 @@ def test_decisions_are_listed_not_made(old: Path, fixed: dict[str, dict[str, Any
     assert hub_left == []  # the config-wide chat_template says which template
 
 
-def test_existing_copy_needs_force(old: Path, fixed: dict[str, dict[str, Any]],
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_existing_copy_needs_force(
+    old: Path, fixed: dict[str, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
     path = old / "message-fields.yml"
     assert main(["check", str(path), "--fix"]) == 1
     assert "exists" in capsys.readouterr().err

@@ -39,8 +39,14 @@ logging_steps: 1
 
 
 def labelled(request: dict[str, Any]) -> dict[str, list[Any]]:
-    done = subprocess.run([sys.executable, str(CHILD)], input=json.dumps(request),
-                          capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        [sys.executable, str(CHILD)],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     rows = [json.loads(x) for x in done.stdout.splitlines() if x.startswith("{")]
     return {r["source"]: sorted(map(str, r["rows"])) for r in rows}
@@ -50,8 +56,11 @@ def labelled(request: dict[str, Any]) -> dict[str, list[Any]]:
 def run_dir(tiny_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa: F811
     """The old ShareGPT config and the hand-written one, side by side, the old one migrated."""
     folder = tmp_path_factory.mktemp("masking")
-    for item in [DATA / "old" / "sharegpt-chatml.yml", DATA / "old" / "sharegpt-chat.jsonl",
-                 *(DATA / "chat").iterdir()]:
+    for item in [
+        DATA / "old" / "sharegpt-chatml.yml",
+        DATA / "old" / "sharegpt-chat.jsonl",
+        *(DATA / "chat").iterdir(),
+    ]:
         shutil.copy(item, folder / item.name)
     (folder / "tiny-model").symlink_to(tiny_root / "tiny-llama")
     main(["check", str(folder / "sharegpt-chatml.yml"), "--fix"])  # 1: the original is refused
@@ -62,8 +71,9 @@ def run_dir(tiny_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path: 
 @pytest.mark.integration
 def test_migrated_and_handwritten_label_the_same_tokens(run_dir: Path) -> None:
     migrated, handwritten = run_dir / "sharegpt-chatml.fixed.yml", run_dir / "handwritten.yml"
-    rows = labelled({"tokenizer": str(run_dir / "tiny-model"),
-                     "configs": [str(migrated), str(handwritten)]})
+    rows = labelled(
+        {"tokenizer": str(run_dir / "tiny-model"), "configs": [str(migrated), str(handwritten)]}
+    )
     assert len(rows[str(migrated)]) == 4
     assert rows[str(migrated)] == rows[str(handwritten)]
     # The rows are masked at all: some labels are -100 (prompts) and some are not (answers).
@@ -75,13 +85,29 @@ def test_migrated_and_handwritten_label_the_same_tokens(run_dir: Path) -> None:
 def test_migrated_config_trains_with_those_labels(run_dir: Path) -> None:
     config = run_dir / "train.yml"
     config.write_text((run_dir / "sharegpt-chatml.fixed.yml").read_text() + CPU_RUN)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "AXOLOTL_DO_NOT_TRACK": "1",
-           "ACCELERATE_USE_CPU": "true", "WANDB_MODE": "disabled"}
-    done = subprocess.run([sys.executable, "-m", "axolotl.cli.train", config.name], cwd=run_dir,
-                          env=env, capture_output=True, text=True, timeout=600, check=False)
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "AXOLOTL_DO_NOT_TRACK": "1",
+        "ACCELERATE_USE_CPU": "true",
+        "WANDB_MODE": "disabled",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "axolotl.cli.train", config.name],
+        cwd=run_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     assert (run_dir / "out" / "adapter_model.safetensors").is_file()
-    rows = labelled({"tokenizer": str(run_dir / "tiny-model"),
-                     "configs": [str(run_dir / "handwritten.yml")],
-                     "prepared": [str(run_dir / "prepared")]})
+    rows = labelled(
+        {
+            "tokenizer": str(run_dir / "tiny-model"),
+            "configs": [str(run_dir / "handwritten.yml")],
+            "prepared": [str(run_dir / "prepared")],
+        }
+    )
     assert rows[str(run_dir / "prepared")] == rows[str(run_dir / "handwritten.yml")]

@@ -36,15 +36,18 @@ def test_every_named_rule_has_a_parity_case(version: str) -> None:
 
 def test_the_issue_s_refusals_are_mirrored() -> None:
     rules = {v.id: v.rules for v in load_inventory("0.19.0").validators}
-    for validator in ("DatasetValidationMixin.deprecate_sharegpt_datasets",
-                      "DatasetValidationMixin.check_deprecated_unsloth_fields",
-                      "DatasetValidationMixin.check_eval_packing",
-                      "PretrainingValidationMixin.check_pretraining_w_val_set_size",
-                      "TrainingValidationMixin.check_evals", "TrainingValidationMixin.check_saves",
-                      "RLValidationMixin.check_grpo_batch_size_divisibility",
-                      "RLValidationMixin.check_sample_packing_w_rl",
-                      "AxolotlInputConfig.normalize_attn_implementation",
-                      "DeprecatedParameters.validate_flash_attn_rms_norm"):
+    for validator in (
+        "DatasetValidationMixin.deprecate_sharegpt_datasets",
+        "DatasetValidationMixin.check_deprecated_unsloth_fields",
+        "DatasetValidationMixin.check_eval_packing",
+        "PretrainingValidationMixin.check_pretraining_w_val_set_size",
+        "TrainingValidationMixin.check_evals",
+        "TrainingValidationMixin.check_saves",
+        "RLValidationMixin.check_grpo_batch_size_divisibility",
+        "RLValidationMixin.check_sample_packing_w_rl",
+        "AxolotlInputConfig.normalize_attn_implementation",
+        "DeprecatedParameters.validate_flash_attn_rms_norm",
+    ):
         assert rules[validator], validator
 
 

@@ -13,78 +13,188 @@ from wizard.lint import Env, lint_dict
 from wizard.lint.env import probe_packages
 
 BASE: dict[str, Any] = {
-    "base_model": "m", "learning_rate": 2e-4, "datasets": [{"path": "a/b", "type": "alpaca"}],
-    "micro_batch_size": 2, "gradient_accumulation_steps": 4, "bf16": True,
+    "base_model": "m",
+    "learning_rate": 2e-4,
+    "datasets": [{"path": "a/b", "type": "alpaca"}],
+    "micro_batch_size": 2,
+    "gradient_accumulation_steps": 4,
+    "bf16": True,
 }
 SHAREGPT = {"path": "a/b", "type": "sharegpt", "conversation": "chatml"}
-CHAT = {"path": "a/b", "type": "chat_template", "field_messages": "conversations",
-        "message_property_mappings": {"role": "from", "content": "value"}}
+CHAT = {
+    "path": "a/b",
+    "type": "chat_template",
+    "field_messages": "conversations",
+    "message_property_mappings": {"role": "from", "content": "value"},
+}
 PRETRAIN = {"datasets": None, "pretraining_dataset": [{"path": "a/b"}], "max_steps": 10}
 GRPO = {"rl": "grpo", "micro_batch_size": 1, "gradient_accumulation_steps": 1}
 FSDP2 = {"fsdp_version": 2, "fsdp_config": {"reshard_after_forward": True}}
 # (code, failing overrides, passing overrides, GPUs); a None value deletes the key from BASE.
 CASES: list[tuple[str, dict[str, Any], dict[str, Any], int]] = [
     ("removed-dataset-type", {"datasets": [SHAREGPT]}, {"datasets": [CHAT]}, 1),
-    ("removed-dataset-type", {"datasets": [{**SHAREGPT, "type": "sharegpt.load_role"}]},
-     {"datasets": [{**CHAT, "type": "chat_template"}]}, 1),
-    ("eval-packing", {"sample_packing": True, "eval_table_size": 5},
-     {"sample_packing": True, "eval_table_size": 5, "eval_sample_packing": False}, 1),
-    ("eval-packing", {"sample_packing": True, "do_causal_lm_eval": True},
-     {"sample_packing": True, "do_causal_lm_eval": True, "eval_sample_packing": False}, 1),
+    (
+        "removed-dataset-type",
+        {"datasets": [{**SHAREGPT, "type": "sharegpt.load_role"}]},
+        {"datasets": [{**CHAT, "type": "chat_template"}]},
+        1,
+    ),
+    (
+        "eval-packing",
+        {"sample_packing": True, "eval_table_size": 5},
+        {"sample_packing": True, "eval_table_size": 5, "eval_sample_packing": False},
+        1,
+    ),
+    (
+        "eval-packing",
+        {"sample_packing": True, "do_causal_lm_eval": True},
+        {"sample_packing": True, "do_causal_lm_eval": True, "eval_sample_packing": False},
+        1,
+    ),
     ("val-set-size", {**PRETRAIN, "val_set_size": 0.1}, PRETRAIN, 1),
-    ("val-set-size", {"val_set_size": 0.1, "test_datasets": [{"path": "c/d", "type": "alpaca"}]},
-     {"val_set_size": 0, "test_datasets": [{"path": "c/d", "type": "alpaca"}]}, 1),
-    ("val-set-size", {"streaming": True, "max_steps": 10, "val_set_size": 0.1},
-     {"streaming": True, "max_steps": 10}, 1),
-    ("cadence", {"val_set_size": 0, "eval_steps": 10},
-     {"val_set_size": 0, "eval_steps": 10, "test_datasets": [{"path": "c/d", "type": "alpaca"}]},
-     1),
-    ("cadence", {"val_set_size": 0, "eval_strategy": "steps"},
-     {"val_set_size": 0, "eval_strategy": "no"}, 1),
+    (
+        "val-set-size",
+        {"val_set_size": 0.1, "test_datasets": [{"path": "c/d", "type": "alpaca"}]},
+        {"val_set_size": 0, "test_datasets": [{"path": "c/d", "type": "alpaca"}]},
+        1,
+    ),
+    (
+        "val-set-size",
+        {"streaming": True, "max_steps": 10, "val_set_size": 0.1},
+        {"streaming": True, "max_steps": 10},
+        1,
+    ),
+    (
+        "cadence",
+        {"val_set_size": 0, "eval_steps": 10},
+        {"val_set_size": 0, "eval_steps": 10, "test_datasets": [{"path": "c/d", "type": "alpaca"}]},
+        1,
+    ),
+    (
+        "cadence",
+        {"val_set_size": 0, "eval_strategy": "steps"},
+        {"val_set_size": 0, "eval_strategy": "no"},
+        1,
+    ),
     ("cadence", {"save_steps": 10, "saves_per_epoch": 2}, {"save_steps": 10}, 1),
     ("cadence", {"eval_steps": 10, "evals_per_epoch": 2}, {"evals_per_epoch": 2}, 1),
-    ("cadence", {"save_strategy": "epoch", "save_steps": 10},
-     {"save_strategy": "steps", "save_steps": 10}, 1),
-    ("grpo-batch", {**GRPO, "trl": {"num_generations": 8}},
-     {**GRPO, "trl": {"num_generations": 8}, "micro_batch_size": 8}, 1),
-    ("grpo-batch", {**GRPO, "trl": {"num_generations": 4}, "micro_batch_size": 4},
-     {**GRPO, "trl": {"num_generations": 4}, "micro_batch_size": 4,
-      "gradient_accumulation_steps": 8}, 8),
+    (
+        "cadence",
+        {"save_strategy": "epoch", "save_steps": 10},
+        {"save_strategy": "steps", "save_steps": 10},
+        1,
+    ),
+    (
+        "grpo-batch",
+        {**GRPO, "trl": {"num_generations": 8}},
+        {**GRPO, "trl": {"num_generations": 8}, "micro_batch_size": 8},
+        1,
+    ),
+    (
+        "grpo-batch",
+        {**GRPO, "trl": {"num_generations": 4}, "micro_batch_size": 4},
+        {
+            **GRPO,
+            "trl": {"num_generations": 4},
+            "micro_batch_size": 4,
+            "gradient_accumulation_steps": 8,
+        },
+        8,
+    ),
     ("grpo-batch", {**GRPO, "trl": {"num_generations": 1}}, {**GRPO, "trl": {}}, 1),
-    ("rl-packing", {"rl": "dpo", "sample_packing": True, "datasets": [
-        {"path": "a/b", "type": "chatml.intel"}]},
-     {"rl": "dpo", "datasets": [{"path": "a/b", "type": "chatml.intel"}]}, 1),
-    ("attention-flags", {"flash_attention": True, "attn_implementation": "sdpa"},
-     {"attn_implementation": "sdpa"}, 1),
-    ("attention-name", {"attn_implementation": "flash"},
-     {"attn_implementation": "flash_attention_2"}, 1),
+    (
+        "rl-packing",
+        {
+            "rl": "dpo",
+            "sample_packing": True,
+            "datasets": [{"path": "a/b", "type": "chatml.intel"}],
+        },
+        {"rl": "dpo", "datasets": [{"path": "a/b", "type": "chatml.intel"}]},
+        1,
+    ),
+    (
+        "attention-flags",
+        {"flash_attention": True, "attn_implementation": "sdpa"},
+        {"attn_implementation": "sdpa"},
+        1,
+    ),
+    (
+        "attention-name",
+        {"attn_implementation": "flash"},
+        {"attn_implementation": "flash_attention_2"},
+        1,
+    ),
     ("removed-key", {"unsloth_lora_mlp": True}, {"unsloth_lora_mlp": False}, 1),
     ("removed-key", {"flash_attn_rms_norm": True}, {"flash_attn_rms_norm": False}, 1),
     ("removed-key", {"max_packed_sequence_len": 2048}, {}, 1),
-    ("early-stopping", {"early_stopping_patience": 3, "save_steps": 0.25, "eval_steps": 0.1},
-     {"early_stopping_patience": 3, "save_steps": 0.2, "eval_steps": 0.1}, 1),
-    ("early-stopping", {"early_stopping_patience": 3},
-     {"early_stopping_patience": 3, "save_steps": 20, "eval_steps": 10}, 1),
+    (
+        "early-stopping",
+        {"early_stopping_patience": 3, "save_steps": 0.25, "eval_steps": 0.1},
+        {"early_stopping_patience": 3, "save_steps": 0.2, "eval_steps": 0.1},
+        1,
+    ),
+    (
+        "early-stopping",
+        {"early_stopping_patience": 3},
+        {"early_stopping_patience": 3, "save_steps": 20, "eval_steps": 10},
+        1,
+    ),
     ("type-error", {"wandb_project": 123}, {"wandb_project": "123"}, 1),
     ("type-error", {"wandb_watch": False}, {"wandb_watch": "false"}, 1),
-    ("type-error", {"datasets": [{**CHAT, "roles": {"user": "human"}}]},
-     {"datasets": [{**CHAT, "roles": {"user": ["human"]}}]}, 1),
-    ("save-best-metric", {"save_strategy": "best"},
-     {"save_strategy": "best", "metric_for_best_model": "eval_loss"}, 1),
+    (
+        "type-error",
+        {"datasets": [{**CHAT, "roles": {"user": "human"}}]},
+        {"datasets": [{**CHAT, "roles": {"user": ["human"]}}]},
+        1,
+    ),
+    (
+        "save-best-metric",
+        {"save_strategy": "best"},
+        {"save_strategy": "best", "metric_for_best_model": "eval_loss"},
+        1,
+    ),
     ("no-datasets", {"datasets": None}, {}, 1),
     ("batch-size", {"batch_size": 8}, {}, 1),
     ("warmup", {"warmup_steps": 10, "warmup_ratio": 0.1}, {"warmup_steps": 10}, 1),
-    ("fsdp2-optimizer", {**FSDP2, "optimizer": "adamw_8bit"},
-     {**FSDP2, "optimizer": "adamw_torch_8bit"}, 2),
-    ("fsdp2-4bit-loading", {**FSDP2, "adapter": "qlora", "load_in_4bit": True,
-                            "fsdp_config": {"cpu_ram_efficient_loading": True}},
-     {**FSDP2, "adapter": "qlora", "load_in_4bit": True,
-      "fsdp_config": {"cpu_ram_efficient_loading": False}}, 2),
-    ("ebft-compile", {"rl": "ebft", "ebft": {"mode": "strided"}, "torch_compile": True,
-                      "gradient_checkpointing": True},
-     {"rl": "ebft", "ebft": {"mode": "strided"}, "gradient_checkpointing": True}, 1),
-    ("missing-package", {"context_parallel_size": 2, "attn_implementation": "flash_attention_2"},
-     {"context_parallel_size": 1}, 2),
+    (
+        "fsdp2-optimizer",
+        {**FSDP2, "optimizer": "adamw_8bit"},
+        {**FSDP2, "optimizer": "adamw_torch_8bit"},
+        2,
+    ),
+    (
+        "fsdp2-4bit-loading",
+        {
+            **FSDP2,
+            "adapter": "qlora",
+            "load_in_4bit": True,
+            "fsdp_config": {"cpu_ram_efficient_loading": True},
+        },
+        {
+            **FSDP2,
+            "adapter": "qlora",
+            "load_in_4bit": True,
+            "fsdp_config": {"cpu_ram_efficient_loading": False},
+        },
+        2,
+    ),
+    (
+        "ebft-compile",
+        {
+            "rl": "ebft",
+            "ebft": {"mode": "strided"},
+            "torch_compile": True,
+            "gradient_checkpointing": True,
+        },
+        {"rl": "ebft", "ebft": {"mode": "strided"}, "gradient_checkpointing": True},
+        1,
+    ),
+    (
+        "missing-package",
+        {"context_parallel_size": 2, "attn_implementation": "flash_attention_2"},
+        {"context_parallel_size": 1},
+        2,
+    ),
 ]
 CODES = {case[0] for case in CASES}
 
@@ -96,8 +206,11 @@ def config(overrides: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def axolotl() -> dict[str, dict[str, Any]]:
-    cases = [{"id": f"{i}-{side}", "config": config(c[1 if side == "fail" else 2]), "gpus": c[3]}
-             for i, c in enumerate(CASES) for side in ("fail", "pass")]
+    cases = [
+        {"id": f"{i}-{side}", "config": config(c[1 if side == "fail" else 2]), "gpus": c[3]}
+        for i, c in enumerate(CASES)
+        for side in ("fail", "pass")
+    ]
     return run_validators(cases)
 
 
@@ -107,8 +220,9 @@ def lint_codes(overrides: dict[str, Any], gpus: int) -> set[str]:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("index", range(len(CASES)), ids=[f"{c[0]}-{i}" for i, c in
-                                                           enumerate(CASES)])
+@pytest.mark.parametrize(
+    "index", range(len(CASES)), ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+)
 def test_rule_and_axolotl_agree(index: int, axolotl: dict[str, dict[str, Any]]) -> None:
     code, failing, passing, gpus = CASES[index]
     refused, accepted = axolotl[f"{index}-fail"]["axolotl"], axolotl[f"{index}-pass"]["axolotl"]

@@ -27,9 +27,30 @@ DATA = REPO / "tests" / "data" / "models" / "published_params.yaml"
 MODELS: dict[str, dict[str, Any]] = yaml.safe_load(DATA.read_text(encoding="utf-8"))["models"]
 # The list of families that must be in the table, by config.json model_type.
 REQUIRED = {
-    "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma", "gemma2",
-    "gemma3_text", "phi", "phi3", "falcon", "gpt_bigcode", "starcoder2", "gpt_neox", "gpt2",
-    "bloom", "mpt", "olmo", "deepseek_v2", "deepseek_v3", "llama4_text", "gpt_oss",
+    "llama",
+    "mistral",
+    "mixtral",
+    "qwen2",
+    "qwen2_moe",
+    "qwen3",
+    "qwen3_moe",
+    "gemma",
+    "gemma2",
+    "gemma3_text",
+    "phi",
+    "phi3",
+    "falcon",
+    "gpt_bigcode",
+    "starcoder2",
+    "gpt_neox",
+    "gpt2",
+    "bloom",
+    "mpt",
+    "olmo",
+    "deepseek_v2",
+    "deepseek_v3",
+    "llama4_text",
+    "gpt_oss",
 }
 
 

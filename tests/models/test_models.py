@@ -36,12 +36,34 @@ PUBLISHED = {
 }
 
 REQUIRED_FAMILIES = [
-    "Llama-2-7b", "Meta-Llama-3-8B", "Llama-3.1-8B", "Llama-3.2-1B", "Llama-3.3-70B-Instruct",
-    "Mistral-7B-v0.3", "Mistral-Nemo-Base-2407", "Mistral-Small-24B-Base-2501",
-    "Mixtral-8x7B-v0.1", "Qwen2-7B", "Qwen2.5-0.5B", "Qwen2.5-72B", "Qwen3-8B", "gemma-7b",
-    "gemma-2-9b", "gemma-3-1b-it", "phi-2", "Phi-3-mini-4k-instruct", "phi-4", "falcon-7b",
-    "TinyLlama-1.1B-Chat-v1.0", "SmolLM2-135M", "stablelm-2-1_6b", "open_llama_3b_v2",
-    "starcoder2-7b", "OLMo-7B-hf", "DeepSeek-R1-Distill-Qwen-7B", "DeepSeek-R1-Distill-Llama-8B",
+    "Llama-2-7b",
+    "Meta-Llama-3-8B",
+    "Llama-3.1-8B",
+    "Llama-3.2-1B",
+    "Llama-3.3-70B-Instruct",
+    "Mistral-7B-v0.3",
+    "Mistral-Nemo-Base-2407",
+    "Mistral-Small-24B-Base-2501",
+    "Mixtral-8x7B-v0.1",
+    "Qwen2-7B",
+    "Qwen2.5-0.5B",
+    "Qwen2.5-72B",
+    "Qwen3-8B",
+    "gemma-7b",
+    "gemma-2-9b",
+    "gemma-3-1b-it",
+    "phi-2",
+    "Phi-3-mini-4k-instruct",
+    "phi-4",
+    "falcon-7b",
+    "TinyLlama-1.1B-Chat-v1.0",
+    "SmolLM2-135M",
+    "stablelm-2-1_6b",
+    "open_llama_3b_v2",
+    "starcoder2-7b",
+    "OLMo-7B-hf",
+    "DeepSeek-R1-Distill-Qwen-7B",
+    "DeepSeek-R1-Distill-Llama-8B",
 ]
 
 
@@ -77,9 +99,17 @@ def test_layout_names_follow_transformers() -> None:
 
 
 def _write_config(folder: Path, **overrides: object) -> Path:
-    config = {"model_type": "llama", "hidden_size": 256, "num_hidden_layers": 4,
-              "num_attention_heads": 8, "num_key_value_heads": 2, "intermediate_size": 688,
-              "vocab_size": 1000, "tie_word_embeddings": False, "max_position_embeddings": 512}
+    config = {
+        "model_type": "llama",
+        "hidden_size": 256,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 2,
+        "intermediate_size": 688,
+        "vocab_size": 1000,
+        "tie_word_embeddings": False,
+        "max_position_embeddings": 512,
+    }
     config.update(overrides)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
@@ -155,7 +185,15 @@ def test_moe_multimodal_and_unknown_types_are_marked_rough() -> None:
     vlm = catalog_arch("google/gemma-3-4b-it")
     assert moe is not None and moe.is_moe and "mixture of experts" in moe.rough_reasons[0]
     assert vlm is not None and vlm.multimodal and vlm.hidden_size == 2560
-    odd = arch_from_config({"model_type": "mamba2", "hidden_size": 64, "num_hidden_layers": 2,
-                            "num_attention_heads": 4, "vocab_size": 100,
-                            "intermediate_size": 128}, "odd")
+    odd = arch_from_config(
+        {
+            "model_type": "mamba2",
+            "hidden_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "vocab_size": 100,
+            "intermediate_size": 128,
+        },
+        "odd",
+    )
     assert "not in the family table" in odd.rough_reasons[0] and linear_names(odd) == []

@@ -12,8 +12,8 @@ from wizard.answers.layers import Answers, Layer
 from wizard.answers.placeholders import placeholder_layer
 from wizard.errors import WizardError
 from wizard.presets.assemble import collect_answers
-from wizard.presets.files import ensure_inside, read_preset_data, version_warnings
-from wizard.presets.rules import apply_locks, chain_locks, enforce_locks, locked_keys
+from wizard.presets.locks import apply_locks, chain_locks, enforce_locks, locked_keys
+from wizard.presets.reading import ensure_inside, read_preset_data, version_warnings
 from wizard.presets.store import load_preset_file, preset_chain, preset_layers
 from wizard.presets.tools import check_folder
 from wizard.presets.views import format_value, resolve_chain
@@ -99,7 +99,8 @@ def test_chain_locks_name_the_locking_preset(team: Path) -> None:
 def test_a_prefix_lock_covers_every_key_below_it(team: Path) -> None:
     (team / "p").mkdir()
     (team / "p" / "fixed.yml").write_text(
-        "name: fixed\nextends: builtin:tiny-cpu\nlocked: method\n", encoding="utf-8")
+        "name: fixed\nextends: builtin:tiny-cpu\nlocked: method\n", encoding="utf-8"
+    )
     preset = load_preset_file(team / "p" / "fixed.yml", "project")
     locks = chain_locks([*preset_chain("builtin:tiny-cpu"), preset])
     assert sorted(locks) == ["method.alpha", "method.dropout", "method.kind", "method.r"]
@@ -111,8 +112,9 @@ def test_a_prefix_lock_covers_every_key_below_it(team: Path) -> None:
 )
 def test_bad_lock_entries_are_errors(tmp_path: Path, locked: str, message: str) -> None:
     path = tmp_path / "p.yml"
-    path.write_text(f"name: p\nanswers: {{training: {{seed: 1}}}}\nlocked: [{locked}]\n",
-                    encoding="utf-8")
+    path.write_text(
+        f"name: p\nanswers: {{training: {{seed: 1}}}}\nlocked: [{locked}]\n", encoding="utf-8"
+    )
     with pytest.raises(WizardError, match=message):
         chain_locks([load_preset_file(path, "team")])
 
@@ -149,8 +151,9 @@ def test_apply_locks_without_locks_keeps_the_answers() -> None:
 
 
 def test_version_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("wizard.presets.files.installed_axolotl",
-                        lambda: ("0.19.0", "installed Axolotl"))
+    monkeypatch.setattr(
+        "wizard.presets.reading.installed_axolotl", lambda: ("0.19.0", "installed Axolotl")
+    )
     wanted = [("team:a", ">=0.19,<0.20"), ("team:b", "==0.18.*"), ("team:c", "")]
     assert version_warnings(wanted) == [
         "preset team:b wants axolotl ==0.18.*, but the installed Axolotl is 0.19.0"
@@ -159,8 +162,16 @@ def test_version_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [("qlora", "qlora"), ("8", '"8"'), ("true", '"true"'), (8, "8"), (None, "null"),
-     (["q_proj", "v_proj"], '["q_proj", "v_proj"]'), ("", '""'), ("a: b", '"a: b"')],
+    [
+        ("qlora", "qlora"),
+        ("8", '"8"'),
+        ("true", '"true"'),
+        (8, "8"),
+        (None, "null"),
+        (["q_proj", "v_proj"], '["q_proj", "v_proj"]'),
+        ("", '""'),
+        ("a: b", '"a: b"'),
+    ],
 )
 def test_format_value(value: object, shown: str) -> None:
     assert format_value(value) == shown
@@ -168,8 +179,11 @@ def test_format_value(value: object, shown: str) -> None:
 
 def test_placeholders_fill_only_what_is_required() -> None:
     layer = placeholder_layer([Layer("preset", {"training.seed": 1})])
-    assert layer.values == {"model.base_model": "your-org/your-model",
-                            "datasets.0.path": "data/train.jsonl", "datasets.0.format": "alpaca"}
+    assert layer.values == {
+        "model.base_model": "your-org/your-model",
+        "datasets.0.path": "data/train.jsonl",
+        "datasets.0.format": "alpaca",
+    }
     chat = Layer("preset", {"model.base_model": "m", "datasets.0.format": "chat_template"})
     assert placeholder_layer([chat]).values == {"datasets.0.path": "data/train.jsonl"}
 
@@ -179,7 +193,8 @@ def test_a_preset_may_extend_the_lower_preset_of_its_own_name(team: Path) -> Non
     project.mkdir(parents=True)
     (project / "tiny-cpu.yml").write_text(
         "name: tiny-cpu\nextends: builtin:tiny-cpu\nanswers: {training: {max_steps: 2}}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     resolved = resolve_chain(preset_chain("tiny-cpu"))
     assert [p.qualified_name for p in resolved.chain] == ["builtin:tiny-cpu", "project:tiny-cpu"]
     assert resolved.spec.training.max_steps == 2
@@ -195,5 +210,8 @@ def test_check_folder_renders_with_placeholders(team: Path) -> None:
     results = {r.name: r for r in check_folder(TEAM)}
     assert all(r.ok for r in results.values()), [r.problems for r in results.values()]
     assert results["team:team-base"].placeholders == [
-        "datasets.0.format", "datasets.0.path", "model.base_model"]
+        "datasets.0.format",
+        "datasets.0.path",
+        "model.base_model",
+    ]
     assert results["team:llama-qlora"].placeholders == []

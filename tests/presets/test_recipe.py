@@ -49,7 +49,8 @@ def test_a_dataset_keeps_only_the_fields_of_its_format() -> None:
          "field_chosen": "good", "field_rejected": "rejected", "conversations": False}]  # fmt: skip
     text = {**chat, "datasets.0.field_messages": "messages", "datasets.0.format": "completion"}
     assert recipe_of(_run(text)).answers["datasets"] == [
-        {"path": "org/chat", "format": "completion", "text_field": "text"}]
+        {"path": "org/chat", "format": "completion", "text_field": "text"}
+    ]
 
 
 def test_only_the_given_answers_as_the_spec_reads_them() -> None:

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from wizard import AXOLOTL_TARGET_VERSION, __version__
-from wizard.answers.keys import generic_key
+from wizard.answers.answer_keys import generic_key
 from wizard.answers.layers import Layer, LayerKind, check_layer
 from wizard.axolotl.paths import PathMapper, from_answers_file, is_local_path, keep_path
 from wizard.errors import WizardError
-from wizard.spec import RunSpec
-from wizard.spec.datasets import other_formats_fields
+from wizard.runspec import RunSpec
+from wizard.runspec.datasets import other_formats_fields
 from wizard.yamlio import dump_yaml, load_yaml_mapping, non_finite_paths
 
 ANSWERS_FILENAME = "wizard-answers.yml"

@@ -22,11 +22,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from wizard.answers.keys import check_keys, is_raw_key, spec_error
+from wizard.answers.answer_keys import check_keys, is_raw_key, spec_error
 from wizard.axolotl.secrets import credential_problem
 from wizard.errors import WizardError
 from wizard.recipes.table import training_recipe
-from wizard.spec import DEFAULT_METHOD, METHODS, OBJECTIVES, RunSpec
+from wizard.runspec import DEFAULT_METHOD, METHODS, OBJECTIVES, RunSpec
 
 
 class LayerKind(Enum):

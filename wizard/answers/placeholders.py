@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from wizard.answers.keys import generic_key
+from wizard.answers.answer_keys import generic_key
 from wizard.answers.layers import Answers, Layer, LayerKind, unflatten
-from wizard.spec import METHODS, OBJECTIVES, RunSpec
+from wizard.runspec import METHODS, OBJECTIVES, RunSpec
 
 PLACEHOLDERS: dict[str, Any] = {
     "model.base_model": "your-org/your-model",

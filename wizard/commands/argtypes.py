@@ -8,8 +8,8 @@ from typing import Any
 
 from wizard.terminal import shown
 
-# The spec's bounds for the same answers (wizard/spec/hardware.py, HardwareSpec; a test holds them
-# equal): the spec is not imported here, because `--help` must not load Pydantic.
+# The spec's bounds for the same answers (wizard/runspec/hardware.py, HardwareSpec; a test holds
+# them equal): the spec is not imported here, because `--help` must not load Pydantic.
 MAX_GPUS_PER_NODE = 64
 MAX_NODES = 1024
 MAX_GPU_MEMORY_GIB = 1024

@@ -145,9 +145,9 @@ def _next_run_dir(root: Path) -> Path:
 def _write_run_folder(root: Path, run_dir: Path, sets: list[str]) -> None:
     from wizard.answers.file import AnswersDocument
     from wizard.axolotl.paths import relative_to_run_dir
-    from wizard.build.runfolder import batch_arithmetic, build_run_folder
     from wizard.folders import write_run_folder
     from wizard.presets.assemble import collect_answers
+    from wizard.render.runfolder import batch_arithmetic, build_run_folder
 
     # Always the built-in preset: a team or project preset of the same name is not the demo.
     demo_sets = [*objective_sets(sets), *DEMO_SETS, *sets]

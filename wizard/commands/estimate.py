@@ -12,7 +12,7 @@ from wizard.commands.argtypes import gpu_count, gpu_memory, host_ram, verb_parse
 from wizard.errors import WizardError
 from wizard.terminal import visible
 
-# What `new` writes (wizard.build.runfolder and answers.file: too heavy to import here).
+# What `new` writes (wizard.render.runfolder and answers.file: too heavy to import here).
 CONFIG_FILENAME = "axolotl.yml"
 ANSWERS_FILENAME = "wizard-answers.yml"
 

@@ -14,8 +14,8 @@ from wizard.terminal import shell_path, visible, warn
 if TYPE_CHECKING:
     from wizard.answers.file import PresetRef
     from wizard.answers.layers import Answers
-    from wizard.build.plan import RunPlan
-    from wizard.interview.datafit import EpochSteps
+    from wizard.interview.data_answers import EpochSteps
+    from wizard.render.plan import RunPlan
 
 EPILOG = """\
 examples:
@@ -68,11 +68,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: `--help` must not pay for Pydantic.
-    from wizard.build.plan import plan_run
-    from wizard.build.runlint import lint_run_folder
     from wizard.folders import write_run_folder
-    from wizard.interview.datafit import check_dataset_files, epoch_steps, with_data_proposals
+    from wizard.interview.data_answers import check_dataset_files, epoch_steps, with_data_proposals
     from wizard.presets.assemble import collect_answers
+    from wizard.render.plan import plan_run
+    from wizard.render.runlint import lint_run_folder
 
     run_dir = Path(args.dir)
     if args.from_config is not None:
@@ -131,7 +131,7 @@ def _imported_answers(args: argparse.Namespace, run_dir: Path) -> Answers:
 
 
 def _refuse_untrusted_remote_code(answers: Answers, allowed: bool) -> None:
-    from wizard.presets.rules import remote_code_refusal, untrusted_remote_code
+    from wizard.presets.locks import remote_code_refusal, untrusted_remote_code
 
     sources = untrusted_remote_code(answers)
     if sources and not allowed:
@@ -147,14 +147,14 @@ def _interview(
             "pass --yes (with --preset / --set / --answers) to write without questions",
         )
     # Only the interactive path pays for questionary and rich.
-    from wizard.interview.session import interview_in_terminal
+    from wizard.interview.flow import interview_in_terminal
 
     return interview_in_terminal(answers, run_dir, trust_remote_code)
 
 
 def print_plan(run_dir: Path, plan: RunPlan, steps: EpochSteps | None = None) -> None:
-    from wizard.build.fitting import memory_line
-    from wizard.build.runfolder import batch_arithmetic
+    from wizard.render.autofit_layer import memory_line
+    from wizard.render.runfolder import batch_arithmetic
 
     fit, result = plan.fit, plan.estimate
     print(f"Wrote {visible(str(run_dir))}/")

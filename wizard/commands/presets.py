@@ -171,7 +171,7 @@ def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
 
 
 def _resolve(name: str) -> Resolved:
-    from wizard.presets.rules import chain_version_warnings
+    from wizard.presets.locks import chain_version_warnings
     from wizard.presets.store import preset_chain
     from wizard.presets.views import resolve_chain
 

@@ -61,7 +61,7 @@ class Workload:
     # shard the bf16 parameters as they are (no mixed-precision policy).
     fsdp_fp32_shards: bool = True
     sample_packing: bool = False
-    # The objective (wizard.estimate.objective): `rl:` and what its trainer adds.
+    # The objective (wizard.estimate.objective_terms): `rl:` and what its trainer adds.
     objective: str = "sft"
     sequences_per_sample: int = 1  # 2: chosen and rejected (or KTO's KL pair) in one batch
     reference_model: bool = False  # a frozen full copy of the model (DPO/IPO/KTO, full weights)
@@ -193,7 +193,7 @@ def workload_from_config(
 ) -> Workload:
     """Read the memory-relevant settings of a flat Axolotl config (plus its DeepSpeed JSON)."""
     from wizard.estimate.distributed import distributed_fields
-    from wizard.estimate.objective import completion_tokens, objective_fields
+    from wizard.estimate.objective_terms import completion_tokens, objective_fields
 
     notes: list[str] = []
     method, bits = _method(cfg, notes)

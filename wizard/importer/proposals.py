@@ -1,4 +1,4 @@
-"""Which answer each Axolotl key could be: the inverse of `build.render`, as proposals.
+"""Which answer each Axolotl key could be: the inverse of `render.axolotl_config`, as proposals.
 
 A proposal is only a guess; `importer.settle` keeps it only when rendering the answer gives back
 exactly the keys it came from. So this table may be generous (a value the spec refuses, an
@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from wizard.axolotl import attention
-from wizard.build.direct import ANSWER_OF_KEY
-from wizard.spec import CHAT_ONLY
+from wizard.render.direct import ANSWER_OF_KEY
+from wizard.runspec import CHAT_ONLY
 
 # The answer an Axolotl key is when the value is the same on both sides, in the order tried
 # (the first of two answers that exclude each other wins: warmup_ratio before warmup_steps).
@@ -113,7 +113,7 @@ def _fsdp(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def _precision(bf16: Any, fp16: Any) -> dict[str, Any]:
-    """The precision answers whose flags (`build.render._precision_flags`) the config has."""
+    """The precision answers whose flags (`axolotl_config._precision_flags`) the config has."""
     if bf16 == "auto" and fp16 is not True:
         return {"training.precision": "auto"}
     for on, other, name in ((bf16, fp16, "bf16"), (fp16, bf16, "fp16")):

@@ -14,11 +14,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from wizard.answers.layers import unflatten
-from wizard.build.render import render_axolotl
 from wizard.errors import WizardError
 from wizard.importer.proposals import dataset_answers, method_kind, proposals, raw_dataset
-from wizard.spec import RunSpec
-from wizard.spec.base import number_in_text
+from wizard.render.axolotl_config import render_axolotl
+from wizard.runspec import RunSpec
+from wizard.runspec.base import number_in_text
 
 
 @dataclass

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from wizard.build.memoryfit import method_note, sharding_note
 from wizard.gpus.catalog import known_gpus
 from wizard.interview.data_question import dataset_path
 from wizard.interview.model_question import model_question
@@ -20,7 +19,8 @@ from wizard.interview.questions import (
 )
 from wizard.interview.state import MISSING, InterviewState, Offer
 from wizard.models import linear_names
-from wizard.spec import DATA_FORMAT, TRADE_OFFS
+from wizard.render.menu_notes import method_note, sharding_note
+from wizard.runspec import DATA_FORMAT, TRADE_OFFS
 
 DEFAULT_TARGETS = ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]
 

@@ -15,9 +15,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
-from wizard.answers.keys import generic_key
+from wizard.answers.answer_keys import generic_key
 from wizard.errors import WizardError
-from wizard.spec import (
+from wizard.runspec import (
     DEFAULT_METHOD,
     METHODS,
     OBJECTIVES,

@@ -15,7 +15,7 @@ from wizard.terminal import visible
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from wizard.build.plan import RunPlan
+    from wizard.render.plan import RunPlan
 
 WIDTH = 100
 
@@ -53,8 +53,8 @@ def review_text(plan: RunPlan, run_dir: Path | None, asked: set[str], color: boo
     interview asked: their answers are shown even where they equal the defaults."""
     from rich.syntax import Syntax
 
-    from wizard.build.runfolder import CONFIG_FILENAME, batch_arithmetic
-    from wizard.interview.datafit import epoch_steps
+    from wizard.interview.data_answers import epoch_steps
+    from wizard.render.runfolder import CONFIG_FILENAME, batch_arithmetic
 
     where = f"{visible(str(run_dir))}/" if run_dir is not None else "the run folder"
     facts = [f"Batch:  {batch_arithmetic(plan.spec)}", f"Recipe: {recipe_text(plan)}"]
@@ -110,7 +110,7 @@ def _short(value: Any) -> str:
 
 
 def memory_text(plan: RunPlan) -> str:
-    from wizard.build.fitting import memory_line
+    from wizard.render.autofit_layer import memory_line
 
     if plan.estimate is None:
         if plan.spec.hardware.accelerator == "cpu":

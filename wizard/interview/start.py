@@ -10,7 +10,7 @@ from wizard.answers.layers import Answers
 from wizard.interview.prompter import Choice
 from wizard.interview.state import InterviewState
 from wizard.presets.assemble import preset_start
-from wizard.presets.rules import apply_locks
+from wizard.presets.locks import apply_locks
 
 if TYPE_CHECKING:
     from wizard.presets.store import Preset

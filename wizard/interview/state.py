@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from wizard.answers.answer_keys import generic_key
 from wizard.answers.file import PresetRef
-from wizard.answers.keys import generic_key
 from wizard.answers.layers import Answers, Layer, LayerKind
 from wizard.gpus.detect import Detected
 from wizard.interview.prompter import Prompter
@@ -28,7 +28,7 @@ from wizard.interview.questions import (
 )
 from wizard.interview.sniff import SniffReport
 from wizard.models import ModelArch
-from wizard.spec import DEFAULT_METHOD, METHODS
+from wizard.runspec import DEFAULT_METHOD, METHODS
 
 MISSING: Any = object()
 

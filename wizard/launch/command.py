@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from wizard.axolotl.flags import is_on
 
 if TYPE_CHECKING:
-    from wizard.spec import RunSpec
+    from wizard.runspec import RunSpec
 
 MixedPrecision = Literal["no", "bf16", "fp16"]
 DEFAULT_PORT = 29500

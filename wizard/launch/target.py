@@ -19,7 +19,7 @@ from wizard.launch.command import DEFAULT_PORT, Layout, MixedPrecision, precisio
 from wizard.yamlio import load_yaml_mapping
 
 CONFIG_FILENAME = (
-    "axolotl.yml"  # as wizard.build.runfolder writes it; not imported to keep this light
+    "axolotl.yml"  # as wizard.render.runfolder writes it; not imported to keep this light
 )
 ANSWERS_FILENAME = "wizard-answers.yml"
 Launcher = Literal["accelerate", "torchrun", "ray"]

@@ -19,11 +19,11 @@ from wizard.lint.env import Env
 from wizard.lint.eval_rules import EVAL_RULES
 from wizard.lint.findings import Finding, Report
 from wizard.lint.gotchas import GOTCHAS
-from wizard.lint.keys import check_keys
 from wizard.lint.positions import Located, load_located
 from wizard.lint.removed import REMOVED_RULES
 from wizard.lint.rl_rules import RL_RULES
 from wizard.lint.rules import RULES
+from wizard.lint.schema_keys import check_keys
 from wizard.yamlio import read_text_file
 
 

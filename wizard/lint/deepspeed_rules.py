@@ -17,9 +17,9 @@ from typing import Any
 
 from wizard.axolotl.deepspeed_file import deepspeed_places, find_deepspeed, read_deepspeed
 from wizard.lint.context import Ctx, DeepSpeedFile
+from wizard.lint.did_you_mean import did_you_mean
 from wizard.lint.findings import Finding
 from wizard.lint.positions import load_located
-from wizard.lint.suggest import did_you_mean
 from wizard.yamlio import non_finite_paths
 
 

@@ -15,7 +15,7 @@ from wizard.answers.file import PresetRef, load_answers_file
 from wizard.answers.layers import Answers, Layer
 from wizard.answers.sets import parse_sets
 from wizard.errors import WizardError
-from wizard.presets.rules import Lock, apply_locks, chain_locks, chain_version_warnings
+from wizard.presets.locks import Lock, apply_locks, chain_locks, chain_version_warnings
 from wizard.presets.store import (
     chain_hash,
     preset_chain,
@@ -72,7 +72,7 @@ def collect_answers(
     warn: Warn = warn,
 ) -> tuple[Answers, PresetRef | None]:
     """Every layer below the interview: preset chain, answers file, --set; then the preset's
-    locked answers on top (`wizard.presets.rules.locked_keys` lists them for the interview),
+    locked answers on top (`wizard.presets.locks.locked_keys` lists them for the interview),
     unless `unlock`."""
     layers: list[Layer] = []
     preset: PresetRef | None = None

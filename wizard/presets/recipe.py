@@ -15,10 +15,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from wizard.answers.keys import generic_key
+from wizard.answers.answer_keys import generic_key
 from wizard.answers.layers import Answers, Layer, unflatten
 from wizard.axolotl.paths import is_local_path
-from wizard.spec.datasets import FORMAT_FIELDS, OF_SOME_FORMAT
+from wizard.runspec.datasets import FORMAT_FIELDS, OF_SOME_FORMAT
 
 # Answers that name a place on the machine that made the run.
 ANYWHERE_LOCAL = ("model.base_model", "datasets.N.path")  # a local folder or file

@@ -26,9 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from wizard.answers.file import carried_files
 from wizard.answers.layers import Layer, LayerKind, check_layer
-from wizard.build.direct import ANSWER_OF_KEY
 from wizard.errors import WizardError
-from wizard.presets.files import check_specifier, read_preset_data
+from wizard.presets.reading import check_specifier, read_preset_data
+from wizard.render.direct import ANSWER_OF_KEY
 from wizard.resources import presets_dir
 from wizard.terminal import warn
 

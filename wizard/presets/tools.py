@@ -181,9 +181,9 @@ def check_preset(
 
 def _render_and_lint(result: CheckResult, preset: Preset, resolver: Resolver) -> None:
     from wizard.answers.file import PresetRef
-    from wizard.build.plan import plan_run
-    from wizard.presets.rules import chain_version_warnings
+    from wizard.presets.locks import chain_version_warnings
     from wizard.presets.views import resolve_chain
+    from wizard.render.plan import plan_run
 
     chain = resolver.chain_of(preset)
     resolved = resolve_chain(chain)

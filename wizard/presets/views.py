@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wizard.answers.keys import check_keys, generic_key
+from wizard.answers.answer_keys import check_keys, generic_key
 from wizard.answers.layers import Answers, Layer, LayerKind
 from wizard.answers.placeholders import PLACEHOLDERS, placeholder_layer
 from wizard.errors import WizardError
-from wizard.presets.rules import Lock, chain_locks, covers
+from wizard.presets.locks import Lock, chain_locks, covers
 from wizard.presets.store import (
     NAME_PATTERN,
     SOURCE_ORDER,
@@ -26,7 +26,7 @@ from wizard.presets.store import (
     preset_files,
     preset_layers,
 )
-from wizard.spec import RunSpec
+from wizard.runspec import RunSpec
 
 REQUIRED = "(required)"
 UNSET = "(unset)"

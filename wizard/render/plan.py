@@ -1,0 +1,96 @@
+"""Answers -> the run that will be written: auto-fit, the run folder's files, their estimate.
+
+This is the one path from answers to an Axolotl config. `new` writes `RunPlan.folder`; the
+interview's review, its per-method memory notes and `presets check` show `RunPlan.estimate`, the
+estimate of exactly those files, so every figure on every screen is the figure of what is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wizard.answers.file import FITTED_KEYS, AnswersDocument, PresetRef
+from wizard.answers.layers import Answers, LayerKind
+from wizard.axolotl.paths import keep_path, relative_to_run_dir
+from wizard.errors import WizardError
+from wizard.estimate import Estimate
+from wizard.render.autofit_layer import FitReport, estimate_folder, fit_answers
+from wizard.render.axolotl_config import render_axolotl
+from wizard.render.rewards import reward_files
+from wizard.render.runfolder import RunFolder, build_run_folder
+from wizard.runspec import RunSpec
+
+
+@dataclass
+class RunPlan:
+    fit: FitReport
+    folder: RunFolder
+    estimate: Estimate | None
+
+    @property
+    def spec(self) -> RunSpec:
+        return self.fit.spec
+
+    @property
+    def answers(self) -> Answers:
+        return self.fit.answers
+
+
+def plan_run(
+    answers: Answers, preset: PresetRef | None, run_dir: Path | None, cwd: Path
+) -> RunPlan:
+    """Resolve, auto-fit and render the answers; estimate the files that come out.
+
+    Paths the user gave are relative to `cwd`; in the files they become relative to `run_dir`
+    (None keeps them as given, for a plan that is only looked at).
+    """
+    fit = fit_answers(answers, cwd)
+    fitted, unfitted = fitted_answers(fit.answers, fit.spec)
+    doc = AnswersDocument(fit.spec, _raw_keys(fit), preset, fit.answers.files(), fitted, unfitted)
+    mapper = keep_path if run_dir is None else relative_to_run_dir(str(run_dir), str(cwd))
+    folder = build_run_folder(doc, mapper)
+    if not _placeholder(fit.answers, "objective.reward_functions"):
+        folder.files.update(reward_files(fit.spec, cwd))
+    result = None
+    if fit.arch is not None:
+        try:
+            result = estimate_folder(folder, fit.arch)
+        except WizardError as err:
+            if fit.spec.defaults != "axolotl":
+                raise
+            # An imported config is written as it is; what the estimator cannot follow is a note.
+            fit.note = f"no memory estimate: {err.message}"
+    return RunPlan(fit, folder, result)
+
+
+def fitted_answers(answers: Answers, spec: RunSpec) -> tuple[dict[str, Any], frozenset[str]]:
+    """(what auto-fit chose, the fitted answers nobody gave): the second set is left out of the
+    answers file so that a later `new --answers` fits them again."""
+    if spec.defaults == "axolotl":
+        return {}, frozenset()
+    chosen, unfitted = {}, set()
+    for key in FITTED_KEYS:
+        layer = answers.origin_layer(key)
+        if layer is None or layer.kind is LayerKind.AUTOFIT:
+            unfitted.add(key)
+        if layer is not None and layer.kind is LayerKind.AUTOFIT:
+            chosen[key] = layer.values[key]
+    return chosen, frozenset(unfitted)
+
+
+def _placeholder(answers: Answers, key: str) -> bool:
+    """A stand-in for an answer nobody gave yet (a preset looked at before it is used)."""
+    layer = answers.origin_layer(key)
+    return layer is not None and layer.kind is LayerKind.PLACEHOLDER
+
+
+def _raw_keys(fit: FitReport) -> dict[str, Any]:
+    """The raw keys to write. An import keeps a key raw when no answer renders it exactly; an
+    answer given over the import (--set, the interview) then replaces that key, never clashes."""
+    raw = fit.answers.raw_axolotl()
+    if fit.spec.defaults != "axolotl":
+        return raw
+    rendered = render_axolotl(fit.spec).as_dict()
+    return {key: value for key, value in raw.items() if key not in rendered}

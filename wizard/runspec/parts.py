@@ -1,0 +1,312 @@
+"""The answer sections other than training: the model, the data, the method, the hardware, the
+sharding, tracking, the Hub and the speed-ups. Field names follow Axolotl's keys where an answer
+is one key, so a user who knows Axolotl knows the answer."""
+
+# No `from __future__ import annotations` here: Pydantic would compile and evaluate the text
+# of each field's annotation as it builds the models, 1.5% of `new --yes`.
+import re
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from wizard.runspec.base import AnswerConflict, AxolotlChoices, Real, StrictModel, axolotl_name
+
+ALL_LINEAR: Final = "all-linear"
+_FALLBACK = "tokenizer_default_fallback_"
+_TEMPLATES = AxolotlChoices("chat_template")
+
+
+def _chat_template(value: str) -> str:
+    # Axolotl's one pattern beside its names: the tokenizer's template, else the one named.
+    return value if value.startswith(_FALLBACK) else _TEMPLATES(value)
+
+
+ChatTemplateName = Annotated[str, AfterValidator(_chat_template), _TEMPLATES]
+
+
+class ModelSpec(StrictModel):
+    base_model: str = Field(
+        min_length=1,
+        description="Hugging Face Hub id (org/name) or a local folder that holds config.json",
+    )
+    trust_remote_code: bool = Field(
+        default=False,
+        description="run the model repository's own Python code (only if you trust it)",
+    )
+    model_type: str | None = Field(default=None, description="transformers class that loads it")
+    tokenizer_type: str | None = Field(default=None, description="transformers tokenizer class")
+    processor_type: str | None = Field(
+        default=None, description="vision models: the transformers processor class"
+    )
+    revision_of_model: str | None = Field(default=None, description="the Hub revision to load")
+    tokenizer_use_mistral_common: bool | None = None
+    config_overrides: dict[str, Any] | None = Field(
+        default=None, description="overrides of the model's config.json (Axolotl's model_config)"
+    )
+    low_cpu_mem_usage: bool | None = None
+    llama4_linearized_experts: bool | None = None
+    resize_token_embeddings_to_32x: bool | None = None
+
+
+class SpecialTokens(StrictModel):
+    bos_token: str | None = None
+    eos_token: str | None = None
+    pad_token: str | None = None
+    unk_token: str | None = None
+    additional_special_tokens: list[str] | None = None
+
+
+class DataSpec(StrictModel):
+    """How every dataset is tokenized: the chat template and the tokens the tokenizer gets."""
+
+    chat_template: ChatTemplateName | None = Field(
+        default=None, description="Axolotl's chat template name; tokenizer_default uses the model's"
+    )
+    chat_template_jinja: str | None = Field(
+        default=None, description="a Jinja template (or a .jinja file) with chat_template=jinja"
+    )
+    special_tokens: SpecialTokens | None = None
+    tokens: list[str] | None = Field(default=None, description="tokens added to the tokenizer")
+    eot_tokens: list[str] | None = Field(default=None, description="end-of-turn tokens")
+    train_on_inputs: bool | None = Field(default=None, description="train on the prompts too")
+    prepared_path: str | None = Field(
+        default=None, min_length=1, description="tokenized cache; none: ./prepared-data"
+    )
+    skip_prepare_dataset: bool | None = None
+    remove_unused_columns: bool | None = None
+    shuffle_merged_datasets: bool | None = None
+
+    @model_validator(mode="after")
+    def _jinja_needs_its_template(self) -> "DataSpec":
+        if self.chat_template_jinja is not None and self.chat_template not in (None, "jinja"):
+            raise AnswerConflict(
+                f"chat_template_jinja is only read with chat_template=jinja, not "
+                f"{self.chat_template}; set data.chat_template=jinja",
+                "chat_template",
+                "chat_template_jinja",
+            )
+        return self
+
+
+# An Axolotl quantization flag an imported config spells out as off (its default).
+Off = Literal[False]
+
+
+class FullMethod(StrictModel):
+    kind: Literal["full"] = "full"
+    load_in_8bit: Off | None = None
+    load_in_4bit: Off | None = None
+    unfrozen_parameters: list[str] | None = Field(
+        default=None, description="regexes of the parameters that train; the rest is frozen"
+    )
+
+
+class AdapterMethod(StrictModel):
+    """What LoRA and QLoRA share; QLoRA also loads the base weights in 4 bit."""
+
+    kind: Literal["lora", "qlora"]
+    r: int = Field(default=16, ge=1, le=1024, description="LoRA rank")
+    alpha: int = Field(
+        default=32, ge=1, le=65536, description="LoRA scaling numerator (often 2 × rank)"
+    )
+    dropout: Real = Field(default=0.05, ge=0.0, lt=1.0)
+    target_modules: list[str] | str = Field(
+        default=ALL_LINEAR,
+        description="all-linear, a list such as [q_proj, v_proj], or a regex of module paths",
+    )
+    target_linear: bool | None = Field(
+        default=None, description="with a target_modules list: every linear layer as well"
+    )
+    rslora: bool | None = Field(default=None, description="rank-stabilized LoRA scaling")
+    fan_in_fan_out: bool | None = None
+    quantize_moe_experts: bool | None = Field(
+        default=None, description="MoE experts quantized on load (with 4- or 8-bit bases)"
+    )
+    modules_to_save: list[str] | None = Field(
+        default=None, description="modules trained in full beside the adapter (embed_tokens, …)"
+    )
+    # Axolotl's fused LoRA kernels (CUDA only); none: Axolotl decides.
+    mlp_kernel: bool | None = None
+    qkv_kernel: bool | None = None
+    o_kernel: bool | None = None
+    embedding_kernel: bool | None = None
+
+    @model_validator(mode="after")
+    def _targets_not_empty(self) -> "AdapterMethod":
+        targets = self.target_modules
+        if targets == ALL_LINEAR and self.target_linear is not None:
+            raise AnswerConflict(
+                "target_linear only adds to a target_modules list; all-linear already takes "
+                "every linear layer",
+                "target_linear",
+                "target_modules",
+            )
+        if isinstance(targets, list) and not targets:
+            raise AnswerConflict(
+                "target_modules is an empty list; name modules or use all-linear", "target_modules"
+            )
+        if isinstance(targets, str) and targets != ALL_LINEAR:
+            try:  # peft matches a text target as a regex over the full module names
+                re.compile(targets)
+            except re.error as err:
+                raise AnswerConflict(
+                    f"target_modules {targets!r} is not all-linear and not a valid regex ({err})",
+                    "target_modules",
+                ) from None
+        return self
+
+
+class LoraMethod(AdapterMethod):
+    kind: Literal["lora"] = "lora"
+    load_in_8bit: bool | None = Field(
+        default=None, description="base weights in 8 bit (LLM.int8); none: 16 bit"
+    )
+    load_in_4bit: Off | None = None
+
+
+class QLoraMethod(AdapterMethod):
+    kind: Literal["qlora"] = "qlora"
+    load_in_8bit: Off | None = None
+
+
+Method = Annotated[FullMethod | LoraMethod | QLoraMethod, Field(discriminator="kind")]
+# The methods by kind: the one list every part of the wizard takes them from.
+METHODS: Final[dict[str, type[StrictModel]]] = {
+    "full": FullMethod,
+    "lora": LoraMethod,
+    "qlora": QLoraMethod,
+}
+MethodKind = Literal["full", "lora", "qlora"]
+DEFAULT_METHOD: Final = "lora"  # what a run trains with when nobody says
+
+
+class FsdpSpec(StrictModel):
+    """FSDP's own settings (Axolotl's `fsdp_config`); none: the wizard's choice for FSDP2, or what
+    an imported config left to Axolotl."""
+
+    reshard_after_forward: bool | None = Field(
+        default=None, description="free the gathered weights after forward (ZeRO-3-like)"
+    )
+    cpu_ram_efficient_loading: bool | None = Field(
+        default=None, description="only rank 0 loads the weights into CPU RAM"
+    )
+    state_dict_type: axolotl_name("FSDPConfig.state_dict_type") | None = Field(  # type: ignore[valid-type]
+        default=None, description="how checkpoints are saved: FULL_STATE_DICT or SHARDED_STATE_DICT"
+    )
+    final_state_dict_type: axolotl_name("FSDPConfig.final_state_dict_type") | None = None  # type: ignore[valid-type]
+    auto_wrap_policy: axolotl_name("FSDPConfig.auto_wrap_policy") | None = None  # type: ignore[valid-type]
+    transformer_layer_cls_to_wrap: str | None = Field(
+        default=None, description="the decoder layer class; none: the model's own"
+    )
+    activation_checkpointing: bool | None = Field(
+        default=None, description="FSDP's activation checkpointing (instead of the trainer's)"
+    )
+    sync_module_states: bool | None = None
+    use_orig_params: bool | None = None
+    cpu_offload_pin_memory: bool | None = None
+
+
+Backend = Literal["none", "deepspeed", "fsdp"]
+
+
+class DistributedSpec(StrictModel):
+    backend: Backend = Field(
+        default="none",
+        description="none: one GPU or plain DDP; deepspeed: ZeRO; fsdp: FSDP2 (torch's own)",
+    )
+    zero_stage: Literal[1, 2, 3] = 2
+    offload_optimizer: bool = Field(default=False, description="ZeRO: optimizer states in CPU RAM")
+    offload_params: bool = Field(
+        default=False, description="ZeRO-3 or FSDP: parameters (FSDP: and their states) in CPU RAM"
+    )
+    fsdp_version: Literal[1, 2] | None = Field(default=None, description="none: 2 (FSDP2)")
+    fsdp_options: list[str] | None = Field(
+        default=None, description="FSDP1's `fsdp:` list (full_shard auto_wrap …), imported as is"
+    )
+    fsdp: FsdpSpec = Field(default_factory=FsdpSpec)
+    ddp_timeout: int | None = Field(
+        default=None, ge=1, le=30 * 24 * 3600, description="seconds a rank waits"
+    )
+    launcher: Literal["accelerate", "ray"] = Field(default="accelerate", description="ray: use_ray")
+    ddp_find_unused_parameters: bool | None = None
+
+    @model_validator(mode="after")
+    def _offload_fits_stage(self) -> "DistributedSpec":
+        if self.backend == "none" and (self.offload_optimizer or self.offload_params):
+            raise AnswerConflict(
+                "CPU offload needs sharding; set distributed.backend=deepspeed or fsdp",
+                "backend",
+                "offload_optimizer",
+                "offload_params",
+            )
+        if self.backend == "fsdp" and self.offload_optimizer:
+            raise AnswerConflict(
+                "FSDP offloads parameters, gradients and optimizer states together: set "
+                "distributed.offload_params=true instead of offload_optimizer",
+                "offload_optimizer",
+                "offload_params",
+            )
+        if self.backend == "deepspeed" and self.offload_params and self.zero_stage != 3:
+            raise AnswerConflict(
+                "offload_params needs ZeRO stage 3; set distributed.zero_stage=3 "
+                "or offload_params=false",
+                "offload_params",
+                "zero_stage",
+            )
+        fsdp_only = [name for name in ("fsdp_version", "fsdp_options") if getattr(self, name)]
+        fsdp_only += [f"fsdp.{name}" for name, value in self.fsdp if value is not None]
+        if fsdp_only and self.backend != "fsdp":
+            raise AnswerConflict(
+                f"{fsdp_only[0]} only applies with distributed.backend=fsdp", "backend"
+            )
+        return self
+
+
+class TrackingSpec(StrictModel):
+    """Where the run reports; names only: the API keys stay in the environment."""
+
+    wandb_project: str | None = Field(default=None, description="W&B project (WANDB_API_KEY)")
+    wandb_entity: str | None = Field(default=None, description="W&B team or user")
+    wandb_name: str | None = Field(default=None, description="W&B run name")
+    wandb_mode: str | None = Field(default=None, description="online, offline or disabled")
+    wandb_watch: str | None = None
+    wandb_log_model: str | None = Field(default=None, description="checkpoint or end")
+    wandb_run_id: str | None = None
+    use_wandb: bool | None = None
+    mlflow_tracking_uri: str | None = None
+    mlflow_experiment_name: str | None = None
+    mlflow_run_name: str | None = None
+    use_mlflow: bool | None = None
+    comet_workspace: str | None = None
+    comet_project_name: str | None = Field(default=None, description="Comet (COMET_API_KEY)")
+    comet_mode: str | None = None
+    use_comet: bool | None = None
+    use_tensorboard: bool | None = Field(
+        default=None, description="TensorBoard logs under output_dir/runs"
+    )
+
+
+class HubSpec(StrictModel):
+    """Pushing to the Hugging Face Hub (HF_TOKEN from the environment)."""
+
+    model_id: str | None = Field(default=None, description="org/name to push to")
+    strategy: axolotl_name("hub_strategy") | None = Field(  # type: ignore[valid-type]
+        default=None, description="what is pushed: end, every_save, checkpoint, all_checkpoints"
+    )
+    revision: str | None = Field(default=None, description="the branch pushed to")
+    push_dataset_to_hub: str | None = Field(default=None, description="org/name of the data")
+
+
+class SpeedSpec(StrictModel):
+    """Kernels and compilers that change speed and memory, not what is learned."""
+
+    liger_rms_norm: bool | None = None
+    liger_glu_activation: bool | None = None
+    liger_layer_norm: bool | None = None
+    liger_rope: bool | None = None
+    liger_fused_linear_cross_entropy: bool | None = None
+    liger_cross_entropy: bool | None = None
+    liger_rms_norm_gated: bool | None = None
+    cut_cross_entropy: bool | None = Field(default=None, description="chunked loss, no logits")
+    torch_compile: bool | Literal["auto"] | None = None
+    use_kernels: bool | None = None

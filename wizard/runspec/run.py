@@ -1,0 +1,296 @@
+"""The answers, as strict Pydantic models.
+
+The spec is what the user answered, nested and strict (`extra="forbid"`). Axolotl's YAML is flat
+and loose; `wizard.render.axolotl_config` is the one place that maps between the two. Defaults
+live here and only here: the interview and the answers file read them from these models.
+"""
+
+# No `from __future__ import annotations` here: Pydantic would compile and evaluate the text
+# of each field's annotation as it builds the models, 1.5% of `new --yes`.
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+import wizard.runspec.recipe_choices as choices
+from wizard.axolotl import attention
+from wizard.axolotl.schema import load_schema
+from wizard.recipes.table import TrainingRecipe, training_recipe
+from wizard.runspec.base import AnswerConflict, StrictModel
+from wizard.runspec.datasets import DatasetSpec
+from wizard.runspec.fsdp_rules import fsdp_rule
+from wizard.runspec.hardware import HardwareSpec
+from wizard.runspec.objective import Objective, SftObjective
+from wizard.runspec.objective_rules import objective_rules
+from wizard.runspec.parts import (
+    DEFAULT_METHOD,
+    METHODS,
+    DataSpec,
+    DistributedSpec,
+    HubSpec,
+    LoraMethod,
+    Method,
+    ModelSpec,
+    SpeedSpec,
+    TrackingSpec,
+)
+from wizard.runspec.recipe_choices import recipe_rules
+from wizard.runspec.training import TrainingSpec
+
+# What an answer left unset means: the wizard's defaults (a run made from answers), or Axolotl's
+# (an imported config: nothing is added to what it said, so it trains as it did).
+Defaults = Literal["wizard", "axolotl"]
+
+
+class RunSpec(StrictModel):
+    defaults: Defaults = Field(
+        default="wizard", description="wizard: the wizard's defaults; axolotl: an imported config"
+    )
+    model: ModelSpec
+    datasets: list[DatasetSpec] = Field(min_length=1)
+    data: DataSpec = Field(default_factory=DataSpec)
+    method: Method = Field(default_factory=LoraMethod)  # DEFAULT_METHOD
+    objective: Objective = Field(default_factory=SftObjective)
+    hardware: HardwareSpec = Field(default_factory=HardwareSpec)
+    training: TrainingSpec = Field(default_factory=TrainingSpec)
+    distributed: DistributedSpec = Field(default_factory=DistributedSpec)
+    speed: SpeedSpec = Field(default_factory=SpeedSpec)
+    plugins: list[str] | None = Field(
+        default=None, description="Axolotl plugins; none: those the speed answers need"
+    )
+    tracking: TrackingSpec = Field(default_factory=TrackingSpec)
+    hub: HubSpec = Field(default_factory=HubSpec)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _micro_batch_floor(cls, data: Any) -> Any:
+        """A trainer that needs more than one sequence a GPU (KTO) starts from its least micro
+        batch when none is given; auto-fit may raise it."""
+        if not isinstance(data, dict) or data.get("defaults") == "axolotl":
+            return data
+        objective, method = data.get("objective"), data.get("method")
+        training = data.get("training") or {}
+        if not isinstance(objective, dict) or not isinstance(training, dict):
+            return data
+        if objective.get("kind") != "kto" or "micro_batch_size" in training:
+            return data
+        kind = method.get("kind", DEFAULT_METHOD) if isinstance(method, dict) else DEFAULT_METHOD
+        least = training_recipe("kto", str(kind)).min_micro_batch if kind in METHODS else 1
+        return {**data, "training": {**training, "micro_batch_size": least}}
+
+    @model_validator(mode="after")
+    def _parts_agree(self) -> "RunSpec":
+        rules = (_precision_rule, _deepspeed_rule, fsdp_rule, _cpu_rule, _qlora_rule,
+                 _batch_rule, _eval_rule, _plugin_rule, objective_rules,
+                 recipe_rules)  # fmt: skip
+        for rule in rules:
+            rule(self)
+        return self
+
+    def needed_plugins(self) -> list[str]:
+        """The plugins the speed answers switch on, by the name Axolotl's schema gives them."""
+        schema, needed = load_schema(), []
+        for name, value in self.speed:
+            plugin = next(iter(schema.plugin_for_key(name)), None) if value else None
+            if plugin and plugin not in needed:
+                needed.append(plugin)
+        return needed
+
+    @property
+    def resolved_precision(self) -> Literal["bf16", "fp16", "fp32"]:
+        return choices.precision(self)
+
+    @property
+    def resolved_attention(self) -> str:
+        """`training.attention` as the run uses it (the answer, else the GPU's recipe)."""
+        return choices.attention_answer(self)
+
+    @property
+    def resolved_packing(self) -> bool:
+        return choices.packing(self)
+
+    @property
+    def gradient_accumulation(self) -> int:
+        """Steps to accumulate: given, from the effective batch, or the recipe's batch."""
+        return choices.accumulation(self)
+
+    @property
+    def training_processes(self) -> int:
+        """The GPUs that train: all of them, but those GRPO's vLLM server generates on (on the
+        main node: one server serves every trainer)."""
+        generation = getattr(self.objective, "generation_gpus", 0)
+        # At least one: with no GPU left to train, the objective's rule says so.
+        return max(1, self.hardware.world_size - generation)
+
+    @property
+    def learning_rate(self) -> float:
+        return choices.learning_rate(self)
+
+    @property
+    def warmup_ratio(self) -> float:
+        return choices.warmup_ratio(self)
+
+    @property
+    def recipe(self) -> TrainingRecipe:
+        """The recipe row of this objective and method (defaults and their sources)."""
+        return choices.run_recipe(self)
+
+
+def _precision_rule(spec: RunSpec) -> None:
+    precision, hardware = spec.training.precision, spec.hardware
+    if precision == "bf16" and hardware.accelerator == "cuda" and not hardware.bf16:
+        gpu = f"the {hardware.gpu} has" if hardware.gpu else "hardware.bf16_supported=false:"
+        raise AnswerConflict(
+            f"training.precision=bf16 but {gpu} no bf16 (GPUs before Ampere, such as the T4 or "
+            "V100; Axolotl: 'Training will fail'); set training.precision=fp16 or auto",
+            "training.precision",
+            "hardware.gpu",
+            "hardware.bf16_supported",
+        )
+
+
+def _one_process(spec: RunSpec) -> bool:
+    """One training process, as far as the answers say: an import names no GPUs (they are
+    the launch's to give), so it is not taken for one."""
+    unknown = spec.defaults == "axolotl" and "hardware" not in spec.model_fields_set
+    return spec.hardware.world_size == 1 and not unknown
+
+
+def _deepspeed_rule(spec: RunSpec) -> None:
+    dist = spec.distributed
+    if dist.backend == "fsdp" and _one_process(spec) and not dist.offload_params:
+        raise AnswerConflict(
+            "FSDP with one process shards nothing; set distributed.backend=none, add GPUs "
+            "(hardware.gpus_per_node), or offload (distributed.offload_params=true)",
+            "distributed.backend",
+            "hardware.gpus_per_node",
+            "distributed.offload_params",
+        )
+    if dist.backend != "deepspeed":
+        return
+    if _one_process(spec) and not (dist.offload_optimizer or dist.offload_params):
+        raise AnswerConflict(
+            "DeepSpeed ZeRO with one GPU shards nothing; set distributed.backend=none, "
+            "add GPUs (hardware.gpus_per_node), or enable CPU offload",
+            "distributed.backend",
+            "hardware.gpus_per_node",
+            "distributed.offload_optimizer",
+        )
+    if spec.hardware.accelerator == "cpu":
+        raise AnswerConflict(
+            "DeepSpeed ZeRO needs CUDA GPUs; set distributed.backend=none for a CPU run",
+            "distributed.backend",
+            "hardware.accelerator",
+        )
+    if dist.zero_stage == 3 and spec.resolved_precision == "fp16":
+        raise AnswerConflict(
+            "this wizard writes ZeRO-3 configs for bf16 only (fp16 ZeRO-3 loss scaling is "
+            "fragile); use ZeRO-2 on GPUs without bf16",
+            "distributed.zero_stage",
+            "training.precision",
+        )
+
+
+def _cpu_rule(spec: RunSpec) -> None:
+    if spec.hardware.accelerator != "cpu":
+        return
+    if spec.resolved_precision != "fp32":
+        raise AnswerConflict(
+            f"training.precision={spec.training.precision} on the CPU: Axolotl's CPU path only "
+            "trains in fp32; set training.precision=fp32 or auto",
+            "training.precision",
+        )
+    chosen = choices.attention_backend(spec)
+    if chosen not in attention.RUN_ON_CPU:
+        raise AnswerConflict(
+            f"attention {spec.resolved_attention} needs a CUDA GPU; set training.attention=sdpa",
+            "training.attention",
+        )
+    if spec.distributed.launcher == "ray":
+        raise AnswerConflict(
+            "Axolotl's Ray launcher asks Ray for one GPU per worker (use_gpu=True), so it cannot "
+            "train on the CPU; set distributed.launcher=accelerate",
+            "distributed.launcher",
+            "hardware.accelerator",
+        )
+    optimizer = spec.training.optimizer
+    if optimizer.startswith("paged_") or "bnb" in optimizer or optimizer.endswith("8bit"):
+        raise AnswerConflict(
+            f"optimizer {optimizer} needs bitsandbytes on a GPU; use adamw_torch on the CPU",
+            "training.optimizer",
+        )
+    if isinstance(spec.method, LoraMethod) and spec.method.load_in_8bit:
+        raise AnswerConflict(
+            "8-bit LoRA (method.load_in_8bit) needs bitsandbytes on a GPU; set it to false",
+            "method.load_in_8bit",
+        )
+    method = spec.method
+    kernels = [k for k in ("mlp_kernel", "qkv_kernel", "o_kernel", "embedding_kernel")
+               if getattr(method, k, None)]  # fmt: skip
+    if kernels:
+        raise AnswerConflict(
+            f"the LoRA kernels ({', '.join(kernels)}) are CUDA-only; set them to false",
+            *(f"method.{k}" for k in kernels),
+        )
+
+
+def _qlora_rule(spec: RunSpec) -> None:
+    if spec.method.kind != "qlora":
+        return
+    if spec.distributed.backend == "deepspeed" and spec.distributed.zero_stage == 3:
+        if spec.resolved_precision != "bf16":
+            raise AnswerConflict(
+                "QLoRA with ZeRO-3 stores the 4-bit weights as bf16 so ZeRO can shard them; "
+                "it needs bf16 training (training.precision=bf16) or ZeRO stage 2",
+                "training.precision",
+                "distributed.zero_stage",
+            )
+        if spec.distributed.offload_params:
+            raise AnswerConflict(
+                "QLoRA cannot offload 4-bit parameters to the CPU with ZeRO-3; "
+                "set distributed.offload_params=false",
+                "distributed.offload_params",
+            )
+
+
+def _batch_rule(spec: RunSpec) -> None:
+    training = spec.training
+    target = training.effective_batch_size
+    if target is None:
+        return
+    per_step = training.micro_batch_size * spec.training_processes
+    if target % per_step:
+        lower = max(per_step, target - target % per_step)
+        raise AnswerConflict(
+            f"effective_batch_size {target} is not a multiple of micro_batch_size × GPUs = "
+            f"{per_step}; use {lower} or {lower + per_step}, or change micro_batch_size",
+            "training.effective_batch_size",
+            "training.micro_batch_size",
+        )
+
+
+def _eval_rule(spec: RunSpec) -> None:
+    training = spec.training
+    asked = training.eval_steps is not None or training.eval_strategy not in (None, "no")
+    if asked and training.val_set_size == 0:
+        raise AnswerConflict(
+            "eval_steps/eval_strategy need held-out data, but training.val_set_size is 0 "
+            "(Axolotl refuses it); set training.val_set_size (e.g. 0.05) or remove them",
+            "training.val_set_size",
+            "training.eval_steps",
+            "training.eval_strategy",
+        )
+
+
+def _plugin_rule(spec: RunSpec) -> None:
+    if spec.plugins is None:
+        return
+    schema = load_schema()
+    for name, value in spec.speed:
+        names = schema.plugin_for_key(name)
+        if value and names and not set(names) & set(spec.plugins):
+            raise AnswerConflict(
+                f"speed.{name} needs the plugin {names[0]}, which plugins does not list; "
+                "add it to plugins, or leave plugins unset and the wizard adds it",
+                "plugins",
+                f"speed.{name}",
+            )

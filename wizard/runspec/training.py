@@ -1,0 +1,163 @@
+"""How the run trains: batch, schedule, optimizer, precision, evaluation and saving cadence."""
+
+# No `from __future__ import annotations` here: Pydantic would compile and evaluate the text
+# of each field's annotation as it builds the models, 1.5% of `new --yes`.
+from typing import Annotated, Final, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from wizard.runspec.base import AnswerConflict, AxolotlChoices, Real, StrictModel, axolotl_name
+
+Precision = Literal["auto", "bf16", "fp16", "fp32"]
+# The wizard's short names for the usual backends; any of Axolotl's own names is an answer too.
+SHORT_ATTENTION: Final = ("flash", "sdpa", "eager")
+_ATTENTION = AxolotlChoices("attn_implementation", SHORT_ATTENTION)
+
+
+def _attention(value: str) -> str:
+    # Axolotl passes a Hub kernel (`kernels-community/flash-attn3`) through to transformers.
+    return value if "/" in value else _ATTENTION(value)
+
+
+Attention = Annotated[str, AfterValidator(_attention), _ATTENTION]
+Checkpointing = bool | axolotl_name("gradient_checkpointing")
+Offloading = bool | axolotl_name("activation_offloading")
+# A cadence: every N steps, or (a float under 1) a share of the total steps.
+Cadence = int | Real
+# Bounds far past any run, so a typo (or a hostile file) is one line, not a number that
+# overflows a C integer inside the trainer: steps, counts and seeds.
+MAX_STEPS = 100_000_000
+MAX_COUNT = 1_000_000
+MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit unsigned
+
+
+class TrainingSpec(StrictModel):
+    sequence_len: int = Field(default=2048, ge=16, le=1_048_576)
+    sample_packing: bool | None = Field(
+        default=None,
+        description="pack short samples into full rows; none: the recipe's (SFT: yes, where the "
+        "attention backend keeps packed rows apart)",
+    )
+    pad_to_sequence_len: bool | None = Field(
+        default=None, description="none: padded to full rows when packing"
+    )
+    micro_batch_size: int = Field(default=1, ge=1, le=4096)
+    gradient_accumulation_steps: int | None = Field(default=None, ge=1, le=65536)
+    effective_batch_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_COUNT,
+        description="sequences per optimizer step; sets gradient accumulation; none: the recipe's",
+    )
+    num_epochs: int = Field(default=1, ge=1, le=1000)
+    max_steps: int | None = Field(
+        default=None, ge=1, le=MAX_STEPS, description="stop after this many steps"
+    )
+    learning_rate: Real | None = Field(
+        default=None, gt=0, lt=1, description="none: the recipe's for the method and objective"
+    )
+    lr_scheduler: axolotl_name("lr_scheduler") = "cosine"  # type: ignore[valid-type]
+    cosine_min_lr_ratio: Real | None = Field(default=None, ge=0, le=1)
+    cosine_constant_lr_ratio: Real | None = Field(default=None, ge=0, le=1)
+    warmup_ratio: Real | None = Field(default=None, ge=0, lt=1, description="none: the recipe's")
+    warmup_steps: int | None = Field(default=None, ge=0, le=MAX_STEPS)
+    optimizer: axolotl_name("optimizer") = "adamw_torch_fused"  # type: ignore[valid-type]
+    adam_beta1: Real | None = Field(default=None, gt=0, lt=1)
+    adam_beta2: Real | None = Field(default=None, gt=0, lt=1)
+    adam_epsilon: Real | None = Field(default=None, gt=0)
+    weight_decay: Real = Field(default=0.0, ge=0)
+    max_grad_norm: Real | None = Field(default=None, ge=0, description="gradient clipping")
+    neftune_noise_alpha: Real | None = Field(default=None, gt=0, description="NEFTune noise")
+    group_by_length: bool | None = None
+    gradient_checkpointing: Checkpointing = Field(  # type: ignore[valid-type]
+        default=True, description="true, false, offload (to CPU) or offload_disk"
+    )
+    use_reentrant: bool | None = Field(
+        default=None, description="gradient_checkpointing_kwargs.use_reentrant"
+    )
+    activation_offloading: Offloading | None = None  # type: ignore[valid-type]
+    precision: Precision = Field(
+        default="auto", description="auto: the GPU's recipe (bf16 from Ampere on, else fp16)"
+    )
+    precision_flags: Literal["both", "on"] = Field(
+        default="both",
+        description="both: bf16 and fp16 are written; on: only the one that is on (as many "
+        "configs write it; Axolotl reads both ways alike)",
+    )
+    tf32: bool | None = Field(default=None, description="none: on where the GPU has it")
+    attention: Attention | None = Field(
+        default=None,
+        description="none: the GPU's recipe (flash-attention 2 on Ampere to Hopper, else sdpa); "
+        "flash needs the flash-attn package",
+    )
+    val_set_size: Real = Field(default=0.0, ge=0, lt=1, description="share held out for eval")
+    evals_per_epoch: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    eval_steps: Cadence | None = Field(
+        default=None, gt=0, le=MAX_STEPS, description="every N steps"
+    )
+    eval_strategy: axolotl_name("eval_strategy") | None = None  # type: ignore[valid-type]
+    eval_batch_size: int | None = Field(default=None, ge=1, le=4096)
+    eval_sample_packing: bool | None = Field(default=None, description="none: as packing allows")
+    early_stopping_patience: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    loss_watchdog_threshold: Real | None = Field(default=None, gt=0)
+    loss_watchdog_patience: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    output_dir: str = Field(default="./outputs", min_length=1)
+    seed: int = Field(default=42, ge=0, le=MAX_SEED)
+    logging_steps: int = Field(default=1, ge=1, le=MAX_STEPS)
+    saves_per_epoch: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_COUNT,
+        description="none: 1, unless save_steps or save_strategy is given",
+    )
+    save_steps: Cadence | None = Field(
+        default=None, gt=0, le=MAX_STEPS, description="every N steps"
+    )
+    save_strategy: axolotl_name("save_strategy") | None = None  # type: ignore[valid-type]
+    save_total_limit: int | None = Field(
+        default=None, ge=1, le=MAX_COUNT, description="checkpoints kept"
+    )
+    save_only_model: bool | None = None
+    strict: bool | None = Field(default=None, description="Axolotl's strict: CLI overrides")
+
+    @model_validator(mode="after")
+    def _one_way_to_set_each_thing(self) -> "TrainingSpec":
+        for first, second, keys in _EXCLUSIVE:
+            if getattr(self, first) is not None and getattr(self, second) is not None:
+                raise AnswerConflict(f"set either {first} or {second}, not both", *keys)
+        if self.saves_per_epoch is not None and self.save_steps is not None:
+            raise AnswerConflict(
+                "saves_per_epoch and save_steps are two cadences for the same checkpoints "
+                "(Axolotl takes one); keep one (training.saves_per_epoch=null clears it)",
+                "saves_per_epoch",
+                "save_steps",
+            )
+        for cadence, strategy in (("save_steps", "save_strategy"), ("eval_steps", "eval_strategy"),
+                                  ("evals_per_epoch", "eval_strategy")):  # fmt: skip
+            if getattr(self, cadence) and getattr(self, strategy) not in (None, "steps"):
+                raise AnswerConflict(
+                    f"{cadence} needs {strategy}=steps (or none), not {getattr(self, strategy)}",
+                    strategy,
+                    cadence,
+                )
+        if self.use_reentrant is not None and self.gradient_checkpointing is False:
+            raise AnswerConflict(
+                "use_reentrant only applies with gradient_checkpointing; remove it",
+                "use_reentrant",
+                "gradient_checkpointing",
+            )
+        return self
+
+    @property
+    def saves_by_steps(self) -> bool:
+        """Checkpoints follow save_steps/save_strategy, so saves_per_epoch is not written."""
+        return self.save_steps is not None or self.save_strategy is not None
+
+
+# Answers that set the same thing two ways (Axolotl takes one of each), and the keys to re-ask.
+_EXCLUSIVE = (
+    ("gradient_accumulation_steps", "effective_batch_size",
+     ("effective_batch_size", "gradient_accumulation_steps")),
+    ("warmup_ratio", "warmup_steps", ("warmup_ratio", "warmup_steps")),
+    ("evals_per_epoch", "eval_steps", ("eval_steps", "evals_per_epoch")),
+)  # fmt: skip
