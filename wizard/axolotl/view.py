@@ -112,7 +112,7 @@ class AxolotlConfig:
     def whole(self, key: str) -> int | None:
         """A whole number of at least 1, or None when the key is unset or not one."""
         value = self.raw.get(key)
-        return int(value) if _whole(value) else None
+        return value if isinstance(value, int) and _whole(value) else None
 
     def effective_batch(self, processes: int) -> int:
         """Sequences per optimizer step on `processes` training processes."""
