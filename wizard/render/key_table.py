@@ -1,0 +1,210 @@
+"""The one table of answer <-> Axolotl key rows, read both ways.
+
+Rendering walks it group by group, in order, to write the config; an import reads it backwards
+(`importer.proposals`) to learn which answer a key could be; a finding of `check` about a key
+is mapped back to the answers that write it (`answers_of_key`), so the interview asks again the
+right question. A row whose value crosses as it is ("same") is written from here; a composite
+row (datasets, precision flags, the sharding keys, the objective's trainer settings, ...) is
+written by the renderer's function of that name, and imported by the importer's own reader, but
+it is declared here too, so the table lists every relation between an answer and a key.
+
+An answer left unset (None) writes nothing: Axolotl's own default then holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel
+
+from wizard.axolotl import keys as K
+from wizard.runspec import RunSpec, SpeedSpec, TrackingSpec
+
+Crossing = Literal["same", "composite"]
+SpecText = Callable[[RunSpec], str]
+SpecTest = Callable[[RunSpec], bool]
+
+
+@dataclass(frozen=True)
+class Row:
+    """`answer` is written as `key` in the config's `group`. A "same" row writes the answer's
+    value (or `value(spec)`, when the run resolves it: a recipe's default, an opinion); a
+    "composite" row is written by the renderer's function of the same answer."""
+
+    answer: str
+    key: str
+    group: str
+    crossing: Crossing = "same"
+    value: Callable[[RunSpec], Any] | None = None
+    comment: str | SpecText = ""
+    # The wizard's own choice here (not an answer): never written for an imported config.
+    opinion: SpecTest | None = None
+    # Written only when this holds (and its value is not None).
+    when: SpecTest | None = None
+
+    def value_of(self, spec: RunSpec) -> Any:
+        return self.value(spec) if self.value is not None else answer_value(spec, self.answer)
+
+    def comment_of(self, spec: RunSpec) -> str:
+        return self.comment(spec) if callable(self.comment) else self.comment
+
+
+def answer_value(spec: RunSpec, answer: str) -> Any:
+    """The value of a dotted answer (`training.max_grad_norm`); None where the method or the
+    objective has no such field. A nested answer (special tokens) is its given keys."""
+    value: Any = spec
+    for name in answer.split("."):
+        value = getattr(value, name, None)
+    if isinstance(value, BaseModel):
+        return value.model_dump(exclude_none=True)
+    return value
+
+
+def _same(group: str, section: str, names: str) -> tuple[Row, ...]:
+    """Answers called as their Axolotl key, in one section."""
+    return tuple(Row(f"{section}.{name}", name, group) for name in names.split())
+
+
+def _composite(group: str, *pairs: tuple[str, str]) -> tuple[Row, ...]:
+    return tuple(Row(answer, key, group, "composite") for answer, key in pairs)
+
+
+def _given(answer: str) -> SpecTest:
+    """An opinion: the answer was left unset, so the wizard chose."""
+    section, name = answer.split(".")
+    return lambda spec: getattr(getattr(spec, section), name) is None
+
+
+PAIRED = ("dpo", "ipo", "simpo", "kto")
+_MODEL: Final = (
+    *_composite("model", ("model.base_model", K.BASE_MODEL)),
+    Row("model.trust_remote_code", K.TRUST_REMOTE_CODE, "model",
+        comment=lambda s: "runs the model repository's own code" if s.model.trust_remote_code
+        else "", when=lambda s: s.model.trust_remote_code or s.defaults == "axolotl"),
+    *_same("model", "model", "model_type tokenizer_type processor_type revision_of_model "
+           "tokenizer_use_mistral_common low_cpu_mem_usage llama4_linearized_experts "
+           "resize_token_embeddings_to_32x"),
+    Row("model.config_overrides", K.MODEL_CONFIG, "model"),
+)  # fmt: skip
+_DATA: Final = (
+    *_composite("data", ("datasets", K.DATASETS)),
+    Row("data.prepared_path", K.DATASET_PREPARED_PATH, "data",
+        value=lambda s: s.data.prepared_path or "./prepared-data",
+        comment="tokenized cache, reused by later runs", opinion=_given("data.prepared_path")),
+    *_same("data", "data", "chat_template chat_template_jinja special_tokens tokens eot_tokens "
+           "train_on_inputs skip_prepare_dataset remove_unused_columns shuffle_merged_datasets"),
+    *_same("data", "training", "val_set_size sequence_len"),
+    *_composite("data", ("training.sample_packing", K.SAMPLE_PACKING),
+                ("training.pad_to_sequence_len", K.PAD_TO_SEQUENCE_LEN),
+                ("training.eval_sample_packing", K.EVAL_SAMPLE_PACKING)),
+)  # fmt: skip
+_METHOD: Final = (
+    *_composite("method", ("method.kind", K.ADAPTER), ("method.kind", K.LOAD_IN_4BIT),
+                ("method.load_in_8bit", K.LOAD_IN_8BIT), ("method.load_in_4bit", K.LOAD_IN_4BIT)),
+    Row("method.r", K.LORA_R, "method"),
+    Row("method.alpha", K.LORA_ALPHA, "method"),
+    Row("method.dropout", K.LORA_DROPOUT, "method"),
+    *_composite("method", ("method.target_modules", K.LORA_TARGET_LINEAR),
+                ("method.target_modules", K.LORA_TARGET_MODULES)),
+    Row("method.target_linear", K.LORA_TARGET_LINEAR, "method"),
+    Row("method.rslora", K.PEFT_USE_RSLORA, "method"),
+    Row("method.fan_in_fan_out", K.LORA_FAN_IN_FAN_OUT, "method"),
+    Row("method.quantize_moe_experts", K.QUANTIZE_MOE_EXPERTS, "method"),
+    Row("method.unfrozen_parameters", K.UNFROZEN_PARAMETERS, "method"),
+    Row("method.modules_to_save", K.LORA_MODULES_TO_SAVE, "method"),
+    *_composite("method", ("hardware.accelerator", K.LORA_MLP_KERNEL)),
+    Row("method.mlp_kernel", K.LORA_MLP_KERNEL, "method"),
+    Row("method.qkv_kernel", K.LORA_QKV_KERNEL, "method"),
+    Row("method.o_kernel", K.LORA_O_KERNEL, "method"),
+    Row("method.embedding_kernel", K.LORA_EMBEDDING_KERNEL, "method"),
+)  # fmt: skip
+_OBJECTIVE: Final = (
+    *_composite("objective", ("objective.kind", K.RL), ("objective.kind", K.DPO_LOSS_TYPE)),
+    Row("objective.beta", K.RL_BETA, "objective",
+        when=lambda s: s.objective.kind in PAIRED),
+    Row("objective.beta", K.ORPO_ALPHA, "objective", when=lambda s: s.objective.kind == "orpo"),
+    Row("objective.rpo_alpha", K.RPO_ALPHA, "objective"),
+    Row("objective.simpo_gamma", K.SIMPO_GAMMA, "objective"),
+    Row("objective.cpo_alpha", K.CPO_ALPHA, "objective"),
+    Row("objective.desirable_weight", K.KTO_DESIRABLE_WEIGHT, "objective"),
+    Row("objective.undesirable_weight", K.KTO_UNDESIRABLE_WEIGHT, "objective"),
+    Row("objective.precompute_ref_log_probs", K.PRECOMPUTE_REF_LOG_PROBS, "objective"),
+    *_composite("objective", ("data.remove_unused_columns", K.REMOVE_UNUSED_COLUMNS),
+                ("objective.num_generations", K.TRL), ("objective.vllm_gpus", K.VLLM),
+                ("objective.vllm_memory_share", K.VLLM)),
+)  # fmt: skip
+_BATCH: Final = (
+    *_composite("batch", ("training.micro_batch_size", K.MICRO_BATCH_SIZE),
+                ("training.gradient_accumulation_steps", K.GRADIENT_ACCUMULATION_STEPS),
+                ("training.gradient_checkpointing", K.GRADIENT_CHECKPOINTING),
+                ("training.use_reentrant", K.GRADIENT_CHECKPOINTING_KWARGS)),
+    *_same("batch", "training", "eval_batch_size activation_offloading group_by_length"),
+    *_same("batch", "distributed", "ddp_timeout ddp_find_unused_parameters"),
+)  # fmt: skip
+_SCHEDULE: Final = (
+    Row("training.num_epochs", K.NUM_EPOCHS, "schedule"),
+    Row("training.max_steps", K.MAX_STEPS, "schedule",
+        comment="stops here even if epochs remain"),
+    *_composite("schedule", ("training.learning_rate", K.LEARNING_RATE)),
+    Row("training.lr_scheduler", K.LR_SCHEDULER, "schedule"),
+    *_composite("schedule", ("training.warmup_steps", K.WARMUP_STEPS),
+                ("training.warmup_ratio", K.WARMUP_RATIO)),
+    Row("training.optimizer", K.OPTIMIZER, "schedule"),
+    Row("training.weight_decay", K.WEIGHT_DECAY, "schedule"),
+    *_same("schedule", "training", "cosine_min_lr_ratio cosine_constant_lr_ratio adam_beta1 "
+           "adam_beta2 adam_epsilon max_grad_norm neftune_noise_alpha"),
+)  # fmt: skip
+_PRECISION: Final = (
+    *_composite("precision and attention", ("training.precision", K.BF16),
+                ("training.precision", K.FP16), ("training.tf32", K.TF32),
+                ("training.attention", K.ATTN_IMPLEMENTATION),
+                ("distributed.backend", K.DEEPSPEED), ("distributed.fsdp_version", K.FSDP_VERSION),
+                ("distributed.fsdp_options", K.FSDP), ("distributed.backend", K.FSDP_CONFIG),
+                ("distributed.launcher", K.USE_RAY)),
+)  # fmt: skip
+_EVALUATION: Final = _same(
+    "evaluation", "training", "evals_per_epoch eval_steps eval_strategy early_stopping_patience "
+    "loss_watchdog_threshold loss_watchdog_patience",
+)  # fmt: skip
+_OUTPUT: Final = (
+    *_same("output", "training", "output_dir seed logging_steps"),
+    *_composite("output", ("training.saves_per_epoch", K.SAVES_PER_EPOCH)),
+    *_same("output", "training", "save_steps save_strategy save_total_limit save_only_model "
+           "strict"),
+)  # fmt: skip
+_TRACKING: Final = (
+    *_same("tracking and the Hub", "tracking", " ".join(TrackingSpec.model_fields)),
+    Row("hub.model_id", K.HUB_MODEL_ID, "tracking and the Hub"),
+    Row("hub.strategy", K.HUB_STRATEGY, "tracking and the Hub"),
+    Row("hub.revision", K.HUB_REVISION, "tracking and the Hub"),
+    Row("hub.push_dataset_to_hub", K.PUSH_DATASET_TO_HUB, "tracking and the Hub"),
+)
+_SPEED: Final = (
+    *_composite("speed-ups", ("plugins", K.PLUGINS)),
+    *_same("speed-ups", "speed", " ".join(SpeedSpec.model_fields)),
+)
+# Every row, in the order the config is written.
+ROWS: Final[tuple[Row, ...]] = (
+    *_MODEL, *_DATA, *_METHOD, *_OBJECTIVE, *_BATCH, *_SCHEDULE, *_PRECISION, *_EVALUATION,
+    *_OUTPUT, *_TRACKING, *_SPEED,
+)  # fmt: skip
+GROUPS: Final = tuple(dict.fromkeys(row.group for row in ROWS))
+
+
+def rows_of(group: str) -> tuple[Row, ...]:
+    return tuple(row for row in ROWS if row.group == group)
+
+
+def answers_of_key(key: str) -> tuple[str, ...]:
+    """The answers that write an Axolotl key (the way back from a finding about it)."""
+    return tuple(dict.fromkeys(row.answer for row in ROWS if row.key == key))
+
+
+# Axolotl key -> the answers its value is, as it is, in the order an import tries them.
+SAME_VALUE: Final[dict[str, tuple[str, ...]]] = {}
+for _row in ROWS:
+    if _row.crossing == "same":
+        SAME_VALUE.setdefault(_row.key, ())
+        SAME_VALUE[_row.key] += (_row.answer,)
