@@ -18,7 +18,7 @@ from wizard.answers.layers import Layer, LayerKind, check_layer
 from wizard.axolotl.paths import FOLDER_KEYS, MAYBE_LOCAL_KEYS, is_local_path, keep_path, rebase
 from wizard.importer.settle import settle
 from wizard.importer.source import Source, read_source
-from wizard.render.axolotl_config import DEEPSPEED_DIR
+from wizard.render.composites import DEEPSPEED_DIR
 
 # Raw keys holding lists of dataset entries whose local `path:` is read like a folder key.
 OTHER_DATASET_LISTS = ("test_datasets", "pretraining_dataset")

@@ -1,7 +1,9 @@
-"""Which answer each Axolotl key could be: the inverse of `render.axolotl_config`, as proposals.
+"""Which answer each Axolotl key could be, as proposals: the key table (`render.key_table`)
+read backwards, and readers for the keys no answer writes as they are (the datasets, the
+precision flags, the attention backend, FSDP's keys, IPO's loss).
 
 A proposal is only a guess; `importer.settle` keeps it only when rendering the answer gives back
-exactly the keys it came from. So this table may be generous (a value the spec refuses, an
+exactly the keys it came from. So the proposals may be generous (a value the spec refuses, an
 optimizer it does not offer) without ever changing what the imported run does.
 """
 
@@ -11,54 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from wizard.axolotl import attention
-from wizard.render.direct import ANSWER_OF_KEY
+from wizard.render.key_table import SAME_VALUE
 from wizard.runspec import CHAT_ONLY
 
-# The answer an Axolotl key is when the value is the same on both sides, in the order tried
-# (the first of two answers that exclude each other wins: warmup_ratio before warmup_steps).
-SAME_VALUE = {
-    "trust_remote_code": "model.trust_remote_code",
-    "lora_r": "method.r",
-    "lora_alpha": "method.alpha",
-    "lora_dropout": "method.dropout",
-    "lora_target_modules": "method.target_modules",
-    "sequence_len": "training.sequence_len",
-    "sample_packing": "training.sample_packing",
-    "val_set_size": "training.val_set_size",
-    "micro_batch_size": "training.micro_batch_size",
-    "gradient_accumulation_steps": "training.gradient_accumulation_steps",
-    "gradient_checkpointing": "training.gradient_checkpointing",
-    "num_epochs": "training.num_epochs",
-    "max_steps": "training.max_steps",
-    "learning_rate": "training.learning_rate",
-    "lr_scheduler": "training.lr_scheduler",
-    "warmup_ratio": "training.warmup_ratio",
-    "warmup_steps": "training.warmup_steps",
-    "optimizer": "training.optimizer",
-    "weight_decay": "training.weight_decay",
-    "output_dir": "training.output_dir",
-    "seed": "training.seed",
-    "logging_steps": "training.logging_steps",
-    "saves_per_epoch": "training.saves_per_epoch",
-    "tf32": "training.tf32",
-    "pad_to_sequence_len": "training.pad_to_sequence_len",
-    "eval_sample_packing": "training.eval_sample_packing",
-    "dataset_prepared_path": "data.prepared_path",
-    "load_in_8bit": "method.load_in_8bit",
-    "load_in_4bit": "method.load_in_4bit",
-    "plugins": "plugins",
-    # The objective: its kind first, then its fields (kept only where rendering gives them back:
-    # orpo_alpha is ORPO's beta, rl_beta the others').
-    "rl": "objective.kind",
-    "rl_beta": "objective.beta",
-    "orpo_alpha": "objective.beta",
-    "simpo_gamma": "objective.simpo_gamma",
-    "cpo_alpha": "objective.cpo_alpha",
-    "kto_desirable_weight": "objective.desirable_weight",
-    "kto_undesirable_weight": "objective.undesirable_weight",
-    "precompute_ref_log_probs": "objective.precompute_ref_log_probs",
-    **ANSWER_OF_KEY,
-}
 ATTENTION_OF = {impl: answer for answer, impl in attention.FROM_ANSWER.items()}
 # The dataset types the wizard asks about; any other type stays in the dataset's axolotl: keys.
 DATASET_FORMATS = ("alpaca", "chat_template", "completion", "input_output")
@@ -76,9 +33,10 @@ def proposals(cfg: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Each answer the config may give, as flat dotted answers, in the order to try them."""
     if cfg.get("lora_target_linear") is True:
         yield {"method.target_modules": "all-linear"}
-    for key, answer in SAME_VALUE.items():
+    for key, answers in SAME_VALUE.items():  # the key table, read backwards
         if key in cfg and cfg[key] is not None:
-            yield {answer: cfg[key]}
+            for answer in answers:
+                yield {answer: cfg[key]}
     if cfg.get("rl") == "dpo" and cfg.get("dpo_loss_type") == ["ipo"]:
         yield {"objective.kind": "ipo"}  # IPO as Axolotl 0.19 spells it
     implementation = cfg.get("attn_implementation")

@@ -28,7 +28,7 @@ from wizard.answers.file import carried_files
 from wizard.answers.layers import Layer, LayerKind, check_layer
 from wizard.errors import WizardError
 from wizard.presets.reading import check_specifier, read_preset_data
-from wizard.render.direct import ANSWER_OF_KEY
+from wizard.render.key_table import ANSWER_OF_KEY
 from wizard.resources import presets_dir
 from wizard.terminal import warn
 

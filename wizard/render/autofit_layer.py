@@ -27,7 +27,8 @@ from wizard.estimate import (
 )
 from wizard.models import ModelArch, resolve_arch
 from wizard.recipes.table import kto_chat_template
-from wizard.render.axolotl_config import effective_batch, render_axolotl
+from wizard.render.axolotl_config import render_axolotl
+from wizard.render.composites import effective_batch
 from wizard.render.runfolder import RunFolder
 from wizard.runspec import DistributedSpec, RunSpec
 from wizard.runspec.recipe_choices import min_micro_batch

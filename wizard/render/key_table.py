@@ -43,6 +43,13 @@ class Row:
     opinion: SpecTest | None = None
     # Written only when this holds (and its value is not None).
     when: SpecTest | None = None
+    # An import reads the key's value back as the answer's, as it is (else the importer's own
+    # reader for it: the datasets, the precision flags, the sharding keys...).
+    back: bool = True
+    # The answer came after raw keys carried it: a raw key of this name in a preset, an answers
+    # file or --set is read as the answer. (A raw key of an answer the wizard always had is
+    # refused instead: it would contradict the answer.)
+    promoted: bool = False
 
     def value_of(self, spec: RunSpec) -> Any:
         return self.value(spec) if self.value is not None else answer_value(spec, self.answer)
@@ -62,13 +69,21 @@ def answer_value(spec: RunSpec, answer: str) -> Any:
     return value
 
 
-def _same(group: str, section: str, names: str) -> tuple[Row, ...]:
+def _same(group: str, section: str, names: str, promoted: bool = True) -> tuple[Row, ...]:
     """Answers called as their Axolotl key, in one section."""
-    return tuple(Row(f"{section}.{name}", name, group) for name in names.split())
+    return tuple(Row(f"{section}.{name}", name, group, promoted=promoted) for name in names.split())
 
 
-def _composite(group: str, *pairs: tuple[str, str]) -> tuple[Row, ...]:
-    return tuple(Row(answer, key, group, "composite") for answer, key in pairs)
+def _promoted(answer: str, key: str, group: str) -> Row:
+    return Row(answer, key, group, promoted=True)
+
+
+def _composite(group: str, *pairs: tuple[str, str], back: bool = False) -> tuple[Row, ...]:
+    return tuple(Row(answer, key, group, "composite", back=back) for answer, key in pairs)
+
+
+def _not_cpu(spec: RunSpec) -> bool:
+    return spec.hardware.accelerator != "cpu"
 
 
 def _given(answer: str) -> SpecTest:
@@ -86,7 +101,7 @@ _MODEL: Final = (
     *_same("model", "model", "model_type tokenizer_type processor_type revision_of_model "
            "tokenizer_use_mistral_common low_cpu_mem_usage llama4_linearized_experts "
            "resize_token_embeddings_to_32x"),
-    Row("model.config_overrides", K.MODEL_CONFIG, "model"),
+    _promoted("model.config_overrides", K.MODEL_CONFIG, "model"),
 )  # fmt: skip
 _DATA: Final = (
     *_composite("data", ("datasets", K.DATASETS)),
@@ -95,33 +110,40 @@ _DATA: Final = (
         comment="tokenized cache, reused by later runs", opinion=_given("data.prepared_path")),
     *_same("data", "data", "chat_template chat_template_jinja special_tokens tokens eot_tokens "
            "train_on_inputs skip_prepare_dataset remove_unused_columns shuffle_merged_datasets"),
-    *_same("data", "training", "val_set_size sequence_len"),
+    *_same("data", "training", "val_set_size sequence_len", promoted=False),
     *_composite("data", ("training.sample_packing", K.SAMPLE_PACKING),
                 ("training.pad_to_sequence_len", K.PAD_TO_SEQUENCE_LEN),
-                ("training.eval_sample_packing", K.EVAL_SAMPLE_PACKING)),
+                ("training.eval_sample_packing", K.EVAL_SAMPLE_PACKING), back=True),
 )  # fmt: skip
 _METHOD: Final = (
-    *_composite("method", ("method.kind", K.ADAPTER), ("method.kind", K.LOAD_IN_4BIT),
-                ("method.load_in_8bit", K.LOAD_IN_8BIT), ("method.load_in_4bit", K.LOAD_IN_4BIT)),
+    *_composite("method", ("method.kind", K.ADAPTER), ("method.kind", K.LOAD_IN_4BIT)),
+    *_composite("method", ("method.load_in_8bit", K.LOAD_IN_8BIT),
+                ("method.load_in_4bit", K.LOAD_IN_4BIT), back=True),
     Row("method.r", K.LORA_R, "method"),
     Row("method.alpha", K.LORA_ALPHA, "method"),
     Row("method.dropout", K.LORA_DROPOUT, "method"),
-    *_composite("method", ("method.target_modules", K.LORA_TARGET_LINEAR),
-                ("method.target_modules", K.LORA_TARGET_MODULES)),
-    Row("method.target_linear", K.LORA_TARGET_LINEAR, "method"),
-    Row("method.rslora", K.PEFT_USE_RSLORA, "method"),
-    Row("method.fan_in_fan_out", K.LORA_FAN_IN_FAN_OUT, "method"),
-    Row("method.quantize_moe_experts", K.QUANTIZE_MOE_EXPERTS, "method"),
-    Row("method.unfrozen_parameters", K.UNFROZEN_PARAMETERS, "method"),
-    Row("method.modules_to_save", K.LORA_MODULES_TO_SAVE, "method"),
+    *_composite("method", ("method.target_modules", K.LORA_TARGET_LINEAR)),
+    *_composite("method", ("method.target_modules", K.LORA_TARGET_MODULES), back=True),
+    # A CPU run writes the CUDA-only LoRA kernels off, whatever else says.
     *_composite("method", ("hardware.accelerator", K.LORA_MLP_KERNEL)),
-    Row("method.mlp_kernel", K.LORA_MLP_KERNEL, "method"),
-    Row("method.qkv_kernel", K.LORA_QKV_KERNEL, "method"),
-    Row("method.o_kernel", K.LORA_O_KERNEL, "method"),
-    Row("method.embedding_kernel", K.LORA_EMBEDDING_KERNEL, "method"),
+    _promoted("method.target_linear", K.LORA_TARGET_LINEAR, "method"),
+    _promoted("method.rslora", K.PEFT_USE_RSLORA, "method"),
+    _promoted("method.fan_in_fan_out", K.LORA_FAN_IN_FAN_OUT, "method"),
+    _promoted("method.quantize_moe_experts", K.QUANTIZE_MOE_EXPERTS, "method"),
+    _promoted("method.unfrozen_parameters", K.UNFROZEN_PARAMETERS, "method"),
+    _promoted("method.modules_to_save", K.LORA_MODULES_TO_SAVE, "method"),
+    Row("method.mlp_kernel", K.LORA_MLP_KERNEL, "method", when=_not_cpu,
+        promoted=True),
+    Row("method.qkv_kernel", K.LORA_QKV_KERNEL, "method", when=_not_cpu,
+        promoted=True),
+    Row("method.o_kernel", K.LORA_O_KERNEL, "method", when=_not_cpu,
+        promoted=True),
+    Row("method.embedding_kernel", K.LORA_EMBEDDING_KERNEL, "method", when=_not_cpu,
+        promoted=True),
 )  # fmt: skip
 _OBJECTIVE: Final = (
-    *_composite("objective", ("objective.kind", K.RL), ("objective.kind", K.DPO_LOSS_TYPE)),
+    *_composite("objective", ("objective.kind", K.RL), back=True),
+    *_composite("objective", ("objective.kind", K.DPO_LOSS_TYPE)),
     Row("objective.beta", K.RL_BETA, "objective",
         when=lambda s: s.objective.kind in PAIRED),
     Row("objective.beta", K.ORPO_ALPHA, "objective", when=lambda s: s.objective.kind == "orpo"),
@@ -131,15 +153,15 @@ _OBJECTIVE: Final = (
     Row("objective.desirable_weight", K.KTO_DESIRABLE_WEIGHT, "objective"),
     Row("objective.undesirable_weight", K.KTO_UNDESIRABLE_WEIGHT, "objective"),
     Row("objective.precompute_ref_log_probs", K.PRECOMPUTE_REF_LOG_PROBS, "objective"),
-    *_composite("objective", ("data.remove_unused_columns", K.REMOVE_UNUSED_COLUMNS),
+    *_composite("objective", ("objective.kind", K.REMOVE_UNUSED_COLUMNS),
                 ("objective.num_generations", K.TRL), ("objective.vllm_gpus", K.VLLM),
                 ("objective.vllm_memory_share", K.VLLM)),
 )  # fmt: skip
 _BATCH: Final = (
     *_composite("batch", ("training.micro_batch_size", K.MICRO_BATCH_SIZE),
                 ("training.gradient_accumulation_steps", K.GRADIENT_ACCUMULATION_STEPS),
-                ("training.gradient_checkpointing", K.GRADIENT_CHECKPOINTING),
-                ("training.use_reentrant", K.GRADIENT_CHECKPOINTING_KWARGS)),
+                ("training.gradient_checkpointing", K.GRADIENT_CHECKPOINTING), back=True),
+    *_composite("batch", ("training.use_reentrant", K.GRADIENT_CHECKPOINTING_KWARGS)),
     *_same("batch", "training", "eval_batch_size activation_offloading group_by_length"),
     *_same("batch", "distributed", "ddp_timeout ddp_find_unused_parameters"),
 )  # fmt: skip
@@ -147,10 +169,11 @@ _SCHEDULE: Final = (
     Row("training.num_epochs", K.NUM_EPOCHS, "schedule"),
     Row("training.max_steps", K.MAX_STEPS, "schedule",
         comment="stops here even if epochs remain"),
-    *_composite("schedule", ("training.learning_rate", K.LEARNING_RATE)),
+    *_composite("schedule", ("training.learning_rate", K.LEARNING_RATE), back=True),
     Row("training.lr_scheduler", K.LR_SCHEDULER, "schedule"),
-    *_composite("schedule", ("training.warmup_steps", K.WARMUP_STEPS),
-                ("training.warmup_ratio", K.WARMUP_RATIO)),
+    # warmup_ratio before warmup_steps: an import tries them in this order (Axolotl takes one).
+    *_composite("schedule", ("training.warmup_ratio", K.WARMUP_RATIO),
+                ("training.warmup_steps", K.WARMUP_STEPS), back=True),
     Row("training.optimizer", K.OPTIMIZER, "schedule"),
     Row("training.weight_decay", K.WEIGHT_DECAY, "schedule"),
     *_same("schedule", "training", "cosine_min_lr_ratio cosine_constant_lr_ratio adam_beta1 "
@@ -158,8 +181,9 @@ _SCHEDULE: Final = (
 )  # fmt: skip
 _PRECISION: Final = (
     *_composite("precision and attention", ("training.precision", K.BF16),
-                ("training.precision", K.FP16), ("training.tf32", K.TF32),
-                ("training.attention", K.ATTN_IMPLEMENTATION),
+                ("training.precision", K.FP16)),
+    *_composite("precision and attention", ("training.tf32", K.TF32), back=True),
+    *_composite("precision and attention", ("training.attention", K.ATTN_IMPLEMENTATION),
                 ("distributed.backend", K.DEEPSPEED), ("distributed.fsdp_version", K.FSDP_VERSION),
                 ("distributed.fsdp_options", K.FSDP), ("distributed.backend", K.FSDP_CONFIG),
                 ("distributed.launcher", K.USE_RAY)),
@@ -169,20 +193,20 @@ _EVALUATION: Final = _same(
     "loss_watchdog_threshold loss_watchdog_patience",
 )  # fmt: skip
 _OUTPUT: Final = (
-    *_same("output", "training", "output_dir seed logging_steps"),
-    *_composite("output", ("training.saves_per_epoch", K.SAVES_PER_EPOCH)),
+    *_same("output", "training", "output_dir seed logging_steps", promoted=False),
+    *_composite("output", ("training.saves_per_epoch", K.SAVES_PER_EPOCH), back=True),
     *_same("output", "training", "save_steps save_strategy save_total_limit save_only_model "
            "strict"),
 )  # fmt: skip
 _TRACKING: Final = (
     *_same("tracking and the Hub", "tracking", " ".join(TrackingSpec.model_fields)),
-    Row("hub.model_id", K.HUB_MODEL_ID, "tracking and the Hub"),
-    Row("hub.strategy", K.HUB_STRATEGY, "tracking and the Hub"),
-    Row("hub.revision", K.HUB_REVISION, "tracking and the Hub"),
-    Row("hub.push_dataset_to_hub", K.PUSH_DATASET_TO_HUB, "tracking and the Hub"),
+    _promoted("hub.model_id", K.HUB_MODEL_ID, "tracking and the Hub"),
+    _promoted("hub.strategy", K.HUB_STRATEGY, "tracking and the Hub"),
+    _promoted("hub.revision", K.HUB_REVISION, "tracking and the Hub"),
+    _promoted("hub.push_dataset_to_hub", K.PUSH_DATASET_TO_HUB, "tracking and the Hub"),
 )
 _SPEED: Final = (
-    *_composite("speed-ups", ("plugins", K.PLUGINS)),
+    *_composite("speed-ups", ("plugins", K.PLUGINS), back=True),
     *_same("speed-ups", "speed", " ".join(SpeedSpec.model_fields)),
 )
 # Every row, in the order the config is written.
@@ -202,9 +226,16 @@ def answers_of_key(key: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(row.answer for row in ROWS if row.key == key))
 
 
+def _same_value() -> dict[str, tuple[str, ...]]:
+    found: dict[str, tuple[str, ...]] = {}
+    for row in ROWS:
+        if row.back and row.answer not in found.get(row.key, ()):
+            found[row.key] = (*found.get(row.key, ()), row.answer)
+    return found
+
+
 # Axolotl key -> the answers its value is, as it is, in the order an import tries them.
-SAME_VALUE: Final[dict[str, tuple[str, ...]]] = {}
-for _row in ROWS:
-    if _row.crossing == "same":
-        SAME_VALUE.setdefault(_row.key, ())
-        SAME_VALUE[_row.key] += (_row.answer,)
+SAME_VALUE: Final[dict[str, tuple[str, ...]]] = _same_value()
+# A raw key whose answer writes it as it is: that answer (presets written before an answer
+# existed carry it as a raw key; it is read as the answer).
+ANSWER_OF_KEY: Final[dict[str, str]] = {row.key: row.answer for row in ROWS if row.promoted}

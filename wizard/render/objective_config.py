@@ -10,43 +10,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from wizard.axolotl import keys as K
 from wizard.recipes.table import grpo_colocate_share
 from wizard.runspec import (
     DatasetSpec,
     GrpoObjective,
-    KtoObjective,
-    OrpoObjective,
-    PairedObjective,
     RunSpec,
-    SimpoObjective,
 )
 
 Entry = tuple[str, Any, str, str]  # key, value, comment, answer
 _KTO_TRANSFORM = {"chatml": "chatml.prompt_pairs", "llama3": "llama3.prompt_pairs"}
 
 
-def objective_entries(spec: RunSpec) -> list[Entry]:
-    """The keys of `objective`; nothing for SFT (Axolotl's default)."""
-    objective = spec.objective
-    if objective.kind == "sft":
+def rl_entries(spec: RunSpec) -> list[Entry]:
+    """`rl:` (and the loss it trains with); nothing for SFT (Axolotl's default). The trainers'
+    own settings are rows of the key table (`render.key_table`)."""
+    kind = spec.objective.kind
+    if kind == "sft":
         return []
-    entries: list[Entry] = [("rl", objective.kind, _RL_COMMENT[objective.kind], "objective.kind")]
-    if objective.kind == "ipo":
+    if kind == "ipo":
         # Axolotl 0.19 warns that `rl: ipo` "will soon be deprecated": DPO's trainer with
         # IPO's loss is the spelling it asks for.
-        entries = [("rl", "dpo", _RL_COMMENT["ipo"], "objective.kind"),
-                   ("dpo_loss_type", ["ipo"], "", "objective.kind")]  # fmt: skip
-    if isinstance(objective, GrpoObjective):
-        return entries + _grpo_entries(objective)
-    named = _NAMES[type(objective)]
-    for field, key in named:
-        value = getattr(objective, field)
-        if value is not None:
-            entries.append((key, value, "", f"objective.{field}"))
-    if objective.kind == "kto" and spec.data.remove_unused_columns is None:
-        entries.append(("remove_unused_columns", False, "KTO's trainer reads columns of its own",
-                        "objective.kind"))  # fmt: skip
-    return entries
+        return [(K.RL, "dpo", _RL_COMMENT["ipo"], "objective.kind"),
+                (K.DPO_LOSS_TYPE, ["ipo"], "", "objective.kind")]  # fmt: skip
+    return [(K.RL, kind, _RL_COMMENT[kind], "objective.kind")]
 
 
 _RL_COMMENT = {
@@ -57,29 +44,13 @@ _RL_COMMENT = {
     "kto": "good/bad labelled answers against a frozen reference",
     "grpo": "answers generated and scored by the reward functions",
 }
-# answer field -> Axolotl key, per objective (GRPO's live under `trl:`).
-_NAMES: dict[type, tuple[tuple[str, str], ...]] = {
-    PairedObjective: (
-        ("beta", "rl_beta"),
-        ("rpo_alpha", "rpo_alpha"),
-        ("precompute_ref_log_probs", "precompute_ref_log_probs"),
-    ),
-    OrpoObjective: (("beta", "orpo_alpha"),),
-    SimpoObjective: (
-        ("beta", "rl_beta"),
-        ("simpo_gamma", "simpo_gamma"),
-        ("cpo_alpha", "cpo_alpha"),
-    ),
-    KtoObjective: (
-        ("beta", "rl_beta"),
-        ("desirable_weight", "kto_desirable_weight"),
-        ("undesirable_weight", "kto_undesirable_weight"),
-        ("precompute_ref_log_probs", "precompute_ref_log_probs"),
-    ),
-}
 
 
-def _grpo_entries(objective: GrpoObjective) -> list[Entry]:
+def grpo_entries(spec: RunSpec) -> list[Entry]:
+    """GRPO's `trl:` settings and where vLLM generates (`vllm:`); nothing for the others."""
+    objective = spec.objective
+    if not isinstance(objective, GrpoObjective):
+        return []
     trl: dict[str, Any] = {
         "num_generations": objective.num_generations,
         "max_completion_length": objective.max_completion_length,
@@ -93,18 +64,18 @@ def _grpo_entries(objective: GrpoObjective) -> list[Entry]:
     entries: list[Entry] = []
     if objective.vllm != "none":
         trl["vllm_mode"] = objective.vllm
-    entries.append(("trl", trl, "GRPO's trainer settings (TRL)", "objective.num_generations"))
+    entries.append((K.TRL, trl, "GRPO's trainer settings (TRL)", "objective.num_generations"))
     if objective.vllm == "server":
         vllm = {"tensor_parallel_size": objective.vllm_gpus}
         comment = f"`axolotl vllm-serve` on {objective.vllm_gpus} GPU(s) of its own"
-        entries.append(("vllm", vllm, comment, "objective.vllm_gpus"))
+        entries.append((K.VLLM, vllm, comment, "objective.vllm_gpus"))
     elif objective.vllm == "colocate":
         # Axolotl's default share (0.9) is a server's; beside training, TRL's colocate default.
         share = objective.vllm_memory_share
         default = " (TRL's colocate default)" if share is None else ""
         comment = f"vLLM's share of each GPU{default}"
         vllm_share = {"gpu_memory_utilization": share or grpo_colocate_share()}
-        entries.append(("vllm", vllm_share, comment, "objective.vllm_memory_share"))
+        entries.append((K.VLLM, vllm_share, comment, "objective.vllm_memory_share"))
     return entries
 
 
