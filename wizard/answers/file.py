@@ -202,7 +202,7 @@ def answers_of(spec: RunSpec, unfitted: frozenset[str] = frozenset()) -> dict[st
     An answer that is none (not set, so not written into the config) is left out: it reads back
     as none, and the file lists what the run is, not every option the wizard has. So are the
     `unfitted` answers: auto-fit's to choose again (FITTED_KEYS)."""
-    imported = spec.defaults == "axolotl"
+    imported = not spec.policy.records_every_answer
     dumped: dict[str, Any] = spec.model_dump(mode="json", exclude_unset=imported)
     for key in unfitted:
         _drop(dumped, key.split("."))

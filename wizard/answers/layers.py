@@ -26,7 +26,7 @@ from wizard.answers.answer_keys import check_keys, is_raw_key, spec_error
 from wizard.axolotl.secrets import credential_problem
 from wizard.errors import WizardError
 from wizard.recipes.table import training_recipe
-from wizard.runspec import DEFAULT_METHOD, METHODS, OBJECTIVES, RunSpec
+from wizard.runspec import DEFAULT_METHOD, METHODS, OBJECTIVES, AdapterMethod, RunSpec
 
 
 class LayerKind(Enum):
@@ -131,8 +131,9 @@ class Layer:
 
 
 def _regime(kind: str) -> str:
-    """LoRA and QLoRA train with the same learning rates and optimizers; full does not."""
-    return "full" if kind == "full" else "adapter"
+    """LoRA and QLoRA train with the same learning rates and optimizers (both are the spec's
+    adapter methods); full does not."""
+    return "adapter" if issubclass(METHODS[kind], AdapterMethod) else "full"
 
 
 def _without_other_gpu(values: dict[str, Any], higher: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from wizard.interview.state import MISSING, InterviewState, Offer
 from wizard.interview.suggestions import suggest
 from wizard.presets.locks import REMOTE_CODE_KEYS, locked_keys, untrusted_remote_code
 from wizard.render.plan import plan_run
+from wizard.runspec import METHODS, OBJECTIVES
 
 
 class Interview(InterviewState):
@@ -93,6 +94,8 @@ class Interview(InterviewState):
                 return
 
     def applies(self, question: QuestionDef, index: int | None) -> bool:
+        if not self.kind_has(question.key):
+            return False
         if not all(self.holds(k, v, index) for k, v in question.when.items()):
             return False
         if any(self.holds(k, v, index) for k, v in question.unless.items()):
@@ -100,6 +103,17 @@ class Interview(InterviewState):
         if question.hub_only:
             return is_hub_id(str(self.value(f"datasets.{index}.path") or ""))
         return True
+
+    def kind_has(self, key: str) -> bool:
+        """A method or objective answer is asked only when the one chosen has it: the spec's
+        union (`METHODS`, `OBJECTIVES`) says which fields each kind has."""
+        section, _, name = key.partition(".")
+        if name == "kind" or section not in ("method", "objective"):
+            return True
+        kinds = METHODS if section == "method" else OBJECTIVES
+        chosen = self.method_kind() if section == "method" else str(self.value("objective.kind"))
+        model = kinds.get(chosen)
+        return model is not None and name in model.model_fields
 
     def holds(self, key: str, accepted: Any, index: int | None) -> bool:
         """The answer at `key` is `accepted` (or one of a list of them), compared as text."""

@@ -96,7 +96,7 @@ def _with_layer_class(report: FitReport) -> FitReport:
     """FSDP wraps the model's decoder layer class, named from the family table, so nobody types
     it; a model the table does not know keeps accelerate's choice (its `_no_split_modules`)."""
     spec, arch = report.spec, report.arch
-    wanted = spec.distributed.backend == "fsdp" and spec.defaults == "wizard"
+    wanted = spec.distributed.backend == "fsdp" and spec.policy.fits
     if not wanted or arch is None or not arch.layer_class:
         return report
     if report.answers.origin(LAYER_CLASS) is not None:
@@ -134,7 +134,7 @@ def _autofit(
 
 
 def _wants_autofit(answers: Answers, spec: RunSpec) -> bool:
-    if spec.defaults == "axolotl":
+    if not spec.policy.fits:
         return False  # an imported run trains as its config says; the estimate still shows
     if spec.hardware.accelerator != "cuda" or spec.hardware.memory_gib is None:
         return False

@@ -65,7 +65,7 @@ def render_axolotl(
     The key table (`render.key_table`) says which key each answer writes, in which group and
     in what order; the composite rows are written by `render.composites`."""
     groups = [_group(spec, title, path_for) for title in GROUPS]
-    if spec.defaults == "axolotl":
+    if not spec.policy.writes_opinions:
         groups = [_only_given(group, given_answers(spec)) for group in groups]
     groups = [g for g in groups if g.entries]
     if raw:

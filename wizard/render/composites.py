@@ -81,7 +81,7 @@ def _eval_sample_packing(spec: RunSpec, group: Group, _path_for: PathMapper) -> 
 def _adapter(spec: RunSpec, group: Group, _path_for: PathMapper) -> None:
     """The adapter, and how the base weights are stored: QLoRA's 4 bit, LoRA's optional 8 bit,
     and the flags an import spelled out as off."""
-    method, imported = spec.method, spec.defaults == "axolotl"
+    method, imported = spec.method, spec.policy.imported
     if isinstance(method, AdapterMethod):
         group.add(K.ADAPTER, method.kind, "", "method.kind")
     if method.kind == "qlora":
@@ -188,7 +188,7 @@ def precision_flags(spec: RunSpec) -> dict[str, Any]:
     by itself, which crashes on a CPU. An import keeps `bf16: auto` (the GPU decides at start)
     and, with precision_flags=on, writes only the flag that is on, as its config did."""
     cpu = spec.hardware.accelerator == "cpu"
-    if spec.defaults == "axolotl" and not cpu and spec.training.precision == "auto":
+    if spec.policy.imported and not cpu and spec.training.precision == "auto":
         return {K.BF16: "auto"}
     precision = spec.resolved_precision
     flags = {K.BF16: precision == "bf16", K.FP16: precision == "fp16"}

@@ -12,7 +12,7 @@ from wizard.runspec import CHAT_ONLY, PREFERENCE_FORMATS, DatasetSpec, RunSpec
 
 def dataset_entry(dataset: DatasetSpec, path_for: PathMapper, spec: RunSpec) -> dict[str, Any]:
     """One `datasets:` entry; for an import, only the fields it gave, then its raw keys."""
-    imported = spec.defaults == "axolotl"
+    imported = spec.policy.imported
     given = dataset.model_fields_set if imported else set(DatasetSpec.model_fields)
     path = path_for(dataset.path) if is_local_path(dataset.path) else dataset.path
     entry: dict[str, Any] = {"path": path}

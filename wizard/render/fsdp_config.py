@@ -30,7 +30,7 @@ def fsdp_entries(spec: RunSpec) -> list[tuple[str, Any, str, str]]:
     ]  # fmt: skip
     if dist.fsdp_options is not None:
         entries.append(("fsdp", list(dist.fsdp_options), "", "distributed.fsdp_options"))
-    imported = spec.defaults == "axolotl"
+    imported = spec.policy.imported
     settings: dict[str, Any] = {} if imported else {"offload_params": dist.offload_params,
                                                     **FSDP2_DEFAULTS}  # fmt: skip
     if imported and "offload_params" in dist.model_fields_set:

@@ -97,7 +97,7 @@ _MODEL: Final = (
     *_composite("model", ("model.base_model", K.BASE_MODEL)),
     Row("model.trust_remote_code", K.TRUST_REMOTE_CODE, "model",
         comment=lambda s: "runs the model repository's own code" if s.model.trust_remote_code
-        else "", when=lambda s: s.model.trust_remote_code or s.defaults == "axolotl"),
+        else "", when=lambda s: s.model.trust_remote_code or s.policy.imported),
     *_same("model", "model", "model_type tokenizer_type processor_type revision_of_model "
            "tokenizer_use_mistral_common low_cpu_mem_usage llama4_linearized_experts "
            "resize_token_embeddings_to_32x"),

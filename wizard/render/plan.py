@@ -58,7 +58,7 @@ def plan_run(
         try:
             result = estimate_folder(folder, fit.arch)
         except WizardError as err:
-            if fit.spec.defaults != "axolotl":
+            if not fit.spec.policy.imported:
                 raise
             # An imported config is written as it is; what the estimator cannot follow is a note.
             fit.note = f"no memory estimate: {err.message}"
@@ -68,7 +68,7 @@ def plan_run(
 def fitted_answers(answers: Answers, spec: RunSpec) -> tuple[dict[str, Any], frozenset[str]]:
     """(what auto-fit chose, the fitted answers nobody gave): the second set is left out of the
     answers file so that a later `new --answers` fits them again."""
-    if spec.defaults == "axolotl":
+    if spec.policy.imported:
         return {}, frozenset()
     chosen, unfitted = {}, set()
     for key in FITTED_KEYS:
@@ -90,7 +90,7 @@ def _raw_keys(fit: FitReport) -> dict[str, Any]:
     """The raw keys to write. An import keeps a key raw when no answer renders it exactly; an
     answer given over the import (--set, the interview) then replaces that key, never clashes."""
     raw = fit.answers.raw_axolotl()
-    if fit.spec.defaults != "axolotl":
+    if not fit.spec.policy.imported:
         return raw
     rendered = render_axolotl(fit.spec).as_dict()
     return {key: value for key, value in raw.items() if key not in rendered}

@@ -52,7 +52,7 @@ def build_run_folder(doc: AnswersDocument, path_for: PathMapper = keep_path) -> 
 def _header(doc: AnswersDocument, rendered: RenderedConfig) -> list[str]:
     spec = doc.spec
     made_from = "answers"
-    if spec.defaults == "axolotl":
+    if spec.policy.imported:
         made_from = "answers imported from an Axolotl config"
     elif doc.preset:
         made_from = f"preset {doc.preset.name} (sha256 {doc.preset.sha256})"

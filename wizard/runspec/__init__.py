@@ -40,7 +40,8 @@ from wizard.runspec.parts import (
     SpeedSpec,
     TrackingSpec,
 )
-from wizard.runspec.run import Defaults, RunSpec
+from wizard.runspec.policy import Defaults, DefaultsPolicy
+from wizard.runspec.run import RunSpec
 from wizard.runspec.training import (
     SHORT_ATTENTION,
     Precision,
@@ -66,6 +67,7 @@ __all__ = [
     "DatasetFormat",
     "DatasetSpec",
     "Defaults",
+    "DefaultsPolicy",
     "DistributedSpec",
     "FullMethod",
     "GrpoObjective",

@@ -8,6 +8,7 @@ from typing import Protocol
 from wizard.runspec.base import AnswerConflict
 from wizard.runspec.hardware import HardwareSpec
 from wizard.runspec.parts import DistributedSpec, Method, ModelSpec
+from wizard.runspec.policy import DefaultsPolicy
 from wizard.runspec.training import TrainingSpec
 
 
@@ -21,7 +22,7 @@ class RunSpec(Protocol):
     distributed: DistributedSpec
 
     @property
-    def defaults(self) -> str: ...
+    def policy(self) -> DefaultsPolicy: ...
 
     @property
     def resolved_precision(self) -> str: ...
@@ -42,7 +43,7 @@ def _version(spec: RunSpec) -> int | None:
     without `fsdp_version` is left to Axolotl (FSDP1), so FSDP2's rules do not apply to it."""
     if spec.distributed.fsdp_version is not None:
         return spec.distributed.fsdp_version
-    return 2 if spec.defaults == "wizard" else None
+    return spec.policy.fsdp_version
 
 
 def _eight_bit(optimizer: str) -> bool:

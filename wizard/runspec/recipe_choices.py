@@ -17,6 +17,7 @@ from wizard.runspec.base import AnswerConflict
 from wizard.runspec.hardware import HardwareSpec
 from wizard.runspec.objective import GrpoObjective, Objective
 from wizard.runspec.parts import Method
+from wizard.runspec.policy import DefaultsPolicy
 from wizard.runspec.training import TrainingSpec
 
 # Axolotl warns that packing with torch SDPA in bf16 "may result in 0.0 loss" before Hopper
@@ -36,7 +37,7 @@ class RunSpec(Protocol):
     training: TrainingSpec
 
     @property
-    def defaults(self) -> Literal["wizard", "axolotl"]: ...
+    def policy(self) -> DefaultsPolicy: ...
 
     @property
     def training_processes(self) -> int: ...
@@ -61,7 +62,7 @@ def precision(spec: RunSpec) -> Resolved:
         return "fp32"
     if spec.hardware.bf16:
         return "bf16"
-    if spec.method.kind == "full" and spec.defaults == "wizard":
+    if spec.method.kind == "full" and spec.policy.fills_recipes:
         return _resolved(gpu_recipe(spec).full_precision)
     return "fp16"
 
@@ -77,7 +78,7 @@ def attention_answer(spec: RunSpec) -> str:
     the CPU)."""
     if spec.training.attention is not None:
         return spec.training.attention
-    if spec.hardware.accelerator == "cpu" or spec.defaults == "axolotl":
+    if spec.hardware.accelerator == "cpu" or not spec.policy.fills_recipes:
         return "sdpa"
     return gpu_recipe(spec).attention
 
@@ -94,7 +95,7 @@ def packing(spec: RunSpec) -> bool:
     given = spec.training.sample_packing
     if given is not None:
         return given
-    if spec.objective.kind != "sft" or spec.defaults == "axolotl":
+    if spec.objective.kind != "sft" or not spec.policy.fills_recipes:
         return False
     if _sdpa_bf16_before_hopper(spec):
         return False
@@ -131,7 +132,7 @@ def accumulation(spec: RunSpec) -> int:
     per_step = training.micro_batch_size * spec.training_processes
     if training.effective_batch_size is not None:
         return max(1, training.effective_batch_size // per_step)
-    if spec.defaults == "axolotl":
+    if not spec.policy.fills_recipes:
         return 1
     if isinstance(spec.objective, GrpoObjective):
         return grpo_accumulation(spec.objective.num_generations, training.micro_batch_size,
@@ -150,7 +151,7 @@ def grpo_accumulation(generations: int, micro: int, trainers: int) -> int:
 
 def min_micro_batch(spec: RunSpec) -> int:
     """The smallest micro batch the trainer works with (KTO's KL estimate needs two)."""
-    if spec.defaults == "axolotl":
+    if not spec.policy.fills_recipes:
         return 1
     return run_recipe(spec).min_micro_batch
 
@@ -159,7 +160,7 @@ def recipe_rules(spec: RunSpec) -> None:
     """Answers that were given and, on this GPU, make a mix Axolotl warns about or that cannot
     train: flash-attn before Ampere, packing with SDPA in bf16 before Hopper, KTO on one
     sequence a GPU."""
-    if spec.hardware.accelerator == "cpu" or spec.defaults == "axolotl":
+    if spec.hardware.accelerator == "cpu" or not spec.policy.fills_recipes:
         return
     _flash_needs_ampere(spec)
     if spec.training.sample_packing and _sdpa_bf16_before_hopper(spec):

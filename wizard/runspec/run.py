@@ -33,12 +33,9 @@ from wizard.runspec.parts import (
     SpeedSpec,
     TrackingSpec,
 )
+from wizard.runspec.policy import Defaults, DefaultsPolicy
 from wizard.runspec.recipe_choices import recipe_rules
 from wizard.runspec.training import TrainingSpec
-
-# What an answer left unset means: the wizard's defaults (a run made from answers), or Axolotl's
-# (an imported config: nothing is added to what it said, so it trains as it did).
-Defaults = Literal["wizard", "axolotl"]
 
 
 class RunSpec(StrictModel):
@@ -85,6 +82,11 @@ class RunSpec(StrictModel):
         for rule in rules:
             rule(self)
         return self
+
+    @property
+    def policy(self) -> DefaultsPolicy:
+        """What an answer left unset means for this run (`runspec.policy`)."""
+        return DefaultsPolicy(self.defaults)
 
     def needed_plugins(self) -> list[str]:
         """The plugins the speed answers switch on, by the name Axolotl's schema gives them."""
@@ -151,7 +153,7 @@ def _precision_rule(spec: RunSpec) -> None:
 def _one_process(spec: RunSpec) -> bool:
     """One training process, as far as the answers say: an import names no GPUs (they are
     the launch's to give), so it is not taken for one."""
-    unknown = spec.defaults == "axolotl" and "hardware" not in spec.model_fields_set
+    unknown = not spec.policy.hardware_known and "hardware" not in spec.model_fields_set
     return spec.hardware.world_size == 1 and not unknown
 
 
