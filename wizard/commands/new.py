@@ -72,7 +72,6 @@ def run(args: argparse.Namespace) -> int:
     from wizard.interview.data_answers import check_dataset_files, epoch_steps, with_data_proposals
     from wizard.presets.assemble import collect_answers
     from wizard.render.plan import plan_run
-    from wizard.render.runlint import lint_run_folder
 
     run_dir = Path(args.dir)
     if args.from_config is not None:
@@ -91,11 +90,10 @@ def run(args: argparse.Namespace) -> int:
     for warning in check_dataset_files(plan.spec, Path.cwd()):
         warn(warning)
     steps = epoch_steps(plan.spec, Path.cwd())
-    warnings = lint_run_folder(plan.folder, run_dir)
     for note in write_run_folder(run_dir, plan.folder.files, force=args.force):
         print(f"note: {visible(note)}", file=sys.stderr)
     print_plan(run_dir, plan, steps)
-    for finding in warnings:
+    for finding in plan.warnings:
         warn(finding.message)
     return 0
 

@@ -190,24 +190,16 @@ def _render_and_lint(result: CheckResult, preset: Preset, resolver: Resolver) ->
     result.placeholders = sorted(resolved.placeholders.values)
     result.warnings += chain_version_warnings(chain)
     # The same path as `new --preset`: auto-fit, render, and the estimate of what is rendered.
-    plan = plan_run(resolved.answers, PresetRef(preset.name, chain_hash(chain)), None, Path.cwd())
-    for severity, text in _lint(plan.folder.config, plan.folder.deepspeed):
-        (result.problems if severity == "error" else result.warnings).append(text)
+    ref = PresetRef(preset.name, chain_hash(chain))
+    plan = plan_run(resolved.answers, ref, None, Path.cwd(), strict=False)
+    for finding in plan.findings:
+        if finding.code in IGNORED_FINDINGS or finding.severity == "hint":
+            continue
+        text = f"{finding.message} [{finding.code}]"
+        (result.problems if finding.severity == "error" else result.warnings).append(text)
     if plan.estimate is not None and plan.estimate.fits is False:
         estimate = plan.estimate
         result.problems.append(
             f"estimated peak {estimate.peak_gib_per_gpu:.1f} GiB per GPU does not fit the "
             f"preset's own {estimate.gpu_mem_gib:g} GiB GPU [does-not-fit]"
         )
-
-
-def _lint(config: dict[str, object], deepspeed: dict[str, object] | None) -> list[tuple[str, str]]:
-    """(severity, text) for each error and warning the linter finds in a rendered config."""
-    from wizard.lint import lint_dict
-
-    findings = lint_dict(dict(config), deepspeed=deepspeed)
-    return [
-        (f.severity, f"{f.message} [{f.code}]")
-        for f in findings
-        if f.code not in IGNORED_FINDINGS and f.severity != "hint"
-    ]

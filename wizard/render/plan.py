@@ -7,7 +7,7 @@ estimate of exactly those files, so every figure on every screen is the figure o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,12 @@ from wizard.answers.layers import Answers, LayerKind
 from wizard.axolotl.paths import keep_path, relative_to_run_dir
 from wizard.errors import WizardError
 from wizard.estimate import Estimate
+from wizard.lint import Finding
 from wizard.render.autofit_layer import FitReport, estimate_folder, fit_answers
 from wizard.render.axolotl_config import render_axolotl
 from wizard.render.rewards import reward_files
 from wizard.render.runfolder import RunFolder, build_run_folder
+from wizard.render.runlint import lint_run_folder, refusal
 from wizard.runspec import RunSpec
 
 
@@ -28,6 +30,12 @@ class RunPlan:
     fit: FitReport
     folder: RunFolder
     estimate: Estimate | None
+    # What `check` finds in the files (errors only when the plan was made with strict=False).
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
 
     @property
     def spec(self) -> RunSpec:
@@ -39,18 +47,27 @@ class RunPlan:
 
 
 def plan_run(
-    answers: Answers, preset: PresetRef | None, run_dir: Path | None, cwd: Path
+    answers: Answers,
+    preset: PresetRef | None,
+    run_dir: Path | None,
+    cwd: Path,
+    strict: bool = True,
 ) -> RunPlan:
-    """Resolve, auto-fit and render the answers; estimate the files that come out.
+    """Resolve, auto-fit and render the answers; check and estimate the files that come out.
 
     Paths the user gave are relative to `cwd`; in the files they become relative to `run_dir`
-    (None keeps them as given, for a plan that is only looked at).
+    (None keeps them as given, for a plan that is only looked at). Axolotl's rules are the lint
+    rules of `check`: with `strict`, the first error is raised, naming the answers it concerns.
     """
     fit = fit_answers(answers, cwd)
     fitted, unfitted = fitted_answers(fit.answers, fit.spec)
     doc = AnswersDocument(fit.spec, _raw_keys(fit), preset, fit.answers.files(), fitted, unfitted)
     mapper = keep_path if run_dir is None else relative_to_run_dir(str(run_dir), str(cwd))
     folder = build_run_folder(doc, mapper)
+    findings = lint_run_folder(folder, run_dir if run_dir is not None else cwd)
+    stop = refusal(folder, findings)
+    if stop is not None and strict:
+        raise stop
     if not _placeholder(fit.answers, "objective.reward_functions"):
         folder.files.update(reward_files(fit.spec, cwd))
     result = None
@@ -62,7 +79,7 @@ def plan_run(
                 raise
             # An imported config is written as it is; what the estimator cannot follow is a note.
             fit.note = f"no memory estimate: {err.message}"
-    return RunPlan(fit, folder, result)
+    return RunPlan(fit, folder, result, findings)
 
 
 def fitted_answers(answers: Answers, spec: RunSpec) -> tuple[dict[str, Any], frozenset[str]]:
