@@ -19,6 +19,7 @@ from wizard.lint.env import Env
 from wizard.lint.eval_rules import EVAL_RULES
 from wizard.lint.findings import Finding, Report
 from wizard.lint.gotchas import GOTCHAS
+from wizard.lint.gpu_rules import GPU_RULES
 from wizard.lint.positions import Located, load_located
 from wizard.lint.removed import REMOVED_RULES
 from wizard.lint.rl_rules import RL_RULES
@@ -56,7 +57,9 @@ def lint_dict(
     else:
         ctx.deepspeed, findings = load_deepspeed(ctx)
     findings += check_keys(ctx) + check_structure(ctx)  # check_keys first: it normalises
-    for rule in (*RULES, *EVAL_RULES, *RL_RULES, *REMOVED_RULES, *CROSS_FILE_RULES, *GOTCHAS):
+    rules = (*RULES, *EVAL_RULES, *RL_RULES, *REMOVED_RULES, *CROSS_FILE_RULES, *GOTCHAS,
+             *GPU_RULES)  # fmt: skip
+    for rule in rules:
         findings += rule(ctx)
     return findings
 

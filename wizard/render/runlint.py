@@ -12,6 +12,7 @@ from pathlib import Path
 
 from wizard.errors import WizardError
 from wizard.lint import Env, Finding, lint_dict
+from wizard.lint.gpu_rules import BAD_MIX_CODES
 from wizard.render.key_table import answers_of_key
 from wizard.render.runfolder import CONFIG_FILENAME, RunFolder
 from wizard.runspec import RunSpec
@@ -44,13 +45,14 @@ def lint_run_folder(folder: RunFolder, run_dir: Path) -> list[Finding]:
 
 
 def refusal(folder: RunFolder, findings: list[Finding]) -> WizardError | None:
-    """The first finding that stops a run from being written: an error, or a raw key Axolotl
+    """The first finding that stops a run from being written: an error, a mix Axolotl warns
+    about (the wizard never writes one: `lint.gpu_rules.BAD_MIX_CODES`), or a raw key Axolotl
     would drop; it names the answers that write the key it is about."""
     raw_keys = set(folder.doc.raw_axolotl)
     for finding in findings:
         top = finding.key[0] if finding.key else None
         dropped_raw_key = finding.code == "unknown-key" and top in raw_keys
-        if finding.severity == "error" or dropped_raw_key:
+        if finding.severity == "error" or dropped_raw_key or finding.code in BAD_MIX_CODES:
             return WizardError(
                 f"raw Axolotl key: {finding.message}" if dropped_raw_key else finding.message,
                 finding.fix or "fix the answer it names; nothing was written",

@@ -54,18 +54,8 @@ def fsdp_rule(spec: RunSpec) -> None:
     """Every FSDP rule, in the order a person would fix them."""
     if spec.distributed.backend != "fsdp":
         return
-    for rule in (_cpu, _falcon, _optimizer, _offload, _qlora, _pin_memory, _fsdp1_kernels):
+    for rule in (_falcon, _offload, _qlora, _pin_memory, _fsdp1_kernels):
         rule(spec)
-
-
-def _cpu(spec: RunSpec) -> None:
-    if spec.hardware.accelerator == "cpu":
-        raise AnswerConflict(
-            f"FSDP needs CUDA GPUs with Axolotl 0.19 ({CPU_REFUSAL}); "
-            "set distributed.backend=none for a CPU run",
-            "distributed.backend",
-            "hardware.accelerator",
-        )
 
 
 def _falcon(spec: RunSpec) -> None:
@@ -75,17 +65,6 @@ def _falcon(spec: RunSpec) -> None:
             "set distributed.backend=deepspeed",
             "distributed.backend",
             "model.base_model",
-        )
-
-
-def _optimizer(spec: RunSpec) -> None:
-    optimizer = spec.training.optimizer
-    if _version(spec) == 2 and optimizer in BNB_8BIT_ADAMW:
-        raise AnswerConflict(
-            f"training.optimizer={optimizer} fails under FSDP2 (bitsandbytes' CUDA ops; Axolotl "
-            "refuses it); set training.optimizer=adamw_torch_8bit or adamw_torch_fused",
-            "training.optimizer",
-            "distributed.backend",
         )
 
 
@@ -104,14 +83,6 @@ def _offload(spec: RunSpec) -> None:
 def _qlora(spec: RunSpec) -> None:
     if spec.method.kind != "qlora":
         return
-    if spec.distributed.fsdp.cpu_ram_efficient_loading and _version(spec) == 2:
-        raise AnswerConflict(
-            "QLoRA with FSDP2 cannot load on rank 0 only: bitsandbytes quantizes there alone "
-            "and the state-dict scatter deadlocks (Axolotl refuses it); set "
-            "distributed.fsdp.cpu_ram_efficient_loading=false",
-            "distributed.fsdp.cpu_ram_efficient_loading",
-            "method.kind",
-        )
     if spec.resolved_precision == "fp16":
         raise AnswerConflict(
             "QLoRA with FSDP: Axolotl stores the 4-bit weights as bf16 (loaders/model.py:809 "

@@ -40,7 +40,7 @@ _READS = {
 
 
 def objective_rules(spec: RunSpec) -> None:
-    for rule in (_data_rule, _packing_rule, _simpo_rule, _kto_template_rule, _grpo_rule):
+    for rule in (_data_rule, _simpo_rule, _kto_template_rule, _grpo_rule):
         rule(spec)
 
 
@@ -83,16 +83,6 @@ def _data_rule(spec: RunSpec) -> None:
                 f"datasets.{index}.conversations",
                 "objective.kind",
             )
-
-
-def _packing_rule(spec: RunSpec) -> None:
-    if spec.objective.kind != "sft" and spec.training.sample_packing:
-        raise AnswerConflict(
-            f"sample packing does not work with objective {spec.objective.kind} (Axolotl "
-            "refuses packed preference and RL data); set training.sample_packing=false",
-            "training.sample_packing",
-            "objective.kind",
-        )
 
 
 def _kto_template_rule(spec: RunSpec) -> None:
@@ -142,29 +132,4 @@ def _grpo_rule(spec: RunSpec) -> None:
             "hardware.nodes=1 (more GPUs per node instead) or objective.vllm=colocate",
             "hardware.nodes",
             "objective.vllm",
-        )
-    _grpo_groups(spec, objective)
-
-
-def _grpo_groups(spec: RunSpec, objective: GrpoObjective) -> None:
-    """TRL writes each prompt num_generations times within one generation batch (micro batch ×
-    accumulation on each trainer), and every trainer needs whole groups: Axolotl's own check."""
-    groups, micro = objective.num_generations, spec.training.micro_batch_size
-    batch = micro * spec.gradient_accumulation
-    trainers = spec.training_processes
-    keys = ("objective.num_generations", "training.micro_batch_size",
-            "training.gradient_accumulation_steps")  # fmt: skip
-    if batch % groups:
-        raise AnswerConflict(
-            f"GRPO's generation batch (micro_batch_size × gradient_accumulation = {batch}) must "
-            f"be a multiple of objective.num_generations ({groups}); make it {groups} or a "
-            "multiple",
-            *keys,
-        )
-    if batch < groups * trainers:
-        raise AnswerConflict(
-            f"GRPO on {trainers} training GPUs needs a generation batch of at least "
-            f"num_generations × GPUs = {groups * trainers}, not {batch}; raise "
-            "gradient_accumulation_steps or micro_batch_size",
-            *keys,
         )

@@ -1,7 +1,8 @@
 """What the wizard chooses for the answers left unset, from the recipe table (`wizard.recipes`):
 precision, attention and packing for the GPU's architecture; learning rate, effective batch and
-warmup for the objective and method; GRPO's generation batch. And the rules that keep an answer
-that was given from forming a mix Axolotl warns about on that GPU.
+warmup for the objective and method; GRPO's generation batch. (A given answer that makes a mix
+Axolotl warns about on that GPU is refused by `check`'s rules, which the answers path runs:
+`wizard.lint.gpu_rules`.)
 
 An imported config (`defaults: axolotl`) gets none of these: what it left out is Axolotl's to
 decide, so it trains as it did.
@@ -13,7 +14,6 @@ from typing import Literal, Protocol
 
 from wizard.axolotl import attention
 from wizard.recipes.table import ArchRecipe, TrainingRecipe, arch_recipe, training_recipe
-from wizard.runspec.base import AnswerConflict
 from wizard.runspec.hardware import HardwareSpec
 from wizard.runspec.objective import GrpoObjective, Objective
 from wizard.runspec.parts import Method
@@ -154,66 +154,3 @@ def min_micro_batch(spec: RunSpec) -> int:
     if not spec.policy.fills_recipes:
         return 1
     return run_recipe(spec).min_micro_batch
-
-
-def recipe_rules(spec: RunSpec) -> None:
-    """Answers that were given and, on this GPU, make a mix Axolotl warns about or that cannot
-    train: flash-attn before Ampere, packing with SDPA in bf16 before Hopper, KTO on one
-    sequence a GPU."""
-    if spec.hardware.accelerator == "cpu" or not spec.policy.fills_recipes:
-        return
-    _flash_needs_ampere(spec)
-    if spec.training.sample_packing and _sdpa_bf16_before_hopper(spec):
-        gpu = spec.hardware.gpu or "a GPU before Hopper (none is named)"
-        raise AnswerConflict(
-            f"sample packing with torch SDPA in bf16 on {gpu} may train on a 0.0 loss "
-            "(Axolotl's warning); set training.attention=flash (pip install flash-attn), "
-            "training.sample_packing=false, or name a Hopper GPU (hardware.gpu=H100)",
-            "training.attention",
-            "training.sample_packing",
-            "hardware.gpu",
-        )
-    _micro_batch_floor(spec)
-    _full_fp16_packing(spec)
-
-
-def _full_fp16_packing(spec: RunSpec) -> None:
-    """Axolotl: 'Full fine tune w/o FA2 w/ sample packing and fp16/float16 is likely to raise
-    errors' (validation.py check_fft_possible_bad_config)."""
-    if spec.method.kind != "full" or precision(spec) != "fp16" or not packing(spec):
-        return
-    if attention_backend(spec) in attention.NEED_FLASH_ATTN:
-        return
-    raise AnswerConflict(
-        "a full fine-tune in fp16 with packing and without flash-attn fails (Axolotl's warning: "
-        "the fp16 weights meet the AMP scaler); set training.precision=fp32 (or auto), "
-        "training.sample_packing=false, or use LoRA",
-        "training.precision",
-        "training.sample_packing",
-        "method.kind",
-    )
-
-
-def _flash_needs_ampere(spec: RunSpec) -> None:
-    capability = spec.hardware.capability
-    backend = attention_backend(spec)
-    if capability is None or capability >= FLASH_ATTN_FIRST:
-        return
-    if backend in attention.NEED_FLASH_ATTN:
-        raise AnswerConflict(
-            f"{backend} needs an Ampere GPU (sm_80) or newer; the {spec.hardware.gpu} is "
-            f"sm_{capability[0]}{capability[1]}: set training.attention=sdpa",
-            "training.attention",
-            "hardware.gpu",
-        )
-
-
-def _micro_batch_floor(spec: RunSpec) -> None:
-    least = min_micro_batch(spec)
-    if spec.training.micro_batch_size < least:
-        raise AnswerConflict(
-            f"{spec.objective.kind.upper()} needs at least {least} sequences a GPU per step (TRL "
-            "estimates its KL term across the micro batch and refuses 1); set "
-            f"training.micro_batch_size={least} or more",
-            "training.micro_batch_size",
-        )

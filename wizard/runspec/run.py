@@ -34,7 +34,6 @@ from wizard.runspec.parts import (
     TrackingSpec,
 )
 from wizard.runspec.policy import Defaults, DefaultsPolicy
-from wizard.runspec.recipe_choices import recipe_rules
 from wizard.runspec.training import TrainingSpec
 
 
@@ -76,9 +75,8 @@ class RunSpec(StrictModel):
 
     @model_validator(mode="after")
     def _parts_agree(self) -> "RunSpec":
-        rules = (_precision_rule, _deepspeed_rule, fsdp_rule, _cpu_rule, _qlora_rule,
-                 _batch_rule, _eval_rule, _plugin_rule, objective_rules,
-                 recipe_rules)  # fmt: skip
+        rules = (_deepspeed_rule, fsdp_rule, _cpu_rule, _qlora_rule, _batch_rule, _plugin_rule,
+                 objective_rules)  # fmt: skip
         for rule in rules:
             rule(self)
         return self
@@ -135,19 +133,6 @@ class RunSpec(StrictModel):
     def recipe(self) -> TrainingRecipe:
         """The recipe row of this objective and method (defaults and their sources)."""
         return choices.run_recipe(self)
-
-
-def _precision_rule(spec: RunSpec) -> None:
-    precision, hardware = spec.training.precision, spec.hardware
-    if precision == "bf16" and hardware.accelerator == "cuda" and not hardware.bf16:
-        gpu = f"the {hardware.gpu} has" if hardware.gpu else "hardware.bf16_supported=false:"
-        raise AnswerConflict(
-            f"training.precision=bf16 but {gpu} no bf16 (GPUs before Ampere, such as the T4 or "
-            "V100; Axolotl: 'Training will fail'); set training.precision=fp16 or auto",
-            "training.precision",
-            "hardware.gpu",
-            "hardware.bf16_supported",
-        )
 
 
 def _one_process(spec: RunSpec) -> bool:
@@ -267,19 +252,6 @@ def _batch_rule(spec: RunSpec) -> None:
             f"{per_step}; use {lower} or {lower + per_step}, or change micro_batch_size",
             "training.effective_batch_size",
             "training.micro_batch_size",
-        )
-
-
-def _eval_rule(spec: RunSpec) -> None:
-    training = spec.training
-    asked = training.eval_steps is not None or training.eval_strategy not in (None, "no")
-    if asked and training.val_set_size == 0:
-        raise AnswerConflict(
-            "eval_steps/eval_strategy need held-out data, but training.val_set_size is 0 "
-            "(Axolotl refuses it); set training.val_set_size (e.g. 0.05) or remove them",
-            "training.val_set_size",
-            "training.eval_steps",
-            "training.eval_strategy",
         )
 
 
