@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from wizard.lint import Env, lint_dict
+from wizard.axolotl.view import view_of
+from wizard.lint import Env, Rename, lint_dict
 
 BASE: dict[str, Any] = {
     "base_model": "m",
@@ -221,3 +222,22 @@ def test_lint_dict_does_not_mutate_its_input() -> None:
     before = json.dumps(cfg, sort_keys=True)
     lint_dict(cfg)
     assert json.dumps(cfg, sort_keys=True) == before
+
+
+def test_rules_read_fsdp_config_as_axolotl_renames_it() -> None:
+    """The deprecated `fsdp_` prefixes are reported once, with their rename, and every rule reads
+    the config as Axolotl's before-validator leaves it (so FSDP2's 4-bit check sees the key)."""
+    prefixed = {"fsdp_version": 2, "fsdp_config": {"fsdp_cpu_ram_efficient_loading": True}}
+    findings = lint_dict({**BASE, **prefixed, "adapter": "qlora", "load_in_4bit": True})
+    renames = [f.rename for f in findings if f.code == "deprecated-key"]
+    assert renames == [
+        Rename(("fsdp_config", "fsdp_cpu_ram_efficient_loading"), "cpu_ram_efficient_loading")
+    ]
+    assert "unknown-key" not in {f.code for f in findings}
+    assert "fsdp2-4bit-loading" in {f.code for f in findings}
+
+
+def test_lint_dict_takes_the_typed_view() -> None:
+    cfg = {**BASE, "sample_packing": True, "rl": "dpo", "warmup_steps": 5, "warmup_ratio": 0.1}
+    assert lint_dict(view_of(cfg)) == lint_dict(cfg)
+    assert {"rl-packing", "warmup"} <= {f.code for f in lint_dict(view_of(cfg))}

@@ -143,6 +143,16 @@ class AxolotlConfig:
         return any(self.on(key) for key in HALF_PRECISION_KEYS)
 
     @property
+    def in_bf16(self) -> bool:
+        """bf16 is switched on under either spelling (`auto` counts: Axolotl turns it on where
+        the GPU has bf16)."""
+        return self.on(K.BF16) or self.on(K.BFLOAT16)
+
+    @property
+    def in_fp16(self) -> bool:
+        return self.on(K.FP16) or self.on(K.FLOAT16)
+
+    @property
     def bf16(self) -> Any:
         """`bf16` as written: true, false, `auto` or None."""
         return self.raw.get(K.BF16)

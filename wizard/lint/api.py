@@ -7,10 +7,12 @@ in a subprocess and merges its findings.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from wizard.axolotl.schema import load_schema
+from wizard.axolotl.view import AxolotlConfig, view_of
 from wizard.errors import WizardError
 from wizard.lint.context import Ctx, DeepSpeedFile
 from wizard.lint.crossfile import CROSS_FILE_RULES
@@ -24,12 +26,12 @@ from wizard.lint.positions import Located, load_located
 from wizard.lint.removed import REMOVED_RULES
 from wizard.lint.rl_rules import RL_RULES
 from wizard.lint.rules import RULES
-from wizard.lint.schema_keys import check_keys
+from wizard.lint.schema_keys import as_axolotl_reads, check_keys, deprecated_fsdp_prefixes
 from wizard.yamlio import read_text_file
 
 
 def lint_dict(
-    cfg: dict[str, Any],
+    cfg: Mapping[str, Any] | AxolotlConfig,
     *,
     env: Env | None = None,
     source: Path | None = None,
@@ -37,14 +39,16 @@ def lint_dict(
     deepspeed: dict[str, Any] | None = None,
     schema_version: str | None = None,
 ) -> list[Finding]:
-    """Every finding for the Axolotl config `cfg` (as `yaml.safe_load` gives it).
+    """Every finding for the Axolotl config `cfg` (as `yaml.safe_load` gives it, or its view).
 
     `source` names the file in findings and anchors relative paths; `located` adds line numbers;
-    `deepspeed` is the DeepSpeed dict when the caller has it (else `cfg["deepspeed"]` is read
-    from disk, relative to the working directory or the config's folder).
+    `deepspeed` is the DeepSpeed dict when the caller has it (else the file the config's
+    `deepspeed:` names is read from disk, relative to the working directory or the config's
+    folder). The rules read one view of the config, as Axolotl's before-validators leave it.
     """
+    written = view_of(cfg).raw
     ctx = Ctx(
-        dict(cfg),
+        view_of(as_axolotl_reads(written)),
         load_schema(schema_version),
         env or Env(),
         str(source) if source else None,
@@ -56,7 +60,7 @@ def lint_dict(
         ctx.deepspeed = DeepSpeedFile(deepspeed)
     else:
         ctx.deepspeed, findings = load_deepspeed(ctx)
-    findings += check_keys(ctx) + check_structure(ctx)  # check_keys first: it normalises
+    findings += deprecated_fsdp_prefixes(ctx, written) + check_keys(ctx) + check_structure(ctx)
     rules = (*RULES, *EVAL_RULES, *RL_RULES, *REMOVED_RULES, *CROSS_FILE_RULES, *GOTCHAS,
              *GPU_RULES)  # fmt: skip
     for rule in rules:

@@ -1,4 +1,5 @@
-"""What every rule gets: the config, where its keys are, the schema and the environment."""
+"""What every rule gets: the config's typed view, where its keys are, the schema and the
+environment."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard.axolotl.flags import is_on
+from wizard.axolotl import keys as K
 from wizard.axolotl.schema import AxolotlSchema
+from wizard.axolotl.view import AxolotlConfig
 from wizard.lint.env import Env
 from wizard.lint.findings import Finding, KeyPath, Rename, Severity
 from wizard.lint.positions import Located
@@ -24,7 +26,10 @@ class DeepSpeedFile:
 
 @dataclass
 class Ctx:
-    cfg: dict[str, Any]
+    """`view` is the config as Axolotl reads it (built once per lint, in `api.lint_dict`): rules
+    read every key through it."""
+
+    view: AxolotlConfig
     schema: AxolotlSchema
     env: Env
     file: str | None = None
@@ -50,15 +55,8 @@ class Ctx:
         """A finding about `key` in the DeepSpeed JSON; without a position, point at the YAML."""
         ds = self.deepspeed
         if ds is None or ds.file is None:
-            return self.at(severity, code, message, fix, ("deepspeed",))
+            return self.at(severity, code, message, fix, (K.DEEPSPEED,))
         return _placed(severity, code, message, fix, key, ds.file, ds.located)
-
-    def value(self, key: str, default: Any = None) -> Any:
-        return self.cfg.get(key, default)
-
-    def enabled(self, key: str) -> bool:
-        """Switched on, the way Axolotl reads it (axolotl.flags)."""
-        return is_on(self.cfg.get(key))
 
 
 def _placed(

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from wizard.axolotl import keys as K
 from wizard.axolotl.batch import sequences_per_step
 from wizard.lint.context import Ctx
-from wizard.lint.deepspeed_rules import offload_device, stage
+from wizard.lint.deepspeed_rules import (
+    DS_BF16,
+    DS_BFLOAT16,
+    DS_COMPILE,
+    DS_FP16,
+    DS_TORCH_COMPILE,
+    offload_device,
+    stage,
+)
 from wizard.lint.findings import Finding
 from wizard.lint.rules import Rule
 
-_DTYPES = {"bf16": "bfloat16", "fp16": "float16"}
+# The YAML's precision flags, the dtype each computes in, and the DeepSpeed block that says it.
+_DTYPES = {K.BF16: "bfloat16", K.FP16: "float16"}
+_DS_BLOCKS = {K.BF16: DS_BF16, K.FP16: DS_FP16}
 
 
 def _ds(ctx: Ctx) -> dict[str, Any]:
@@ -25,11 +36,12 @@ def _enabled_block(block: Any) -> bool | str:
 
 
 def _compute_dtype(ctx: Ctx) -> str:
-    kwargs = ctx.value("bnb_config_kwargs") or {}
-    if isinstance(kwargs, dict) and kwargs.get("bnb_4bit_compute_dtype"):
+    kwargs = ctx.view.mapping(K.BNB_CONFIG_KWARGS)
+    if kwargs.get("bnb_4bit_compute_dtype"):
         return str(kwargs["bnb_4bit_compute_dtype"]).replace("torch.", "")
     for flag, dtype in _DTYPES.items():
-        if ctx.value(flag) is True or (ctx.value(flag) == "auto" and flag == "bf16"):
+        value = ctx.view.value(flag)
+        if value is True or (value == "auto" and flag == K.BF16):
             return dtype
     return "float32"
 
@@ -37,11 +49,11 @@ def _compute_dtype(ctx: Ctx) -> str:
 def qlora_zero3_storage(ctx: Ctx) -> list[Finding]:
     """ZeRO-3 shards the 4-bit weights as flat tensors of the storage dtype, which must equal
     the compute dtype; Axolotl stores in bfloat16 unless bnb_config_kwargs says otherwise."""
-    if stage(ctx) != 3 or not (ctx.value("adapter") == "qlora" or ctx.enabled("load_in_4bit")):
+    if stage(ctx) != 3 or not (ctx.view.adapter == "qlora" or ctx.view.on(K.LOAD_IN_4BIT)):
         return []
-    kwargs = ctx.value("bnb_config_kwargs") or {}
+    kwargs = ctx.view.mapping(K.BNB_CONFIG_KWARGS)
     storage = "bfloat16"
-    if isinstance(kwargs, dict) and kwargs.get("bnb_4bit_quant_storage"):
+    if kwargs.get("bnb_4bit_quant_storage"):
         storage = str(kwargs["bnb_4bit_quant_storage"]).replace("torch.", "")
     compute = _compute_dtype(ctx)
     if storage != compute:
@@ -53,7 +65,7 @@ def qlora_zero3_storage(ctx: Ctx) -> list[Finding]:
                 f"storage dtype ({storage}) to match the compute dtype ({compute})",
                 f"set `bnb_config_kwargs: {{bnb_4bit_quant_storage: {compute}}}`, or "
                 "train in bf16 (`bf16: true`)",
-                ("adapter",),
+                (K.ADAPTER,),
             )
         ]
     return []
@@ -64,8 +76,8 @@ def zero3_bf16(ctx: Ctx) -> list[Finding]:
     if stage(ctx) != 3:
         return []
     ds = _ds(ctx)
-    if not _enabled_block(ds.get("bf16", ds.get("bfloat16"))) and not _enabled_block(
-        ds.get("fp16")
+    if not _enabled_block(ds.get(DS_BF16, ds.get(DS_BFLOAT16))) and not _enabled_block(
+        ds.get(DS_FP16)
     ):
         return [
             ctx.in_ds(
@@ -85,23 +97,25 @@ def precision_agrees(ctx: Ctx) -> list[Finding]:
     `enabled` that differs ("DeepSpeed config values that mismatch TrainingArguments"), where an
     unset YAML flag counts as false. `auto` in the YAML is left alone: it depends on the GPU."""
     ds, out = _ds(ctx), []
-    for key in ("bf16", "fp16"):
-        block = ds.get(key)
+    for flag, ds_key in _DS_BLOCKS.items():
+        block = ds.get(ds_key)
         concrete = block.get("enabled") if isinstance(block, dict) else None
-        yaml_value = ctx.value(key)
+        yaml_value = ctx.view.value(flag)
         if not isinstance(concrete, bool) or yaml_value == "auto":
             continue
         yaml_on = yaml_value is True
         if concrete != yaml_on:
-            said = f"`{key}: {str(yaml_value).lower()}`" if key in ctx.cfg else f"no `{key}`"
+            said = (
+                f"`{flag}: {str(yaml_value).lower()}`" if flag in ctx.view.raw else f"no `{flag}`"
+            )
             out.append(
                 ctx.in_ds(
                     "error",
                     "precision-mismatch",
-                    f'the DeepSpeed file says "{key}": {{"enabled": {str(concrete).lower()}}} '
+                    f'the DeepSpeed file says "{ds_key}": {{"enabled": {str(concrete).lower()}}} '
                     f"but the YAML has {said}; the trainer refuses the mismatch",
-                    f'use "{key}": {{"enabled": "auto"}} so the YAML decides',
-                    (key,),
+                    f'use "{ds_key}": {{"enabled": "auto"}} so the YAML decides',
+                    (ds_key,),
                 )
             )
     return out
@@ -145,7 +159,7 @@ def zero2_cpu_offload(ctx: Ctx) -> list[Finding]:
 
 def compile_in_json(ctx: Ctx) -> list[Finding]:
     ds = _ds(ctx)
-    key = "torch_compile" if "torch_compile" in ds else "compile" if "compile" in ds else None
+    key = DS_TORCH_COMPILE if DS_TORCH_COMPILE in ds else DS_COMPILE if DS_COMPILE in ds else None
     if key is None:
         return []
     return [
@@ -161,10 +175,11 @@ def compile_in_json(ctx: Ctx) -> list[Finding]:
 
 def batch_agrees(ctx: Ctx) -> list[Finding]:
     ds, out = _ds(ctx), []
-    micro, accum = ctx.value("micro_batch_size"), ctx.value("gradient_accumulation_steps") or 1
+    micro = ctx.view.value(K.MICRO_BATCH_SIZE)
+    accum = ctx.view.value(K.GRADIENT_ACCUMULATION_STEPS) or 1
     pairs = (
-        ("train_micro_batch_size_per_gpu", micro, "micro_batch_size"),
-        ("gradient_accumulation_steps", accum, "gradient_accumulation_steps"),
+        ("train_micro_batch_size_per_gpu", micro, K.MICRO_BATCH_SIZE),
+        ("gradient_accumulation_steps", accum, K.GRADIENT_ACCUMULATION_STEPS),
     )
     for ds_key, expected, yaml_key in pairs:
         value = ds.get(ds_key, "auto")
@@ -209,7 +224,7 @@ def zero3_name(ctx: Ctx) -> list[Finding]:
                 f"{ds.file} is a ZeRO-3 config but its name has "
                 "no `zero3`; Axolotl checks the name to load the model for ZeRO-3",
                 "rename it, e.g. zero3_bf16.json",
-                ("deepspeed",),
+                (K.DEEPSPEED,),
             )
         ]
     return []

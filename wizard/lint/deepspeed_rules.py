@@ -15,12 +15,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from wizard.axolotl import keys as K
 from wizard.axolotl.deepspeed_file import deepspeed_places, find_deepspeed, read_deepspeed
 from wizard.lint.context import Ctx, DeepSpeedFile
 from wizard.lint.did_you_mean import did_you_mean
 from wizard.lint.findings import Finding
 from wizard.lint.positions import load_located
 from wizard.yamlio import non_finite_paths
+
+# Keys of the DeepSpeed JSON whose names Axolotl's config also uses, for its own settings: the
+# precision blocks (which must agree with the YAML's flags), the compile switch, the offload device.
+DS_BF16, DS_BFLOAT16, DS_FP16 = "bf16", "bfloat16", "fp16"
+DS_TORCH_COMPILE, DS_COMPILE = "torch_compile", "compile"
+DS_DEVICE = "device"
 
 
 @cache
@@ -34,7 +41,7 @@ def load_deepspeed(ctx: Ctx) -> tuple[DeepSpeedFile | None, list[Finding]]:
     """The JSON the config names (or its inline mapping); a missing file, or a NaN / Infinity in
     it, is an error finding; a file that does not parse is a WizardError (bad input, like a
     broken YAML)."""
-    value = ctx.value("deepspeed")
+    value = ctx.view.value(K.DEEPSPEED)
     if isinstance(value, dict):
         return DeepSpeedFile(value), []
     if not isinstance(value, str) or not value.strip():
@@ -75,7 +82,7 @@ def _missing(ctx: Ctx, value: str) -> Finding:
         "deepspeed-missing",
         f"`deepspeed: {value}` does not exist {where}",
         "fix the path, or generate one with `axolotl fetch deepspeed_configs`",
-        ("deepspeed",),
+        (K.DEEPSPEED,),
     )
 
 
@@ -144,7 +151,7 @@ def _check_offload(
 ) -> list[Finding]:
     path = ("zero_optimization", name)
     out = _check_section(ctx, section, path, tables[name])
-    device = section.get("device", "none")
+    device = section.get(DS_DEVICE, "none")
     if device not in tables["offload_devices"]:
         out.append(
             ctx.in_ds(
@@ -153,7 +160,7 @@ def _check_offload(
                 f"{name}.device is {device!r}; "
                 f"expected one of {', '.join(tables['offload_devices'])}",
                 None,
-                (*path, "device"),
+                (*path, DS_DEVICE),
             )
         )
     elif device == "nvme":
@@ -165,7 +172,7 @@ def _check_offload(
                     "deepspeed-offload",
                     f"{name} offloads to nvme but has no `nvme_path`",
                     "add nvme_path: /local/nvme/folder",
-                    (*path, "device"),
+                    (*path, DS_DEVICE),
                 )
             )
         elif ctx.env.packages is not None and not Path(str(nvme)).is_dir():
@@ -192,4 +199,4 @@ def offload_device(ctx: Ctx, name: str) -> str:
     ds = ctx.deepspeed
     zero = ds.data.get("zero_optimization", {}) if ds else {}
     section = zero.get(name) if isinstance(zero, dict) else None
-    return str(section.get("device", "none")) if isinstance(section, dict) else "none"
+    return str(section.get(DS_DEVICE, "none")) if isinstance(section, dict) else "none"

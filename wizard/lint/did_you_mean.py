@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from wizard.axolotl import keys as K
+
 # Short or guessed names that edit distance cannot tie to the real key.
 KNOWN_TYPOS = {
-    "lr": "learning_rate",
-    "epochs": "num_epochs",
-    "lora_rank": "lora_r",
-    "max_seq_length": "sequence_len",
-    "max_seq_len": "sequence_len",
+    "lr": K.LEARNING_RATE,
+    "epochs": K.NUM_EPOCHS,
+    "lora_rank": K.LORA_R,
+    "max_seq_length": K.SEQUENCE_LEN,
+    "max_seq_len": K.SEQUENCE_LEN,
 }
 
 

@@ -16,13 +16,8 @@ from typing import Any
 from wizard.errors import WizardError
 from wizard.gpus.catalog import AMPERE, HOPPER, capability_of
 
-# Packages whose absence a rule can report (import name -> pip name).
-PACKAGES = {
-    "flash_attn": "flash-attn",
-    "ring_flash_attn": "ring-flash-attn",
-    "deepspeed": "deepspeed",
-    "bitsandbytes": "bitsandbytes",
-}
+# Packages whose absence a rule can report (import names).
+PACKAGES = ("flash_attn", "ring_flash_attn", "deepspeed", "bitsandbytes")
 
 
 @dataclass(frozen=True)
@@ -78,15 +73,16 @@ class Env:
         return replace(self, packages=dict(packages))
 
     def gpu_capabilities(self) -> dict[str, object]:
-        """The `capabilities` dict Axolotl's validate_config takes (unknowns as its defaults)."""
-        return {
-            "bf16": bool(self.bf16),
-            "fp8": bool(self.fp8),
-            "tf32": bool(self.tf32),
-            "n_gpu": self.n_gpu if self.n_gpu is not None else 1,
-            "n_node": self.n_node,
-            "compute_capability": self.compute_capability,
-        }
+        """The `capabilities` dict Axolotl's validate_config takes (unknowns as its defaults):
+        the fields of its GPUCapabilities model, not config keys."""
+        return dict(
+            bf16=bool(self.bf16),
+            fp8=bool(self.fp8),
+            tf32=bool(self.tf32),
+            n_gpu=self.n_gpu if self.n_gpu is not None else 1,
+            n_node=self.n_node,
+            compute_capability=self.compute_capability,
+        )
 
 
 def probe_packages(names: Iterable[str] = PACKAGES) -> dict[str, bool]:

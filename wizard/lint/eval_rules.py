@@ -8,20 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from wizard.axolotl import keys as K
+from wizard.axolotl.view import AxolotlConfig
 from wizard.lint.context import Ctx
 from wizard.lint.findings import Finding
 from wizard.lint.rules import Rule
 
 
 def _set(ctx: Ctx, key: str) -> bool:
-    return bool(ctx.value(key))
+    return bool(ctx.view.value(key))
 
 
-def effective_eval_packing(cfg: dict[str, Any]) -> Any:
+def effective_eval_packing(view: AxolotlConfig) -> Any:
     """eval_sample_packing as Axolotl's check_eval_packing leaves it: with sample_packing and
     no eval table, an unset value becomes true."""
-    value = cfg.get("eval_sample_packing")
-    if value is None and cfg.get("sample_packing") and not cfg.get("eval_table_size"):
+    value = view.value(K.EVAL_SAMPLE_PACKING)
+    if value is None and view.value(K.SAMPLE_PACKING) and not view.value(K.EVAL_TABLE_SIZE):
         return True
     return value
 
@@ -30,11 +32,12 @@ def eval_packing(ctx: Ctx) -> list[Finding]:
     """DatasetValidationMixin.check_eval_packing and TrainingValidationMixin.check_causal_lm_evals:
     the eval table and causal-LM metrics generate from single samples, not packed ones."""
     out = []
-    packing = _set(ctx, "sample_packing")
-    if packing and _set(ctx, "eval_table_size") and ctx.value("eval_sample_packing") is not False:
-        out.append(_no_eval_packing(ctx, "eval_table_size"))
-    if _set(ctx, "do_causal_lm_eval") and effective_eval_packing(ctx.cfg):
-        out.append(_no_eval_packing(ctx, "do_causal_lm_eval"))
+    packing = _set(ctx, K.SAMPLE_PACKING)
+    unpacked = ctx.view.value(K.EVAL_SAMPLE_PACKING) is False
+    if packing and _set(ctx, K.EVAL_TABLE_SIZE) and not unpacked:
+        out.append(_no_eval_packing(ctx, K.EVAL_TABLE_SIZE))
+    if _set(ctx, K.DO_CAUSAL_LM_EVAL) and effective_eval_packing(ctx.view):
+        out.append(_no_eval_packing(ctx, K.DO_CAUSAL_LM_EVAL))
     return out
 
 
@@ -51,16 +54,16 @@ def _no_eval_packing(ctx: Ctx, why: str) -> Finding:
 
 def eval_cadence(ctx: Ctx) -> list[Finding]:
     """TrainingValidationMixin.check_evals."""
-    strategy = ctx.value("eval_strategy")
-    steps, per_epoch = _set(ctx, "eval_steps"), _set(ctx, "evals_per_epoch")
-    evals_key = "eval_steps" if steps else "eval_strategy"
-    no_split = ctx.value("val_set_size") == 0 and not _set(ctx, "test_datasets")
+    strategy = ctx.view.value(K.EVAL_STRATEGY)
+    steps, per_epoch = _set(ctx, K.EVAL_STEPS), _set(ctx, K.EVALS_PER_EPOCH)
+    evals_key = K.EVAL_STEPS if steps else K.EVAL_STRATEGY
+    no_split = ctx.view.value(K.VAL_SET_SIZE) == 0 and not _set(ctx, K.TEST_DATASETS)
     checks = [
         (
             bool(strategy) and steps and strategy != "steps",
             f"`eval_strategy: {strategy}` contradicts `eval_steps`",
             "set `eval_strategy: steps`, or remove eval_steps",
-            "eval_strategy",
+            K.EVAL_STRATEGY,
         ),
         (
             no_split and (steps or bool(strategy)) and strategy != "no",
@@ -73,19 +76,19 @@ def eval_cadence(ctx: Ctx) -> list[Finding]:
             per_epoch and steps,
             "`eval_steps` and `evals_per_epoch` both set the eval cadence",
             "keep one of them (a decision: --fix leaves it to you)",
-            "evals_per_epoch",
+            K.EVALS_PER_EPOCH,
         ),
         (
             per_epoch and bool(strategy) and strategy != "steps",
             f"`evals_per_epoch` needs eval_strategy unset or `steps`, not `{strategy}`",
             "remove eval_strategy",
-            "eval_strategy",
+            K.EVAL_STRATEGY,
         ),
         (
-            _set(ctx, "do_bench_eval") and not (per_epoch or steps),
+            _set(ctx, K.DO_BENCH_EVAL) and not (per_epoch or steps),
             "`do_bench_eval` needs `evals_per_epoch` or `eval_steps`",
             "add `evals_per_epoch: 1`",
-            "do_bench_eval",
+            K.DO_BENCH_EVAL,
         ),
     ]
     return [_cadence(ctx, message, fix, key) for fires, message, fix, key in checks if fires]
@@ -93,20 +96,20 @@ def eval_cadence(ctx: Ctx) -> list[Finding]:
 
 def save_cadence(ctx: Ctx) -> list[Finding]:
     """TrainingValidationMixin.check_saves."""
-    strategy = ctx.value("save_strategy")
-    steps = _set(ctx, "save_steps")
+    strategy = ctx.view.value(K.SAVE_STRATEGY)
+    steps = _set(ctx, K.SAVE_STEPS)
     checks = [
         (
             bool(strategy) and steps and strategy != "steps",
             f"`save_strategy: {strategy}` contradicts `save_steps`",
             "set `save_strategy: steps`, or remove save_steps",
-            "save_strategy",
+            K.SAVE_STRATEGY,
         ),
         (
-            _set(ctx, "saves_per_epoch") and steps,
+            _set(ctx, K.SAVES_PER_EPOCH) and steps,
             "`save_steps` and `saves_per_epoch` both set the save cadence",
             "keep one of them (a decision: --fix leaves it to you)",
-            "saves_per_epoch",
+            K.SAVES_PER_EPOCH,
         ),
     ]
     return [_cadence(ctx, message, fix, key) for fires, message, fix, key in checks if fires]
@@ -120,12 +123,12 @@ def eval_split(ctx: Ctx) -> list[Finding]:
     """DatasetValidationMixin.check_val_w_test_datasets and PretrainingValidationMixin's
     check_pretraining_w_val_set_size / check_streaming_w_val_set_size: a split of the training
     data needs the data up front, as a list, and only one source of eval data."""
-    if not _set(ctx, "val_set_size"):
+    if not _set(ctx, K.VAL_SET_SIZE):
         return []
     for key, why in (
-        ("test_datasets", "`test_datasets` already provides the eval data"),
-        ("pretraining_dataset", "a pretraining_dataset streams, so there is no split to take"),
-        ("streaming", "a streamed dataset cannot be split"),
+        (K.TEST_DATASETS, "`test_datasets` already provides the eval data"),
+        (K.PRETRAINING_DATASET, "a pretraining_dataset streams, so there is no split to take"),
+        (K.STREAMING, "a streamed dataset cannot be split"),
     ):
         if _set(ctx, key):
             return [
@@ -134,8 +137,8 @@ def eval_split(ctx: Ctx) -> list[Finding]:
                     "val-set-size",
                     f"`val_set_size` with `{key}`: {why}",
                     "remove val_set_size"
-                    + ("" if key == "test_datasets" else " and give eval data in test_datasets"),
-                    ("val_set_size",),
+                    + ("" if key == K.TEST_DATASETS else " and give eval data in test_datasets"),
+                    (K.VAL_SET_SIZE,),
                 )
             ]
     return []

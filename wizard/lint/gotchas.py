@@ -10,28 +10,25 @@ import os
 from pathlib import Path
 from typing import Any
 
-from wizard.axolotl.attention import KEEP_PACKED_APART, NEED_FLASH_ATTN, backend
-from wizard.axolotl.fsdp import fsdp_version
+from wizard.axolotl import keys as K
+from wizard.axolotl.attention import KEEP_PACKED_APART
 from wizard.axolotl.paths import is_local_path
 from wizard.lint.context import Ctx
 from wizard.lint.findings import Finding
+from wizard.lint.removed import DATASET_LISTS
 from wizard.lint.rules import Rule
 from wizard.models.tokenizer import has_chat_template, needs_tokenizer_template
 
 
-def attention(ctx: Ctx) -> str | None:
-    return backend(ctx.cfg, ctx.enabled)
-
-
 def flash_attn_missing(ctx: Ctx) -> list[Finding]:
-    impl = attention(ctx)
-    if impl in NEED_FLASH_ATTN and ctx.env.has("flash_attn") is False:
-        key = "attn_implementation" if ctx.value("attn_implementation") else "flash_attention"
+    view = ctx.view
+    if view.needs_flash_attn and ctx.env.has("flash_attn") is False:
+        key = K.ATTN_IMPLEMENTATION if view.value(K.ATTN_IMPLEMENTATION) else K.FLASH_ATTENTION
         return [
             ctx.at(
                 "warning",
                 "missing-package",
-                f"{impl} needs the flash-attn package, "
+                f"{view.attention} needs the flash-attn package, "
                 "which is not installed here; loading the model will fail",
                 "pip install flash-attn --no-build-isolation, or use `attn_implementation: sdpa`",
                 (key,),
@@ -45,8 +42,8 @@ def bf16_unsupported(ctx: Ctx) -> list[Finding]:
     if (
         ctx.env.bf16 is False
         and not ctx.env.cpu
-        and (ctx.value("bf16") is True or ctx.value("bfloat16") is True)
-        and not ctx.enabled("merge_lora")
+        and (ctx.view.bf16 is True or ctx.view.value(K.BFLOAT16) is True)
+        and not ctx.view.on(K.MERGE_LORA)
     ):
         return [
             ctx.at(
@@ -55,7 +52,7 @@ def bf16_unsupported(ctx: Ctx) -> list[Finding]:
                 f"`bf16: true` but the GPU "
                 f"({ctx.env.compute_capability or 'pre-Ampere'}) has no bf16",
                 "use `bf16: false` and `fp16: true` (or `bf16: auto`)",
-                ("bf16",),
+                (K.BF16,),
             )
         ]
     return []
@@ -65,9 +62,9 @@ def auto_precision_on_cpu(ctx: Ctx) -> list[Finding]:
     if not ctx.env.cpu:
         return []
     out = []
-    for key in ("bf16", "fp16"):
-        value = ctx.value(key)
-        if value == "auto" or (key == "fp16" and value is True):
+    for key in (K.BF16, K.FP16):
+        value = ctx.view.value(key)
+        if value == "auto" or (key == K.FP16 and value is True):
             out.append(
                 ctx.at(
                     "error" if value is True else "warning",
@@ -85,9 +82,9 @@ def fsdp_on_cpu(ctx: Ctx) -> list[Finding]:
     """FSDP cannot train on CPU processes: Axolotl builds its device mesh for CUDA whatever the
     device (axolotl/utils/distributed.py: `build_device_mesh("cuda")`), and accelerate makes an
     FSDP plugin only for GPU-like processes (accelerate/state.py), so a CPU launch fails."""
-    if not ctx.env.cpu or fsdp_version(ctx.cfg) is None:
+    if not ctx.env.cpu or ctx.view.fsdp_version is None:
         return []
-    key = "fsdp_config" if ctx.value("fsdp_config") else "fsdp"
+    key = K.FSDP_CONFIG if ctx.view.value(K.FSDP_CONFIG) else K.FSDP
     return [
         ctx.at(
             "error",
@@ -100,9 +97,9 @@ def fsdp_on_cpu(ctx: Ctx) -> list[Finding]:
 
 
 def packing_attention(ctx: Ctx) -> list[Finding]:
-    if not ctx.enabled("sample_packing"):
+    if not ctx.view.sample_packing:
         return []
-    impl = attention(ctx)
+    impl = ctx.view.attention
     if impl is None or impl not in KEEP_PACKED_APART:
         what = f"`attn_implementation: {impl}`" if impl else "no attention backend"
         return [
@@ -112,14 +109,14 @@ def packing_attention(ctx: Ctx) -> list[Finding]:
                 f"sample_packing with {what}: packed "
                 "samples attend to each other (cross-contamination)",
                 "set `attn_implementation: flash_attention_2` (or sdpa)",
-                ("sample_packing",),
+                (K.SAMPLE_PACKING,),
             )
         ]
     return []
 
 
 def eval_batch_size(ctx: Ctx) -> list[Finding]:
-    evals, micro = ctx.value("eval_batch_size"), ctx.value("micro_batch_size")
+    evals, micro = ctx.view.value(K.EVAL_BATCH_SIZE), ctx.view.value(K.MICRO_BATCH_SIZE)
     if evals and micro and evals != micro:
         return [
             ctx.at(
@@ -128,7 +125,7 @@ def eval_batch_size(ctx: Ctx) -> list[Finding]:
                 f"eval_batch_size ({evals}) differs from "
                 f"micro_batch_size ({micro}); memory use jumps at every evaluation",
                 f"set `eval_batch_size: {micro}` or delete it",
-                ("eval_batch_size",),
+                (K.EVAL_BATCH_SIZE,),
             )
         ]
     return []
@@ -136,8 +133,8 @@ def eval_batch_size(ctx: Ctx) -> list[Finding]:
 
 def local_datasets(ctx: Ctx) -> list[Finding]:
     out: list[Finding] = []
-    for key in ("datasets", "test_datasets"):
-        entries: Any = ctx.value(key)
+    for key in DATASET_LISTS:
+        entries: Any = ctx.view.value(key)
         if not isinstance(entries, list):
             continue
         for index, entry in enumerate(entries):
@@ -174,9 +171,9 @@ FULL_LR_LIMIT = 1e-4
 
 
 def full_finetune_learning_rate(ctx: Ctx) -> list[Finding]:
-    if ctx.value("adapter") or ctx.value("pretraining_dataset"):
+    if ctx.view.adapter or ctx.view.value(K.PRETRAINING_DATASET):
         return []
-    rate = _number(ctx.value("learning_rate"))
+    rate = _number(ctx.view.value(K.LEARNING_RATE))
     if rate is None or rate < FULL_LR_LIMIT:
         return []
     return [
@@ -186,7 +183,7 @@ def full_finetune_learning_rate(ctx: Ctx) -> list[Finding]:
             f"learning_rate {rate:g} for a full fine-tune (no adapter): rates from 1e-4 up suit "
             "LoRA; full fine-tunes usually train at 1e-6 to 5e-5",
             "use e.g. `learning_rate: 1.0e-05`, or an adapter (`adapter: lora`)",
-            ("learning_rate",),
+            (K.LEARNING_RATE,),
         )
     ]
 
@@ -205,8 +202,8 @@ def _number(value: Any) -> float | None:
 def tokenizer_without_chat_template(ctx: Ctx) -> list[Finding]:
     """Axolotl reads a chat dataset with the tokenizer's own template unless the config names
     one; a tokenizer without one fails only once training starts loading data."""
-    indexes = needs_tokenizer_template(ctx.cfg)
-    source = ctx.value("tokenizer_config") or ctx.value("base_model")
+    indexes = needs_tokenizer_template(dict(ctx.view.raw))
+    source = ctx.view.value(K.TOKENIZER_CONFIG) or ctx.view.value(K.BASE_MODEL)
     if not indexes or not isinstance(source, str) or not is_local_path(source):
         return []
     folder = _local_folder(source, ctx)
@@ -220,7 +217,7 @@ def tokenizer_without_chat_template(ctx: Ctx) -> list[Finding]:
             "no chat template and the config names none; Axolotl fails when it loads the data",
             "set `chat_template: chatml` (or another template Axolotl knows), or "
             "`chat_template_jinja:` with your own",
-            ("datasets", indexes[0], "type"),
+            (K.DATASETS, indexes[0], "type"),
         )
     ]
 

@@ -9,7 +9,6 @@ A rule that needs the GPU stays silent while the GPU is unknown.
 from __future__ import annotations
 
 from wizard.axolotl import keys as K
-from wizard.axolotl.view import view_of
 from wizard.gpus.catalog import AMPERE, HOPPER, capability_of
 from wizard.lint.context import Ctx
 from wizard.lint.findings import Finding
@@ -28,11 +27,10 @@ def _capability(ctx: Ctx) -> tuple[int, int] | None:
 def packing_sdpa_bf16(ctx: Ctx) -> list[Finding]:
     """AxolotlConfigWCapabilities.check_sample_packing_w_sdpa_bf16: packing with torch SDPA in
     bf16 before Hopper 'may result in 0.0 loss'."""
-    view, capability = view_of(ctx.cfg), _capability(ctx)
+    view, capability = ctx.view, _capability(ctx)
     if capability is None or capability >= HOPPER or ctx.env.cpu:
         return []
-    bf16 = view.on(K.BF16) or view.on(K.BFLOAT16)
-    if not (view.sample_packing and view.attention == "sdpa" and bf16):
+    if not (view.sample_packing and view.attention == "sdpa" and view.in_bf16):
         return []
     return [
         ctx.at(
@@ -49,7 +47,7 @@ def packing_sdpa_bf16(ctx: Ctx) -> list[Finding]:
 
 def flash_attn_needs_ampere(ctx: Ctx) -> list[Finding]:
     """flash-attn 2 has no kernels before Ampere (sm_80): loading the model fails."""
-    view, capability = view_of(ctx.cfg), _capability(ctx)
+    view, capability = ctx.view, _capability(ctx)
     if capability is None or capability >= AMPERE or not view.needs_flash_attn:
         return []
     return [
@@ -67,10 +65,8 @@ def flash_attn_needs_ampere(ctx: Ctx) -> list[Finding]:
 def full_fp16_packing(ctx: Ctx) -> list[Finding]:
     """AxolotlInputConfig.check_fft_possible_bad_config: a full fine-tune in fp16 with packing
     and without flash-attn 'is likely to raise errors' (its fp16 weights meet the AMP scaler)."""
-    view = view_of(ctx.cfg)
-    fp16 = view.on(K.FP16) or view.on(K.FLOAT16)
-    bf16 = view.on(K.BF16) or view.on(K.BFLOAT16)
-    if view.adapter or not fp16 or bf16 or view.needs_flash_attn or not view.sample_packing:
+    view = ctx.view
+    if view.adapter or not view.in_fp16 or view.in_bf16 or view.needs_flash_attn or not view.sample_packing:
         return []
     return [
         ctx.at(
@@ -87,7 +83,7 @@ def full_fp16_packing(ctx: Ctx) -> list[Finding]:
 def kto_micro_batch(ctx: Ctx) -> list[Finding]:
     """TRL's KTOTrainer refuses one sequence a GPU: its KL term is estimated across the micro
     batch ('Actual (not effective) batch size must be > 1')."""
-    view = view_of(ctx.cfg)
+    view = ctx.view
     if view.rl != "kto" or view.micro_batch_size > 1:
         return []
     return [

@@ -13,27 +13,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wizard.axolotl import keys as K
 from wizard.axolotl.schema import AxolotlSchema
+from wizard.axolotl.view import AxolotlConfig, view_of
 from wizard.lint.eval_rules import effective_eval_packing
 from wizard.lint.findings import Finding, KeyPath, dotted
 from wizard.lint.positions import Located
-from wizard.lint.removed import LEGACY_MESSAGE_FIELDS, UNSLOTH_KEYS, is_sharegpt
+from wizard.lint.removed import DATASET_LISTS, LEGACY_MESSAGE_FIELDS, UNSLOTH_KEYS, is_sharegpt
 from wizard.lint.sharegpt import plan_entry
 from wizard.lint.textedit import Edit, TextEditor, yaml_scalar
 
 # Removed options: None = drop it (it changed nothing Axolotl still does), a string = the
 # decision it needs. Keys not here follow the schema's `removed` table: a decision.
 REMOVED_DROP: dict[str, str | None] = {
-    "flash_attn_rms_norm": None,
-    "dpo_use_logits_to_keep": None,
-    "dpo_generate_during_eval": None,
+    K.FLASH_ATTN_RMS_NORM: None,
+    K.DPO_USE_LOGITS_TO_KEEP: None,
+    K.DPO_GENERATE_DURING_EVAL: None,
     "unsloth_cross_entropy_loss": None,
     "unsloth_rms_norm": None,
     "unsloth_rope": None,
-    "max_packed_sequence_len": "packing now is `sample_packing: true`, which packs differently",
-    "s2_attention": "shifted-sparse attention is gone; choose another long-context setup",
-    "dpo_norm_loss": "TRL >= 0.29 has no normalised DPO loss; pick a `dpo_loss_type`",
-    "rpo_alpha": "RPO is now a list of loss types with weights (`dpo_loss_type`, "
+    K.MAX_PACKED_SEQUENCE_LEN: "packing now is `sample_packing: true`, which packs differently",
+    K.S2_ATTENTION: "shifted-sparse attention is gone; choose another long-context setup",
+    K.DPO_NORM_LOSS: "TRL >= 0.29 has no normalised DPO loss; pick a `dpo_loss_type`",
+    K.RPO_ALPHA: "RPO is now a list of loss types with weights (`dpo_loss_type`, "
     "`dpo_loss_weights`)",
 }
 
@@ -60,9 +62,9 @@ def migrate_text(
     schema: AxolotlSchema,
     bases: list[Path],
 ) -> Migration:
-    cfg: dict[str, Any] = located.data if isinstance(located.data, dict) else {}
+    view = view_of(located.data if isinstance(located.data, dict) else {})
     editor = TextEditor(text, located)
-    planned = plan(cfg, text, located, findings, schema, bases)
+    planned = plan(view, text, located, findings, schema, bases)
     ready = [c for c in planned if not c.decision and all(editor.can_apply(e) for e in c.edits)]
     editor.apply([e for c in ready for e in c.edits])
     left = [c for c in planned if c not in ready]
@@ -70,7 +72,7 @@ def migrate_text(
 
 
 def plan(
-    cfg: dict[str, Any],
+    view: AxolotlConfig,
     text: str,
     located: Located,
     findings: list[Finding],
@@ -82,10 +84,10 @@ def plan(
         return pos.line if pos else None
 
     changes = _renames(findings, line)
-    changes += _datasets(cfg, schema, bases, line)
-    changes += _removed_keys(cfg, schema, line)
-    changes += _wandb(cfg, schema, located, text.splitlines(), line)
-    changes += _eval_packing(cfg, line)
+    changes += _datasets(view, schema, bases, line)
+    changes += _removed_keys(view, schema, line)
+    changes += _wandb(view, schema, located, text.splitlines(), line)
+    changes += _eval_packing(view, line)
     changes += _decisions(findings)
     return sorted(changes, key=lambda c: c.line or 0)
 
@@ -103,18 +105,19 @@ def _renames(findings: list[Finding], line: Any) -> list[Change]:
 
 
 def _datasets(
-    cfg: dict[str, Any], schema: AxolotlSchema, bases: list[Path], line: Any
+    view: AxolotlConfig, schema: AxolotlSchema, bases: list[Path], line: Any
 ) -> list[Change]:
     out: list[Change] = []
     templates = set(schema.defs.get("ChatTemplate", {}).get("enum", []))
-    for key in ("datasets", "test_datasets"):
-        entries = cfg.get(key)
+    for key in DATASET_LISTS:
+        entries = view.value(key)
         for index, entry in enumerate(entries if isinstance(entries, list) else []):
             if not isinstance(entry, dict):
                 continue
             path: KeyPath = (key, index)
             if is_sharegpt(entry):
-                out += _sharegpt(entry, path, (templates, cfg.get("chat_template")), bases, line)
+                chosen = view.value(K.CHAT_TEMPLATE)
+                out += _sharegpt(entry, path, (templates, chosen), bases, line)
             else:
                 out += _legacy_fields(entry, path, line)
     return out
@@ -197,13 +200,13 @@ def edits_keys(edits: list[Edit]) -> set[str]:
     return {str(e.path[-1]) for e in edits}
 
 
-def _removed_keys(cfg: dict[str, Any], schema: AxolotlSchema, line: Any) -> list[Change]:
+def _removed_keys(view: AxolotlConfig, schema: AxolotlSchema, line: Any) -> list[Change]:
     out = []
-    for key, value in cfg.items():
+    for key, value in view.raw.items():
         if not isinstance(key, str) or not _refused(key, value, schema):
             continue
         new = UNSLOTH_KEYS.get(key)
-        if new and new not in cfg:
+        if new and new not in view.raw:
             edit = Edit("rename", (key,), new, yaml_scalar(value))
             out.append(Change(line((key,)), f"`{key}` → `{new}` (its replacement)", (edit,)))
         elif key in REMOVED_DROP and REMOVED_DROP[key] is None:
@@ -230,10 +233,10 @@ def _refused(key: str, value: Any, schema: AxolotlSchema) -> bool:
 
 
 def _wandb(
-    cfg: dict[str, Any], schema: AxolotlSchema, located: Located, lines: list[str], line: Any
+    view: AxolotlConfig, schema: AxolotlSchema, located: Located, lines: list[str], line: Any
 ) -> list[Change]:
     out = []
-    for key, value in cfg.items():
+    for key, value in view.raw.items():
         if not (isinstance(key, str) and key.startswith("wandb_")) or isinstance(value, str):
             continue
         prop = schema.property(key) or {}
@@ -263,19 +266,21 @@ def _source_value(lines: list[str], located: Located, path: KeyPath) -> str | No
     return value or None
 
 
-def _eval_packing(cfg: dict[str, Any], line: Any) -> list[Change]:
-    packs = bool(cfg.get("sample_packing"))
-    table = packs and cfg.get("eval_table_size") and cfg.get("eval_sample_packing") is not False
-    causal = cfg.get("do_causal_lm_eval") and effective_eval_packing(cfg)
+def _eval_packing(view: AxolotlConfig, line: Any) -> list[Change]:
+    packs = bool(view.value(K.SAMPLE_PACKING))
+    unpacked = view.value(K.EVAL_SAMPLE_PACKING) is False
+    table = packs and view.value(K.EVAL_TABLE_SIZE) and not unpacked
+    causal = view.value(K.DO_CAUSAL_LM_EVAL) and effective_eval_packing(view)
     if not (table or causal):
         return []
-    why = "eval_table_size" if table else "do_causal_lm_eval"
-    if "eval_sample_packing" in cfg:
-        edit = Edit("set", ("eval_sample_packing",), value="false")
-        where = line(("eval_sample_packing",))
+    why = K.EVAL_TABLE_SIZE if table else K.DO_CAUSAL_LM_EVAL
+    # Written (even as null): set it where it stands; else insert it after sample_packing.
+    if K.EVAL_SAMPLE_PACKING in view.raw:
+        edit = Edit("set", (K.EVAL_SAMPLE_PACKING,), value="false")
+        where = line((K.EVAL_SAMPLE_PACKING,))
     else:
-        anchor = "sample_packing" if "sample_packing" in cfg else why
-        edit = Edit("insert", (anchor,), lines={"eval_sample_packing": False})
+        anchor = K.SAMPLE_PACKING if K.SAMPLE_PACKING in view.raw else why
+        edit = Edit("insert", (anchor,), lines={K.EVAL_SAMPLE_PACKING: False})
         where = line((anchor,))
     return [Change(where, f"`eval_sample_packing: false` ({why} needs unpacked evals)", (edit,))]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from wizard.axolotl import keys as K
 from wizard.lint.context import Ctx
 from wizard.lint.findings import Finding, KeyPath
 from wizard.lint.inventory import load_inventory
@@ -17,22 +18,22 @@ from wizard.lint.rules import Rule
 # DatasetValidationMixin.check_deprecated_unsloth_fields refuses these when truthy; the three
 # LoRA ones have a direct replacement.
 UNSLOTH_KEYS = {
-    "unsloth_lora_mlp": "lora_mlp_kernel",
-    "unsloth_lora_qkv": "lora_qkv_kernel",
-    "unsloth_lora_o": "lora_o_kernel",
+    "unsloth_lora_mlp": K.LORA_MLP_KERNEL,
+    "unsloth_lora_qkv": K.LORA_QKV_KERNEL,
+    "unsloth_lora_o": K.LORA_O_KERNEL,
     "unsloth_cross_entropy_loss": None,
     "unsloth_rms_norm": None,
     "unsloth_rope": None,
 }
 # The keys SFTDataset's handle_legacy_message_fields folds into message_property_mappings.
 LEGACY_MESSAGE_FIELDS = {"message_field_role": "role", "message_field_content": "content"}
-DATASET_LISTS = ("datasets", "test_datasets")
+DATASET_LISTS = (K.DATASETS, K.TEST_DATASETS)
 
 
 def dataset_entries(ctx: Ctx) -> Iterator[tuple[KeyPath, dict[str, Any]]]:
     """(key path, entry) of every mapping in `datasets` and `test_datasets`."""
     for key in DATASET_LISTS:
-        entries = ctx.value(key)
+        entries = ctx.view.value(key)
         if isinstance(entries, list):
             for index, entry in enumerate(entries):
                 if isinstance(entry, dict):
@@ -85,7 +86,7 @@ def unsloth_keys(ctx: Ctx) -> list[Finding]:
     """DatasetValidationMixin.check_deprecated_unsloth_fields."""
     out = []
     for key, new in UNSLOTH_KEYS.items():
-        if ctx.value(key):
+        if ctx.view.value(key):
             fix = f"replace it with `{new}: true`" if new else "delete it (no replacement)"
             out.append(
                 ctx.at(
@@ -104,7 +105,7 @@ def unknown_dataset_type(ctx: Ctx) -> list[Finding]:
     """A plain `type:` name with no Axolotl loader fails when the data is loaded ("unhandled
     prompt tokenization strategy"); dotted names may be the user's own module, so pass."""
     known = set(load_inventory(ctx.schema.version).dataset_types)
-    if not known or ctx.value("rl"):  # RL types load from their own packages (dpo., kto., …)
+    if not known or ctx.view.rl:  # RL types load from their own packages (dpo., kto., …)
         return []
     out = []
     for path, entry in dataset_entries(ctx):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from wizard.axolotl import keys as K
 from wizard.lint.context import Ctx
 from wizard.lint.findings import Finding
 from wizard.lint.rules import Rule
 
-_KEY = ("trl", "num_generations")
+_KEY = (K.TRL, "num_generations")
 
 
 def _whole(value: Any) -> int | None:
@@ -20,12 +22,12 @@ def _whole(value: Any) -> int | None:
         return None
 
 
-def _generation_batch(ctx: Ctx, trl: dict[str, Any]) -> tuple[int | None, str]:
+def _generation_batch(ctx: Ctx, trl: Mapping[str, Any]) -> tuple[int | None, str]:
     """GRPO's generation batch and where it comes from, as Axolotl computes it."""
     if trl.get("generation_batch_size") is not None:
         return _whole(trl["generation_batch_size"]), "trl.generation_batch_size"
-    micro = _whole(ctx.value("micro_batch_size")) or 1
-    accum = _whole(ctx.value("gradient_accumulation_steps")) or 1
+    micro = _whole(ctx.view.value(K.MICRO_BATCH_SIZE)) or 1
+    accum = _whole(ctx.view.value(K.GRADIENT_ACCUMULATION_STEPS)) or 1
     return micro * accum, "micro_batch_size × gradient_accumulation_steps"
 
 
@@ -33,11 +35,10 @@ def grpo_batch(ctx: Ctx) -> list[Finding]:
     """RLValidationMixin.check_grpo_batch_size_divisibility: every prompt is generated
     num_generations times, and each GPU needs at least one whole group per step. The GPU count
     is Axolotl's capabilities.n_gpu (GPUs per node), else the config's world_size."""
-    trl = ctx.value("trl")
-    groups = trl.get("num_generations") if isinstance(trl, dict) else None
-    if ctx.value("rl") != "grpo" or not isinstance(groups, int) or isinstance(groups, bool):
+    trl = ctx.view.trl
+    groups = trl.get("num_generations")
+    if ctx.view.rl != "grpo" or not isinstance(groups, int) or isinstance(groups, bool):
         return []
-    assert isinstance(trl, dict)
     if groups < 2:
         return [
             _finding(
@@ -59,7 +60,7 @@ def grpo_batch(ctx: Ctx) -> list[Finding]:
                 f"make {source} a multiple of {groups}",
             )
         ]
-    world = ctx.env.n_gpu or _whole(ctx.value("world_size"))
+    world = ctx.env.n_gpu or _whole(ctx.view.value(K.WORLD_SIZE))
     if world and world > 1 and batch < groups * world:
         return [
             _finding(

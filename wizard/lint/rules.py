@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from wizard.axolotl import keys as K
 from wizard.axolotl.attention import LEGACY_FLAGS, SHORT_NAMES
 from wizard.lint.context import Ctx
 from wizard.lint.findings import Finding, Rename
@@ -19,7 +20,7 @@ Rule = Callable[[Ctx], list[Finding]]
 
 def datasets_required(ctx: Ctx) -> list[Finding]:
     """DatasetValidationMixin.check_dataset_or_pretraining_dataset."""
-    if ctx.value("datasets") is None and ctx.value("pretraining_dataset") is None:
+    if not ctx.view.has(K.DATASETS) and not ctx.view.has(K.PRETRAINING_DATASET):
         return [
             ctx.at(
                 "error",
@@ -34,7 +35,8 @@ def datasets_required(ctx: Ctx) -> list[Finding]:
 
 def batch_size_fields(ctx: Ctx) -> list[Finding]:
     """TrainingValidationMixin.check_batch_size_fields and check_gas_bsz."""
-    if ctx.enabled("gradient_accumulation_steps") and ctx.enabled("batch_size"):
+    view = ctx.view
+    if view.on(K.GRADIENT_ACCUMULATION_STEPS) and view.on(K.BATCH_SIZE):
         return [
             ctx.at(
                 "error",
@@ -43,11 +45,11 @@ def batch_size_fields(ctx: Ctx) -> list[Finding]:
                 "and `batch_size`; Axolotl derives the other",
                 "delete `batch_size` (the effective batch is micro_batch_size × "
                 "gradient_accumulation_steps × GPUs)",
-                ("batch_size",),
+                (K.BATCH_SIZE,),
             )
         ]
-    if ctx.enabled("batch_size") and not (
-        ctx.enabled("micro_batch_size") or ctx.enabled("gradient_accumulation_steps")
+    if view.on(K.BATCH_SIZE) and not (
+        view.on(K.MICRO_BATCH_SIZE) or view.on(K.GRADIENT_ACCUMULATION_STEPS)
     ):
         return [
             ctx.at(
@@ -55,7 +57,7 @@ def batch_size_fields(ctx: Ctx) -> list[Finding]:
                 "batch-size",
                 "`batch_size` alone is not enough: Axolotl needs `micro_batch_size` too",
                 "add `micro_batch_size: 1` (per GPU)",
-                ("batch_size",),
+                (K.BATCH_SIZE,),
             )
         ]
     return []
@@ -64,9 +66,9 @@ def batch_size_fields(ctx: Ctx) -> list[Finding]:
 def early_stopping(ctx: Ctx) -> list[Finding]:
     """ComplexValidationMixin.check_early_stopping. Fractional steps (of the run) are fine: Axolotl
     checks only that eval_steps divides save_steps, with Python's `%` on the numbers as given."""
-    if not ctx.enabled("early_stopping_patience"):
+    if not ctx.view.on(K.EARLY_STOPPING_PATIENCE):
         return []
-    save, evals = _step(ctx.value("save_steps")), _step(ctx.value("eval_steps"))
+    save, evals = _step(ctx.view.value(K.SAVE_STEPS)), _step(ctx.view.value(K.EVAL_STEPS))
     if not save or not evals:
         return [
             ctx.at(
@@ -76,7 +78,7 @@ def early_stopping(ctx: Ctx) -> list[Finding]:
                 "`save_steps` and `eval_steps` (it compares checkpoints by eval loss)",
                 "set e.g. `eval_steps: 50` and `save_steps: 100`, or remove "
                 "early_stopping_patience",
-                ("early_stopping_patience",),
+                (K.EARLY_STOPPING_PATIENCE,),
             )
         ]
     if save % evals != 0:
@@ -87,7 +89,7 @@ def early_stopping(ctx: Ctx) -> list[Finding]:
                 f"`early_stopping_patience` needs "
                 f"eval_steps ({evals:g}) to divide save_steps ({save:g}) evenly",
                 f"set save_steps to a multiple of {evals:g}",
-                ("save_steps",),
+                (K.SAVE_STEPS,),
             )
         ]
     return []
@@ -113,14 +115,14 @@ def _int(value: Any) -> int | None:
 
 def save_best_metric(ctx: Ctx) -> list[Finding]:
     """AxolotlInputConfig.check_save_strategy_best_requires_metric."""
-    if ctx.value("save_strategy") == "best" and not ctx.value("metric_for_best_model"):
+    if ctx.view.value(K.SAVE_STRATEGY) == "best" and not ctx.view.value(K.METRIC_FOR_BEST_MODEL):
         return [
             ctx.at(
                 "error",
                 "save-best-metric",
                 "`save_strategy: best` needs `metric_for_best_model`",
                 "add `metric_for_best_model: eval_loss`",
-                ("save_strategy",),
+                (K.SAVE_STRATEGY,),
             )
         ]
     return []
@@ -128,8 +130,8 @@ def save_best_metric(ctx: Ctx) -> list[Finding]:
 
 def legacy_attention_with_impl(ctx: Ctx) -> list[Finding]:
     """AxolotlInputConfig's attention normalisation: the new key excludes the old flags."""
-    flags = sorted(k for k in LEGACY_FLAGS if ctx.enabled(k))
-    if ctx.value("attn_implementation") and flags:
+    flags = sorted(k for k in LEGACY_FLAGS if ctx.view.on(k))
+    if ctx.view.value(K.ATTN_IMPLEMENTATION) and flags:
         return [
             ctx.at(
                 "error",
@@ -145,10 +147,10 @@ def legacy_attention_with_impl(ctx: Ctx) -> list[Finding]:
 
 def short_attention_name(ctx: Ctx) -> list[Finding]:
     """AxolotlInputConfig rejects the short attn_implementation aliases."""
-    impl = ctx.value("attn_implementation")
-    if isinstance(impl, str) and impl in SHORT_NAMES:
+    impl = ctx.view.text(K.ATTN_IMPLEMENTATION)
+    if impl is not None and impl in SHORT_NAMES:
         full = SHORT_NAMES[impl]
-        key = ("attn_implementation",)
+        key = (K.ATTN_IMPLEMENTATION,)
         return [
             ctx.at(
                 "error",
@@ -156,23 +158,20 @@ def short_attention_name(ctx: Ctx) -> list[Finding]:
                 f"`attn_implementation: {impl}` is not accepted; the name is `{full}`",
                 f"write `attn_implementation: {full}`",
                 key,
-                Rename(key, "attn_implementation", full),
+                Rename(key, K.ATTN_IMPLEMENTATION, full),
             )
         ]
     return []
 
 
 def _fsdp2(ctx: Ctx) -> bool:
-    fsdp = ctx.value("fsdp_config")
-    version = ctx.value("fsdp_version")
-    if version is None and isinstance(fsdp, dict):
-        version = fsdp.get("fsdp_version", fsdp.get("version"))
-    return bool(fsdp) and str(version) == "2"
+    """FSDP2 with an `fsdp_config` (Axolotl's FSDP2 checks test both)."""
+    return bool(ctx.view.fsdp_settings) and ctx.view.fsdp_version == 2
 
 
 def fsdp2_optimizer(ctx: Ctx) -> list[Finding]:
     """OptimizationValidationMixin.check_fsdp2_w_8bit_optimizer."""
-    optimizer = ctx.value("optimizer")
+    optimizer = ctx.view.value(K.OPTIMIZER)
     if _fsdp2(ctx) and optimizer in ("adamw_8bit", "adamw_bnb_8bit"):
         return [
             ctx.at(
@@ -180,7 +179,7 @@ def fsdp2_optimizer(ctx: Ctx) -> list[Finding]:
                 "fsdp2-optimizer",
                 f"FSDP2 does not work with the bitsandbytes optimizer {optimizer}",
                 "use `optimizer: adamw_torch_8bit`",
-                ("optimizer",),
+                (K.OPTIMIZER,),
             )
         ]
     return []
@@ -188,12 +187,10 @@ def fsdp2_optimizer(ctx: Ctx) -> list[Finding]:
 
 def fsdp2_ram_efficient_4bit(ctx: Ctx) -> list[Finding]:
     """OptimizationValidationMixin.check_fsdp2_cpu_ram_efficient_loading_w_4bit."""
-    fsdp = ctx.value("fsdp_config")
     if (
         _fsdp2(ctx)
-        and isinstance(fsdp, dict)
-        and fsdp.get("cpu_ram_efficient_loading") is True
-        and ctx.enabled("load_in_4bit")
+        and ctx.view.fsdp_settings.get("cpu_ram_efficient_loading") is True
+        and ctx.view.on(K.LOAD_IN_4BIT)
     ):
         return [
             ctx.at(
@@ -202,7 +199,7 @@ def fsdp2_ram_efficient_4bit(ctx: Ctx) -> list[Finding]:
                 "FSDP2 with load_in_4bit deadlocks when "
                 "`fsdp_config.cpu_ram_efficient_loading` is true",
                 "set `fsdp_config.cpu_ram_efficient_loading: false`",
-                ("fsdp_config", "cpu_ram_efficient_loading"),
+                (K.FSDP_CONFIG, "cpu_ram_efficient_loading"),
             )
         ]
     return []
@@ -210,9 +207,9 @@ def fsdp2_ram_efficient_4bit(ctx: Ctx) -> list[Finding]:
 
 def ebft_strided_compile(ctx: Ctx) -> list[Finding]:
     """EBFTValidationMixin.check_ebft_torch_compile."""
-    ebft = ctx.value("ebft")
-    strided = isinstance(ebft, dict) and ebft.get("mode") == "strided"
-    if strided and ctx.value("torch_compile") is True and ctx.enabled("gradient_checkpointing"):
+    view = ctx.view
+    strided = view.mapping(K.EBFT).get("mode") == "strided"
+    if strided and view.value(K.TORCH_COMPILE) is True and view.on(K.GRADIENT_CHECKPOINTING):
         return [
             ctx.at(
                 "error",
@@ -220,7 +217,7 @@ def ebft_strided_compile(ctx: Ctx) -> list[Finding]:
                 "EBFT strided mode with `torch_compile: true` "
                 "and gradient checkpointing fails (BlockMask mismatch on recompute)",
                 "remove `torch_compile`; flex_attention compiles itself",
-                ("torch_compile",),
+                (K.TORCH_COMPILE,),
             )
         ]
     return []
@@ -228,14 +225,14 @@ def ebft_strided_compile(ctx: Ctx) -> list[Finding]:
 
 def rl_packing(ctx: Ctx) -> list[Finding]:
     """RLValidationMixin.check_sample_packing_w_rl."""
-    if ctx.enabled("sample_packing") and ctx.value("rl"):
+    if ctx.view.sample_packing and ctx.view.rl:
         return [
             ctx.at(
                 "error",
                 "rl-packing",
-                f"`sample_packing` does not work with `rl: {ctx.value('rl')}`",
+                f"`sample_packing` does not work with `rl: {ctx.view.rl}`",
                 "set `sample_packing: false`",
-                ("sample_packing",),
+                (K.SAMPLE_PACKING,),
             )
         ]
     return []
@@ -243,14 +240,14 @@ def rl_packing(ctx: Ctx) -> list[Finding]:
 
 def warmup_both(ctx: Ctx) -> list[Finding]:
     """TrainingValidationMixin.check_warmup."""
-    if ctx.enabled("warmup_steps") and ctx.enabled("warmup_ratio"):
+    if ctx.view.on(K.WARMUP_STEPS) and ctx.view.on(K.WARMUP_RATIO):
         return [
             ctx.at(
                 "error",
                 "warmup",
                 "set only one of `warmup_steps` and `warmup_ratio`",
                 "delete one of them",
-                ("warmup_ratio",),
+                (K.WARMUP_RATIO,),
             )
         ]
     return []
@@ -258,7 +255,8 @@ def warmup_both(ctx: Ctx) -> list[Finding]:
 
 def context_parallel_ring_attn(ctx: Ctx) -> list[Finding]:
     """ComplexValidationMixin.check_context_parallel_size: imports ring_flash_attn."""
-    size = _int(ctx.value("context_parallel_size") or ctx.value("sequence_parallel_degree"))
+    view = ctx.view
+    size = _int(view.value(K.CONTEXT_PARALLEL_SIZE) or view.value(K.SEQUENCE_PARALLEL_DEGREE))
     if size and size > 1 and ctx.env.has("ring_flash_attn") is False:
         return [
             ctx.at(
@@ -267,7 +265,7 @@ def context_parallel_ring_attn(ctx: Ctx) -> list[Finding]:
                 f"context_parallel_size is {size} but "
                 "ring-flash-attn is not installed; Axolotl refuses to start",
                 "pip install 'ring-flash-attn>=0.1.4' (or axolotl[ring-flash-attn])",
-                ("context_parallel_size",),
+                (K.CONTEXT_PARALLEL_SIZE,),
             )
         ]
     return []

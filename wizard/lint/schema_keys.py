@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
+from wizard.axolotl import keys as K
 from wizard.axolotl.schema import JsonSchema
 from wizard.lint.context import Ctx
 from wizard.lint.did_you_mean import KNOWN_TYPOS, suggest
 from wizard.lint.findings import Finding, KeyPath, Rename, dotted
-from wizard.lint.removed import UNSLOTH_KEYS
+from wizard.lint.removed import DATASET_LISTS, UNSLOTH_KEYS
 from wizard.lint.typecheck import check_value, describe, unknown_keys
 
 
 def check_keys(ctx: Ctx) -> list[Finding]:
-    out = normalize(ctx) + _duplicates(ctx) + _plugins(ctx) + _required(ctx)
+    out = _duplicates(ctx) + _plugins(ctx) + _required(ctx)
     props = _active_properties(ctx)
-    for key, value in ctx.cfg.items():
+    for key, value in ctx.view.raw.items():
         if not isinstance(key, str):
             out.append(ctx.at("error", "bad-key", f"key {key!r} is not a string", key=(str(key),)))
         elif key in ctx.schema.removed:
@@ -38,39 +40,46 @@ def check_keys(ctx: Ctx) -> list[Finding]:
     return out
 
 
-def normalize(ctx: Ctx) -> list[Finding]:
-    """Apply the renames Axolotl's before-validators apply, so later rules see what Axolotl
-    sees; each is reported as deprecated with a fix. Replaces (never mutates) nested dicts."""
-    fsdp = ctx.cfg.get("fsdp_config")
-    if not isinstance(fsdp, dict) or not any(_fsdp_prefixed(k) for k in fsdp):
-        return []
-    out, fixed = [], {}
-    for key, value in fsdp.items():
-        new = key.removeprefix("fsdp_") if _fsdp_prefixed(key) else key
-        if new != key:
-            out.append(
-                ctx.at(
-                    "warning",
-                    "deprecated-key",
-                    f"`fsdp_config.{key}`: the `fsdp_` prefix inside fsdp_config is deprecated",
-                    f"rename it to `{new}`",
-                    ("fsdp_config", key),
-                    Rename(("fsdp_config", key), new),
-                )
-            )
-        fixed[new] = value
-    ctx.cfg["fsdp_config"] = fixed
+def as_axolotl_reads(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `cfg` with the renames Axolotl's before-validators apply (the deprecated `fsdp_`
+    prefixes inside fsdp_config dropped), so every rule sees what Axolotl sees."""
+    out = dict(cfg)
+    fsdp = out.get(K.FSDP_CONFIG)
+    if isinstance(fsdp, dict) and any(_fsdp_prefixed(k) for k in fsdp):
+        out[K.FSDP_CONFIG] = {
+            (k.removeprefix("fsdp_") if _fsdp_prefixed(k) else k): v for k, v in fsdp.items()
+        }
     return out
 
 
+def deprecated_fsdp_prefixes(ctx: Ctx, written: Mapping[str, Any]) -> list[Finding]:
+    """The renames `as_axolotl_reads` made in the config as `written`, each reported as
+    deprecated with a fix."""
+    fsdp = written.get(K.FSDP_CONFIG)
+    if not isinstance(fsdp, dict):
+        return []
+    return [
+        ctx.at(
+            "warning",
+            "deprecated-key",
+            f"`fsdp_config.{key}`: the `fsdp_` prefix inside fsdp_config is deprecated",
+            f"rename it to `{key.removeprefix('fsdp_')}`",
+            (K.FSDP_CONFIG, key),
+            Rename((K.FSDP_CONFIG, key), key.removeprefix("fsdp_")),
+        )
+        for key in fsdp
+        if _fsdp_prefixed(key)
+    ]
+
+
 def _fsdp_prefixed(key: object) -> bool:
-    return isinstance(key, str) and key.startswith("fsdp_") and key != "fsdp_version"
+    return isinstance(key, str) and key.startswith("fsdp_") and key != K.FSDP_VERSION
 
 
 def _required(ctx: Ctx) -> list[Finding]:
     out = []
     for key in ctx.schema.config.get("required", []):
-        if ctx.cfg.get(key) is None:
+        if not ctx.view.has(key):
             desc = (ctx.schema.property(key) or {}).get("description", "")
             out.append(
                 ctx.at(
@@ -99,7 +108,7 @@ def _active_properties(ctx: Ctx) -> dict[str, JsonSchema]:
 
 
 def _plugin_names(ctx: Ctx) -> list[str]:
-    plugins = ctx.cfg.get("plugins")
+    plugins = ctx.view.value(K.PLUGINS)
     return [p for p in plugins if isinstance(p, str)] if isinstance(plugins, list) else []
 
 
@@ -107,7 +116,7 @@ def _plugins(ctx: Ctx) -> list[Finding]:
     out = []
     for index, name in enumerate(_plugin_names(ctx)):
         info = ctx.schema.plugins.get(name)
-        key: KeyPath = ("plugins", index)
+        key: KeyPath = (K.PLUGINS, index)
         if info is None:
             out += _unknown_plugin(ctx, name, key)
         elif info.requires and ctx.env.has(info.requires) is False:
@@ -175,7 +184,7 @@ def _duplicates(ctx: Ctx) -> list[Finding]:
 
 
 def _typed(ctx: Ctx, key: str, value: Any, schema: JsonSchema) -> list[Finding]:
-    if key in ("datasets", "test_datasets") and isinstance(value, list):
+    if key in DATASET_LISTS and isinstance(value, list):
         problems, unknown = _check_datasets(ctx, key, value, schema)
     else:
         problems = check_value(value, schema, ctx.schema, (key,))
@@ -227,7 +236,7 @@ def _items(schema: JsonSchema, ctx: Ctx) -> JsonSchema:
 
 
 def _dataset_model(ctx: Ctx, entry: dict[str, Any]) -> str:
-    rl = ctx.cfg.get("rl")
+    rl = ctx.view.rl
     if rl in ("dpo", "ipo", "simpo"):
         return "DPODataset"
     if rl == "kto":
@@ -304,7 +313,7 @@ def _removed(ctx: Ctx, key: str, value: Any) -> list[Finding]:
     if value is None:
         return []
     new = ctx.schema.renames.get(key)
-    rename = Rename((key,), new) if new and new not in ctx.cfg else None
+    rename = Rename((key,), new) if new and new not in ctx.view.raw else None
     return [
         ctx.at(
             "warning",
@@ -320,10 +329,10 @@ def _removed(ctx: Ctx, key: str, value: Any) -> list[Finding]:
 def _deprecated_field(ctx: Ctx, key: str, value: Any) -> Finding:
     message = ctx.schema.field_deprecations[key]
     new = ctx.schema.renames.get(key)
-    rename = Rename((key,), new) if new and new not in ctx.cfg else None
-    flag = re.search(r"`attn_implementation: (\w+)`", message)
-    if flag and value is True and "attn_implementation" not in ctx.cfg:
-        rename = Rename((key,), "attn_implementation", flag.group(1))
+    rename = Rename((key,), new) if new and new not in ctx.view.raw else None
+    flag = re.search(rf"`{K.ATTN_IMPLEMENTATION}: (\w+)`", message)
+    if flag and value is True and K.ATTN_IMPLEMENTATION not in ctx.view.raw:
+        rename = Rename((key,), K.ATTN_IMPLEMENTATION, flag.group(1))
     return ctx.at(
         "warning",
         "deprecated-key",
