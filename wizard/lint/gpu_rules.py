@@ -66,7 +66,8 @@ def full_fp16_packing(ctx: Ctx) -> list[Finding]:
     """AxolotlInputConfig.check_fft_possible_bad_config: a full fine-tune in fp16 with packing
     and without flash-attn 'is likely to raise errors' (its fp16 weights meet the AMP scaler)."""
     view = ctx.view
-    if view.adapter or not view.in_fp16 or view.in_bf16 or view.needs_flash_attn or not view.sample_packing:
+    fp16_only = view.in_fp16 and not view.in_bf16
+    if view.adapter or not fp16_only or view.needs_flash_attn or not view.sample_packing:
         return []
     return [
         ctx.at(
