@@ -30,6 +30,10 @@ CHAT = {
 PRETRAIN = {"datasets": None, "pretraining_dataset": [{"path": "a/b"}], "max_steps": 10}
 GRPO = {"rl": "grpo", "micro_batch_size": 1, "gradient_accumulation_steps": 1}
 FSDP2 = {"fsdp_version": 2, "fsdp_config": {"reshard_after_forward": True}}
+FSDP1 = {"fsdp": ["full_shard", "auto_wrap"], "fsdp_config": {"offload_params": True}}
+DPO = {"rl": "dpo", "datasets": [{"path": "a/b", "type": "chatml.intel"}]}
+KTO = {"rl": "kto", "datasets": [{"path": "a/b", "type": "chatml.argilla"}]}
+QLORA = {"adapter": "qlora", "load_in_4bit": True}
 # (code, failing overrides, passing overrides, GPUs); a None value deletes the key from BASE.
 CASES: list[tuple[str, dict[str, Any], dict[str, Any], int]] = [
     ("removed-dataset-type", {"datasets": [SHAREGPT]}, {"datasets": [CHAT]}, 1),
@@ -178,6 +182,25 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], int]] = [
         },
         2,
     ),
+    (
+        "fsdp-pin-memory",
+        {**FSDP2, "fsdp_config": {"cpu_offload_pin_memory": False}},
+        {**FSDP2, "fsdp_config": {"offload_params": True, "cpu_offload_pin_memory": False}},
+        2,
+    ),
+    (
+        "fsdp-pin-memory",
+        {"fsdp_config": {"offload_params": True, "cpu_offload_pin_memory": False}},
+        {**FSDP2, "fsdp_config": {"offload_params": True, "cpu_offload_pin_memory": False}},
+        2,
+    ),
+    ("fsdp-offload-8bit", {**FSDP1, "optimizer": "adamw_8bit"}, FSDP1, 2),
+    ("fsdp2-quantised-rl", {**FSDP2, **DPO, **QLORA}, {**DPO, **QLORA}, 2),
+    ("falcon-fsdp", {**FSDP1, "base_model": "tiiuae/falcon-7b"},
+     {**FSDP2, "base_model": "tiiuae/falcon-7b"}, 2),
+    ("simpo-warmup", {**DPO, "rl": "simpo", "warmup_ratio": 0.1},
+     {**DPO, "rl": "simpo", "warmup_steps": 10}, 1),
+    ("kto-columns", KTO, {**KTO, "remove_unused_columns": False}, 1),
     (
         "ebft-compile",
         {

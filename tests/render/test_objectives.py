@@ -13,7 +13,9 @@ from conftest import run_wizard
 from real_validators import run_validators
 
 from wizard.answers.file import AnswersDocument
+from wizard.errors import WizardError
 from wizard.presets.assemble import collect_answers
+from wizard.render.plan import plan_run
 from wizard.render.runfolder import CONFIG_FILENAME, build_run_folder
 from wizard.runspec import OBJECTIVES, RunSpec
 
@@ -137,10 +139,11 @@ def test_grpo_server_mode_sets_aside_the_generation_gpus() -> None:
 
 
 def spec_error(preset: str, sets: list[str]) -> str:
-    answers, _ = collect_answers(preset, None, ["datasets.0.path=data/train.jsonl", *sets])
-    with pytest.raises(Exception) as caught:
-        answers.resolve()
-    return str(caught.value)
+    """The refusal of the answers path: the spec's, or that of `check`'s rules on the config."""
+    answers, ref = collect_answers(preset, None, ["datasets.0.path=data/train.jsonl", *sets])
+    with pytest.raises(WizardError) as caught:
+        plan_run(answers, ref, None, Path.cwd())
+    return f"{caught.value.message}; {caught.value.hint}"
 
 
 @pytest.mark.parametrize(
@@ -167,11 +170,11 @@ def spec_error(preset: str, sets: list[str]) -> str:
         ),
         (
             ["objective.kind=simpo", "datasets.0.format=preference", "training.warmup_ratio=0.1"],
-            "SimPO trainer takes no warmup_ratio",
+            "SimPO trainer takes no `warmup_ratio`",
         ),
         (
             ["objective.kind=dpo", "datasets.0.format=preference", "training.sample_packing=true"],
-            "sample packing does not work with objective dpo",
+            "`sample_packing` does not work with `rl: dpo`",
         ),
         (
             ["objective.kind=grpo", "datasets.0.format=prompts", REWARDS],
@@ -197,7 +200,7 @@ def spec_error(preset: str, sets: list[str]) -> str:
                 "objective.vllm=colocate",
                 "objective.num_generations=3",
             ],
-            "multiple of objective.num_generations (3)",
+            "multiple of trl.num_generations (3)",
         ),
         (
             [

@@ -7,7 +7,7 @@ factors are coarse relative step times, used only to rank candidates.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
@@ -141,8 +141,11 @@ class Keep:
     layouts: list[Layout] | None = None
     accumulation: int | None = None
     checkpointing: bool | None = None
-    fsdp: bool = True  # False: the answers rule FSDP out (an 8-bit bnb AdamW, a Falcon, ...)
     min_micro: int = 1  # the trainer's least micro batch (KTO: 2)
+    # Why the run a plan would write is refused (the rules of `check` on it), or None: a plan
+    # Axolotl or its trainer would refuse (FSDP2 with a bnb optimizer, GRPO's partial groups,
+    # ...) is passed over for the next fastest.
+    refusal: Callable[[Plan], WizardError | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -266,7 +269,7 @@ def autofit(
     per_gpu = -(-target_batch // gpus)  # at least the target; rounded up to whole sequences
     budget = gpu_mem_gib * (1 - margin)
     keep, host = keep or Keep(), host or Host()
-    tried = [layout for layout in layouts_for(base, gpus) if keep.fsdp or not layout.fsdp]
+    tried = layouts_for(base, gpus)
     if keep.layouts is not None:
         # A layout the user picked is tried even where auto-fit would not pick it by itself.
         tried = [layout for layout in tried if layout in keep.layouts] or keep.layouts
@@ -280,25 +283,40 @@ def autofit(
     on_gpu = [p for p in plans if p.estimate.peak_gib_per_gpu <= budget]
     fitting = [p for p in on_gpu if host.holds(p, margin)]
     if fitting:
-        return _fastest(fitting)
+        return _fastest_allowed(fitting, keep)
     if on_gpu:  # the GPUs would hold it, the host cannot hold what is offloaded
         raise _no_host_fit(min(on_gpu, key=lambda p: _host_need(p, host)), host, margin)
     nearest = min(plans, key=lambda p: p.estimate.peak_gib_per_gpu)
     raise _no_fit(arch, nearest, gpu_mem_gib)
 
 
-def _fastest(fitting: list[Plan]) -> Plan:
-    """The fastest plan; between plans as fast, one without DeepSpeed (PREFER_FSDP), then the
-    lower peak. The rule is named when it decided."""
+def _rank(plan: Plan) -> tuple[float, bool, float]:
+    """Faster first; between plans as fast, one without DeepSpeed (PREFER_FSDP), then the lower
+    peak."""
+    deepspeed = plan.zero_stage > 0 and not plan.fsdp
+    return (round(plan.speed_factor, 9), deepspeed, plan.estimate.peak_gib_per_gpu)
 
-    def rank(plan: Plan) -> tuple[float, bool, float]:
-        deepspeed = plan.zero_stage > 0 and not plan.fsdp
-        return (round(plan.speed_factor, 9), deepspeed, plan.estimate.peak_gib_per_gpu)
 
-    best = min(fitting, key=rank)
-    twin = Layout(3, best.offload_optimizer, best.offload_params)
-    rival = any(p.layout == twin and rank(p)[0] == rank(best)[0] for p in fitting)
-    return replace(best, why=PREFER_FSDP) if best.fsdp and rival else best
+def _fastest_allowed(fitting: list[Plan], keep: Keep) -> Plan:
+    """The fastest plan whose run is not refused; the rule is named when it decided between
+    FSDP2 and ZeRO-3. When every fitting plan is refused, the fastest one's refusal is the
+    error (the plan written without auto-fit would be refused too)."""
+    ranked = sorted(fitting, key=_rank)
+    refusals = []
+    for best in ranked:
+        refused = keep.refusal(best) if keep.refusal is not None else None
+        if refused is not None:
+            refusals.append(refused)
+            continue
+        twin = Layout(3, best.offload_optimizer, best.offload_params)
+        rival = any(p.layout == twin and _rank(p)[0] == _rank(best)[0] for p in fitting)
+        return replace(best, why=PREFER_FSDP) if best.fsdp and rival else best
+    first = refusals[0]
+    raise AutofitError(
+        f"every layout that fits is refused, the fastest because {first.message}",
+        first.hint or "change the answers it names",
+        ranked[0],
+    )
 
 
 def _host_need(plan: Plan, host: Host) -> float:

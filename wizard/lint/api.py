@@ -20,6 +20,7 @@ from wizard.lint.deepspeed_rules import check_structure, load_deepspeed
 from wizard.lint.env import Env
 from wizard.lint.eval_rules import EVAL_RULES
 from wizard.lint.findings import Finding, Report
+from wizard.lint.fsdp_rules import FSDP_RULES
 from wizard.lint.gotchas import GOTCHAS
 from wizard.lint.gpu_rules import GPU_RULES
 from wizard.lint.positions import Located, load_located
@@ -62,7 +63,7 @@ def lint_dict(
         ctx.deepspeed, findings = load_deepspeed(ctx)
     findings += deprecated_fsdp_prefixes(ctx, written) + check_keys(ctx) + check_structure(ctx)
     rules = (*RULES, *EVAL_RULES, *RL_RULES, *REMOVED_RULES, *CROSS_FILE_RULES, *GOTCHAS,
-             *GPU_RULES)  # fmt: skip
+             *FSDP_RULES, *GPU_RULES)  # fmt: skip
     for rule in rules:
         findings += rule(ctx)
     return findings

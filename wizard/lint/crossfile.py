@@ -71,6 +71,26 @@ def qlora_zero3_storage(ctx: Ctx) -> list[Finding]:
     return []
 
 
+def qlora_zero3_offload(ctx: Ctx) -> list[Finding]:
+    """ZeRO-3 cannot move bitsandbytes' 4-bit parameters to the CPU: their quantisation state
+    stays on the GPU, and the first gather fails."""
+    if stage(ctx) != 3 or not (ctx.view.adapter == "qlora" or ctx.view.on(K.LOAD_IN_4BIT)):
+        return []
+    zero = _ds(ctx).get("zero_optimization")
+    offload = zero.get("offload_param") if isinstance(zero, dict) else None
+    if not isinstance(offload, dict) or offload.get("device") in (None, "none"):
+        return []
+    return [
+        ctx.in_ds(
+            "error",
+            "qlora-zero3-offload",
+            "QLoRA cannot offload its 4-bit parameters to the CPU with ZeRO-3",
+            "remove `offload_param` (optimizer offload is fine)",
+            ("zero_optimization", "offload_param"),
+        )
+    ]
+
+
 def zero3_bf16(ctx: Ctx) -> list[Finding]:
     """Without a bf16 (or fp16) block, ZeRO-3 keeps fp32 parameters: twice the memory."""
     if stage(ctx) != 3:
@@ -232,6 +252,7 @@ def zero3_name(ctx: Ctx) -> list[Finding]:
 
 CROSS_FILE_RULES: list[Rule] = [
     qlora_zero3_storage,
+    qlora_zero3_offload,
     zero3_bf16,
     precision_agrees,
     optimizer_override,

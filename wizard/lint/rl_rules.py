@@ -1,4 +1,5 @@
-"""Axolotl's rules for RL trainers that need arithmetic on the batch (GRPO's groups)."""
+"""Axolotl's rules for its RL trainers: GRPO's groups (arithmetic on the batch), the settings a
+trainer refuses (SimPO's warmup ratio, KTO's columns)."""
 
 from __future__ import annotations
 
@@ -77,4 +78,35 @@ def _finding(ctx: Ctx, message: str, fix: str) -> Finding:
     return ctx.at("error", "grpo-batch", message, fix, _KEY)
 
 
-RL_RULES: list[Rule] = [grpo_batch]
+def simpo_warmup(ctx: Ctx) -> list[Finding]:
+    """RLValidationMixin.check_simpo_warmup."""
+    if ctx.view.rl != "simpo" or not ctx.view.on(K.WARMUP_RATIO):
+        return []
+    return [
+        ctx.at(
+            "error",
+            "simpo-warmup",
+            "Axolotl's SimPO trainer takes no `warmup_ratio`",
+            "use `warmup_steps` instead",
+            (K.WARMUP_RATIO,),
+        )
+    ]
+
+
+def kto_columns(ctx: Ctx) -> list[Finding]:
+    """RLValidationMixin.check_kto_config: KTO's trainer reads columns the model does not take."""
+    if ctx.view.rl != "kto" or ctx.view.value(K.REMOVE_UNUSED_COLUMNS) is False:
+        return []
+    return [
+        ctx.at(
+            "error",
+            "kto-columns",
+            "KTO reads columns the model does not take, and Axolotl refuses it unless "
+            "`remove_unused_columns` is false",
+            "set `remove_unused_columns: false`",
+            (K.REMOVE_UNUSED_COLUMNS,),
+        )
+    ]
+
+
+RL_RULES: list[Rule] = [grpo_batch, simpo_warmup, kto_columns]

@@ -164,47 +164,6 @@ def short_attention_name(ctx: Ctx) -> list[Finding]:
     return []
 
 
-def _fsdp2(ctx: Ctx) -> bool:
-    """FSDP2 with an `fsdp_config` (Axolotl's FSDP2 checks test both)."""
-    return bool(ctx.view.fsdp_settings) and ctx.view.fsdp_version == 2
-
-
-def fsdp2_optimizer(ctx: Ctx) -> list[Finding]:
-    """OptimizationValidationMixin.check_fsdp2_w_8bit_optimizer."""
-    optimizer = ctx.view.value(K.OPTIMIZER)
-    if _fsdp2(ctx) and optimizer in ("adamw_8bit", "adamw_bnb_8bit"):
-        return [
-            ctx.at(
-                "error",
-                "fsdp2-optimizer",
-                f"FSDP2 does not work with the bitsandbytes optimizer {optimizer}",
-                "use `optimizer: adamw_torch_8bit`",
-                (K.OPTIMIZER,),
-            )
-        ]
-    return []
-
-
-def fsdp2_ram_efficient_4bit(ctx: Ctx) -> list[Finding]:
-    """OptimizationValidationMixin.check_fsdp2_cpu_ram_efficient_loading_w_4bit."""
-    if (
-        _fsdp2(ctx)
-        and ctx.view.fsdp_settings.get("cpu_ram_efficient_loading") is True
-        and ctx.view.on(K.LOAD_IN_4BIT)
-    ):
-        return [
-            ctx.at(
-                "error",
-                "fsdp2-4bit-loading",
-                "FSDP2 with load_in_4bit deadlocks when "
-                "`fsdp_config.cpu_ram_efficient_loading` is true",
-                "set `fsdp_config.cpu_ram_efficient_loading: false`",
-                (K.FSDP_CONFIG, "cpu_ram_efficient_loading"),
-            )
-        ]
-    return []
-
-
 def ebft_strided_compile(ctx: Ctx) -> list[Finding]:
     """EBFTValidationMixin.check_ebft_torch_compile."""
     view = ctx.view
@@ -278,8 +237,6 @@ RULES: list[Rule] = [
     save_best_metric,
     legacy_attention_with_impl,
     short_attention_name,
-    fsdp2_optimizer,
-    fsdp2_ram_efficient_4bit,
     ebft_strided_compile,
     rl_packing,
     warmup_both,

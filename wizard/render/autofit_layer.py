@@ -9,6 +9,7 @@ kept: auto-fit only tries plans that keep it, so the plan it reports is the plan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -39,6 +40,8 @@ FAMILY_LAYER = "model family"
 LAYER_CLASS = "distributed.fsdp.transformer_layer_cls_to_wrap"
 BATCH_KEYS = ("training.gradient_accumulation_steps", "training.effective_batch_size")
 STAGES = (1, 2, 3)
+# Why the run these answers make would be refused, or None (`plan.plan_run` lints it).
+Refusal = Callable[[Answers], WizardError | None]
 
 
 @dataclass
@@ -63,13 +66,14 @@ def model_arch(spec: RunSpec, cwd: Path) -> tuple[ModelArch | None, str | None]:
         return None, f"no memory estimate: {err.message}"
 
 
-def fit_answers(answers: Answers, cwd: Path) -> FitReport:
+def fit_answers(answers: Answers, cwd: Path, refusal: Refusal | None = None) -> FitReport:
     """Resolve the answers; add an auto-fit layer when GPU memory is known and the batch layout
-    was left to defaults; then the FSDP layer class of the model. `answers` is not changed."""
+    was left to defaults (passing over plans whose run `refusal` refuses); then the FSDP layer
+    class of the model. `answers` is not changed."""
     answers = _with_family_template(answers, cwd)
     spec = answers.resolve()
     arch, note = model_arch(spec, cwd)
-    return _with_layer_class(_autofit(answers, spec, arch, note))
+    return _with_layer_class(_autofit(answers, spec, arch, note, refusal))
 
 
 def _with_family_template(answers: Answers, cwd: Path) -> Answers:
@@ -107,7 +111,11 @@ def _with_layer_class(report: FitReport) -> FitReport:
 
 
 def _autofit(
-    answers: Answers, spec: RunSpec, arch: ModelArch | None, note: str | None
+    answers: Answers,
+    spec: RunSpec,
+    arch: ModelArch | None,
+    note: str | None,
+    refusal: Refusal | None,
 ) -> FitReport:
     if arch is None or not _wants_autofit(answers, spec):
         return FitReport(arch, answers, spec, note)
@@ -120,7 +128,7 @@ def _autofit(
             gpus=spec.hardware.world_size,
             gpu_mem_gib=memory,
             target_batch=effective_target(spec),
-            keep=kept_choices(answers, spec),
+            keep=kept_choices(answers, spec, refusal),
             host=host_of(spec),
         )
     except AutofitError as err:
@@ -148,8 +156,8 @@ def effective_target(spec: RunSpec) -> int:
     return effective_batch(spec)
 
 
-def kept_choices(answers: Answers, spec: RunSpec) -> Keep:
-    """What the user gave that auto-fit must keep."""
+def kept_choices(answers: Answers, spec: RunSpec, refusal: Refusal | None = None) -> Keep:
+    """What the user gave that auto-fit must keep, and the refusal of a plan's run."""
     given = answers.origin
     accumulation = spec.training.gradient_accumulation_steps
     checkpointing = spec.training.gradient_checkpointing
@@ -157,25 +165,22 @@ def kept_choices(answers: Answers, spec: RunSpec) -> Keep:
         layouts=_kept_layouts(answers, spec.distributed),
         accumulation=accumulation if given("training.gradient_accumulation_steps") else None,
         checkpointing=checkpointing if given("training.gradient_checkpointing") else None,
-        fsdp=_allows_fsdp(answers),
         min_micro=min_micro_batch(spec),
+        refusal=None if refusal is None else _plan_refusal(answers, refusal),
     )
+
+
+def _plan_refusal(answers: Answers, refusal: Refusal) -> Callable[[Plan], WizardError | None]:
+    def refused(plan: Plan) -> WizardError | None:
+        return refusal(Answers([_plan_layer(answers, plan), *answers.layers]))
+
+    return refused
 
 
 def host_of(spec: RunSpec) -> Host:
     """The host RAM auto-fit must respect: a node's, as answered or the GPU box's default."""
     ram = spec.hardware.host_ram
     return Host(None if ram is None else ram.gib, spec.hardware.nodes)
-
-
-def _allows_fsdp(answers: Answers) -> bool:
-    """Whether the answers take FSDP2 at all, by the spec's own rules (no second copy)."""
-    trial = Layer("FSDP trial", {"distributed.backend": "fsdp"}, kind=LayerKind.TRIAL)
-    try:
-        Answers([*answers.layers, trial]).resolve()
-    except WizardError:
-        return False
-    return True
 
 
 def _kept_layouts(answers: Answers, dist: DistributedSpec) -> list[Layout] | None:

@@ -12,7 +12,6 @@ wizard's choices: an imported run trains exactly as the original would.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -22,40 +21,8 @@ from wizard.errors import WizardError
 from wizard.render.composites import WRITERS
 from wizard.render.fsdp_config import check_sharding_raw
 from wizard.render.key_table import GROUPS, Row, rows_of
+from wizard.render.rendered import Group, RenderedConfig
 from wizard.runspec import RunSpec
-
-
-@dataclass
-class Entry:
-    key: str
-    value: Any
-    comment: str = ""
-    answer: str | None = None  # the answer it is rendered from
-    opinion: bool = False  # the wizard's own choice, not an answer: never written for an import
-
-
-@dataclass
-class Group:
-    title: str
-    entries: list[Entry] = field(default_factory=list)
-
-    def add(
-        self,
-        key: str,
-        value: Any,
-        comment: str = "",
-        answer: str | None = None,
-        opinion: bool = False,
-    ) -> None:
-        self.entries.append(Entry(key, value, comment, answer, opinion))
-
-
-@dataclass
-class RenderedConfig:
-    groups: list[Group]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {e.key: e.value for g in self.groups for e in g.entries}
 
 
 def render_axolotl(

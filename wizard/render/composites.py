@@ -6,7 +6,7 @@ Each writer adds its entries to the group the table places it in (pure: no IO)."
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wizard.axolotl import attention, batch
 from wizard.axolotl import keys as K
@@ -16,11 +16,9 @@ from wizard.render.deepspeed_config import deepspeed_filename
 from wizard.render.fsdp_config import fsdp_entries
 from wizard.render.objective_config import grpo_entries, rl_entries
 from wizard.render.ray_keys import ray_entries
+from wizard.render.rendered import Group
 from wizard.runspec import ALL_LINEAR, AdapterMethod, RunSpec
 from wizard.runspec.recipe_choices import attention_backend, gpu_recipe
-
-if TYPE_CHECKING:
-    from wizard.render.axolotl_config import Group
 
 DEEPSPEED_DIR = "deepspeed"
 SIMPO_WARMUP_STEPS = 10
@@ -31,7 +29,7 @@ _CHECKPOINTING = {
 }
 # Axolotl 0.19 switches these LoRA kernels on by itself when it can; they are CUDA-only.
 LORA_KERNEL_KEYS = (K.LORA_MLP_KERNEL, K.LORA_QKV_KERNEL, K.LORA_O_KERNEL, K.LORA_EMBEDDING_KERNEL)
-Writer = Callable[[RunSpec, "Group", PathMapper], None]
+Writer = Callable[[RunSpec, Group, PathMapper], None]
 
 
 def _base_model(spec: RunSpec, group: Group, path_for: PathMapper) -> None:
@@ -170,7 +168,8 @@ def _warmup(spec: RunSpec, group: Group, _path_for: PathMapper) -> None:
     training = spec.training
     if training.warmup_steps is not None:
         group.add(K.WARMUP_STEPS, training.warmup_steps, "", "training.warmup_steps")
-    elif spec.objective.kind == "simpo":
+    elif spec.objective.kind == "simpo" and training.warmup_ratio is None:
+        # A ratio given for SimPO is written as given: `check`'s simpo-warmup refuses it.
         group.add(K.WARMUP_STEPS, SIMPO_WARMUP_STEPS, "SimPO's trainer takes no warmup_ratio",
                   "training.warmup_steps", opinion=True)  # fmt: skip
     else:
@@ -289,6 +288,8 @@ WRITERS: dict[tuple[str, str], Writer | None] = {
     ("distributed.fsdp_version", K.FSDP_VERSION): _fsdp,
     ("distributed.fsdp_options", K.FSDP): None,
     ("distributed.backend", K.FSDP_CONFIG): None,
+    ("distributed.offload_params", K.FSDP_CONFIG): None,
+    ("distributed.fsdp", K.FSDP_CONFIG): None,
     ("distributed.launcher", K.USE_RAY): _ray,
     ("training.saves_per_epoch", K.SAVES_PER_EPOCH): _saves_per_epoch,
     ("plugins", K.PLUGINS): _plugins,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wizard.render.axolotl_config import Entry, RenderedConfig
+from wizard.render.rendered import Entry, RenderedConfig
 from wizard.yamlio import dump_yaml, safe_load
 
 

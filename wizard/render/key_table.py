@@ -186,6 +186,7 @@ _PRECISION: Final = (
     *_composite("precision and attention", ("training.attention", K.ATTN_IMPLEMENTATION),
                 ("distributed.backend", K.DEEPSPEED), ("distributed.fsdp_version", K.FSDP_VERSION),
                 ("distributed.fsdp_options", K.FSDP), ("distributed.backend", K.FSDP_CONFIG),
+                ("distributed.offload_params", K.FSDP_CONFIG), ("distributed.fsdp", K.FSDP_CONFIG),
                 ("distributed.launcher", K.USE_RAY)),
 )  # fmt: skip
 _EVALUATION: Final = _same(

@@ -53,7 +53,8 @@ def trial_note(
     try:
         plan = plan_run(trial, preset, None, cwd)
     except WizardError as err:
-        return f"not possible with the answers so far ({err.message})"
+        hint = f"; {err.hint}" if err.hint else ""
+        return f"not possible with the answers so far ({err.message}{hint})"
     result = plan.estimate
     if result is None:
         return None

@@ -13,7 +13,7 @@ from typing import Any
 
 from wizard.answers.file import FITTED_KEYS, AnswersDocument, PresetRef
 from wizard.answers.layers import Answers, LayerKind
-from wizard.axolotl.paths import keep_path, relative_to_run_dir
+from wizard.axolotl.paths import PathMapper, keep_path, relative_to_run_dir
 from wizard.errors import WizardError
 from wizard.estimate import Estimate
 from wizard.lint import Finding
@@ -59,12 +59,19 @@ def plan_run(
     (None keeps them as given, for a plan that is only looked at). Axolotl's rules are the lint
     rules of `check`: with `strict`, the first error is raised, naming the answers it concerns.
     """
-    fit = fit_answers(answers, cwd)
-    fitted, unfitted = fitted_answers(fit.answers, fit.spec)
-    doc = AnswersDocument(fit.spec, _raw_keys(fit), preset, fit.answers.files(), fitted, unfitted)
     mapper = keep_path if run_dir is None else relative_to_run_dir(str(run_dir), str(cwd))
-    folder = build_run_folder(doc, mapper)
-    findings = lint_run_folder(folder, run_dir if run_dir is not None else cwd)
+    lint_dir = run_dir if run_dir is not None else cwd
+
+    def refused(trial: Answers) -> WizardError | None:
+        try:
+            folder = _folder(trial, trial.resolve(), preset, mapper)
+        except WizardError as err:
+            return err
+        return refusal(folder, lint_run_folder(folder, lint_dir))
+
+    fit = fit_answers(answers, cwd, refused)
+    folder = _folder(fit.answers, fit.spec, preset, mapper)
+    findings = lint_run_folder(folder, lint_dir)
     stop = refusal(folder, findings)
     if stop is not None and strict:
         raise stop
@@ -80,6 +87,16 @@ def plan_run(
             # An imported config is written as it is; what the estimator cannot follow is a note.
             fit.note = f"no memory estimate: {err.message}"
     return RunPlan(fit, folder, result, findings)
+
+
+def _folder(
+    answers: Answers, spec: RunSpec, preset: PresetRef | None, mapper: PathMapper
+) -> RunFolder:
+    """The run folder of resolved answers: the config, its DeepSpeed JSON, the answers file."""
+    fitted, unfitted = fitted_answers(answers, spec)
+    doc = AnswersDocument(spec, _raw_keys(answers, spec), preset, answers.files(), fitted,
+                          unfitted)  # fmt: skip
+    return build_run_folder(doc, mapper)
 
 
 def fitted_answers(answers: Answers, spec: RunSpec) -> tuple[dict[str, Any], frozenset[str]]:
@@ -103,11 +120,11 @@ def _placeholder(answers: Answers, key: str) -> bool:
     return layer is not None and layer.kind is LayerKind.PLACEHOLDER
 
 
-def _raw_keys(fit: FitReport) -> dict[str, Any]:
+def _raw_keys(answers: Answers, spec: RunSpec) -> dict[str, Any]:
     """The raw keys to write. An import keeps a key raw when no answer renders it exactly; an
     answer given over the import (--set, the interview) then replaces that key, never clashes."""
-    raw = fit.answers.raw_axolotl()
-    if not fit.spec.policy.imported:
+    raw = answers.raw_axolotl()
+    if not spec.policy.imported:
         return raw
-    rendered = render_axolotl(fit.spec).as_dict()
+    rendered = render_axolotl(spec).as_dict()
     return {key: value for key, value in raw.items() if key not in rendered}

@@ -15,10 +15,11 @@ from wizard.answers.file import ANSWERS_FILENAME, AnswersDocument, answers_text
 from wizard.axolotl.batch import batch_text
 from wizard.axolotl.paths import PathMapper, keep_path
 from wizard.launch.command import build_launch_command, layout_for, precision_of
-from wizard.render.axolotl_config import RenderedConfig, render_axolotl
+from wizard.render.axolotl_config import render_axolotl
 from wizard.render.composites import DEEPSPEED_DIR, effective_batch
 from wizard.render.configtext import config_text
 from wizard.render.deepspeed_config import deepspeed_filename, deepspeed_text, render_deepspeed
+from wizard.render.rendered import RenderedConfig
 from wizard.runspec import RunSpec
 
 CONFIG_FILENAME = "axolotl.yml"

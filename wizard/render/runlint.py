@@ -53,9 +53,14 @@ def refusal(folder: RunFolder, findings: list[Finding]) -> WizardError | None:
         top = finding.key[0] if finding.key else None
         dropped_raw_key = finding.code == "unknown-key" and top in raw_keys
         if finding.severity == "error" or dropped_raw_key or finding.code in BAD_MIX_CODES:
+            answers = answers_of_key(top) if isinstance(top, str) and not dropped_raw_key else ()
+            fix = finding.fix or "fix the answer it names"
+            if answers:
+                # The fix speaks Axolotl's keys; the person answering needs the answers' names.
+                fix = f"{fix} (`{top}` is written from {', '.join(answers)})"
             return WizardError(
                 f"raw Axolotl key: {finding.message}" if dropped_raw_key else finding.message,
-                finding.fix or "fix the answer it names; nothing was written",
-                keys=answers_of_key(top) if isinstance(top, str) else (),
+                fix,
+                keys=answers,
             )
     return None

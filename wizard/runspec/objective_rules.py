@@ -40,17 +40,8 @@ _READS = {
 
 
 def objective_rules(spec: RunSpec) -> None:
-    for rule in (_data_rule, _simpo_rule, _kto_template_rule, _grpo_rule):
+    for rule in (_data_rule, _kto_template_rule, _grpo_rule):
         rule(spec)
-
-
-def _simpo_rule(spec: RunSpec) -> None:
-    if spec.objective.kind == "simpo" and spec.training.warmup_ratio:
-        raise AnswerConflict(
-            "Axolotl's SimPO trainer takes no warmup_ratio; set training.warmup_steps instead",
-            "training.warmup_ratio",
-            "training.warmup_steps",
-        )
 
 
 def _data_rule(spec: RunSpec) -> None:
@@ -88,13 +79,6 @@ def _data_rule(spec: RunSpec) -> None:
 def _kto_template_rule(spec: RunSpec) -> None:
     if spec.objective.kind != "kto":
         return
-    if spec.data.remove_unused_columns:
-        raise AnswerConflict(
-            "KTO reads columns the model does not take (Axolotl refuses "
-            "remove_unused_columns with kto); remove data.remove_unused_columns",
-            "data.remove_unused_columns",
-            "objective.kind",
-        )
     template = spec.data.chat_template
     unpaired = any(d.format == "unpaired_preference" for d in spec.datasets)
     if unpaired and template not in KTO_TEMPLATES:

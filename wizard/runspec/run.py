@@ -17,7 +17,6 @@ from wizard.axolotl.schema import load_schema
 from wizard.recipes.table import TrainingRecipe, training_recipe
 from wizard.runspec.base import AnswerConflict, StrictModel
 from wizard.runspec.datasets import DatasetSpec
-from wizard.runspec.fsdp_rules import fsdp_rule
 from wizard.runspec.hardware import HardwareSpec
 from wizard.runspec.objective import Objective, SftObjective
 from wizard.runspec.objective_rules import objective_rules
@@ -75,7 +74,7 @@ class RunSpec(StrictModel):
 
     @model_validator(mode="after")
     def _parts_agree(self) -> "RunSpec":
-        rules = (_deepspeed_rule, fsdp_rule, _cpu_rule, _qlora_rule, _batch_rule, _plugin_rule,
+        rules = (_deepspeed_rule, _cpu_rule, _batch_rule, _plugin_rule,
                  objective_rules)  # fmt: skip
         for rule in rules:
             rule(self)
@@ -218,25 +217,6 @@ def _cpu_rule(spec: RunSpec) -> None:
             f"the LoRA kernels ({', '.join(kernels)}) are CUDA-only; set them to false",
             *(f"method.{k}" for k in kernels),
         )
-
-
-def _qlora_rule(spec: RunSpec) -> None:
-    if spec.method.kind != "qlora":
-        return
-    if spec.distributed.backend == "deepspeed" and spec.distributed.zero_stage == 3:
-        if spec.resolved_precision != "bf16":
-            raise AnswerConflict(
-                "QLoRA with ZeRO-3 stores the 4-bit weights as bf16 so ZeRO can shard them; "
-                "it needs bf16 training (training.precision=bf16) or ZeRO stage 2",
-                "training.precision",
-                "distributed.zero_stage",
-            )
-        if spec.distributed.offload_params:
-            raise AnswerConflict(
-                "QLoRA cannot offload 4-bit parameters to the CPU with ZeRO-3; "
-                "set distributed.offload_params=false",
-                "distributed.offload_params",
-            )
 
 
 def _batch_rule(spec: RunSpec) -> None:

@@ -1,0 +1,40 @@
+"""The rendered Axolotl config before it is text: groups of entries, each naming the answer it
+is written from (or marked as the wizard's own choice)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Entry:
+    key: str
+    value: Any
+    comment: str = ""
+    answer: str | None = None  # the answer it is rendered from
+    opinion: bool = False  # the wizard's own choice, not an answer: never written for an import
+
+
+@dataclass
+class Group:
+    title: str
+    entries: list[Entry] = field(default_factory=list)
+
+    def add(
+        self,
+        key: str,
+        value: Any,
+        comment: str = "",
+        answer: str | None = None,
+        opinion: bool = False,
+    ) -> None:
+        self.entries.append(Entry(key, value, comment, answer, opinion))
+
+
+@dataclass
+class RenderedConfig:
+    groups: list[Group]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {e.key: e.value for g in self.groups for e in g.entries}
