@@ -178,6 +178,32 @@ class AxolotlConfig:
     def sharded(self) -> bool:
         return self.deepspeed is not None or self.fsdp_version is not None
 
+    @property
+    def fsdp_offload(self) -> bool:
+        """FSDP keeps the parameters (and the optimizer states) on the CPU:
+        `fsdp_config.(fsdp_)offload_params`, or an `offload` option in the legacy `fsdp:` list."""
+        options = self.raw.get(K.FSDP)
+        listed = isinstance(options, list) and any("offload" in str(o) for o in options)
+        return bool(self.fsdp_settings.get("offload_params")) or listed
+
+    # -- activations --------------------------------------------------------------------------
+
+    @property
+    def gradient_checkpointing(self) -> bool:
+        """Activations are recomputed in the backward pass: `gradient_checkpointing` on (its
+        `offload` forms included), or `activation_offloading`, which Axolotl checkpoints with."""
+        return self.on(K.GRADIENT_CHECKPOINTING) or self.activation_offload
+
+    @property
+    def activation_offload(self) -> bool:
+        """Checkpointed activations wait in CPU RAM: `gradient_checkpointing: offload...`, or
+        `activation_offloading` on (`disk` writes them to disk instead)."""
+        checkpointing = self.raw.get(K.GRADIENT_CHECKPOINTING)
+        if isinstance(checkpointing, str) and checkpointing.lower().startswith("offload"):
+            return True
+        offloading = self.raw.get(K.ACTIVATION_OFFLOADING)
+        return offloading not in (None, False, "disk") and is_on(offloading)
+
     # -- the objective ------------------------------------------------------------------------
 
     @property
@@ -197,6 +223,15 @@ class AxolotlConfig:
     @property
     def vllm(self) -> Mapping[str, Any]:
         return self.mapping(K.VLLM)
+
+    @property
+    def vllm_mode(self) -> str | None:
+        """How GRPO generates with vLLM (`trl.use_vllm` on): `trl.vllm_mode` as written
+        (`server`: GPUs of its own, `colocate`: beside the trainers); None without vLLM."""
+        if self.rl != "grpo" or not is_on(self.trl.get("use_vllm")):
+            return None
+        mode = self.trl.get("vllm_mode")
+        return mode if isinstance(mode, str) else None
 
     # -- data and output ----------------------------------------------------------------------
 
