@@ -73,6 +73,12 @@ class AxolotlConfig:
         return self.text(K.BASE_MODEL_CONFIG) or self.text(K.BASE_MODEL)
 
     @property
+    def tokenizer_source(self) -> str | None:
+        """Where the tokenizer loads from, as Axolotl's `normalize_config` fills it in:
+        `tokenizer_config`, else `base_model_config`, else `base_model`."""
+        return self.text(K.TOKENIZER_CONFIG) or self.base_model
+
+    @property
     def adapter(self) -> str | None:
         """`lora`, `qlora`, another adapter's name, or None for a full fine-tune."""
         value = self.raw.get(K.ADAPTER)
@@ -223,6 +229,12 @@ class AxolotlConfig:
     @property
     def vllm(self) -> Mapping[str, Any]:
         return self.mapping(K.VLLM)
+
+    @property
+    def vllm_parallel_sizes(self) -> list[Any]:
+        """`vllm.tensor_parallel_size` and `vllm.data_parallel_size` as written (1 when unset):
+        a vLLM server takes their product in GPUs."""
+        return [self.vllm.get(name) or 1 for name in ("tensor_parallel_size", "data_parallel_size")]
 
     @property
     def vllm_mode(self) -> str | None:
