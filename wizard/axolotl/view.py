@@ -197,13 +197,15 @@ class AxolotlConfig:
     @property
     def gradient_checkpointing(self) -> bool:
         """Activations are recomputed in the backward pass: `gradient_checkpointing` on (its
-        `offload` forms included), or `activation_offloading`, which Axolotl checkpoints with."""
+        deprecated `offload` spellings included), or activation offloading, which Axolotl only
+        runs with checkpointing."""
         return self.on(K.GRADIENT_CHECKPOINTING) or self.activation_offload
 
     @property
     def activation_offload(self) -> bool:
-        """Checkpointed activations wait in CPU RAM: `gradient_checkpointing: offload...`, or
-        `activation_offloading` on (`disk` writes them to disk instead)."""
+        """Checkpointed activations leave the GPU: `gradient_checkpointing: offload` or
+        `offload_disk` (deprecated spellings), or `activation_offloading` on, but for `disk`
+        (which the estimate has always left out, though `offload_disk` is its old name)."""
         checkpointing = self.raw.get(K.GRADIENT_CHECKPOINTING)
         if isinstance(checkpointing, str) and checkpointing.lower().startswith("offload"):
             return True
