@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from wizard.axolotl.view import view_of
 from wizard.errors import WizardError
 from wizard.estimate import estimate, workload_from_config
 from wizard.models import ModelArch, catalog_arch
@@ -42,6 +43,27 @@ def test_config_keys_are_read_like_axolotl() -> None:
     )
     assert spec.grad_ckpt and spec.activation_offload and spec.attention == "flash"
     assert spec.loss == "fused" and spec.compute_bytes == 2 and spec.grad_accum == 8
+
+
+@pytest.mark.parametrize(
+    ("written", "checkpointing", "offload"),
+    [
+        ({}, False, False),
+        ({"gradient_checkpointing": "true"}, True, False),
+        ({"gradient_checkpointing": "offload_disk"}, True, True),
+        ({"activation_offloading": True}, True, True),  # Axolotl checkpoints to offload
+        ({"activation_offloading": "legacy"}, True, True),
+        ({"gradient_checkpointing": "no", "activation_offloading": "false"}, False, False),
+    ],
+)
+def test_checkpointing_and_its_offload_forms(
+    written: dict[str, Any], checkpointing: bool, offload: bool
+) -> None:
+    """The typed view reads the forms once; the workload takes them from it."""
+    view = view_of(written)
+    assert (view.gradient_checkpointing, view.activation_offload) == (checkpointing, offload)
+    spec = workload_from_config(view)
+    assert (spec.grad_ckpt, spec.activation_offload) == (checkpointing, offload)
 
 
 def test_axolotl_defaults_and_fp32_upcast_rule() -> None:

@@ -197,3 +197,29 @@ def test_hostfile_gives_nodes_main_node_and_rank(cwd: Path) -> None:
     hosts.write_text("node-a slots=2\nnode-b slots=4\n")
     done = launch(cwd, "runs/a", "--hostfile", str(hosts), "--dry-run", timeout=60)
     assert done.returncode == 1 and "different slots" in done.stderr
+
+
+def test_the_chat_template_is_looked_for_where_axolotl_loads_the_tokenizer(tmp_path: Path) -> None:
+    """Axolotl loads the tokenizer from `tokenizer_config`, else `base_model_config`, else
+    `base_model`: a `base_model_config` whose tokenizer has no template is the one that fails."""
+    from wizard.launch.checks import Preflight
+    from wizard.launch.command import Layout
+    from wizard.launch.preflight import check_chat_template
+    from wizard.launch.target import resolve_target
+
+    for name, tokenizer in (("weights", {"chat_template": "{{ messages }}"}), ("arch", {})):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "tokenizer_config.json").write_text(json.dumps(tokenizer))
+    config = {"base_model": "./weights", "base_model_config": "./arch",
+              "datasets": [{"path": "data.jsonl", "type": "chat_template"}]}  # fmt: skip
+    (tmp_path / "axolotl.yml").write_text(json.dumps(config))
+    pre = Preflight(resolve_target(tmp_path / "axolotl.yml"), Layout(cpu=True), sys.executable)
+    check_chat_template(pre)
+    assert [p.message for p in pre.problems] == [
+        "datasets[0] is chat data, and the tokenizer of ./arch has no chat template for it "
+        "(the config names none)"
+    ]
+    (tmp_path / "axolotl.yml").write_text(json.dumps({**config, "tokenizer_config": "./weights"}))
+    pre = Preflight(resolve_target(tmp_path / "axolotl.yml"), Layout(cpu=True), sys.executable)
+    check_chat_template(pre)
+    assert pre.problems == []

@@ -46,7 +46,12 @@ def test_the_command_has_the_layout_and_a_stable_rendezvous() -> None:
     assert rdzv_id(layout) != rdzv_id(Layout(8, 2, 0, "10.0.0.1", 8))
     fsdp = torchrun_env({"fsdp_config": {"fsdp_version": 2}}, Layout(cpu=True), "no", 4)
     assert fsdp["ACCELERATE_USE_FSDP"] == "true" and fsdp["OMP_NUM_THREADS"] == "4"
-    assert fsdp["ACCELERATE_USE_CPU"] == "true"
+    assert fsdp["ACCELERATE_USE_CPU"] == "true" and fsdp["FSDP_VERSION"] == "2"
+    # No version written: Axolotl trains FSDP1 (its `fsdp_version` default), and so says the env.
+    assert (
+        torchrun_env({"fsdp_config": {"offload_params": True}}, Layout(), "no")["FSDP_VERSION"]
+        == "1"
+    )
 
 
 @pytest.mark.parametrize("host", ["10.0.0.1;rm -rf /", "a b", "-x", "$(id)"])

@@ -29,6 +29,9 @@ def test_which_configs_start_a_server() -> None:
     assert generation_gpus({**GRPO, "trl": {"use_vllm": True, "vllm_mode": "colocate"}}) is None
     assert generation_gpus({**GRPO, "rl": "dpo"}) is None
     assert generation_gpus({"rl": "grpo", "trl": {"use_vllm": False}}) is None
+    # The switch as Axolotl's schema reads it: "true" starts TRL's client, so the server too.
+    assert generation_gpus({**GRPO, "trl": {"use_vllm": "true", "vllm_mode": "server"}}) == 1
+    assert generation_gpus({**GRPO, "trl": {"use_vllm": "false", "vllm_mode": "server"}}) is None
     with pytest.raises(WizardError, match="not counts"):
         generation_gpus({**GRPO, "vllm": {"tensor_parallel_size": "two"}})
 

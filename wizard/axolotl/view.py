@@ -73,6 +73,12 @@ class AxolotlConfig:
         return self.text(K.BASE_MODEL_CONFIG) or self.text(K.BASE_MODEL)
 
     @property
+    def tokenizer_source(self) -> str | None:
+        """Where the tokenizer loads from, as Axolotl's `normalize_config` fills it in:
+        `tokenizer_config`, else `base_model_config`, else `base_model`."""
+        return self.text(K.TOKENIZER_CONFIG) or self.base_model
+
+    @property
     def adapter(self) -> str | None:
         """`lora`, `qlora`, another adapter's name, or None for a full fine-tune."""
         value = self.raw.get(K.ADAPTER)
@@ -188,6 +194,34 @@ class AxolotlConfig:
     def sharded(self) -> bool:
         return self.deepspeed is not None or self.fsdp_version is not None
 
+    @property
+    def fsdp_offload(self) -> bool:
+        """FSDP keeps the parameters (and the optimizer states) on the CPU:
+        `fsdp_config.(fsdp_)offload_params`, or an `offload` option in the legacy `fsdp:` list."""
+        options = self.raw.get(K.FSDP)
+        listed = isinstance(options, list) and any("offload" in str(o) for o in options)
+        return bool(self.fsdp_settings.get("offload_params")) or listed
+
+    # -- activations --------------------------------------------------------------------------
+
+    @property
+    def gradient_checkpointing(self) -> bool:
+        """Activations are recomputed in the backward pass: `gradient_checkpointing` on (its
+        deprecated `offload` spellings included), or activation offloading, which Axolotl only
+        runs with checkpointing."""
+        return self.on(K.GRADIENT_CHECKPOINTING) or self.activation_offload
+
+    @property
+    def activation_offload(self) -> bool:
+        """Checkpointed activations leave the GPU: `gradient_checkpointing: offload` or
+        `offload_disk` (deprecated spellings), or `activation_offloading` on, but for `disk`
+        (which the estimate has always left out, though `offload_disk` is its old name)."""
+        checkpointing = self.raw.get(K.GRADIENT_CHECKPOINTING)
+        if isinstance(checkpointing, str) and checkpointing.lower().startswith("offload"):
+            return True
+        offloading = self.raw.get(K.ACTIVATION_OFFLOADING)
+        return offloading not in (None, False, "disk") and is_on(offloading)
+
     # -- the objective ------------------------------------------------------------------------
 
     @property
@@ -207,6 +241,21 @@ class AxolotlConfig:
     @property
     def vllm(self) -> Mapping[str, Any]:
         return self.mapping(K.VLLM)
+
+    @property
+    def vllm_parallel_sizes(self) -> list[Any]:
+        """`vllm.tensor_parallel_size` and `vllm.data_parallel_size` as written (1 when unset):
+        a vLLM server takes their product in GPUs."""
+        return [self.vllm.get(name) or 1 for name in ("tensor_parallel_size", "data_parallel_size")]
+
+    @property
+    def vllm_mode(self) -> str | None:
+        """How GRPO generates with vLLM (`trl.use_vllm` on): `trl.vllm_mode` as written
+        (`server`: GPUs of its own, `colocate`: beside the trainers); None without vLLM."""
+        if self.rl != "grpo" or not is_on(self.trl.get("use_vllm")):
+            return None
+        mode = self.trl.get("vllm_mode")
+        return mode if isinstance(mode, str) else None
 
     # -- data and output ----------------------------------------------------------------------
 

@@ -127,8 +127,7 @@ def run(args: argparse.Namespace) -> int:
     code = 1 if args.strict and warnings else report.exit_code
     if args.json:
         data = report.to_dict()
-        data["strict"] = bool(args.strict)
-        data["exit_code"] = code
+        data.update(strict=bool(args.strict), exit_code=code)
         if fixed is not None:
             data["fix"] = fixed.to_dict()
         print(json.dumps(data, indent=2))

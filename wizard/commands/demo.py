@@ -17,12 +17,15 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.axolotl.offline import OFFLINE_ENV
 from wizard.commands.argtypes import add_set_argument, verb_parser
 from wizard.errors import Stopped, WizardError
 from wizard.terminal import shell_path, visible
+
+if TYPE_CHECKING:
+    from wizard.axolotl.view import AxolotlConfig
 
 HELP = "train a tiny model on the CPU, end to end (about a minute; no downloads)"
 EPILOG = """\
@@ -245,9 +248,9 @@ class LossTrend:
 
 
 def _summary(
-    root: Path, run_dir: Path, config: dict[str, Any], progress: Progress, seconds: float
+    root: Path, run_dir: Path, config: AxolotlConfig, progress: Progress, seconds: float
 ) -> None:
-    output = run_dir / str(config.get("output_dir", "./outputs"))
+    output = run_dir / (config.output_dir or "./outputs")
     weights = sorted(p.name for p in output.glob("*.safetensors"))
     trend = LossTrend.of(progress.losses)
     _say("")

@@ -28,20 +28,21 @@ The architecture comes from base_model: a local folder with config.json, the Hug
 or the built-in catalog; nothing is downloaded. GiB = 2^30 bytes.
 """
 
-LABELS = {
-    "weights": "model weights",
-    "reference_model": "reference model (frozen copy)",
-    "adapter": "adapter (LoRA) weights",
-    "optimizer_states": "optimizer states",
-    "paged_optimizer_states": "optimizer states (paged: CUDA managed memory)",
-    "master_weights": "fp32 master weights",
-    "gradients": "gradients",
-    "activations": "activations",
-    "logits_loss": "logits and loss",
-    "buffers": "buffers (dequant, ZeRO, step)",
-    "cuda_overhead": "CUDA context + allocator",
-    "vllm": "vLLM (colocated generation)",
-}
+# The estimate's terms (the keys of its `breakdown_gib`), as the table names them.
+LABELS = dict(
+    weights="model weights",
+    reference_model="reference model (frozen copy)",
+    adapter="adapter (LoRA) weights",
+    optimizer_states="optimizer states",
+    paged_optimizer_states="optimizer states (paged: CUDA managed memory)",
+    master_weights="fp32 master weights",
+    gradients="gradients",
+    activations="activations",
+    logits_loss="logits and loss",
+    buffers="buffers (dequant, ZeRO, step)",
+    cuda_overhead="CUDA context + allocator",
+    vllm="vLLM (colocated generation)",
+)
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -147,18 +148,19 @@ def config_of(target: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from wizard.axolotl import keys as K
     from wizard.axolotl.deepspeed_file import load_deepspeed
+    from wizard.axolotl.view import view_of
     from wizard.estimate import HostLimit, estimate
     from wizard.models import resolve_arch
     from wizard.yamlio import load_yaml_mapping
 
     path = config_of(args.config)
-    cfg = load_yaml_mapping(path, "config")
-    base_model = cfg.get("base_model_config") or cfg.get("base_model")
-    if not isinstance(base_model, str) or not base_model:
+    cfg = view_of(load_yaml_mapping(path, "config"))
+    if not cfg.base_model:
         raise WizardError(f"{path}: base_model is missing", "add base_model: <hub id or folder>")
-    arch = resolve_arch(base_model, base_dir=path.parent)
-    deepspeed = load_deepspeed(cfg.get("deepspeed"), path)
+    arch = resolve_arch(cfg.base_model, base_dir=path.parent)
+    deepspeed = load_deepspeed(cfg.value(K.DEEPSPEED), path)
     hardware = run_hardware(path, args)
     host = HostLimit(None if hardware.host_ram is None else hardware.host_ram.gib, hardware.nodes)
     result = estimate(cfg, arch, deepspeed=deepspeed, gpus=hardware.gpus,

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wizard.axolotl import keys as K
 from wizard.axolotl.batch import batch_text
 from wizard.commands.argtypes import (
     cpu_count,
@@ -199,8 +200,8 @@ def report_problems(problems: list[Problem]) -> None:
 def report_batch(prepared: Prepared) -> None:
     """The effective batch of this launch; a warning when the flags changed the plan's."""
     config = prepared.target.config
-    micro, accumulation = config.get("micro_batch_size", 1), config.get(
-        "gradient_accumulation_steps", 1)  # fmt: skip
+    micro = config.value(K.MICRO_BATCH_SIZE, 1)
+    accumulation = config.value(K.GRADIENT_ACCUMULATION_STEPS, 1)
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in (micro, accumulation)):
         return  # preflight's lint has said what is wrong with them
     layout, planned = prepared.layout, prepared.planned
@@ -281,11 +282,9 @@ def print_dry_run(prepared: Prepared) -> None:
 
 
 def print_ray_header(prepared: Prepared) -> None:
-    from wizard.axolotl.flags import is_on
-
     print(f"# axolotl-wizard launch --dry-run: a Ray job of {prepared.layout.num_processes} "
           "worker(s), one per GPU, on the Ray cluster's machines")  # fmt: skip
-    if is_on(prepared.target.config.get("use_ray")):
+    if prepared.target.config.uses_ray:
         print("# planned with distributed.launcher=ray (use_ray: true in the config): launch "
               "submits it to Ray without --ray")  # fmt: skip
 

@@ -2,7 +2,8 @@
 
 Pure: no torch, transformers, axolotl, deepspeed or accelerate. Entry points:
 `estimate(cfg, arch, ...)`, `autofit(cfg, arch, ...)`,
-`workload_from_config(cfg, deepspeed, gpus=)`.
+`workload_from_config(cfg, deepspeed, gpus=)`; `cfg` is an Axolotl config or its typed view
+(`wizard.axolotl.view`), which reads every key.
 """
 
 from __future__ import annotations

@@ -11,7 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
+from wizard.axolotl import keys as K
 from wizard.axolotl.batch import sequences_per_step
+from wizard.axolotl.view import AxolotlConfig, view_of
 from wizard.errors import WizardError
 from wizard.estimate.core import Estimate, compose
 from wizard.estimate.workload import Workload, workload_from_config
@@ -120,12 +122,12 @@ class Plan:
     def axolotl_keys(self) -> dict[str, Any]:
         """The Axolotl keys this plan sets; DeepSpeed is described, the caller renders the JSON."""
         keys: dict[str, Any] = {
-            "micro_batch_size": self.micro_batch,
-            "gradient_accumulation_steps": self.grad_accum,
-            "gradient_checkpointing": self.grad_ckpt,
+            K.MICRO_BATCH_SIZE: self.micro_batch,
+            K.GRADIENT_ACCUMULATION_STEPS: self.grad_accum,
+            K.GRADIENT_CHECKPOINTING: self.grad_ckpt,
         }
         if self.fsdp:
-            keys["fsdp_version"] = 2
+            keys[K.FSDP_VERSION] = 2
             keys["fsdp_offload_params"] = self.offload_params
         elif self.zero_stage:
             keys["deepspeed_zero_stage"] = self.zero_stage
@@ -242,7 +244,7 @@ def _plans(
 
 
 def autofit(
-    cfg: Mapping[str, Any],
+    cfg: Mapping[str, Any] | AxolotlConfig,
     arch: ModelArch,
     *,
     gpus: int,
@@ -264,7 +266,8 @@ def autofit(
             f"(got {gpu_mem_gib}, {target_batch}, {margin})",
             "check the GPU memory and the effective batch you asked for",
         )
-    cleaned = {k: v for k, v in cfg.items() if k != "deepspeed"}
+    # The layouts tried replace the config's own DeepSpeed file.
+    cleaned = {k: v for k, v in view_of(cfg).raw.items() if k != K.DEEPSPEED}
     base = workload_from_config(cleaned, None, gpus=gpus)
     per_gpu = -(-target_batch // gpus)  # at least the target; rounded up to whole sequences
     budget = gpu_mem_gib * (1 - margin)

@@ -169,26 +169,27 @@ def compose(arch: ModelArch, spec: Workload, gpu_mem_gib: float | None) -> Estim
     """The estimate for an already-normalized run."""
     states = model_states(arch, spec)
     phase, live = _live_terms(arch, spec)
-    breakdown = {
-        "weights": base_weight_bytes(arch, spec),
+    breakdown = dict(
+        weights=base_weight_bytes(arch, spec),
         # DPO/IPO/KTO's frozen copy, stored and sharded as the trained weights are.
-        "reference_model": base_weight_bytes(arch, spec) if spec.reference_model else 0.0,
-        "adapter": adapter_weight_bytes(arch, spec),
-        "optimizer_states": states.optimizer - states.paged,
-        "master_weights": states.master,
+        reference_model=base_weight_bytes(arch, spec) if spec.reference_model else 0.0,
+        adapter=adapter_weight_bytes(arch, spec),
+        optimizer_states=states.optimizer - states.paged,
+        master_weights=states.master,
         **live,
-    }
+    )
     allocated = sum(breakdown.values())  # what PyTorch's caching allocator hands out
     if states.paged:
         # Paged optimizer states sit in CUDA managed memory, beside the allocator: nvidia-smi
         # shows them while resident, torch.cuda.max_memory_* never does.
         breakdown["paged_optimizer_states"] = states.paged
-    if spec.vllm_share and gpu_mem_gib:
-        # vLLM reserves its share of the GPU up front (weights and KV cache), beside training.
-        breakdown["vllm"] = spec.vllm_share * gpu_mem_gib * GIB
+    # vLLM reserves its share of the GPU up front (weights and KV cache), beside training.
+    vllm = spec.vllm_share * gpu_mem_gib * GIB if spec.vllm_share and gpu_mem_gib else 0.0
+    if vllm:
+        breakdown.update(vllm=vllm)
     context = CUDA_CONTEXT_GIB + (NCCL_GIB if spec.gpus > 1 else 0.0)
     breakdown["cuda_overhead"] = allocated * FRAGMENTATION + context * GIB
-    beside = breakdown.get("vllm", 0.0) + states.paged
+    beside = vllm + states.paged
     peak = (allocated + breakdown["cuda_overhead"] + beside) / GIB
     fits, verdict = verdict_for(peak, gpu_mem_gib)
     cpu = states.cpu + (total_params(arch) * 2 if spec.offload_params else 0.0)

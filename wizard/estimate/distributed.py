@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from wizard.axolotl import keys as K
+from wizard.axolotl.view import AxolotlConfig
 from wizard.errors import WizardError
+
+# Where a DeepSpeed `offload_optimizer` / `offload_param` section puts the states.
+OFFLOAD_DEVICE = "device"
 
 
 def _offloaded(section: Any) -> bool:
     if not isinstance(section, Mapping):
         return False
-    return str(section.get("device", "none")).lower() in ("cpu", "nvme")
+    return str(section.get(OFFLOAD_DEVICE, "none")).lower() in ("cpu", "nvme")
 
 
 def _elements(value: Any, default: int) -> int:
@@ -21,30 +26,26 @@ def _elements(value: Any, default: int) -> int:
     return default
 
 
-def _fsdp_fields(cfg: Mapping[str, Any]) -> tuple[bool, bool]:
-    fsdp = cfg.get("fsdp")
-    fsdp_cfg = cfg.get("fsdp_config") or {}
-    enabled = bool(fsdp) or bool(fsdp_cfg)
+def _fsdp_shards(view: AxolotlConfig) -> bool:
+    """FSDP shards the model states: `fsdp_config` given, or a legacy `fsdp:` list that names
+    a sharding strategy."""
+    fsdp = view.value(K.FSDP)
     if isinstance(fsdp, list):
-        enabled = any("shard" in str(item) for item in fsdp)
-    offload = False
-    if isinstance(fsdp_cfg, Mapping):
-        offload = bool(fsdp_cfg.get("offload_params") or fsdp_cfg.get("fsdp_offload_params"))
-    if isinstance(fsdp, list):
-        offload = offload or any("offload" in str(item) for item in fsdp)
-    return enabled, offload
+        return any("shard" in str(item) for item in fsdp)
+    return bool(fsdp) or bool(view.value(K.FSDP_CONFIG))
 
 
 def distributed_fields(
-    cfg: Mapping[str, Any], deepspeed: Mapping[str, Any] | None, gpus: int, notes: list[str]
+    view: AxolotlConfig, deepspeed: Mapping[str, Any] | None, gpus: int, notes: list[str]
 ) -> dict[str, Any]:
     """zero_stage, offload_optimizer, offload_params, fsdp and gpus for a Workload."""
     if not isinstance(gpus, int) or isinstance(gpus, bool) or gpus < 1:
         raise WizardError(f"gpus is {gpus!r}; it must be at least 1", "pass --gpus N with N >= 1")
-    fsdp, fsdp_offload = _fsdp_fields(cfg)
-    if cfg.get("deepspeed") and deepspeed is None:
+    fsdp, fsdp_offload = _fsdp_shards(view), view.fsdp_offload
+    named = view.value(K.DEEPSPEED)
+    if named and deepspeed is None:
         raise WizardError(
-            f"the config names deepspeed: {cfg.get('deepspeed')!r}, but its JSON was not given",
+            f"the config names deepspeed: {named!r}, but its JSON was not given",
             "make the DeepSpeed JSON path right (relative to the config's folder), or remove it",
         )
     zero = (deepspeed or {}).get("zero_optimization") or {}
@@ -61,12 +62,12 @@ def distributed_fields(
     offload_par = stage == 3 and _offloaded(zero.get("offload_param"))
     if fsdp:
         offload_par = fsdp_offload
-    return {
-        "ds_reduce_bucket": _elements(zero.get("reduce_bucket_size"), 0),
-        "ds_allgather_bucket": _elements(zero.get("allgather_bucket_size"), 500_000_000),
-        "zero_stage": int(stage) if not fsdp else 3,
-        "offload_optimizer": offload_opt or (fsdp and fsdp_offload),
-        "offload_params": offload_par,
-        "fsdp": fsdp,
-        "gpus": gpus,
-    }
+    return dict(
+        ds_reduce_bucket=_elements(zero.get("reduce_bucket_size"), 0),
+        ds_allgather_bucket=_elements(zero.get("allgather_bucket_size"), 500_000_000),
+        zero_stage=int(stage) if not fsdp else 3,
+        offload_optimizer=offload_opt or (fsdp and fsdp_offload),
+        offload_params=offload_par,
+        fsdp=fsdp,
+        gpus=gpus,
+    )

@@ -1,4 +1,5 @@
-"""The estimator's front door: a flat Axolotl config in, the estimate (with advice) out."""
+"""The estimator's front door: an Axolotl config (or its typed view) in, the estimate (with
+advice) out."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from wizard.axolotl.view import AxolotlConfig
 from wizard.estimate.advice import HostLimit
 from wizard.estimate.advice import advise as with_advice
 from wizard.estimate.confidence import confidence
@@ -15,7 +17,7 @@ from wizard.models import ModelArch
 
 
 def estimate(
-    cfg: Mapping[str, Any],
+    cfg: Mapping[str, Any] | AxolotlConfig,
     arch: ModelArch,
     *,
     deepspeed: Mapping[str, Any] | None = None,

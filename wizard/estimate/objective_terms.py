@@ -15,8 +15,9 @@ per sample, and vLLM's share of the GPU when GRPO generates beside training.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
+
+from wizard.axolotl.view import AxolotlConfig
 
 PAIRED = frozenset({"dpo", "ipo", "orpo", "simpo", "kto"})
 WITH_REFERENCE = frozenset({"dpo", "ipo", "kto"})
@@ -25,47 +26,43 @@ VLLM_SHARE_DEFAULT = 0.9
 COMPLETION_DEFAULT = 256
 
 
-def completion_tokens(cfg: Mapping[str, Any]) -> int:
+def completion_tokens(view: AxolotlConfig) -> int:
     """The tokens GRPO writes after each prompt (0 for every other objective)."""
-    if str(cfg.get("rl") or "").lower() != "grpo":
+    if view.rl != "grpo":
         return 0
-    trl = cfg.get("trl")
-    length = trl.get("max_completion_length") if isinstance(trl, Mapping) else None
+    length = view.trl.get("max_completion_length")
     if isinstance(length, int) and not isinstance(length, bool) and length > 0:
         return length
     return COMPLETION_DEFAULT
 
 
-def _grpo_beta(cfg: Mapping[str, Any]) -> float:
-    trl = cfg.get("trl")
-    beta = trl.get("beta") if isinstance(trl, Mapping) else None
+def _grpo_beta(view: AxolotlConfig) -> float:
+    beta = view.trl.get("beta")
     return float(beta) if isinstance(beta, (int, float)) and not isinstance(beta, bool) else 0.0
 
 
-def _colocated_share(cfg: Mapping[str, Any]) -> float:
-    trl, vllm = cfg.get("trl"), cfg.get("vllm")
-    trl = trl if isinstance(trl, Mapping) else {}
-    if not trl.get("use_vllm") or trl.get("vllm_mode") != "colocate":
+def _colocated_share(view: AxolotlConfig) -> float:
+    if view.vllm_mode != "colocate":
         return 0.0
-    share = vllm.get("gpu_memory_utilization") if isinstance(vllm, Mapping) else None
+    share = view.vllm.get("gpu_memory_utilization")
     if isinstance(share, (int, float)) and not isinstance(share, bool) and 0 < share < 1:
         return float(share)
     return VLLM_SHARE_DEFAULT
 
 
-def objective_fields(cfg: Mapping[str, Any], method: str, notes: list[str]) -> dict[str, Any]:
+def objective_fields(view: AxolotlConfig, method: str, notes: list[str]) -> dict[str, Any]:
     """The Workload fields of the objective: `rl` and what its trainer keeps in memory."""
-    kind = str(cfg.get("rl") or "sft").lower()
-    reference = kind in WITH_REFERENCE or (kind == "grpo" and _grpo_beta(cfg) > 0)
+    kind = view.objective
+    reference = kind in WITH_REFERENCE or (kind == "grpo" and _grpo_beta(view) > 0)
     if reference and method != "full":
         notes.append(f"{kind} with an adapter: the reference pass disables the adapter, no copy")
         reference = False
     elif reference:
         notes.append(f"{kind}: a frozen reference copy of the model sits beside the trained one")
     if kind == "grpo":
-        notes.append(f"grpo: each sequence is the prompt plus {completion_tokens(cfg)} generated "
+        notes.append(f"grpo: each sequence is the prompt plus {completion_tokens(view)} generated "
                      "tokens (trl.max_completion_length)")  # fmt: skip
-    share = _colocated_share(cfg) if kind == "grpo" else 0.0
+    share = _colocated_share(view) if kind == "grpo" else 0.0
     if share:
         notes.append(f"GRPO with vLLM colocated: vLLM takes {share:.0%} of each GPU")
     return {

@@ -1,8 +1,8 @@
-"""The run, normalized: everything memory depends on, read from a flat Axolotl config dict.
+"""The run, normalized: everything memory depends on, read from an Axolotl config.
 
-Axolotl's YAML is loose (aliases, strings for booleans, keys that interact);
-`workload_from_config` is the one place that interprets it for the estimator, so the terms can
-work on plain fields.
+Axolotl's YAML is loose (aliases, strings for booleans, keys that interact); the typed view
+(`wizard.axolotl.view`) reads it as Axolotl does, and `workload_from_config` turns that into the
+estimator's plain fields, so the terms can work on them.
 """
 
 from __future__ import annotations
@@ -12,13 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from wizard.axolotl.attention import backend as attention_backend
+from wizard.axolotl import keys as K
 from wizard.axolotl.flags import is_on
+from wizard.axolotl.view import AxolotlConfig, view_of
 from wizard.errors import WizardError
 
 # Axolotl's own defaults for the keys an estimate needs (axolotl 0.19.0 schema).
 DEFAULT_SEQUENCE_LEN = 2048
 DEFAULT_OPTIMIZER = "adamw_torch_fused"
+# The DeepSpeed JSON's sections that switch half precision on (`bf16.enabled`).
+DEEPSPEED_HALF_SECTIONS = ("bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,8 @@ class Workload:
         return self.zero_stage > 0 and not self.fsdp
 
 
-def _int(cfg: Mapping[str, Any], key: str, default: int) -> int:
-    value = cfg.get(key)
+def _int(view: AxolotlConfig, key: str, default: int) -> int:
+    value = view.value(key)
     if value is None:
         return default
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -99,48 +102,43 @@ def _int(cfg: Mapping[str, Any], key: str, default: int) -> int:
     return int(value)
 
 
-def _fraction(cfg: Mapping[str, Any], key: str) -> float:
+def _fraction(view: AxolotlConfig, key: str) -> float:
     """A share such as lora_dropout: 0 when unset; a bad value is an error naming the key."""
-    value = cfg.get(key) or 0.0
+    value = view.value(key) or 0.0
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
         raise WizardError(f"{key} is {value!r}; it must be a number from 0 to 1", f"fix {key}")
     return float(value)
 
 
-def _method(cfg: Mapping[str, Any], notes: list[str]) -> tuple[str, int]:
-    adapter = str(cfg.get("adapter") or "").lower() or None
-    in4, in8 = is_on(cfg.get("load_in_4bit")), is_on(cfg.get("load_in_8bit"))
-    if adapter == "qlora":
-        if not in4:
-            notes.append(
-                "adapter: qlora without load_in_4bit: true (Axolotl rejects it); estimated as 4-bit"
-            )
-        return "qlora", 4
-    if adapter == "lora":
-        return "lora", 8 if in8 else 4 if in4 else 16
-    if adapter is not None:
+def _method(view: AxolotlConfig, notes: list[str]) -> tuple[str, int]:
+    """The method and the bits of the frozen base weights (`AxolotlConfig.base_bits`)."""
+    adapter, in4 = view.adapter, view.on(K.LOAD_IN_4BIT)
+    if adapter not in (None, "lora", "qlora"):
         raise WizardError(
             f"adapter {adapter!r} is not one the estimator models",
             "use adapter: lora or qlora, or leave adapter out for full fine-tuning",
         )
-    if in4 or in8:
+    if adapter == "qlora" and not in4:
+        notes.append(
+            "adapter: qlora without load_in_4bit: true (Axolotl rejects it); estimated as 4-bit"
+        )
+    if adapter is None and (in4 or view.on(K.LOAD_IN_8BIT)):
         notes.append(
             "load_in_4bit/8bit without an adapter: Axolotl trains no quantized full "
             "model; estimated as full 16-bit"
         )
-    return "full", 16
+    return view.method, view.base_bits
 
 
-def _precision(cfg: Mapping[str, Any], deepspeed: Mapping[str, Any] | None) -> int:
+def _precision(view: AxolotlConfig, deepspeed: Mapping[str, Any] | None) -> int:
     ds = deepspeed or {}
-    ds_half = any(is_on((ds.get(k) or {}).get("enabled")) for k in ("bf16", "fp16"))
-    half = any(is_on(cfg.get(k)) for k in ("bf16", "fp16", "bfloat16", "float16"))
-    return 2 if half or ds_half else 4
+    ds_half = any(is_on((ds.get(k) or {}).get("enabled")) for k in DEEPSPEED_HALF_SECTIONS)
+    return 2 if view.half_precision or ds_half else 4
 
 
-def _attention(cfg: Mapping[str, Any]) -> str:
+def _attention(view: AxolotlConfig) -> str:
     """The estimator's kind of attention (flash, flex, eager, sdpa) for Axolotl's backend."""
-    impl = (attention_backend(cfg) or "").lower()
+    impl = (view.attention or "").lower()
     if "flash" in impl:
         return "flash"
     if "flex" in impl:
@@ -151,21 +149,21 @@ def _attention(cfg: Mapping[str, Any]) -> str:
     return "sdpa"
 
 
-def _loss(cfg: Mapping[str, Any]) -> str:
-    plugins = " ".join(str(p) for p in cfg.get("plugins") or [])
-    if is_on(cfg.get("cut_cross_entropy")) or "CutCrossEntropy" in plugins:
+def _loss(view: AxolotlConfig) -> str:
+    # `cut_cross_entropy` and `liger_*` are the plugins' keys, not in Axolotl's base schema.
+    if view.on("cut_cross_entropy") or any("CutCrossEntropy" in p for p in view.plugins):
         return "fused"
-    if is_on(cfg.get("liger_fused_linear_cross_entropy")):
+    if view.on("liger_fused_linear_cross_entropy"):
         return "fused"
-    if is_on(cfg.get("chunked_cross_entropy")):
+    if view.on(K.CHUNKED_CROSS_ENTROPY):
         return "chunked"
     return "upcast"
 
 
-def _lora_targets(cfg: Mapping[str, Any]) -> tuple[str, ...] | None:
-    if is_on(cfg.get("lora_target_linear")):
+def _lora_targets(view: AxolotlConfig) -> tuple[str, ...] | None:
+    if view.lora_targets_all_linear:
         return None
-    targets = cfg.get("lora_target_modules")
+    targets = view.value(K.LORA_TARGET_MODULES)
     if isinstance(targets, str):
         return None if targets == "all-linear" else (targets,)
     if not targets:
@@ -173,70 +171,59 @@ def _lora_targets(cfg: Mapping[str, Any]) -> tuple[str, ...] | None:
     return tuple(str(t) for t in targets)
 
 
-def _names(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    return tuple(str(v) for v in value or [])
-
-
-def _checkpointing(cfg: Mapping[str, Any]) -> tuple[bool, bool]:
-    value = cfg.get("gradient_checkpointing")
-    offload_value = cfg.get("activation_offloading")
-    offload = (offload_value not in (None, False, "disk")) and is_on(offload_value)
-    if isinstance(value, str) and value.lower().startswith("offload"):
-        return True, True
-    return is_on(value) or offload, offload
-
-
 def workload_from_config(
-    cfg: Mapping[str, Any], deepspeed: Mapping[str, Any] | None = None, *, gpus: int = 1
+    cfg: Mapping[str, Any] | AxolotlConfig,
+    deepspeed: Mapping[str, Any] | None = None,
+    *,
+    gpus: int = 1,
 ) -> Workload:
     """Read the memory-relevant settings of a flat Axolotl config (plus its DeepSpeed JSON)."""
     from wizard.estimate.distributed import distributed_fields
     from wizard.estimate.objective_terms import completion_tokens, objective_fields
 
+    view = view_of(cfg)
     notes: list[str] = []
-    method, bits = _method(cfg, notes)
-    attention, loss = _attention(cfg), _loss(cfg)
-    ckpt, offload = _checkpointing(cfg)
-    dist = distributed_fields(cfg, deepspeed, gpus, notes)
+    method, bits = _method(view, notes)
+    attention, loss = _attention(view), _loss(view)
+    dist = distributed_fields(view, deepspeed, gpus, notes)
     upcast = _upcast(method, attention, loss, dist, notes)
-    if not is_on(cfg.get("sample_packing")) and not is_on(cfg.get("pad_to_sequence_len")):
+    if not view.sample_packing and not view.on(K.PAD_TO_SEQUENCE_LEN):
         notes.append("no sample packing: assumes the longest batch reaches sequence_len")
     return Workload(
         method=method,
         weight_bits=bits,
-        compute_bytes=_precision(cfg, deepspeed),
-        **_lora_fields(cfg),
-        seq_len=_int(cfg, "sequence_len", DEFAULT_SEQUENCE_LEN) + completion_tokens(cfg),
-        micro_batch=_int(cfg, "micro_batch_size", 1),
-        grad_accum=_int(cfg, "gradient_accumulation_steps", 1),
-        grad_ckpt=ckpt,
-        activation_offload=offload,
+        compute_bytes=_precision(view, deepspeed),
+        **_lora_fields(view),
+        seq_len=_int(view, K.SEQUENCE_LEN, DEFAULT_SEQUENCE_LEN) + completion_tokens(view),
+        micro_batch=_int(view, K.MICRO_BATCH_SIZE, 1),
+        grad_accum=_int(view, K.GRADIENT_ACCUMULATION_STEPS, 1),
+        grad_ckpt=view.gradient_checkpointing,
+        activation_offload=view.activation_offload,
         attention=attention,
-        optimizer=str(cfg.get("optimizer") or DEFAULT_OPTIMIZER).lower(),
+        optimizer=view.optimizer or DEFAULT_OPTIMIZER,
         loss=loss,
-        fused_kernels=is_on(cfg.get("liger_rms_norm")) or is_on(cfg.get("torch_compile")),
+        fused_kernels=view.on("liger_rms_norm") or view.on(K.TORCH_COMPILE),
         upcast_fp32=upcast,
-        sample_packing=is_on(cfg.get("sample_packing")),
-        **objective_fields(cfg, method, notes),
+        sample_packing=view.sample_packing,
+        **objective_fields(view, method, notes),
         notes=tuple(notes),
         **dist,
     )
 
 
-def _lora_fields(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    save = [str(m) for m in cfg.get("lora_modules_to_save") or []]
-    return {
-        "double_quant": is_on(cfg.get("bnb_4bit_use_double_quant", True)),
-        "lora_r": _int(cfg, "lora_r", 8),
-        "lora_targets": _lora_targets(cfg),
-        "lora_param_targets": _names(cfg.get("lora_target_parameters")),
-        "quantize_experts": is_on(cfg.get("quantize_moe_experts")),
-        "lora_dropout": _fraction(cfg, "lora_dropout"),
-        "adapter_fp32": is_on(cfg.get("peft_autocast_adapter_dtype", True)),
-        "lora_train_embeddings": any(m in ("embed_tokens", "lm_head") for m in save),
-    }
+def _lora_fields(view: AxolotlConfig) -> dict[str, Any]:
+    saved = view.names(K.LORA_MODULES_TO_SAVE)
+    return dict(
+        # bitsandbytes' setting, read by Axolotl beside its schema; on unless turned off.
+        double_quant=is_on(view.value("bnb_4bit_use_double_quant", True)),
+        lora_r=_int(view, K.LORA_R, 8),
+        lora_targets=_lora_targets(view),
+        lora_param_targets=tuple(view.names(K.LORA_TARGET_PARAMETERS)),
+        quantize_experts=view.on(K.QUANTIZE_MOE_EXPERTS),
+        lora_dropout=_fraction(view, K.LORA_DROPOUT),
+        adapter_fp32=is_on(view.value(K.PEFT_AUTOCAST_ADAPTER_DTYPE, True)),
+        lora_train_embeddings=any(m in ("embed_tokens", "lm_head") for m in saved),
+    )
 
 
 def _upcast(method: str, attention: str, loss: str, dist: dict[str, Any], notes: list[str]) -> bool:
@@ -245,8 +232,7 @@ def _upcast(method: str, attention: str, loss: str, dist: dict[str, Any], notes:
     upcast = (
         method == "full"
         and attention in ("sdpa", "eager")
-        and not dist["fsdp"]
-        and not dist["zero_stage"]
+        and not dist["zero_stage"]  # FSDP counts as stage 3
         and loss != "fused"
     )
     if upcast:

@@ -84,7 +84,7 @@ class SectionDef(_Strict):
     id: str
     title: str
     questions: list[QuestionDef]
-    repeat: Literal["datasets"] | None = None
+    repeat: Literal["datasets", None] = None  # asked once per dataset of the answers
     gate: str | None = None
 
 

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from wizard.axolotl.flags import is_on
+from wizard.axolotl import keys as K
+from wizard.axolotl.view import AxolotlConfig, view_of
 
 if TYPE_CHECKING:
     from wizard.runspec import RunSpec
@@ -65,12 +66,13 @@ def layout_for(spec: RunSpec) -> Layout:
     )
 
 
-def precision_of(config: Mapping[str, Any]) -> MixedPrecision:
+def precision_of(config: Mapping[str, Any] | AxolotlConfig) -> MixedPrecision:
     """accelerate's --mixed_precision from the config's own keys (`bf16: auto` counts as bf16),
     so the launch line can never disagree with what Axolotl reads."""
-    if is_on(config.get("bf16")):
+    view = view_of(config)
+    if view.on(K.BF16):
         return "bf16"
-    if is_on(config.get("fp16")):
+    if view.on(K.FP16):
         return "fp16"
     return "no"
 

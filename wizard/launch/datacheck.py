@@ -37,10 +37,7 @@ LIMITS = Limits(max_record=64 * 1024 * 1024, budget=128 * 1024 * 1024)
 
 
 def check_datasets(pre: Preflight) -> None:
-    entries = pre.target.config.get("datasets") or []
-    if not isinstance(entries, list):
-        return  # check_config reports the type
-    for index, entry in enumerate(entries):
+    for index, entry in enumerate(pre.target.config.datasets):
         value = entry.get("path") if isinstance(entry, dict) else None
         if not isinstance(value, str):
             continue

@@ -14,14 +14,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wizard.axolotl.fsdp import fsdp_settings, fsdp_version
+from wizard.axolotl import keys as K
+from wizard.axolotl.view import AxolotlConfig, view_of
 
 FSDP2_WRAP = "TRANSFORMER_BASED_WRAP"
 LAUNCH_FLAG = "--use_fsdp"
+# accelerate's config file: the FSDP block's key, and the prefix of each setting in it.
+FSDP_BLOCK = "fsdp_config"
+SETTING_PREFIX = "fsdp_"
 
 
-def _fsdp1_strategy(config: Mapping[str, Any]) -> str:
-    options = config.get("fsdp")
+def _fsdp1_strategy(config: AxolotlConfig) -> str:
+    options = config.value(K.FSDP)
     names = [str(o).lower() for o in options] if isinstance(options, list) else []
     for option, strategy in (("shard_grad_op", "SHARD_GRAD_OP"), ("no_shard", "NO_SHARD"),
                              ("hybrid_shard", "HYBRID_SHARD")):  # fmt: skip
@@ -30,42 +34,39 @@ def _fsdp1_strategy(config: Mapping[str, Any]) -> str:
     return "FULL_SHARD"
 
 
-def _offload(config: Mapping[str, Any], settings: Mapping[str, Any]) -> bool:
-    options = config.get("fsdp")
-    listed = isinstance(options, list) and any("offload" in str(o) for o in options)
-    return bool(settings.get("offload_params")) or listed
-
-
-def fsdp_block(config: Mapping[str, Any]) -> dict[str, Any] | None:
+def fsdp_block(config: Mapping[str, Any] | AxolotlConfig) -> dict[str, Any] | None:
     """accelerate's `fsdp_config` block for this Axolotl config; None without FSDP."""
-    version = fsdp_version(config)
+    view = view_of(config)
+    version = view.fsdp_version
     if version is None:
         return None
-    settings = fsdp_settings(config)
+    settings = view.fsdp_settings
     ram_efficient = settings.get("cpu_ram_efficient_loading") is True
     reshard = settings.get("reshard_after_forward", True) is not False
     block: dict[str, Any] = {
-        "fsdp_version": version,
-        "fsdp_offload_params": _offload(config, settings),
-        "fsdp_auto_wrap_policy": settings.get("auto_wrap_policy") or FSDP2_WRAP,
-        "fsdp_reshard_after_forward": reshard if version == 2 else _fsdp1_strategy(config),
-        "fsdp_cpu_ram_efficient_loading": ram_efficient,
+        "version": version,
+        "offload_params": view.fsdp_offload,
+        "auto_wrap_policy": settings.get("auto_wrap_policy") or FSDP2_WRAP,
+        "reshard_after_forward": reshard if version == 2 else _fsdp1_strategy(view),
+        "cpu_ram_efficient_loading": ram_efficient,
         # accelerate's launcher refuses RAM-efficient loading without it (utils/launch.py:306).
-        "fsdp_sync_module_states": ram_efficient or settings.get("sync_module_states") is True,
-        "fsdp_activation_checkpointing": settings.get("activation_checkpointing") is True,
-        "fsdp_use_orig_params": settings.get("use_orig_params", version == 1) is not False,
+        "sync_module_states": ram_efficient or settings.get("sync_module_states") is True,
+        "activation_checkpointing": settings.get("activation_checkpointing") is True,
+        "use_orig_params": settings.get("use_orig_params", version == 1) is not False,
     }
     for key in ("transformer_layer_cls_to_wrap", "state_dict_type", "min_num_params"):
         if settings.get(key) is not None:
-            block[f"fsdp_{key}"] = settings[key]
-    return block
+            block[key] = settings[key]
+    return {SETTING_PREFIX + name: value for name, value in block.items()}
 
 
-def with_fsdp(accelerate: dict[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+def with_fsdp(
+    accelerate: dict[str, Any], config: Mapping[str, Any] | AxolotlConfig
+) -> dict[str, Any]:
     """accelerate's config file, with the FSDP block when the Axolotl config uses FSDP on
     several processes (one process shards nothing: it stays a plain run)."""
     block = fsdp_block(config)
     multi_gpu = accelerate.get("distributed_type") == "MULTI_GPU" and not accelerate.get("use_cpu")
     if block is None or not multi_gpu:
         return accelerate
-    return {**accelerate, "distributed_type": "FSDP", "fsdp_config": block}
+    return {**accelerate, "distributed_type": "FSDP", FSDP_BLOCK: block}

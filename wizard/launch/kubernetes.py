@@ -22,7 +22,9 @@ from typing import Any, Literal
 import yaml
 
 from wizard import __version__
-from wizard.axolotl.paths import is_local_path
+from wizard.axolotl import keys as K
+from wizard.axolotl.paths import MAYBE_LOCAL_KEYS, is_local_path
+from wizard.axolotl.view import AxolotlConfig
 from wizard.errors import WizardError
 from wizard.files import write_all
 from wizard.launch.command import Layout
@@ -35,7 +37,7 @@ APIS: tuple[Api, ...] = ("trainjob", "pytorchjob")
 CONFIG_MOUNT = "/config"
 DATA_MOUNT = "/data"
 CONFIG_NAME = "axolotl.yml"
-RUN_PATHS = ("output_dir", "dataset_prepared_path", "lora_model_dir")  # the run's own folders
+RUN_PATHS = (K.OUTPUT_DIR, K.DATASET_PREPARED_PATH, K.LORA_MODEL_DIR)  # the run's own folders
 KUBE_DIR = "kubernetes"
 RUNTIME = "torch-distributed"
 GPU = "nvidia.com/gpu"
@@ -98,26 +100,28 @@ def checked(options: KubeOptions) -> KubeOptions:
 
 
 def mount_paths(
-    config: dict[str, Any], name: str, deepspeed: str | None
+    config: AxolotlConfig, name: str, deepspeed: str | None
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """The config with its local paths moved to the mounts, and what to copy to the PVC."""
-    out = dict(config)
+    out = dict(config.raw)
     places = Places(f"{DATA_MOUNT}/runs/{name}")
     for key in RUN_PATHS:
-        value = out.get(key)
-        if isinstance(value, str) and value:
+        value = config.text(key)
+        if value:
             out[key] = places.in_run(key, value)
-    if "output_dir" not in out:
-        out["output_dir"] = places.free(places.run_root, "model-out")
-    for key in ("base_model", "base_model_config", "tokenizer_config"):
-        value = out.get(key)
-        if isinstance(value, str) and is_local_path(value):
+    if not config.has(K.OUTPUT_DIR):
+        out[K.OUTPUT_DIR] = places.free(places.run_root, "model-out")
+    for key in MAYBE_LOCAL_KEYS:
+        value = config.text(key)
+        if value and is_local_path(value):
             out[key] = places.copy(value, "models")
-    out["datasets"] = [_dataset(entry, places.copy) for entry in out.get("datasets") or []]
-    if not out["datasets"]:
-        del out["datasets"]
+    datasets = [_dataset(entry, places.copy) for entry in config.datasets]
+    if datasets:
+        out[K.DATASETS] = datasets
+    else:
+        out.pop(K.DATASETS, None)
     if deepspeed is not None:
-        out["deepspeed"] = f"{CONFIG_MOUNT}/{PurePosixPath(deepspeed).name}"
+        out[K.DEEPSPEED] = f"{CONFIG_MOUNT}/{PurePosixPath(deepspeed).name}"
     return out, places.copies
 
 

@@ -61,13 +61,13 @@ def hold_launch(run_dir: Path, output: Path, rank: int) -> LaunchLocks:
     """Lock the run folder, then the output folder; a one-line WizardError naming the launch
     that holds either. The run folder's lock is taken under its parent's lock, so a `new
     --force` never swaps the folder away under a launch that is starting."""
-    record: dict[str, Any] = {
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "run_dir": str(run_dir),
-        "output_dir": str(output),
-    }
+    record: dict[str, Any] = dict(
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        started_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        run_dir=str(run_dir),
+        output_dir=str(output),
+    )
     lock_file = run_lock(run_dir, rank)
     refuse_links(run_dir, [lock_file])
     locks = LaunchLocks([], created=make_folders(lock_file.parent))

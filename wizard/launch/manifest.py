@@ -92,24 +92,24 @@ def write_manifest(folder: ManifestDir, target: Target, data: ManifestData) -> N
             shutil.copy2(source, folder.path / source.name)
         except OSError as err:
             raise os_error(err, folder.path / source.name, "copy the config into") from None
-    record = {
-        "manifest_version": MANIFEST_VERSION,
-        "wizard_version": __version__,
-        "time_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "host": socket.gethostname(),
-        "platform": platform.platform(),
-        "python": sys.version.split()[0],
-        "run_dir": str(target.run_dir),
-        "config": target.config_arg,
-        "deepspeed": deepspeed.name if deepspeed else None,
-        "made_for_axolotl": target.made_for_axolotl,
-        "versions": data.versions,
-        "layout": asdict(data.layout),
-        "argv": data.command.argv,
-        "env_set": data.command.env,
-        "shell": data.command.shell_line(),
-        "warnings": data.warnings,
-    }
+    record: dict[str, Any] = dict(
+        manifest_version=MANIFEST_VERSION,
+        wizard_version=__version__,
+        time_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        host=socket.gethostname(),
+        platform=platform.platform(),
+        python=sys.version.split()[0],
+        run_dir=str(target.run_dir),
+        config=target.config_arg,
+        deepspeed=deepspeed.name if deepspeed else None,
+        made_for_axolotl=target.made_for_axolotl,
+        versions=data.versions,
+        layout=asdict(data.layout),
+        argv=data.command.argv,
+        env_set=data.command.env,
+        shell=data.command.shell_line(),
+        warnings=data.warnings,
+    )
     if data.server is not None:
         record["server_argv"] = data.server.argv
         record["server_env_set"] = data.server.env

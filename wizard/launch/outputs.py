@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wizard.axolotl import keys as K
+from wizard.axolotl.view import AxolotlConfig
 from wizard.errors import WizardError
 from wizard.launch.probe import free_bytes, weight_bytes
 from wizard.launch.target import Target
@@ -27,10 +29,12 @@ ADAPTER_CHECKPOINT_FACTOR = 0.05
 HEADROOM_BYTES = GIB // 2  # logs, the tokenized dataset cache, the final save's temp files
 # The Trainer's state of a checkpoint: its log history makes it a few megabytes after a long run.
 MAX_STATE_BYTES = 64 * 1024 * 1024
+# The last step the Trainer planned, in trainer_state.json (transformers' name, not Axolotl's).
+PLANNED_STEPS = "max_steps"
 
 
 def output_dir(target: Target) -> Path:
-    value = str(target.config.get("output_dir") or "./model-out")  # Axolotl's own default
+    value = target.config.output_dir or "./model-out"  # Axolotl's own default
     return target.run_dir / Path(value).expanduser()
 
 
@@ -81,7 +85,7 @@ def _check_not_finished(pre: Preflight, checkpoint: Path) -> None:
         )
 
 
-def finished_at(checkpoint: Path, config: dict[str, Any]) -> tuple[int | None, int | None]:
+def finished_at(checkpoint: Path, config: AxolotlConfig) -> tuple[int | None, int | None]:
     """(the checkpoint's step, the step the config ends at) from Trainer's trainer_state.json;
     the config's max_steps wins over the one the Trainer computed (it may have been raised).
     WizardError when the file is too big (or not text) to read."""
@@ -96,11 +100,11 @@ def finished_at(checkpoint: Path, config: dict[str, Any]) -> tuple[int | None, i
     step = state.get("global_step") if isinstance(state, dict) else None
     if not isinstance(step, int):
         return None, None
-    limit = config.get("max_steps")
-    if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
+    limit = config.whole(K.MAX_STEPS)
+    if limit is not None:
         return step, limit
-    epochs, epoch = config.get("num_epochs") or 1, state.get("epoch")
-    planned = state.get("max_steps")
+    epochs, epoch = config.value(K.NUM_EPOCHS) or 1, state.get("epoch")
+    planned = state.get(PLANNED_STEPS)
     if isinstance(epoch, (int, float)) and isinstance(epochs, (int, float)) and epoch < epochs:
         return step, None  # epochs were added since: there is more to train
     return step, planned if isinstance(planned, int) else None
@@ -108,7 +112,7 @@ def finished_at(checkpoint: Path, config: dict[str, Any]) -> tuple[int | None, i
 
 def model_bytes(target: Target) -> int | None:
     """Size of the base model's weight files, when they are on this machine."""
-    base = str(target.config.get("base_model") or "")
+    base = target.config.text(K.BASE_MODEL) or ""
     local = target.run_dir / Path(base).expanduser()
     if (local / "config.json").is_file():
         return weight_bytes(local)
@@ -116,17 +120,16 @@ def model_bytes(target: Target) -> int | None:
     return weight_bytes(cached) if cached is not None else None
 
 
-def checkpoints_kept(config: dict[str, Any]) -> int:
-    limit = config.get("save_total_limit")
-    saves = int(config.get("saves_per_epoch") or 1) * int(config.get("num_epochs") or 1)
+def checkpoints_kept(config: AxolotlConfig) -> int:
+    limit = config.value(K.SAVE_TOTAL_LIMIT)
+    saves = int(config.value(K.SAVES_PER_EPOCH) or 1) * int(config.value(K.NUM_EPOCHS) or 1)
     if isinstance(limit, int) and limit > 0:
         saves = min(saves, limit)
     return saves + 1  # the final save of the weights
 
 
-def needed_bytes(config: dict[str, Any], weights: int) -> int:
-    adapter = bool(config.get("adapter"))
-    factor = ADAPTER_CHECKPOINT_FACTOR if adapter else FULL_CHECKPOINT_FACTOR
+def needed_bytes(config: AxolotlConfig, weights: int) -> int:
+    factor = FULL_CHECKPOINT_FACTOR if config.adapter is None else ADAPTER_CHECKPOINT_FACTOR
     return int(weights * factor * checkpoints_kept(config)) + HEADROOM_BYTES
 
 
@@ -149,8 +152,8 @@ def check_disk(pre: Preflight) -> None:
 def deepspeed_path(target: Target) -> Path | None:
     from wizard.axolotl.deepspeed_file import find_deepspeed
 
-    value = target.config.get("deepspeed")
-    if not isinstance(value, str) or not value:
+    value = target.config.deepspeed
+    if not value:
         return None
     return find_deepspeed(value, target.config_path.parent, target.run_dir)
 
@@ -161,6 +164,6 @@ def deepspeed_dict(target: Target) -> dict[str, Any] | None:
     from wizard.axolotl.deepspeed_file import load_deepspeed
 
     try:
-        return load_deepspeed(target.config.get("deepspeed"), target.config_path, target.run_dir)
+        return load_deepspeed(target.config.value(K.DEEPSPEED), target.config_path, target.run_dir)
     except WizardError:
         return None

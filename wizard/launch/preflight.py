@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wizard.axolotl import keys as K
 from wizard.axolotl.paths import LOCAL_PREFIXES
 from wizard.launch.checks import Check, Preflight, Problem
 from wizard.launch.datacheck import check_datasets
@@ -36,7 +37,7 @@ def check_config(pre: Preflight) -> None:
     from wizard.lint import Env, lint_dict
 
     env = Env.for_cpu(cwd=pre.target.run_dir) if pre.layout.cpu else Env(cwd=pre.target.run_dir)
-    findings = lint_dict(pre.target.config, env=env, source=pre.target.config_path)
+    findings = lint_dict(dict(pre.target.config.raw), env=env, source=pre.target.config_path)
     errors = [f for f in findings if f.severity == "error" or f.code in MUST_EXIST_HERE]
     for finding in errors:
         pre.error(f"{finding.where}: {finding.message}", finding.fix)
@@ -69,14 +70,12 @@ def check_packages(pre: Preflight) -> None:
 def _check_flash_attn(pre: Preflight) -> None:
     """flash-attention 2 is a launch requirement of the runs that use it (the recipe picks it
     on Ampere to Hopper): without the package, loading the model fails minutes in."""
-    from wizard.axolotl.attention import NEED_FLASH_ATTN, backend
-
-    impl = backend(pre.target.config)
-    if impl not in NEED_FLASH_ATTN or pre.versions.get("flash_attn") is not None:
+    config = pre.target.config
+    if not config.needs_flash_attn or pre.versions.get("flash_attn") is not None:
         return
     report = pre.warn if pre.elsewhere else pre.machine_lacks
     report(
-        f"{impl} needs the flash-attn package, which {pre.python} cannot import",
+        f"{config.attention} needs the flash-attn package, which {pre.python} cannot import",
         "pip install flash-attn --no-build-isolation there (it builds against its torch), or "
         "make the run again with --set training.attention=sdpa",
     )
@@ -113,14 +112,14 @@ def _check_memory(pre: Preflight, gpu_mem_gib: float) -> None:
     from wizard.launch.outputs import deepspeed_dict
     from wizard.models import resolve_arch
 
-    base = str(pre.target.config.get("base_model", ""))
+    base = pre.target.config.base_model or ""
     try:
         arch = resolve_arch(base, base_dir=pre.target.run_dir)
     except Exception as err:  # an unknown architecture only skips the estimate
         pre.warn(f"no memory estimate for {base}: {err}")
         return
     deepspeed = deepspeed_dict(pre.target)
-    if pre.target.config.get("deepspeed") and deepspeed is None:
+    if pre.target.config.value(K.DEEPSPEED) and deepspeed is None:
         return  # a missing or broken DeepSpeed JSON: check_config has reported it
     result = estimate(pre.target.config, arch, deepspeed=deepspeed,
                       gpus=pre.layout.num_processes, gpu_mem_gib=gpu_mem_gib)  # fmt: skip
@@ -137,8 +136,8 @@ def _check_memory(pre: Preflight, gpu_mem_gib: float) -> None:
 
 def check_model(pre: Preflight) -> None:
     """The base model is a local folder, in the HF cache, or downloadable (not offline)."""
-    base = pre.target.config.get("base_model")
-    if not isinstance(base, str) or not base:
+    base = pre.target.config.text(K.BASE_MODEL)
+    if not base:
         return  # check_config has said so
     local = pre.target.run_dir / Path(base).expanduser()
     if local.exists() or base.startswith(LOCAL_PREFIXES):
@@ -167,8 +166,8 @@ def check_chat_template(pre: Preflight) -> None:
 
     config = pre.target.config
     indexes = needs_tokenizer_template(config)
-    source = config.get("tokenizer_config") or config.get("base_model")
-    if not indexes or not isinstance(source, str) or not source:
+    source = config.tokenizer_source
+    if not indexes or not source:
         return
     local = pre.target.run_dir / Path(source).expanduser()
     folder = local if local.is_dir() else cached_snapshot(source)

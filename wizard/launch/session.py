@@ -164,10 +164,9 @@ def _prepare_command(options: LaunchOptions, target: Target, layout: Layout,
 
 
 def _ray_command(options: LaunchOptions, target: Target, layout: Layout) -> LaunchCommand:
-    output = target.config.get("output_dir")
     return ray_command(
         target.config_arg, layout, target.run_dir, ray_address(options.ray_address),
-        ray_cli(options.python), output if isinstance(output, str) else None,
+        ray_cli(options.python), target.config.output_dir,
         options.extra_args,
     )  # fmt: skip
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from wizard.axolotl.flags import is_on
+from wizard.axolotl.view import AxolotlConfig, view_of
 from wizard.errors import UsageError, WizardError
 from wizard.launch.command import DEFAULT_PORT, Layout, MixedPrecision, precision_of
 from wizard.yamlio import load_yaml_mapping
@@ -52,7 +52,7 @@ class LaunchOptions:
 class Target:
     run_dir: Path  # absolute; the child's working directory, so the config's paths resolve
     config_path: Path  # absolute
-    config: dict[str, Any]
+    config: AxolotlConfig  # the config as Axolotl reads it (`config.raw`: as written)
     answers: dict[str, Any] | None  # the answers file as written by `new`, when there is one
 
     @property
@@ -88,7 +88,7 @@ def resolve_target(path: Path) -> Target:
     config = load_yaml_mapping(config_path, "Axolotl config")
     answers_path = config_path.parent / ANSWERS_FILENAME
     answers = load_yaml_mapping(answers_path, "answers file") if answers_path.is_file() else None
-    return Target(config_path.parent, config_path, config, answers)
+    return Target(config_path.parent, config_path, view_of(config), answers)
 
 
 def planned_layout(target: Target) -> tuple[Layout, MixedPrecision]:
@@ -110,7 +110,7 @@ def planned_launcher(options: LaunchOptions, target: Target) -> LaunchOptions:
     (`use_ray` in its config) is a Ray job, whose GPUs are the Ray cluster's. Axolotl's `train`
     starts Ray Train itself whenever `use_ray` is on, so accelerate would start one Ray job per
     process."""
-    ray = is_on(target.config.get("use_ray"))
+    ray = target.config.uses_ray
     if options.launcher is not None:
         if ray and options.launcher != "ray":
             raise WizardError(

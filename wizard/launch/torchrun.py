@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from wizard.axolotl.view import AxolotlConfig, view_of
 from wizard.errors import WizardError
 from wizard.launch.command import TRAIN_MODULE, LaunchCommand, Layout, MixedPrecision
 
@@ -44,24 +45,24 @@ def endpoint(layout: Layout) -> str:
 
 
 def torchrun_env(
-    config: Mapping[str, Any],
+    config: Mapping[str, Any] | AxolotlConfig,
     layout: Layout,
     precision: MixedPrecision,
     cpu_threads: int | None = None,
 ) -> dict[str, str]:
     """What accelerate's launcher would have set and Axolotl does not set before it matters."""
+    view = view_of(config)
     env = {"ACCELERATE_MIXED_PRECISION": precision, "ACCELERATE_DYNAMO_BACKEND": "NO"}
     if layout.cpu:
         env["ACCELERATE_USE_CPU"] = "true"
         if cpu_threads is not None:
             env["OMP_NUM_THREADS"] = str(cpu_threads)  # torchrun would set 1, with a warning
-    deepspeed = config.get("deepspeed")
-    if isinstance(deepspeed, str) and deepspeed:
+    if view.deepspeed:
         env["ACCELERATE_USE_DEEPSPEED"] = "true"
-        env["ACCELERATE_DEEPSPEED_CONFIG_FILE"] = deepspeed
-    elif config.get("fsdp_config") or config.get("fsdp"):
+        env["ACCELERATE_DEEPSPEED_CONFIG_FILE"] = view.deepspeed
+    elif view.fsdp_version is not None:
         env["ACCELERATE_USE_FSDP"] = "true"
-        env["FSDP_VERSION"] = str(config.get("fsdp_version") or 2)
+        env["FSDP_VERSION"] = str(view.fsdp_version)
     return env
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from wizard.axolotl.view import AxolotlConfig, view_of
 from wizard.errors import WizardError
 from wizard.launch.child import child_env, kept, new_file
 from wizard.launch.command import LaunchCommand, Layout
@@ -26,16 +27,12 @@ STOP_GRACE_S = 10.0
 SERVER_LOG = "vllm-server.log"
 
 
-def generation_gpus(config: Mapping[str, Any]) -> int | None:
+def generation_gpus(config: Mapping[str, Any] | AxolotlConfig) -> int | None:
     """How many GPUs the vLLM server takes; None when the config does not use server mode."""
-    trl = config.get("trl")
-    if config.get("rl") != "grpo" or not isinstance(trl, Mapping):
+    view = view_of(config)
+    if view.vllm_mode != "server":
         return None
-    if trl.get("use_vllm") is not True or trl.get("vllm_mode") != "server":
-        return None
-    vllm = config.get("vllm")
-    vllm = vllm if isinstance(vllm, Mapping) else {}
-    sizes = [vllm.get("tensor_parallel_size") or 1, vllm.get("data_parallel_size") or 1]
+    sizes = view.vllm_parallel_sizes
     if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in sizes):
         raise WizardError(f"vllm.tensor_parallel_size / data_parallel_size {sizes} are not counts",
                           "set them to whole numbers of GPUs, or leave them out (1)")  # fmt: skip
@@ -64,7 +61,10 @@ def split_devices(devices: list[str], generation: int) -> tuple[list[str], list[
 
 
 def server_plan(
-    config: Mapping[str, Any], layout: Layout, serve: tuple[str, ...], config_arg: str
+    config: Mapping[str, Any] | AxolotlConfig,
+    layout: Layout,
+    serve: tuple[str, ...],
+    config_arg: str,
 ) -> tuple[LaunchCommand, list[str]] | None:
     """The server's command and the trainers' GPUs, or None when there is no server to start."""
     generation = generation_gpus(config)

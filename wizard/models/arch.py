@@ -24,6 +24,8 @@ from wizard.models.families import (
 )
 from wizard.terminal import shown
 
+# config.json's architecture name (transformers' key; Axolotl's `model_type` is another thing).
+MODEL_TYPE = "model_type"
 # Multimodal wrappers whose text part is one of the families in the table.
 MULTIMODAL_TYPES = {
     "gemma3": "gemma3_text",
@@ -163,10 +165,10 @@ def _within_limit(value: int, what: str, name: str) -> int:
 
 def _text_config(config: Mapping[str, Any]) -> tuple[Mapping[str, Any], str, bool]:
     """Unwrap a multimodal config to its language model part."""
-    model_type = str(config.get("model_type", "")).lower()
+    model_type = str(config.get(MODEL_TYPE, "")).lower()
     text = config.get("text_config")
     if isinstance(text, Mapping) and (model_type in MULTIMODAL_TYPES or "vision_config" in config):
-        inner = str(text.get("model_type") or MULTIMODAL_TYPES.get(model_type, "llama")).lower()
+        inner = str(text.get(MODEL_TYPE) or MULTIMODAL_TYPES.get(model_type, "llama")).lower()
         return text, inner, True
     return config, model_type, "vision_config" in config
 

@@ -7,11 +7,18 @@ Read from the files transformers saves: `chat_template.jinja` (transformers >= 4
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from wizard.axolotl import keys as K
+from wizard.axolotl.view import AxolotlConfig, view_of
 
 # tokenizer_config.json carries the added tokens: a few MB for large vocabularies, never more.
 MAX_TOKENIZER_CONFIG_BYTES = 32 * 1024 * 1024
 TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json")
+# The template's key in tokenizer_config.json (transformers' file; Axolotl's key is named alike).
+TOKENIZER_TEMPLATE_KEY = "chat_template"
 
 
 def has_chat_template(folder: Path) -> bool | None:
@@ -25,26 +32,25 @@ def has_chat_template(folder: Path) -> bool | None:
         data = json.loads(config.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return None  # unreadable here: Axolotl's own loader will say what is wrong
-    return bool(data.get("chat_template")) if isinstance(data, dict) else None
+    return bool(data.get(TOKENIZER_TEMPLATE_KEY)) if isinstance(data, dict) else None
 
 
-def needs_tokenizer_template(cfg: dict[str, object]) -> list[int]:
+def needs_tokenizer_template(cfg: Mapping[str, Any] | AxolotlConfig) -> list[int]:
     """Indexes of the datasets whose chat template comes from the tokenizer, as Axolotl reads
     them: `type: chat_template` with no template of its own and none at the top level."""
-    if _own_template(cfg):
-        return []
-    datasets = cfg.get("datasets")
-    if not isinstance(datasets, list):
+    view = view_of(cfg)
+    if _names_template(view.value(K.CHAT_TEMPLATE), view.value(K.CHAT_TEMPLATE_JINJA)):
         return []
     return [
         index
-        for index, entry in enumerate(datasets)
+        for index, entry in enumerate(view.datasets)
         if isinstance(entry, dict)
         and str(entry.get("type") or "").split(".")[0] == "chat_template"
-        and not _own_template(entry)
+        # A dataset's own template keys are named as the top level's.
+        and not _names_template(entry.get(K.CHAT_TEMPLATE), entry.get(K.CHAT_TEMPLATE_JINJA))
     ]
 
 
-def _own_template(block: dict[str, object]) -> bool:
-    choice = block.get("chat_template")
-    return bool(block.get("chat_template_jinja")) or bool(choice and choice != "tokenizer_default")
+def _names_template(choice: Any, jinja: Any) -> bool:
+    """`chat_template` other than the tokenizer's own, or `chat_template_jinja`, is given."""
+    return bool(jinja) or bool(choice and choice != "tokenizer_default")
