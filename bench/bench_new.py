@@ -22,14 +22,14 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-# The floor under any verb that validates answers: the interpreter, PyYAML, Pydantic loaded the
-# way a quick verb loads it (wizard.startup), and one model built and validated.
+# The floor under any verb that validates answers: the interpreter, PyYAML, Pydantic imported
+# the usual way (on Python before 3.13 that brings asyncio, through typing_extensions), and one
+# strict model built and validated; with the collector off, plugins off and `os._exit`, as the
+# quick verbs run.
 FLOOR = """\
 import gc, os
 gc.disable()
 os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
-from wizard.startup import import_pydantic
-import_pydantic()
 import yaml
 from pydantic import BaseModel, ConfigDict
 class Answer(BaseModel):
