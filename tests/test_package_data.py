@@ -41,7 +41,10 @@ def test_the_wizard_reads_what_the_yaml_says(source: Path) -> None:
 def test_every_yaml_data_file_is_converted() -> None:
     found = {str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.yaml")}
     converted = {str(path.relative_to(PACKAGE)) for path in gen.sources()}
-    assert found - converted == READ_AS_YAML, "add the new data file to DATA in the script"
+    assert found - converted == READ_AS_YAML, (
+        "a YAML data file read with package_data goes in DATA of scripts/gen_package_data.py; "
+        "one read as YAML in READ_AS_YAML here"
+    )
 
 
 @pytest.fixture
