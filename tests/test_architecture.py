@@ -177,3 +177,68 @@ def test_the_pure_packages_import_nothing_heavy() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=120)  # fmt: skip
     assert done.stdout.strip() == "[]"
+
+
+# What changes `sys.modules` (the import system's own table): item assignment and deletion, and
+# these methods. A stand-in module there once leaned on other packages' private import details.
+_MUTATORS = {"__setitem__", "__delitem__", "setdefault", "pop", "popitem", "update", "clear"}
+
+
+def _is_sys_modules(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "modules"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "sys"
+    )
+
+
+def sys_modules_changes(tree: ast.AST) -> list[int]:
+    """The lines where `tree` changes `sys.modules` or takes a name for it to change it by."""
+    lines = []
+    for node in ast.walk(tree):
+        changed = (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.ctx, (ast.Store, ast.Del))
+            and _is_sys_modules(node.value)
+        ) or (
+            isinstance(node, ast.Attribute)
+            and node.attr in _MUTATORS
+            and _is_sys_modules(node.value)
+        )
+        aliased = (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "sys"
+            and any(alias.name == "modules" for alias in node.names)
+        ) or (isinstance(node, ast.Assign) and _is_sys_modules(node.value))
+        if changed or aliased:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_nothing_changes_sys_modules() -> None:
+    """Modules are loaded the usual way: no stand-in, no swap (tests may do what they need)."""
+    found = [
+        f"{name}:{line}"
+        for name, path in modules().items()
+        for line in sys_modules_changes(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert found == []
+
+
+def test_the_sys_modules_scan_finds_each_way_to_change_it() -> None:
+    changes = [
+        "sys.modules['x'] = m",
+        "sys.modules['x'], y = m, 1",
+        "del sys.modules['x']",
+        "sys.modules.__setitem__('x', m)",
+        "sys.modules.setdefault('x', m)",
+        "sys.modules.pop('x')",
+        "sys.modules.update(x=m)",
+        "from sys import modules",
+        "table = sys.modules",
+    ]
+    for code in changes:
+        assert sys_modules_changes(ast.parse(code)) == [1], code
+    reads = ["sys.modules.get('x')", "'x' in sys.modules", "m = sys.modules['x']"]
+    assert [sys_modules_changes(ast.parse(code)) for code in reads] == [[], [], []]

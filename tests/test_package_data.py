@@ -1,93 +1,74 @@
-"""The package's YAML data files, read through a JSON copy kept in the user's cache: the copy
-only ever holds what parsing the YAML gives, and a cache that fails is passed by."""
+"""The package's YAML data files are read through the JSON that `scripts/gen_package_data.py`
+converts them to: each JSON says exactly what its YAML says, and an edited YAML whose JSON was
+not regenerated fails here."""
 
 from __future__ import annotations
 
-import json
-import os
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
-from wizard import yamlio
-from wizard.yamlio import data_cache_dir, package_data, safe_load
+from wizard.yamlio import package_data, safe_load
 
-FILES = [
-    ("wizard.models", "catalog.yaml"),
-    ("wizard.models", "families.yaml"),
-    ("wizard.estimate", "checked.yaml"),
-    ("wizard.lint", "data/inventory-0.19.0.yaml"),
-]
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+
+import gen_package_data as gen
+
+PACKAGE = REPO / "wizard"
+# YAML in the package that is read as YAML, not through a converted copy.
+READ_AS_YAML = {"interview/questions.yaml"}
+
+
+@pytest.mark.parametrize("source", gen.sources(), ids=lambda path: path.name)
+def test_each_json_is_what_its_yaml_says_now(source: Path) -> None:
+    assert gen.target(source).is_file(), "run `python scripts/gen_package_data.py`"
+    assert gen.target(source).read_text(encoding="utf-8") == gen.converted(source), (
+        "run `python scripts/gen_package_data.py`"
+    )
+
+
+@pytest.mark.parametrize("source", gen.sources(), ids=lambda path: path.name)
+def test_the_wizard_reads_what_the_yaml_says(source: Path) -> None:
+    relative = source.relative_to(PACKAGE.parent)
+    package = ".".join(relative.parts[:2])  # wizard.<subpackage>
+    name = "/".join(relative.parts[2:])
+    assert package_data(package, name) == safe_load(source.read_text(encoding="utf-8"))
+
+
+def test_every_yaml_data_file_is_converted() -> None:
+    found = {str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.yaml")}
+    converted = {str(path.relative_to(PACKAGE)) for path in gen.sources()}
+    assert found - converted == READ_AS_YAML, (
+        "a YAML data file read with package_data goes in DATA of scripts/gen_package_data.py; "
+        "one read as YAML in READ_AS_YAML here"
+    )
 
 
 @pytest.fixture
-def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    return data_cache_dir()
+def copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A package folder holding the families table and its JSON, as the generator sees it."""
+    monkeypatch.setattr(gen, "PACKAGE", tmp_path)
+    monkeypatch.setattr(gen, "ROOT", tmp_path)
+    monkeypatch.setattr(gen, "DATA", ("models/*.yaml",))
+    (tmp_path / "models").mkdir()
+    for name in ("families.yaml", "families.json"):
+        shutil.copy(PACKAGE / "models" / name, tmp_path / "models" / name)
+    return tmp_path / "models" / "families.yaml"
 
 
-@pytest.mark.parametrize(("package", "name"), FILES)
-def test_the_cached_copy_is_what_the_yaml_says(cache: Path, package: str, name: str) -> None:
-    path = ROOT.joinpath(*package.split("."), name)
-    expected = safe_load(path.read_text(encoding="utf-8"))
-    assert package_data(package, name) == expected  # parsed, and kept
-    (kept,) = cache.glob(f"{Path(name).stem}-*.json")
-    assert json.loads(kept.read_text(encoding="utf-8")) == expected
-    assert package_data(package, name) == expected  # read back from the copy
+def test_an_edited_yaml_makes_its_json_stale(copy: Path) -> None:
+    assert gen.stale() == []
+    copy.write_text(copy.read_text(encoding="utf-8") + "\nadded: 1\n", encoding="utf-8")
+    assert gen.stale() == [copy]
 
 
-def test_a_damaged_copy_is_parsed_again_and_replaced(cache: Path) -> None:
-    package_data("wizard.models", "families.yaml")
-    (kept,) = cache.glob("families-*.json")
-    kept.write_text('{"families": {', encoding="utf-8")
-    assert "llama" in package_data("wizard.models", "families.yaml")["families"]
-    assert "llama" in json.loads(kept.read_text(encoding="utf-8"))["families"]
-
-
-def test_a_copy_is_keyed_by_the_text_so_an_edit_is_never_stale(
-    cache: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    package_data("wizard.models", "families.yaml")
-    real = yamlio.resources.files
-
-    class Edited:
-        def joinpath(self, name: str) -> Edited:
-            return self
-
-        def read_text(self, encoding: str) -> str:
-            return "families: {}\n"
-
-    monkeypatch.setattr(yamlio.resources, "files", lambda package: Edited())
-    assert package_data("wizard.models", "families.yaml") == {"families": {}}
-    monkeypatch.setattr(yamlio.resources, "files", real)
-    assert package_data("wizard.models", "families.yaml")["families"]
-    assert len(list(cache.glob("families-*.json"))) == 2
-
-
-def test_a_cache_path_that_is_a_file_is_passed_by(cache: Path) -> None:
-    cache.parent.mkdir(parents=True)
-    cache.write_text("not a folder", encoding="utf-8")
-    assert package_data("wizard.models", "families.yaml")["families"]
-    assert cache.read_text(encoding="utf-8") == "not a folder"
-
-
-def test_what_json_cannot_give_back_is_not_kept(cache: Path) -> None:
-    yamlio._keep_as_json(cache / "dated.json", {"when": yamlio.safe_load("2026-12-02")})
-    yamlio._keep_as_json(cache / "numbered.json", {1: "one"})
-    assert not list(cache.glob("*.json"))
-
-
-@pytest.mark.parametrize("hostile", ["fifo", "huge", "deep"])
-def test_a_hostile_copy_is_read_bounded_and_replaced(cache: Path, hostile: str) -> None:
-    """A copy that is a FIFO (a read would block), far larger than its YAML, or nested past
-    the recursion limit is parsed again from the YAML and replaced."""
-    package_data("wizard.models", "families.yaml")
-    (kept,) = cache.glob("families-*.json")
-    kept.unlink()
-    if hostile == "fifo":
-        os.mkfifo(kept)
-    else:
-        kept.write_text("[" * 100_000 if hostile == "deep" else " " * 10_000_000 + "{}")
-    assert "llama" in package_data("wizard.models", "families.yaml")["families"]
-    assert "llama" in json.loads(kept.read_text(encoding="utf-8"))["families"]
+@pytest.mark.parametrize(
+    "text", ["when: 2026-12-02\n", "1: one\n", "true: yes\n", "ratio: .nan\n", "set: !!set {a}\n"]
+)
+def test_data_json_cannot_give_back_is_refused(copy: Path, text: str) -> None:
+    copy.write_text(text, encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"families\.yaml"):
+        gen.converted(copy)

@@ -9,6 +9,13 @@ from pathlib import Path
 
 from conftest import REPO
 
+PROBE = """\
+from wizard.resources import presets_dir
+from wizard.yamlio import package_data
+families = package_data("wizard.models", "families.yaml")["families"]
+print(presets_dir(), families["llama"]["layer_class"])
+"""
+
 
 def test_wheel_contains_presets_and_templates(tmp_path: Path) -> None:
     done = subprocess.run(
@@ -27,6 +34,10 @@ def test_wheel_contains_presets_and_templates(tmp_path: Path) -> None:
         assert f"wizard/_data/templates/deepspeed/{template.name}" in names
     assert "wizard/cli.py" in names and "wizard/interview/questions.yaml" in names
     assert "wizard/models/catalog.yaml" in names
+    # The package data's JSON, converted at build time, read by `yamlio.package_data`.
+    for converted in (REPO / "wizard").rglob("*.yaml"):
+        if converted.with_suffix(".json").is_file():
+            assert str(converted.with_suffix(".json").relative_to(REPO)) in names
     assert "wizard/axolotl/schemas/deepspeed.json" in names
 
     # Installed from the wheel alone (no checkout beside it), the presets are still found.
@@ -34,7 +45,7 @@ def test_wheel_contains_presets_and_templates(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(target)
     probe = subprocess.run(
-        [sys.executable, "-c", "from wizard.resources import presets_dir; print(presets_dir())"],
+        [sys.executable, "-c", PROBE],
         cwd=tmp_path,
         env={"PYTHONPATH": str(target)},
         capture_output=True,
@@ -42,4 +53,5 @@ def test_wheel_contains_presets_and_templates(tmp_path: Path) -> None:
         check=False,
     )
     assert probe.returncode == 0, probe.stderr
-    assert probe.stdout.strip().startswith(str(target))
+    presets, families = probe.stdout.split()
+    assert presets.startswith(str(target)) and families == "LlamaDecoderLayer"

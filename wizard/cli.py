@@ -17,15 +17,12 @@ from typing import NoReturn
 
 from wizard import __version__
 from wizard.errors import EXIT_INTERRUPTED, EXIT_USAGE, EXIT_USER_ERROR, Cancelled, WizardError
-from wizard.startup import import_pydantic
 from wizard.terminal import visible
 
 # Order is the order shown in --help. Command modules import nothing heavy at module level.
 VERBS = ("new", "check", "estimate", "launch", "presets", "demo")
 # Verbs that answer in well under a second and start no program that outlives them.
 QUICK_VERBS = ("check", "estimate", "presets")
-# The quick verbs that validate with Pydantic (`check` and `estimate` never import it).
-PYDANTIC_VERBS = ("new", "presets")
 
 DESCRIPTION = """\
 Turn a few answers into a correct, fast Axolotl fine-tuning run.
@@ -117,8 +114,6 @@ def entry() -> NoReturn:
         # Pydantic scans every installed distribution's entry points for its plugins (20 ms);
         # none is wanted on the wizard's own answer models.
         os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-        if args.verb in PYDANTIC_VERBS:
-            import_pydantic()
     else:
         gc.enable()
     code = run_verb(parser, args)

@@ -10,20 +10,17 @@ aliases that expands to billions of values is refused before anything is built.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import math
 import os
 import stat
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
 from wizard.errors import WizardError
-from wizard.files import atomic_write_text
 
 
 class UnreadableValue(yaml.MarkedYAMLError):
@@ -195,40 +192,13 @@ def safe_load(text: str) -> Any:
 
 
 def package_data(package: str, name: str) -> Any:
-    """One of the package's own YAML data files (the model catalog, the lint inventory...).
-
-    Parsed once per version of its text and kept as JSON in the user's cache folder, as Python
-    keeps byte code: libyaml takes 25 ms over the four files every `new` reads, `json` 2 ms.
-    A cache that cannot be read or written is passed by; what is cached is only ever what
-    parsing the text gives, so the YAML stays the one source."""
-    text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-    cached = data_cache_dir() / f"{Path(name).stem}-{digest}.json"
-    try:
-        # Bounded and regular files only, as for anything read from outside the package.
-        return json.loads(read_text_file(cached, "data cache", max_bytes=4 * len(text) + 4096))
-    except (WizardError, ValueError, RecursionError):
-        pass
-    data = safe_load(text)
-    _keep_as_json(cached, data)
-    return data
-
-
-def data_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "axolotl-wizard" / "data"
-
-
-def _keep_as_json(path: Path, data: Any) -> None:
-    """Write `data` as JSON, atomically, when JSON gives back exactly it (no dates, no number
-    keys); a cache folder that cannot be written is no error."""
-    try:
-        text = json.dumps(data, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return
-    if json.loads(text) == data:
-        with contextlib.suppress(WizardError):
-            atomic_write_text(path, text)
+    """One of the package's own YAML data files (the model catalog, the lint inventory...), read
+    from the JSON beside it: `scripts/gen_package_data.py` converts each at build time, and a
+    test fails when a JSON no longer says what its YAML says. The YAML stays the one source
+    people edit; the JSON parses some thirty times faster (1 ms for all of them, where libyaml
+    took 30 ms), and nothing is written outside the package to get there."""
+    converted = str(PurePosixPath(name).with_suffix(".json"))
+    return json.loads(resources.files(package).joinpath(converted).read_text(encoding="utf-8"))
 
 
 def parse_yaml(text: str, source: str) -> Any:
