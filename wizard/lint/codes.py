@@ -1,0 +1,145 @@
+"""Every code a `check` finding carries: the severities it is reported with and what it means.
+
+The one list of codes: `scripts/gen_check_docs.py` writes `docs/check-codes.md` from it (with
+the Axolotl validators each code mirrors, from the inventory), and `tests/test_docs.py` holds the
+rules to it: a code a rule reports, or a severity it reports it with, that is missing here fails.
+A new rule's code gets its row here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from wizard.lint.findings import Severity
+
+# The parts of `check`, in the order the manual lists them.
+AREAS: Final[dict[str, str]] = {
+    "schema": "Keys, types and plugins (Axolotl's bundled schema)",
+    "axolotl": "What Axolotl 0.19 refuses or converts",
+    "deepspeed": "The DeepSpeed JSON",
+    "crossfile": "The YAML and its DeepSpeed JSON together",
+    "gotcha": "Hardware and environment gotchas",
+    "validation": "Axolotl's own validation (`check --axolotl`)",
+}
+
+
+@dataclass(frozen=True)
+class Code:
+    area: str
+    severities: tuple[Severity, ...]
+    summary: str
+    # Axolotl accepts the config and throws the value away: the run silently differs from it.
+    drops_value: bool = False
+
+
+_E: Final[tuple[Severity, ...]] = ("error",)
+_W: Final[tuple[Severity, ...]] = ("warning",)
+
+CODES: Final[dict[str, Code]] = {
+    # schema
+    "unknown-key": Code("schema", _W, "not an Axolotl key (at the top, in a dataset entry or a "
+                        "section), with the nearest key", drops_value=True),
+    "plugin-key-without-plugin": Code("schema", _W, "a key of a plugin the config does not load",
+                                      drops_value=True),
+    "duplicate-key": Code("schema", _W, "a key set twice: YAML keeps the last value",
+                          drops_value=True),
+    "type-error": Code("schema", _E, "a value of the wrong type, or not one of the allowed "
+                       "values, with what to write"),
+    "missing-key": Code("schema", _E, "a key Axolotl requires is not set"),
+    "bad-key": Code("schema", _E, "a key that is not a string"),
+    "removed-key": Code("schema", ("error", "hint"), "a key Axolotl removed: an error when set "
+                        "(Axolotl refuses it), a hint when empty"),
+    "deprecated-key": Code("schema", _W, "a key Axolotl still reads but renames or converts "
+                           "(`check --fix` writes the new form)"),
+    "unknown-plugin": Code("schema", _E, "a plugin that is not Axolotl's, or whose module is not "
+                           "installed"),
+    "plugin-missing-package": Code("schema", _E, "a plugin whose package is not installed"),
+    "unchecked-plugin": Code("schema", ("hint",), "a plugin that is not an Axolotl integration: "
+                             "its keys are not checked"),
+    # what Axolotl refuses
+    "no-datasets": Code("axolotl", _E, "neither `datasets` nor `pretraining_dataset`"),
+    "batch-size": Code("axolotl", _E, "`batch_size` with `gradient_accumulation_steps`, or "
+                       "without `micro_batch_size`"),
+    "warmup": Code("axolotl", _E, "both `warmup_steps` and `warmup_ratio`"),
+    "early-stopping": Code("axolotl", _E, "`early_stopping_patience` without `save_steps` and "
+                           "`eval_steps`, or with an `eval_steps` that does not divide "
+                           "`save_steps`"),
+    "save-best-metric": Code("axolotl", _E, "`save_strategy: best` without "
+                             "`metric_for_best_model`"),
+    "attention-flags": Code("axolotl", _E, "`attn_implementation` next to a legacy attention "
+                            "flag (`flash_attention`, `sdp_attention`, …)"),
+    "attention-name": Code("axolotl", _E, "a short `attn_implementation` name Axolotl refuses "
+                           "(`flash`: write `flash_attention_2`)"),
+    "fsdp2-optimizer": Code("axolotl", _E, "FSDP2 with a bitsandbytes 8-bit AdamW"),
+    "fsdp2-4bit-loading": Code("axolotl", _E, "FSDP2, 4-bit weights and "
+                               "`cpu_ram_efficient_loading`: the loading deadlocks"),
+    "ebft-compile": Code("axolotl", _E, "EBFT's strided mode with `torch_compile` and gradient "
+                         "checkpointing"),
+    "rl-packing": Code("axolotl", _E, "`sample_packing` with a preference or RL trainer (`rl:`)"),
+    "grpo-batch": Code("axolotl", _E, "GRPO's generation batch: not a multiple of "
+                       "`trl.num_generations`, or fewer than `num_generations` × GPUs"),
+    "eval-packing": Code("axolotl", _E, "the eval table or causal-LM evals with packed eval "
+                         "samples (`eval_sample_packing: false` fixes it)"),
+    "cadence": Code("axolotl", _E, "two cadences for one thing (`save_steps` and "
+                    "`saves_per_epoch`, `eval_steps` and `evals_per_epoch`), a strategy that "
+                    "contradicts its steps, or evals with nothing held out"),
+    "val-set-size": Code("axolotl", _E, "`val_set_size` with `test_datasets`, "
+                         "`pretraining_dataset` or `streaming`"),
+    "removed-dataset-type": Code("axolotl", _E, "a ShareGPT dataset type Axolotl removed "
+                                 "(`check --fix` migrates it to `chat_template`)"),
+    "unknown-dataset-type": Code("axolotl", _W, "a dataset `type:` Axolotl has no loader for: it "
+                                 "fails when the data is loaded"),
+    "missing-package": Code("gotcha", ("error", "warning"), "a package the config needs is not "
+                            "installed here: ring-flash-attn for context parallelism (error), "
+                            "flash-attn for flash attention (warning)"),
+    # the DeepSpeed JSON
+    "deepspeed-missing": Code("deepspeed", ("error", "warning"), "`deepspeed:` names no file: an "
+                              "error for a relative path, a warning for an absolute one (the "
+                              "training machine's); `launch` makes both errors"),
+    "deepspeed-not-finite": Code("deepspeed", _E, "NaN or Infinity in the DeepSpeed JSON"),
+    "deepspeed-unknown-key": Code("deepspeed", ("error", "warning"), "not a DeepSpeed key: an "
+                                  "error inside `zero_optimization` (DeepSpeed refuses it), a "
+                                  "warning at the top (DeepSpeed ignores it)", drops_value=True),
+    "deepspeed-stage": Code("deepspeed", _E, "a ZeRO stage other than 0 to 3"),
+    "deepspeed-offload": Code("deepspeed", ("error", "warning"), "an offload device DeepSpeed "
+                              "does not know, NVMe offload without `nvme_path`, or a `nvme_path` "
+                              "that is not on this machine"),
+    # the YAML and the DeepSpeed JSON together
+    "qlora-zero3-dtype": Code("crossfile", _E, "QLoRA with ZeRO-3 whose 4-bit storage dtype is "
+                              "not the compute dtype"),
+    "zero3-precision": Code("crossfile", _W, "a ZeRO-3 file without an enabled bf16 or fp16 "
+                            "block: fp32 parameters, twice the memory"),
+    "precision-mismatch": Code("crossfile", _E, "the DeepSpeed file's concrete bf16/fp16 "
+                               "disagrees with the YAML: the trainer refuses it"),
+    "deepspeed-overrides-yaml": Code("crossfile", _W, "an `optimizer` or `scheduler` block in "
+                                     "the DeepSpeed file, which silently replaces the YAML's"),
+    "zero2-offload": Code("crossfile", _W, "CPU optimizer offload with ZeRO-1/2: every step "
+                          "waits on the CPU"),
+    "compile-in-deepspeed": Code("crossfile", _W, "`compile` in the DeepSpeed file, which is "
+                                 "not how Axolotl compiles"),
+    "batch-mismatch": Code("crossfile", _E, "a concrete DeepSpeed batch size that disagrees "
+                           "with the YAML's micro batch, accumulation and GPUs"),
+    "zero3-name": Code("crossfile", _W, "a ZeRO-3 file whose name lacks `zero3`, which Axolotl "
+                       "reads to load the model for ZeRO-3"),
+    # hardware and environment
+    "bf16-unsupported": Code("gotcha", _E, "`bf16: true` on a GPU without bf16"),
+    "cpu-precision": Code("gotcha", ("error", "warning"), "fp16 or `auto` precision for a run "
+                          "on the CPU"),
+    "fsdp-on-cpu": Code("gotcha", _E, "FSDP on CPU processes: Axolotl and accelerate run FSDP "
+                        "on GPUs only"),
+    "packing-attention": Code("gotcha", _W, "`sample_packing` with an attention backend that "
+                              "lets packed samples attend to each other"),
+    "eval-batch-size": Code("gotcha", _W, "`eval_batch_size` other than `micro_batch_size`: "
+                            "memory jumps at every evaluation"),
+    "dataset-missing": Code("gotcha", _W, "a local dataset path that does not exist"),
+    "full-learning-rate": Code("gotcha", _W, "a full fine-tune at a LoRA-sized learning rate "
+                               "(1e-4 or more)"),
+    "no-chat-template": Code("gotcha", _E, "chat data for a local tokenizer that has no chat "
+                             "template, and none named"),
+    # Axolotl's own validation
+    "axolotl-invalid": Code("validation", _E, "Axolotl's `validate_config` refuses the config"),
+    "axolotl-error": Code("validation", _E, "Axolotl's validation failed to run on the config"),
+    "axolotl-warning": Code("validation", _W, "Axolotl accepts the config but warns about it on "
+                            "this machine"),
+}  # fmt: skip
