@@ -1,6 +1,6 @@
 """Sample runs for `gen_answers_docs.py`: rendered, they show which Axolotl key each answer
-writes. Between them they set every answer that is more than one key as it is (those are read
-from render's `DIRECT` table), each to a value other than its default, so that leaving the answer
+writes. Between them they set every answer that is more than one key as it is (the key table's
+composite rows), each to a value other than its default, so that leaving the answer
 out changes what is written. Each must be a run the spec accepts: the generator stops on one it
 refuses.
 """

@@ -4,8 +4,8 @@
 
 One row per answer key, as `--set` takes it: its type and choices, its default and its meaning
 come from the spec's Pydantic models (`wizard/runspec`); the Axolotl key it writes comes from
-rendering (`wizard/render`): render's table of answers that are one key each (`DIRECT`), the
-answer each rendered entry is tagged with, and, for keys inside a mapping or a dataset entry,
+rendering (`wizard/render`): the key table's rows (`render/key_table.py`), the answer each
+rendered entry is tagged with, and, for keys inside a mapping or a dataset entry,
 what changes in the rendered config when the answer is left out of a sample run.
 `tests/test_docs.py` fails when the page is stale.
 """
@@ -31,7 +31,7 @@ from pydantic_core import PydanticUndefined  # noqa: E402
 
 from wizard.axolotl.schema import load_schema  # noqa: E402
 from wizard.render.axolotl_config import render_axolotl  # noqa: E402
-from wizard.render.direct import DIRECT  # noqa: E402
+from wizard.render.key_table import ROWS  # noqa: E402
 from wizard.runspec import (  # noqa: E402
     DATA_FORMAT,
     DEFAULT_METHOD,
@@ -250,14 +250,14 @@ def _first_sentence(text: str) -> str:
 
 
 def axolotl_keys() -> dict[str, list[str]]:
-    """Answer -> the Axolotl keys it writes: render's one-key table, the answer each rendered
-    entry is tagged with, and the keys inside mappings and dataset entries that leaving the
-    answer out of a sample run changes (the answer that changes the fewest keys owns a key)."""
+    """Answer -> the Axolotl keys it writes: the key table's rows (a composite row's key gives
+    way to the keys found inside it), the answer each rendered entry is tagged with, and the keys
+    inside mappings and dataset entries that leaving the answer out of a sample run changes (the
+    answer that changes the fewest keys owns a key)."""
     found: dict[str, list[str]] = {}
-    for rows in DIRECT.values():
-        for answer, key in rows:
-            _add(found, answer, key)
     tagged: dict[str, list[str]] = {}
+    for row in ROWS:
+        _add(found if row.crossing == "same" else tagged, row.answer, row.key)
     alone: dict[str, list[str]] = {}  # the one key an untagged answer changes
     for sample in SAMPLE_RUNS:
         base = _rendered(sample)

@@ -74,6 +74,15 @@ CODES: Final[dict[str, Code]] = {
     "fsdp2-optimizer": Code("axolotl", _E, "FSDP2 with a bitsandbytes 8-bit AdamW"),
     "fsdp2-4bit-loading": Code("axolotl", _E, "FSDP2, 4-bit weights and "
                                "`cpu_ram_efficient_loading`: the loading deadlocks"),
+    "fsdp-offload-8bit": Code("axolotl", _E, "FSDP's CPU offload with an 8-bit optimizer (its "
+                              "step runs on the CPU)"),
+    "fsdp-pin-memory": Code("axolotl", _E, "`cpu_offload_pin_memory: false` under FSDP1 or "
+                            "without `offload_params`"),
+    "fsdp2-quantised-rl": Code("axolotl", _E, "FSDP2 with a 4-bit or 8-bit base model for DPO, "
+                               "IPO, KTO or ORPO"),
+    "falcon-fsdp": Code("axolotl", _E, "FSDP1's `fsdp:` list with a Falcon model"),
+    "simpo-warmup": Code("axolotl", _E, "`warmup_ratio` with SimPO's trainer"),
+    "kto-columns": Code("axolotl", _E, "KTO without `remove_unused_columns: false`"),
     "ebft-compile": Code("axolotl", _E, "EBFT's strided mode with `torch_compile` and gradient "
                          "checkpointing"),
     "rl-packing": Code("axolotl", _E, "`sample_packing` with a preference or RL trainer (`rl:`)"),
@@ -108,6 +117,8 @@ CODES: Final[dict[str, Code]] = {
     # the YAML and the DeepSpeed JSON together
     "qlora-zero3-dtype": Code("crossfile", _E, "QLoRA with ZeRO-3 whose 4-bit storage dtype is "
                               "not the compute dtype"),
+    "qlora-zero3-offload": Code("crossfile", _E, "QLoRA with ZeRO-3 parameter offload: the 4-bit "
+                                "parameters cannot move to the CPU"),
     "zero3-precision": Code("crossfile", _W, "a ZeRO-3 file without an enabled bf16 or fp16 "
                             "block: fp32 parameters, twice the memory"),
     "precision-mismatch": Code("crossfile", _E, "the DeepSpeed file's concrete bf16/fp16 "
@@ -128,6 +139,16 @@ CODES: Final[dict[str, Code]] = {
                           "on the CPU"),
     "fsdp-on-cpu": Code("gotcha", _E, "FSDP on CPU processes: Axolotl and accelerate run FSDP "
                         "on GPUs only"),
+    "qlora-fsdp-fp16": Code("gotcha", _E, "QLoRA with FSDP in fp16: the 4-bit weights are stored "
+                            "as bf16, which fp16 mixed precision casts"),
+    "fsdp1-lora-kernels": Code("gotcha", _E, "Axolotl's LoRA kernels with FSDP1 on several GPUs"),
+    "packing-sdpa-bf16": Code("gotcha", _W, "packing with torch SDPA in bf16 before Hopper: "
+                              "Axolotl warns it may train on a 0.0 loss"),
+    "flash-attn-arch": Code("gotcha", _E, "flash-attention 2 on a GPU before Ampere (sm_80)"),
+    "full-fp16-packing": Code("gotcha", _W, "a full fine-tune in fp16 with packing and without "
+                              "flash-attn: Axolotl warns it is likely to fail"),
+    "kto-micro-batch": Code("gotcha", _E, "KTO with one sequence a GPU: TRL's KL estimate needs "
+                            "two"),
     "packing-attention": Code("gotcha", _W, "`sample_packing` with an attention backend that "
                               "lets packed samples attend to each other"),
     "eval-batch-size": Code("gotcha", _W, "`eval_batch_size` other than `micro_batch_size`: "
