@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from wizard.axolotl import keys as K
 from wizard.errors import WizardError
 from wizard.runspec import RunSpec
 
@@ -49,7 +50,7 @@ def check_sharding_raw(spec: RunSpec, raw: Mapping[str, Any]) -> None:
     (validation.py check_fsdp_deepspeed)."""
     backend = spec.distributed.backend
     fsdp_raw = next((key for key in FSDP_KEYS if raw.get(key)), None)
-    if backend == "fsdp" and raw.get("deepspeed"):
+    if backend == "fsdp" and raw.get(K.DEEPSPEED):
         clash = "axolotl.deepspeed"
     elif backend == "deepspeed" and fsdp_raw:
         clash = f"axolotl.{fsdp_raw}"

@@ -12,6 +12,7 @@ from typing import Any
 
 from wizard import AXOLOTL_TARGET_VERSION, __version__
 from wizard.answers.file import ANSWERS_FILENAME, AnswersDocument, answers_text
+from wizard.axolotl import keys as K
 from wizard.axolotl.batch import batch_text
 from wizard.axolotl.paths import PathMapper, keep_path
 from wizard.launch.command import build_launch_command, layout_for, precision_of
@@ -46,7 +47,7 @@ def build_run_folder(doc: AnswersDocument, path_for: PathMapper = keep_path) -> 
     for name, content in doc.files.items():
         files[name] = deepspeed_text(content)
     files[ANSWERS_FILENAME] = answers_text(doc, path_for)
-    carried = doc.files.get(str(doc.raw_axolotl.get("deepspeed")))
+    carried = doc.files.get(str(doc.raw_axolotl.get(K.DEEPSPEED)))
     return RunFolder(files, rendered.as_dict(), deepspeed if carried is None else carried, doc)
 
 

@@ -20,8 +20,8 @@ from wizard.runspec.parts import Method
 from wizard.runspec.policy import DefaultsPolicy
 from wizard.runspec.training import TrainingSpec
 
-# Axolotl warns that packing with torch SDPA in bf16 "may result in 0.0 loss" before Hopper
-# (AxolotlConfigWCapabilities.check_sample_packing_w_sdpa_bf16).
+# Axolotl warns that packing with torch SDPA in bf16 "may result in 0.0 loss" before Hopper (the
+# lint rule packing-sdpa-bf16): the recipe does not choose packing there.
 HOPPER = (9, 0)
 # flash-attn 2 runs on Ampere (8.0) and newer.
 FLASH_ATTN_FIRST = (8, 0)
