@@ -31,6 +31,9 @@ class Code:
     summary: str
     # Axolotl accepts the config and throws the value away: the run silently differs from it.
     drops_value: bool = False
+    # One kind of finding that several rules report, each about other keys (a removed key, a
+    # deprecated one, a missing package); any other code is reported by one rule, in one module.
+    family: bool = False
 
 
 _E: Final[tuple[Severity, ...]] = ("error",)
@@ -49,9 +52,9 @@ CODES: Final[dict[str, Code]] = {
     "missing-key": Code("schema", _E, "a key Axolotl requires is not set"),
     "bad-key": Code("schema", _E, "a key that is not a string"),
     "removed-key": Code("schema", ("error", "hint"), "a key Axolotl removed: an error when set "
-                        "(Axolotl refuses it), a hint when empty"),
+                        "(Axolotl refuses it), a hint when empty", family=True),
     "deprecated-key": Code("schema", _W, "a key Axolotl still reads but renames or converts "
-                           "(`check --fix` writes the new form)"),
+                           "(`check --fix` writes the new form)", family=True),
     "unknown-plugin": Code("schema", _E, "a plugin that is not Axolotl's, or whose module is not "
                            "installed"),
     "plugin-missing-package": Code("schema", _E, "a plugin whose package is not installed"),
@@ -101,7 +104,7 @@ CODES: Final[dict[str, Code]] = {
                                  "fails when the data is loaded"),
     "missing-package": Code("gotcha", ("error", "warning"), "a package the config needs is not "
                             "installed here: ring-flash-attn for context parallelism (error), "
-                            "flash-attn for flash attention (warning)"),
+                            "flash-attn for flash attention (warning)", family=True),
     # the DeepSpeed JSON
     "deepspeed-missing": Code("deepspeed", ("error", "warning"), "`deepspeed:` names no file: an "
                               "error for a relative path, a warning for an absolute one (the "
