@@ -136,7 +136,7 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any], str]] = {
         {"plugins": ["axolotl.integrations.liger.LigerPlugin",
                      "axolotl.integrations.cut_cross_entropy.CutCrossEntropyPlugin"],
          "liger_rms_norm": True, "liger_glu_activation": True, "cut_cross_entropy": True},
-        {"speed.liger_rms_norm": True, "plugins": ["my.Plugin"]}, "needs the plugin",
+        {"speed.liger_rms_norm": True, "plugins": ["my.Plugin"]}, "which this config does not load",
     ),
     "torch-compile-neftune": (
         {"speed.torch_compile": True, "training.neftune_noise_alpha": 5.0,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from wizard.errors import WizardError
 from wizard.lint import Env, Finding, lint_dict
+from wizard.lint.codes import CODES
 from wizard.lint.gpu_rules import BAD_MIX_CODES
 from wizard.render.key_table import answers_of_key
 from wizard.render.runfolder import CONFIG_FILENAME, RunFolder
@@ -46,13 +47,16 @@ def lint_run_folder(folder: RunFolder, run_dir: Path) -> list[Finding]:
 
 def refusal(folder: RunFolder, findings: list[Finding]) -> WizardError | None:
     """The first finding that stops a run from being written: an error, a mix Axolotl warns
-    about (the wizard never writes one: `lint.gpu_rules.BAD_MIX_CODES`), or a raw key Axolotl
-    would drop; it names the answers that write the key it is about."""
+    about (the wizard never writes one: `lint.gpu_rules.BAD_MIX_CODES`), or a value Axolotl
+    would drop (a raw key it does not know, a plugin's key without the plugin); it names the
+    answers that write the key it is about."""
     raw_keys = set(folder.doc.raw_axolotl)
     for finding in findings:
         top = finding.key[0] if finding.key else None
         dropped_raw_key = finding.code == "unknown-key" and top in raw_keys
-        if finding.severity == "error" or dropped_raw_key or finding.code in BAD_MIX_CODES:
+        code = CODES.get(finding.code)
+        dropped = code is not None and code.drops_value and finding.severity != "hint"
+        if finding.severity == "error" or dropped or finding.code in BAD_MIX_CODES:
             answers = answers_of_key(top) if isinstance(top, str) and not dropped_raw_key else ()
             fix = finding.fix or "fix the answer it names"
             if answers:

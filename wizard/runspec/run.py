@@ -74,7 +74,7 @@ class RunSpec(StrictModel):
 
     @model_validator(mode="after")
     def _parts_agree(self) -> "RunSpec":
-        rules = (_deepspeed_rule, _cpu_rule, _batch_rule, _plugin_rule,
+        rules = (_deepspeed_rule, _cpu_rule, _batch_rule,
                  objective_rules)  # fmt: skip
         for rule in rules:
             rule(self)
@@ -235,16 +235,3 @@ def _batch_rule(spec: RunSpec) -> None:
         )
 
 
-def _plugin_rule(spec: RunSpec) -> None:
-    if spec.plugins is None:
-        return
-    schema = load_schema()
-    for name, value in spec.speed:
-        names = schema.plugin_for_key(name)
-        if value and names and not set(names) & set(spec.plugins):
-            raise AnswerConflict(
-                f"speed.{name} needs the plugin {names[0]}, which plugins does not list; "
-                "add it to plugins, or leave plugins unset and the wizard adds it",
-                "plugins",
-                f"speed.{name}",
-            )
