@@ -168,6 +168,11 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any], str]] = {
         {"distributed.backend": "fsdp", "distributed.offload_optimizer": True},
         "FSDP offloads parameters",
     ),
+    "safetensors": (
+        {"training.save_safetensors": True},
+        {"save_safetensors": True},
+        {"training.save_safetensors": "yes"}, "valid boolean",
+    ),
 }  # fmt: skip
 
 

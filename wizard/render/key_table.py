@@ -197,7 +197,7 @@ _OUTPUT: Final = (
     *_same("output", "training", "output_dir seed logging_steps", promoted=False),
     *_composite("output", ("training.saves_per_epoch", K.SAVES_PER_EPOCH), back=True),
     *_same("output", "training", "save_steps save_strategy save_total_limit save_only_model "
-           "strict"),
+           "save_safetensors strict"),
 )  # fmt: skip
 _TRACKING: Final = (
     *_same("tracking and the Hub", "tracking", " ".join(TrackingSpec.model_fields)),

@@ -118,6 +118,10 @@ class TrainingSpec(StrictModel):
         default=None, ge=1, le=MAX_COUNT, description="checkpoints kept"
     )
     save_only_model: bool | None = None
+    save_safetensors: bool | None = Field(
+        default=None,
+        description="Axolotl 0.19 takes only true (Transformers 5 always writes safetensors)",
+    )
     strict: bool | None = Field(default=None, description="Axolotl's strict: CLI overrides")
 
     @model_validator(mode="after")
