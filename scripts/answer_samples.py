@@ -14,14 +14,15 @@ _H100 = {"gpu": "H100"}
 
 SAMPLE_RUNS: tuple[dict[str, Any], ...] = (
     {  # SFT with LoRA on two GPUs and ZeRO-3, three kinds of data, most training answers
-        "model": {**_MODEL, "trust_remote_code": True},
+        "model": {**_MODEL, "trust_remote_code": True, "base_model_config": "org/model-config"},
         "datasets": [
             {"path": "org/chat", "format": "chat_template", "split": "test", "name": "main",
              "field_messages": "conversations", "role_key": "from", "content_key": "value",
              "roles_to_train": ["gpt"], "train_on_eos": "turn", "chat_template": "chatml",
              "roles": {"assistant": ["gpt"]}, "drop_system_message": True,
              "axolotl": {"shards": 2}},
-            {"path": "org/text", "format": "completion", "text_field": "body"},
+            {"path": "org/text", "format": "completion", "text_field": "body", "ds_type": "json",
+             "data_files": ["part-0.jsonl"]},
             {"path": "org/qa", "format": "axolotl", "type": "alpaca_chat.load_qa"},
         ],
         "data": {"prepared_path": "./cache",

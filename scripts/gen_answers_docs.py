@@ -77,6 +77,26 @@ def sections() -> list[tuple[str, str, list[Answer]]]:
     return [("top level", "", top), *out]
 
 
+def shared_entries() -> dict[str, str]:
+    """A list of entries whose answers are another section's (`test_datasets.N.` -> `datasets.N.`):
+    its row names that section instead of repeating it."""
+    found = {}
+    for name, info in RunSpec.model_fields.items():
+        inner = [arg for arg in _union(info.annotation) if _is_list(arg)]
+        model = _model_of(inner[0]) if inner and _model_of(info.annotation) is None else None
+        if model is not None:
+            found[f"{name}.N."] = f"{_section_of(model)}."
+    return found
+
+
+def _section_of(model: type[BaseModel]) -> str:
+    """The section of the page whose answers are a model's fields (`datasets.N`)."""
+    for name, info in RunSpec.model_fields.items():
+        if _model_of(info.annotation) is model:
+            return f"{name}.N" if _is_list(info.annotation) else name
+    raise SystemExit(f"no section of the page has the answers of {model.__name__}")
+
+
 def _walk(model: type[BaseModel], prefix: str) -> Iterator[Answer]:
     for name, info in model.model_fields.items():
         inner = _model_of(info.annotation)
@@ -183,6 +203,9 @@ def _type_part(annotation: Any) -> str:
         return f"list of {_type_part(args[0])}"
     if origin is dict:
         return "mapping"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        section = _section_of(annotation)
+        return f"[`{section}`](#{_anchor(section)}) entries"
     simple = {bool: "`true`/`false`", int: "whole number", float: "number", str: "text"}
     return simple.get(annotation, str(annotation))
 

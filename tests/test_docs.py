@@ -6,6 +6,7 @@ every rule's finding must be in)."""
 from __future__ import annotations
 
 import ast
+import json
 import re
 import sys
 from collections.abc import Iterator
@@ -17,10 +18,13 @@ from conftest import REPO
 sys.path.insert(0, str(REPO / "scripts"))
 
 import gen_answers_docs
+import gen_axolotl_keys_docs
 import gen_check_docs
 
 from wizard.answers.answer_keys import known_keys
+from wizard.axolotl.schema import load_schema
 from wizard.lint.codes import AREAS, CODES
+from wizard.yamlio import parse_yaml
 
 DOCS = REPO / "docs"
 README = REPO / "README.md"
@@ -91,9 +95,15 @@ def test_the_answers_page_is_what_the_code_says() -> None:
 def test_the_answers_page_has_a_row_for_every_answer() -> None:
     page = (DOCS / "answers.md").read_text(encoding="utf-8")
     rows = set(re.findall(r"^\| `([^`]+)` \|", page, re.M))
-    missing = [
-        k for k in known_keys() if k not in rows and not any(r.startswith(f"{k}.") for r in rows)
-    ]
+    shared = gen_answers_docs.shared_entries()
+    assert shared == {"test_datasets.N.": "datasets.N."}
+
+    def shown_as(key: str) -> str:  # `test_datasets.N.path` is in the row of `datasets.N.path`
+        head = next((h for h in shared if key.startswith(h)), None)
+        return key if head is None else shared[head] + key.removeprefix(head)
+
+    keys = {shown_as(k) for k in known_keys()}
+    missing = [k for k in keys if k not in rows and not any(r.startswith(f"{k}.") for r in rows)]
     assert missing == []
 
 
@@ -104,6 +114,52 @@ def test_the_answers_page_names_the_key_nested_answers_write() -> None:
     assert keys["objective.num_generations"] == ["trl.num_generations"]
     assert keys["training.use_reentrant"] == ["gradient_checkpointing_kwargs.use_reentrant"]
     assert keys["training.micro_batch_size"] == ["micro_batch_size"]
+
+
+def test_the_axolotl_keys_page_is_what_the_code_says() -> None:
+    page = (DOCS / "axolotl-keys.md").read_text(encoding="utf-8")
+    assert page == gen_axolotl_keys_docs.render(), "run `python scripts/gen_axolotl_keys_docs.py`"
+
+
+def test_the_axolotl_keys_page_says_what_becomes_of_each_kind_of_key() -> None:
+    written = gen_axolotl_keys_docs.written_by()
+    schema = load_schema("0.19.0")
+
+    def fate(key: str) -> tuple[str, str]:
+        found = gen_axolotl_keys_docs.top_level_fate(key, schema, written)
+        return found.kind, found.detail
+
+    assert fate("base_model_config") == ("answer", "`model.base_model_config`")
+    renamed = "read as `neftune_noise_alpha` (answer `training.neftune_noise_alpha`)"
+    assert fate("noisy_embedding_alpha") == ("renamed", renamed)
+    assert fate("flash_attention")[0] == "renamed"
+    assert "`false`: dropped" in fate("flash_attention")[1]
+    assert fate("s2_attention")[0] == "refused"
+    assert fate("comet_api_key")[0] == "dropped"
+    assert fate("lora_model_dir") == ("raw", "")
+    assert gen_axolotl_keys_docs.dataset_fate("ds_type", written).kind == "answer"
+    assert gen_axolotl_keys_docs.dataset_fate("message_field_role", written).kind == "renamed"
+
+
+# Axolotl-valid configs from public repositories (issue 29), with Axolotl's verdict on each.
+CORPUS = REPO / "tests" / "data" / "import-corpus"
+
+
+def test_a_key_many_real_configs_set_is_an_answer_or_axolotl_reads_it_otherwise() -> None:
+    """Every key Axolotl knows that more than two of the corpus's valid configs give a value is
+    an answer, a spelling Axolotl reads under another name, or one it refuses: none is left to
+    pass through as a raw key (issue 29)."""
+    schema, written = load_schema("0.19.0"), gen_axolotl_keys_docs.written_by()
+    counts: dict[str, int] = {}
+    for line in (CORPUS / "verdicts.jsonl").read_text(encoding="utf-8").splitlines():
+        verdict = json.loads(line)
+        if verdict["verdict"] == "valid":
+            cfg = parse_yaml((CORPUS / verdict["path"]).read_text(encoding="utf-8"), "corpus")
+            for key in (k for k, v in cfg.items() if v is not None and k in schema.properties):
+                counts[key] = counts.get(key, 0) + 1
+    common = [key for key, count in counts.items() if count > 2]
+    fates = {key: gen_axolotl_keys_docs.top_level_fate(key, schema, written) for key in common}
+    assert len(common) > 80 and [key for key, fate in fates.items() if fate.kind == "raw"] == []
 
 
 def test_the_check_codes_page_is_what_the_code_says() -> None:

@@ -10,6 +10,7 @@ from answers_path import refusal
 from real_validators import run_validators
 
 from wizard.answers.layers import unflatten
+from wizard.axolotl.paths import relative_to_run_dir
 from wizard.importer.settle import settle
 from wizard.render.axolotl_config import render_axolotl
 from wizard.runspec import RunSpec
@@ -168,7 +169,90 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any], str]] = {
         {"distributed.backend": "fsdp", "distributed.offload_optimizer": True},
         "FSDP offloads parameters",
     ),
+    "safetensors": (
+        {"training.save_safetensors": True},
+        {"save_safetensors": True},
+        {"training.save_safetensors": "yes"}, "valid boolean",
+    ),
+    # The raw keys real configs carried most (issue 29), each an answer now.
+    "model-loading": (
+        {"model.base_model_config": "org/model-config", "model.tokenizer_use_fast": False,
+         "model.tokenizer_legacy": True, "model.experimental_skip_move_to_device": True,
+         "model.device_map": "auto"},
+        {"base_model_config": "org/model-config", "tokenizer_use_fast": False,
+         "tokenizer_legacy": True, "experimental_skip_move_to_device": True, "device_map": "auto"},
+        {"model.tokenizer_use_fast": "yes"}, "valid boolean",
+    ),
+    "derived-model": (
+        {"model.is_llama_derived_model": True, "model.is_mistral_derived_model": False},
+        {"is_llama_derived_model": True, "is_mistral_derived_model": False},
+        {"model.is_mistral_derived_model": 1}, "valid boolean",
+    ),
+    "gptq-lora": (
+        {"model.gptq": True, "method.kind": "lora", "method.load_in_4bit": True,
+         "method.lora_on_cpu": True},
+        {"gptq": True, "adapter": "lora", "load_in_4bit": True, "lora_on_cpu": True},
+        {"method.kind": "full", "method.lora_on_cpu": True}, "lora_on_cpu",
+    ),
+    "dataloader": (
+        {"training.dataloader_num_workers": 2, "training.dataloader_pin_memory": True,
+         "training.dataloader_prefetch_factor": 4},
+        {"dataloader_num_workers": 2, "dataloader_pin_memory": True,
+         "dataloader_prefetch_factor": 4},
+        {"training.dataloader_num_workers": -1}, "greater than or equal to 0",
+    ),
+    "pure-half-precision": (
+        {"training.bfloat16": True, "training.float16": False},
+        {"bfloat16": True, "float16": False},
+        {"training.float16": "yes"}, "valid boolean",
+    ),
+    "fsdp-shard-size": (
+        {"method.kind": "full", "distributed.backend": "fsdp", "distributed.dp_shard_size": 8},
+        {"fsdp_version": 2, "dp_shard_size": 8},
+        {"distributed.dp_shard_size": 0}, "greater than or equal to 1",
+    ),
+    "best-checkpoint": (
+        {"training.val_set_size": 0.1, "training.eval_max_new_tokens": 64,
+         "training.eval_steps": 10, "training.save_steps": 20,
+         "training.load_best_model_at_end": True, "training.metric_for_best_model": "eval_loss"},
+        {"eval_max_new_tokens": 64, "load_best_model_at_end": True,
+         "metric_for_best_model": "eval_loss"},
+        {"training.metric_for_best_model": ""}, "at least 1 character",
+    ),
+    "process-reward-model": (
+        {"model.process_reward_model": True, "model.num_labels": 2,
+         "model.model_type": "AutoModelForTokenClassification"},
+        {"process_reward_model": True, "num_labels": 2,
+         "model_type": "AutoModelForTokenClassification"},
+        {"model.num_labels": 0}, "greater than or equal to 1",
+    ),
+    "packing-bins": (
+        {"training.sample_packing": True, "training.sample_packing_group_size": 50000,
+         "training.sample_packing_bin_size": 100, "training.auto_resume_from_checkpoints": True},
+        {"sample_packing": True, "sample_packing_group_size": 50000,
+         "sample_packing_bin_size": 100, "auto_resume_from_checkpoints": True},
+        {"training.sample_packing_bin_size": 0}, "greater than or equal to 1",
+    ),
+    "dataset-files": (
+        {"datasets": [{"path": "json", "format": "alpaca", "ds_type": "json",
+                       "data_files": ["data/a.jsonl", "data/b.jsonl"]},
+                      {"path": "org/shards", "format": "completion", "data_files": "part-0.json",
+                       "trust_remote_code": False}]},
+        {"datasets": [{"path": "json", "type": "alpaca", "ds_type": "json",
+                       "data_files": ["data/a.jsonl", "data/b.jsonl"]},
+                      {"path": "org/shards", "type": "completion", "data_files": "part-0.json",
+                       "trust_remote_code": False, "field": "text"}]},
+        {"datasets": [{"path": "json", "format": "alpaca", "data_files": 3}]}, "valid string",
+    ),
+    "test-datasets": (
+        {"test_datasets": [{"path": "org/eval", "format": "alpaca", "split": "test"}]},
+        {"test_datasets": [{"path": "org/eval", "type": "alpaca", "split": "test"}]},
+        {"test_datasets": []}, "at least 1 item",
+    ),
 }  # fmt: skip
+# Answers whose Axolotl keys the importer (wizard/importer) does not read back as answers yet:
+# they stay raw keys, exactly as written (test below).
+NOT_IMPORTED_YET = {"test-datasets", "dataset-files"}
 
 
 def spec_of(answers: dict[str, Any]) -> RunSpec:
@@ -189,7 +273,7 @@ def test_a_bad_answer_is_refused_with_what_to_change(name: str) -> None:
     assert needle in f"{err.message} {err.hint}"
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("name", [name for name in CASES if name not in NOT_IMPORTED_YET])
 def test_an_import_of_the_rendered_config_gives_the_answers_back(name: str) -> None:
     spec = spec_of(CASES[name][0])
     rendered = render_axolotl(spec).as_dict()
@@ -199,10 +283,35 @@ def test_an_import_of_the_rendered_config_gives_the_answers_back(name: str) -> N
     assert render_axolotl(again).as_dict() == rendered
 
 
+def test_answers_the_importer_does_not_read_yet_are_kept_raw_and_exact() -> None:
+    """`test_datasets` and a dataset's `ds_type`/`data_files` need the importer's own readers
+    (the datasets' answers are read there, not from the key table): until it has them, an import
+    keeps them as raw keys, unchanged. When this fails because they came back as answers, move
+    the cases out of NOT_IMPORTED_YET."""
+    tests = render_axolotl(spec_of(CASES["test-datasets"][0])).as_dict()
+    assert settle(tests, "t").raw == {"test_datasets": tests["test_datasets"]}
+    files = render_axolotl(spec_of(CASES["dataset-files"][0])).as_dict()
+    imported = settle(files, "f").answers["datasets"]
+    assert [entry.get("axolotl") for entry in imported] == [
+        {"ds_type": "json", "data_files": ["data/a.jsonl", "data/b.jsonl"]},
+        {"data_files": "part-0.json", "trust_remote_code": False},
+    ]
+    again = render_axolotl(RunSpec.model_validate(unflatten(settle(files, "f").answers)))
+    assert again.as_dict()["datasets"] == files["datasets"]
+
+
+def test_a_local_model_config_folder_is_read_from_the_run_folder_as_the_model_is() -> None:
+    spec = spec_of({"model.base_model": "./weights", "model.base_model_config": "./arch"})
+    rendered = render_axolotl(spec, path_for=relative_to_run_dir("runs/a", "/work")).as_dict()
+    written = (rendered["base_model"], rendered["base_model_config"])
+    assert written == ("../../weights", "../../arch")
+
+
 def test_settings_axolotl_decides_are_not_written_when_unset() -> None:
     rendered = render_axolotl(spec_of({})).as_dict()
     unset = ("wandb_project", "hub_model_id", "chat_template", "eval_steps", "save_steps",
-             "plugins", "max_grad_norm", "fsdp_config", "load_in_8bit")  # fmt: skip
+             "plugins", "max_grad_norm", "fsdp_config", "load_in_8bit", "base_model_config",
+             "test_datasets", "save_safetensors", "dp_shard_size", "bfloat16")  # fmt: skip
     assert [key for key in unset if key in rendered] == []
     assert rendered["saves_per_epoch"] == 1  # the one cadence a wizard run always says
 

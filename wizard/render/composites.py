@@ -33,14 +33,29 @@ Writer = Callable[[RunSpec, Group, PathMapper], None]
 
 
 def _base_model(spec: RunSpec, group: Group, path_for: PathMapper) -> None:
-    base = spec.model.base_model
-    group.add(K.BASE_MODEL, path_for(base) if is_local_path(base) else base, "",
-              "model.base_model")  # fmt: skip
+    group.add(K.BASE_MODEL, _local(spec.model.base_model, path_for), "", "model.base_model")
+
+
+def _base_model_config(spec: RunSpec, group: Group, path_for: PathMapper) -> None:
+    where = spec.model.base_model_config
+    if where is not None:
+        group.add(K.BASE_MODEL_CONFIG, _local(where, path_for), "", "model.base_model_config")
+
+
+def _local(model: str, path_for: PathMapper) -> str:
+    """A model's local folder as the run reads it; a Hub id as it is."""
+    return path_for(model) if is_local_path(model) else model
 
 
 def _datasets(spec: RunSpec, group: Group, path_for: PathMapper) -> None:
     entries = [dataset_entry(d, path_for, spec) for d in spec.datasets]
     group.add(K.DATASETS, entries, "", "datasets")
+
+
+def _test_datasets(spec: RunSpec, group: Group, path_for: PathMapper) -> None:
+    if spec.test_datasets is not None:
+        entries = [dataset_entry(d, path_for, spec) for d in spec.test_datasets]
+        group.add(K.TEST_DATASETS, entries, "", "test_datasets")
 
 
 def _sample_packing(spec: RunSpec, group: Group, _path_for: PathMapper) -> None:
@@ -256,7 +271,9 @@ def effective_batch(spec: RunSpec) -> int:
 # The composite rows' writers, by the row's (answer, key); None: written with another row's.
 WRITERS: dict[tuple[str, str], Writer | None] = {
     ("model.base_model", K.BASE_MODEL): _base_model,
+    ("model.base_model_config", K.BASE_MODEL_CONFIG): _base_model_config,
     ("datasets", K.DATASETS): _datasets,
+    ("test_datasets", K.TEST_DATASETS): _test_datasets,
     ("training.sample_packing", K.SAMPLE_PACKING): _sample_packing,
     ("training.pad_to_sequence_len", K.PAD_TO_SEQUENCE_LEN): _pad_to_sequence_len,
     ("training.eval_sample_packing", K.EVAL_SAMPLE_PACKING): _eval_sample_packing,

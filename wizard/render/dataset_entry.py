@@ -7,7 +7,7 @@ from typing import Any
 from wizard.axolotl.paths import PathMapper, is_local_path
 from wizard.errors import WizardError
 from wizard.render.objective_config import preference_dataset_fields
-from wizard.runspec import CHAT_ONLY, PREFERENCE_FORMATS, DatasetSpec, RunSpec
+from wizard.runspec import AS_GIVEN, CHAT_ONLY, PREFERENCE_FORMATS, DatasetSpec, RunSpec
 
 
 def dataset_entry(dataset: DatasetSpec, path_for: PathMapper, spec: RunSpec) -> dict[str, Any]:
@@ -22,8 +22,8 @@ def dataset_entry(dataset: DatasetSpec, path_for: PathMapper, spec: RunSpec) -> 
         entry["type"] = dataset.format
     elif dataset.type is not None:
         entry["type"] = dataset.type
-    for name in ("split", "name"):
-        if getattr(dataset, name) and name in given:
+    for name in AS_GIVEN:
+        if getattr(dataset, name) is not None and name in given:
             entry[name] = getattr(dataset, name)
     if dataset.format == "chat_template":
         if "field_messages" in given:

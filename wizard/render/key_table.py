@@ -95,16 +95,19 @@ def _given(answer: str) -> SpecTest:
 PAIRED = ("dpo", "ipo", "simpo", "kto")
 _MODEL: Final = (
     *_composite("model", ("model.base_model", K.BASE_MODEL)),
+    *_composite("model", ("model.base_model_config", K.BASE_MODEL_CONFIG), back=True),
     Row("model.trust_remote_code", K.TRUST_REMOTE_CODE, "model",
         comment=lambda s: "runs the model repository's own code" if s.model.trust_remote_code
         else "", when=lambda s: s.model.trust_remote_code or s.policy.imported),
     *_same("model", "model", "model_type tokenizer_type processor_type revision_of_model "
            "tokenizer_use_mistral_common low_cpu_mem_usage llama4_linearized_experts "
-           "resize_token_embeddings_to_32x"),
+           "resize_token_embeddings_to_32x tokenizer_use_fast tokenizer_legacy "
+           "is_llama_derived_model is_mistral_derived_model gptq device_map "
+           "experimental_skip_move_to_device num_labels process_reward_model"),
     _promoted("model.config_overrides", K.MODEL_CONFIG, "model"),
 )  # fmt: skip
 _DATA: Final = (
-    *_composite("data", ("datasets", K.DATASETS)),
+    *_composite("data", ("datasets", K.DATASETS), ("test_datasets", K.TEST_DATASETS)),
     Row("data.prepared_path", K.DATASET_PREPARED_PATH, "data",
         value=lambda s: s.data.prepared_path or "./prepared-data",
         comment="tokenized cache, reused by later runs", opinion=_given("data.prepared_path")),
@@ -114,6 +117,7 @@ _DATA: Final = (
     *_composite("data", ("training.sample_packing", K.SAMPLE_PACKING),
                 ("training.pad_to_sequence_len", K.PAD_TO_SEQUENCE_LEN),
                 ("training.eval_sample_packing", K.EVAL_SAMPLE_PACKING), back=True),
+    *_same("data", "training", "sample_packing_group_size sample_packing_bin_size"),
 )  # fmt: skip
 _METHOD: Final = (
     *_composite("method", ("method.kind", K.ADAPTER), ("method.kind", K.LOAD_IN_4BIT)),
@@ -132,6 +136,7 @@ _METHOD: Final = (
     _promoted("method.quantize_moe_experts", K.QUANTIZE_MOE_EXPERTS, "method"),
     _promoted("method.unfrozen_parameters", K.UNFROZEN_PARAMETERS, "method"),
     _promoted("method.modules_to_save", K.LORA_MODULES_TO_SAVE, "method"),
+    _promoted("method.lora_on_cpu", K.LORA_ON_CPU, "method"),
     Row("method.mlp_kernel", K.LORA_MLP_KERNEL, "method", when=_not_cpu,
         promoted=True),
     Row("method.qkv_kernel", K.LORA_QKV_KERNEL, "method", when=_not_cpu,
@@ -163,6 +168,8 @@ _BATCH: Final = (
                 ("training.gradient_checkpointing", K.GRADIENT_CHECKPOINTING), back=True),
     *_composite("batch", ("training.use_reentrant", K.GRADIENT_CHECKPOINTING_KWARGS)),
     *_same("batch", "training", "eval_batch_size activation_offloading group_by_length"),
+    *_same("batch", "training", "dataloader_num_workers dataloader_pin_memory "
+           "dataloader_prefetch_factor"),
     *_same("batch", "distributed", "ddp_timeout ddp_find_unused_parameters"),
 )  # fmt: skip
 _SCHEDULE: Final = (
@@ -182,22 +189,25 @@ _SCHEDULE: Final = (
 _PRECISION: Final = (
     *_composite("precision and attention", ("training.precision", K.BF16),
                 ("training.precision", K.FP16)),
+    *_same("precision and attention", "training", "bfloat16 float16"),
     *_composite("precision and attention", ("training.tf32", K.TF32), back=True),
     *_composite("precision and attention", ("training.attention", K.ATTN_IMPLEMENTATION),
                 ("distributed.backend", K.DEEPSPEED), ("distributed.fsdp_version", K.FSDP_VERSION),
                 ("distributed.fsdp_options", K.FSDP), ("distributed.backend", K.FSDP_CONFIG),
                 ("distributed.offload_params", K.FSDP_CONFIG), ("distributed.fsdp", K.FSDP_CONFIG),
                 ("distributed.launcher", K.USE_RAY)),
+    *_same("precision and attention", "distributed", "dp_shard_size"),
 )  # fmt: skip
 _EVALUATION: Final = _same(
     "evaluation", "training", "evals_per_epoch eval_steps eval_strategy early_stopping_patience "
-    "loss_watchdog_threshold loss_watchdog_patience",
+    "loss_watchdog_threshold loss_watchdog_patience eval_max_new_tokens load_best_model_at_end "
+    "metric_for_best_model",
 )  # fmt: skip
 _OUTPUT: Final = (
     *_same("output", "training", "output_dir seed logging_steps", promoted=False),
     *_composite("output", ("training.saves_per_epoch", K.SAVES_PER_EPOCH), back=True),
     *_same("output", "training", "save_steps save_strategy save_total_limit save_only_model "
-           "strict"),
+           "save_safetensors auto_resume_from_checkpoints strict"),
 )  # fmt: skip
 _TRACKING: Final = (
     *_same("tracking and the Hub", "tracking", " ".join(TrackingSpec.model_fields)),

@@ -2,6 +2,7 @@
 
 from wizard.runspec.base import AnswerConflict, AxolotlChoices, Real, StrictModel
 from wizard.runspec.datasets import (
+    AS_GIVEN,
     CHAT_ONLY,
     PREFERENCE_FORMATS,
     PREFERENCE_ONLY,
@@ -50,6 +51,7 @@ from wizard.runspec.training import (
 
 __all__ = [
     "ALL_LINEAR",
+    "AS_GIVEN",
     "CHAT_ONLY",
     "DATA_FORMAT",
     "DEFAULT_METHOD",

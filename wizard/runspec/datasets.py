@@ -33,7 +33,7 @@ CHAT_ONLY = ("roles_to_train", "train_on_eos", "chat_template", "roles", "drop_s
 # ... and those only preference data has.
 PREFERENCE_ONLY = ("field_prompt", "field_chosen", "field_rejected", "conversations")
 # The fields that only one format reads, as the validator below has them; the others (path,
-# format, split, name, the dataset's own axolotl keys) belong to every format.
+# format, AS_GIVEN below, the dataset's own axolotl keys) belong to every format.
 FORMAT_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "chat_template": ("field_messages", "role_key", "content_key", *CHAT_ONLY),
     "preference": PREFERENCE_ONLY,
@@ -41,6 +41,8 @@ FORMAT_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "axolotl": ("type",),
 }
 OF_SOME_FORMAT: Final = frozenset(name for names in FORMAT_FIELDS.values() for name in names)
+# The answers of every format that are the entry's key of the same name, with the value as it is.
+AS_GIVEN: Final = ("split", "name", "ds_type", "data_files", "trust_remote_code")
 
 
 def other_formats_fields(dataset: dict[str, Any]) -> list[str]:
@@ -54,6 +56,20 @@ class DatasetSpec(StrictModel):
     format: DatasetFormat = Field(description="how records are laid out")
     split: str | None = Field(default=None, description="Hub dataset split; None means train")
     name: str | None = Field(default=None, description="Hub dataset configuration name")
+    ds_type: str | None = Field(
+        default=None,
+        min_length=1,
+        description="the file format (json, csv, parquet, …) when the path or its suffix does not "
+        "say it",
+    )
+    data_files: str | list[str] | None = Field(
+        default=None,
+        description="the files to read: inside the Hub dataset `path`, or local files (written as "
+        "given: Axolotl reads them from the run folder)",
+    )
+    trust_remote_code: bool | None = Field(
+        default=None, description="run the Hub dataset's own loading code (only if you trust it)"
+    )
     field_messages: str = Field(
         default="messages", description="chat_template: the field holding the list of messages"
     )

@@ -46,6 +46,38 @@ class ModelSpec(StrictModel):
     low_cpu_mem_usage: bool | None = None
     llama4_linearized_experts: bool | None = None
     resize_token_embeddings_to_32x: bool | None = None
+    base_model_config: str | None = Field(
+        default=None,
+        min_length=1,
+        description="where the model's config.json is, when base_model has none (a Hub id or a "
+        "local folder); none: base_model",
+    )
+    tokenizer_use_fast: bool | None = None
+    tokenizer_legacy: bool | None = None
+    # Axolotl sets these from the model's type and name; a config's `true` forces them.
+    is_llama_derived_model: bool | None = Field(
+        default=None, description="true: Axolotl's Llama-only patches, whatever the model's type"
+    )
+    is_mistral_derived_model: bool | None = Field(
+        default=None,
+        description="true: padded on the left under flash attention without packing, as "
+        "Mistral needs, whatever the model's type",
+    )
+    gptq: bool | None = None
+    device_map: str | None = Field(
+        default=None,
+        description="transformers' device_map (auto, sequential) for a run on one process; "
+        "Axolotl replaces it with the process's own GPU when there are several",
+    )
+    experimental_skip_move_to_device: bool | None = None
+    num_labels: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="labels of a classification head"
+    )
+    process_reward_model: bool | None = Field(
+        default=None,
+        description="a process reward model: a label per step of stepwise_supervised data, with a "
+        "token classification head (model_type, num_labels)",
+    )
 
 
 class SpecialTokens(StrictModel):
@@ -125,6 +157,7 @@ class AdapterMethod(StrictModel):
     modules_to_save: list[str] | None = Field(
         default=None, description="modules trained in full beside the adapter (embed_tokens, …)"
     )
+    lora_on_cpu: bool | None = None
     # Axolotl's fused LoRA kernels (CUDA only); none: Axolotl decides.
     mlp_kernel: bool | None = None
     qkv_kernel: bool | None = None
@@ -161,7 +194,11 @@ class LoraMethod(AdapterMethod):
     load_in_8bit: bool | None = Field(
         default=None, description="base weights in 8 bit (LLM.int8); none: 16 bit"
     )
-    load_in_4bit: Off | None = None
+    load_in_4bit: bool | None = Field(
+        default=None,
+        description="lora: weights already quantized (a GPTQ model) prepared for k-bit "
+        "training; Axolotl quantizes nothing itself (that is qlora)",
+    )
 
 
 class QLoraMethod(AdapterMethod):
@@ -229,6 +266,9 @@ class DistributedSpec(StrictModel):
     )
     launcher: Literal["accelerate", "ray"] = Field(default="accelerate", description="ray: use_ray")
     ddp_find_unused_parameters: bool | None = None
+    dp_shard_size: int | None = Field(
+        default=None, ge=1, le=65536, description="GPUs a model is sharded across; none: all"
+    )
 
     @model_validator(mode="after")
     def _offload_fits_stage(self) -> "DistributedSpec":

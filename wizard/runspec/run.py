@@ -42,6 +42,11 @@ class RunSpec(StrictModel):
     )
     model: ModelSpec
     datasets: list[DatasetSpec] = Field(min_length=1)
+    test_datasets: list[DatasetSpec] | None = Field(
+        default=None,
+        min_length=1,
+        description="datasets held out for evaluation, instead of a share (val_set_size)",
+    )
     data: DataSpec = Field(default_factory=DataSpec)
     method: Method = Field(default_factory=LoraMethod)  # DEFAULT_METHOD
     objective: Objective = Field(default_factory=SftObjective)

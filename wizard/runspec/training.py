@@ -41,6 +41,12 @@ class TrainingSpec(StrictModel):
     pad_to_sequence_len: bool | None = Field(
         default=None, description="none: padded to full rows when packing"
     )
+    sample_packing_group_size: int | None = Field(
+        default=None, ge=1, le=MAX_STEPS, description="samples packed at a time (Axolotl: 100000)"
+    )
+    sample_packing_bin_size: int | None = Field(
+        default=None, ge=1, le=MAX_COUNT, description="samples a packed row holds (Axolotl: 200)"
+    )
     micro_batch_size: int = Field(default=1, ge=1, le=4096)
     gradient_accumulation_steps: int | None = Field(default=None, ge=1, le=65536)
     effective_batch_size: int | None = Field(
@@ -69,6 +75,15 @@ class TrainingSpec(StrictModel):
     max_grad_norm: Real | None = Field(default=None, ge=0, description="gradient clipping")
     neftune_noise_alpha: Real | None = Field(default=None, gt=0, description="NEFTune noise")
     group_by_length: bool | None = None
+    dataloader_num_workers: int | None = Field(
+        default=None, ge=0, le=1024, description="processes loading batches; 0: the trainer's own"
+    )
+    dataloader_pin_memory: bool | None = Field(
+        default=None, description="batches in page-locked RAM, for faster copies to the GPU"
+    )
+    dataloader_prefetch_factor: int | None = Field(
+        default=None, ge=1, le=1024, description="batches each loading process reads ahead"
+    )
     gradient_checkpointing: Checkpointing = Field(  # type: ignore[valid-type]
         default=True, description="true, false, offload (to CPU) or offload_disk"
     )
@@ -85,6 +100,13 @@ class TrainingSpec(StrictModel):
         "configs write it; Axolotl reads both ways alike)",
     )
     tf32: bool | None = Field(default=None, description="none: on where the GPU has it")
+    bfloat16: bool | None = Field(
+        default=None, description="true: Axolotl reads it as bf16 (weights and training in bf16)"
+    )
+    float16: bool | None = Field(
+        default=None,
+        description="true: weights loaded in fp16, without the trainer's mixed precision (fp16)",
+    )
     attention: Attention | None = Field(
         default=None,
         description="none: the GPU's recipe (flash-attention 2 on Ampere to Hopper, else sdpa); "
@@ -101,6 +123,21 @@ class TrainingSpec(StrictModel):
     early_stopping_patience: int | None = Field(default=None, ge=1, le=MAX_COUNT)
     loss_watchdog_threshold: Real | None = Field(default=None, gt=0)
     loss_watchdog_patience: int | None = Field(default=None, ge=1, le=MAX_COUNT)
+    eval_max_new_tokens: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_COUNT,
+        description="tokens generated per sample for eval_table_size and eval_causal_lm_metrics; "
+        "none or 0: 128 (Axolotl deprecates it for generation_max_new_tokens)",
+    )
+    load_best_model_at_end: bool | None = Field(
+        default=None,
+        description="the checkpoint with the best metric_for_best_model is loaded at the end "
+        "(saves and evals on the same cadence)",
+    )
+    metric_for_best_model: str | None = Field(
+        default=None, min_length=1, description="the eval metric that ranks checkpoints; none: loss"
+    )
     output_dir: str = Field(default="./outputs", min_length=1)
     seed: int = Field(default=42, ge=0, le=MAX_SEED)
     logging_steps: int = Field(default=1, ge=1, le=MAX_STEPS)
@@ -118,6 +155,11 @@ class TrainingSpec(StrictModel):
         default=None, ge=1, le=MAX_COUNT, description="checkpoints kept"
     )
     save_only_model: bool | None = None
+    auto_resume_from_checkpoints: bool | None = None
+    save_safetensors: bool | None = Field(
+        default=None,
+        description="Axolotl 0.19 takes only true (Transformers 5 always writes safetensors)",
+    )
     strict: bool | None = Field(default=None, description="Axolotl's strict: CLI overrides")
 
     @model_validator(mode="after")
