@@ -20,6 +20,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel
 
 from wizard.axolotl import keys as K
+from wizard.axolotl.schema import load_schema
 from wizard.runspec import RunSpec, SpeedSpec, TrackingSpec
 
 Crossing = Literal["same", "composite"]
@@ -216,9 +217,20 @@ _TRACKING: Final = (
     _promoted("hub.revision", K.HUB_REVISION, "tracking and the Hub"),
     _promoted("hub.push_dataset_to_hub", K.PUSH_DATASET_TO_HUB, "tracking and the Hub"),
 )
+def _speed_row(name: str) -> Row:
+    """A plugin's switch, written when on, or off with its plugin loaded: without the plugin
+    Axolotl drops the key, so an `off` would only be noise (`check` reports it)."""
+
+    def loaded_or_on(spec: RunSpec) -> bool:
+        plugins = load_schema().plugin_for_key(name)
+        return getattr(spec.speed, name) is True or bool(set(plugins) & set(spec.plugins or ()))
+
+    return Row(f"speed.{name}", name, "speed-ups", when=loaded_or_on, promoted=True)
+
+
 _SPEED: Final = (
     *_composite("speed-ups", ("plugins", K.PLUGINS), back=True),
-    *_same("speed-ups", "speed", " ".join(SpeedSpec.model_fields)),
+    *(_speed_row(name) for name in SpeedSpec.model_fields),
 )
 # Every row, in the order the config is written.
 ROWS: Final[tuple[Row, ...]] = (
