@@ -60,6 +60,25 @@ def test_axolotls_own_deepspeed_file_is_known_by_name(tmp_path: Path) -> None:
     assert config["deepspeed"] == "deepspeed/zero3_bf16.json"  # the name keeps `zero3`
     assert "Axolotl's own zero3_bf16.json" in done.stdout
     assert answers["files"] == {"deepspeed/zero3_bf16.json": json.loads(carried.read_text())}
+    # Not the wizard's own ZeRO-3 file (Axolotl's has sub_group_size 0, max_live_parameters 0...):
+    # carried as a raw key, not made into distributed answers that would write another JSON.
+    assert answers["axolotl"]["deepspeed"] == "deepspeed/zero3_bf16.json"
+    assert "distributed" not in answers["answers"]
+
+
+def test_a_deepspeed_file_the_wizard_wrote_becomes_its_answers_again(tmp_path: Path) -> None:
+    """A run the wizard made, imported again: its DeepSpeed JSON is exactly what the distributed
+    answers write, so they are the answers, and no file is carried."""
+    made = run_wizard("new", "made", "--preset", "llama-3.1-8b-full-zero3", "--set",
+                      "datasets.0.path=data.jsonl", "--yes", cwd=tmp_path)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    done = run_wizard("new", "again", "--from", "made/axolotl.yml", "--yes", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    answers = yaml.safe_load((tmp_path / "again/wizard-answers.yml").read_text())
+    assert answers["answers"]["distributed"] == {"backend": "deepspeed", "zero_stage": 3}
+    assert "files" not in answers and "deepspeed" not in answers.get("axolotl", {})
+    written = tmp_path / "again/deepspeed/zero3_bf16.json"
+    assert written.read_text() == (tmp_path / "made/deepspeed/zero3_bf16.json").read_text()
 
 
 def test_a_missing_deepspeed_file_of_their_own_is_carried_as_written(tmp_path: Path) -> None:

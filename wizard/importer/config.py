@@ -40,7 +40,9 @@ def import_config(path: Path, *, cwd: Path, run_dir: Path | None = None) -> Impo
     to_run = None if run_dir is None else str((cwd / run_dir).resolve())
     cfg = _moved_paths(source.cfg, config_dir, str(cwd.resolve()), to_run)
     files = _carry_deepspeed(cfg, source)
-    settled = settle(cfg, str(path))
+    settled = settle(cfg, str(path), source.deepspeed)
+    if K.DEEPSPEED in settled.claimed:  # the wizard's own file: the answers write it again
+        files = {}
     layer = Layer(f"imported {path}", kind=LayerKind.IMPORT, files=files)
     for key, value in settled.answers.items():
         layer.set(key, value)

@@ -54,6 +54,17 @@ def proposals(config: AxolotlConfig) -> Iterator[dict[str, Any]]:
         yield sharding
 
 
+def deepspeed_proposals() -> Iterator[dict[str, Any]]:
+    """The wizard's own DeepSpeed files as answers: each ZeRO stage, with or without CPU offload
+    (the spec refuses the mixes that are not a file of its own)."""
+    for stage in (1, 2, 3):
+        for optimizer, params in ((False, False), (True, False), (False, True), (True, True)):
+            offload = {"offload_optimizer": optimizer, "offload_params": params}
+            answers = {"backend": "deepspeed", "zero_stage": stage,
+                       **{name: True for name, on in offload.items() if on}}  # fmt: skip
+            yield {f"distributed.{name}": value for name, value in answers.items()}
+
+
 def _fsdp(config: AxolotlConfig) -> dict[str, Any]:
     """FSDP as one proposal: its version, FSDP1's option list and every `fsdp_config` key
     together, since they are written together."""

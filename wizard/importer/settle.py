@@ -17,8 +17,16 @@ from wizard.answers.layers import unflatten
 from wizard.axolotl import keys as K
 from wizard.axolotl.view import AxolotlConfig
 from wizard.errors import WizardError
-from wizard.importer.proposals import dataset_answers, method_kind, proposals, raw_dataset
+from wizard.importer.proposals import (
+    dataset_answers,
+    deepspeed_proposals,
+    method_kind,
+    proposals,
+    raw_dataset,
+)
 from wizard.render.axolotl_config import render_axolotl
+from wizard.render.composites import DEEPSPEED_DIR
+from wizard.render.deepspeed_config import deepspeed_filename, render_deepspeed
 from wizard.render.key_table import answers_of_key
 from wizard.runspec import RunSpec
 from wizard.runspec.base import number_in_text
@@ -36,7 +44,8 @@ class Settled:
     claimed: list[str]  # the config keys the answers render
 
 
-def settle(cfg: dict[str, Any], source: str) -> Settled:
+def settle(cfg: dict[str, Any], source: str, deepspeed: dict[str, Any] | None = None) -> Settled:
+    """The answers of `cfg` (`deepspeed`: the JSON its `deepspeed:` names, when carried)."""
     config = AxolotlConfig(cfg)
     base = _base(config)
     datasets = [_settle_dataset(base, entry, index, source)
@@ -53,6 +62,8 @@ def settle(cfg: dict[str, Any], source: str) -> Settled:
         again = _rendered_as(trial, cfg)
         if again is not None:
             answers, rendered = trial, again
+    if deepspeed is not None:
+        answers, rendered = _deepspeed_answers(answers, rendered, cfg, deepspeed)
     raw = {key: value for key, value in cfg.items() if key not in rendered}
     return Settled(answers, raw, list(rendered))
 
@@ -91,6 +102,25 @@ def _settle_dataset(
     raise WizardError(f"{source}: datasets[{index}] cannot be imported", "report this")
 
 
+def _deepspeed_answers(
+    answers: dict[str, Any], rendered: dict[str, Any], cfg: dict[str, Any], carried: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The distributed answers whose DeepSpeed file is exactly the carried JSON (a run the wizard
+    made, imported again), with the rendered keys; else the answers as they were. Its file name
+    may change, but not whether it says `zero3`, which Axolotl reads from the name."""
+    for proposal in deepspeed_proposals():
+        trial = {**answers, **proposal}
+        spec = _spec(trial)
+        if spec is None or not same(render_deepspeed(spec), carried):
+            continue
+        name = f"{DEEPSPEED_DIR}/{deepspeed_filename(spec)}"
+        if ("zero3" in name) == ("zero3" in str(cfg[K.DEEPSPEED])):
+            again = _rendered_as(trial, {**cfg, K.DEEPSPEED: name})
+            if again is not None:
+                return trial, again
+    return answers, rendered
+
+
 def _rendered_as(answers: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any] | None:
     """What `answers` render, when every key of it is in `cfg` with the same value."""
     rendered = _render(answers)
@@ -102,9 +132,16 @@ def _rendered_as(answers: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]
 
 
 def _render(answers: dict[str, Any]) -> dict[str, Any] | None:
+    spec = _spec(answers)
     try:
-        spec = RunSpec.model_validate(unflatten(answers))
-        return render_axolotl(spec).as_dict()
+        return None if spec is None else render_axolotl(spec).as_dict()
+    except WizardError:
+        return None
+
+
+def _spec(answers: dict[str, Any]) -> RunSpec | None:
+    try:
+        return RunSpec.model_validate(unflatten(answers))
     except (ValidationError, WizardError):
         return None
 
