@@ -65,7 +65,8 @@ def import_all(corpus: Corpus, runs: Path) -> Imports:
             if code == 0:
                 done.made[path] = run / "axolotl.yml"
             else:
-                done.refused[path] = f"import refused: {errors.getvalue().strip()[:300]}"
+                said = [line for line in errors.getvalue().splitlines() if line.startswith("error")]
+                done.refused[path] = f"import refused: {(said or ['?'])[0][:300]}"
     finally:
         os.chdir(here)
     return done
