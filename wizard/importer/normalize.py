@@ -7,6 +7,7 @@
   into, `message_property_mappings: {role, content}`, which is an answer (role_key, content_key).
 - A dataset with `data_files` and no `path` validates, but Axolotl 0.19 cannot load it (its loader
   starts from the path); it gets a path naming those files, and the import says so.
+- The `datasets:` entries are copied first: the parsed YAML may share one through an anchor.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Normalized:
 def normalize(cfg: dict[str, Any]) -> Normalized:
     """Apply the changes above to `cfg` in place, and say what they were."""
     done = Normalized()
-    if AxolotlConfig(cfg).datasets:  # copied: an entry may be shared through a YAML anchor
+    if AxolotlConfig(cfg).datasets:
         cfg[K.DATASETS] = [dict(e) if isinstance(e, dict) else e for e in cfg[K.DATASETS]]
     dropped = _drop_nulls(cfg)
     if dropped:
@@ -83,12 +84,13 @@ def _legacy_message_fields(entry: dict[str, Any], where: str) -> list[str]:
 
 def _path_from_data_files(entry: dict[str, Any], index: int) -> list[str]:
     """A path for a dataset that names only its `data_files`: the file when there is one (read
-    by the file's own suffix or `ds_type`), else the folder holding them all."""
+    by the file's own suffix or `ds_type`), else the first one's folder (a local folder with
+    `data_files` loads those files, wherever they are)."""
     files = entry.get(DATA_FILES)
     names = [files] if isinstance(files, str) else files if isinstance(files, list) else []
     if entry.get(PATH) is not None or not names or not all(isinstance(n, str) for n in names):
         return []
-    path = names[0] if len(names) == 1 else os.path.commonpath(names) or "."
+    path = names[0] if len(names) == 1 else os.path.dirname(names[0]) or "./"
     written = {PATH: path, **{k: v for k, v in entry.items() if k != PATH}}
     entry.clear()
     entry.update(written)
