@@ -237,7 +237,6 @@ BAD_CONFIGS = {
     "bad-yaml": ("base_model: [unclosed\n", "YAML syntax error"),
     "refused": (THEIR_CONFIG.replace("micro_batch_size: 2", "micro_batch_size: two"),
                 "Axolotl would refuse this config"),
-    "no-deepspeed": (THEIR_CONFIG.replace("ds/zero2.json", "ds/missing.json"), "missing.json"),
 }  # fmt: skip
 
 

@@ -59,7 +59,8 @@ def _collect_keys(model: type[BaseModel], prefix: str, out: set[str], free: set[
                 out.add(prefix + name)  # an optional section may be null as a whole
         else:
             out.add(prefix + name)
-            if get_origin(annotation) is dict:
+            # A mapping, or a value that may be one (a dataset's `type`: a name or a mapping).
+            if dict in (get_origin(a) for a in (annotation, *get_args(annotation))):
                 free.add(prefix + name)
 
 

@@ -3,13 +3,18 @@
 `check`, `estimate` and `launch` all find and read it here, so the three can never look at
 different files for one config. The search order is the config's own folder first (`launch` runs
 Axolotl there, and every path in a run folder is relative to it), then the working directory
-(where `axolotl train` run by hand resolves it).
+(where `axolotl train` run by hand resolves it). A missing file named like one Axolotl ships
+(`deepspeed_configs/zero2.json`, as `axolotl fetch deepspeed_configs` or Axolotl's images put
+them) is known by name: its JSON is bundled (`shipped_deepspeed`).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from pathlib import Path
+from functools import cache
+from importlib import resources
+from pathlib import Path, PurePath
 from typing import Any
 
 from wizard.errors import WizardError
@@ -76,3 +81,20 @@ def load_deepspeed(value: Any, config_path: Path, cwd: Path | None = None) -> di
             'write numbers (or "auto") there; `axolotl-wizard check` shows the lines',
         )
     return loaded.data
+
+
+@cache
+def _shipped() -> dict[str, Any]:
+    text = resources.files("wizard.axolotl.schemas").joinpath("axolotl-deepspeed-configs.json")
+    data: dict[str, Any] = json.loads(text.read_text("utf-8"))
+    return data
+
+
+def shipped_deepspeed(value: str) -> tuple[str, dict[str, Any]] | None:
+    """(file name, JSON) when `value` names one of the DeepSpeed files Axolotl 0.19.0 ships, in
+    a `deepspeed_configs/` folder anywhere (`deepspeed_configs/zero2.json`,
+    `/workspace/axolotl/deepspeed_configs/zero3_bf16.json`); else None."""
+    path, shipped = PurePath(value), _shipped()
+    if path.parent.name != shipped["folder"] or path.name not in shipped["files"]:
+        return None
+    return path.name, json.loads(json.dumps(shipped["files"][path.name]))

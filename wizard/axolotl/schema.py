@@ -108,6 +108,20 @@ class AxolotlSchema:
             found = self.properties.get(self.field_aliases[key])
         return found
 
+    def default(self, key: str) -> Any:
+        """What Axolotl sets a top-level key (or a loaded plugin's) to when it is not written;
+        None for most, so a key written as null there sets nothing."""
+        found = self.property(key)
+        for info in self.plugins.values():
+            if found is None and info.schema:
+                found = info.schema.get("properties", {}).get(key)
+        return (found or {}).get("default")
+
+    def dataset_default(self, key: str) -> Any:
+        """The same for a key of a `datasets:` entry (Axolotl's SFTDataset)."""
+        sft = self.resolve(self.dataset_models.get("SFTDataset", {}))
+        return sft.get("properties", {}).get(key, {}).get("default")
+
     def known_keys(self) -> set[str]:
         return set(self.properties) | set(self.field_aliases)
 

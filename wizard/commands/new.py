@@ -117,8 +117,12 @@ def _imported_answers(args: argparse.Namespace, run_dir: Path) -> Answers:
           f"answers, {raw} stay raw Axolotl keys")  # fmt: skip
     for line in source.renamed:
         print(f"  carried in its current form: {visible(line)}")
+    for line in source.notes:
+        print(f"  {visible(line)}")
     for line in source.dropped:
         warn(f"not carried: {line}")
+    for line in source.warnings:
+        warn(line)
     sets = parse_sets(args.sets)
     if args.yes and not any(key.startswith("hardware.") for key in sets.values):
         print(

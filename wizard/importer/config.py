@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from wizard.answers.layers import Layer, LayerKind, check_layer
+from wizard.axolotl import keys as K
 from wizard.axolotl.paths import FOLDER_KEYS, MAYBE_LOCAL_KEYS, is_local_path, keep_path, rebase
 from wizard.importer.settle import settle
 from wizard.importer.source import Source, read_source
 from wizard.render.composites import DEEPSPEED_DIR
 
 # Raw keys holding lists of dataset entries whose local `path:` is read like a folder key.
-OTHER_DATASET_LISTS = ("test_datasets", "pretraining_dataset")
+OTHER_DATASET_LISTS = (K.TEST_DATASETS, K.PRETRAINING_DATASET)
 
 
 @dataclass
@@ -39,7 +40,9 @@ def import_config(path: Path, *, cwd: Path, run_dir: Path | None = None) -> Impo
     to_run = None if run_dir is None else str((cwd / run_dir).resolve())
     cfg = _moved_paths(source.cfg, config_dir, str(cwd.resolve()), to_run)
     files = _carry_deepspeed(cfg, source)
-    settled = settle(cfg, str(path))
+    settled = settle(cfg, str(path), source.deepspeed)
+    if K.DEEPSPEED in settled.claimed:  # the wizard's own file: the answers write it again
+        files = {}
     layer = Layer(f"imported {path}", kind=LayerKind.IMPORT, files=files)
     for key, value in settled.answers.items():
         layer.set(key, value)
@@ -59,11 +62,11 @@ def _moved_paths(
 
     for key in MAYBE_LOCAL_KEYS:
         if isinstance(moved.get(key), str) and is_local_path(moved[key]):
-            moved[key] = to(cwd if key == "base_model" else run_dir)(moved[key])
+            moved[key] = to(cwd if key == K.BASE_MODEL else run_dir)(moved[key])
     for key in FOLDER_KEYS:
         if isinstance(moved.get(key), str):
             moved[key] = to(run_dir)(moved[key])
-    for key, target in (("datasets", cwd), *((k, run_dir) for k in OTHER_DATASET_LISTS)):
+    for key, target in ((K.DATASETS, cwd), *((k, run_dir) for k in OTHER_DATASET_LISTS)):
         if isinstance(moved.get(key), list):
             moved[key] = [_moved_entry(entry, to(target)) for entry in moved[key]]
     return moved
@@ -80,7 +83,7 @@ def _carry_deepspeed(cfg: dict[str, Any], source: Source) -> dict[str, Any]:
     """The DeepSpeed JSON as a carried file, and `deepspeed:` naming it in the run folder."""
     if source.deepspeed is None:
         return {}
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(str(cfg["deepspeed"])).stem).strip(".-_")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(str(cfg[K.DEEPSPEED])).stem).strip(".-_")
     name = f"{DEEPSPEED_DIR}/{stem or 'deepspeed'}.json"
-    cfg["deepspeed"] = name
+    cfg[K.DEEPSPEED] = name
     return {name: source.deepspeed}

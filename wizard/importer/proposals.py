@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from wizard.axolotl import attention
+from wizard.axolotl import keys as K
+from wizard.axolotl.view import AxolotlConfig, MethodKind
 from wizard.render.key_table import SAME_VALUE
 from wizard.runspec import CHAT_ONLY
 
@@ -21,42 +23,53 @@ ATTENTION_OF = {impl: answer for answer, impl in attention.FROM_ANSWER.items()}
 DATASET_FORMATS = ("alpaca", "chat_template", "completion", "input_output")
 
 
-def method_kind(cfg: dict[str, Any]) -> str:
-    """The method an `adapter:` says; no adapter is a full fine-tune."""
-    adapter = cfg.get("adapter")
-    if adapter in ("lora", "qlora"):
-        return str(adapter)
-    return "full"
+def method_kind(config: AxolotlConfig) -> MethodKind:
+    """The method an `adapter:` says (as written: `LoRA` is no answer); none is a full
+    fine-tune."""
+    adapter = config.value(K.ADAPTER)
+    return adapter if adapter in ("lora", "qlora") else "full"
 
 
-def proposals(cfg: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def proposals(config: AxolotlConfig) -> Iterator[dict[str, Any]]:
     """Each answer the config may give, as flat dotted answers, in the order to try them."""
-    if cfg.get("lora_target_linear") is True:
+    if config.value(K.LORA_TARGET_LINEAR) is True:
         yield {"method.target_modules": "all-linear"}
     for key, answers in SAME_VALUE.items():  # the key table, read backwards
-        if key in cfg and cfg[key] is not None:
+        if config.has(key):
             for answer in answers:
-                yield {answer: cfg[key]}
-    if cfg.get("rl") == "dpo" and cfg.get("dpo_loss_type") == ["ipo"]:
+                yield {answer: config.value(key)}
+    if config.value(K.RL) == "dpo" and config.value(K.DPO_LOSS_TYPE) == ["ipo"]:
         yield {"objective.kind": "ipo"}  # IPO as Axolotl 0.19 spells it
-    implementation = cfg.get("attn_implementation")
-    if isinstance(implementation, str):
+    implementation = config.text(K.ATTN_IMPLEMENTATION)
+    if implementation is not None:
         yield {"training.attention": ATTENTION_OF.get(implementation, implementation)}
-    kwargs = cfg.get("gradient_checkpointing_kwargs")
-    if isinstance(kwargs, dict) and set(kwargs) == {"use_reentrant"}:
+    kwargs = config.mapping(K.GRADIENT_CHECKPOINTING_KWARGS)
+    if set(kwargs) == {"use_reentrant"}:
         yield {"training.use_reentrant": kwargs["use_reentrant"]}
-    precision = _precision(cfg.get("bf16"), cfg.get("fp16"))
+    precision = _precision(config.bf16, config.value(K.FP16))
     if precision:
         yield precision
-    sharding = _fsdp(cfg)
+    sharding = _fsdp(config)
     if sharding:
         yield sharding
 
 
-def _fsdp(cfg: dict[str, Any]) -> dict[str, Any]:
+def deepspeed_proposals() -> Iterator[dict[str, Any]]:
+    """The wizard's own DeepSpeed files as answers: each ZeRO stage, with or without CPU offload
+    (the spec refuses the mixes that are not a file of its own)."""
+    for stage in (1, 2, 3):
+        for optimizer, params in ((False, False), (True, False), (False, True), (True, True)):
+            offload = {"offload_optimizer": optimizer, "offload_params": params}
+            answers = {"backend": "deepspeed", "zero_stage": stage,
+                       **{name: True for name, on in offload.items() if on}}  # fmt: skip
+            yield {f"distributed.{name}": value for name, value in answers.items()}
+
+
+def _fsdp(config: AxolotlConfig) -> dict[str, Any]:
     """FSDP as one proposal: its version, FSDP1's option list and every `fsdp_config` key
     together, since they are written together."""
-    settings, version, options = cfg.get("fsdp_config"), cfg.get("fsdp_version"), cfg.get("fsdp")
+    settings = config.value(K.FSDP_CONFIG)
+    version, options = config.value(K.FSDP_VERSION), config.value(K.FSDP)
     if not (settings or version or options):
         return {}
     answers: dict[str, Any] = {"distributed.backend": "fsdp"}
@@ -85,14 +98,14 @@ def dataset_answers(entry: dict[str, Any]) -> dict[str, Any]:
     """The answers of one `datasets:` entry; the keys no answer covers go in its `axolotl:`."""
     rest = dict(entry)
     answers: dict[str, Any] = {"path": rest.pop("path")}
+    for name in ("split", "name"):  # answers of every format
+        if isinstance(rest.get(name), str):
+            answers[name] = rest.pop(name)
     kind = rest.get("type")
     if kind not in DATASET_FORMATS:
         own = {"type": rest.pop("type")} if isinstance(kind, (str, dict)) else {}
         return {**answers, "format": "axolotl", **own, **({"axolotl": rest} if rest else {})}
     answers["format"] = rest.pop("type")
-    for name in ("split", "name"):
-        if isinstance(rest.get(name), str):
-            answers[name] = rest.pop(name)
     if kind == "chat_template":
         answers.update({name: rest.pop(name) for name in CHAT_ONLY if rest.get(name) is not None})
         if isinstance(rest.get("field_messages"), str):

@@ -14,11 +14,27 @@ from typing import Any
 from pydantic import ValidationError
 
 from wizard.answers.layers import unflatten
+from wizard.axolotl import keys as K
+from wizard.axolotl.view import AxolotlConfig
 from wizard.errors import WizardError
-from wizard.importer.proposals import dataset_answers, method_kind, proposals, raw_dataset
+from wizard.importer.proposals import (
+    dataset_answers,
+    deepspeed_proposals,
+    method_kind,
+    proposals,
+    raw_dataset,
+)
 from wizard.render.axolotl_config import render_axolotl
+from wizard.render.composites import DEEPSPEED_DIR
+from wizard.render.deepspeed_config import deepspeed_filename, render_deepspeed
+from wizard.render.key_table import answers_of_key
 from wizard.runspec import RunSpec
 from wizard.runspec.base import number_in_text
+
+# The answers every import gives, as the key table names them.
+(MODEL,) = answers_of_key(K.BASE_MODEL)
+(DATASETS,) = answers_of_key(K.DATASETS)
+(METHOD,) = answers_of_key(K.ADAPTER)
 
 
 @dataclass
@@ -28,30 +44,39 @@ class Settled:
     claimed: list[str]  # the config keys the answers render
 
 
-def settle(cfg: dict[str, Any], source: str) -> Settled:
-    datasets = [_settle_dataset(cfg, entry, index, source)
-                for index, entry in enumerate(_datasets(cfg, source))]  # fmt: skip
-    answers: dict[str, Any] = {"defaults": "axolotl", "model.base_model": cfg["base_model"],
-                               "datasets": datasets, "method.kind": method_kind(cfg)}  # fmt: skip
+def settle(cfg: dict[str, Any], source: str, deepspeed: dict[str, Any] | None = None) -> Settled:
+    """The answers of `cfg` (`deepspeed`: the JSON its `deepspeed:` names, when carried)."""
+    config = AxolotlConfig(cfg)
+    base = _base(config)
+    datasets = [_settle_dataset(base, entry, index, source)
+                for index, entry in enumerate(_datasets(config, source))]  # fmt: skip
+    answers = {**base, DATASETS: datasets, METHOD: method_kind(config)}
     rendered = _rendered_as(answers, cfg)
     if rendered is None:  # an adapter the answers cannot say exactly (qlora without 4 bit)
-        answers["method.kind"] = "full"
+        answers[METHOD] = "full"
         rendered = _rendered_as(answers, cfg)
     if rendered is None:
         raise WizardError(f"{source}: its model or datasets cannot be imported", "report this")
-    for proposal in proposals(cfg):
+    for proposal in proposals(config):
         trial = {**answers, **proposal}
         again = _rendered_as(trial, cfg)
         if again is not None:
             answers, rendered = trial, again
+    if deepspeed is not None:
+        answers, rendered = _deepspeed_answers(answers, rendered, cfg, deepspeed)
     raw = {key: value for key, value in cfg.items() if key not in rendered}
     return Settled(answers, raw, list(rendered))
 
 
-def _datasets(cfg: dict[str, Any], source: str) -> list[dict[str, Any]]:
-    datasets = cfg.get("datasets")
-    if not isinstance(datasets, list) or not datasets:
-        other = next((k for k in ("pretraining_dataset", "rl") if cfg.get(k)), None)
+def _base(config: AxolotlConfig) -> dict[str, Any]:
+    """The answers every trial starts from: an imported run, its model."""
+    return {"defaults": "axolotl", MODEL: config.value(K.BASE_MODEL)}
+
+
+def _datasets(config: AxolotlConfig, source: str) -> list[dict[str, Any]]:
+    datasets = config.datasets
+    if not datasets:
+        other = next((k for k in (K.PRETRAINING_DATASET, K.RL) if config.value(k)), None)
         kind = f" (it trains on {other})" if other else ""
         raise WizardError(
             f"{source}: the config has no `datasets:`{kind}, and an import starts from them",
@@ -67,15 +92,33 @@ def _datasets(cfg: dict[str, Any], source: str) -> list[dict[str, Any]]:
 
 
 def _settle_dataset(
-    cfg: dict[str, Any], entry: dict[str, Any], index: int, source: str
+    base: dict[str, Any], entry: dict[str, Any], index: int, source: str
 ) -> dict[str, Any]:
     """The dataset's answers when they render it exactly, else its path and raw keys."""
-    base = {"defaults": "axolotl", "model.base_model": cfg["base_model"], "method.kind": "full"}
     for candidate in (dataset_answers(entry), raw_dataset(entry)):
-        rendered = _render({**base, "datasets": [candidate]})
-        if rendered is not None and same(rendered["datasets"][0], entry):
+        rendered = _render({**base, METHOD: "full", DATASETS: [candidate]})
+        if rendered is not None and same(rendered[K.DATASETS][0], entry):
             return candidate
     raise WizardError(f"{source}: datasets[{index}] cannot be imported", "report this")
+
+
+def _deepspeed_answers(
+    answers: dict[str, Any], rendered: dict[str, Any], cfg: dict[str, Any], carried: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The distributed answers whose DeepSpeed file is exactly the carried JSON (a run the wizard
+    made, imported again), with the rendered keys; else the answers as they were. Its file name
+    may change, but not whether it says `zero3`, which Axolotl reads from the name."""
+    for proposal in deepspeed_proposals():
+        trial = {**answers, **proposal}
+        spec = _spec(trial)
+        if spec is None or not same(render_deepspeed(spec), carried):
+            continue
+        name = f"{DEEPSPEED_DIR}/{deepspeed_filename(spec)}"
+        if ("zero3" in name) == ("zero3" in str(cfg[K.DEEPSPEED])):
+            again = _rendered_as(trial, {**cfg, K.DEEPSPEED: name})
+            if again is not None:
+                return trial, again
+    return answers, rendered
 
 
 def _rendered_as(answers: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any] | None:
@@ -89,9 +132,16 @@ def _rendered_as(answers: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]
 
 
 def _render(answers: dict[str, Any]) -> dict[str, Any] | None:
+    spec = _spec(answers)
     try:
-        spec = RunSpec.model_validate(unflatten(answers))
-        return render_axolotl(spec).as_dict()
+        return None if spec is None else render_axolotl(spec).as_dict()
+    except WizardError:
+        return None
+
+
+def _spec(answers: dict[str, Any]) -> RunSpec | None:
+    try:
+        return RunSpec.model_validate(unflatten(answers))
     except (ValidationError, WizardError):
         return None
 

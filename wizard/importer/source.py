@@ -1,9 +1,11 @@
 """Reading a config to import, the way Axolotl reads it.
 
-`check`'s rules decide: a config with an error (a key Axolotl refuses, a DeepSpeed file that is
-not there) is not imported, and the error says to fix it first. Keys Axolotl silently ignores
-(typos, stale keys) are dropped and listed rather than carried, and deprecated spellings Axolotl
-still accepts are carried in their current form (`check --fix`'s renames, applied to the data).
+`check`'s rules decide: a config with an error (a key Axolotl refuses) is not imported, and the
+error says to fix it first; a DeepSpeed file that is not here is no such error, since Axolotl
+reads it only when training starts (`importer.deepspeed`). Keys Axolotl silently ignores (typos,
+stale keys) are dropped and listed rather than carried, and deprecated spellings Axolotl still
+accepts are carried in their current form (`check --fix`'s renames, applied to the data), as
+are the few changes of `importer.normalize` (nulls, legacy dataset fields).
 """
 
 from __future__ import annotations
@@ -12,16 +14,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wizard.axolotl.deepspeed_file import load_deepspeed
 from wizard.axolotl.secrets import credential_problem
+from wizard.axolotl.view import AxolotlConfig
 from wizard.errors import WizardError
+from wizard.importer.deepspeed import DeepSpeedSource, deepspeed_source
+from wizard.importer.normalize import normalize
 from wizard.lint import Env, Finding, Rename, lint_dict, load_config
 from wizard.lint.findings import KeyPath, dotted
+from wizard.render.runlint import about_deepspeed
 from wizard.terminal import shell_path
 from wizard.yamlio import safe_load
 
 # Findings about a key Axolotl ignores: what the import drops instead of carrying.
 IGNORED_CODES = ("unknown-key", "plugin-key-without-plugin")
+# Said by `importer.deepspeed` in its own words.
+MISSING = "deepspeed-missing"
 
 
 @dataclass
@@ -32,6 +39,8 @@ class Source:
     cfg: dict[str, Any]
     dropped: list[str] = field(default_factory=list)  # `key (why)` for each key not carried
     renamed: list[str] = field(default_factory=list)  # `old -> new`
+    notes: list[str] = field(default_factory=list)  # changes that change nothing Axolotl does
+    warnings: list[str] = field(default_factory=list)  # what could not be kept exactly
     deepspeed: dict[str, Any] | None = None  # the JSON file `deepspeed:` names
 
 
@@ -39,9 +48,14 @@ def read_source(path: Path, cwd: Path) -> Source:
     """Parse and clean the config at `path`; a config Axolotl would refuse is a WizardError."""
     located = load_config(path)
     cfg: dict[str, Any] = dict(located.data)
-    findings = lint_dict(cfg, env=Env(cwd=cwd), source=path, located=located)
-    _refuse_errors(path, findings)
-    source = Source(path, cfg)
+    deepspeed = _deepspeed(cfg, path, cwd)
+    findings = lint_dict(cfg, env=Env(cwd=cwd), source=path, located=located,
+                         deepspeed=deepspeed.data)  # fmt: skip
+    refused, carried = _errors(findings)
+    _refuse_errors(path, refused)
+    source = Source(path, cfg, notes=deepspeed.notes, warnings=deepspeed.warnings,
+                    deepspeed=deepspeed.data)  # fmt: skip
+    source.warnings += [f"{f.message} (carried as it is; `check` reports it)" for f in carried]
     for finding in findings:
         if finding.code in IGNORED_CODES and finding.key:
             _drop(cfg, finding.key)
@@ -49,10 +63,18 @@ def read_source(path: Path, cwd: Path) -> Source:
         elif finding.code == "deprecated-key" and finding.rename and _rename(cfg, finding.rename):
             source.renamed.append(f"{dotted(finding.key)} -> {finding.rename.new_key}")
     source.dropped += _drop_credentials(cfg)
-    value = cfg.get("deepspeed")
-    if isinstance(value, str) and value.strip():
-        source.deepspeed = load_deepspeed(value, path, cwd)
+    normalized = normalize(cfg)
+    source.renamed += normalized.renamed
+    source.notes += normalized.notes
+    source.warnings += normalized.warnings
     return source
+
+
+def _deepspeed(cfg: dict[str, Any], path: Path, cwd: Path) -> DeepSpeedSource:
+    value = AxolotlConfig(cfg).deepspeed
+    if value is None or not value.strip():
+        return DeepSpeedSource()
+    return deepspeed_source(value, path, cwd)
 
 
 def _drop_credentials(node: Any, prefix: str = "") -> list[str]:
@@ -76,8 +98,16 @@ def _drop_credentials(node: Any, prefix: str = "") -> list[str]:
     return dropped
 
 
-def _refuse_errors(path: Path, findings: list[Finding]) -> None:
+def _errors(findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+    """The errors that refuse the import, and those about the DeepSpeed JSON, which Axolotl's
+    validation never reads: not a refusal, but a warning that the run fails when it starts."""
     errors = [f for f in findings if f.severity == "error"]
+    about_json = [f for f in errors if about_deepspeed(f)]
+    carried = [f for f in about_json if f.code != MISSING]
+    return [f for f in errors if f not in about_json], carried
+
+
+def _refuse_errors(path: Path, errors: list[Finding]) -> None:
     if not errors:
         return
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

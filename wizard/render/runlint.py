@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wizard.axolotl import keys as K
 from wizard.errors import WizardError
 from wizard.lint import Env, Finding, lint_dict
 from wizard.lint.codes import CODES
@@ -17,6 +18,10 @@ from wizard.lint.gpu_rules import BAD_MIX_CODES
 from wizard.render.key_table import answers_of_key
 from wizard.render.runfolder import CONFIG_FILENAME, RunFolder
 from wizard.runspec import RunSpec
+
+# Findings about an imported config's DeepSpeed JSON, which Axolotl's validation never reads: the
+# import carries the file as it is (or names a missing one as written), so they do not stop it.
+CARRIED_AREAS = ("deepspeed", "crossfile")
 
 
 def training_env(spec: RunSpec, run_dir: Path) -> Env:
@@ -51,7 +56,10 @@ def refusal(folder: RunFolder, findings: list[Finding]) -> WizardError | None:
     would drop (a raw key it does not know, a plugin's key without the plugin); it names the
     answers that write the key it is about."""
     raw_keys = set(folder.doc.raw_axolotl)
+    carried = folder.doc.spec.policy.imported and K.DEEPSPEED in raw_keys
     for finding in findings:
+        if carried and about_deepspeed(finding):
+            continue  # an imported DeepSpeed file is carried as it is: the import warns
         top = finding.key[0] if finding.key else None
         dropped_raw_key = finding.code == "unknown-key" and top in raw_keys
         code = CODES.get(finding.code)
@@ -68,3 +76,9 @@ def refusal(folder: RunFolder, findings: list[Finding]) -> WizardError | None:
                 keys=answers,
             )
     return None
+
+
+def about_deepspeed(finding: Finding) -> bool:
+    """A finding about the DeepSpeed JSON (alone, or with the YAML)."""
+    code = CODES.get(finding.code)
+    return code is not None and code.area in CARRIED_AREAS
