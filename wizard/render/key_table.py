@@ -217,6 +217,8 @@ _TRACKING: Final = (
     _promoted("hub.revision", K.HUB_REVISION, "tracking and the Hub"),
     _promoted("hub.push_dataset_to_hub", K.PUSH_DATASET_TO_HUB, "tracking and the Hub"),
 )
+
+
 def _speed_row(name: str) -> Row:
     """A plugin's switch, written when on, or off with its plugin loaded: without the plugin
     Axolotl drops the key, so an `off` would only be noise (`check` reports it)."""

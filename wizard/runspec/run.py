@@ -238,5 +238,3 @@ def _batch_rule(spec: RunSpec) -> None:
             "training.effective_batch_size",
             "training.micro_batch_size",
         )
-
-
