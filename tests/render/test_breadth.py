@@ -252,7 +252,7 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any], str]] = {
 }  # fmt: skip
 # Answers whose Axolotl keys the importer (wizard/importer) does not read back as answers yet:
 # they stay raw keys, exactly as written (test below).
-NOT_IMPORTED_YET = {"test-datasets", "dataset-files"}
+NOT_IMPORTED_YET = {"test-datasets"}
 
 
 def spec_of(answers: dict[str, Any]) -> RunSpec:
@@ -284,20 +284,11 @@ def test_an_import_of_the_rendered_config_gives_the_answers_back(name: str) -> N
 
 
 def test_answers_the_importer_does_not_read_yet_are_kept_raw_and_exact() -> None:
-    """`test_datasets` and a dataset's `ds_type`/`data_files` need the importer's own readers
-    (the datasets' answers are read there, not from the key table): until it has them, an import
-    keeps them as raw keys, unchanged. When this fails because they came back as answers, move
-    the cases out of NOT_IMPORTED_YET."""
+    """`test_datasets` needs the importer's own reader (the datasets' answers are read there,
+    not from the key table): until it has one, an import keeps it as a raw key, unchanged. When
+    this fails because it came back as answers, move the case out of NOT_IMPORTED_YET."""
     tests = render_axolotl(spec_of(CASES["test-datasets"][0])).as_dict()
     assert settle(tests, "t").raw == {"test_datasets": tests["test_datasets"]}
-    files = render_axolotl(spec_of(CASES["dataset-files"][0])).as_dict()
-    imported = settle(files, "f").answers["datasets"]
-    assert [entry.get("axolotl") for entry in imported] == [
-        {"ds_type": "json", "data_files": ["data/a.jsonl", "data/b.jsonl"]},
-        {"data_files": "part-0.json", "trust_remote_code": False},
-    ]
-    again = render_axolotl(RunSpec.model_validate(unflatten(settle(files, "f").answers)))
-    assert again.as_dict()["datasets"] == files["datasets"]
 
 
 def test_a_local_model_config_folder_is_read_from_the_run_folder_as_the_model_is() -> None:

@@ -17,6 +17,7 @@ from wizard.axolotl import keys as K
 from wizard.axolotl.view import AxolotlConfig, MethodKind
 from wizard.render.key_table import SAME_VALUE
 from wizard.runspec import CHAT_ONLY
+from wizard.runspec.datasets import AS_GIVEN
 
 ATTENTION_OF = {impl: answer for answer, impl in attention.FROM_ANSWER.items()}
 # The dataset types the wizard asks about; any other type stays in the dataset's axolotl: keys.
@@ -98,8 +99,8 @@ def dataset_answers(entry: dict[str, Any]) -> dict[str, Any]:
     """The answers of one `datasets:` entry; the keys no answer covers go in its `axolotl:`."""
     rest = dict(entry)
     answers: dict[str, Any] = {"path": rest.pop("path")}
-    for name in ("split", "name"):  # answers of every format
-        if isinstance(rest.get(name), str):
+    for name in AS_GIVEN:  # answers of every format, written as they are
+        if rest.get(name) is not None:
             answers[name] = rest.pop(name)
     kind = rest.get("type")
     if kind not in DATASET_FORMATS:
