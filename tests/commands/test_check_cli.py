@@ -182,7 +182,8 @@ def test_deepspeed_file_elsewhere_is_a_warning(tmp_path: Path) -> None:
 def test_fix_lists_each_change_with_its_line(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD.replace("learning_rate", "lr") + "unsloth_lora_mlp: true\n")
     proc = run_check(str(path), "--fix")
-    assert proc.returncode == 1  # the original is refused; the copy is not
+    assert proc.returncode == 0  # the original is refused; the exit status is the copy's
+    assert "fix: the fixed file has no error left" in proc.stdout
     assert f"{path}:2: `lr` → `learning_rate`" in proc.stdout
     assert f"{path}:6: `unsloth_lora_mlp` → `lora_mlp_kernel`" in proc.stdout
     assert run_check(str(tmp_path / "axolotl.fixed.yml")).returncode == 0
