@@ -99,6 +99,29 @@ CASES: dict[str, tuple[str, tuple[str, ...], list[str], list[str], int]] = {
         ["max_packed"],
         0,
     ),
+    "special-tokens-first-name": (
+        BASE + ALPACA + "tokens:\n  bos_token: <s>\n  eos_token: </s>\nspecial_tokens:\n",
+        (),
+        ["special_tokens:\n  bos_token: <s>\n  eos_token: </s>\n"],
+        ["\ntokens:"],
+        0,
+    ),
+    "warmup-fraction": (
+        BASE + ALPACA + "warmup_steps: 0.1\n",
+        (),
+        ["warmup_ratio: 0.1\n"],
+        ["warmup_steps"],
+        0,
+    ),
+    "empty-output-dir": (BASE + ALPACA + "output_dir:\nseed: 1\n", (), [], ["output_dir"], 0),
+    "fsdp2-8bit-adamw": (
+        BASE + ALPACA + "optimizer: adamw_bnb_8bit\nfsdp_version: 2\nfsdp_config:\n"
+        "  reshard_after_forward: true\n",
+        ("--gpus", "2"),
+        ["optimizer: adamw_torch_8bit\n"],
+        [],
+        0,
+    ),
     "grpo-on-8-gpus": (
         BASE.replace("size: 2", "size: 8").replace("steps: 4", "steps: 3") + GRPO,
         GPUS,

@@ -17,7 +17,9 @@ from wizard.axolotl.flags import is_on
 from wizard.axolotl.schema import AxolotlSchema
 from wizard.axolotl.view import AxolotlConfig
 from wizard.lint.findings import KeyPath
+from wizard.lint.fsdp_rules import BNB_ADAMW_8BIT
 from wizard.lint.textedit import Change, Edit
+from wizard.lint.typecheck import check_value
 
 Line = Callable[[KeyPath], "int | None"]
 # A single dataset written as a mapping, where Axolotl reads a list of them.
@@ -31,6 +33,8 @@ def plan_successors(
     """`world`: the number of training processes (GPUs × nodes), when known."""
     return [
         *_values(view, schema, line),
+        *_nulls(view, schema, line),
+        *_moved(view, line),
         *_single_entries(view, line),
         *_ignored(view, line),
         *_attention_flags(view, line),
@@ -47,6 +51,15 @@ def _values(view: AxolotlConfig, schema: AxolotlSchema, line: Line) -> list[Chan
         out.append(_unsloth_checkpointing(view, line))
     if raw.get(K.RESUME_FROM_CHECKPOINT) is True:
         out.append(_resume_latest(view, line))
+    if view.fsdp_version == 2 and view.fsdp_settings and view.optimizer in BNB_ADAMW_8BIT:
+        out.append(
+            Change(
+                line((K.OPTIMIZER,)),
+                f"`optimizer: {view.optimizer}` → `adamw_torch_8bit` (the 8-bit AdamW FSDP2 can "
+                "shard: the replacement Axolotl names)",
+                (Edit("set", (K.OPTIMIZER,), value="adamw_torch_8bit"),),
+            )
+        )
     if raw.get(K.SAVE_SAFETENSORS) is False:
         out.append(
             Change(
@@ -57,6 +70,43 @@ def _values(view: AxolotlConfig, schema: AxolotlSchema, line: Line) -> list[Chan
             )
         )
     return out
+
+
+def _nulls(view: AxolotlConfig, schema: AxolotlSchema, line: Line) -> list[Change]:
+    """`key:` with nothing on a key that takes no null (`output_dir:`): unset, Axolotl's
+    default; a required key stays (it has no default to fall back on)."""
+    required = set(schema.config.get("required", []))
+    out = []
+    for key, value in view.raw.items():
+        prop = schema.property(key) if isinstance(key, str) and value is None else None
+        if prop is None or key in required or not check_value(None, prop, schema, (key,)):
+            continue
+        what = f"`{key}:` (empty) dropped: unset, it takes Axolotl's default (Axolotl refuses "
+        what += "an empty value there)"
+        out.append(Change(line((key,)), what, (Edit("delete", (key,)),)))
+    return out
+
+
+def _moved(view: AxolotlConfig, line: Line) -> list[Change]:
+    """Values older Axolotl read under another key: `tokens:` as a mapping of special tokens
+    (its first name for them), `warmup_steps` as a fraction of the run (Transformers' form)."""
+    out = []
+    tokens = view.raw.get(K.TOKENS)
+    if isinstance(tokens, dict) and tokens and all(str(k).endswith("_token") for k in tokens):
+        out.append(_move(view, K.TOKENS, K.SPECIAL_TOKENS, "special tokens", line))
+    warmup = view.raw.get(K.WARMUP_STEPS)
+    if isinstance(warmup, float) and 0 < warmup < 1:
+        out.append(_move(view, K.WARMUP_STEPS, K.WARMUP_RATIO, "a fraction of the run", line))
+    return out
+
+
+def _move(view: AxolotlConfig, old: str, new: str, what: str, line: Line) -> Change:
+    where, path = line((old,)), (old,)
+    if view.raw.get(new) is not None:
+        return Change(where, f"`{old}` ({what}) and `{new}` are both set; keep one", decision=True)
+    edits = [Edit("delete", (new,))] if new in view.raw else []  # `new:` written empty
+    edits.append(Edit("rename", path, new))
+    return Change(where, f"`{old}` → `{new}` (where Axolotl reads {what} now)", tuple(edits))
 
 
 def _typed_empty(key: Any, value: Any, schema: AxolotlSchema) -> bool:
