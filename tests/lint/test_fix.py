@@ -147,3 +147,36 @@ def load_config_text(text: str) -> Any:
     from wizard.lint.positions import load_located
 
     return load_located(text, "<test>")
+
+
+def test_a_key_with_a_comment_and_no_value_keeps_its_space() -> None:
+    text = "a: # note\nb:  # other\nc: 1  # one\n"
+    editor = TextEditor(text, load_config_text(text))
+    editor.apply(
+        [Edit("rename", ("a",), "z"), Edit("set", ("b",), value="2"), Edit("set", ("c",), value="")]
+    )
+    assert editor.text() == "z: # note\nb:  2 # other\nc:  # one\n"
+
+
+def test_an_edit_of_a_key_written_twice_deletes_the_earlier_one() -> None:
+    text = "a: 1\nb:\n  c: 2\na: 3  # the one YAML reads\n"
+    editor = TextEditor(text, load_config_text(text))
+    editor.apply([Edit("rename", ("a",), "z")])
+    assert editor.text() == "b:\n  c: 2\nz: 3  # the one YAML reads\n"
+
+
+def test_a_copy_that_would_not_parse_is_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A guard against a text edit gone wrong (a stand-in migration: the real ones parse)."""
+    from wizard.lint import fix
+    from wizard.lint.migrate import Migration
+    from wizard.lint.textedit import Change
+
+    path = tmp_path / "axolotl.yml"
+    path.write_text("base_model: m\nlr: 0.0002\n")
+    broken = Migration("base_model: [m\n", [Change(2, "`lr` → `learning_rate`")], [])
+    monkeypatch.setattr(fix, "migrate_text", lambda *args: broken)
+    assert main(["check", str(path), "--fix"]) == 1
+    assert "would not parse" in capsys.readouterr().err
+    assert not (tmp_path / "axolotl.fixed.yml").exists()

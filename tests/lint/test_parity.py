@@ -218,6 +218,13 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], int]] = [
         {"context_parallel_size": 1},
         2,
     ),
+    ("save-safetensors", {"save_safetensors": False}, {"save_safetensors": True}, 1),
+    (
+        "lora-kernels-remote-code",
+        {"adapter": "lora", "lora_mlp_kernel": True, "trust_remote_code": True},
+        {"adapter": "lora", "lora_mlp_kernel": False, "trust_remote_code": True},
+        1,
+    ),
 ]
 CODES = {case[0] for case in CASES}
 

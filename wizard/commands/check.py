@@ -24,7 +24,8 @@ examples:
   axolotl-wizard check my.yml --fix                         write my.fixed.yml, migrated
   axolotl-wizard check my.yml --json --strict               for CI: warnings fail too
 
-exit status: 0 no errors (warnings allowed; none with --strict), 1 errors found or bad input.
+exit status: 0 no errors (warnings allowed; none with --strict), 1 errors found or bad input;
+with --fix, about the fixed file when one is written (0: the fix left no error).
 """
 
 
@@ -122,9 +123,11 @@ def run(args: argparse.Namespace) -> int:
     report = check_file(
         args.config, env=env, run_axolotl=args.axolotl, schema_version=args.schema_version
     )
-    fixed = _fix(args, report, env.cwd) if args.fix else None
-    warnings = len(report.by_severity("warning"))
-    code = 1 if args.strict and warnings else report.exit_code
+    fixed = _fix(args, report, env) if args.fix else None
+    # With --fix, the copy it wrote is what the exit status is about.
+    judged = fixed.remaining if fixed is not None and fixed.remaining is not None else report
+    warnings = len(judged.by_severity("warning"))
+    code = 1 if args.strict and warnings else judged.exit_code
     if args.json:
         data = report.to_dict()
         data.update(strict=bool(args.strict), exit_code=code)
@@ -140,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def _fix(args: argparse.Namespace, report: Any, cwd: Path) -> Any:
+def _fix(args: argparse.Namespace, report: Any, env: Any) -> Any:
     from wizard.lint.fix import fix_file
 
-    return fix_file(args.config, report, cwd, force=args.force)
+    return fix_file(args.config, report, env, force=args.force)

@@ -98,6 +98,10 @@ CODES: Final[dict[str, Code]] = {
                     "contradicts its steps, or evals with nothing held out"),
     "val-set-size": Code("axolotl", _E, "`val_set_size` with `test_datasets`, "
                          "`pretraining_dataset` or `streaming`"),
+    "save-safetensors": Code("axolotl", _E, "`save_safetensors: false`, which Transformers 5 "
+                             "no longer has (`check --fix` drops it)"),
+    "lora-kernels-remote-code": Code("axolotl", _E, "Axolotl's LoRA kernels with "
+                                     "`trust_remote_code`"),
     "removed-dataset-type": Code("axolotl", _E, "a ShareGPT dataset type Axolotl removed "
                                  "(`check --fix` migrates it to `chat_template`)"),
     "unknown-dataset-type": Code("axolotl", _W, "a dataset `type:` Axolotl has no loader for: it "
@@ -106,9 +110,9 @@ CODES: Final[dict[str, Code]] = {
                             "installed here: ring-flash-attn for context parallelism (error), "
                             "flash-attn for flash attention (warning)", family=True),
     # the DeepSpeed JSON
-    "deepspeed-missing": Code("deepspeed", ("error", "warning"), "`deepspeed:` names no file: an "
-                              "error for a relative path, a warning for an absolute one (the "
-                              "training machine's); `launch` makes both errors"),
+    "deepspeed-missing": Code("deepspeed", _W, "`deepspeed:` names no file here: Axolotl's "
+                              "validation never opens it (it may be on the training machine), "
+                              "`launch` makes it an error"),
     "deepspeed-not-finite": Code("deepspeed", _E, "NaN or Infinity in the DeepSpeed JSON"),
     "deepspeed-unknown-key": Code("deepspeed", ("error", "warning"), "not a DeepSpeed key: an "
                                   "error inside `zero_optimization` (DeepSpeed refuses it), a "

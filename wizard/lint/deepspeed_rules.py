@@ -38,9 +38,9 @@ def ds_tables() -> dict[str, Any]:
 
 
 def load_deepspeed(ctx: Ctx) -> tuple[DeepSpeedFile | None, list[Finding]]:
-    """The JSON the config names (or its inline mapping); a missing file, or a NaN / Infinity in
-    it, is an error finding; a file that does not parse is a WizardError (bad input, like a
-    broken YAML)."""
+    """The JSON the config names (or its inline mapping); a missing file is a warning, a NaN /
+    Infinity in it an error finding; a file that does not parse is a WizardError (bad input,
+    like a broken YAML)."""
     value = ctx.view.value(K.DEEPSPEED)
     if isinstance(value, dict):
         return DeepSpeedFile(value), []
@@ -67,20 +67,17 @@ def load_deepspeed(ctx: Ctx) -> tuple[DeepSpeedFile | None, list[Finding]]:
 
 
 def _missing(ctx: Ctx, value: str) -> Finding:
-    """A relative path that is not there is a mistake here; an absolute one usually names the
-    training machine (the Axolotl images' /workspace/axolotl/deepspeed_configs/...), so it is a
-    warning, like a missing dataset, and `launch`'s preflight makes it an error."""
+    """A warning, not an error: Axolotl's validate_config never opens the file (it may be on the
+    training machine, e.g. Axolotl's own `deepspeed_configs/zero2.json` there), so only the
+    launch fails without it; `launch`'s preflight makes it an error."""
     tried = " or ".join(str(p) for p in deepspeed_places(value, ctx.base_dir, ctx.env.cwd))
     absolute = Path(value).expanduser().is_absolute()
-    where = (
-        "on this machine; its ZeRO settings are not checked"
-        if absolute
-        else f"(looked for {tried})"
-    )
+    where = "on this machine" if absolute else f"here (looked for {tried})"
     return ctx.at(
-        "warning" if absolute else "error",
+        "warning",
         "deepspeed-missing",
-        f"`deepspeed: {value}` does not exist {where}",
+        f"`deepspeed: {value}` does not exist {where}; its ZeRO settings are not checked, and "
+        "the launch needs it where the training runs",
         "fix the path, or generate one with `axolotl fetch deepspeed_configs`",
         (K.DEEPSPEED,),
     )

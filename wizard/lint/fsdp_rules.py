@@ -19,6 +19,10 @@ def _fsdp2(ctx: Ctx) -> bool:
     return bool(ctx.view.fsdp_settings) and ctx.view.fsdp_version == 2
 
 
+# bitsandbytes' 8-bit AdamW, which FSDP2 cannot shard (`adamw_torch_8bit` is the one it can).
+BNB_ADAMW_8BIT = ("adamw_8bit", "adamw_bnb_8bit")
+
+
 def _eight_bit(optimizer: str) -> bool:
     return "8bit" in optimizer or "bnb" in optimizer or optimizer.startswith("paged_")
 
@@ -26,7 +30,7 @@ def _eight_bit(optimizer: str) -> bool:
 def fsdp2_optimizer(ctx: Ctx) -> list[Finding]:
     """OptimizationValidationMixin.check_fsdp2_w_8bit_optimizer."""
     optimizer = ctx.view.optimizer
-    if _fsdp2(ctx) and optimizer in ("adamw_8bit", "adamw_bnb_8bit"):
+    if _fsdp2(ctx) and optimizer in BNB_ADAMW_8BIT:
         return [
             ctx.at(
                 "error",

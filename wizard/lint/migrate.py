@@ -9,6 +9,7 @@ which template replaces a gone one) is listed and not made. The plan is a list o
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,13 @@ from wizard.axolotl import keys as K
 from wizard.axolotl.schema import AxolotlSchema
 from wizard.axolotl.view import AxolotlConfig, view_of
 from wizard.lint.eval_rules import effective_eval_packing
-from wizard.lint.findings import Finding, KeyPath, dotted
+from wizard.lint.findings import Finding, KeyPath, Rename, dotted
 from wizard.lint.positions import Located
 from wizard.lint.removed import DATASET_LISTS, LEGACY_MESSAGE_FIELDS, UNSLOTH_KEYS, is_sharegpt
 from wizard.lint.sharegpt import plan_entry
-from wizard.lint.textedit import Edit, TextEditor, yaml_scalar
+from wizard.lint.successors import packed_sequence_len, plan_successors
+from wizard.lint.textedit import Change, Edit, TextEditor, yaml_scalar
+from wizard.lint.typecheck import check_value
 
 # Removed options: None = drop it (it changed nothing Axolotl still does), a string = the
 # decision it needs. Keys not here follow the schema's `removed` table: a decision.
@@ -32,20 +35,11 @@ REMOVED_DROP: dict[str, str | None] = {
     "unsloth_cross_entropy_loss": None,
     "unsloth_rms_norm": None,
     "unsloth_rope": None,
-    K.MAX_PACKED_SEQUENCE_LEN: "packing now is `sample_packing: true`, which packs differently",
     K.S2_ATTENTION: "shifted-sparse attention is gone; choose another long-context setup",
     K.DPO_NORM_LOSS: "TRL >= 0.29 has no normalised DPO loss; pick a `dpo_loss_type`",
     K.RPO_ALPHA: "RPO is now a list of loss types with weights (`dpo_loss_type`, "
     "`dpo_loss_weights`)",
 }
-
-
-@dataclass(frozen=True)
-class Change:
-    line: int | None
-    what: str
-    edits: tuple[Edit, ...] = ()
-    decision: bool = False
 
 
 @dataclass
@@ -61,10 +55,12 @@ def migrate_text(
     findings: list[Finding],
     schema: AxolotlSchema,
     bases: list[Path],
+    world: int | None = None,
 ) -> Migration:
+    """`world`: the number of training processes, when known (GRPO's batch depends on it)."""
     view = view_of(located.data if isinstance(located.data, dict) else {})
     editor = TextEditor(text, located)
-    planned = plan(view, text, located, findings, schema, bases)
+    planned = plan(view, text, located, findings, schema, bases, world)
     ready = [c for c in planned if not c.decision and all(editor.can_apply(e) for e in c.edits)]
     editor.apply([e for c in ready for e in c.edits])
     left = [c for c in planned if c not in ready]
@@ -78,30 +74,64 @@ def plan(
     findings: list[Finding],
     schema: AxolotlSchema,
     bases: list[Path],
+    world: int | None = None,
 ) -> list[Change]:
     def line(path: KeyPath) -> int | None:
         pos = located.pos(path)
         return pos.line if pos else None
 
-    changes = _renames(findings, line)
+    changes = _renames(findings, view, schema, line)
     changes += _datasets(view, schema, bases, line)
     changes += _removed_keys(view, schema, line)
     changes += _wandb(view, schema, located, text.splitlines(), line)
     changes += _eval_packing(view, line)
-    changes += _decisions(findings)
+    changes += plan_successors(view, schema, world, line)
+    changes += _decisions(findings, _deleted(changes))
     return sorted(changes, key=lambda c: c.line or 0)
 
 
-def _renames(findings: list[Finding], line: Any) -> list[Change]:
+def _renames(
+    findings: list[Finding], view: AxolotlConfig, schema: AxolotlSchema, line: Any
+) -> list[Change]:
+    """Renames from the findings; one that would write a key twice, or a value the new key does
+    not take (`eos_token: </s>` is not `eot_tokens`), is a guess: a decision."""
     out = []
+    targets = Counter(_target(f.rename) for f in findings if f.rename is not None)
     for f in findings:
         if f.rename is None:
             continue
         r = f.rename
         new = r.new_key + (f": {r.new_value}" if r.new_value is not None else "")
+        if targets[_target(r)] > 1 or _written(r, view) or _misfit(r, view, schema):
+            what = f"`{dotted(r.path)}` → `{new}`? (not made: it would clash with the new key's "
+            what += "other source or type; rename it by hand if that is what it means)"
+            out.append(Change(line(r.path), what, decision=True))
+            continue
         edit = Edit("rename", r.path, new_key=r.new_key, value=r.new_value)
         out.append(Change(line(r.path), f"`{dotted(r.path)}` → `{new}`", (edit,)))
     return out
+
+
+def _target(rename: Rename) -> KeyPath:
+    return (*rename.path[:-1], rename.new_key)
+
+
+def _written(rename: Rename, view: AxolotlConfig) -> bool:
+    """The new key is in the config already (`flash_attn_fuse_qkv` beside `flash_attn_fuse_mlp`)."""
+    node: Any = view.raw
+    for part in rename.path[:-1]:
+        fits = isinstance(node, dict) or (isinstance(node, list) and isinstance(part, int))
+        node = node[part] if fits else None
+    return isinstance(node, dict) and rename.new_key in node
+
+
+def _misfit(rename: Rename, view: AxolotlConfig, schema: AxolotlSchema) -> bool:
+    """A top-level rename whose value the new key's schema refuses."""
+    if len(rename.path) != 1 or rename.new_value is not None:
+        return False
+    prop = schema.property(rename.new_key)
+    value = view.raw.get(str(rename.path[0]))
+    return prop is not None and bool(check_value(value, prop, schema, rename.path))
 
 
 def _datasets(
@@ -209,6 +239,8 @@ def _removed_keys(view: AxolotlConfig, schema: AxolotlSchema, line: Any) -> list
         if new and new not in view.raw:
             edit = Edit("rename", (key,), new, yaml_scalar(value))
             out.append(Change(line((key,)), f"`{key}` → `{new}` (its replacement)", (edit,)))
+        elif key == K.MAX_PACKED_SEQUENCE_LEN:
+            out += packed_sequence_len(view, line)
         elif key in REMOVED_DROP and REMOVED_DROP[key] is None:
             out.append(
                 Change(
@@ -285,12 +317,25 @@ def _eval_packing(view: AxolotlConfig, line: Any) -> list[Change]:
     return [Change(where, f"`eval_sample_packing: false` ({why} needs unpacked evals)", (edit,))]
 
 
-def _decisions(findings: list[Finding]) -> list[Change]:
+def _decisions(findings: list[Finding], deleted: set[str]) -> list[Change]:
+    """The cadence decisions, but for those a change makes moot by deleting a key they name."""
     return [
         Change(f.line, f"{f.message}: {f.fix.split(' (')[0]}", decision=True)
         for f in findings
         if f.code == "cadence" and f.fix and "decision" in f.fix
+        if not any(f"`{key}`" in f.message for key in deleted)
     ]
+
+
+def _deleted(changes: list[Change]) -> set[str]:
+    """The top-level keys the changes delete."""
+    return {
+        str(e.path[0])
+        for c in changes
+        if not c.decision
+        for e in c.edits
+        if e.kind == "delete" and len(e.path) == 1
+    }
 
 
 def search_bases(config: Path, cwd: Path) -> list[Path]:

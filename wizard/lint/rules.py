@@ -230,6 +230,40 @@ def context_parallel_ring_attn(ctx: Ctx) -> list[Finding]:
     return []
 
 
+def save_safetensors_false(ctx: Ctx) -> list[Finding]:
+    """ModelOutputConfig.validate_save_safetensors: Transformers 5 saves safetensors only."""
+    if ctx.view.value(K.SAVE_SAFETENSORS) is False:
+        return [
+            ctx.at(
+                "error",
+                "save-safetensors",
+                "`save_safetensors: false` is refused: Transformers 5 always saves safetensors",
+                "delete it (check --fix does)",
+                (K.SAVE_SAFETENSORS,),
+            )
+        ]
+    return []
+
+
+def lora_kernels_remote_code(ctx: Ctx) -> list[Finding]:
+    """LoRAValidationMixin.check_lora_kernels_trust_remote_code."""
+    kernels = [
+        k for k in (K.LORA_MLP_KERNEL, K.LORA_QKV_KERNEL, K.LORA_O_KERNEL) if ctx.view.value(k)
+    ]
+    if kernels and ctx.view.value(K.TRUST_REMOTE_CODE):
+        return [
+            ctx.at(
+                "error",
+                "lora-kernels-remote-code",
+                f"Axolotl's LoRA kernels ({', '.join(kernels)}) do not work with a model's own "
+                "code (`trust_remote_code`)",
+                "set `trust_remote_code: false`, or the lora_*_kernel keys to false",
+                (kernels[0],),
+            )
+        ]
+    return []
+
+
 RULES: list[Rule] = [
     datasets_required,
     batch_size_fields,
@@ -241,4 +275,6 @@ RULES: list[Rule] = [
     rl_packing,
     warmup_both,
     context_parallel_ring_attn,
+    save_safetensors_false,
+    lora_kernels_remote_code,
 ]

@@ -313,13 +313,16 @@ def _removed(ctx: Ctx, key: str, value: Any) -> list[Finding]:
     if value is None:
         return []
     new = ctx.schema.renames.get(key)
-    rename = Rename((key,), new) if new and new not in ctx.view.raw else None
+    # Axolotl carries a deprecated key over only when it is set to something (`if
+    # data.get(old)`): `noisy_embedding_alpha: 0` stays off, `neftune_noise_alpha: 0` is refused.
+    movable = new is not None and new not in ctx.view.raw and bool(value)
+    rename = Rename((key,), str(new)) if movable else None
     return [
         ctx.at(
             "warning",
             "deprecated-key",
             f"`{key}` is deprecated: {entry['message']}",
-            f"rename it to `{new}`" if new else None,
+            f"rename it to `{new}`" if rename else None,
             (key,),
             rename,
         )
