@@ -8,7 +8,10 @@ Over the configs Axolotl 0.19.0 accepts (the corpus's `verdicts.jsonl`), it prin
   on the original and the written `axolotl.yml` gives equal settings (as
   `tests/importer/test_import_corpus.py` checks it; needs Axolotl installed, one child process);
 - the share of imported configs that carry no raw key;
-- and the share of meaningful keys that became first-class answers.
+- the share of meaningful keys that became first-class answers;
+- and, for a corpus whose `refusals.yml` classifies the configs Axolotl refuses, the share of
+  the mechanical ones that `check --fix` turns into configs Axolotl accepts (as
+  `tests/lint/test_fix_corpus.py` checks it; needs Axolotl installed).
 
 A meaningful key is one with a value (not null) that Axolotl reads (the keys it ignores are not
 carried). It is first-class when it became an answer the wizard asks about, explains, estimates
@@ -129,6 +132,38 @@ def round_trip(corpus: Path) -> tuple[int, dict[str, str]]:
         return len(case.valid), failures(case, imports, validated)
 
 
+def fixed_by_check(corpus: Path) -> tuple[int, int, int]:
+    """(mechanical refusals, those whose `check --fix` copy Axolotl accepts, all refusals), with
+    the verdicts' machine (an H100 node of 8), in a copy of the corpus."""
+    import contextlib
+    import io
+    import shutil
+
+    import yaml
+    from validated_configs import read_all
+
+    from wizard.cli import main as wizard
+
+    refusals = yaml.safe_load((corpus / "refusals.yml").read_text(encoding="utf-8"))
+    mechanical = [row["file"] for row in refusals if row["mechanical"]]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(shutil.copytree(corpus, Path(tmp) / "corpus"))
+        here, copies = os.getcwd(), []
+        os.chdir(folder / "configs")  # where the verdicts were made
+        try:
+            for path in mechanical:
+                out = io.StringIO()
+                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+                    wizard(["check", path, "--fix", "--json", "--gpu-arch", "sm_90", "--gpus", "8"])
+                written = json.loads(out.getvalue())["fix"]["written"]
+                copies += [folder / "configs" / written] if written else []
+        finally:
+            os.chdir(here)
+        verdicts = read_all(copies)
+        accepted = sum("error" not in verdicts[str(path)] for path in copies)
+    return len(mechanical), accepted, len(refusals)
+
+
 def share(part: int, whole: int) -> str:
     return f"{part} of {whole} ({part / whole:.1%})"
 
@@ -153,6 +188,12 @@ def measure(corpus: Path, with_round_trip: bool) -> None:
     print(f"import time: {elapsed / found.configs * 1000:.1f} ms a config")
     common = [f"{k} ({n})" for k, n in found.left_raw.most_common() if n > 2]
     print("raw in more than two configs: " + (", ".join(common) or "none"))
+    if with_round_trip and (corpus / "refusals.yml").exists():
+        mechanical, accepted, refused = fixed_by_check(corpus)
+        print(
+            f"check --fix: {share(accepted, mechanical)} of the configs Axolotl refuses for "
+            f"a mechanical reason become configs it accepts ({refused} refused in all)"
+        )
 
 
 def main() -> None:

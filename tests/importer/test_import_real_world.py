@@ -88,7 +88,7 @@ def test_a_missing_deepspeed_file_of_their_own_is_carried_as_written(tmp_path: P
     assert config["deepspeed"] == "ds/missing.json"
     assert not (tmp_path / "runs/mine/deepspeed").exists() and "files" not in answers
     warned = [line for line in done.stderr.splitlines() if "ds/missing.json" in line]
-    assert len(warned) == 1 and warned[0].startswith("warning: deepspeed: ds/missing.json")
+    assert len(warned) == 1 and warned[0].startswith("warning: `deepspeed: ds/missing.json`")
     assert "refuse" not in done.stderr
 
 
@@ -138,3 +138,17 @@ def test_a_dataset_named_only_by_its_data_files_gets_that_file_as_its_path(
     assert config["datasets"] == [{"path": files[0], "type": "alpaca", "ds_type": "json",
                                    "data_files": files}]  # fmt: skip
     assert "datasets[0] has no `path:`" in done.stderr
+
+
+def test_auto_precision_and_a_legacy_flag_that_is_off_need_no_raw_key() -> None:
+    """`bf16: auto` with `fp16: false` (fp32, not fp16, where the GPU has no bf16) and with fp16
+    unset are two answers, each written back as it was; `flash_attention: false` sets nothing in
+    Axolotl and is dropped."""
+    from wizard.importer.settle import settle
+
+    base = {"base_model": "org/m", "datasets": [{"path": "org/d", "type": "alpaca"}]}
+    for flags in ({"bf16": "auto", "fp16": False}, {"bf16": "auto"}):
+        settled = settle({**base, **flags}, "c.yml")
+        assert settled.raw == {} and settled.answers["training.precision"] == "auto", flags
+        assert {k: v for k, v in settled.answers.items() if k.endswith("precision_flags")} == (
+            {"training.precision_flags": "both" if "fp16" in flags else "on"})  # fmt: skip

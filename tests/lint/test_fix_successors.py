@@ -92,6 +92,13 @@ CASES: dict[str, tuple[str, tuple[str, ...], list[str], list[str], int]] = {
         ["flash_attention: true"],
         0,
     ),
+    "attention-flag-off": (
+        BASE + ALPACA + "flash_attention: false  # no flash-attn here\nsdp_attention: false\n",
+        (),
+        [],
+        ["flash_attention", "sdp_attention"],
+        0,
+    ),
     "packed-length": (
         BASE + ALPACA + "sequence_len: 2048\nmax_packed_sequence_len: 2048\n",
         (),
@@ -221,3 +228,14 @@ def test_axolotl_accepts_each_copy_that_checks_clean(
     verdicts = read_all(list(copies.values()))
     refused = {name for name, path in copies.items() if "error" in verdicts[str(path)]}
     assert refused == {name for name, case in CASES.items() if case[4] == 1}
+
+
+@pytest.mark.integration
+def test_a_legacy_flag_that_is_off_sets_nothing(tmp_path: Path) -> None:
+    """Why `check` calls `flash_attention: false` a no-op and an import drops it: Axolotl's
+    validated config is the same with and without it."""
+    off, bare = tmp_path / "off.yml", tmp_path / "bare.yml"
+    off.write_text(BASE + ALPACA + "flash_attention: false\n")
+    bare.write_text(BASE + ALPACA)
+    seen = read_all([off, bare])
+    assert seen[str(off)]["config"] == seen[str(bare)]["config"]

@@ -6,7 +6,8 @@ still a config Axolotl accepts, and an import never refuses it:
 - a missing file named like one of Axolotl's own (`deepspeed_configs/zero2.json`, from
   `axolotl fetch deepspeed_configs` or Axolotl's images) is that file: its JSON, as Axolotl
   0.19.0 ships it, travels with the run;
-- any other missing file stays named as written, with a warning: the run needs it where it starts.
+- any other missing file stays named as written; the written config's check warns that the run
+  needs it where it starts.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from wizard.axolotl.deepspeed_file import find_deepspeed, load_deepspeed, shippe
 class DeepSpeedSource:
     data: dict[str, Any] | None = None  # the JSON to carry; None: the key stays as written
     notes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
 
 
 def deepspeed_source(value: str, config_path: Path, cwd: Path) -> DeepSpeedSource:
@@ -35,6 +35,5 @@ def deepspeed_source(value: str, config_path: Path, cwd: Path) -> DeepSpeedSourc
         note = (f"deepspeed: {value} is not here; it names Axolotl's own {name}, whose JSON "
                 "(as Axolotl 0.19.0 ships it) is carried")  # fmt: skip
         return DeepSpeedSource(data, notes=[note])
-    warning = (f"deepspeed: {value} is not on this machine: carried as written (Axolotl reads "
-               "it only when training starts, so the run needs that file there)")  # fmt: skip
-    return DeepSpeedSource(warnings=[warning])
+    # Carried as written: the written config's check (`deepspeed-missing`) says it, once.
+    return DeepSpeedSource()

@@ -87,7 +87,12 @@ def _fsdp(config: AxolotlConfig) -> dict[str, Any]:
 def _precision(bf16: Any, fp16: Any) -> dict[str, Any]:
     """The precision answers whose flags (`axolotl_config._precision_flags`) the config has."""
     if bf16 == "auto" and fp16 is not True:
-        return {"training.precision": "auto"}
+        # `fp16: false` beside `bf16: auto` is not Axolotl's default: without bf16 the GPU then
+        # trains in fp32 where an unset fp16 would switch fp16 on; the flag is kept as written.
+        return {
+            "training.precision": "auto",
+            "training.precision_flags": "both" if fp16 is False else "on",
+        }
     for on, other, name in ((bf16, fp16, "bf16"), (fp16, bf16, "fp16")):
         if on is True:
             style = {"training.precision_flags": "on"} if other is None else {}

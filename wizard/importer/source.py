@@ -26,7 +26,7 @@ from wizard.terminal import shell_path
 from wizard.yamlio import safe_load
 
 # Findings about a key Axolotl ignores: what the import drops instead of carrying.
-IGNORED_CODES = ("unknown-key", "plugin-key-without-plugin")
+IGNORED_CODES = ("unknown-key", "plugin-key-without-plugin", "legacy-flag-off")
 # Said by `importer.deepspeed` in its own words.
 MISSING = "deepspeed-missing"
 
@@ -53,8 +53,7 @@ def read_source(path: Path, cwd: Path) -> Source:
                          deepspeed=deepspeed.data)  # fmt: skip
     refused, carried = _errors(findings)
     _refuse_errors(path, refused)
-    source = Source(path, cfg, notes=deepspeed.notes, warnings=deepspeed.warnings,
-                    deepspeed=deepspeed.data)  # fmt: skip
+    source = Source(path, cfg, notes=deepspeed.notes, deepspeed=deepspeed.data)
     source.warnings += [f"{f.message} (carried as it is; `check` reports it)" for f in carried]
     for finding in findings:
         if finding.code in IGNORED_CODES and finding.key:
@@ -121,6 +120,8 @@ def _refuse_errors(path: Path, errors: list[Finding]) -> None:
 def _why(finding: Finding) -> str:
     if finding.code == "plugin-key-without-plugin":
         return "its plugin is not loaded"
+    if finding.code == "legacy-flag-off":
+        return "a legacy attention flag that is off sets nothing"
     if finding.rename is not None:
         return f"did you mean {finding.rename.new_key}?"
     return "not an Axolotl key"

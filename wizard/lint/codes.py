@@ -55,6 +55,9 @@ CODES: Final[dict[str, Code]] = {
                         "(Axolotl refuses it), a hint when empty", family=True),
     "deprecated-key": Code("schema", _W, "a key Axolotl still reads but renames or converts "
                            "(`check --fix` writes the new form)", family=True),
+    "legacy-flag-off": Code("schema", _W, "a legacy attention flag (`flash_attention`, "
+                            "`sdp_attention`, ...) set to false: Axolotl drops it, it sets "
+                            "nothing"),
     "unknown-plugin": Code("schema", _E, "a plugin that is not Axolotl's, or whose module is not "
                            "installed"),
     "plugin-missing-package": Code("schema", _E, "a plugin whose package is not installed"),

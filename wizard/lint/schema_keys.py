@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from wizard.axolotl import keys as K
+from wizard.axolotl.attention import LEGACY_FLAGS
+from wizard.axolotl.flags import is_on
 from wizard.axolotl.schema import JsonSchema
 from wizard.lint.context import Ctx
 from wizard.lint.did_you_mean import KNOWN_TYPOS, suggest
@@ -330,6 +332,16 @@ def _removed(ctx: Ctx, key: str, value: Any) -> list[Finding]:
 
 
 def _deprecated_field(ctx: Ctx, key: str, value: Any) -> Finding:
+    if key in LEGACY_FLAGS and not is_on(value):
+        # normalize_attn_implementation strips a legacy flag that is off: it says nothing.
+        return ctx.at(
+            "warning",
+            "legacy-flag-off",
+            f"`{key}: {str(value).lower()}` sets nothing: Axolotl drops a legacy attention flag "
+            "that is off",
+            "delete it (check --fix does); `attn_implementation` names the backend",
+            (key,),
+        )
     message = ctx.schema.field_deprecations[key]
     new = ctx.schema.renames.get(key)
     rename = Rename((key,), new) if new and new not in ctx.view.raw else None

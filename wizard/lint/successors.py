@@ -38,6 +38,7 @@ def plan_successors(
         *_single_entries(view, line),
         *_ignored(view, line),
         *_attention_flags(view, line),
+        *_legacy_flags_off(view, line),
         *grpo_generation_batch(view, world, line),
     ]
 
@@ -240,6 +241,16 @@ def _attention_flags(view: AxolotlConfig, line: Line) -> list[Change]:
             what += "backends; keep one"
             out.append(Change(where, what, decision=True))
     return out
+
+
+def _legacy_flags_off(view: AxolotlConfig, line: Line) -> list[Change]:
+    """A legacy attention flag that is off sets nothing (Axolotl strips it): dropped."""
+    return [
+        Change(line((flag,)), f"`{flag}: {str(view.raw[flag]).lower()}` dropped: a legacy "
+               "attention flag that is off sets nothing", (Edit("delete", (flag,)),))
+        for flag in LEGACY_FLAGS
+        if flag in view.raw and view.raw[flag] is not None and not is_on(view.raw[flag])
+    ]  # fmt: skip
 
 
 def packed_sequence_len(view: AxolotlConfig, line: Line) -> list[Change]:

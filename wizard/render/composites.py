@@ -200,10 +200,12 @@ def _precision(spec: RunSpec, group: Group, _path_for: PathMapper) -> None:
 def precision_flags(spec: RunSpec) -> dict[str, Any]:
     """bf16/fp16 as the run needs them. A wizard run writes both: left out, Axolotl picks fp16
     by itself, which crashes on a CPU. An import keeps `bf16: auto` (the GPU decides at start)
-    and, with precision_flags=on, writes only the flag that is on, as its config did."""
+    and, with precision_flags=on, writes only the flag that is on, as its config did (with
+    `both`, `bf16: auto` comes with `fp16: false`: no fp16 where the GPU has no bf16)."""
     cpu = spec.hardware.accelerator == "cpu"
     if spec.policy.imported and not cpu and spec.training.precision == "auto":
-        return {K.BF16: "auto"}
+        auto: dict[str, Any] = {K.BF16: "auto"}
+        return auto if spec.training.precision_flags == "on" else {**auto, K.FP16: False}
     precision = spec.resolved_precision
     flags = {K.BF16: precision == "bf16", K.FP16: precision == "fp16"}
     if spec.training.precision_flags == "on":

@@ -96,8 +96,9 @@ class TrainingSpec(StrictModel):
     )
     precision_flags: Literal["both", "on"] = Field(
         default="both",
-        description="both: bf16 and fp16 are written; on: only the one that is on (as many "
-        "configs write it; Axolotl reads both ways alike)",
+        description="both: bf16 and fp16 are written (with precision auto, fp16: false beside "
+        "bf16: auto: fp32, not fp16, on a GPU without bf16); on: only the one that is on, as "
+        "many configs write it",
     )
     tf32: bool | None = Field(default=None, description="none: on where the GPU has it")
     bfloat16: bool | None = Field(
