@@ -262,14 +262,34 @@ def test_from_does_not_mix_with_a_preset(tmp_path: Path) -> None:
     one_line_error(done, "--preset")
 
 
-def test_a_config_without_datasets_is_refused_with_the_reason(tmp_path: Path) -> None:
-    text = THEIR_CONFIG.split("datasets:")[0] + (
-        "pretraining_dataset:\n  - path: org/corpus\n    type: pretrain\nmax_steps: 10\n"
-        + THEIR_CONFIG.split("chat_template: chatml\n")[1]
-    )
+def test_a_pretraining_run_is_imported_with_its_streamed_datasets_as_answers(
+    tmp_path: Path,
+) -> None:
+    """A config that trains on `pretraining_dataset` alone: Axolotl accepts it, so the import
+    does, with the streamed datasets as answers (a local one read from the run folder)."""
+    pretraining = ("pretraining_dataset:\n  - path: org/corpus\n    type: pretrain\n"
+                   "  - path: data/more.jsonl\n    type: completion\nmax_steps: 10\n")  # fmt: skip
+    text = THEIR_CONFIG.split("datasets:")[0] + pretraining + THEIR_CONFIG.split(
+        "chat_template: chatml\n")[1]  # fmt: skip
     their_project(tmp_path, text)
     done = run_wizard("new", "runs/mine", "--from", "their/axolotl.yml", "--yes", cwd=tmp_path)
-    one_line_error(done, "no `datasets:`", "pretraining_dataset")
+    assert done.returncode == 0, done.stderr
+    config = config_of(tmp_path / "runs/mine")
+    assert "datasets" not in config and config["max_steps"] == 10
+    assert config["pretraining_dataset"] == [
+        {"path": "org/corpus", "type": "pretrain"},
+        {"path": "../../their/data/more.jsonl", "type": "completion"},
+    ]
+    answers = yaml.safe_load((tmp_path / "runs/mine/wizard-answers.yml").read_text())
+    assert "pretraining_dataset" not in answers["axolotl"]
+    assert answers["answers"]["pretraining_dataset"][1]["path"] == "../../their/data/more.jsonl"
+
+
+def test_a_config_without_datasets_is_refused_with_the_reason(tmp_path: Path) -> None:
+    text = THEIR_CONFIG.split("datasets:")[0] + THEIR_CONFIG.split("chat_template: chatml\n")[1]
+    their_project(tmp_path, text)
+    done = run_wizard("new", "runs/mine", "--from", "their/axolotl.yml", "--yes", cwd=tmp_path)
+    one_line_error(done, "neither `datasets` nor `pretraining_dataset`", "datasets")
 
 
 def test_the_interview_on_an_import_adds_nothing_when_every_answer_is_kept(

@@ -152,3 +152,14 @@ def test_auto_precision_and_a_legacy_flag_that_is_off_need_no_raw_key() -> None:
         assert settled.raw == {} and settled.answers["training.precision"] == "auto", flags
         assert {k: v for k, v in settled.answers.items() if k.endswith("precision_flags")} == (
             {"training.precision_flags": "both" if "fp16" in flags else "on"})  # fmt: skip
+
+
+def test_a_local_model_config_and_eval_data_are_read_from_the_run_folder(tmp_path: Path) -> None:
+    """`base_model_config: ./model` and a local test dataset are answers, like the model and the
+    datasets: each written in the run's config as the run folder reaches the config's file."""
+    extra = "base_model_config: ./model\ntest_datasets: [{path: data/train.jsonl, type: alpaca}]\n"
+    _, config, answers = imported(tmp_path, THEIR_CONFIG + extra)
+    assert config["base_model_config"] == config["base_model"] == "../../their/model"
+    assert config["test_datasets"] == [{"path": "../../their/data/train.jsonl", "type": "alpaca"}]
+    assert answers["answers"]["model"]["base_model_config"] == "../../their/model"
+    assert {"base_model_config", "test_datasets"}.isdisjoint(answers["axolotl"])

@@ -28,6 +28,8 @@ CHAT = {
     "message_property_mappings": {"role": "from", "content": "value"},
 }
 PRETRAIN = {"datasets": None, "pretraining_dataset": [{"path": "a/b"}], "max_steps": 10}
+STREAMED = {"streaming": True, "max_steps": 10,
+            "datasets": [{"path": "a/b", "type": "alpaca"}, {"path": "c/d", "type": "alpaca"}]}
 GRPO = {"rl": "grpo", "micro_batch_size": 1, "gradient_accumulation_steps": 1}
 FSDP2 = {"fsdp_version": 2, "fsdp_config": {"reshard_after_forward": True}}
 FSDP1 = {"fsdp": ["full_shard", "auto_wrap"], "fsdp_config": {"offload_params": True}}
@@ -158,6 +160,14 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], int]] = [
         1,
     ),
     ("no-datasets", {"datasets": None}, {}, 1),
+    ("streamed-max-steps", {**PRETRAIN, "max_steps": None}, PRETRAIN, 1),
+    ("streamed-max-steps", {"streaming": True}, {"streaming": True, "max_steps": 10}, 1),
+    (
+        "streamed-packing",
+        {**STREAMED, "sample_packing": True},
+        {**STREAMED, "sample_packing": False},
+        1,
+    ),
     ("batch-size", {"batch_size": 8}, {}, 1),
     ("warmup", {"warmup_steps": 10, "warmup_ratio": 0.1}, {"warmup_steps": 10}, 1),
     (

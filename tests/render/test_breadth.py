@@ -249,10 +249,20 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any], str]] = {
         {"test_datasets": [{"path": "org/eval", "type": "alpaca", "split": "test"}]},
         {"test_datasets": []}, "at least 1 item",
     ),
+    "pretraining": (
+        {"datasets": [], "training.max_steps": 100,
+         "pretraining_dataset": [{"path": "org/web", "format": "completion", "split": "train"}]},
+        {"pretraining_dataset": [{"path": "org/web", "type": "completion", "split": "train",
+                                  "field": "text"}],
+         "max_steps": 100, "datasets": None},
+        {"datasets": [], "pretraining_dataset": [{"path": "org/web", "format": "completion"}]},
+        "needs `max_steps`",
+    ),
+    "data-processes": (
+        {"data.dataset_num_proc": 4}, {"dataset_num_proc": 4},
+        {"data.dataset_num_proc": 0}, "greater than or equal to 1",
+    ),
 }  # fmt: skip
-# Answers whose Axolotl keys the importer (wizard/importer) does not read back as answers yet:
-# they stay raw keys, exactly as written (test below).
-NOT_IMPORTED_YET = {"test-datasets"}
 
 
 def spec_of(answers: dict[str, Any]) -> RunSpec:
@@ -273,7 +283,7 @@ def test_a_bad_answer_is_refused_with_what_to_change(name: str) -> None:
     assert needle in f"{err.message} {err.hint}"
 
 
-@pytest.mark.parametrize("name", [name for name in CASES if name not in NOT_IMPORTED_YET])
+@pytest.mark.parametrize("name", list(CASES))
 def test_an_import_of_the_rendered_config_gives_the_answers_back(name: str) -> None:
     spec = spec_of(CASES[name][0])
     rendered = render_axolotl(spec).as_dict()
@@ -283,19 +293,16 @@ def test_an_import_of_the_rendered_config_gives_the_answers_back(name: str) -> N
     assert render_axolotl(again).as_dict() == rendered
 
 
-def test_answers_the_importer_does_not_read_yet_are_kept_raw_and_exact() -> None:
-    """`test_datasets` needs the importer's own reader (the datasets' answers are read there,
-    not from the key table): until it has one, an import keeps it as a raw key, unchanged. When
-    this fails because it came back as answers, move the case out of NOT_IMPORTED_YET."""
-    tests = render_axolotl(spec_of(CASES["test-datasets"][0])).as_dict()
-    assert settle(tests, "t").raw == {"test_datasets": tests["test_datasets"]}
-
-
 def test_a_local_model_config_folder_is_read_from_the_run_folder_as_the_model_is() -> None:
     spec = spec_of({"model.base_model": "./weights", "model.base_model_config": "./arch"})
     rendered = render_axolotl(spec, path_for=relative_to_run_dir("runs/a", "/work")).as_dict()
     written = (rendered["base_model"], rendered["base_model_config"])
     assert written == ("../../weights", "../../arch")
+
+
+def test_no_datasets_are_refused_unless_a_pretraining_dataset_streams() -> None:
+    err = refusal({**BASE, "datasets": []})
+    assert "nothing to train on" in err.message and "datasets" in err.hint
 
 
 def test_settings_axolotl_decides_are_not_written_when_unset() -> None:

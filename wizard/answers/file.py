@@ -25,7 +25,10 @@ from wizard.yamlio import dump_yaml, load_yaml_mapping, non_finite_paths
 
 ANSWERS_FILENAME = "wizard-answers.yml"
 FORMAT_VERSION = 2
-PATH_ANSWERS = ("model.base_model", "datasets.N.path")
+# The answers that may be local paths: written relative to the answers file, read from the cwd.
+MODEL_PATHS = ("base_model", "base_model_config")
+DATASET_LISTS = ("datasets", "test_datasets", "pretraining_dataset")
+PATH_ANSWERS = (*(f"model.{n}" for n in MODEL_PATHS), *(f"{n}.N.path" for n in DATASET_LISTS))
 # The top level of a file this version writes, in order; the last key is written last.
 TOP_KEYS = ("format_version", "wizard_version", "axolotl_version", "preset", "answers", "axolotl")
 OPTIONAL_KEYS = ("auto_fit", "files")
@@ -239,7 +242,7 @@ def _without_none(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _path_keys(values: dict[str, Any]) -> list[str]:
-    """The answers that are local paths: the model folder, local dataset files."""
+    """The answers that are local paths: the model's folders, local dataset files."""
     return [
         key
         for key, value in values.items()
@@ -248,12 +251,11 @@ def _path_keys(values: dict[str, Any]) -> list[str]:
 
 
 def _map_paths(answers: dict[str, Any], path_for: PathMapper) -> dict[str, Any]:
-    model = answers.get("model") or {}
-    if isinstance(model.get("base_model"), str) and is_local_path(model["base_model"]):
-        model["base_model"] = path_for(model["base_model"])
-    for dataset in answers.get("datasets") or []:
-        if isinstance(dataset.get("path"), str) and is_local_path(dataset["path"]):
-            dataset["path"] = path_for(dataset["path"])
+    places = [(answers.get("model") or {}, name) for name in MODEL_PATHS]
+    places += [(dataset, "path") for name in DATASET_LISTS for dataset in answers.get(name) or []]
+    for place, name in places:
+        if isinstance(place.get(name), str) and is_local_path(place[name]):
+            place[name] = path_for(place[name])
     return answers
 
 

@@ -21,8 +21,11 @@ from wizard.importer.settle import settle
 from wizard.importer.source import Source, read_source
 from wizard.render.composites import DEEPSPEED_DIR
 
-# Raw keys holding lists of dataset entries whose local `path:` is read like a folder key.
-OTHER_DATASET_LISTS = (K.TEST_DATASETS, K.PRETRAINING_DATASET)
+# The keys whose local paths are answers (read from the working directory, as typed answers
+# are) when they are imported as answers; as raw keys, they are read from the run folder.
+PATH_ANSWER_KEYS = (K.BASE_MODEL, K.BASE_MODEL_CONFIG)
+DATASET_LISTS = (K.DATASETS, K.TEST_DATASETS, K.PRETRAINING_DATASET)
+ANSWER_PATHS = (*PATH_ANSWER_KEYS, *DATASET_LISTS)
 
 
 @dataclass
@@ -39,6 +42,8 @@ def import_config(path: Path, *, cwd: Path, run_dir: Path | None = None) -> Impo
     config_dir = str(path.parent.resolve())
     to_run = None if run_dir is None else str((cwd / run_dir).resolve())
     cfg = _moved_paths(source.cfg, config_dir, str(cwd.resolve()), to_run)
+    # The paths of the keys that may be answers, as a raw key reads them (from the run folder).
+    if_raw = _moved_paths(source.cfg, config_dir, to_run, to_run)
     files = _carry_deepspeed(cfg, source)
     settled = settle(cfg, str(path), source.deepspeed)
     if K.DEEPSPEED in settled.claimed:  # the wizard's own file: the answers write it again
@@ -47,14 +52,16 @@ def import_config(path: Path, *, cwd: Path, run_dir: Path | None = None) -> Impo
     for key, value in settled.answers.items():
         layer.set(key, value)
     for key, value in settled.raw.items():
-        layer.set(f"axolotl.{key}", value)
+        layer.set(f"axolotl.{key}", if_raw[key] if key in ANSWER_PATHS else value)
     check_layer(layer, str(path))
     return Imported(layer, source, settled.claimed)
 
 
 def _moved_paths(
-    cfg: dict[str, Any], config_dir: str, cwd: str, run_dir: str | None
+    cfg: dict[str, Any], config_dir: str, answers_dir: str | None, run_dir: str | None
 ) -> dict[str, Any]:
+    """`cfg` with its local paths relative to where each is read: the answers' to `answers_dir`,
+    the rest to `run_dir` (None: as written)."""
     moved = dict(cfg)
 
     def to(target: str | None) -> Any:
@@ -62,13 +69,13 @@ def _moved_paths(
 
     for key in MAYBE_LOCAL_KEYS:
         if isinstance(moved.get(key), str) and is_local_path(moved[key]):
-            moved[key] = to(cwd if key == K.BASE_MODEL else run_dir)(moved[key])
+            moved[key] = to(answers_dir if key in PATH_ANSWER_KEYS else run_dir)(moved[key])
     for key in FOLDER_KEYS:
         if isinstance(moved.get(key), str):
             moved[key] = to(run_dir)(moved[key])
-    for key, target in ((K.DATASETS, cwd), *((k, run_dir) for k in OTHER_DATASET_LISTS)):
+    for key in DATASET_LISTS:
         if isinstance(moved.get(key), list):
-            moved[key] = [_moved_entry(entry, to(target)) for entry in moved[key]]
+            moved[key] = [_moved_entry(entry, to(answers_dir)) for entry in moved[key]]
     return moved
 
 

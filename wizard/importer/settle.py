@@ -35,6 +35,10 @@ from wizard.runspec.base import number_in_text
 (MODEL,) = answers_of_key(K.BASE_MODEL)
 (DATASETS,) = answers_of_key(K.DATASETS)
 (METHOD,) = answers_of_key(K.ADAPTER)
+# The other lists of dataset entries, each an answer read like `datasets` when every entry is.
+OTHER_DATASET_LISTS = {key: answers_of_key(key)[0]
+                       for key in (K.TEST_DATASETS, K.PRETRAINING_DATASET)}  # fmt: skip
+ANSWER_KEYS = {DATASETS: K.DATASETS, **{a: k for k, a in OTHER_DATASET_LISTS.items()}}
 
 
 @dataclass
@@ -48,15 +52,8 @@ def settle(cfg: dict[str, Any], source: str, deepspeed: dict[str, Any] | None = 
     """The answers of `cfg` (`deepspeed`: the JSON its `deepspeed:` names, when carried)."""
     config = AxolotlConfig(cfg)
     base = _base(config)
-    datasets = [_settle_dataset(base, entry, index, source)
-                for index, entry in enumerate(_datasets(config, source))]  # fmt: skip
-    answers = {**base, DATASETS: datasets, METHOD: method_kind(config)}
-    rendered = _rendered_as(answers, cfg)
-    if rendered is None:  # an adapter the answers cannot say exactly (qlora without 4 bit)
-        answers[METHOD] = "full"
-        rendered = _rendered_as(answers, cfg)
-    if rendered is None:
-        raise WizardError(f"{source}: its model or datasets cannot be imported", "report this")
+    datasets = [_settle_dataset(base, DATASETS, entry) for entry in _datasets(config, source)]
+    answers, rendered = _first_rendered(base, datasets, cfg, source)
     for proposal in proposals(config):
         trial = {**answers, **proposal}
         again = _rendered_as(trial, cfg)
@@ -68,22 +65,40 @@ def settle(cfg: dict[str, Any], source: str, deepspeed: dict[str, Any] | None = 
     return Settled(answers, raw, list(rendered))
 
 
+def _first_rendered(
+    base: dict[str, Any], datasets: list[dict[str, Any]], cfg: dict[str, Any], source: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The model, method and dataset answers, with what they render: the other dataset lists
+    as answers unless they cannot be said exactly, and the method as `full` when an adapter
+    cannot be (qlora without 4 bit)."""
+    lists = _other_lists(base, cfg)
+    for method in (method_kind(AxolotlConfig(cfg)), "full"):
+        for others in (lists, {}):
+            answers = {**base, METHOD: method, **others}
+            if datasets:  # none in a pretraining run
+                answers[DATASETS] = datasets
+            rendered = _rendered_as(answers, cfg)
+            if rendered is not None:
+                return answers, rendered
+    raise WizardError(f"{source}: its model or datasets cannot be imported", "report this")
+
+
 def _base(config: AxolotlConfig) -> dict[str, Any]:
     """The answers every trial starts from: an imported run, its model."""
     return {"defaults": "axolotl", MODEL: config.value(K.BASE_MODEL)}
 
 
 def _datasets(config: AxolotlConfig, source: str) -> list[dict[str, Any]]:
+    """The `datasets:` entries; none in a pretraining run, which trains on its own list."""
     datasets = config.datasets
-    if not datasets:
-        other = next((k for k in (K.PRETRAINING_DATASET, K.RL) if config.value(k)), None)
-        kind = f" (it trains on {other})" if other else ""
+    if not datasets and not config.value(K.PRETRAINING_DATASET):
         raise WizardError(
-            f"{source}: the config has no `datasets:`{kind}, and an import starts from them",
-            "add the datasets to the config, or make the run with `new` and raw keys",
+            f"{source}: the config has no `datasets:` (nor `pretraining_dataset:`), so there is "
+            "nothing to train on",
+            "add the datasets to the config, then import it",
         )
     for index, entry in enumerate(datasets):
-        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+        if not _has_path(entry):
             raise WizardError(
                 f"{source}: datasets[{index}] names no `path:`, which an import needs",
                 "give each dataset a path (a Hub id or a local file)",
@@ -91,15 +106,30 @@ def _datasets(config: AxolotlConfig, source: str) -> list[dict[str, Any]]:
     return datasets
 
 
-def _settle_dataset(
-    base: dict[str, Any], entry: dict[str, Any], index: int, source: str
-) -> dict[str, Any]:
-    """The dataset's answers when they render it exactly, else its path and raw keys."""
+def _has_path(entry: Any) -> bool:
+    return isinstance(entry, dict) and isinstance(entry.get("path"), str)
+
+
+def _other_lists(base: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
+    """`test_datasets` and `pretraining_dataset` as answers, when each entry has a path."""
+    answers: dict[str, Any] = {}
+    for key, answer in OTHER_DATASET_LISTS.items():
+        entries = cfg.get(key)
+        if isinstance(entries, list) and entries and all(map(_has_path, entries)):
+            answers[answer] = [_settle_dataset(base, answer, entry) for entry in entries]
+    return answers
+
+
+def _settle_dataset(base: dict[str, Any], answer: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """The dataset's answers when they render it exactly, else its path and raw keys (which
+    always render it: the path and each key as written)."""
+    key = ANSWER_KEYS[answer]
+    trials = {**base, METHOD: "full", DATASETS: [{"path": "org/any", "format": "alpaca"}]}
     for candidate in (dataset_answers(entry), raw_dataset(entry)):
-        rendered = _render({**base, METHOD: "full", DATASETS: [candidate]})
-        if rendered is not None and same(rendered[K.DATASETS][0], entry):
+        rendered = _render({**trials, answer: [candidate]})
+        if rendered is not None and same(rendered[key][0], entry):
             return candidate
-    raise WizardError(f"{source}: datasets[{index}] cannot be imported", "report this")
+    return raw_dataset(entry)
 
 
 def _deepspeed_answers(

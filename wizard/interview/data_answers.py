@@ -161,6 +161,8 @@ def epoch_steps(spec: RunSpec, cwd: Path) -> EpochSteps | None:
     """Optimizer steps an epoch of the run's local datasets gives (None when one is a Hub
     dataset or cannot be read here). Records are counted from the file's head: exactly when it
     was read whole, else in proportion to its size."""
+    if spec.pretraining_dataset:  # streamed: its steps are max_steps, not an epoch's
+        return None
     records, estimated = 0, False
     for dataset in spec.datasets:
         path = cwd / Path(dataset.path).expanduser()

@@ -65,6 +65,9 @@ CODES: Final[dict[str, Code]] = {
                              "its keys are not checked"),
     # what Axolotl refuses
     "no-datasets": Code("axolotl", _E, "neither `datasets` nor `pretraining_dataset`"),
+    "streamed-max-steps": Code("axolotl", _E, "`pretraining_dataset` or `streaming` without "
+                               "`max_steps`"),
+    "streamed-packing": Code("axolotl", _E, "`sample_packing` with several streamed datasets"),
     "batch-size": Code("axolotl", _E, "`batch_size` with `gradient_accumulation_steps`, or "
                        "without `micro_batch_size`"),
     "warmup": Code("axolotl", _E, "both `warmup_steps` and `warmup_ratio`"),

@@ -33,6 +33,42 @@ def datasets_required(ctx: Ctx) -> list[Finding]:
     return []
 
 
+def streamed_max_steps(ctx: Ctx) -> list[Finding]:
+    """PretrainingValidationMixin.check_pretraining_w_max_steps and check_streaming_w_max_steps:
+    a streamed dataset has no length, so the trainer cannot schedule the learning rate without
+    a step count."""
+    streamed = next((k for k in (K.PRETRAINING_DATASET, K.STREAMING) if ctx.view.on(k)), None)
+    if streamed is None or ctx.view.on(K.MAX_STEPS):
+        return []
+    what = "`pretraining_dataset` streams" if streamed == K.PRETRAINING_DATASET else "streaming"
+    return [
+        ctx.at(
+            "error",
+            "streamed-max-steps",
+            f"{what}, so the data's length is unknown: Axolotl needs `max_steps` to schedule "
+            "the learning rate",
+            "set max_steps (training.max_steps=N: the optimizer steps to train)",
+            (streamed,),
+        )
+    ]
+
+
+def streamed_packing(ctx: Ctx) -> list[Finding]:
+    """PretrainingValidationMixin.check_streaming_w_multiple_datasets."""
+    view = ctx.view
+    if not (view.on(K.STREAMING) and view.on(K.SAMPLE_PACKING) and len(view.datasets) > 1):
+        return []
+    return [
+        ctx.at(
+            "error",
+            "streamed-packing",
+            "Axolotl cannot pack samples from several streamed datasets",
+            "set sample_packing: false, or stream one dataset",
+            (K.SAMPLE_PACKING,),
+        )
+    ]
+
+
 def batch_size_fields(ctx: Ctx) -> list[Finding]:
     """TrainingValidationMixin.check_batch_size_fields and check_gas_bsz."""
     view = ctx.view
@@ -266,6 +302,8 @@ def lora_kernels_remote_code(ctx: Ctx) -> list[Finding]:
 
 RULES: list[Rule] = [
     datasets_required,
+    streamed_max_steps,
+    streamed_packing,
     batch_size_fields,
     early_stopping,
     save_best_metric,

@@ -48,14 +48,20 @@ def _local(model: str, path_for: PathMapper) -> str:
 
 
 def _datasets(spec: RunSpec, group: Group, path_for: PathMapper) -> None:
-    entries = [dataset_entry(d, path_for, spec) for d in spec.datasets]
-    group.add(K.DATASETS, entries, "", "datasets")
+    if spec.datasets:  # none only in a pretraining run, whose config has no `datasets:`
+        entries = [dataset_entry(d, path_for, spec) for d in spec.datasets]
+        group.add(K.DATASETS, entries, "", "datasets")
 
 
-def _test_datasets(spec: RunSpec, group: Group, path_for: PathMapper) -> None:
-    if spec.test_datasets is not None:
-        entries = [dataset_entry(d, path_for, spec) for d in spec.test_datasets]
-        group.add(K.TEST_DATASETS, entries, "", "test_datasets")
+def _other_datasets(answer: str, key: str) -> Writer:
+    """The writer of a list of dataset answers other than `datasets`, written the same way."""
+
+    def write(spec: RunSpec, group: Group, path_for: PathMapper) -> None:
+        datasets = getattr(spec, answer)
+        if datasets is not None:
+            group.add(key, [dataset_entry(d, path_for, spec) for d in datasets], "", answer)
+
+    return write
 
 
 def _sample_packing(spec: RunSpec, group: Group, _path_for: PathMapper) -> None:
@@ -275,7 +281,10 @@ WRITERS: dict[tuple[str, str], Writer | None] = {
     ("model.base_model", K.BASE_MODEL): _base_model,
     ("model.base_model_config", K.BASE_MODEL_CONFIG): _base_model_config,
     ("datasets", K.DATASETS): _datasets,
-    ("test_datasets", K.TEST_DATASETS): _test_datasets,
+    ("test_datasets", K.TEST_DATASETS): _other_datasets("test_datasets", K.TEST_DATASETS),
+    ("pretraining_dataset", K.PRETRAINING_DATASET): _other_datasets(
+        "pretraining_dataset", K.PRETRAINING_DATASET
+    ),
     ("training.sample_packing", K.SAMPLE_PACKING): _sample_packing,
     ("training.pad_to_sequence_len", K.PAD_TO_SEQUENCE_LEN): _pad_to_sequence_len,
     ("training.eval_sample_packing", K.EVAL_SAMPLE_PACKING): _eval_sample_packing,

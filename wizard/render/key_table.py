@@ -108,12 +108,20 @@ _MODEL: Final = (
     _promoted("model.config_overrides", K.MODEL_CONFIG, "model"),
 )  # fmt: skip
 _DATA: Final = (
-    *_composite("data", ("datasets", K.DATASETS), ("test_datasets", K.TEST_DATASETS)),
+    *_composite("data", ("datasets", K.DATASETS), ("test_datasets", K.TEST_DATASETS),
+                ("pretraining_dataset", K.PRETRAINING_DATASET)),
     Row("data.prepared_path", K.DATASET_PREPARED_PATH, "data",
         value=lambda s: s.data.prepared_path or "./prepared-data",
         comment="tokenized cache, reused by later runs", opinion=_given("data.prepared_path")),
+    Row("data.streaming", K.STREAMING, "data",
+        value=lambda s: s.data.streaming if s.data.streaming is not None else True,
+        comment=lambda s: "" if s.data.streaming is not None else "a pretraining dataset "
+        "streams; Axolotl will stop switching it on by itself",
+        opinion=_given("data.streaming"),
+        when=lambda s: s.data.streaming is not None or bool(s.pretraining_dataset)),
     *_same("data", "data", "chat_template chat_template_jinja special_tokens tokens eot_tokens "
-           "train_on_inputs skip_prepare_dataset remove_unused_columns shuffle_merged_datasets"),
+           "train_on_inputs skip_prepare_dataset remove_unused_columns shuffle_merged_datasets "
+           "dataset_num_proc"),
     *_same("data", "training", "val_set_size sequence_len", promoted=False),
     *_composite("data", ("training.sample_packing", K.SAMPLE_PACKING),
                 ("training.pad_to_sequence_len", K.PAD_TO_SEQUENCE_LEN),

@@ -107,6 +107,12 @@ class DataSpec(StrictModel):
     skip_prepare_dataset: bool | None = None
     remove_unused_columns: bool | None = None
     shuffle_merged_datasets: bool | None = None
+    streaming: bool | None = Field(
+        default=None, description="stream the datasets; none: on for a pretraining_dataset run"
+    )
+    dataset_num_proc: int | None = Field(
+        default=None, ge=1, description="processes that tokenize the data; none: Axolotl's choice"
+    )
 
     @model_validator(mode="after")
     def _jinja_needs_its_template(self) -> "DataSpec":

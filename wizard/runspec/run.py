@@ -41,11 +41,19 @@ class RunSpec(StrictModel):
         default="wizard", description="wizard: the wizard's defaults; axolotl: an imported config"
     )
     model: ModelSpec
-    datasets: list[DatasetSpec] = Field(min_length=1)
+    datasets: list[DatasetSpec] = Field(
+        description="what the run trains on (at least one, unless pretraining_dataset is given)"
+    )
     test_datasets: list[DatasetSpec] | None = Field(
         default=None,
         min_length=1,
         description="datasets held out for evaluation, instead of a share (val_set_size)",
+    )
+    pretraining_dataset: list[DatasetSpec] | None = Field(
+        default=None,
+        min_length=1,
+        description="datasets a pretraining run streams (Axolotl's pretraining_dataset), "
+        "instead of datasets",
     )
     data: DataSpec = Field(default_factory=DataSpec)
     method: Method = Field(default_factory=LoraMethod)  # DEFAULT_METHOD
@@ -59,6 +67,14 @@ class RunSpec(StrictModel):
     )
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
     hub: HubSpec = Field(default_factory=HubSpec)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pretraining_needs_no_datasets(cls, data: Any) -> Any:
+        """A pretraining run streams its own datasets: `datasets` is then not a missing answer."""
+        if isinstance(data, dict) and data.get("pretraining_dataset") and "datasets" not in data:
+            return {**data, "datasets": []}
+        return data
 
     @model_validator(mode="before")
     @classmethod
