@@ -19,7 +19,7 @@ from wizard.axolotl import keys as K
 from wizard.axolotl.paths import FOLDER_KEYS, MAYBE_LOCAL_KEYS, is_local_path, keep_path, rebase
 from wizard.importer.settle import settle
 from wizard.importer.source import Source, read_source
-from wizard.render.composites import DEEPSPEED_DIR
+from wizard.render.deepspeed_config import DEEPSPEED_DIR
 
 # Raw keys holding lists of dataset entries whose local `path:` is read like a folder key.
 OTHER_DATASET_LISTS = (K.TEST_DATASETS, K.PRETRAINING_DATASET)
@@ -41,8 +41,11 @@ def import_config(path: Path, *, cwd: Path, run_dir: Path | None = None) -> Impo
     cfg = _moved_paths(source.cfg, config_dir, str(cwd.resolve()), to_run)
     files = _carry_deepspeed(cfg, source)
     settled = settle(cfg, str(path), source.deepspeed)
-    if K.DEEPSPEED in settled.claimed:  # the wizard's own file: the answers write it again
-        files = {}
+    if K.DEEPSPEED in settled.claimed:
+        # The wizard's or Axolotl's own file the answers write again; a file of the config's own
+        # travels, named by distributed.deepspeed_config.
+        named = settled.answers.get("distributed.deepspeed_config")
+        files = {name: data for name, data in files.items() if name == named}
     layer = Layer(f"imported {path}", kind=LayerKind.IMPORT, files=files)
     for key, value in settled.answers.items():
         layer.set(key, value)
