@@ -275,9 +275,9 @@ class DistributedSpec(StrictModel):
     )
     deepspeed_config: DeepSpeedFile | None = Field(
         default=None,
-        description="a DeepSpeed JSON as it is: Axolotl's own (deepspeed_configs/zero3_bf16.json"
-        ", ...) or deepspeed/NAME.json carried in files:; none: the wizard's, from zero_stage "
-        "and the offloads",
+        description="a DeepSpeed file taken as it is: one Axolotl ships "
+        "(deepspeed_configs/zero3_bf16.json, ...) or deepspeed/NAME.json, a file the answers "
+        "carry (files:); none: the wizard writes its own from zero_stage and the offloads",
     )
     zero_stage: Literal[1, 2, 3] = 2
     offload_optimizer: bool = Field(default=False, description="ZeRO: optimizer states in CPU RAM")
