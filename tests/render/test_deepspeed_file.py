@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from answers_path import planned, refusal
+from conftest import run_wizard
 from real_validators import run_validators
 
 from wizard.answers.layers import Answers, Layer, LayerKind
@@ -161,3 +162,23 @@ def test_axolotl_and_deepspeed_accept_the_run() -> None:
     assert {name: (v["axolotl"], v["deepspeed"]) for name, v in verdicts.items()} == {
         name: ("ok", "ok") for name in plans
     }
+
+
+def test_the_written_run_checks_estimates_and_launches(tmp_path: Path) -> None:
+    """`new` with Axolotl's file, then `check`, `estimate` and `launch --dry-run` on the folder:
+    each reads the JSON the run folder holds."""
+    sets = [*(f"--set={key}={value}" for key, value in RUN.items() if key != "datasets"),
+            "--set=datasets.0.path=org/chat", "--set=datasets.0.format=chat_template",
+            f"--set=distributed.deepspeed_config={SHIPPED}"]  # fmt: skip
+    made = run_wizard("new", "runs/x", *sets, "--yes", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert "ZeRO-3 with parameter and optimizer offload" in made.stdout  # auto-fit kept it
+    checked = run_wizard("check", "runs/x/axolotl.yml", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    estimated = run_wizard("estimate", "runs/x/axolotl.yml", "--json", cwd=tmp_path)
+    assert estimated.returncode == 0, estimated.stderr
+    # The 8 processes' own RAM is 24 GiB; the parameters ZeRO-3 offloads come on top.
+    assert json.loads(estimated.stdout)["cpu_ram_gib"] > 30
+    launched = run_wizard("launch", "runs/x", "--dry-run", cwd=tmp_path)
+    assert launched.returncode == 0, launched.stderr
+    assert "-m axolotl.cli.train axolotl.yml" in launched.stdout
