@@ -227,9 +227,9 @@ def _attention(spec: RunSpec, group: Group, _path_for: PathMapper) -> None:
 
 
 def _deepspeed(spec: RunSpec, group: Group, _path_for: PathMapper) -> None:
-    given = spec.distributed.deepspeed_config
     if spec.distributed.backend != "deepspeed":
         return
+    given = spec.distributed.deepspeed_config
     if given is None:
         group.add(K.DEEPSPEED, deepspeed_path(spec), "relative to this folder",
                   "distributed.backend")  # fmt: skip

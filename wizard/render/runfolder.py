@@ -46,7 +46,7 @@ def build_run_folder(doc: AnswersDocument, path_for: PathMapper = keep_path) -> 
     for name, content in doc.files.items():
         files[name] = deepspeed_text(content)
     if named is not None:
-        _one_file_a_path(named, doc.files)
+        _no_clash(named, doc.files)
         files[named[0]] = deepspeed_text(named[1])
     files[ANSWERS_FILENAME] = answers_text(doc, path_for)
     carried = doc.files.get(str(doc.raw_axolotl.get(K.DEEPSPEED)))
@@ -54,7 +54,7 @@ def build_run_folder(doc: AnswersDocument, path_for: PathMapper = keep_path) -> 
     return RunFolder(files, rendered.as_dict(), deepspeed, doc)
 
 
-def _one_file_a_path(named: tuple[str, dict[str, Any]], carried: dict[str, Any]) -> None:
+def _no_clash(named: tuple[str, dict[str, Any]], carried: dict[str, Any]) -> None:
     """The run's DeepSpeed file never silently replaces another file the answers carry."""
     path, data = named
     if path in carried and carried[path] != data:
