@@ -83,6 +83,14 @@ SAMPLE_RUNS: tuple[dict[str, Any], ...] = (
         "distributed": {"backend": "fsdp", "offload_params": True,
                         "fsdp": {"cpu_offload_pin_memory": False}},
     },
+    {  # one of Axolotl's own DeepSpeed files, as it ships it
+        "model": _MODEL,
+        "datasets": [{"path": "org/alpaca", "format": "alpaca"}],
+        "method": {"kind": "full"},
+        "hardware": {**_H100, "gpus_per_node": 2},
+        "distributed": {"backend": "deepspeed",
+                        "deepspeed_config": "deepspeed_configs/zero3_bf16_cpuoffload_params.json"},
+    },
     {  # FSDP1, as an imported config spells it
         "defaults": "axolotl",
         "model": _MODEL,

@@ -52,18 +52,20 @@ def imported(tmp_path: Path, config: str) -> tuple[Any, dict[str, Any], dict[str
 
 def test_axolotls_own_deepspeed_file_is_known_by_name(tmp_path: Path) -> None:
     """`deepspeed_configs/zero3_bf16.json` (from `axolotl fetch deepspeed_configs`, or Axolotl's
-    images) is not here: it is Axolotl's file, carried with Axolotl's JSON."""
+    images) is not here: it is Axolotl's file, named by an answer that writes Axolotl's JSON."""
     shipped = "/workspace/axolotl/deepspeed_configs/zero3_bf16.json"
     done, config, answers = imported(tmp_path, THEIR_CONFIG.replace("ds/zero2.json", shipped))
     carried = tmp_path / "runs/mine/deepspeed/zero3_bf16.json"
     assert json.loads(carried.read_text()) == json.loads(AXOLOTL_ZERO3_BF16.read_text())
     assert config["deepspeed"] == "deepspeed/zero3_bf16.json"  # the name keeps `zero3`
     assert "Axolotl's own zero3_bf16.json" in done.stdout
-    assert answers["files"] == {"deepspeed/zero3_bf16.json": json.loads(carried.read_text())}
     # Not the wizard's own ZeRO-3 file (Axolotl's has sub_group_size 0, max_live_parameters 0...):
-    # carried as a raw key, not made into distributed answers that would write another JSON.
-    assert answers["axolotl"]["deepspeed"] == "deepspeed/zero3_bf16.json"
-    assert "distributed" not in answers["answers"]
+    # the answer names Axolotl's file, so nothing is carried and no raw key is left.
+    assert answers["answers"]["distributed"] == {
+        "backend": "deepspeed",
+        "deepspeed_config": "deepspeed_configs/zero3_bf16.json",
+    }
+    assert "files" not in answers and "deepspeed" not in answers["axolotl"]
 
 
 def test_a_deepspeed_file_the_wizard_wrote_becomes_its_answers_again(tmp_path: Path) -> None:
@@ -119,7 +121,7 @@ def test_old_style_datasets_and_nulls_become_answers_or_nothing(tmp_path: Path) 
                      "content_key": "value"}  # fmt: skip
     assert "datasets.1.message_field_role -> message_property_mappings.role" in done.stdout
     # A null sets nothing: not carried, said once. `lora_dropout:` unsets Axolotl's 0.0: kept.
-    assert answers["axolotl"] == {"lora_dropout": None, "deepspeed": "deepspeed/zero2.json"}
+    assert answers["axolotl"] == {"lora_dropout": None}
     assert "wandb_watch" not in config and "lora_model_dir" not in config
     notes = [line for line in done.stdout.splitlines() if "set to null" in line]
     assert len(notes) == 1 and "wandb_watch, lora_model_dir, datasets.1.ds_type" in notes[0]

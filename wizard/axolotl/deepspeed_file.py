@@ -90,6 +90,13 @@ def _shipped() -> dict[str, Any]:
     return data
 
 
+def shipped_paths() -> tuple[str, ...]:
+    """Axolotl 0.19.0's own DeepSpeed files as its repository names them
+    (`deepspeed_configs/zero2.json`, ...)."""
+    shipped = _shipped()
+    return tuple(f"{shipped['folder']}/{name}" for name in shipped["files"])
+
+
 def shipped_deepspeed(value: str) -> tuple[str, dict[str, Any]] | None:
     """(file name, JSON) when `value` names one of the DeepSpeed files Axolotl 0.19.0 ships, in
     a `deepspeed_configs/` folder anywhere (`deepspeed_configs/zero2.json`,

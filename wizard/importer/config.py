@@ -19,7 +19,7 @@ from wizard.axolotl import keys as K
 from wizard.axolotl.paths import FOLDER_KEYS, MAYBE_LOCAL_KEYS, is_local_path, keep_path, rebase
 from wizard.importer.settle import settle
 from wizard.importer.source import Source, read_source
-from wizard.render.composites import DEEPSPEED_DIR
+from wizard.render.deepspeed_config import DEEPSPEED_DIR
 
 # The keys whose local paths are answers (read from the working directory, as typed answers
 # are) when they are imported as answers; as raw keys, they are read from the run folder.
@@ -46,8 +46,11 @@ def import_config(path: Path, *, cwd: Path, run_dir: Path | None = None) -> Impo
     if_raw = _moved_paths(source.cfg, config_dir, to_run, to_run)
     files = _carry_deepspeed(cfg, source)
     settled = settle(cfg, str(path), source.deepspeed)
-    if K.DEEPSPEED in settled.claimed:  # the wizard's own file: the answers write it again
-        files = {}
+    if K.DEEPSPEED in settled.claimed:
+        # The wizard's or Axolotl's own file the answers write again; a file of the config's own
+        # travels, named by distributed.deepspeed_config.
+        named = settled.answers.get("distributed.deepspeed_config")
+        files = {name: data for name, data in files.items() if name == named}
     layer = Layer(f"imported {path}", kind=LayerKind.IMPORT, files=files)
     for key, value in settled.answers.items():
         layer.set(key, value)

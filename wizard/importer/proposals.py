@@ -10,10 +10,12 @@ optimizer it does not offer) without ever changing what the imported run does.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import PurePosixPath
 from typing import Any
 
 from wizard.axolotl import attention
 from wizard.axolotl import keys as K
+from wizard.axolotl.deepspeed_file import shipped_paths
 from wizard.axolotl.view import AxolotlConfig, MethodKind
 from wizard.render.key_table import SAME_VALUE
 from wizard.runspec import CHAT_ONLY
@@ -64,6 +66,16 @@ def deepspeed_proposals() -> Iterator[dict[str, Any]]:
             answers = {"backend": "deepspeed", "zero_stage": stage,
                        **{name: True for name, on in offload.items() if on}}  # fmt: skip
             yield {f"distributed.{name}": value for name, value in answers.items()}
+
+
+def deepspeed_file_proposals(written: str) -> Iterator[dict[str, Any]]:
+    """A DeepSpeed file as it is (`distributed.deepspeed_config`), once the wizard's own files
+    are ruled out: Axolotl's own file of its name (`deepspeed_configs/zero2.json`, when the
+    JSON is that file's), else the carried file `written` (`deepspeed/NAME.json`)."""
+    name = PurePosixPath(written).name
+    shipped = [path for path in shipped_paths() if PurePosixPath(path).name == name]
+    for given in (*shipped, written):
+        yield {"distributed.backend": "deepspeed", "distributed.deepspeed_config": given}
 
 
 def _fsdp(config: AxolotlConfig) -> dict[str, Any]:

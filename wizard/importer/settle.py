@@ -19,14 +19,14 @@ from wizard.axolotl.view import AxolotlConfig
 from wizard.errors import WizardError
 from wizard.importer.proposals import (
     dataset_answers,
+    deepspeed_file_proposals,
     deepspeed_proposals,
     method_kind,
     proposals,
     raw_dataset,
 )
 from wizard.render.axolotl_config import render_axolotl
-from wizard.render.composites import DEEPSPEED_DIR
-from wizard.render.deepspeed_config import deepspeed_filename, render_deepspeed
+from wizard.render.deepspeed_config import run_deepspeed
 from wizard.render.key_table import answers_of_key
 from wizard.runspec import RunSpec
 from wizard.runspec.base import number_in_text
@@ -135,16 +135,19 @@ def _settle_dataset(base: dict[str, Any], answer: str, entry: dict[str, Any]) ->
 def _deepspeed_answers(
     answers: dict[str, Any], rendered: dict[str, Any], cfg: dict[str, Any], carried: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The distributed answers whose DeepSpeed file is exactly the carried JSON (a run the wizard
-    made, imported again), with the rendered keys; else the answers as they were. Its file name
-    may change, but not whether it says `zero3`, which Axolotl reads from the name."""
-    for proposal in deepspeed_proposals():
+    """The distributed answers whose DeepSpeed file is exactly the carried JSON, with the
+    rendered keys: the wizard's own file (a run it made, imported again), else Axolotl's own
+    file of that name, else the carried file named as it is (`distributed.deepspeed_config`).
+    Its file name may change, but not whether it says `zero3`, which Axolotl reads from it."""
+    written = str(cfg[K.DEEPSPEED])
+    for proposal in (*deepspeed_proposals(), *deepspeed_file_proposals(written)):
         trial = {**answers, **proposal}
         spec = _spec(trial)
-        if spec is None or not same(render_deepspeed(spec), carried):
+        named = None if spec is None else run_deepspeed(spec, {written: carried})
+        if named is None or not same(named[1], carried):
             continue
-        name = f"{DEEPSPEED_DIR}/{deepspeed_filename(spec)}"
-        if ("zero3" in name) == ("zero3" in str(cfg[K.DEEPSPEED])):
+        name = named[0]
+        if ("zero3" in name) == ("zero3" in written):
             again = _rendered_as(trial, {**cfg, K.DEEPSPEED: name})
             if again is not None:
                 return trial, again

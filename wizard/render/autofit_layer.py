@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from wizard.answers.layers import Answers, Layer, LayerKind
+from wizard.axolotl.view import AxolotlConfig
 from wizard.errors import WizardError
 from wizard.estimate import (
     AutofitError,
@@ -26,10 +27,12 @@ from wizard.estimate import (
     autofit,
     estimate,
 )
+from wizard.estimate.distributed import distributed_fields
 from wizard.models import ModelArch, resolve_arch
 from wizard.recipes.table import kto_chat_template
 from wizard.render.axolotl_config import render_axolotl
 from wizard.render.composites import effective_batch
+from wizard.render.deepspeed_config import named_deepspeed
 from wizard.render.runfolder import RunFolder
 from wizard.runspec import DistributedSpec, RunSpec
 from wizard.runspec.recipe_choices import min_micro_batch
@@ -185,6 +188,8 @@ def host_of(spec: RunSpec) -> Host:
 
 def _kept_layouts(answers: Answers, dist: DistributedSpec) -> list[Layout] | None:
     """Every layout that agrees with the distributed answers given; None when none was."""
+    if dist.deepspeed_config is not None:
+        return [_file_layout(answers, dist.deepspeed_config)]
     given = {name: answers.origin(f"distributed.{name}") is not None
              for name in DistributedSpec.model_fields}  # fmt: skip
     if not any(given.values()):
@@ -211,6 +216,13 @@ def _kept_layouts(answers: Answers, dist: DistributedSpec) -> list[Layout] | Non
     return layouts
 
 
+def _file_layout(answers: Answers, given: str) -> Layout:
+    """The layout a DeepSpeed file the user named fixes: its ZeRO stage and offloads."""
+    data = named_deepspeed(given, answers.files())
+    fields = distributed_fields(AxolotlConfig({}), data, 1, [])
+    return Layout(fields["zero_stage"], fields["offload_optimizer"], fields["offload_params"])
+
+
 def _plan_layer(answers: Answers, plan: Plan) -> Layer:
     """Only the answers nobody gave; the effective batch stays as asked when it was asked."""
     chosen: dict[str, object] = {
@@ -222,7 +234,7 @@ def _plan_layer(answers: Answers, plan: Plan) -> Layer:
     if plan.fsdp:
         chosen["distributed.backend"] = "fsdp"
         chosen["distributed.offload_params"] = plan.offload_params
-    elif plan.zero_stage:
+    elif plan.zero_stage and answers.origin("distributed.deepspeed_config") is None:
         chosen.update(
             {
                 "distributed.backend": "deepspeed",

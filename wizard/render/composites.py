@@ -12,7 +12,7 @@ from wizard.axolotl import attention, batch
 from wizard.axolotl import keys as K
 from wizard.axolotl.paths import PathMapper, is_local_path
 from wizard.render.dataset_entry import dataset_entry
-from wizard.render.deepspeed_config import deepspeed_filename
+from wizard.render.deepspeed_config import DEEPSPEED_DIR, deepspeed_path
 from wizard.render.fsdp_config import fsdp_entries
 from wizard.render.objective_config import grpo_entries, rl_entries
 from wizard.render.ray_keys import ray_entries
@@ -20,7 +20,6 @@ from wizard.render.rendered import Group
 from wizard.runspec import ALL_LINEAR, AdapterMethod, RunSpec
 from wizard.runspec.recipe_choices import attention_backend, gpu_recipe
 
-DEEPSPEED_DIR = "deepspeed"
 SIMPO_WARMUP_STEPS = 10
 _CHECKPOINTING = {
     True: "recompute activations: less memory",
@@ -234,9 +233,16 @@ def _attention(spec: RunSpec, group: Group, _path_for: PathMapper) -> None:
 
 
 def _deepspeed(spec: RunSpec, group: Group, _path_for: PathMapper) -> None:
-    if spec.distributed.backend == "deepspeed":
-        group.add(K.DEEPSPEED, f"{DEEPSPEED_DIR}/{deepspeed_filename(spec)}",
-                  "relative to this folder", "distributed.backend")  # fmt: skip
+    if spec.distributed.backend != "deepspeed":
+        return
+    given = spec.distributed.deepspeed_config
+    if given is None:
+        group.add(K.DEEPSPEED, deepspeed_path(spec), "relative to this folder",
+                  "distributed.backend")  # fmt: skip
+    else:
+        own = given.startswith(f"{DEEPSPEED_DIR}/")
+        comment = "carried as it is" if own else f"Axolotl's own {given}"
+        group.add(K.DEEPSPEED, deepspeed_path(spec), comment, "distributed.deepspeed_config")
 
 
 def _fsdp(spec: RunSpec, group: Group, _path_for: PathMapper) -> None:
@@ -313,6 +319,7 @@ WRITERS: dict[tuple[str, str], Writer | None] = {
     ("training.tf32", K.TF32): _tf32,
     ("training.attention", K.ATTN_IMPLEMENTATION): _attention,
     ("distributed.backend", K.DEEPSPEED): _deepspeed,
+    ("distributed.deepspeed_config", K.DEEPSPEED): None,
     ("distributed.fsdp_version", K.FSDP_VERSION): _fsdp,
     ("distributed.fsdp_options", K.FSDP): None,
     ("distributed.backend", K.FSDP_CONFIG): None,

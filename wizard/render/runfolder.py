@@ -15,11 +15,12 @@ from wizard.answers.file import ANSWERS_FILENAME, AnswersDocument, answers_text
 from wizard.axolotl import keys as K
 from wizard.axolotl.batch import batch_text
 from wizard.axolotl.paths import PathMapper, keep_path
+from wizard.errors import WizardError
 from wizard.launch.command import build_launch_command, layout_for, precision_of
 from wizard.render.axolotl_config import render_axolotl
-from wizard.render.composites import DEEPSPEED_DIR, effective_batch
+from wizard.render.composites import effective_batch
 from wizard.render.configtext import config_text
-from wizard.render.deepspeed_config import deepspeed_filename, deepspeed_text, render_deepspeed
+from wizard.render.deepspeed_config import deepspeed_text, run_deepspeed
 from wizard.render.rendered import RenderedConfig
 from wizard.runspec import RunSpec
 
@@ -40,15 +41,28 @@ class RunFolder:
 def build_run_folder(doc: AnswersDocument, path_for: PathMapper = keep_path) -> RunFolder:
     spec = doc.spec
     rendered = render_axolotl(spec, doc.raw_axolotl, path_for)
-    deepspeed = render_deepspeed(spec)
+    named = run_deepspeed(spec, doc.files)
     files = {CONFIG_FILENAME: config_text(rendered, _header(doc, rendered))}
-    if deepspeed is not None:
-        files[f"{DEEPSPEED_DIR}/{deepspeed_filename(spec)}"] = deepspeed_text(deepspeed)
     for name, content in doc.files.items():
         files[name] = deepspeed_text(content)
+    if named is not None:
+        _no_clash(named, doc.files)
+        files[named[0]] = deepspeed_text(named[1])
     files[ANSWERS_FILENAME] = answers_text(doc, path_for)
     carried = doc.files.get(str(doc.raw_axolotl.get(K.DEEPSPEED)))
-    return RunFolder(files, rendered.as_dict(), deepspeed if carried is None else carried, doc)
+    deepspeed = named[1] if named is not None else carried
+    return RunFolder(files, rendered.as_dict(), deepspeed, doc)
+
+
+def _no_clash(named: tuple[str, dict[str, Any]], carried: dict[str, Any]) -> None:
+    """The run's DeepSpeed file never silently replaces another file the answers carry."""
+    path, data = named
+    if path in carried and carried[path] != data:
+        raise WizardError(
+            f"the run's DeepSpeed file {path} and the carried file of that name (files:) differ",
+            "name the carried file in distributed.deepspeed_config, or remove it from files:",
+            keys=("distributed.deepspeed_config",),
+        )
 
 
 def _header(doc: AnswersDocument, rendered: RenderedConfig) -> list[str]:

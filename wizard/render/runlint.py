@@ -20,7 +20,8 @@ from wizard.render.runfolder import CONFIG_FILENAME, RunFolder
 from wizard.runspec import RunSpec
 
 # Findings about an imported config's DeepSpeed JSON, which Axolotl's validation never reads: the
-# import carries the file as it is (or names a missing one as written), so they do not stop it.
+# import carries the file as it is (raw, or named by distributed.deepspeed_config; or names a
+# missing one as written), so they do not stop it.
 CARRIED_AREAS = ("deepspeed", "crossfile")
 
 
@@ -55,8 +56,9 @@ def refusal(folder: RunFolder, findings: list[Finding]) -> WizardError | None:
     about (the wizard never writes one: `lint.gpu_rules.BAD_MIX_CODES`), or a value Axolotl
     would drop (a raw key it does not know, a plugin's key without the plugin); it names the
     answers that write the key it is about."""
-    raw_keys = set(folder.doc.raw_axolotl)
-    carried = folder.doc.spec.policy.imported and K.DEEPSPEED in raw_keys
+    raw_keys, spec = set(folder.doc.raw_axolotl), folder.doc.spec
+    given = K.DEEPSPEED in raw_keys or spec.distributed.deepspeed_config is not None
+    carried = spec.policy.imported and given
     for finding in findings:
         if carried and about_deepspeed(finding):
             continue  # an imported DeepSpeed file is carried as it is: the import warns

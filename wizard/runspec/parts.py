@@ -4,11 +4,13 @@ is one key, so a user who knows Axolotl knows the answer."""
 
 # No `from __future__ import annotations` here: Pydantic would compile and evaluate the text
 # of each field's annotation as it builds the models, 1.5% of `new --yes`.
+import difflib
 import re
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from wizard.axolotl.deepspeed_file import shipped_paths
 from wizard.runspec.base import AnswerConflict, AxolotlChoices, Real, StrictModel, axolotl_name
 
 ALL_LINEAR: Final = "all-linear"
@@ -250,12 +252,38 @@ class FsdpSpec(StrictModel):
 
 
 Backend = Literal["none", "deepspeed", "fsdp"]
+# A DeepSpeed file the answers carry into the run folder (`files:`), by its path there.
+CARRIED_DEEPSPEED = re.compile(r"deepspeed/[A-Za-z0-9][A-Za-z0-9._-]*\.json")
+
+
+def _deepspeed_config(value: str) -> str:
+    """One of Axolotl's own DeepSpeed files as its repository names it, or a carried one."""
+    shipped = shipped_paths()
+    if value in shipped or CARRIED_DEEPSPEED.fullmatch(value):
+        return value
+    near = difflib.get_close_matches(value, shipped, n=1)
+    hint = f"did you mean {near[0]}? " if near else ""
+    raise ValueError(
+        f"{value!r} is neither one of Axolotl's DeepSpeed files nor a file the answers carry "
+        f"(deepspeed/NAME.json); {hint}one of: {', '.join(shipped)}"
+    )
+
+
+DeepSpeedFile = Annotated[str, AfterValidator(_deepspeed_config)]
+# The answers a DeepSpeed file says itself (its ZeRO stage and offloads).
+ZERO_LAYOUT = ("zero_stage", "offload_optimizer", "offload_params")
 
 
 class DistributedSpec(StrictModel):
     backend: Backend = Field(
         default="none",
         description="none: one GPU or plain DDP; deepspeed: ZeRO; fsdp: FSDP2 (torch's own)",
+    )
+    deepspeed_config: DeepSpeedFile | None = Field(
+        default=None,
+        description="a DeepSpeed file taken as it is: one Axolotl ships "
+        "(deepspeed_configs/zero3_bf16.json, ...) or deepspeed/NAME.json, a file the answers "
+        "carry (files:); none: the wizard writes its own from zero_stage and the offloads",
     )
     zero_stage: Literal[1, 2, 3] = 2
     offload_optimizer: bool = Field(default=False, description="ZeRO: optimizer states in CPU RAM")
@@ -299,6 +327,7 @@ class DistributedSpec(StrictModel):
                 "offload_params",
                 "zero_stage",
             )
+        self._file_fixes_layout()
         fsdp_only = [name for name in ("fsdp_version", "fsdp_options") if getattr(self, name)]
         fsdp_only += [f"fsdp.{name}" for name, value in self.fsdp if value is not None]
         if fsdp_only and self.backend != "fsdp":
@@ -306,6 +335,25 @@ class DistributedSpec(StrictModel):
                 f"{fsdp_only[0]} only applies with distributed.backend=fsdp", "backend"
             )
         return self
+
+    def _file_fixes_layout(self) -> None:
+        """A DeepSpeed file of its own says the ZeRO stage and the offloads itself."""
+        if self.deepspeed_config is None:
+            return
+        if self.backend != "deepspeed":
+            raise AnswerConflict(
+                "distributed.deepspeed_config only applies with distributed.backend=deepspeed",
+                "deepspeed_config",
+                "backend",
+            )
+        given = [name for name in ZERO_LAYOUT if name in self.model_fields_set]
+        if given:
+            raise AnswerConflict(
+                f"distributed.{given[0]} is set, but the file distributed.deepspeed_config "
+                "names says the ZeRO stage and offloads itself; leave it unset, or the file",
+                "deepspeed_config",
+                *given,
+            )
 
 
 class TrackingSpec(StrictModel):

@@ -174,7 +174,9 @@ def _deepspeed_rule(spec: RunSpec) -> None:
         )
     if dist.backend != "deepspeed":
         return
-    if _one_process(spec) and not (dist.offload_optimizer or dist.offload_params):
+    # A file of its own (`deepspeed_config`) is taken as it is: only the CPU rule applies.
+    composed = dist.deepspeed_config is None
+    if composed and _one_process(spec) and not (dist.offload_optimizer or dist.offload_params):
         raise AnswerConflict(
             "DeepSpeed ZeRO with one GPU shards nothing; set distributed.backend=none, "
             "add GPUs (hardware.gpus_per_node), or enable CPU offload",
@@ -188,7 +190,7 @@ def _deepspeed_rule(spec: RunSpec) -> None:
             "distributed.backend",
             "hardware.accelerator",
         )
-    if dist.zero_stage == 3 and spec.resolved_precision == "fp16":
+    if composed and dist.zero_stage == 3 and spec.resolved_precision == "fp16":
         raise AnswerConflict(
             "this wizard writes ZeRO-3 configs for bf16 only (fp16 ZeRO-3 loss scaling is "
             "fragile); use ZeRO-2 on GPUs without bf16",
