@@ -9,7 +9,6 @@ name instead of silently making another run from the defaults of what is missing
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from wizard.axolotl.paths import PathMapper, from_answers_file, is_local_path, k
 from wizard.errors import WizardError
 from wizard.runspec import RunSpec
 from wizard.runspec.datasets import other_formats_fields
+from wizard.runspec.distributed import CARRIED_DEEPSPEED
 from wizard.yamlio import dump_yaml, load_yaml_mapping, non_finite_paths
 
 ANSWERS_FILENAME = "wizard-answers.yml"
@@ -46,7 +46,6 @@ FITTED_KEYS = (
     "distributed.offload_params",
     "distributed.fsdp.transformer_layer_cls_to_wrap",
 )
-CARRIED_FILE = re.compile(r"^deepspeed/[A-Za-z0-9][A-Za-z0-9._-]*\.json$")
 END_KEY = "complete"
 SECTIONS = ("model", "datasets", "method", "hardware", "training", "distributed")
 
@@ -134,7 +133,7 @@ def carried_files(value: Any, source: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise WizardError(f"{source}: files must be a mapping", "fix the file")
     for name, content in value.items():
-        if not isinstance(name, str) or not CARRIED_FILE.match(name):
+        if not isinstance(name, str) or not CARRIED_DEEPSPEED.fullmatch(name):
             raise WizardError(
                 f"{source}: files: {name!r} is not a carried file name",
                 "only deepspeed/NAME.json files travel with answers",

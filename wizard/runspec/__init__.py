@@ -9,6 +9,7 @@ from wizard.runspec.datasets import (
     DatasetFormat,
     DatasetSpec,
 )
+from wizard.runspec.distributed import DistributedSpec
 from wizard.runspec.hardware import Accelerator, HardwareSpec
 from wizard.runspec.objective import (
     DATA_FORMAT,
@@ -29,7 +30,6 @@ from wizard.runspec.parts import (
     METHODS,
     AdapterMethod,
     DataSpec,
-    DistributedSpec,
     FullMethod,
     HubSpec,
     LoraMethod,

@@ -1,16 +1,14 @@
-"""The answer sections other than training: the model, the data, the method, the hardware, the
-sharding, tracking, the Hub and the speed-ups. Field names follow Axolotl's keys where an answer
+"""The answer sections other than training and sharding: the model, the data, the method,
+tracking, the Hub and the speed-ups. Field names follow Axolotl's keys where an answer
 is one key, so a user who knows Axolotl knows the answer."""
 
 # No `from __future__ import annotations` here: Pydantic would compile and evaluate the text
 # of each field's annotation as it builds the models, 1.5% of `new --yes`.
-import difflib
 import re
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from wizard.axolotl.deepspeed_file import shipped_paths
 from wizard.runspec.base import AnswerConflict, AxolotlChoices, Real, StrictModel, axolotl_name
 
 ALL_LINEAR: Final = "all-linear"
@@ -223,137 +221,6 @@ METHODS: Final[dict[str, type[StrictModel]]] = {
 }
 MethodKind = Literal["full", "lora", "qlora"]
 DEFAULT_METHOD: Final = "lora"  # what a run trains with when nobody says
-
-
-class FsdpSpec(StrictModel):
-    """FSDP's own settings (Axolotl's `fsdp_config`); none: the wizard's choice for FSDP2, or what
-    an imported config left to Axolotl."""
-
-    reshard_after_forward: bool | None = Field(
-        default=None, description="free the gathered weights after forward (ZeRO-3-like)"
-    )
-    cpu_ram_efficient_loading: bool | None = Field(
-        default=None, description="only rank 0 loads the weights into CPU RAM"
-    )
-    state_dict_type: axolotl_name("FSDPConfig.state_dict_type") | None = Field(  # type: ignore[valid-type]
-        default=None, description="how checkpoints are saved: FULL_STATE_DICT or SHARDED_STATE_DICT"
-    )
-    final_state_dict_type: axolotl_name("FSDPConfig.final_state_dict_type") | None = None  # type: ignore[valid-type]
-    auto_wrap_policy: axolotl_name("FSDPConfig.auto_wrap_policy") | None = None  # type: ignore[valid-type]
-    transformer_layer_cls_to_wrap: str | None = Field(
-        default=None, description="the decoder layer class; none: the model's own"
-    )
-    activation_checkpointing: bool | None = Field(
-        default=None, description="FSDP's activation checkpointing (instead of the trainer's)"
-    )
-    sync_module_states: bool | None = None
-    use_orig_params: bool | None = None
-    cpu_offload_pin_memory: bool | None = None
-
-
-Backend = Literal["none", "deepspeed", "fsdp"]
-# A DeepSpeed file the answers carry into the run folder (`files:`), by its path there.
-CARRIED_DEEPSPEED = re.compile(r"deepspeed/[A-Za-z0-9][A-Za-z0-9._-]*\.json")
-
-
-def _deepspeed_config(value: str) -> str:
-    """One of Axolotl's own DeepSpeed files as its repository names it, or a carried one."""
-    shipped = shipped_paths()
-    if value in shipped or CARRIED_DEEPSPEED.fullmatch(value):
-        return value
-    near = difflib.get_close_matches(value, shipped, n=1)
-    hint = f"did you mean {near[0]}? " if near else ""
-    raise ValueError(
-        f"{value!r} is neither one of Axolotl's DeepSpeed files nor a file the answers carry "
-        f"(deepspeed/NAME.json); {hint}one of: {', '.join(shipped)}"
-    )
-
-
-DeepSpeedFile = Annotated[str, AfterValidator(_deepspeed_config)]
-# The answers a DeepSpeed file says itself (its ZeRO stage and offloads).
-ZERO_LAYOUT = ("zero_stage", "offload_optimizer", "offload_params")
-
-
-class DistributedSpec(StrictModel):
-    backend: Backend = Field(
-        default="none",
-        description="none: one GPU or plain DDP; deepspeed: ZeRO; fsdp: FSDP2 (torch's own)",
-    )
-    deepspeed_config: DeepSpeedFile | None = Field(
-        default=None,
-        description="a DeepSpeed file taken as it is: one Axolotl ships "
-        "(deepspeed_configs/zero3_bf16.json, ...) or deepspeed/NAME.json, a file the answers "
-        "carry (files:); none: the wizard writes its own from zero_stage and the offloads",
-    )
-    zero_stage: Literal[1, 2, 3] = 2
-    offload_optimizer: bool = Field(default=False, description="ZeRO: optimizer states in CPU RAM")
-    offload_params: bool = Field(
-        default=False, description="ZeRO-3 or FSDP: parameters (FSDP: and their states) in CPU RAM"
-    )
-    fsdp_version: Literal[1, 2] | None = Field(default=None, description="none: 2 (FSDP2)")
-    fsdp_options: list[str] | None = Field(
-        default=None, description="FSDP1's `fsdp:` list (full_shard auto_wrap …), imported as is"
-    )
-    fsdp: FsdpSpec = Field(default_factory=FsdpSpec)
-    ddp_timeout: int | None = Field(
-        default=None, ge=1, le=30 * 24 * 3600, description="seconds a rank waits"
-    )
-    launcher: Literal["accelerate", "ray"] = Field(default="accelerate", description="ray: use_ray")
-    ddp_find_unused_parameters: bool | None = None
-    dp_shard_size: int | None = Field(
-        default=None, ge=1, le=65536, description="GPUs a model is sharded across; none: all"
-    )
-
-    @model_validator(mode="after")
-    def _offload_fits_stage(self) -> "DistributedSpec":
-        if self.backend == "none" and (self.offload_optimizer or self.offload_params):
-            raise AnswerConflict(
-                "CPU offload needs sharding; set distributed.backend=deepspeed or fsdp",
-                "backend",
-                "offload_optimizer",
-                "offload_params",
-            )
-        if self.backend == "fsdp" and self.offload_optimizer:
-            raise AnswerConflict(
-                "FSDP offloads parameters, gradients and optimizer states together: set "
-                "distributed.offload_params=true instead of offload_optimizer",
-                "offload_optimizer",
-                "offload_params",
-            )
-        if self.backend == "deepspeed" and self.offload_params and self.zero_stage != 3:
-            raise AnswerConflict(
-                "offload_params needs ZeRO stage 3; set distributed.zero_stage=3 "
-                "or offload_params=false",
-                "offload_params",
-                "zero_stage",
-            )
-        self._file_fixes_layout()
-        fsdp_only = [name for name in ("fsdp_version", "fsdp_options") if getattr(self, name)]
-        fsdp_only += [f"fsdp.{name}" for name, value in self.fsdp if value is not None]
-        if fsdp_only and self.backend != "fsdp":
-            raise AnswerConflict(
-                f"{fsdp_only[0]} only applies with distributed.backend=fsdp", "backend"
-            )
-        return self
-
-    def _file_fixes_layout(self) -> None:
-        """A DeepSpeed file of its own says the ZeRO stage and the offloads itself."""
-        if self.deepspeed_config is None:
-            return
-        if self.backend != "deepspeed":
-            raise AnswerConflict(
-                "distributed.deepspeed_config only applies with distributed.backend=deepspeed",
-                "deepspeed_config",
-                "backend",
-            )
-        given = [name for name in ZERO_LAYOUT if name in self.model_fields_set]
-        if given:
-            raise AnswerConflict(
-                f"distributed.{given[0]} is set, but the file distributed.deepspeed_config "
-                "names says the ZeRO stage and offloads itself; leave it unset, or the file",
-                "deepspeed_config",
-                *given,
-            )
 
 
 class TrackingSpec(StrictModel):

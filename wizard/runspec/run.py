@@ -17,6 +17,7 @@ from wizard.axolotl.schema import load_schema
 from wizard.recipes.table import TrainingRecipe, training_recipe
 from wizard.runspec.base import AnswerConflict, StrictModel
 from wizard.runspec.datasets import DatasetSpec
+from wizard.runspec.distributed import DistributedSpec
 from wizard.runspec.hardware import HardwareSpec
 from wizard.runspec.objective import Objective, SftObjective
 from wizard.runspec.objective_rules import objective_rules
@@ -24,7 +25,6 @@ from wizard.runspec.parts import (
     DEFAULT_METHOD,
     METHODS,
     DataSpec,
-    DistributedSpec,
     HubSpec,
     LoraMethod,
     Method,
