@@ -159,7 +159,11 @@ def test_signals_at_random_points_of_new_leave_a_whole_run(project: Path) -> Non
     began, seen, rng = time.monotonic(), set(), random.Random(27)
     for attempt in range(40):
         replacing = attempt % 2 == 0
-        restore(run, old) if replacing else shutil.rmtree(run, ignore_errors=True)
+        if replacing:
+            restore(run, old)
+        else:  # a fresh folder: also without what an earlier SIGKILL left aside (the old run's)
+            for path in (run, *project.glob(".run.wizard-*")):
+                shutil.rmtree(path, ignore_errors=True)
         sig = signal.SIGTERM if attempt % 4 < 2 else signal.SIGKILL
         process = subprocess.Popen([sys.executable, "-m", "wizard", *args], cwd=project,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
