@@ -37,13 +37,13 @@ class Intent:
 
 
 @dataclass(frozen=True)
-class Finding:
+class DataProblem:
     severity: str  # "error" or "warning"
     message: str
     fix: str
 
 
-Check = Callable[[list[TokenizedRecord], TokenizerFacts, Intent], "Finding | None"]
+Check = Callable[[list[TokenizedRecord], TokenizerFacts, Intent], "DataProblem | None"]
 
 
 def _of(count: int, total: int) -> str:
@@ -52,11 +52,11 @@ def _of(count: int, total: int) -> str:
 
 def nothing_trained(
     records: list[TokenizedRecord], facts: TokenizerFacts, _: Intent
-) -> Finding | None:
+) -> DataProblem | None:
     bare = sum(1 for r in records if not any(r.trained) and not _blank(r, facts))
     if not bare:
         return None
-    return Finding(
+    return DataProblem(
         "error",
         f"{_of(bare, len(records))} have no trained token: they teach nothing",
         "check train_on_inputs, the dataset's roles_to_train and its field mapping "
@@ -64,11 +64,13 @@ def nothing_trained(
     )
 
 
-def few_trained(records: list[TokenizedRecord], _: TokenizerFacts, __: Intent) -> Finding | None:
+def few_trained(
+    records: list[TokenizedRecord], _: TokenizerFacts, __: Intent
+) -> DataProblem | None:
     few = sum(1 for r in records if 0 < sum(r.trained) <= FEW_TRAINED)
     if not few:
         return None
-    return Finding(
+    return DataProblem(
         "warning",
         f"{_of(few, len(records))} train {FEW_TRAINED} token at most (an empty answer?)",
         "check that the answer field is mapped (output, or the assistant's "
@@ -78,7 +80,7 @@ def few_trained(records: list[TokenizedRecord], _: TokenizerFacts, __: Intent) -
 
 def end_token_masked(
     records: list[TokenizedRecord], facts: TokenizerFacts, _: Intent
-) -> Finding | None:
+) -> DataProblem | None:
     """An end token right after a trained token, itself masked: the turn's text is learned,
     not where it stops. The end is the EOS or a family's end-of-turn token, by id, or by its
     text where this tokenizer spells it in several tokens."""
@@ -86,7 +88,7 @@ def end_token_masked(
     hit = sum(1 for record in records if _masked_end(record, ends))
     if not hit:
         return None
-    return Finding(
+    return DataProblem(
         "error",
         f"{_of(hit, len(records))} mask the end-of-turn token of a trained "
         "turn: the model will not learn to stop",
@@ -110,7 +112,7 @@ def _masked_end(record: TokenizedRecord, ends: set[int]) -> bool:
 
 def wrong_roles(
     records: list[TokenizedRecord], _: TokenizerFacts, intent: Intent
-) -> Finding | None:
+) -> DataProblem | None:
     """Turns trained that the run does not ask to train, or masked that it does."""
     meant = {*INPUT_ROLES, ASSISTANT} if intent.train_on_inputs else set(intent.roles_to_train)
     trained_wrongly: set[str] = set()
@@ -125,7 +127,7 @@ def wrong_roles(
                 masked_wrongly.add(turn.role)
     if trained_wrongly:
         roles = ", ".join(sorted(trained_wrongly))
-        return Finding(
+        return DataProblem(
             "warning",
             f"{roles} turns are trained, though the run trains only "
             f"{', '.join(sorted(meant)) or 'no role'}",
@@ -133,7 +135,7 @@ def wrong_roles(
         )
     if masked_wrongly:
         roles = ", ".join(sorted(masked_wrongly))
-        return Finding(
+        return DataProblem(
             "warning",
             f"{roles} turns are all masked, though the run asks to train them",
             "check the role mapping (message_property_mappings, roles) and "
@@ -144,12 +146,12 @@ def wrong_roles(
 
 def foreign_template(
     _: list[TokenizedRecord], facts: TokenizerFacts, intent: Intent
-) -> Finding | None:
+) -> DataProblem | None:
     if not intent.chat or facts.own_template is None or facts.used_template is None:
         return None
     if facts.own_template.strip() == facts.used_template.strip():
         return None
-    return Finding(
+    return DataProblem(
         "warning",
         "the run's chat template is not the model's own: a chat model "
         "fine-tuned in another format forgets its own",
@@ -158,12 +160,14 @@ def foreign_template(
     )
 
 
-def double_bos(records: list[TokenizedRecord], facts: TokenizerFacts, _: Intent) -> Finding | None:
+def double_bos(
+    records: list[TokenizedRecord], facts: TokenizerFacts, _: Intent
+) -> DataProblem | None:
     bos = facts.bos_id
     twice = sum(1 for r in records if bos is not None and r.input_ids[:2] == [bos, bos])
     if not twice:
         return None
-    return Finding(
+    return DataProblem(
         "error",
         f"{_of(twice, len(records))} start with BOS twice (the chat template "
         "writes one and the tokenizer adds another)",
@@ -172,7 +176,9 @@ def double_bos(records: list[TokenizedRecord], facts: TokenizerFacts, _: Intent)
     )
 
 
-def too_long(records: list[TokenizedRecord], _: TokenizerFacts, intent: Intent) -> Finding | None:
+def too_long(
+    records: list[TokenizedRecord], _: TokenizerFacts, intent: Intent
+) -> DataProblem | None:
     limit = intent.sequence_len
     if not limit:
         return None
@@ -188,7 +194,7 @@ def too_long(records: list[TokenizedRecord], _: TokenizerFacts, intent: Intent) 
         lost = sum(sum(r.trained) for r in long)
         fate = f"dropped whole: {lost} trained tokens lost"
     longest = max(len(r.input_ids) for r in long)
-    return Finding(
+    return DataProblem(
         "warning",
         f"{_of(len(long), len(records))} are longer than sequence_len "
         f"{limit} (the longest {longest} tokens), {fate}",
@@ -196,11 +202,11 @@ def too_long(records: list[TokenizedRecord], _: TokenizerFacts, intent: Intent) 
     )
 
 
-def empty(records: list[TokenizedRecord], facts: TokenizerFacts, _: Intent) -> Finding | None:
+def empty(records: list[TokenizedRecord], facts: TokenizerFacts, _: Intent) -> DataProblem | None:
     blank = sum(1 for r in records if _blank(r, facts))
     if not blank:
         return None
-    return Finding(
+    return DataProblem(
         "error",
         f"{_of(blank, len(records))} are empty (special tokens at most)",
         "check the field mapping, or remove the empty records from the data",
@@ -225,6 +231,6 @@ CHECKS: tuple[Check, ...] = (
 
 def check_dataset(
     records: list[TokenizedRecord], facts: TokenizerFacts, intent: Intent
-) -> list[Finding]:
+) -> list[DataProblem]:
     found = [check(records, facts, intent) for check in CHECKS]
     return [finding for finding in found if finding is not None]

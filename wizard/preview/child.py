@@ -108,12 +108,17 @@ def tokenize_datasets(cfg: Any, tokenizer: Any, max_pieces: int) -> list[dict[st
                 {
                     "input_ids": ids,
                     "labels": list(row["labels"]),
-                    "pieces": [tokenizer.decode([i]) for i in ids[:max_pieces]],
+                    "pieces": [piece(tokenizer, i) for i in ids[:max_pieces]],
                     "turns": locate(record),
                 }
             )
         out.append({"records": rows})
     return out
+
+
+def piece(tokenizer: Any, token: int) -> str:
+    """The text of one token, as it is (no clean-up of the spaces before punctuation)."""
+    return str(tokenizer.decode([token], clean_up_tokenization_spaces=False))
 
 
 def turn_locator(cfg: Any, tokenizer: Any, dataset_config: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 from wizard.axolotl import keys as K
 from wizard.axolotl.view import AxolotlConfig
 from wizard.preview import shown
-from wizard.preview.checks import END_OF_TURN, Finding, Intent, check_dataset
+from wizard.preview.checks import END_OF_TURN, DataProblem, Intent, check_dataset
 from wizard.preview.sample import Sampled, take_sample
 from wizard.preview.stats import Stats, dataset_stats
 from wizard.preview.tokenized import TokenizedRecord, TokenizerFacts, tokenize, tokenizer_missing
@@ -26,7 +26,7 @@ CHAT_TYPE = "chat_template"
 class DatasetPreview:
     sampled: Sampled
     records: list[TokenizedRecord]
-    findings: list[Finding]
+    findings: list[DataProblem]
     stats: Stats | None
 
 

@@ -96,6 +96,10 @@ def take_sample(
             continue
         assert path is not None
         one = read_head(path, index, count)
+        if not one.records:
+            why = one.unreadable[0] if one.unreadable else "the file has no records"
+            skipped.append(f"datasets[{index}]: no record to show ({why})")
+            continue
         sample_file = folder / f"dataset-{index}.jsonl"
         sample_file.write_text(
             "".join(json.dumps(r, default=str) + "\n" for r in one.records), encoding="utf-8"

@@ -1,0 +1,108 @@
+"""What `preview` hands Axolotl: the head of each dataset, read within bounds, and a copy of the
+config that names it; and the refusals that come before any tokenizer is loaded."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from wizard.axolotl.view import view_of
+from wizard.cli import main
+from wizard.errors import WizardError
+from wizard.preview.sample import LIMITS, take_sample
+from wizard.preview.tokenized import tokenizer_missing
+
+
+def config(tmp_path: Path, datasets: list[dict[str, object]], **keys: object) -> Path:
+    run = tmp_path / "run"
+    run.mkdir(exist_ok=True)
+    (tmp_path / "model").mkdir(exist_ok=True)
+    data = {
+        "base_model": "../model",
+        "datasets": datasets,
+        "sequence_len": 64,
+        "val_set_size": 0.1,
+        "sample_packing": True,
+        "deepspeed": "ds.json",
+        **keys,
+    }
+    path = run / "axolotl.yml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def rows(count: int) -> str:
+    return "".join(json.dumps({"instruction": f"q{i}", "output": f"a{i}"}) + "\n"
+                   for i in range(count))  # fmt: skip
+
+
+def test_the_first_records_and_a_config_that_names_them(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text(rows(100))
+    path = config(tmp_path, [{"path": "../a.jsonl", "type": "alpaca", "split": "train"}])
+    out = tmp_path / "out"
+    out.mkdir()
+    sample = take_sample(view_of(yaml.safe_load(path.read_text())), path.parent, out, 3, None)
+    copy = yaml.safe_load(sample.config.read_text())
+    written = (out / "dataset-0.jsonl").read_text().splitlines()
+    assert [json.loads(line)["instruction"] for line in written] == ["q0", "q1", "q2"]
+    assert copy["datasets"] == [{"path": str(out / "dataset-0.jsonl"), "ds_type": "json",
+                                 "type": "alpaca"}]  # fmt: skip
+    assert (copy["val_set_size"], copy["sample_packing"], copy["dataset_num_proc"]) == (0, False, 1)
+    assert "deepspeed" not in copy and copy["sequence_len"] == 64
+    assert copy["dataset_prepared_path"].startswith(str(out))
+
+
+def test_a_huge_line_is_not_read_whole(tmp_path: Path) -> None:
+    big = tmp_path / "big.jsonl"
+    with big.open("wb") as handle:  # sparse: 6 GB of nothing, then a record
+        handle.truncate(6 * 2**30)
+    path = config(tmp_path, [{"path": "../big.jsonl", "type": "alpaca"}])
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(WizardError, match=r"no record to show \(line 1: longer than 4 MiB"):
+        take_sample(view_of(yaml.safe_load(path.read_text())), path.parent, out, 5, None)
+    assert LIMITS.budget < 2**30  # read up to here, not to the end of the 6 GB
+
+
+def test_hub_datasets_are_skipped_and_a_wrong_index_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text(rows(2))
+    path = config(tmp_path, [{"path": "tatsu-lab/alpaca", "type": "alpaca"},
+                             {"path": "../a.jsonl", "type": "alpaca"}])  # fmt: skip
+    cfg = view_of(yaml.safe_load(path.read_text()))
+    out = tmp_path / "out"
+    out.mkdir()
+    sample = take_sample(cfg, path.parent, out, 5, None)
+    assert [d.index for d in sample.datasets] == [1]
+    assert sample.skipped == ["datasets[0]: tatsu-lab/alpaca is a Hub dataset; preview reads "
+                              "local files only"]  # fmt: skip
+    with pytest.raises(WizardError, match="the config has 2 datasets"):
+        take_sample(cfg, path.parent, out, 5, 2)
+
+
+def test_a_tokenizer_not_here_is_one_line_with_the_command_that_fetches_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    (tmp_path / "a.jsonl").write_text(rows(2))
+    path = config(tmp_path, [{"path": "../a.jsonl", "type": "alpaca"}],
+                  base_model="some-org/not-downloaded")  # fmt: skip
+    assert main(["preview", str(path.parent)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("error: the tokenizer of some-org/not-downloaded is not on this machine "
+                      "(preview downloads nothing)")  # fmt: skip
+    assert err[1].startswith("hint: fetch it: hf download some-org/not-downloaded --include")
+    assert len(err) == 2
+    assert tokenizer_missing("../model", path.parent) is None
+
+
+def test_preference_runs_are_refused_before_anything_is_loaded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config(tmp_path, [{"path": "../a.jsonl", "type": "chatml.intel"}], rl="dpo")
+    assert main(["preview", str(path)]) == 1
+    assert "this run trains with rl: dpo" in capsys.readouterr().err
+    assert os.listdir(path.parent) == ["axolotl.yml"]  # nothing written beside the config
