@@ -93,10 +93,10 @@ def record_title(number: int, record: TokenizedRecord) -> str:
 
 
 def dataset_title(one: DatasetPreview) -> str:
-    return (
-        f"datasets[{one.sampled.index}] {visible(one.sampled.source)}: "
-        f"the first {len(one.records)} records as Axolotl tokenizes them"
-    )
+    count = len(one.records)
+    first = "the first record" if count == 1 else f"the first {count} records"
+    where = f"datasets[{one.sampled.index}] {visible(one.sampled.source)}"
+    return f"{where}: {first} as Axolotl tokenizes them"
 
 
 def finding_lines(one: DatasetPreview) -> list[str]:

@@ -161,5 +161,6 @@ def _child_error(kind: str, message: str) -> WizardError:
         )
     return WizardError(
         f"Axolotl cannot tokenize the records: {message}",
-        "check the dataset's type and field mapping (`check` names them)",
+        "change what Axolotl's message names (the dataset's type, field mapping or "
+        "tokens), then rerun preview",
     )
