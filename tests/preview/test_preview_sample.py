@@ -12,8 +12,9 @@ import yaml
 
 from wizard.axolotl.view import view_of
 from wizard.cli import main
+from wizard.commands import preview as preview_command
 from wizard.errors import WizardError
-from wizard.preview.sample import LIMITS, take_sample
+from wizard.preview.sample import LIMITS, MAX_RECORDS, take_sample
 from wizard.preview.tokenized import tokenizer_missing
 
 
@@ -106,3 +107,20 @@ def test_preference_runs_are_refused_before_anything_is_loaded(
     assert main(["preview", str(path)]) == 1
     assert "this run trains with rl: dpo" in capsys.readouterr().err
     assert os.listdir(path.parent) == ["axolotl.yml"]  # nothing written beside the config
+
+
+def test_the_page_is_not_overwritten_and_the_record_count_is_bounded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a.jsonl").write_text(rows(2))
+    path = config(tmp_path, [{"path": "../a.jsonl", "type": "alpaca"}])
+    page = tmp_path / "page.html"
+    page.write_text("mine")
+    assert main(["preview", str(path), "--html", str(page)]) == 1  # before any tokenizing
+    assert "already exists; nothing was written" in capsys.readouterr().err
+    assert page.read_text() == "mine"
+    with pytest.raises(SystemExit) as usage:
+        main(["preview", str(path), "--records", "51"])
+    assert usage.value.code == 2
+    assert "51 is not a number of records (1 to 50)" in capsys.readouterr().err
+    assert preview_command.MAX_RECORDS == MAX_RECORDS  # the parser's bound is the sampler's

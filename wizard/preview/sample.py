@@ -80,6 +80,7 @@ def take_sample(
     """Read `count` records of each dataset (or of dataset `only`) into `folder`, and write the
     config copy beside them."""
     refuse_unsupported(cfg)
+    count = min(count, MAX_RECORDS)
     entries = cfg.datasets
     if only is not None and not 0 <= only < len(entries):
         raise WizardError(
