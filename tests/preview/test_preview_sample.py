@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,16 @@ def test_the_page_is_not_overwritten_and_the_record_count_is_bounded(
     assert usage.value.code == 2
     assert "51 is not a number of records (1 to 50)" in capsys.readouterr().err
     assert preview_command.MAX_RECORDS == MAX_RECORDS  # the parser's bound is the sampler's
+
+
+def test_the_verbs_help_imports_nothing_heavy() -> None:
+    probe = (
+        "import sys; from wizard.cli import main\n"
+        "try:\n    main(['preview', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'transformers', "
+        "'axolotl', 'datasets', 'rich', 'pydantic'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    assert "usage: axolotl-wizard preview" in done.stdout
+    assert done.stdout.strip().endswith("[]")
