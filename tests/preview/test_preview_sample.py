@@ -16,7 +16,7 @@ from wizard.axolotl.view import view_of
 from wizard.cli import main
 from wizard.commands import preview as preview_command
 from wizard.errors import WizardError
-from wizard.preview.sample import LIMITS, MAX_RECORDS, take_sample
+from wizard.preview.sample import LIMITS, MAX_RECORDS, read_head, take_sample
 from wizard.preview.tokenized import tokenizer_missing
 
 
@@ -139,3 +139,14 @@ def test_the_verbs_help_imports_nothing_heavy() -> None:
                           check=True)  # fmt: skip
     assert "usage: axolotl-wizard preview" in done.stdout
     assert done.stdout.strip().endswith("[]")
+
+
+def test_the_records_of_the_whole_file_counted_or_estimated_by_size(tmp_path: Path) -> None:
+    small, large = tmp_path / "small.jsonl", tmp_path / "large.jsonl"
+    small.write_text(rows(30))
+    large.write_text(rows(20_000))  # more than the first chunk the reader takes
+    counted = read_head(small, 0, 5)
+    assert len(counted.records) == 5 and counted.records_in_file() == (30, True)
+    estimated = read_head(large, 0, 5)
+    size = estimated.records_in_file()
+    assert size is not None and not size[1] and 15_000 < size[0] < 25_000

@@ -62,3 +62,16 @@ def test_statistics_of_the_records() -> None:
     assert dataset_stats([short], 16, packing=False).packing_efficiency is None  # type: ignore[union-attr]
     assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.95) == 10
     assert packing_efficiency([20, 20], 16) == 1.0  # a record past the limit fills its sequence
+
+
+def test_optimizer_steps_of_an_epoch_over_the_whole_file() -> None:
+    def rec(length: int) -> TokenizedRecord:
+        return TokenizedRecord(list(range(length)), list(range(length)), ["a"] * length)
+
+    plain = dataset_stats([rec(10), rec(30)], sequence_len=20, packing=False)
+    assert plain is not None and plain.kept_share == 0.5  # Axolotl drops the 30-token record
+    assert plain.steps_per_epoch(1000, batch=4, sequence_len=20) == 125  # 500 kept / 4
+    cut = dataset_stats([rec(10), rec(30)], sequence_len=20, packing=False, truncate=True)
+    assert cut is not None and cut.steps_per_epoch(1000, 4, 20) == 250
+    packed = dataset_stats([rec(10)], sequence_len=20, packing=True)
+    assert packed is not None and packed.steps_per_epoch(1000, 4, 20) == 125  # two a sequence

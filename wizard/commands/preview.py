@@ -58,6 +58,15 @@ def use_colour() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
+def planned_processes(config: Path) -> int:
+    """The training processes of the run: its answers' GPUs (1 for a config without them)."""
+    from wizard.answers.peek import planned_hardware
+    from wizard.commands.estimate import ANSWERS_FILENAME
+
+    answers = config.parent / ANSWERS_FILENAME
+    return planned_hardware(answers).world_size if answers.is_file() else 1
+
+
 def run(args: argparse.Namespace) -> int:
     from wizard.axolotl.view import view_of
     from wizard.commands.estimate import config_of
@@ -69,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = view_of(load_yaml_mapping(path, "config"))
     if args.html is not None:
         refuse_overwrite([args.html], args.force)
-    preview = build_preview(cfg, path, args.records, args.dataset)
+    preview = build_preview(cfg, path, args.records, args.dataset, planned_processes(path))
     sys.stdout.write(text_report(preview, use_colour()))
     if args.html is not None:
         write_all({args.html: html_report(preview)}, force=args.force)

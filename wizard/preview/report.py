@@ -36,6 +36,7 @@ class Preview:
     datasets: list[DatasetPreview]
     skipped: list[str]
     sequence_len: int | None
+    batch: int  # sequences per optimizer step
 
 
 def intent_of(cfg: AxolotlConfig, entry: Any) -> Intent:
@@ -56,7 +57,10 @@ def max_pieces(sequence_len: int | None) -> int:
     return min(MAX_SHOWN_TOKENS, (sequence_len or MAX_SHOWN_TOKENS) + PAST_THE_CUT)
 
 
-def build_preview(cfg: AxolotlConfig, config_path: Path, count: int, only: int | None) -> Preview:
+def build_preview(
+    cfg: AxolotlConfig, config_path: Path, count: int, only: int | None, processes: int = 1
+) -> Preview:
+    """The preview of the config at `config_path`, trained on `processes` processes."""
     run_dir = config_path.parent
     missing = tokenizer_missing(cfg.tokenizer_source, run_dir)
     if missing is not None:
@@ -74,10 +78,13 @@ def build_preview(cfg: AxolotlConfig, config_path: Path, count: int, only: int |
                 sampled,
                 records,
                 check_dataset(records, tokenized.facts, intent),
-                dataset_stats(records, cfg.sequence_len, cfg.sample_packing),
+                dataset_stats(
+                    records, cfg.sequence_len, cfg.sample_packing, intent.excess == "truncate"
+                ),
             )
         )
-    return Preview(tokenized.facts, datasets, sample.skipped, cfg.sequence_len)
+    batch = cfg.effective_batch(processes)
+    return Preview(tokenized.facts, datasets, sample.skipped, cfg.sequence_len, batch)
 
 
 def record_parts(preview: Preview, record: TokenizedRecord) -> list[shown.Segment]:
@@ -99,6 +106,22 @@ def dataset_title(one: DatasetPreview) -> str:
     return f"{where}: {first} as Axolotl tokenizes them"
 
 
+def stats_lines(preview: Preview, one: DatasetPreview) -> list[str]:
+    """The dataset's figures, and the optimizer steps of an epoch over its whole file."""
+    if one.stats is None:
+        return []
+    lines = [one.stats.line()]
+    size = one.sampled.records_in_file()
+    if size is not None:
+        records, exact = size
+        steps = one.stats.steps_per_epoch(records, preview.batch, preview.sequence_len)
+        holds = f"holds {records:,}" if exact else f"holds about {records:,} (by its size)"
+        step = "step" if steps == 1 else "steps"
+        lines.append(f"{'' if exact else 'about '}{steps:,} optimizer {step} per epoch: the file "
+                     f"{holds} records, {preview.batch} sequences a step")  # fmt: skip
+    return lines
+
+
 def finding_lines(one: DatasetPreview) -> list[str]:
     where = f"datasets[{one.sampled.index}]"
     lines = [f"warning: {where}: {visible(why)} (not previewed)" for why in one.sampled.unreadable]
@@ -116,9 +139,7 @@ def text_report(preview: Preview, colour: bool) -> str:
         out += ["", dataset_title(one)]
         for number, record in enumerate(one.records, start=1):
             out += ["", record_title(number, record), render(record_parts(preview, record))]
-        out.append("")
-        if one.stats is not None:
-            out.append(one.stats.line())
+        out += ["", *stats_lines(preview, one)]
         out += finding_lines(one) or [f"ok: datasets[{one.sampled.index}]: no problem found"]
     return "\n".join(out) + "\n"
 
@@ -130,8 +151,7 @@ def html_report(preview: Preview) -> str:
         for number, record in enumerate(one.records, start=1):
             body.append(f"<h3>{shown.html_text(record_title(number, record))}</h3>")
             body.append(shown.as_html(record_parts(preview, record)))
-        if one.stats is not None:
-            body.append(f"<p>{shown.html_text(one.stats.line())}</p>")
+        body += [f"<p>{shown.html_text(line)}</p>" for line in stats_lines(preview, one)]
         for line in finding_lines(one):
             kind = line.split(":", 1)[0] if not line.startswith(" ") else "fix"
             body.append(f'<p class="{kind}">{shown.html_text(line)}</p>')

@@ -12,6 +12,7 @@ changes: no validation split, no packing, one process, no shuffling, caches in t
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,21 @@ class Sampled:
     kind: str
     records: list[dict[str, Any]] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)  # "line N: why", for the report
+    complete: bool = False  # every record of the file was read
+    beyond: int = 0  # records after those kept, counted when the whole file was read anyway
+    file_bytes: int = 0
+
+    def records_in_file(self) -> tuple[int, bool] | None:
+        """How many records the whole file holds and whether that is exact: counted when the
+        file was read to its end, else its size over the size of the records read (as JSON
+        lines; None for Parquet, whose bytes are compressed)."""
+        taken = len(self.records) + len(self.unreadable) + self.beyond
+        if self.complete:
+            return taken, True
+        if self.kind == "parquet" or not self.records:
+            return None
+        sample_bytes = sum(len(json.dumps(r, default=str).encode()) + 1 for r in self.records)
+        return max(taken, round(self.file_bytes * len(self.records) / sample_bytes)), False
 
 
 @dataclass
@@ -137,13 +153,18 @@ def read_head(path: Path, index: int, count: int) -> Sampled:
     file_format = FORMATS[path.suffix.lower()]
     one = Sampled(index, str(path), file_format)
     with open_regular(path) as handle:
-        for line, item in records(file_format, CountingReader(handle), LIMITS):
-            if isinstance(item, Malformed):
-                one.unreadable.append(f"line {line}: {item.reason}")
-                continue
-            one.records.append(item)
+        one.file_bytes = os.fstat(handle.fileno()).st_size
+        counter = CountingReader(handle)
+        for line, item in records(file_format, counter, LIMITS):
             if len(one.records) >= count:
-                break
+                one.beyond += 1  # the file's end is in memory already: counted, not kept
+            elif isinstance(item, Malformed):
+                one.unreadable.append(f"line {line}: {item.reason}")
+            else:
+                one.records.append(item)
+            if len(one.records) >= count and counter.count < one.file_bytes:
+                return one
+        one.complete = not counter.cut
     return one
 
 
