@@ -128,7 +128,10 @@ def turn_locator(cfg: Any, tokenizer: Any, dataset_config: Any) -> Any:
     Other formats have no turns: []."""
     from axolotl.prompt_strategies import load  # type: ignore[import-untyped]
 
-    strategy = load(dataset_config.type, tokenizer, cfg, dataset_config)
+    try:
+        strategy = load(dataset_config.type, tokenizer, cfg, dataset_config)
+    except Exception:  # a custom format (a mapping) or one only get_dataset_wrapper knows
+        strategy = None
     thread = getattr(strategy, "get_conversation_thread", None)
     if thread is None:
         return lambda record: []
