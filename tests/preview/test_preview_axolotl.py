@@ -127,3 +127,14 @@ def test_turns_checks_and_page(run_dir: Path, shown: subprocess.CompletedProcess
     assert '<span class="trained">river apple</span>' in page
     assert "&lt;|im_end|&gt;" in page and "<|im_end|>" not in page
     assert json.dumps(shown.stderr)  # nothing but Axolotl's own noise, if any, went to stderr
+
+
+def test_estimate_gives_the_steps_of_an_epoch_beside_the_memory(run_dir: Path) -> None:
+    done = run_wizard("estimate", str(run_dir), "--steps", "--json", timeout=600)
+    assert done.returncode == 0, done.stderr
+    steps = json.loads(done.stdout)["steps_per_epoch"]
+    # tiny-cpu: micro batch 2 × accumulation 1 × 1 process; every record fits sequence_len 128
+    assert steps == [
+        {"dataset": 0, "steps": 2, "records": ALPACA, "exact": True, "batch": 2},
+        {"dataset": 1, "steps": 1, "records": CHAT, "exact": True, "batch": 2},
+    ]

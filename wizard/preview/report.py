@@ -17,6 +17,7 @@ from wizard.preview.stats import Stats, dataset_stats
 from wizard.preview.tokenized import TokenizedRecord, TokenizerFacts, tokenize, tokenizer_missing
 from wizard.terminal import visible
 
+PREVIEW_RECORDS = 5  # of each dataset, unless `--records` says
 PAST_THE_CUT = 32  # tokens shown after sequence_len, so the cut is seen in context
 MAX_SHOWN_TOKENS = 32_768  # of one record; the checks still see all its tokens
 CHAT_TYPE = "chat_template"
@@ -106,20 +107,42 @@ def dataset_title(one: DatasetPreview) -> str:
     return f"{where}: {first} as Axolotl tokenizes them"
 
 
+@dataclass(frozen=True)
+class EpochSteps:
+    """The optimizer steps of one epoch over a dataset's whole file."""
+
+    dataset: int
+    steps: int
+    records: int  # in the whole file
+    exact: bool  # counted, not estimated from the file's size
+    batch: int  # sequences per step
+
+    def line(self) -> str:
+        holds = (
+            f"holds {self.records:,}"
+            if self.exact
+            else f"holds about {self.records:,} (by its size)"
+        )
+        step = "step" if self.steps == 1 else "steps"
+        about = "" if self.exact else "about "
+        return (f"{about}{self.steps:,} optimizer {step} per epoch: the file {holds} records, "
+                f"{self.batch} sequences a step")  # fmt: skip
+
+
+def epoch_steps(preview: Preview, one: DatasetPreview) -> EpochSteps | None:
+    size = one.sampled.records_in_file()
+    if one.stats is None or size is None:
+        return None
+    records, exact = size
+    steps = one.stats.steps_per_epoch(records, preview.batch, preview.sequence_len)
+    return EpochSteps(one.sampled.index, steps, records, exact, preview.batch)
+
+
 def stats_lines(preview: Preview, one: DatasetPreview) -> list[str]:
     """The dataset's figures, and the optimizer steps of an epoch over its whole file."""
-    if one.stats is None:
-        return []
-    lines = [one.stats.line()]
-    size = one.sampled.records_in_file()
-    if size is not None:
-        records, exact = size
-        steps = one.stats.steps_per_epoch(records, preview.batch, preview.sequence_len)
-        holds = f"holds {records:,}" if exact else f"holds about {records:,} (by its size)"
-        step = "step" if steps == 1 else "steps"
-        lines.append(f"{'' if exact else 'about '}{steps:,} optimizer {step} per epoch: the file "
-                     f"{holds} records, {preview.batch} sequences a step")  # fmt: skip
-    return lines
+    steps = epoch_steps(preview, one)
+    lines = [] if one.stats is None else [one.stats.line()]
+    return lines + ([] if steps is None else [steps.line()])
 
 
 def finding_lines(one: DatasetPreview) -> list[str]:
