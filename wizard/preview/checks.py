@@ -46,8 +46,10 @@ class DataProblem:
 Check = Callable[[list[TokenizedRecord], TokenizerFacts, Intent], "DataProblem | None"]
 
 
-def _of(count: int, total: int) -> str:
-    return f"{count} of {total} record{'' if total == 1 else 's'}"
+def _of(count: int, total: int, verbs: tuple[str, str]) -> str:
+    """`1 of 5 records has`, `2 of 5 records have`: the verb agrees with the count."""
+    noun = "record" if total == 1 else "records"
+    return f"{count} of {total} {noun} {verbs[0] if count == 1 else verbs[1]}"
 
 
 def nothing_trained(
@@ -58,7 +60,7 @@ def nothing_trained(
         return None
     return DataProblem(
         "error",
-        f"{_of(bare, len(records))} have no trained token: they teach nothing",
+        f"{_of(bare, len(records), ('has', 'have'))} no trained token: they teach nothing",
         "check train_on_inputs, the dataset's roles_to_train and its field mapping "
         "(field_messages, message_property_mappings)",
     )
@@ -72,7 +74,8 @@ def few_trained(
         return None
     return DataProblem(
         "warning",
-        f"{_of(few, len(records))} train {FEW_TRAINED} token at most (an empty answer?)",
+        f"{_of(few, len(records), ('trains', 'train'))} {FEW_TRAINED} token at most "
+        "(an empty answer?)",
         "check that the answer field is mapped (output, or the assistant's "
         "content) and not empty in the data",
     )
@@ -90,7 +93,7 @@ def end_token_masked(
         return None
     return DataProblem(
         "error",
-        f"{_of(hit, len(records))} mask the end-of-turn token of a trained "
+        f"{_of(hit, len(records), ('masks', 'mask'))} the end-of-turn token of a trained "
         "turn: the model will not learn to stop",
         "set train_on_eos: turn (and eot_tokens to the template's turn-ending "
         "token), or use the model's own chat template",
@@ -169,7 +172,7 @@ def double_bos(
         return None
     return DataProblem(
         "error",
-        f"{_of(twice, len(records))} start with BOS twice (the chat template "
+        f"{_of(twice, len(records), ('starts', 'start'))} with BOS twice (the chat template "
         "writes one and the tokenizer adds another)",
         "use a template without `{{ bos_token }}`, or the model's own "
         "(chat_template: tokenizer_default)",
@@ -196,7 +199,7 @@ def too_long(
     longest = max(len(r.input_ids) for r in long)
     return DataProblem(
         "warning",
-        f"{_of(len(long), len(records))} are longer than sequence_len "
+        f"{_of(len(long), len(records), ('is', 'are'))} longer than sequence_len "
         f"{limit} (the longest {longest} tokens), {fate}",
         f"raise sequence_len to {longest} or more, or shorten those records",
     )
@@ -208,7 +211,7 @@ def empty(records: list[TokenizedRecord], facts: TokenizerFacts, _: Intent) -> D
         return None
     return DataProblem(
         "error",
-        f"{_of(blank, len(records))} are empty (special tokens at most)",
+        f"{_of(blank, len(records), ('is', 'are'))} empty (special tokens at most)",
         "check the field mapping, or remove the empty records from the data",
     )
 

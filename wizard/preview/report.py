@@ -11,7 +11,7 @@ from typing import Any
 from wizard.axolotl import keys as K
 from wizard.axolotl.view import AxolotlConfig
 from wizard.preview import shown
-from wizard.preview.checks import END_OF_TURN, DataProblem, Intent, check_dataset
+from wizard.preview.checks import ASSISTANT, END_OF_TURN, DataProblem, Intent, check_dataset
 from wizard.preview.sample import Sampled, take_sample
 from wizard.preview.stats import Stats, dataset_stats
 from wizard.preview.tokenized import TokenizedRecord, TokenizerFacts, tokenize, tokenizer_missing
@@ -48,7 +48,7 @@ def intent_of(cfg: AxolotlConfig, entry: Any) -> Intent:
     return Intent(
         sequence_len=cfg.sequence_len,
         train_on_inputs=cfg.on(K.TRAIN_ON_INPUTS),
-        roles_to_train=tuple(map(str, roles)) if isinstance(roles, list) else ("assistant",),
+        roles_to_train=tuple(map(str, roles)) if isinstance(roles, list) else (ASSISTANT,),
         excess=excess.lower(),
         chat=str(entry.get("type") or "").split(".")[0] == CHAT_TYPE,
     )
