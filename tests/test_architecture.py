@@ -25,6 +25,7 @@ LAYERS = {
     "render": {"answers", "estimate", "lint", "models", "launch", "axolotl", "recipes"},
     "answers": {"axolotl", "gpus", "recipes"},
     "launch": {"lint", "estimate", "models", "answers", "axolotl"},
+    "preview": {"models", "axolotl"},  # the records as Axolotl tokenizes them, and their checks
     "lint": {"axolotl", "models", "gpus"},
     "estimate": {"models", "axolotl"},
     "models": {"axolotl"},

@@ -76,6 +76,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         metavar="GIB",
         help="CPU RAM of one node in GiB (default: the run's answers, else the GPU's machine)",
     )
+    parser.add_argument(
+        "--steps",
+        action="store_true",
+        help="also the optimizer steps per epoch of each dataset: its first records tokenized "
+        "by Axolotl, as `preview` does (slow: imports Axolotl in a child process)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser.set_defaults(run=run)
 
@@ -165,15 +171,29 @@ def run(args: argparse.Namespace) -> int:
     host = HostLimit(None if hardware.host_ram is None else hardware.host_ram.gib, hardware.nodes)
     result = estimate(cfg, arch, deepspeed=deepspeed, gpus=hardware.gpus,
                       gpu_mem_gib=hardware.gpu_mem_gib, host=host)  # fmt: skip
+    steps = _epoch_steps(cfg, path, hardware.gpus) if args.steps else None
     if args.json:
         data = result.to_json()
         data["model"] = {"name": arch.name, "source": arch.source}
         data["gpus_from"] = hardware.source
         data.update(_host_json(result, hardware))
+        if steps is not None:
+            data["steps_per_epoch"] = [vars(one) for one in steps]
         print(json.dumps(data, indent=2))
         return 0
     _render(result, arch, hardware)
+    for one in steps or []:
+        print(f"datasets[{one.dataset}]: {one.line()}")
     return 0
+
+
+def _epoch_steps(cfg: Any, path: Path, gpus: int) -> list[Any]:
+    """The optimizer steps of an epoch over each dataset, on `gpus` processes (`--steps`)."""
+    from wizard.preview.report import PREVIEW_RECORDS, build_preview, epoch_steps
+
+    preview = build_preview(cfg, path, PREVIEW_RECORDS, None, gpus)
+    found = (epoch_steps(preview, one) for one in preview.datasets)
+    return [one for one in found if one is not None]
 
 
 def bar(used: float, capacity: float, width: int = 40) -> str:
