@@ -301,6 +301,6 @@ def test_help_imports_nothing_heavy() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
-    for verb in ("new", "check", "estimate", "launch", "presets", "demo"):
+    for verb in ("new", "check", "estimate", "launch", "presets", "demo", "preview"):
         shown = run_wizard(verb, "--help")
         assert shown.returncode == 0 and "usage: axolotl-wizard " + verb in shown.stdout
