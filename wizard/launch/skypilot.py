@@ -107,7 +107,7 @@ def task_file(target: Target, layout: Layout, command: LaunchCommand,
     head = [
         f"SkyPilot task written by axolotl-wizard {__version__}: {layout.nodes} node(s) x "
         f"{layout.processes_per_node} {'CPU process' if layout.cpu else 'GPU'}(s).",
-        f"Start it: {start} {TASK_FILENAME} --secret HF_TOKEN; watch it: "
+        f"Start it: {start} {TASK_FILENAME} {_secret_flags(target.config)}; watch it: "
         + ("sky jobs queue" if options.spot else "sky status"),
         *review_lines(options, name, target.config),
     ]
@@ -251,8 +251,11 @@ def sky_command(sky: tuple[str, ...], path: Path, name: str, config: AxolotlConf
     """`sky launch` (a cluster) or `sky jobs launch` (a managed job); `--yes` since the launch
     has no terminal to ask on, `--secret NAME`: the value from this process's environment."""
     verb = ["jobs", "launch", "--name", name] if spot else ["launch", "--cluster", name]
-    secrets = [word for key in secret_names(config) for word in ("--secret", key)]
-    return LaunchCommand([*sky, *verb, "--yes", *secrets, str(path)], {})
+    return LaunchCommand([*sky, *verb, "--yes", *_secret_flags(config).split(), str(path)], {})
+
+
+def _secret_flags(config: AxolotlConfig) -> str:
+    return " ".join(f"--secret {name}" for name in secret_names(config))
 
 
 def sky_cli(python: str) -> tuple[str, ...]:
