@@ -18,7 +18,17 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from tiny_fixtures import bin_dir, launch, manifest, new_run, tail, tiny_root, workspace
+from tiny_fixtures import (
+    TRAIN_TIMEOUT,
+    bin_dir,
+    free_port,
+    launch,
+    manifest,
+    new_run,
+    tail,
+    tiny_root,
+    workspace,
+)
 
 from wizard.launch.skypilot import ACCELERATORS, SKYPILOT_VERSION
 
@@ -135,6 +145,36 @@ def test_two_nodes_start_torchrun_with_skypilots_ranks(tiny_root: Path, tmp_path
         assert pairs["--rdzv_endpoint"] == "10.1.0.7:29500"  # the first node, on every node
         assert pairs["--rdzv_id"] == "sky-managed-123_a_1"
         assert argv[-2:] == ["axolotl.cli.train", "axolotl.yml"]
+
+
+@pytest.mark.integration
+def test_the_run_script_trains_the_tiny_model_on_a_node(tiny_root: Path, tmp_path: Path) -> None:
+    """The task's run, as SkyPilot runs it on a node: the file mounts at their places under the
+    node's home (links here), SkyPilot's variables set; the real torchrun trains the tiny model
+    with two gloo processes in the run folder."""
+    cwd = workspace(tiny_root, tmp_path)
+    run_dir = new_run(cwd, "runs/cpu", "hardware.gpus_per_node=2")
+    _, task, _ = dry_task(cwd, "runs/cpu")
+    home = tmp_path / "home"
+    for remote, local in task["file_mounts"].items():
+        place = home / remote.removeprefix("~/")
+        place.parent.mkdir(parents=True, exist_ok=True)
+        place.symlink_to(local)
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "HOME": str(home),
+        "HF_HUB_OFFLINE": "1",
+        "AXOLOTL_DO_NOT_TRACK": "1",
+        "SKYPILOT_NODE_IPS": "127.0.0.1",
+        "SKYPILOT_NODE_RANK": "0",
+        "SKYPILOT_NUM_NODES": "1",
+        "SKYPILOT_TASK_ID": "sky-local-1",
+        "MAIN_PORT": str(free_port()),
+    }
+    done = subprocess.run(["bash", "-c", task["run"]], env=env, capture_output=True, text=True,
+                          timeout=TRAIN_TIMEOUT, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert (run_dir / "outputs" / "adapter_model.safetensors").is_file()
 
 
 def test_spot_is_a_managed_job_that_resumes_from_the_bucket(

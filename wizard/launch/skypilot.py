@@ -106,7 +106,7 @@ def task_file(target: Target, layout: Layout, command: LaunchCommand,
     start = "sky jobs launch" if options.spot else "sky launch -c " + name
     head = [
         f"SkyPilot task written by axolotl-wizard {__version__}: {layout.nodes} node(s) x "
-        f"{layout.processes_per_node} {'CPU process' if layout.cpu else 'GPU'}(s).",
+        f"{layout.processes_per_node} {'CPU process(es)' if layout.cpu else 'GPU(s)'}.",
         f"Start it: {start} {TASK_FILENAME} {_secret_flags(target.config)}; watch it: "
         + ("sky jobs queue" if options.spot else "sky status"),
         *review_lines(options, name, target.config),
