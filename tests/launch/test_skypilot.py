@@ -222,6 +222,7 @@ def test_a_launch_writes_the_task_and_runs_sky_through_the_manifest(
     assert not any("hf_s3cr3t" in text for text in written)  # ...and never from a file
     again = launch(cwd, "runs/real", "--skypilot", "--python", str(tools / "python"), env=secret)
     assert again.returncode == 1 and "--force" in again.stderr
+    assert len(list((run_dir / "launches").iterdir())) == 1  # no record of a launch not made
 
 
 @pytest.mark.parametrize(

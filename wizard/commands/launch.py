@@ -4,6 +4,7 @@ explicit; the child's exit code is ours."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -185,7 +186,12 @@ def run(args: argparse.Namespace) -> int:
     if args.kubernetes:
         return write_kubernetes(prepared, args)
     if args.skypilot:
-        write_skypilot(prepared, args)
+        try:
+            write_skypilot(prepared, args)
+        except WizardError:
+            with contextlib.suppress(OSError):  # the launch record made for it, still empty
+                prepared.manifest.path.rmdir()
+            raise
     print(f"launching: {visible(prepared.command.shell_line())}", flush=True)
     print(f"manifest:  {visible(str(prepared.manifest.path))}", flush=True)
     outcome = start(prepared, write_through, args.replace_process)
