@@ -266,3 +266,29 @@ def test_every_gpu_of_the_catalog_has_a_skypilot_name() -> None:
     from wizard.gpus.catalog import known_gpus
 
     assert {gpu.name for gpu in known_gpus()} == set(ACCELERATORS)
+
+
+def test_files_outside_the_run_keep_their_places_on_a_node() -> None:
+    """Two datasets named alike keep two places, and each relative path leads from the run
+    folder on a node to the same file as here; Hub ids and paths inside the run do not travel."""
+    from wizard.axolotl.view import view_of
+    from wizard.errors import WizardError
+    from wizard.launch.skypilot import placed
+
+    datasets = ["../a/train.jsonl", "../b/train.jsonl", "./in/x.jsonl", "tatsu-lab/alpaca"]
+    config = view_of({
+        "base_model": "/models/m",
+        "deepspeed": "../../ds/z3.json",
+        "datasets": [{"path": path, "type": "alpaca"} for path in datasets],
+    })  # fmt: skip
+    remote, mounts = placed(config, Path("/home/u/proj/runs/r"))
+    assert remote == "~/axolotl/runs/r"  # as deep as the farthest `../` needs
+    assert mounts == {
+        "~/axolotl/runs/r": "/home/u/proj/runs/r",
+        "/models/m": "/models/m",
+        "~/axolotl/ds/z3.json": "/home/u/proj/ds/z3.json",
+        "~/axolotl/runs/a/train.jsonl": "/home/u/proj/runs/a/train.jsonl",
+        "~/axolotl/runs/b/train.jsonl": "/home/u/proj/runs/b/train.jsonl",
+    }
+    with pytest.raises(WizardError, match="folder\\(s\\) up"):
+        placed(view_of({"base_model": "../../m"}), Path("/runs/r"))
