@@ -186,12 +186,7 @@ def run(args: argparse.Namespace) -> int:
     if args.kubernetes:
         return write_kubernetes(prepared, args)
     if args.skypilot:
-        try:
-            write_skypilot(prepared, args)
-        except WizardError:
-            with contextlib.suppress(OSError):  # the launch record made for it, still empty
-                prepared.manifest.path.rmdir()
-            raise
+        write_skypilot(prepared, args)
     print(f"launching: {visible(prepared.command.shell_line())}", flush=True)
     print(f"manifest:  {visible(str(prepared.manifest.path))}", flush=True)
     outcome = start(prepared, write_through, args.replace_process)
@@ -372,14 +367,20 @@ def write_skypilot(prepared: Prepared, args: argparse.Namespace) -> None:
 
     target = prepared.target
     options = SkyOptions(planned_gpu(target), args.image, args.spot, args.bucket)
-    path, text, name = task_file(target, prepared.layout, prepared.command, options)
+    try:
+        path, text, name = task_file(target, prepared.layout, prepared.command, options)
+        if not args.dry_run:
+            write_all({path: text}, force=args.force, folder=target.run_dir)
+    except WizardError:
+        with contextlib.suppress(OSError):  # the launch record made for it, still empty
+            prepared.manifest.path.rmdir()
+        raise
     sky = sky_command(sky_cli(args.python), path, name, target.config, args.spot)
     if args.dry_run:
         print(f"# axolotl-wizard launch --skypilot --dry-run: would write {visible(str(path))}, "
               f"then run: {visible(sky.shell_line())}")  # fmt: skip
         print(text, end="")
         return
-    write_all({path: text}, force=args.force, folder=target.run_dir)
     print(f"Wrote {visible(str(path))}")
     for line in review_lines(options, name, target.config)[1:]:
         print(f"  {visible(line)}")
