@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from conftest import run_wizard
 from tiny_fixtures import launch, new_run, tail, tiny_root, workspace
 
 from wizard.launch.command import Layout
@@ -41,10 +42,13 @@ def strict(schema: Any) -> Any:
     return schema
 
 
-@cache
 def validator(api_version: str, kind: str) -> jsonschema.Draft7Validator:
-    crd = yaml.safe_load((KUBEFLOW / CRDS[(api_version, kind)]).read_text())
-    version = api_version.rsplit("/", 1)[1]
+    return crd_validator(CRDS[(api_version, kind)], api_version.rsplit("/", 1)[1], kind)
+
+
+@cache
+def crd_validator(filename: str, version: str, kind: str) -> jsonschema.Draft7Validator:
+    crd = yaml.safe_load((KUBEFLOW / filename).read_text())
     found = next(v for v in crd["spec"]["versions"] if v["name"] == version)
     assert found["served"] and crd["spec"]["names"]["kind"] == kind
     schema = strict(copy.deepcopy(found["schema"]["openAPIV3Schema"]))
@@ -218,3 +222,33 @@ def test_bad_options_are_one_line(
     assert done.returncode == 1 and says in done.stderr
     assert done.stderr.count("\nerror:") + done.stderr.startswith("error:") == 1
     assert not (run_dir / "kubernetes").exists()
+
+
+def test_the_trainjob_names_the_trainer_it_needs() -> None:
+    """runtimePatches came with Kubeflow Trainer v2.2.0 (v2.1 had podTemplateOverrides): the
+    TrainJob validates against v2.2.0's own CRD too, and the file and --help name that version."""
+    text = manifest_text(run(Layout(8, 2)), KubeOptions("trainjob", "img"))
+    assert "# Needs Kubeflow Trainer v2.2.0 or newer on the cluster." in text.splitlines()
+    job = validate(text)[1]
+    oldest = crd_validator("trainer.kubeflow.org_trainjobs-v2.2.0.yaml", "v1alpha1", "TrainJob")
+    assert not [e.message for e in oldest.iter_errors(job)]
+    v1 = manifest_text(run(Layout(8, 2)), KubeOptions("pytorchjob", "img"))
+    assert "# Needs training-operator v1 on the cluster." in v1.splitlines()
+    shown = " ".join(run_wizard("launch", "--help").stdout.split())
+    assert "needs Kubeflow Trainer v2.2.0 or newer" in shown
+
+
+def test_a_gated_model_without_a_secret_is_a_warning(tiny_root: Path, tmp_path: Path) -> None:
+    cwd = workspace(tiny_root, tmp_path)
+    run_dir = new_run(cwd, "runs/g")
+    config = run_dir / "axolotl.yml"
+    text = config.read_text()
+    config.write_text(
+        text.replace("base_model: ../../tiny-llama", "base_model: meta-llama/Llama-3.2-1B")
+    )
+    assert config.read_text() != text
+    args = ("runs/g/axolotl.yml", "--kubernetes", "--image", "img", "--dry-run")
+    bare = launch(cwd, *args, timeout=60)
+    assert "warning: meta-llama/Llama-3.2-1B is gated" in bare.stderr, tail(bare)
+    named = launch(cwd, *args, "--secret", "hf-token", timeout=60)
+    assert "kind: TrainJob" in named.stdout and "is gated" not in named.stderr, tail(named)

@@ -4,6 +4,7 @@ explicit; the child's exit code is ours."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,8 @@ examples:
   axolotl-wizard launch runs/big --slurm --dry-run        print that script; write nothing
   axolotl-wizard launch runs/big --kubernetes --image axolotlai/axolotl:main-latest --nodes 2
   axolotl-wizard launch runs/big --ray --ray-address http://10.0.0.1:8265
+  axolotl-wizard launch runs/big --skypilot --dry-run     print runs/big/skypilot.yaml (SkyPilot)
+  axolotl-wizard launch runs/big --skypilot --spot --bucket s3://b/runs   a managed spot job
                           (a run made with distributed.launcher=ray needs no --ray)
   axolotl-wizard launch runs/llama8b -- --num_cpu_threads_per_process 8   (to accelerate)
 
@@ -98,17 +101,32 @@ def _engine_options(parser: argparse.ArgumentParser) -> None:
     kube.add_argument("--kubernetes", action="store_true",
                       help="write RUN/kubernetes/<name>-<api>.yaml instead")  # fmt: skip
     kube.add_argument("--k8s-api", default="trainjob", metavar="API",
-                      help="trainjob (Kubeflow Trainer v2, default) or pytorchjob")  # fmt: skip
+                      help="trainjob (default; needs Kubeflow Trainer v2.2.0 or newer) or "
+                      "pytorchjob (training-operator v1)")  # fmt: skip
     kube.add_argument("--image", help="the container image that has Axolotl")
     kube.add_argument("--pvc", default="axolotl-data", metavar="NAME",
                       help="claim for data and outputs (default: %(default)s)")  # fmt: skip
     kube.add_argument("--secret", metavar="NAME", help="Secret with HF_TOKEN / WANDB_API_KEY")
+    _skypilot_options(parser)
     ray = parser.add_argument_group("Ray (with --ray, or a run planned with launcher ray)")
     ray.add_argument("--ray", action="store_true",
                      help="submit the run as a Ray job (ray job submit … --use-ray); the "
                      "default for a run planned with distributed.launcher=ray")  # fmt: skip
     ray.add_argument("--ray-address", metavar="ADDR",
                      help="Ray job server (default: $RAY_ADDRESS or the local one)")  # fmt: skip
+
+
+def _skypilot_options(parser: argparse.ArgumentParser) -> None:
+    sky = parser.add_argument_group(
+        "SkyPilot: any cloud or Kubernetes (with --skypilot; --image and --force as above)"
+    )
+    sky.add_argument("--skypilot", action="store_true",
+                     help="write RUN/skypilot.yaml and start it with sky launch")  # fmt: skip
+    sky.add_argument("--spot", action="store_true",
+                     help="spot VMs as a managed job (sky jobs launch) that resumes after a "
+                     "preemption; needs --bucket")  # fmt: skip
+    sky.add_argument("--bucket", metavar="URI",
+                     help="bucket for checkpoints and outputs, e.g. s3://b/runs")  # fmt: skip
 
 
 class _AfterDashDash(argparse.ArgumentParser):
@@ -139,8 +157,9 @@ def run(args: argparse.Namespace) -> int:
     options = LaunchOptions(
         args.target, args.gpus, args.nodes, args.node_rank, args.main_ip, args.main_port,
         args.cpu, args.resume, args.python, args.hostfile, extra,
-        elsewhere=args.slurm or args.kubernetes or args.ray,
+        elsewhere=args.slurm or args.kubernetes or args.ray or args.skypilot,
         launcher=_launcher(args), ray_address=args.ray_address, dry_run=args.dry_run,
+        skypilot=args.skypilot,
     )  # fmt: skip
     prepared = prepare(options, create_manifest=not (args.dry_run or args.slurm or args.kubernetes))
     report_problems(prepared.preflight.problems)
@@ -151,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
             write_slurm(prepared, args)
         elif args.kubernetes:
             write_kubernetes(prepared, args)
+        elif args.skypilot:
+            write_skypilot(prepared, args)
         else:
             print_dry_run(prepared)
         return EXIT_USER_ERROR if errors else 0
@@ -164,6 +185,8 @@ def run(args: argparse.Namespace) -> int:
         return write_slurm(prepared, args)
     if args.kubernetes:
         return write_kubernetes(prepared, args)
+    if args.skypilot:
+        write_skypilot(prepared, args)
     print(f"launching: {visible(prepared.command.shell_line())}", flush=True)
     print(f"manifest:  {visible(str(prepared.manifest.path))}", flush=True)
     outcome = start(prepared, write_through, args.replace_process)
@@ -176,14 +199,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _launcher(args: argparse.Namespace) -> Launcher | None:
     """The launcher the flags ask for; None: as the run was planned."""
-    engines = [flag for flag in ("slurm", "kubernetes", "ray") if getattr(args, flag)]
+    engines = [flag for flag in ("slurm", "kubernetes", "ray", "skypilot") if getattr(args, flag)]
     if len(engines) > 1:
         raise UsageError(f"--{engines[0]} and --{engines[1]} cannot be combined",
                          "choose one engine per launch")  # fmt: skip
     if args.ray:
         return "ray"
-    if args.slurm:
-        return "torchrun"  # as Axolotl's own Slurm example runs it
+    if args.slurm or args.skypilot:
+        return "torchrun"  # as Axolotl's own Slurm and SkyPilot examples run it
     if args.kubernetes:
         return "accelerate"  # the manifest starts its own processes; no command from here
     launcher: Launcher | None = args.launcher
@@ -321,6 +344,7 @@ def write_kubernetes(prepared: Prepared, args: argparse.Namespace) -> int:
     options = KubeOptions(args.k8s_api, args.image, args.pvc, args.secret)
     path, run, text = write_manifest_file(prepared.target, prepared.layout, options, args.force,
                                           dry_run=args.dry_run)  # fmt: skip
+    warn_gated_without_secret(prepared, args.secret)
     if args.dry_run:
         print(f"# axolotl-wizard launch --kubernetes --dry-run: would write {visible(str(path))}")
         print(text, end="")
@@ -333,3 +357,43 @@ def write_kubernetes(prepared: Prepared, args: argparse.Namespace) -> int:
               f"{visible(args.pvc)}")  # fmt: skip
     print(f"Apply it with: kubectl apply -f {shell_path(path)}")
     return 0
+
+
+def write_skypilot(prepared: Prepared, args: argparse.Namespace) -> None:
+    """Print the task (a dry run), or write it and make `sky` the command `start` runs."""
+    from wizard.files import write_all
+    from wizard.launch.skypilot import SkyOptions, review_lines, sky_cli, sky_command, task_file
+    from wizard.launch.target import planned_gpu
+
+    target = prepared.target
+    options = SkyOptions(planned_gpu(target), args.image, args.spot, args.bucket)
+    try:
+        path, text, name = task_file(target, prepared.layout, prepared.command, options)
+        if not args.dry_run:
+            write_all({path: text}, force=args.force, folder=target.run_dir)
+    except WizardError:
+        with contextlib.suppress(OSError):  # the launch record made for it, still empty
+            prepared.manifest.path.rmdir()
+        raise
+    sky = sky_command(sky_cli(args.python), path, name, target.config, args.spot)
+    if args.dry_run:
+        print(f"# axolotl-wizard launch --skypilot --dry-run: would write {visible(str(path))}, "
+              f"then run: {visible(sky.shell_line())}")  # fmt: skip
+        print(text, end="")
+        return
+    print(f"Wrote {visible(str(path))}")
+    for line in review_lines(options, name, target.config)[1:]:
+        print(f"  {visible(line)}")
+    prepared.command = sky
+
+
+def warn_gated_without_secret(prepared: Prepared, secret: str | None) -> None:
+    from wizard.launch.gated import gated_model
+
+    model = gated_model(prepared.target.config)
+    if secret is None and model is not None:
+        print(f"warning: {visible(model)} is gated on the Hugging Face Hub, and without --secret "
+              "the pods have no HF_TOKEN to download it with", file=sys.stderr)  # fmt: skip
+        print("  hint: kubectl create secret generic hf-token "
+              '--from-literal=HF_TOKEN="$HF_TOKEN", then add --secret hf-token',
+              file=sys.stderr)  # fmt: skip

@@ -136,15 +136,16 @@ def sbatch_value(value: str, what: str) -> str:
     return f'"{value}"' if " " in value else value
 
 
-def slurm_line(command: LaunchCommand) -> str:
-    """The torchrun line with the per-node values read from Slurm's variables at run time."""
+def slurm_line(command: LaunchCommand, node_values: dict[str, str] = NODE_VALUES) -> str:
+    """The torchrun line with the per-node values read from the scheduler's variables at run
+    time (Slurm's by default)."""
     argv = list(command.argv)
     parts: list[str] = []
     index = 0
     while index < len(argv):
         arg = argv[index]
-        if arg in NODE_VALUES and index + 1 < len(argv):
-            parts += [arg, NODE_VALUES[arg]]
+        if arg in node_values and index + 1 < len(argv):
+            parts += [arg, node_values[arg]]
             index += 2
             continue
         if "'" in arg:

@@ -40,6 +40,8 @@ CONFIG_NAME = "axolotl.yml"
 RUN_PATHS = (K.OUTPUT_DIR, K.DATASET_PREPARED_PATH, K.LORA_MODEL_DIR)  # the run's own folders
 KUBE_DIR = "kubernetes"
 RUNTIME = "torch-distributed"
+# runtimePatches came with Trainer v2.2.0 (v2.1 had podTemplateOverrides, which v2.2 removed).
+MIN_TRAINER = {"trainjob": "Kubeflow Trainer v2.2.0 or newer", "pytorchjob": "training-operator v1"}
 GPU = "nvidia.com/gpu"
 # Optional keys of the Secret: a missing key leaves the variable unset instead of failing the pod.
 SECRET_KEYS = ("HF_TOKEN", "WANDB_API_KEY")
@@ -177,14 +179,15 @@ def manifest_text(run: KubeRun, options: KubeOptions) -> str:
     head = [
         f"# Written by axolotl-wizard {__version__}: {run.layout.nodes} node(s) x "
         f"{run.layout.processes_per_node} GPU(s). Apply it: kubectl apply -f <this file>",
+        f"# Needs {MIN_TRAINER[options.api]} on the cluster.",
         f"# Needs the PersistentVolumeClaim {options.pvc!r} (mounted at {DATA_MOUNT}) holding:",
         *[f"#   {source} -> {target}" for source, target in run.copies],
         f"# Outputs are written to {DATA_MOUNT}/runs/{run.name}/ on that claim.",
     ]
     if options.secret:
         head.append(f"# HF_TOKEN and WANDB_API_KEY come from the Secret {options.secret!r}.")
-    docs = [_dump(configmap(run)), _dump(job)]
-    return "\n".join(_comment(line) for line in head) + "\n---\n" + "---\n".join(docs)
+    docs = [dump_blocks(configmap(run)), dump_blocks(job)]
+    return "\n".join(comment_line(line) for line in head) + "\n---\n" + "---\n".join(docs)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -202,11 +205,11 @@ def _text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _Dumper.add_representer(str, _text)
 
 
-def _dump(doc: dict[str, Any]) -> str:
+def dump_blocks(doc: dict[str, Any]) -> str:
     return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-def _comment(line: str) -> str:
+def comment_line(line: str) -> str:
     """A comment line holds no line break (a path with one would end the comment)."""
     return line.replace("\n", "\\n").replace("\r", "\\r")
 

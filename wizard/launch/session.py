@@ -35,6 +35,7 @@ from wizard.launch.manifest import (
 from wizard.launch.outputs import output_dir
 from wizard.launch.preflight import run_preflight
 from wizard.launch.ray_job import check_ray_client, ray_address, ray_cli, ray_command
+from wizard.launch.skypilot import check_sky_client
 from wizard.launch.target import (
     Launcher,
     LaunchOptions,
@@ -89,6 +90,8 @@ def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
         run_preflight(pre)
         if options.launcher == "ray":
             check_ray_client(pre)
+        if options.skypilot:
+            check_sky_client(pre, target.config)
         create = create_manifest and not pre.errors  # a launch that will not start leaves nothing
         manifest = plan_manifest_dir(target.run_dir, layout.node_rank, create=create)
     except BaseException:

@@ -11,12 +11,15 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from wizard.axolotl.view import AxolotlConfig, view_of
 from wizard.errors import UsageError, WizardError
 from wizard.launch.command import DEFAULT_PORT, Layout, MixedPrecision, precision_of
 from wizard.yamlio import load_yaml_mapping
+
+if TYPE_CHECKING:
+    from wizard.runspec import RunSpec
 
 CONFIG_FILENAME = (
     "axolotl.yml"  # as wizard.render.runfolder writes it; not imported to keep this light
@@ -46,6 +49,7 @@ class LaunchOptions:
     launcher: Launcher | None = None  # None: as the run was planned (see `planned_launcher`)
     ray_address: str | None = None
     dry_run: bool = False
+    skypilot: bool = False  # submitted with `sky`, which must be here
 
 
 @dataclass
@@ -94,15 +98,27 @@ def resolve_target(path: Path) -> Target:
 def planned_layout(target: Target) -> tuple[Layout, MixedPrecision]:
     """The layout the run was planned with (answers file), else one GPU; the precision is always
     the config's own."""
-    precision = precision_of(target.config)
-    if target.answers is not None:
-        from wizard.answers.file import load_answers_file
-        from wizard.answers.layers import Answers
-        from wizard.launch.command import layout_for
+    from wizard.launch.command import layout_for
 
-        loaded = load_answers_file(target.config_path.parent / ANSWERS_FILENAME)
-        return layout_for(Answers([loaded.layer]).resolve()), precision
-    return Layout(), precision
+    spec = planned_spec(target)
+    return (Layout() if spec is None else layout_for(spec)), precision_of(target.config)
+
+
+def planned_spec(target: Target) -> RunSpec | None:
+    """The answers the run was made from, resolved; None for a hand-written config."""
+    if target.answers is None:
+        return None
+    from wizard.answers.file import load_answers_file
+    from wizard.answers.layers import Answers
+
+    loaded = load_answers_file(target.config_path.parent / ANSWERS_FILENAME)
+    return Answers([loaded.layer]).resolve()
+
+
+def planned_gpu(target: Target) -> str | None:
+    """The GPU the run was planned for (`hardware.gpu`), when its answers name one."""
+    spec = planned_spec(target)
+    return None if spec is None else spec.hardware.gpu
 
 
 def planned_launcher(options: LaunchOptions, target: Target) -> LaunchOptions:
