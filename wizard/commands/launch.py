@@ -68,6 +68,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         "--resume", action="store_true", help="continue from the last checkpoint in output_dir"
     )
     parser.add_argument("--dry-run", action="store_true", help="print the command; start nothing")
+    parser.add_argument(
+        "--no-data-checks",
+        dest="data_checks",
+        action="store_false",
+        help="skip preview's checks on the first records of each dataset (docs/preview.md)",
+    )
     _engine_options(parser)
     parser.add_argument(
         "--exec",
@@ -141,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
         args.cpu, args.resume, args.python, args.hostfile, extra,
         elsewhere=args.slurm or args.kubernetes or args.ray,
         launcher=_launcher(args), ray_address=args.ray_address, dry_run=args.dry_run,
+        data_checks=args.data_checks,
     )  # fmt: skip
     prepared = prepare(options, create_manifest=not (args.dry_run or args.slurm or args.kubernetes))
     report_problems(prepared.preflight.problems)

@@ -46,6 +46,7 @@ class LaunchOptions:
     launcher: Launcher | None = None  # None: as the run was planned (see `planned_launcher`)
     ray_address: str | None = None
     dry_run: bool = False
+    data_checks: bool = True  # the preview's checks on a few records of each dataset
 
 
 @dataclass
