@@ -99,3 +99,13 @@ def test_one_line_says_where_the_checks_cannot_run(tiny_root: Path, tmp_path: Pa
     skipped = [p.message for p in preflight(no_tokenizer) if "data checks" in p.message]
     assert skipped == ["data checks skipped: the folder ../bare-model holds no tokenizer "
                        "(tokenizer.json, tokenizer_config.json, tokenizer.model)"]  # fmt: skip
+
+
+@pytest.mark.integration
+def test_records_axolotl_cannot_tokenize_stop_the_launch(tiny_root: Path, tmp_path: Path) -> None:
+    cwd = workspace(tiny_root, tmp_path)
+    write_dataset(cwd / "texts.jsonl", [{"text": "hello"}])  # no alpaca field at all
+    run = run_with(cwd, [{"path": "../texts.jsonl", "type": "alpaca"}])
+    assert [(p.severity, p.message) for p in preflight(run)] == [
+        ("error", "Axolotl cannot tokenize the records: KeyError: 'instruction'"),
+    ]

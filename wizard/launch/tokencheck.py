@@ -31,7 +31,7 @@ def check_tokens(pre: Preflight) -> None:
     except TokenizationFailed as err:  # the training would stop on the same records
         pre.error(err.message, err.hint)
         return
-    except WizardError as err:  # refused before any child: rl, streamed, no tokenizer or file here
+    except WizardError as err:  # rl or streamed data, no tokenizer or data file here, no Axolotl
         pre.warn(f"{SKIPPED}: {err.message}", err.hint)
         return
     for line in preview.skipped:
