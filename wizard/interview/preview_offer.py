@@ -25,13 +25,16 @@ def offer_preview(iv: InterviewState) -> None:
     from wizard.render.plan import plan_run
     from wizard.render.runfolder import CONFIG_FILENAME
 
+    iv.preview = None  # the data questions were (re)asked: an earlier preview is stale
     cwd = Path.cwd()
+    if not _local_data(iv, cwd):
+        return
     try:  # the config as it stands, its paths as typed (relative to here)
         plan = plan_run(iv.answers, iv.preset, None, cwd, strict=False)
     except WizardError:
         return  # answers that do not make a run yet: the review asks about them
     cfg = view_of(plan.folder.config)
-    if not _local_data(cfg.datasets, cwd) or tokenizer_missing(cfg.tokenizer_source, cwd):
+    if tokenizer_missing(cfg.tokenizer_source, cwd) is not None:
         return
     if not iv.prompter.confirm(KEY, QUESTION, False):
         return
@@ -45,7 +48,7 @@ def offer_preview(iv: InterviewState) -> None:
     iv.prompter.show(text_report(preview, iv.color).rstrip("\n"))
 
 
-def _local_data(datasets: list[object], cwd: Path) -> bool:
+def _local_data(iv: InterviewState, cwd: Path) -> bool:
     """Whether any dataset is a file on this machine (the preview reads only those)."""
-    paths = [entry.get("path") for entry in datasets if isinstance(entry, dict)]
+    paths = [v for k, v in iv.merged().items() if k.startswith("datasets.") and k.endswith(".path")]
     return any((cwd / Path(path).expanduser()).is_file() for path in paths if isinstance(path, str))
