@@ -19,12 +19,13 @@ MAX_FUNCTION_LINES = 50
 LAYERS = {
     "cli": None,  # the top: anything
     "commands": None,
-    "interview": {"answers", "render", "presets", "models", "estimate", "lint", "axolotl", "gpus"},
+    "interview": {"answers", "render", "presets", "models", "estimate", "lint", "axolotl", "gpus",
+                  "preview"},
     "presets": {"answers", "render", "importer", "lint", "axolotl"},
     "importer": {"answers", "render", "lint", "axolotl"},
     "render": {"answers", "estimate", "lint", "models", "launch", "axolotl", "recipes"},
     "answers": {"axolotl", "gpus", "recipes"},
-    "launch": {"lint", "estimate", "models", "answers", "axolotl"},
+    "launch": {"lint", "estimate", "models", "answers", "axolotl", "preview"},
     "preview": {"models", "axolotl"},  # the records as Axolotl tokenizes them, and their checks
     "lint": {"axolotl", "models", "gpus"},
     "estimate": {"models", "axolotl"},

@@ -15,6 +15,17 @@ import pytest
 from conftest import run_wizard
 
 TRAIN_TIMEOUT = 300
+# Two chat records (ChatML on the tiny Llama masks each `<|im_end|>` of the answers: preview's
+# end-of-turn error), shared by the preview and launch tests.
+CONVERSATIONS = [
+    {"messages": [{"role": "system", "content": "Be brief."},
+                  {"role": "user", "content": "Add 2 + 3"},
+                  {"role": "assistant", "content": "5"}]},
+    {"messages": [{"role": "user", "content": "Reverse: apple river"},
+                  {"role": "assistant", "content": "river apple"},
+                  {"role": "user", "content": "Add 1 + 1"},
+                  {"role": "assistant", "content": "12"}]},
+]  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -51,9 +62,17 @@ def new_run(cwd: Path, name: str, *sets: str) -> Path:
 
 
 def launch(
-    cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = TRAIN_TIMEOUT
+    cwd: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = TRAIN_TIMEOUT,
+    data_checks: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    return run_wizard("launch", *args, cwd=cwd, env=env, timeout=timeout)
+    """`launch` as a user runs it. The preview's data checks (a child that imports Axolotl,
+    about 10 s) only where a test asks for them: tests/launch/test_launch_data_checks.py proves
+    them, and the tiny data passes them."""
+    checks = () if data_checks else ("--no-data-checks",)
+    return run_wizard("launch", *checks, *args, cwd=cwd, env=env, timeout=timeout)
 
 
 def manifest(run_dir: Path) -> dict[str, object]:

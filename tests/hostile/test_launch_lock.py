@@ -28,8 +28,9 @@ STARTUP_TIMEOUT = 40  # seconds until the training process runs (model load on a
 
 
 def start_launch(cwd: Path, run: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "wizard", "launch", run], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    argv = [sys.executable, "-m", "wizard", "launch", "--no-data-checks", run]
+    return subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
 
 
 def descendants(pid: int) -> dict[int, str]:

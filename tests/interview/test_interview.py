@@ -72,7 +72,7 @@ def run_through_cli(
             run_dir=run_dir,
             trust_remote_code=trust_remote_code,
         )
-        return iv.run(), iv.preset
+        return iv.run(), iv.preset, iv.preview
 
     monkeypatch.setattr(module, "interview_in_terminal", scripted)
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)

@@ -153,7 +153,7 @@ def test_dry_run_and_slurm_carry_fsdp(tmp_path: Path) -> None:
     shown = _heredoc(dry.stdout)
     assert shown["distributed_type"] == "FSDP" and shown["fsdp_config"] == fsdp_block(config)
     assert "--use_fsdp" in dry.stdout and "--multi_gpu" not in dry.stdout
-    slurm = run_wizard("launch", "run", "--slurm", "--nodes", "2", cwd=tmp_path)
+    slurm = run_wizard("launch", "run", "--slurm", "--nodes", "2", "--no-data-checks", cwd=tmp_path)
     assert slurm.returncode == 0, slurm.stderr
     # The Slurm script starts torchrun on every node (Axolotl's own way): the FSDP switch that
     # accelerate's launcher would set is exported, and Axolotl reads the rest from the YAML.

@@ -51,6 +51,7 @@ def test_two_nodes_on_one_machine_meet_and_train(tiny_root: Path, tmp_path: Path
                 "-m",
                 "wizard",
                 "launch",
+                "--no-data-checks",  # tests/launch/test_launch_data_checks.py has them
                 str(run_dir),
                 "--nodes",
                 "2",

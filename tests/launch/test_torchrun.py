@@ -118,6 +118,7 @@ def test_two_nodes_meet_through_the_c10d_rendezvous(tiny_root: Path, tmp_path: P
                 "-m",
                 "wizard",
                 "launch",
+                "--no-data-checks",  # tests/launch/test_launch_data_checks.py has them
                 str(run_dir),
                 "--launcher",
                 "torchrun",

@@ -43,7 +43,8 @@ def test_lora_run_trains_and_ignores_stale_accelerate_default(
     (hf_home / "accelerate" / "default_config.yaml").write_text(STALE_DEFAULT)
     run_dir = new_run(cwd, "runs/lora")
 
-    done = launch(cwd, "runs/lora", env={"HF_HOME": str(hf_home)})
+    # The one training test that runs preview's data checks too: the tiny data passes them.
+    done = launch(cwd, "runs/lora", env={"HF_HOME": str(hf_home)}, data_checks=True)
 
     assert done.returncode == 0, tail(done)
     outputs = run_dir / "outputs"

@@ -16,7 +16,12 @@ from typing import Any
 import pytest
 import yaml
 from conftest import run_wizard
-from tiny_fixtures import new_run, tiny_root, workspace  # noqa: F401 (a fixture)
+from tiny_fixtures import (  # noqa: F401 (a fixture)
+    CONVERSATIONS,
+    new_run,
+    tiny_root,
+    workspace,
+)
 
 from wizard.axolotl.offline import OFFLINE_ENV
 from wizard.tiny import alpaca_records, write_dataset
@@ -24,15 +29,6 @@ from wizard.tiny import alpaca_records, write_dataset
 pytestmark = pytest.mark.integration
 
 ALPACA, CHAT = 3, 2  # records of each dataset: the whole file, so preprocess sees the same
-CONVERSATIONS = [
-    {"messages": [{"role": "system", "content": "Be brief."},
-                  {"role": "user", "content": "Add 2 + 3"},
-                  {"role": "assistant", "content": "5"}]},
-    {"messages": [{"role": "user", "content": "Reverse: apple river"},
-                  {"role": "assistant", "content": "river apple"},
-                  {"role": "user", "content": "Add 1 + 1"},
-                  {"role": "assistant", "content": "12"}]},
-]  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -99,6 +99,12 @@ def test_a_tokenizer_not_here_is_one_line_with_the_command_that_fetches_it(
                       "(preview downloads nothing)")  # fmt: skip
     assert err[1].startswith("hint: fetch it: hf download some-org/not-downloaded --include")
     assert len(err) == 2
+    missing = tokenizer_missing("../model", path.parent)  # a model folder without a tokenizer
+    assert missing is not None and missing.message == (
+        "the folder ../model holds no tokenizer (tokenizer.json, tokenizer_config.json, "
+        "tokenizer.model)"
+    )
+    (tmp_path / "model" / "tokenizer_config.json").write_text("{}")
     assert tokenizer_missing("../model", path.parent) is None
 
 

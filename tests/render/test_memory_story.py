@@ -152,7 +152,7 @@ def review_through_interview(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -
             run_dir=run_dir,
             trust_remote_code=trust_remote_code,
         )
-        return iv.run(), iv.preset
+        return iv.run(), iv.preset, iv.preview
 
     monkeypatch.setattr(module, "interview_in_terminal", scripted)
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)

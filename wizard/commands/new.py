@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from wizard.answers.file import PresetRef
     from wizard.answers.layers import Answers
     from wizard.interview.data_answers import EpochSteps
+    from wizard.preview.report import Preview
     from wizard.render.plan import RunPlan
 
 EPILOG = """\
@@ -78,8 +79,9 @@ def run(args: argparse.Namespace) -> int:
         answers, preset = _imported_answers(args, run_dir), None
     else:
         answers, preset = collect_answers(args.preset, args.answers, args.sets, args.unlock)
+    preview = None  # the records Axolotl tokenized in the interview, when the user asked
     if not args.yes:
-        answers, chosen = _interview(answers, run_dir, args.trust_remote_code)
+        answers, chosen, preview = _interview(answers, run_dir, args.trust_remote_code)
         preset = chosen or preset
     elif args.from_config is None:
         answers = with_data_proposals(answers, Path.cwd())
@@ -89,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     plan = plan_run(answers, preset, run_dir, Path.cwd())
     for warning in check_dataset_files(plan.spec, Path.cwd()):
         warn(warning)
-    steps = epoch_steps(plan.spec, Path.cwd())
+    steps = epoch_steps(plan.spec, Path.cwd(), preview)
     for note in write_run_folder(run_dir, plan.folder.files, force=args.force):
         print(f"note: {visible(note)}", file=sys.stderr)
     print_plan(run_dir, plan, steps)
@@ -142,7 +144,7 @@ def _refuse_untrusted_remote_code(answers: Answers, allowed: bool) -> None:
 
 def _interview(
     answers: Answers, run_dir: Path, trust_remote_code: bool
-) -> tuple[Answers, PresetRef | None]:
+) -> tuple[Answers, PresetRef | None, Preview | None]:
     if not sys.stdin.isatty():
         raise WizardError(
             "the interview needs a terminal, and stdin is not one",

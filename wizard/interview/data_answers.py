@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.answers.layers import Answers, Layer, LayerKind
 from wizard.axolotl.paths import is_local_path
@@ -18,6 +18,9 @@ from wizard.errors import WizardError
 from wizard.interview.shape import OBJECTIVE_OF, Proposal
 from wizard.interview.sniff import SUFFIX_FORMATS, sniff
 from wizard.runspec import DatasetSpec, RunSpec
+
+if TYPE_CHECKING:
+    from wizard.preview.report import Preview
 
 DATA_LAYER = "the data files"
 
@@ -137,13 +140,17 @@ class EpochSteps:
     steps: int
     batch: int
     packed: bool
+    tokenized: bool = False  # from the records Axolotl tokenized in the interview's preview
 
     def line(self) -> str:
         about = "about " if self.estimated else ""
-        packed = "; fewer with packing, which joins short records" if self.packed else ""
+        if self.tokenized:
+            how = "; counted from the tokenized records (long ones dropped, packing included)"
+        else:
+            how = "; fewer with packing, which joins short records" if self.packed else ""
         return (
             f"Data: {about}{self.records:,} records -> {about}{self.steps:,} optimizer steps an "
-            f"epoch at {self.batch} sequences a step{packed}"
+            f"epoch at {self.batch} sequences a step{how}"
         )
 
     def warning(self) -> str | None:
@@ -157,12 +164,16 @@ class EpochSteps:
         )
 
 
-def epoch_steps(spec: RunSpec, cwd: Path) -> EpochSteps | None:
+def epoch_steps(spec: RunSpec, cwd: Path, preview: Preview | None = None) -> EpochSteps | None:
     """Optimizer steps an epoch of the run's local datasets gives (None when one is a Hub
-    dataset or cannot be read here). Records are counted from the file's head: exactly when it
-    was read whole, else in proportion to its size."""
+    dataset or cannot be read here). From the `preview`'s tokenized records when it still
+    applies, else records are counted from the file's head: exactly when it was read whole,
+    else in proportion to its size, one record a sequence."""
     if spec.pretraining_dataset:  # streamed: its steps are max_steps, not an epoch's
         return None
+    tokenized = _tokenized_steps(spec, preview) if preview is not None else None
+    if tokenized is not None:
+        return tokenized
     records, estimated = 0, False
     for dataset in spec.datasets:
         path = cwd / Path(dataset.path).expanduser()
@@ -180,6 +191,28 @@ def epoch_steps(spec: RunSpec, cwd: Path) -> EpochSteps | None:
     batch = training.micro_batch_size * spec.gradient_accumulation * spec.training_processes
     steps = max(1, -(-kept // batch)) if kept else 0
     return EpochSteps(records, estimated, steps, batch, spec.resolved_packing)
+
+
+def _tokenized_steps(spec: RunSpec, preview: Preview) -> EpochSteps | None:
+    """The steps from the tokenized records' lengths (records longer than sequence_len dropped
+    as Axolotl drops them, packing simulated), for the run's final batch; None when the answers
+    changed what the preview measured (the datasets, sequence_len, packing)."""
+    training = spec.training
+    if preview.skipped or len(preview.datasets) != len(spec.datasets):
+        return None
+    if preview.sequence_len != training.sequence_len:
+        return None
+    batch = training.micro_batch_size * spec.gradient_accumulation * spec.training_processes
+    records, steps, estimated = 0, 0, False
+    for one in preview.datasets:
+        size = one.sampled.records_in_file()
+        packed = one.stats is not None and one.stats.packing_efficiency is not None
+        if one.stats is None or size is None or packed != spec.resolved_packing:
+            return None
+        kept = int(size[0] * (1 - training.val_set_size)) if training.val_set_size < 1 else size[0]
+        steps += one.stats.steps_per_epoch(kept, batch, preview.sequence_len)
+        records, estimated = records + size[0], estimated or not size[1]
+    return EpochSteps(records, estimated, steps, batch, spec.resolved_packing, tokenized=True)
 
 
 def _record_count(path: Path) -> tuple[int, bool] | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.answers.answer_keys import generic_key
 from wizard.answers.file import PresetRef
@@ -23,6 +23,7 @@ from wizard.answers.layers import GPU_DESCRIPTION, GPU_NAME, Answers, LayerKind
 from wizard.axolotl.paths import is_hub_id
 from wizard.errors import Cancelled, WizardError
 from wizard.interview.kinds import ask_kind
+from wizard.interview.preview_offer import offer_preview
 from wizard.interview.prompter import Choice
 from wizard.interview.questions import QuestionDef, SectionDef, answer_text
 from wizard.interview.review import review_text
@@ -32,6 +33,9 @@ from wizard.interview.suggestions import suggest
 from wizard.presets.locks import REMOTE_CODE_KEYS, locked_keys, untrusted_remote_code
 from wizard.render.plan import plan_run
 from wizard.runspec import METHODS, OBJECTIVES
+
+if TYPE_CHECKING:
+    from wizard.preview.report import Preview
 
 
 class Interview(InterviewState):
@@ -76,6 +80,7 @@ class Interview(InterviewState):
             return
         if section.repeat == "datasets":
             self.ask_datasets(section)
+            offer_preview(self)
             return
         for question in section.questions:
             self.ask(question)
@@ -161,7 +166,9 @@ class Interview(InterviewState):
             except WizardError as err:
                 self.send_back(err)
                 continue
-            self.prompter.show(review_text(plan, self.run_dir, self.asked, self.color))
+            self.prompter.show(
+                review_text(plan, self.run_dir, self.asked, self.color, self.preview)
+            )
             action = self.prompter.select("review", "Write these files?", self.review_choices(),
                                           "write")  # fmt: skip
             if action == "write":
@@ -206,9 +213,10 @@ def fixed_keys(answers: Answers) -> set[str]:
 
 def interview_in_terminal(
     answers: Answers, run_dir: Path | None = None, trust_remote_code: bool = False
-) -> tuple[Answers, PresetRef | None]:
+) -> tuple[Answers, PresetRef | None, Preview | None]:
     """The interview on this terminal: real prompts, colour, GPUs detected with nvidia-smi.
-    Returns the answers and the preset picked at the start question, if one was."""
+    Returns the answers, the preset picked at the start question, if one was, and the records
+    Axolotl tokenized when the user asked for the preview."""
     from wizard.gpus.detect import detect_gpus, detect_host_ram_gib
     from wizard.interview.prompter import QuestionaryPrompter  # imports questionary: only here
 
@@ -220,4 +228,4 @@ def interview_in_terminal(
         trust_remote_code=trust_remote_code,
         host_ram_gib=detect_host_ram_gib() if detected is not None else None,
     )  # fmt: skip
-    return interview.run(), interview.preset
+    return interview.run(), interview.preset, interview.preview

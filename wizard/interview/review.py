@@ -15,6 +15,7 @@ from wizard.terminal import visible
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from wizard.preview.report import Preview
     from wizard.render.plan import RunPlan
 
 WIDTH = 100
@@ -47,10 +48,17 @@ def preview_text(rows: list[dict[str, Any]], color: bool) -> str:
     return render([table], color)
 
 
-def review_text(plan: RunPlan, run_dir: Path | None, asked: set[str], color: bool) -> str:
+def review_text(
+    plan: RunPlan,
+    run_dir: Path | None,
+    asked: set[str],
+    color: bool,
+    preview: Preview | None = None,
+) -> str:
     """Summary table, batch arithmetic, memory fit, the files and the YAML, highlighted: all of
     it from the plan `new` writes (auto-fit already applied). `asked` are the questions the
-    interview asked: their answers are shown even where they equal the defaults."""
+    interview asked: their answers are shown even where they equal the defaults. The steps per
+    epoch come from the interview's `preview` when it ran."""
     from rich.syntax import Syntax
 
     from wizard.interview.data_answers import epoch_steps
@@ -58,7 +66,7 @@ def review_text(plan: RunPlan, run_dir: Path | None, asked: set[str], color: boo
 
     where = f"{visible(str(run_dir))}/" if run_dir is not None else "the run folder"
     facts = [f"Batch:  {batch_arithmetic(plan.spec)}", f"Recipe: {recipe_text(plan)}"]
-    steps = epoch_steps(plan.spec, Path.cwd())
+    steps = epoch_steps(plan.spec, Path.cwd(), preview)
     if steps is not None:
         facts.append(visible(steps.line()))
         if steps.warning():

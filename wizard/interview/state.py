@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -29,6 +29,9 @@ from wizard.interview.questions import (
 from wizard.interview.sniff import SniffReport
 from wizard.models import ModelArch
 from wizard.runspec import DEFAULT_METHOD, METHODS
+
+if TYPE_CHECKING:
+    from wizard.preview.report import Preview
 
 MISSING: Any = object()
 
@@ -59,6 +62,7 @@ class InterviewState:
     asked: set[str] = field(default_factory=set)
     trust_remote_code: bool = False  # --trust-remote-code: no need to ask
     host_ram_gib: float | None = None  # this machine's RAM, when its GPUs were detected
+    preview: Preview | None = None  # the records Axolotl tokenized, when the user asked to see
 
     def __post_init__(self) -> None:
         self.answers = Answers([*self.answers.layers, self.layer])

@@ -31,6 +31,7 @@ class Preflight:
     # memory, the training packages, a model in its Hub cache, the Ray client) is a warning there,
     # and an error only for a launch that starts here.
     dry_run: bool = False
+    data_checks: bool = True  # the preview's checks on a few records (`--no-data-checks`)
     problems: list[Problem] = field(default_factory=list)
     versions: dict[str, str | None] = field(default_factory=dict)
     gpus: Gpus | None = None

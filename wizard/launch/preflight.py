@@ -14,6 +14,7 @@ from wizard.launch.checks import Check, Preflight, Problem
 from wizard.launch.datacheck import check_datasets
 from wizard.launch.outputs import check_disk, check_output_dir
 from wizard.launch.probe import offline, package_versions, visible_gpus
+from wizard.launch.tokencheck import check_tokens
 from wizard.models.hub_cache import cached_snapshot
 
 REQUIRED = ("axolotl", "accelerate")
@@ -25,7 +26,7 @@ MUST_EXIST_HERE = frozenset({"deepspeed-missing"})
 def run_preflight(pre: Preflight) -> Preflight:
     checks: tuple[Check, ...] = (
         check_config, check_packages, check_gpus, check_model, check_chat_template,
-        check_datasets, check_output_dir, check_disk,
+        check_datasets, check_output_dir, check_disk, check_tokens,
     )  # fmt: skip
     for check in checks:
         check(pre)

@@ -82,8 +82,8 @@ def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
     locks = None
     if create_manifest and not options.elsewhere:  # before preflight: the first thing to say
         locks = hold_launch(target.run_dir, output_dir(target), layout.node_rank)
-    pre = Preflight(target, layout, options.python, options.resume,
-                    elsewhere=options.elsewhere, dry_run=options.dry_run)  # fmt: skip
+    pre = Preflight(target, layout, options.python, options.resume, elsewhere=options.elsewhere,
+                    dry_run=options.dry_run, data_checks=options.data_checks)  # fmt: skip
     for note in locks.notes if locks else ():
         pre.warn(note)
     try:

@@ -50,6 +50,7 @@ class LaunchOptions:
     ray_address: str | None = None
     dry_run: bool = False
     skypilot: bool = False  # submitted with `sky`, which must be here
+    data_checks: bool = True  # the preview's checks on a few records of each dataset
 
 
 @dataclass

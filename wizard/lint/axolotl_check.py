@@ -7,12 +7,11 @@ passed explicitly, so the verdict does not depend on the machine `check` runs on
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from wizard.axolotl.offline import OFFLINE_ENV
+from wizard.axolotl.offline import run_axolotl_child
 from wizard.errors import WizardError
 from wizard.lint.env import Env
 from wizard.lint.findings import Finding
@@ -47,32 +46,16 @@ def validate_with_axolotl(
 
 
 def _run_child(python: str, request: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **OFFLINE_ENV}
-    # Run from the folder that holds `wizard`, so the child finds this package when run from
-    # a source checkout as well as when installed.
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")])
-    )
-    try:
-        proc = subprocess.run(
-            [python, "-m", CHILD],
-            input=request,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise WizardError(
+    refusals = (
+        WizardError(
             f"Axolotl's validation took more than {timeout:.0f} s", "rerun without --axolotl"
-        ) from None
-    if proc.returncode != 0 and "No module named 'axolotl'" in proc.stderr:
-        raise WizardError(
+        ),
+        WizardError(
             "--axolotl needs Axolotl installed in this Python environment",
             "pip install 'axolotl[deepspeed]==0.19.0', or drop --axolotl",
-        )
-    return proc
+        ),
+    )
+    return run_axolotl_child(python, CHILD, request, refusals, timeout=timeout)
 
 
 def findings_from(result: dict[str, object]) -> list[Finding]:

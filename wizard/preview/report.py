@@ -12,7 +12,7 @@ from wizard.axolotl import keys as K
 from wizard.axolotl.view import AxolotlConfig
 from wizard.preview import shown
 from wizard.preview.checks import ASSISTANT, END_OF_TURN, DataProblem, Intent, check_dataset
-from wizard.preview.sample import Sampled, take_sample
+from wizard.preview.sample import Sampled, refuse_unsupported, take_sample
 from wizard.preview.stats import Stats, dataset_stats
 from wizard.preview.tokenized import TokenizedRecord, TokenizerFacts, tokenize, tokenizer_missing
 from wizard.terminal import visible
@@ -59,17 +59,24 @@ def max_pieces(sequence_len: int | None) -> int:
 
 
 def build_preview(
-    cfg: AxolotlConfig, config_path: Path, count: int, only: int | None, processes: int = 1
+    cfg: AxolotlConfig,
+    config_path: Path,
+    count: int,
+    only: int | None,
+    processes: int = 1,
+    python: str | None = None,
 ) -> Preview:
-    """The preview of the config at `config_path`, trained on `processes` processes."""
+    """The preview of the config at `config_path`, trained on `processes` processes, tokenized
+    by the Axolotl of `python` (default: this Python)."""
     run_dir = config_path.parent
+    refuse_unsupported(cfg)
     missing = tokenizer_missing(cfg.tokenizer_source, run_dir)
     if missing is not None:
         raise missing
     with tempfile.TemporaryDirectory(prefix="wizard-preview-") as folder:
         sample = take_sample(cfg, run_dir, Path(folder), count, only)
         tokenized = tokenize(
-            sample.config, run_dir, list(END_OF_TURN), max_pieces(cfg.sequence_len)
+            sample.config, run_dir, list(END_OF_TURN), max_pieces(cfg.sequence_len), python
         )
     datasets = []
     for sampled, records in zip(sample.datasets, tokenized.datasets, strict=True):

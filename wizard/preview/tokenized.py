@@ -8,22 +8,32 @@ from there, as `launch` runs it), with the datasets library's cache in the previ
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wizard.axolotl.offline import OFFLINE_ENV
+from wizard.axolotl.offline import run_axolotl_child
 from wizard.axolotl.paths import is_local_path
 from wizard.errors import WizardError
 from wizard.models.hub_cache import cached_snapshot
 from wizard.terminal import shell_word
 
 CHILD = "wizard.preview.child"
+# A folder holds a tokenizer when it has one of these (transformers' fast or slow files).
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")
 IGNORED = -100  # the label of a token that carries no loss (PyTorch's ignore_index)
 TIMEOUT_S = 600.0
+REFUSALS = (
+    WizardError(
+        f"Axolotl's tokenization took more than {TIMEOUT_S:.0f} s",
+        "preview fewer records: --records 2",
+    ),
+    WizardError(
+        "preview needs Axolotl installed in this Python environment",
+        "pip install 'axolotl==0.19.0'",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -62,18 +72,19 @@ class Tokenized:
     datasets: list[list[TokenizedRecord]]  # in the order of the sample's datasets
 
 
+class TokenizationFailed(WizardError):
+    """Axolotl itself fails on the records (a field the prompt format wants is missing, say):
+    the training would fail the same way."""
+
+
 def tokenizer_missing(source: str | None, run_dir: Path) -> WizardError | None:
     """The error for a tokenizer that is not on this machine (nothing is downloaded)."""
     if not source:
         return WizardError("the config names no base_model", "add base_model: <hub id or folder>")
     if is_local_path(source):
-        if (run_dir / Path(source).expanduser()).is_dir():
-            return None
-        return WizardError(
-            f"the tokenizer folder {source} does not exist",
-            "paths in the config are relative to its folder; fix base_model or tokenizer_config",
-        )
-    if cached_snapshot(source) is not None:
+        return _folder_missing(source, run_dir / Path(source).expanduser())
+    folder = cached_snapshot(source)
+    if folder is not None and _holds_tokenizer(folder):
         return None
     return WizardError(
         f"the tokenizer of {source} is not on this machine (preview downloads nothing)",
@@ -82,9 +93,33 @@ def tokenizer_missing(source: str | None, run_dir: Path) -> WizardError | None:
     )
 
 
-def tokenize(config: Path, run_dir: Path, end_of_turn: list[str], max_pieces: int) -> Tokenized:
+def _folder_missing(source: str, folder: Path) -> WizardError | None:
+    if not folder.is_dir():
+        return WizardError(
+            f"the tokenizer folder {source} does not exist",
+            "paths in the config are relative to its folder; fix base_model or tokenizer_config",
+        )
+    if not _holds_tokenizer(folder):
+        return WizardError(
+            f"the folder {source} holds no tokenizer ({', '.join(TOKENIZER_FILES)})",
+            "save the model's tokenizer there, or point tokenizer_config at a folder that has it",
+        )
+    return None
+
+
+def _holds_tokenizer(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in TOKENIZER_FILES)
+
+
+def tokenize(
+    config: Path, run_dir: Path, end_of_turn: list[str], max_pieces: int, python: str | None = None
+) -> Tokenized:
+    """The sample `config` names, tokenized by Axolotl in `python` (default: this one)."""
     request = {"config": str(config), "end_of_turn": end_of_turn, "max_pieces": max_pieces}
-    proc = _run_child(json.dumps(request), run_dir, config.parent / "cache")
+    proc = run_axolotl_child(
+        python or sys.executable, CHILD, json.dumps(request), REFUSALS, timeout=TIMEOUT_S,
+        cwd=run_dir, extra_env={"HF_DATASETS_CACHE": str(config.parent / "cache")},
+    )  # fmt: skip
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if not lines:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -93,36 +128,6 @@ def tokenize(config: Path, run_dir: Path, end_of_turn: list[str], max_pieces: in
             "rerun with --debug, or run `axolotl preprocess` on the config",
         )
     return parse_result(json.loads(lines[-1]))
-
-
-def _run_child(request: str, run_dir: Path, cache: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **OFFLINE_ENV, "HF_DATASETS_CACHE": str(cache)}
-    # The folder that holds `wizard`, so the child finds this package from a source checkout too.
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")])
-    )
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", CHILD],
-            input=request,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_S,
-            env=env,
-            cwd=run_dir,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise WizardError(
-            f"Axolotl's tokenization took more than {TIMEOUT_S:.0f} s",
-            "preview fewer records: --records 2",
-        ) from None
-    if proc.returncode != 0 and "No module named 'axolotl'" in proc.stderr:
-        raise WizardError(
-            "preview needs Axolotl installed in this Python environment",
-            "pip install 'axolotl==0.19.0'",
-        )
-    return proc
 
 
 def parse_result(data: dict[str, Any]) -> Tokenized:
@@ -159,7 +164,7 @@ def _child_error(kind: str, message: str) -> WizardError:
             f"Axolotl refuses the config: {message}",
             "`axolotl-wizard check --axolotl CONFIG` says more",
         )
-    return WizardError(
+    return TokenizationFailed(
         f"Axolotl cannot tokenize the records: {message}",
         "change what Axolotl's message names (the dataset's type, field mapping or "
         "tokens), then rerun preview",
