@@ -194,6 +194,22 @@ class AxolotlConfig:
     def sharded(self) -> bool:
         return self.deepspeed is not None or self.fsdp_version is not None
 
+    def parallel_size(self, key: str) -> int:
+        """A parallel size (`tensor_parallel_size`, `dp_replicate_size`, ...) as Axolotl reads
+        it: unset, null or 0 is 1; a value that is not a whole number is the type checker's to
+        report, so it counts as 1 here."""
+        value = self.raw.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            return 1
+        return max(value, 1)
+
+    @property
+    def context_parallel(self) -> int:
+        """`context_parallel_size`, or the deprecated `sequence_parallel_degree` it replaces."""
+        if self.has(K.CONTEXT_PARALLEL_SIZE):
+            return self.parallel_size(K.CONTEXT_PARALLEL_SIZE)
+        return self.parallel_size(K.SEQUENCE_PARALLEL_DEGREE)
+
     @property
     def fsdp_offload(self) -> bool:
         """FSDP keeps the parameters (and the optimizer states) on the CPU:

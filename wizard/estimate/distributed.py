@@ -70,4 +70,7 @@ def distributed_fields(
         offload_params=offload_par,
         fsdp=fsdp,
         gpus=gpus,
+        context_parallel=view.context_parallel,
+        tensor_parallel=view.parallel_size(K.TENSOR_PARALLEL_SIZE),
+        dp_replicate=view.parallel_size(K.DP_REPLICATE_SIZE),
     )

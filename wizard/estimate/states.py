@@ -8,7 +8,7 @@ fp32 gradient partition, split across GPUs by stage - the same accounting as Dee
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 
 from wizard.estimate.terms import (
     lora_linears,
@@ -50,15 +50,23 @@ def _state_elem(spec: Workload, arch: ModelArch) -> float:
 
 
 def _split(spec: Workload, value: float, partitioned: bool) -> float:
-    return value / spec.gpus if partitioned else value
+    return value / spec.shard_ranks if partitioned else value
 
 
 def model_states(arch: ModelArch, spec: Workload) -> States:
     """Gradients, optimizer states and master weights of the trainable parameters."""
-    states = _model_states(arch, spec)
+    states = _tensor_split(_model_states(arch, spec), spec.tensor_parallel)
     if not optimizer_info(spec.optimizer)[0].paged:
         return states
     return replace(states, paged=states.optimizer * paged_share(arch, spec))
+
+
+def _tensor_split(states: States, tp: int) -> States:
+    """Tensor parallelism gives each rank 1/tp of every layer, so of its gradients, optimizer
+    states and master copy (on the GPU or offloaded)."""
+    if tp == 1:
+        return states
+    return States(*(value / tp for value in astuple(states)))
 
 
 def paged_share(arch: ModelArch, spec: Workload) -> float:
@@ -105,14 +113,14 @@ def _model_states(arch: ModelArch, spec: Workload) -> States:
 
 
 def _deepspeed_states(arch: ModelArch, spec: Workload, n: int, opt: float) -> States:
-    g, stage = spec.gpus, spec.zero_stage
+    g, stage = spec.shard_ranks, spec.zero_stage
     half_grads = n * 2 / (g if stage >= 2 else 1)
     fp32_grads, master = n * FP32 / g, n * FP32 / g
     opt = opt / g
     cpu = 0.0
     if spec.offload_optimizer:
         # ZeRO-Offload moves the master copy, optimizer states and fp32 grads to pinned CPU memory.
-        cpu = (master + opt + fp32_grads) * g
+        cpu = (master + opt + fp32_grads) * spec.gpus
         half_grads = 0.0 if stage >= 2 else half_grads
         master, opt, fp32_grads = 0.0, 0.0, 0.0
     info, _ = optimizer_info(spec.optimizer)
@@ -133,14 +141,14 @@ def _fsdp_states(arch: ModelArch, spec: Workload, n: int) -> States:
     The 16-bit layers gathered for compute are buffers; `master` is the fp32 shards' bytes above
     the 16-bit weights the weights term counts."""
     info, _ = optimizer_info(spec.optimizer)
-    g = spec.gpus
+    g = spec.shard_ranks
     each = info.state_bytes if info.state_bytes is not None else FP32
     opt = n * info.states * each / g
     grads = n * FP32 / g
     master = n * max(FP32 - trainable_bytes_each(arch, spec), 0.0) / g
     cpu = 0.0
     if spec.offload_params:
-        cpu, grads, opt, master = (grads + opt + master) * g, 0.0, 0.0, 0.0
+        cpu, grads, opt, master = (grads + opt + master) * spec.gpus, 0.0, 0.0, 0.0
     return States(
         grads_full=grads,
         grads_backward=_first_grads(arch, spec, grads, n),

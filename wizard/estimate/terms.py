@@ -178,8 +178,9 @@ def trainable_params(arch: ModelArch, spec: Workload) -> int:
 
 
 def shard(spec: Workload) -> int:
-    """How many ways sharded model states are split (ZeRO-3 / FSDP parameters)."""
-    return spec.gpus if spec.sharded else 1
+    """How many ways a GPU's weights are split: ZeRO-3 / FSDP shards, times tensor parallelism
+    (each rank holds 1/tp of every layer)."""
+    return (spec.shard_ranks if spec.sharded else 1) * spec.tensor_parallel
 
 
 def base_weight_bytes(arch: ModelArch, spec: Workload) -> float:

@@ -55,6 +55,11 @@ class Workload:
     offload_params: bool = False
     fsdp: bool = False
     gpus: int = 1
+    # Axolotl's ND parallelism: a sequence split over `context_parallel` GPUs (ring attention),
+    # each layer's weights over `tensor_parallel`, and `dp_replicate` whole copies (HSDP).
+    context_parallel: int = 1
+    tensor_parallel: int = 1
+    dp_replicate: int = 1
     # Not Axolotl options, used to replay other trainers' reference rows: torchtune's
     # optimizer_in_bwd; torchao's NF4 tensors, whose scales FSDP shards with the data
     # (torchao/dtypes/nf4tensor.py:984 fsdp_pre_all_gather), where bitsandbytes' are not.
@@ -78,7 +83,15 @@ class Workload:
     def tokens(self) -> int:
         """Tokens in one micro batch: packing fills every row, and without packing the peak
         comes from the batch whose longest sample reaches sequence_len."""
-        return self.micro_batch * self.seq_len * self.sequences_per_sample
+        rank_len = -(-self.seq_len // self.context_parallel)  # each rank's slice of a sequence
+        return self.micro_batch * rank_len * self.sequences_per_sample
+
+    @property
+    def shard_ranks(self) -> int:
+        """The GPUs sharded states are split over: FSDP shards along dp_shard x cp (Axolotl's
+        `dp_shard_cp` mesh axis), ZeRO over the data-parallel ranks; tensor-parallel ranks and
+        HSDP's replicas each hold their own split."""
+        return max(1, self.gpus // (self.tensor_parallel * self.dp_replicate))
 
     @property
     def sharded(self) -> bool:

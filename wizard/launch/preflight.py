@@ -60,6 +60,7 @@ def check_packages(pre: Preflight) -> None:
                 "(with torch pinned), or pass --python PATH of the environment that has it",
             )
     _check_flash_attn(pre)
+    _check_ring_flash_attn(pre)
     made_for, found = pre.target.made_for_axolotl, pre.versions.get("axolotl")
     if made_for and found and found != made_for:
         pre.warn(
@@ -79,6 +80,21 @@ def _check_flash_attn(pre: Preflight) -> None:
         f"{config.attention} needs the flash-attn package, which {pre.python} cannot import",
         "pip install flash-attn --no-build-isolation there (it builds against its torch), or "
         "make the run again with --set training.attention=sdpa",
+    )
+
+
+def _check_ring_flash_attn(pre: Preflight) -> None:
+    """Context parallelism's ring attention is the ring-flash-attn package: Axolotl refuses to
+    start without it (lint's `missing-package` says the same where packages are known)."""
+    size = pre.target.config.context_parallel
+    if size < 2 or pre.versions.get("ring_flash_attn") is not None:
+        return
+    report = pre.warn if pre.elsewhere else pre.machine_lacks
+    report(
+        f"context_parallel_size {size} needs the ring-flash-attn package, which {pre.python} "
+        "cannot import",
+        "pip install 'ring-flash-attn>=0.1.4' there (with flash-attn), or make the run again "
+        "without distributed.context_parallel_size",
     )
 
 

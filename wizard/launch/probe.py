@@ -13,7 +13,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-PACKAGES = ("axolotl", "accelerate", "torch", "transformers", "deepspeed", "flash_attn")
+PACKAGES = ("axolotl", "accelerate", "torch", "transformers", "deepspeed", "flash_attn",
+            "ring_flash_attn")  # fmt: skip
 # find_spec locates a package without importing it; metadata gives the installed version.
 _PROBE = """\
 import importlib.metadata as m, importlib.util as u, json, sys

@@ -23,6 +23,7 @@ from wizard.lint.findings import Finding, Report
 from wizard.lint.fsdp_rules import FSDP_RULES
 from wizard.lint.gotchas import GOTCHAS
 from wizard.lint.gpu_rules import GPU_RULES
+from wizard.lint.parallel_rules import PARALLEL_RULES
 from wizard.lint.positions import Located, load_located
 from wizard.lint.removed import REMOVED_RULES
 from wizard.lint.rl_rules import RL_RULES
@@ -63,7 +64,7 @@ def lint_dict(
         ctx.deepspeed, findings = load_deepspeed(ctx)
     findings += deprecated_fsdp_prefixes(ctx, written) + check_keys(ctx) + check_structure(ctx)
     rules = (*RULES, *EVAL_RULES, *RL_RULES, *REMOVED_RULES, *CROSS_FILE_RULES, *GOTCHAS,
-             *FSDP_RULES, *GPU_RULES)  # fmt: skip
+             *FSDP_RULES, *GPU_RULES, *PARALLEL_RULES)  # fmt: skip
     for rule in rules:
         findings += rule(ctx)
     return findings

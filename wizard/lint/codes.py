@@ -81,6 +81,14 @@ CODES: Final[dict[str, Code]] = {
     "attention-name": Code("axolotl", _E, "a short `attn_implementation` name Axolotl refuses "
                            "(`flash`: write `flash_attention_2`)"),
     "fsdp2-optimizer": Code("axolotl", _E, "FSDP2 with a bitsandbytes 8-bit AdamW"),
+    "cp-attention": Code("axolotl", _E, "context parallelism without flash attention 2 (ring "
+                         "attention patches only that backend)"),
+    "cp-micro-batch": Code("axolotl", _E, "context parallelism with sample packing and a micro "
+                           "batch over 1 (ring-flash-attn takes one packed row)"),
+    "grpo-liger-cp": Code("axolotl", _E, "GRPO with Liger's loss and context parallelism"),
+    "parallel-sizes": Code("axolotl", _E, "dp_replicate x dp_shard x context x tensor parallel "
+                           "sizes that do not fill the run's GPUs, or dp_shard_size without "
+                           "FSDP (Axolotl stops when it builds the device mesh)"),
     "fsdp2-4bit-loading": Code("axolotl", _E, "FSDP2, 4-bit weights and "
                                "`cpu_ram_efficient_loading`: the loading deadlocks"),
     "fsdp-offload-8bit": Code("axolotl", _E, "FSDP's CPU offload with an 8-bit optimizer (its "

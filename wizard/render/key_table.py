@@ -206,7 +206,8 @@ _PRECISION: Final = (
                 ("distributed.fsdp_options", K.FSDP), ("distributed.backend", K.FSDP_CONFIG),
                 ("distributed.offload_params", K.FSDP_CONFIG), ("distributed.fsdp", K.FSDP_CONFIG),
                 ("distributed.launcher", K.USE_RAY)),
-    *_same("precision and attention", "distributed", "dp_shard_size"),
+    *_same("precision and attention", "distributed", "dp_shard_size dp_replicate_size "
+           "context_parallel_size tensor_parallel_size"),
 )  # fmt: skip
 _EVALUATION: Final = _same(
     "evaluation", "training", "evals_per_epoch eval_steps eval_strategy early_stopping_patience "

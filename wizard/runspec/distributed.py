@@ -90,6 +90,22 @@ class DistributedSpec(StrictModel):
     dp_shard_size: int | None = Field(
         default=None, ge=1, le=65536, description="GPUs a model is sharded across; none: all"
     )
+    # Axolotl's ND parallelism (accelerate's ParallelismConfig): world size = dp_replicate x
+    # dp_shard x context_parallel x tensor_parallel. Which mixes Axolotl refuses are lint rules
+    # (lint/parallel_rules.py), run on what the answers render.
+    dp_replicate_size: int | None = Field(
+        default=None, ge=1, le=65536,
+        description="HSDP: copies of the model, each sharded over dp_shard_size GPUs; none: 1",
+    )  # fmt: skip
+    context_parallel_size: int | None = Field(
+        default=None, ge=1, le=1024,
+        description="GPUs one sequence is split across (ring attention: flash attention 2 and "
+        "the ring-flash-attn package); for sequences one GPU cannot hold; none: 1",
+    )  # fmt: skip
+    tensor_parallel_size: int | None = Field(
+        default=None, ge=1, le=1024,
+        description="GPUs each layer's weights are split across; none: 1",
+    )  # fmt: skip
 
     @model_validator(mode="after")
     def _offload_fits_stage(self) -> "DistributedSpec":
