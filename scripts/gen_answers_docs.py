@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generated_file import write_generated
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "answers.md"
 sys.path.insert(0, str(ROOT))
@@ -526,9 +528,7 @@ def render() -> str:
 
 
 def main() -> int:
-    OUT.write_text(render(), encoding="utf-8")
-    print(f"wrote {OUT.relative_to(ROOT)}")
-    return 0
+    return write_generated(OUT, render())
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from generated_file import write_generated
+
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "wizard" / "axolotl" / "schemas" / "axolotl-0.19.0.json"
 OUT = ROOT / "wizard" / "axolotl" / "keys.py"
@@ -36,9 +38,7 @@ def render() -> str:
 
 
 def main() -> int:
-    OUT.write_text(render(), encoding="utf-8")
-    print(f"wrote {OUT.relative_to(ROOT)}")
-    return 0
+    return write_generated(OUT, render())
 
 
 if __name__ == "__main__":

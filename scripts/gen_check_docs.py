@@ -14,6 +14,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from generated_file import write_generated
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "check-codes.md"
 sys.path.insert(0, str(ROOT))
@@ -96,9 +98,7 @@ def _left_out(version: str) -> list[str]:
 
 
 def main() -> int:
-    OUT.write_text(render(), encoding="utf-8")
-    print(f"wrote {OUT.relative_to(ROOT)}")
-    return 0
+    return write_generated(OUT, render())
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from generated_file import write_generated
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "recipes.md"
 
@@ -134,9 +136,7 @@ def render() -> str:
 
 def main() -> int:
     sys.path.insert(0, str(ROOT))
-    OUT.write_text(render(), encoding="utf-8")
-    print(f"wrote {OUT.relative_to(ROOT)}")
-    return 0
+    return write_generated(OUT, render())
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -73,7 +72,6 @@ def test_alias_bombs_are_refused_before_they_expand(project: Path) -> None:
         answers.replace("axolotl: {}", "axolotl:\n  " + LAUGHS.replace("\n", "\n  "))
     )
     (project / "bomb.yml").write_text("base_model: m\n" + LAUGHS)
-    began = time.monotonic()
     expands = "expands to more than 100,000 values"
     one_line_error(wizard(project, "new", "b", "--answers", "bomb-answers.yml", "--yes"), expands)
     one_line_error(
@@ -88,7 +86,6 @@ def test_alias_bombs_are_refused_before_they_expand(project: Path) -> None:
     )
     inline = "{" + LAUGHS.strip().replace("\n", ", ") + "}"
     one_line_error(new_tiny(project, "s", "--set", f"axolotl.x={inline}"), expands)
-    assert time.monotonic() - began < 15
     assert not (project / "team").exists() and not (project / "b").exists()
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -111,7 +110,6 @@ def test_server_starts_with_the_trainers_and_stops_with_them(tmp_path: Path) -> 
     trainer = LaunchCommand(
         [sys.executable, "trainer.py", str(seen)], {"CUDA_VISIBLE_DEVICES": ",".join(trainers)}
     )
-    began = time.monotonic()
     with serving(server, tmp_path, tmp_path / "server.log"):
         ended = run_child(trainer, tmp_path, tmp_path / "trainer.log", None)
     assert ended.code == 0, ended.tail
@@ -120,4 +118,3 @@ def test_server_starts_with_the_trainers_and_stops_with_them(tmp_path: Path) -> 
     assert seen.read_text().endswith(" 0")
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # stopped with the trainers (SIGTERM to its group), not left running
-    assert time.monotonic() - began < 30

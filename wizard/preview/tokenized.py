@@ -89,7 +89,7 @@ def tokenizer_missing(source: str | None, run_dir: Path) -> WizardError | None:
     return WizardError(
         f"the tokenizer of {source} is not on this machine (preview downloads nothing)",
         f"fetch it: hf download {shell_word(source)} --include '*.json' '*.model' '*.txt' "
-        "'*.jinja', then rerun preview",
+        "'*.jinja', then run the command again",
     )
 
 
@@ -167,5 +167,5 @@ def _child_error(kind: str, message: str) -> WizardError:
     return TokenizationFailed(
         f"Axolotl cannot tokenize the records: {message}",
         "change what Axolotl's message names (the dataset's type, field mapping or "
-        "tokens), then rerun preview",
+        "tokens), then run the command again",
     )
