@@ -109,6 +109,29 @@ def _validate_axolotl(cfg: dict[str, Any], gpus: int, bf16: bool, arch: str | No
     return list(dict.fromkeys(collector.messages))
 
 
+def _axolotl_batch(cfg: dict[str, Any], gpus: int) -> int:
+    """Axolotl's `batch_size` (sequences per optimizer step) on `gpus` processes: its own
+    `normalize_config`, after validation, with the WORLD_SIZE a launch of that many sets. The
+    config's model must be a local folder (normalize_config reads its config.json)."""
+    from axolotl.utils.config import normalize_config, validate_config
+    from axolotl.utils.dict import DictDefault
+
+    capabilities = {"bf16": True, "fp8": True, "tf32": True, "n_gpu": gpus, "n_node": 1,
+                    "compute_capability": "sm_90"}  # fmt: skip
+    before = os.environ.get("WORLD_SIZE")
+    os.environ["WORLD_SIZE"] = str(gpus)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            validated = validate_config(DictDefault(cfg), capabilities, {"torch_version": "2.13.0"})
+            normalize_config(validated)
+    finally:
+        if before is None:
+            del os.environ["WORLD_SIZE"]
+        else:
+            os.environ["WORLD_SIZE"] = before
+    return int(validated.batch_size)
+
+
 def _validate_deepspeed(ds: dict[str, Any], cfg: dict[str, Any]) -> None:
     from deepspeed.runtime.config import DeepSpeedConfig
 
@@ -138,6 +161,9 @@ def check_case(case: dict[str, Any]) -> dict[str, Any]:
             )
     except Exception as err:
         verdict["axolotl"] = f"{type(err).__name__}: {err}"
+    if case.get("batch") and verdict["axolotl"] == "ok":
+        with _importable(case.get("stand_in", [])):
+            verdict["batch_size"] = _axolotl_batch(case["config"], case.get("gpus", 1))
     if case.get("deepspeed") is not None:
         try:
             _validate_deepspeed(case["deepspeed"], case["config"])

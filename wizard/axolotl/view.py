@@ -121,9 +121,14 @@ class AxolotlConfig:
         return value if isinstance(value, int) and _whole(value) else None
 
     def effective_batch(self, processes: int) -> int:
-        """Sequences per optimizer step on `processes` training processes."""
+        """Sequences per optimizer step on `processes` training processes (one micro batch per
+        data-parallel rank: context and tensor parallel groups share theirs)."""
         return sequences_per_step(
-            self.micro_batch_size, self.gradient_accumulation_steps, processes
+            self.micro_batch_size,
+            self.gradient_accumulation_steps,
+            processes,
+            self.context_parallel,
+            self.tensor_parallel,
         )
 
     @property
@@ -209,6 +214,10 @@ class AxolotlConfig:
         if self.has(K.CONTEXT_PARALLEL_SIZE):
             return self.parallel_size(K.CONTEXT_PARALLEL_SIZE)
         return self.parallel_size(K.SEQUENCE_PARALLEL_DEGREE)
+
+    @property
+    def tensor_parallel(self) -> int:
+        return self.parallel_size(K.TENSOR_PARALLEL_SIZE)
 
     @property
     def fsdp_offload(self) -> bool:

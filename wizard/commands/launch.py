@@ -234,11 +234,12 @@ def report_batch(prepared: Prepared) -> None:
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in (micro, accumulation)):
         return  # preflight's lint has said what is wrong with them
     layout, planned = prepared.layout, prepared.planned
-    now = batch_text(micro, accumulation, layout.num_processes, layout.cpu)
+    splits = (config.context_parallel, config.tensor_parallel)
+    now = batch_text(micro, accumulation, layout.num_processes, layout.cpu, *splits)
     if prepared.target.answers is None or layout.num_processes == planned.num_processes:
         print(f"batch: {now} per optimizer step", file=sys.stderr)
         return
-    was = batch_text(micro, accumulation, planned.num_processes, planned.cpu)
+    was = batch_text(micro, accumulation, planned.num_processes, planned.cpu, *splits)
     print(
         f"warning: the run was planned for {was}; this launch has {now} per optimizer step",
         file=sys.stderr,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from wizard.axolotl import keys as K
-from wizard.axolotl.batch import sequences_per_step
+from wizard.axolotl.batch import data_parallel_ranks, ranks_text, sequences_per_step
 from wizard.axolotl.view import AxolotlConfig, view_of
 from wizard.errors import WizardError
 from wizard.estimate.core import Estimate, compose
@@ -27,6 +27,9 @@ CKPT_COST = 1.30
 ZERO_COST = {0: 1.0, 1: 1.03, 2: 1.05, 3: 1.15}
 FSDP_COST = ZERO_COST[3]
 PREFER_FSDP = "FSDP2 over ZeRO-3: same memory, no DeepSpeed dependency"
+# Ring attention passes each rank's keys and values around its context-parallel group every
+# layer; most of it hides behind the attention it feeds (wizard/estimate/autofit_cp.py).
+CP_COST = 1.10
 OFFLOAD_OPT_COST = 1.6
 OFFLOAD_PARAM_COST = 2.5
 # Below this many tokens per micro batch a GPU is not kept busy (a soft knee, not a cliff).
@@ -69,7 +72,9 @@ class Plan:
 
     @property
     def effective_batch(self) -> int:
-        return sequences_per_step(self.micro_batch, self.grad_accum, self.gpus)
+        workload = self.estimate.workload
+        return sequences_per_step(self.micro_batch, self.grad_accum, self.gpus,
+                                  workload.context_parallel, workload.tensor_parallel)  # fmt: skip
 
     @property
     def tokens_per_step(self) -> int:
@@ -77,9 +82,11 @@ class Plan:
 
     def arithmetic(self) -> str:
         peak = self.estimate.peak_gib_per_gpu
+        workload = self.estimate.workload
+        ranks = ranks_text(self.gpus, False, workload.context_parallel, workload.tensor_parallel)
         return (
-            f"{self.micro_batch} micro batch x {self.grad_accum} accumulation x {self.gpus} GPU"
-            f"{'s' if self.gpus > 1 else ''} = {self.effective_batch} sequences "
+            f"{self.micro_batch} micro batch x {self.grad_accum} accumulation x {ranks} "
+            f"= {self.effective_batch} sequences "
             f"({self.tokens_per_step:,} tokens) per optimizer step; peak {peak:.1f} GiB of "
             f"{self.budget_gib:.1f} GiB usable per GPU"
         )
@@ -96,6 +103,8 @@ class Plan:
     def layout_text(self) -> str:
         """`ZeRO-3 with optimizer offload, gradient checkpointing`: how the states are placed."""
         parts = [f"ZeRO-{self.zero_stage}" if self.zero_stage else "no ZeRO sharding"]
+        if (cp := self.estimate.workload.context_parallel) > 1:
+            parts.append(f"context parallelism over {cp} GPUs")
         if self.fsdp:
             parts[0] = "FSDP2 with CPU offload" if self.offload_params else "FSDP2"
         elif self.offload_params:
@@ -126,6 +135,8 @@ class Plan:
             K.GRADIENT_ACCUMULATION_STEPS: self.grad_accum,
             K.GRADIENT_CHECKPOINTING: self.grad_ckpt,
         }
+        if (cp := self.estimate.workload.context_parallel) > 1:
+            keys[K.CONTEXT_PARALLEL_SIZE] = cp
         if self.fsdp:
             keys[K.FSDP_VERSION] = 2
             keys["fsdp_offload_params"] = self.offload_params
@@ -192,6 +203,7 @@ def _speed(spec: Workload) -> float:
     utilization = tokens / (tokens + SATURATION_TOKENS)
     factor = (FSDP_COST if spec.fsdp else ZERO_COST[spec.zero_stage]) / utilization
     factor *= CKPT_COST if spec.grad_ckpt else 1.0
+    factor *= CP_COST if spec.context_parallel > 1 else 1.0
     factor *= OFFLOAD_OPT_COST if spec.offload_optimizer else 1.0
     return factor * (OFFLOAD_PARAM_COST if spec.offload_params else 1.0)
 
@@ -269,7 +281,9 @@ def autofit(
     # The layouts tried replace the config's own DeepSpeed file.
     cleaned = {k: v for k, v in view_of(cfg).raw.items() if k != K.DEEPSPEED}
     base = workload_from_config(cleaned, None, gpus=gpus)
-    per_gpu = -(-target_batch // gpus)  # at least the target; rounded up to whole sequences
+    # Each data-parallel rank takes its share; context/tensor parallel groups share one.
+    ranks = data_parallel_ranks(gpus, base.context_parallel, base.tensor_parallel)
+    per_gpu = -(-target_batch // ranks)  # at least the target; rounded up to whole sequences
     budget = gpu_mem_gib * (1 - margin)
     keep, host = keep or Keep(), host or Host()
     tried = layouts_for(base, gpus)
@@ -281,7 +295,7 @@ def autofit(
         raise WizardError(
             f"auto-fit found no micro batch of at least {keep.min_micro} that divides the "
             f"{per_gpu} sequences a GPU takes per optimizer step",
-            f"raise the effective batch to a multiple of {keep.min_micro * gpus}",
+            f"raise the effective batch to a multiple of {keep.min_micro * ranks}",
         )
     on_gpu = [p for p in plans if p.estimate.peak_gib_per_gpu <= budget]
     fitting = [p for p in on_gpu if host.holds(p, margin)]

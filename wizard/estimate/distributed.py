@@ -71,6 +71,6 @@ def distributed_fields(
         fsdp=fsdp,
         gpus=gpus,
         context_parallel=view.context_parallel,
-        tensor_parallel=view.parallel_size(K.TENSOR_PARALLEL_SIZE),
+        tensor_parallel=view.tensor_parallel,
         dp_replicate=view.parallel_size(K.DP_REPLICATE_SIZE),
     )

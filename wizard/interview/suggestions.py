@@ -16,7 +16,9 @@ def suggest(iv: InterviewState, name: str, key: str) -> Offer | None:
         accumulation = iv.value("training.gradient_accumulation_steps") or 1
         world = int(iv.value("hardware.gpus_per_node")) * int(iv.value("hardware.nodes"))
         micro = int(iv.value("training.micro_batch_size"))
-        return Offer(sequences_per_step(micro, accumulation, world), False)
+        splits = [int(iv.value(f"distributed.{kind}_parallel_size") or 1)
+                  for kind in ("context", "tensor")]  # fmt: skip
+        return Offer(sequences_per_step(micro, accumulation, world, *splits), False)
     if name == "detected_gpu_count":
         return None if iv.detected is None else Offer(iv.detected.count)
     if name == "sequence_len":

@@ -152,6 +152,8 @@ CODES: Final[dict[str, Code]] = {
                                  "not how Axolotl compiles"),
     "batch-mismatch": Code("crossfile", _E, "a concrete DeepSpeed batch size that disagrees "
                            "with the YAML's micro batch, accumulation and GPUs"),
+    "tp-zero3": Code("crossfile", _E, "tensor parallelism with a ZeRO-3 DeepSpeed file "
+                     "(DeepSpeed's AutoTP, which Axolotl turns on, takes ZeRO stage 2 at most)"),
     "zero3-name": Code("crossfile", _W, "a ZeRO-3 file whose name lacks `zero3`, which Axolotl "
                        "reads to load the model for ZeRO-3"),
     # hardware and environment

@@ -214,6 +214,10 @@ def batch_agrees(ctx: Ctx) -> list[Finding]:
                 )
             )
     total = ds.get("train_batch_size", "auto")
+    # Every process, not the data-parallel ranks: transformers checks the file's figure against
+    # `args.world_size` x micro x accumulation (integrations/deepspeed.py, trainer_config_process)
+    # and DeepSpeed against its own world, which knows nothing of Axolotl's context or tensor
+    # parallel groups. So this is not the effective batch (axolotl/batch.py) under those.
     gpus = (ctx.env.n_gpu or 0) * ctx.env.n_node
     if total == "auto" or not (isinstance(micro, int) and isinstance(accum, int) and gpus):
         return out
@@ -250,6 +254,27 @@ def zero3_name(ctx: Ctx) -> list[Finding]:
     return []
 
 
+def tp_zero3(ctx: Ctx) -> list[Finding]:
+    """Tensor parallelism with DeepSpeed is DeepSpeed's AutoTP: Axolotl's
+    check_tensor_parallel_size_update_ds_json writes `tensor_parallel.autotp_size` into a copy of
+    the file, and DeepSpeed's engine asserts AutoTP with ZeRO stage 2 at most
+    (runtime/engine.py `_configure_tensor_parallel_states`), so the run stops as it starts."""
+    size = ctx.view.tensor_parallel
+    if size < 2 or stage(ctx) != 3:
+        return []
+    return [
+        ctx.at(
+            "error",
+            "tp-zero3",
+            f"tensor_parallel_size is {size} with a ZeRO-3 DeepSpeed file; Axolotl hands tensor "
+            "parallelism to DeepSpeed's AutoTP, which refuses ZeRO stage 3 when training starts",
+            "use ZeRO stage 1 or 2, FSDP2 (`fsdp_version: 2` and `fsdp_config`) instead of "
+            "DeepSpeed, or tensor_parallel_size: 1",
+            (K.TENSOR_PARALLEL_SIZE,),
+        )
+    ]
+
+
 CROSS_FILE_RULES: list[Rule] = [
     qlora_zero3_storage,
     qlora_zero3_offload,
@@ -260,4 +285,5 @@ CROSS_FILE_RULES: list[Rule] = [
     compile_in_json,
     batch_agrees,
     zero3_name,
+    tp_zero3,
 ]

@@ -158,7 +158,7 @@ def _micro_batch(spec: RunSpec, group: Group, _path_for: PathMapper) -> None:
 
 def _accumulation(spec: RunSpec, group: Group, _path_for: PathMapper) -> None:
     micro, accumulation = spec.training.micro_batch_size, spec.gradient_accumulation
-    comment = (f"{micro} × {accumulation} × {spec.training_processes} {device_noun(spec)} = "
+    comment = (f"{micro} × {accumulation} × {ranks_text(spec)} = "
                f"{effective_batch(spec)} sequences per optimizer step")  # fmt: skip
     group.add(K.GRADIENT_ACCUMULATION_STEPS, accumulation, comment,
               "training.gradient_accumulation_steps")  # fmt: skip
@@ -273,13 +273,14 @@ def _plugins(spec: RunSpec, group: Group, _path_for: PathMapper) -> None:
         group.add(K.PLUGINS, needed, "the speed-ups below need them", first)
 
 
-def device_noun(spec: RunSpec) -> str:
-    return batch.device_noun(spec.training_processes, spec.hardware.accelerator == "cpu")
+def ranks_text(spec: RunSpec) -> str:
+    """`8 GPUs`, or the data-parallel ranks they make under context or tensor parallelism."""
+    cpu = spec.hardware.accelerator == "cpu"
+    return batch.ranks_text(spec.training_processes, cpu, *spec.parallel_splits)
 
 
 def effective_batch(spec: RunSpec) -> int:
-    micro, world = spec.training.micro_batch_size, spec.training_processes
-    return batch.sequences_per_step(micro, spec.gradient_accumulation, world)
+    return spec.training.micro_batch_size * spec.gradient_accumulation * spec.data_parallel_ranks
 
 
 # The composite rows' writers, by the row's (answer, key); None: written with another row's.

@@ -42,6 +42,9 @@ class RunSpec(Protocol):
     @property
     def training_processes(self) -> int: ...
 
+    @property
+    def data_parallel_ranks(self) -> int: ...
+
 
 def gpu_recipe(spec: RunSpec) -> ArchRecipe:
     hardware = spec.hardware
@@ -129,7 +132,7 @@ def accumulation(spec: RunSpec) -> int:
     training = spec.training
     if training.gradient_accumulation_steps is not None:
         return training.gradient_accumulation_steps
-    per_step = training.micro_batch_size * spec.training_processes
+    per_step = training.micro_batch_size * spec.data_parallel_ranks
     if training.effective_batch_size is not None:
         return max(1, training.effective_batch_size // per_step)
     if not spec.policy.fills_recipes:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 import wizard.runspec.recipe_choices as choices
-from wizard.axolotl import attention
+from wizard.axolotl import attention, batch
 from wizard.axolotl.schema import load_schema
 from wizard.recipes.table import TrainingRecipe, training_recipe
 from wizard.runspec.base import AnswerConflict, StrictModel
@@ -142,6 +142,18 @@ class RunSpec(StrictModel):
         return max(1, self.hardware.world_size - generation)
 
     @property
+    def data_parallel_ranks(self) -> int:
+        """The training processes that each take their own micro batch: context and tensor
+        parallel groups share one (Axolotl's effective world size)."""
+        return batch.data_parallel_ranks(self.training_processes, *self.parallel_splits)
+
+    @property
+    def parallel_splits(self) -> tuple[int, int]:
+        """(context parallel, tensor parallel) sizes, 1 where unset."""
+        dist = self.distributed
+        return dist.context_parallel_size or 1, dist.tensor_parallel_size or 1
+
+    @property
     def learning_rate(self) -> float:
         return choices.learning_rate(self)
 
@@ -247,12 +259,13 @@ def _batch_rule(spec: RunSpec) -> None:
     target = training.effective_batch_size
     if target is None:
         return
-    per_step = training.micro_batch_size * spec.training_processes
+    per_step = training.micro_batch_size * spec.data_parallel_ranks
     if target % per_step:
         lower = max(per_step, target - target % per_step)
         raise AnswerConflict(
-            f"effective_batch_size {target} is not a multiple of micro_batch_size × GPUs = "
-            f"{per_step}; use {lower} or {lower + per_step}, or change micro_batch_size",
+            f"effective_batch_size {target} is not a multiple of micro_batch_size × "
+            f"data-parallel ranks = {per_step}; use {lower} or {lower + per_step}, or change "
+            "micro_batch_size",
             "training.effective_batch_size",
             "training.micro_batch_size",
         )
