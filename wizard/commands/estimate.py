@@ -213,12 +213,14 @@ def _render(result: Any, arch: Any, hardware: Hardware) -> None:
     spec = result.workload
     pairs = " x 2 (paired sequences)" if spec.sequences_per_sample == 2 else ""
     objective = f", {spec.objective}" if spec.objective != "sft" else ""
+    cp = spec.context_parallel
+    split = f" ({spec.tokens // spec.micro_batch:,} a GPU: context parallel {cp})" if cp > 1 else ""
     console.print(
         # The model's name and folder are the user's text: no markup, no terminal controls.
         f"[bold]{escape(visible(arch.name))}[/] ({escape(visible(arch.source))}): "
         f"{result.total_params / 1e9:.2f}B parameters, "
         f"{result.trainable_params / 1e6:,.1f}M trainable; {spec.method}{objective}, "
-        f"{spec.micro_batch}{pairs} x {spec.seq_len} tokens per micro batch",
+        f"{spec.micro_batch}{pairs} x {spec.seq_len} tokens per micro batch{split}",
         markup=True,
     )
     if hardware.source == "assumed":

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from wizard.answers.layers import Answers, Layer, LayerKind
+from wizard.axolotl.attention import FROM_ANSWER
 from wizard.axolotl.view import AxolotlConfig
 from wizard.errors import WizardError
 from wizard.estimate import (
@@ -24,9 +25,9 @@ from wizard.estimate import (
     Keep,
     Layout,
     Plan,
-    autofit,
     estimate,
 )
+from wizard.estimate.autofit_cp import RING_ATTENTION, autofit_split
 from wizard.estimate.distributed import distributed_fields
 from wizard.models import ModelArch, resolve_arch
 from wizard.recipes.table import kto_chat_template
@@ -43,6 +44,7 @@ FAMILY_LAYER = "model family"
 LAYER_CLASS = "distributed.fsdp.transformer_layer_cls_to_wrap"
 BATCH_KEYS = ("training.gradient_accumulation_steps", "training.effective_batch_size")
 STAGES = (1, 2, 3)
+RING_ANSWER = "flash"  # the `training.attention` answer for RING_ATTENTION
 # Why the run these answers make would be refused, or None (`plan.plan_run` lints it).
 Refusal = Callable[[Answers], WizardError | None]
 
@@ -125,7 +127,7 @@ def _autofit(
     memory = spec.hardware.memory_gib
     assert memory is not None
     try:
-        plan = autofit(
+        plan = autofit_split(
             render_axolotl(spec).as_dict(),
             arch,
             gpus=spec.hardware.world_size,
@@ -133,6 +135,7 @@ def _autofit(
             target_batch=effective_target(spec),
             keep=kept_choices(answers, spec, refusal),
             host=host_of(spec),
+            split=_may_split(answers, spec),
         )
     except AutofitError as err:
         return FitReport(arch, answers, spec, f"auto-fit: {err.message}; {err.hint}")
@@ -150,6 +153,17 @@ def _wants_autofit(answers: Answers, spec: RunSpec) -> bool:
     if spec.hardware.accelerator != "cuda" or spec.hardware.memory_gib is None:
         return False
     return answers.origin("training.micro_batch_size") is None
+
+
+def _may_split(answers: Answers, spec: RunSpec) -> bool:
+    """Context parallelism is auto-fit's to choose: nobody set its size, and the attention
+    answer leaves room for ring attention (flash attention 2)."""
+    if answers.origin("distributed.context_parallel_size") is not None:
+        return False
+    chosen = spec.training.attention
+    if answers.origin("training.attention") is None or chosen is None:
+        return True
+    return FROM_ANSWER.get(chosen, chosen) == RING_ATTENTION
 
 
 def effective_target(spec: RunSpec) -> int:
@@ -231,6 +245,9 @@ def _plan_layer(answers: Answers, plan: Plan) -> Layer:
     }
     if all(answers.origin(key) is None for key in BATCH_KEYS):
         chosen["training.gradient_accumulation_steps"] = plan.grad_accum
+    if (cp := plan.estimate.workload.context_parallel) > 1:
+        chosen["distributed.context_parallel_size"] = cp
+        chosen["training.attention"] = RING_ANSWER
     if plan.fsdp:
         chosen["distributed.backend"] = "fsdp"
         chosen["distributed.offload_params"] = plan.offload_params
