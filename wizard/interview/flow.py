@@ -23,6 +23,7 @@ from wizard.answers.layers import GPU_DESCRIPTION, GPU_NAME, Answers, LayerKind
 from wizard.axolotl.paths import is_hub_id
 from wizard.errors import Cancelled, WizardError
 from wizard.interview.kinds import ask_kind
+from wizard.interview.needs import calls_for
 from wizard.interview.preview_offer import offer_preview
 from wizard.interview.prompter import Choice
 from wizard.interview.questions import QuestionDef, SectionDef, answer_text
@@ -104,6 +105,8 @@ class Interview(InterviewState):
         if not all(self.holds(k, v, index) for k, v in question.when.items()):
             return False
         if any(self.holds(k, v, index) for k, v in question.unless.items()):
+            return False
+        if question.calls_for and not any(calls_for(self, n) for n in question.calls_for):
             return False
         if question.hub_only:
             return is_hub_id(str(self.value(f"datasets.{index}.path") or ""))

@@ -74,6 +74,7 @@ class QuestionDef(_Strict):
     suggest: str | None = None
     notes: str | None = None
     hub_only: bool = False
+    calls_for: list[str] = Field(default_factory=list)
 
     def at(self, index: int | None) -> str:
         """The concrete key for dataset `index` (`datasets.N.path` -> `datasets.2.path`)."""

@@ -26,12 +26,12 @@ def suggest(iv: InterviewState, name: str, key: str) -> Offer | None:
     if name == "host_ram":
         return _host_ram(iv)
     if name == "packing":
-        packing = _resolved(iv)
+        packing = run_so_far(iv)
         return None if packing is None else Offer(packing.resolved_packing, False)
     raise KeyError(name)
 
 
-def _resolved(iv: InterviewState) -> RunSpec | None:
+def run_so_far(iv: InterviewState) -> RunSpec | None:
     """The run so far, placeholders standing in for the required answers not given yet."""
     layers = iv.answers.layers
     try:
@@ -45,7 +45,7 @@ def _host_ram(iv: InterviewState) -> Offer | None:
     default the answers give (a typical machine with the GPU), which Enter leaves unset."""
     if iv.detected is not None and iv.host_ram_gib is not None:
         return Offer(iv.host_ram_gib)
-    spec = _resolved(iv)
+    spec = run_so_far(iv)
     ram = None if spec is None else spec.hardware.host_ram
     return None if ram is None else Offer(ram.gib, False)
 
