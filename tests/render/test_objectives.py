@@ -16,7 +16,7 @@ from wizard.answers.file import AnswersDocument
 from wizard.errors import WizardError
 from wizard.presets.assemble import collect_answers
 from wizard.render.plan import plan_run
-from wizard.render.runfolder import CONFIG_FILENAME, build_run_folder
+from wizard.render.runfolder import CONFIG_FILENAME, batch_arithmetic, build_run_folder
 from wizard.runspec import OBJECTIVES, RunSpec
 
 OBJECTIVE_PRESETS = {
@@ -136,6 +136,9 @@ def test_grpo_server_mode_sets_aside_the_generation_gpus() -> None:
     )
     spec = answers.resolve()
     assert (spec.hardware.world_size, spec.training_processes) == (8, 7)
+    # The batch line the run folder and `new` show says the same (it said 8 GPUs).
+    text = batch_arithmetic(spec)
+    assert "× 7 GPUs = " in text and "8 GPUs" not in text, text
 
 
 def spec_error(preset: str, sets: list[str]) -> str:

@@ -95,8 +95,9 @@ def _header(doc: AnswersDocument, rendered: RenderedConfig) -> list[str]:
 def batch_arithmetic(spec: RunSpec) -> str:
     training, hardware = spec.training, spec.hardware
     cpu = hardware.accelerator == "cpu"
-    text = batch_text(training.micro_batch_size, spec.gradient_accumulation, hardware.world_size,
-                      cpu, *spec.parallel_splits)  # fmt: skip
+    # The GPUs that train: GRPO's vLLM server GPUs take no micro batch.
+    text = batch_text(training.micro_batch_size, spec.gradient_accumulation,
+                      spec.training_processes, cpu, *spec.parallel_splits)  # fmt: skip
     tokens = effective_batch(spec) * training.sequence_len
     bound = "" if spec.resolved_packing else "at most "
     return f"{text} = {bound}{tokens:,} tokens per optimizer step"
