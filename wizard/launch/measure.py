@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from wizard.axolotl import keys as K
 from wizard.errors import WizardError
 from wizard.runs import EstimateFigure, Measured, record_measured
+from wizard.runs.record import significant
 from wizard.runs.watch import Watch
 
 if TYPE_CHECKING:
@@ -35,8 +36,8 @@ class LaunchEstimate:
         from wizard.runs.calibration import inputs_of
 
         inputs = inputs_of(self.result, self.arch, self.base_model)
-        return EstimateFigure(round(self.result.allocated_gib, 3),
-                              round(self.result.peak_gib_per_gpu, 3), inputs)  # fmt: skip
+        return EstimateFigure(significant(self.result.allocated_gib),
+                              significant(self.result.peak_gib_per_gpu), inputs)  # fmt: skip
 
 
 def launch_estimate(target: Target, layout: Layout) -> LaunchEstimate | None:

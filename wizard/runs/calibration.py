@@ -23,7 +23,7 @@ from typing import Any
 from wizard.errors import WizardError
 from wizard.estimate import Estimate, verdict_for
 from wizard.models import ModelArch
-from wizard.runs.record import RunRecord, count, number, text
+from wizard.runs.record import RunRecord, count, number, significant, text
 
 FORMAT = 1
 CORRECTION_TERM = "calibration"  # the breakdown's row for the correction `--calibrated` adds
@@ -68,7 +68,7 @@ def inputs_of(result: Estimate, arch: ModelArch, base_model: str) -> dict[str, A
     return {
         "model": public_model_name(base_model),
         "model_type": arch.model_type,
-        "params_b": round(result.total_params / 1e9, 4),
+        "params_b": significant(result.total_params / 1e9),
         "method": spec.method,
         "objective": spec.objective,
         "seq_len": spec.seq_len,
@@ -92,8 +92,8 @@ def entry(inputs: dict[str, Any], estimated: tuple[float, float], measured: tupl
         "time_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "gpu": gpu,
         **{key: inputs.get(key) for key in INPUTS},
-        "estimated_gib": round(estimated[0], 3),
-        "estimated_peak_gib": round(estimated[1], 3),
+        "estimated_gib": significant(estimated[0]),
+        "estimated_peak_gib": significant(estimated[1]),
         "measured_gib": measured[0],
         "measured_reserved_gib": measured[1],
     }

@@ -103,6 +103,11 @@ class RunRecord:
 _MEASURED_FIELDS = tuple(Measured.__dataclass_fields__)
 
 
+def significant(value: float) -> float:
+    """Six significant digits: a tiny model's 0.0152 GiB keeps its precision, as an 8B's 18.3."""
+    return float(f"{value:.6g}")
+
+
 def thin(points: tuple[LossPoint, ...], limit: int = MAX_CURVE_POINTS) -> tuple[LossPoint, ...]:
     """At most `limit` points, evenly spread, the first and the last kept."""
     if len(points) <= limit:
