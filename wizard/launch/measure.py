@@ -63,10 +63,13 @@ def logging_steps(config: AxolotlConfig) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def gpu_of(layout: Layout) -> tuple[str | None, int]:
-    """The GPU's name (nvidia-smi's first) and the GPUs of the launch; (None, 0) on a CPU."""
+def gpu_of(layout: Layout, here: bool) -> tuple[str | None, int]:
+    """The GPU's name (nvidia-smi's first; None for a run on other machines, Ray's or a
+    cloud's) and the GPUs of the launch; (None, 0) on a CPU."""
     if layout.cpu:
         return None, 0
+    if not here:
+        return None, layout.num_processes
     from wizard.gpus.detect import detect_gpus
 
     found = detect_gpus()
@@ -74,13 +77,13 @@ def gpu_of(layout: Layout) -> tuple[str | None, int]:
 
 
 def record_measurements(target: Target, layout: Layout, launch: Path, watch: Watch,
-                        calibrate: bool) -> Measured | None:  # fmt: skip
+                        calibrate: bool, here: bool = True) -> Measured | None:  # fmt: skip
     """Into the manifest (and the calibration file): never a reason for the launch to fail; a
-    problem is a warning."""
+    problem is a warning. `here`: the training ran on this machine (not a Ray or cloud job)."""
     from wizard.runs import calibration
 
     watch.finish()
-    gpu, gpus = gpu_of(layout)
+    gpu, gpus = gpu_of(layout, here)
     measured = watch.measured(gpu, gpus)
     planned = launch_estimate(target, layout)
     try:

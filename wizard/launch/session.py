@@ -269,8 +269,9 @@ def start(
         failed = ended.code != 0 and ended.stopped_by is None
         outcome = Outcome(ended.exit_code, failure_cause(ended.tail) if failed else None, ended)
         record_outcome(prepared.manifest, outcome.word, outcome.exit_code)
+        here = not prepared.preflight.elsewhere  # not a Ray or cloud job's GPUs
         measured = record_measurements(prepared.target, prepared.layout, manifest.path, watch,
-                                       calibrate)  # fmt: skip
+                                       calibrate, here)  # fmt: skip
     finally:
         _let_go(prepared.locks)
     return replace(outcome, measured=measured)
