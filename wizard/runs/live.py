@@ -35,10 +35,10 @@ def figure(value: float | None, spec: str = ".4g") -> str:
 
 def memory_text(watch: Watch, estimate: EstimateFigure | None) -> str:
     peak = watch.peaks.allocated
-    measured = f"{peak:.1f} GiB" if peak is not None else "not measured"
+    measured = f"{peak:.3g} GiB" if peak is not None else "not measured"
     if estimate is None:
         return f"GPU memory {measured}"
-    return f"GPU memory {measured} (estimate {estimate.allocated_gib:.1f} GiB)"
+    return f"GPU memory {measured} (estimate {estimate.allocated_gib:.3g} GiB)"
 
 
 def status_line(watch: Watch, estimate: EstimateFigure | None) -> str:
@@ -47,7 +47,7 @@ def status_line(watch: Watch, estimate: EstimateFigure | None) -> str:
     return " · ".join(
         [
             f"step {watch.step if watch.step is not None else '?'}/{watch.total or '?'}",
-            f"loss {figure(watch.smoothed, '.3f')}",
+            f"smoothed loss {figure(watch.smoothed, '.3f')}",
             f"lr {figure(watch.learning_rate, '.3g')}",
             f"{figure(rate, '.0f')} tok/s/GPU",
             f"{clock(watch.elapsed_s)} elapsed",
@@ -126,8 +126,8 @@ def measured_line(measured: Measured, estimate: EstimateFigure | None) -> str:
     rate = measured.tokens_per_second
     tokens = f"{rate:.0f} tokens/s per GPU" if rate is not None else "tokens/s not logged"
     peak = measured.peak_allocated_gib
-    memory = f"peak GPU memory {peak:.2f} GiB" if peak is not None else "GPU memory not measured"
+    memory = f"peak GPU memory {peak:.3g} GiB" if peak is not None else "GPU memory not measured"
     if estimate is not None:
-        memory += f" (estimate {estimate.allocated_gib:.2f} GiB)"
+        memory += f" (estimate {estimate.allocated_gib:.3g} GiB)"
     return (f"measured: {steps} steps, {loss}, {tokens}, {clock(measured.wall_seconds)}, "
             f"{memory}")  # fmt: skip

@@ -16,12 +16,12 @@ CURVE_SIZE = (72, 16)  # columns, rows of the plot
 
 def memory_text(measured: float | None, estimated: float | None) -> str:
     """Measured against estimated peak GPU memory per GPU (torch's allocated bytes)."""
-    shown = f"{measured:.2f}" if measured is not None else "not measured"
+    shown = f"{measured:.3g}" if measured is not None else "not measured"
     if estimated is None:
         return shown
     if measured is None:
-        return f"{shown} (estimate {estimated:.2f})"
-    return f"{shown} (estimate {estimated:.2f}, {estimated / measured - 1:+.0%})"
+        return f"{shown} (estimate {estimated:.3g})"
+    return f"{shown} (estimate {estimated:.3g}, {estimated / measured - 1:+.0%})"
 
 
 def where(path: Path, folder: Path) -> str:
