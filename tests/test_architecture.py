@@ -26,7 +26,7 @@ LAYERS = {
     "render": {"answers", "estimate", "lint", "models", "launch", "axolotl", "recipes"},
     "answers": {"axolotl", "gpus", "recipes"},
     "launch": {"lint", "estimate", "models", "answers", "axolotl", "preview", "runs", "gpus"},
-    "runs": {"estimate", "models", "axolotl", "gpus"},  # launches' measured figures, calibration
+    "runs": {"estimate", "models", "axolotl"},  # launches' measured figures, calibration
     "preview": {"models", "axolotl"},  # the records as Axolotl tokenizes them, and their checks
     "lint": {"axolotl", "models", "gpus"},
     "estimate": {"models", "axolotl"},

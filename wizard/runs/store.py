@@ -37,7 +37,7 @@ def find_runs(folder: Path) -> list[RunSummary]:
 
 def is_one_run(path: Path) -> bool:
     """A launch folder, or a run folder (one that has been launched has launches/)."""
-    return (path / MANIFEST_FILENAME).is_file() or (path / LAUNCHES_DIR).is_dir()
+    return (path / MANIFEST_FILENAME).exists() or (path / LAUNCHES_DIR).is_dir()
 
 
 def load_run(path: Path) -> RunRecord:
