@@ -47,6 +47,11 @@ def test_measured_figures_round_trip_through_the_manifest(tmp_path: Path) -> Non
     assert record.config == "axolotl.yml"
 
 
+def test_run_folders_two_levels_down_are_found(tmp_path: Path) -> None:
+    launch_folder(tmp_path / "runs" / "llama8b", "20261207T210000Z-node0", base_manifest())
+    assert [r.run_dir for r in find_runs(tmp_path)] == [tmp_path / "runs" / "llama8b"]
+
+
 def test_a_run_folder_reads_as_its_newest_launch(tmp_path: Path) -> None:
     run = tmp_path / "run"
     launch_folder(run, "20261207T210000Z-node0", base_manifest(outcome="failed", exit_code=1))
@@ -65,6 +70,8 @@ def test_find_runs_lists_every_launch_newest_first_and_the_unreadable_with_a_rea
     big = launch_folder(tmp_path / "c", "20261207T200000Z-node0", "{}")
     (big / "manifest.json").write_text(" " * (MAX_MANIFEST_BYTES + 10), encoding="utf-8")
     (tmp_path / "d" / "launches" / "not-a-launch").mkdir(parents=True)  # no manifest: not listed
+    launch_folder(tmp_path / "a" / "outputs" / "x", "20261207T240000Z-node0", "{}")  # in a run
+    launch_folder(tmp_path / "e" / "f" / "g", "20261207T240000Z-node0", "{}")  # too deep
     runs = find_runs(tmp_path)
     assert [r.path.name for r in runs] == [
         "20261207T230000Z-node0", "20261207T220000Z-node0", "20261207T210000Z-node0",

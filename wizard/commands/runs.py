@@ -21,7 +21,7 @@ examples:
   axolotl-wizard runs runs/llama8b --export   its memory measurement, for a bug report
 
 A run folder (it has launches/) or a launch folder shows one launch; any other folder lists the
-launches in it and in the run folders directly below it (--list lists a run folder's too).
+launches of the run folders up to two levels below it (--list lists a run folder's too).
 """
 
 

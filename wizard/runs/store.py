@@ -24,11 +24,13 @@ OUTPUT_LOG = "output.log"
 MAX_MANIFEST_BYTES = 1024 * 1024  # ours are a few kilobytes, a 2000-point curve ~60 KB
 MAX_RUNS = 1000  # launches listed under one folder, newest first
 MAX_ENTRIES = 10_000  # folder entries looked at while searching, in all
+SEARCH_DEPTH = 2  # run folders this deep below the folder given: runs/<name>/ from a project
 
 
 def find_runs(folder: Path) -> list[RunSummary]:
     """The launches under `folder`, newest first: a launch folder itself, a run folder's
-    `launches/*`, or the run folders one level below `folder` (the demo's layout)."""
+    `launches/*`, or those of the run folders up to two levels below `folder` (the demo's
+    `run-1/`, a project's `runs/llama8b/`)."""
     if not folder.is_dir():
         raise WizardError(f"{folder} is not a folder", "give a run folder or a folder of runs")
     launches = sorted(_launch_folders(folder), key=lambda p: p.name, reverse=True)
@@ -85,12 +87,21 @@ def _newest_launch(run_dir: Path) -> Path:
 
 
 def _launch_folders(folder: Path) -> list[Path]:
+    """The launch folders of the run folders at most SEARCH_DEPTH levels below `folder` (a run
+    folder is not searched further: its outputs hold no runs)."""
     budget = [MAX_ENTRIES]
     if (folder / MANIFEST_FILENAME).exists():
         return [folder]
-    found = _entries(folder / LAUNCHES_DIR, budget)
-    for child in _subfolders(folder, budget):
-        found += _entries(child / LAUNCHES_DIR, budget)
+    found: list[Path] = []
+    level = [folder]
+    for _ in range(SEARCH_DEPTH + 1):
+        below = []
+        for here in level:
+            if (here / LAUNCHES_DIR).is_dir():
+                found += _entries(here / LAUNCHES_DIR, budget)
+            else:
+                below += _subfolders(here, budget)
+        level = below
     return found
 
 
