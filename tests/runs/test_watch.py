@@ -68,6 +68,13 @@ def test_gpu_memory_is_the_highest_logged_over_the_run() -> None:
     assert (measured.gpu_name, measured.gpu_count) == ("H100 80GB HBM3", 8)
 
 
+def test_a_bar_without_description_before_training_is_not_the_training_s() -> None:
+    watch = Watch()
+    watch.feed("\r100%|██████████| 1/1 [00:00<00:00, 50.00it/s]\n")  # loading, before training
+    watch.feed(cpu_log())
+    assert watch.total == 48 and [p.step for p in watch.curve] == [1, 2, 3, 4, 5, 6]
+
+
 def test_a_configured_logging_interval_places_the_logs() -> None:
     watch = Watch(logging_steps=5)
     for _ in range(3):  # the bar lags: it shows step 1 at each log

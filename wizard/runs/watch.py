@@ -39,6 +39,7 @@ TOKENS_KEY = "tokens/train_per_sec_per_gpu"
 # The training bar has no description (the data's bars say "Tokenizing…", "Loading weights");
 # the first such bar's total is the training's, and an eval bar (another total) is left aside.
 _BAR = re.compile(r"^\s*\d+%\|[^|\n]*\| *(\d+)/(\d+) \[([\d:]+)<([\d:?]+)")
+TRAINING_STARTS = "[axolotl.train] Starting trainer"  # Axolotl's log line just before the bar
 _SEGMENT = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
 
 # Called with each piece of output up to a line end (its end kept), and whether it carried a
@@ -120,6 +121,8 @@ class Watch:
         )
 
     def _segment(self, segment: str) -> None:
+        if TRAINING_STARTS in segment:  # a bar before it was the data's or the model's
+            self.step = self.total = self.eta_s = None
         bar = _BAR.match(segment)
         if bar and self.total in (None, int(bar.group(2))):
             self.total = int(bar.group(2))
