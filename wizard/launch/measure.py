@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from wizard.axolotl import keys as K
 from wizard.errors import WizardError
 from wizard.runs import EstimateFigure, Measured, record_measured
-from wizard.runs.record import significant
+from wizard.runs.values import significant
 from wizard.runs.watch import Watch
 
 if TYPE_CHECKING:

@@ -15,15 +15,18 @@ import math
 import os
 import stat
 import statistics
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from wizard.errors import WizardError
 from wizard.estimate import Estimate, verdict_for
 from wizard.models import ModelArch
-from wizard.runs.record import RunRecord, count, number, significant, text
+from wizard.runs.values import count, number, significant, text
+
+if TYPE_CHECKING:
+    from wizard.runs.record import RunRecord
 
 FORMAT = 1
 CORRECTION_TERM = "calibration"  # the breakdown's row for the correction `--calibrated` adds
@@ -113,9 +116,9 @@ def append(record: dict[str, Any], path: Path | None = None) -> Path:
     return path
 
 
-@dataclass(frozen=True)
-class Measurement:
-    """A record read back: the parts a comparison needs."""
+class Measurement(NamedTuple):
+    """A record read back: the parts a comparison needs. (Tuples, not dataclasses: `estimate`
+    is a quick verb, and a dataclass costs it ten times as much to create.)"""
 
     model: str
     method: str
@@ -173,8 +176,7 @@ def _measurement(line: bytes) -> Measurement | None:
                        float(estimated or 0), float(measured or 0))  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Calibration:
+class Calibration(NamedTuple):
     """The measured runs that resemble an estimate's, and the estimate's error on them."""
 
     runs: tuple[Measurement, ...]

@@ -11,14 +11,14 @@ nothing measured).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wizard.runs.values import count, number, scalars, text
+
 # A loss curve is kept to this many points in the manifest (evenly thinned beyond it).
 MAX_CURVE_POINTS = 2000
-MAX_TEXT = 200  # a GPU name, an outcome: a longer one is not one of ours
 OUTCOMES = ("finished", "failed", "interrupted", "terminated")
 
 
@@ -103,35 +103,12 @@ class RunRecord:
 _MEASURED_FIELDS = tuple(Measured.__dataclass_fields__)
 
 
-def significant(value: float) -> float:
-    """Six significant digits: a tiny model's 0.0152 GiB keeps its precision, as an 8B's 18.3."""
-    return float(f"{value:.6g}")
-
-
 def thin(points: tuple[LossPoint, ...], limit: int = MAX_CURVE_POINTS) -> tuple[LossPoint, ...]:
     """At most `limit` points, evenly spread, the first and the last kept."""
     if len(points) <= limit:
         return points
     stride = (len(points) - 1) / (limit - 1)
     return tuple(points[round(i * stride)] for i in range(limit))
-
-
-def number(value: object, low: float = 0.0, high: float = 1e15) -> float | None:
-    """A finite number within [low, high] (a bool is not one), else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    result = float(value)
-    return result if math.isfinite(result) and low <= result <= high else None
-
-
-def count(value: object, high: int = 10**12) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
-        return None
-    return value
-
-
-def text(value: object) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= MAX_TEXT else None
 
 
 def measured_from(raw: object) -> Measured:
@@ -175,26 +152,6 @@ def estimate_from(raw: object) -> EstimateFigure | None:
     if allocated is None or peak is None:
         return None
     return EstimateFigure(allocated, peak, scalars(raw.get("inputs")))
-
-
-def scalars(raw: object, limit: int = 32) -> dict[str, str | int | float | bool]:
-    """The entries of a small mapping whose values are a short text, a number or a bool."""
-    if not isinstance(raw, dict):
-        return {}
-    found: dict[str, str | int | float | bool] = {}
-    for key, value in list(raw.items())[:limit]:
-        kept = scalar(value)
-        if isinstance(key, str) and len(key) <= 40 and kept is not None:
-            found[key] = kept
-    return found
-
-
-def scalar(value: object) -> str | int | float | bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return value if abs(value) <= 10**15 else None
-    return number(value, -1e15) if isinstance(value, float) else text(value)
 
 
 def record_from(path: Path, run_dir: Path, manifest: dict[str, Any]) -> RunRecord:
