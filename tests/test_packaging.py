@@ -34,6 +34,10 @@ def test_wheel_contains_presets_and_templates(tmp_path: Path) -> None:
         assert f"wizard/_data/templates/deepspeed/{template.name}" in names
     assert "wizard/cli.py" in names and "wizard/interview/questions.yaml" in names
     assert "wizard/models/catalog.yaml" in names
+    # Every package of the source tree: hatch leaves out what .gitignore matches (a `runs/`
+    # pattern once took wizard/runs/ out of the wheel).
+    for module in (REPO / "wizard").rglob("*.py"):
+        assert str(module.relative_to(REPO)) in names
     # The package data's JSON, converted at build time, read by `yamlio.package_data`.
     for converted in (REPO / "wizard").rglob("*.yaml"):
         if converted.with_suffix(".json").is_file():

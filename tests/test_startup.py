@@ -9,6 +9,8 @@ import pytest
 from conftest import run_wizard
 
 HEAVY = {"torch", "transformers", "axolotl", "deepspeed", "accelerate"}
+# Imported only where they are used: plotext when `runs` draws a loss curve.
+LAZY = {"plotext"}
 NEW = ["new", "run", "--preset", "llama-3.1-8b-qlora", "--set", "datasets.0.path=d.jsonl"]
 # Each quick command with a module its work cannot do without: proof that it ran.
 QUICK = {
@@ -16,6 +18,7 @@ QUICK = {
     "new --yes": ([*NEW, "--yes", "--force"], "wizard.render.plan"),
     "check": (["check", "made/axolotl.yml"], "wizard.lint"),
     "estimate": (["estimate", "made"], "wizard.estimate"),
+    "runs": (["runs", "."], "wizard.runs.store"),
 }
 
 
@@ -40,7 +43,7 @@ def test_a_quick_command_imports_nothing_heavy(made: Path, command: str) -> None
     args, needed = QUICK[command]
     imported = imports_of(args, made)
     assert needed in imported
-    assert sorted(name for name in imported if name.split(".")[0] in HEAVY) == []
+    assert sorted(name for name in imported if name.split(".")[0] in HEAVY | LAZY) == []
 
 
 @pytest.mark.parametrize("command", QUICK)

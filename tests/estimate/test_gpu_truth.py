@@ -77,3 +77,33 @@ def test_unknown_row_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> 
     assert HARNESS.main(["--cpu", "--only", "no-such-row"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: no row named") and "hint: rows are" in err
+
+
+def test_measured_rows_become_calibration_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The harness's table feeds the calibration file in the format `launch` writes (pure: a
+    table as a CUDA run writes it, its figures made up)."""
+    from wizard.runs import calibration
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    row = HARNESS.Row("l8b", "lora", 2048, 2, True)
+    table = {"device": "cuda: NVIDIA H100 80GB HBM3", "rows": [
+        {"name": row.name, "config": vars(row), "measured_gib": 21.5,
+         "measured_reserved_gib": 23.0},
+        {"name": "skipped", "config": vars(row), "measured_gib": None},
+    ]}  # fmt: skip
+    out = tmp_path / "truth.json"
+    out.write_text(json.dumps(table), encoding="utf-8")
+    assert HARNESS.main(["--to-calibration", "--out", str(out)]) == 0
+    records = [json.loads(line) for line in calibration.calibration_path().read_text().splitlines()]
+    assert len(records) == 1
+    record = records[0]
+    assert record["source"] == "gpu_truth" and record["gpu"] == "H100 80GB HBM3"
+    assert (record["model"], record["method"], record["seq_len"], record["micro_batch"]) == (
+        "meta-llama/Llama-3.1-8B", "lora", 2048, 2,
+    )  # fmt: skip
+    assert record["measured_gib"] == 21.5 and record["grad_ckpt"] is True
+    launch_keys = calibration.entry({}, (1.0, 2.0), (None, None), None, "launch").keys()
+    assert record.keys() == launch_keys
+    assert [m.measured_gib for m in calibration.read_measurements()] == [21.5]

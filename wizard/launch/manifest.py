@@ -24,13 +24,15 @@ from wizard.files import atomic_write_text, make_folders, os_error, refuse_links
 from wizard.launch.command import LaunchCommand, Layout
 from wizard.launch.outputs import deepspeed_path
 from wizard.launch.target import Target
+
+# The names of a launch record's files are the runs package's, which reads them back.
+from wizard.runs.store import LAUNCHES_DIR as LAUNCHES_DIR
+from wizard.runs.store import MANIFEST_FILENAME as MANIFEST_FILENAME
+from wizard.runs.store import OUTPUT_LOG as OUTPUT_LOG
 from wizard.yamlio import dump_yaml
 
-LAUNCHES_DIR = "launches"
 MANIFEST_VERSION = 1
 ACCELERATE_CONFIG = "accelerate.yml"
-OUTPUT_LOG = "output.log"
-MANIFEST_FILENAME = "manifest.json"
 
 
 @dataclass
