@@ -53,6 +53,23 @@ def test_demo_trains_from_nothing(tmp_path: Path) -> None:
     log = next((tmp_path / "demo" / "run-1" / "launches").glob("*/output.log")).read_text()
     assert "posthog" not in log  # Axolotl's telemetry stayed off
     _assert_it_learnt(out, log)
+    _assert_it_answered(tmp_path / "demo" / "run-1", out)
+
+
+def _assert_it_answered(run_dir: Path, out: str) -> None:
+    """The demo ends with one generation of the model it trained, through `chat --prompt`
+    (its record names the trained adapter), and the `Next:` steps of a LoRA run."""
+    assert "  asked:    Reverse the order of the words. ### Input: chair ocean apple" in out
+    answered = re.search(r"  answered: (.+)", out)
+    assert answered, out
+    chats = [p for p in run_dir.glob("launches/*/manifest.json") if '"verb": "chat"' in
+             p.read_text()]  # fmt: skip
+    assert len(chats) == 1 and "--lora_model_dir=./outputs" in chats[0].read_text()
+    if not answered[1].startswith("(nothing"):
+        assert answered[1] in " ".join((chats[0].parent / "output.log").read_text().split())
+    nexts = out.split("Next:", 1)[1]
+    for verb in ("merge", "chat", "export"):
+        assert f"axolotl-wizard {verb} {run_dir}" in nexts, out
 
 
 def _assert_it_learnt(out: str, log: str) -> None:

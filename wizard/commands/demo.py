@@ -17,15 +17,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wizard.axolotl.offline import OFFLINE_ENV
 from wizard.commands.argtypes import add_set_argument, verb_parser
 from wizard.errors import Stopped, WizardError
 from wizard.terminal import shell_path, visible
-
-if TYPE_CHECKING:
-    from wizard.axolotl.view import AxolotlConfig
 
 HELP = "train a tiny model on the CPU, end to end (about a minute; no downloads)"
 EPILOG = """\
@@ -66,6 +63,10 @@ STAGES = (
     ("Starting trainer", "training"),
     ("Saving trained model", "saving the weights"),
 )
+# The demo's question to the model it trained: a task of its data (words to reverse); for a
+# run on Alpaca records, as the instruction and input Alpaca's prompt puts around it.
+ALPACA_PROMPT = "Reverse the order of the words.\n\n### Input:\nchair ocean apple"
+CHAT_PROMPT = "Reverse the order of the words: chair ocean apple"
 STEP_LINES = 10  # loss lines, however many steps (and the first and the last)
 _LOSS = re.compile(r"'loss': '?([0-9.]+)")
 _TRAIN_LOSS = re.compile(r"'train_loss': '?([0-9.]+)")
@@ -116,8 +117,27 @@ def run(args: argparse.Namespace) -> int:
             f"{outcome.cause or 'no exception in its output'}",
             f"the whole output is in {prepared.manifest.log}",
         )
-    _summary(root, run_dir, prepared.target.config, progress, time.monotonic() - started)
+    exchange = _one_answer(run_dir)
+    _summary(root, run_dir, progress, time.monotonic() - started, exchange)
     return 0
+
+
+def _one_answer(run_dir: Path) -> tuple[str, str]:
+    """One generation from the model just trained, as `chat --prompt` gives it: the prompt
+    (on one line) and the answer."""
+    from wizard.after.chat import answer
+    from wizard.after.commands import prompter_of
+    from wizard.after.trained import check_finished, check_weights, preflight, trained_run
+
+    _say(f"      asking the trained model (as `axolotl-wizard chat {shell_path(run_dir)} "
+         "--prompt …` does)…")  # fmt: skip
+    trained = trained_run(run_dir)
+    pre = preflight(trained, sys.executable, (check_finished, check_weights))
+    if pre.errors:
+        raise WizardError(f"preflight: {pre.errors[0].message}", pre.errors[0].hint)
+    prompt = ALPACA_PROMPT if prompter_of(trained) else CHAT_PROMPT
+    said = answer(trained, pre, prompt).text or "(nothing: it ended its turn at once)"
+    return " ".join(prompt.split()), " ".join(said.split())
 
 
 def _say(text: str) -> None:
@@ -250,16 +270,24 @@ class LossTrend:
 
 
 def _summary(
-    root: Path, run_dir: Path, config: AxolotlConfig, progress: Progress, seconds: float
+    root: Path, run_dir: Path, progress: Progress, seconds: float, exchange: tuple[str, str]
 ) -> None:
-    output = run_dir / (config.output_dir or "./outputs")
+    from wizard.after.nextsteps import next_steps
+    from wizard.after.trained import trained_run
+
+    trained = trained_run(run_dir)
+    output = trained.output
     weights = sorted(p.name for p in output.glob("*.safetensors"))
     trend = LossTrend.of(progress.losses)
     _say("")
     _say(f"Done in {seconds:.0f} s.")
-    _say(f"  weights:  {output.resolve()}/ ({', '.join(weights) or 'none found'})")
+    _say(f"  weights:  {output}/ ({', '.join(weights) or 'none found'})")
     _say(f"  loss:     {trend or 'none logged'}")
     _say(f"  run:      {run_dir}/ (axolotl.yml, wizard-answers.yml, launches/ with the full log)")
-    _say("Next: axolotl-wizard new runs/mine   (then: axolotl-wizard launch runs/mine)")
+    _say(f"  asked:    {exchange[0]}")
+    _say(f"  answered: {exchange[1]}")
+    for number, step in enumerate([*next_steps(trained), "axolotl-wizard new runs/mine   "
+                                   "(then: axolotl-wizard launch runs/mine)"]):  # fmt: skip
+        _say(f"{'Next:' if number == 0 else '     '} {step}")
     _say(f"The demo's model, data and runs are all in {root.resolve()}/ (delete it when done).")
     sys.stdout.flush()

@@ -200,7 +200,18 @@ def run(args: argparse.Namespace) -> int:
         report_stopped(prepared, outcome)
     elif outcome.exit_code:
         report_failure(prepared, outcome.exit_code, outcome.cause)
+    else:
+        report_next(prepared)
     return outcome.exit_code
+
+
+def report_next(prepared: Prepared) -> None:
+    """What a finished run can be taken to (docs/after-training.md)."""
+    from wizard.after.nextsteps import next_steps
+    from wizard.after.trained import Trained
+
+    for number, step in enumerate(next_steps(Trained.of(prepared.target))):
+        print(f"{'Next:' if number == 0 else '     '} {visible(step)}", flush=True)
 
 
 def _launcher(args: argparse.Namespace) -> Launcher | None:
