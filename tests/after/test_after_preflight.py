@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,8 +110,17 @@ def test_refusals_before_anything_starts(tiny_root: Path, tmp_path: Path) -> Non
     merge = run_wizard("merge", "full", cwd=cwd)
     assert merge.returncode == 1 and len(merge.stderr.splitlines()) == 2
     assert merge.stderr.startswith("error: this run is a full fine-tune: there is no adapter")
-    evaluate = run_wizard("evaluate", "lora", cwd=cwd)
+    config = lora / "axolotl.yml"
+    config.write_text(config.read_text() + "lm_eval_tasks: [hellaswag]\n")
+    # A Python without lm_eval (nor Axolotl: preflight says that too).
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")],
+                   check=True, timeout=120)  # fmt: skip
+    bare = str(tmp_path / "bare" / "bin" / "python")
+    evaluate = run_wizard("evaluate", "lora", "--python", bare, cwd=cwd)
     assert evaluate.returncode == 1 and "this run has no eval split" in evaluate.stderr
+    assert (f"warning: the config names lm_eval_tasks (hellaswag), and lm_eval is not installed "
+            f"for {bare}: only the eval loss runs") in evaluate.stderr  # fmt: skip
+    assert f"error: axolotl is not importable by {bare}" in evaluate.stderr
     chat = run_wizard("chat", "lora", cwd=cwd, input="")
     assert chat.returncode == 2 and "needs a terminal" in chat.stderr
     dry = run_wizard("export", "lora", "--dry-run", cwd=cwd)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -193,3 +195,89 @@ def test_refuses_an_output_folder_without_its_adapter(trained: tuple[Path, str])
     assert done.returncode == 1
     assert f"error: {copy / 'outputs'} holds no adapter" in done.stderr, done.stderr
     assert len(done.stderr.splitlines()) == 2
+
+
+def test_chat_on_a_terminal(trained: tuple[Path, str]) -> None:
+    """A conversation through a real terminal: Axolotl's inference reads what is typed (Ctrl-D
+    sends it), answers, asks again; an empty instruction ends it, and the exit code is 0."""
+    pexpect = pytest.importorskip("pexpect")
+    run_dir, _ = trained
+    child = pexpect.spawn(sys.executable, ["-m", "wizard", "chat", str(run_dir)],
+                          timeout=STEP_TIMEOUT, encoding="utf-8")  # fmt: skip
+    child.expect("Give me an instruction")
+    child.send(PROMPT + "\n")
+    child.sendeof()
+    child.expect("### Response:")  # the answer, in Alpaca's prompt
+    child.expect("Give me an instruction")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    chats = [r for r in records(run_dir, "chat") if "--prompter=AlpacaPrompter" in str(r["argv"])]
+    assert chats[-1]["outcome"] == "finished"
+
+
+def test_sigterm_stops_a_merge_and_leaves_no_half_model(trained: tuple[Path, str]) -> None:
+    copy = _copy(trained[0], "stopped")
+    before = len(records(copy, "merge"))  # the copy has the records of the tests before
+    merging = subprocess.Popen(
+        [sys.executable, "-m", "wizard", "merge", str(copy)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + STEP_TIMEOUT
+    while len(records(copy, "merge")) == before and time.monotonic() < deadline:
+        time.sleep(0.1)  # its manifest is written just before Axolotl's merge-lora starts
+    merging.send_signal(signal.SIGTERM)
+    _out, err = merging.communicate(timeout=STEP_TIMEOUT)
+    assert merging.returncode == 143, err
+    assert err.startswith("error: the merge was terminated (exit code 143)"), err
+    assert not (copy / "outputs" / "merged").exists()
+    assert not list(copy.glob("outputs/.merging-*"))
+    assert records(copy, "merge")[-1]["outcome"] == "terminated"
+
+
+def test_a_step_that_writes_waits_for_no_launch(trained: tuple[Path, str]) -> None:
+    """While a launch holds the run (here: its locks, taken as a launch takes them), evaluate
+    refuses in one line and leaves no record folder."""
+    from wizard.launch.lock import hold_launch
+
+    run_dir, _ = trained
+    before = sorted(run_dir.glob("launches/*"))
+    locks = hold_launch(run_dir, run_dir / "outputs", 0)
+    try:
+        done = run_wizard("evaluate", str(run_dir), timeout=STEP_TIMEOUT)
+    finally:
+        locks.release()
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: another launch is training {run_dir} right now")
+    assert len(done.stderr.splitlines()) == 2
+    assert sorted(run_dir.glob("launches/*")) == before
+
+
+# llama.cpp is not installed here (its checkout is 1.4 GB): a stand-in for its converter, which
+# checks what it is given (the merged model's folder, --outfile, --outtype) and writes a file,
+# proves the wizard's side: the command, the partial file renamed, the record.
+STAND_IN_CONVERTER = """
+import json, sys
+from pathlib import Path
+args = sys.argv[1:]
+model, outfile, outtype = Path(args[0]), args[args.index("--outfile") + 1], args[-1]
+assert (model / "config.json").is_file() and (model / "model.safetensors").is_file(), model
+assert Path(outfile).name.startswith(".") and outfile.endswith(".partial"), outfile
+Path(outfile).write_bytes(b"GGUF" + json.dumps([str(model), outtype]).encode())
+"""
+
+
+def test_gguf_through_the_converter_it_is_given(trained: tuple[Path, str], tmp_path: Path) -> None:
+    run_dir, _ = trained
+    checkout = tmp_path / "llama.cpp"
+    checkout.mkdir()
+    (checkout / "convert_hf_to_gguf.py").write_text(STAND_IN_CONVERTER)
+    done = run_wizard("export", str(run_dir), "--format", "gguf", "--llama-cpp", str(checkout),
+                      "--outtype", "q8_0", timeout=STEP_TIMEOUT)  # fmt: skip
+    assert done.returncode == 0, tail(done)
+    gguf = run_dir / "outputs" / "gguf" / "lora-q8_0.gguf"
+    assert gguf.read_bytes() == b'GGUF["./outputs/merged", "q8_0"]'
+    assert f"gguf: {gguf}  {gguf.stat().st_size} bytes" in done.stdout
+    assert not list(gguf.parent.glob(".*.partial"))
+    assert records(run_dir, "export")[-1]["outcome"] == "finished"

@@ -10,7 +10,8 @@ from wizard.after.step import Ran, Step, require_success, run_step
 from wizard.after.trained import Trained
 from wizard.files import atomic_write_text
 from wizard.launch.checks import Preflight
-from wizard.launch.manifest import plan_manifest_dir
+from wizard.launch.command import LaunchCommand
+from wizard.launch.manifest import ManifestDir
 
 PROMPT_FILE = "prompt.txt"  # kept beside the step's manifest: part of the record of what ran
 
@@ -22,13 +23,14 @@ class Answer:
 
 
 def answer(trained: Trained, pre: Preflight, prompt: str) -> Answer:
-    """The model's answer to `prompt`: inference reads it from a file in a folder made for it."""
-    holder = plan_manifest_dir(trained.run_dir, 0, create=True)
-    prompt_file = holder.path / PROMPT_FILE
-    atomic_write_text(prompt_file, prompt)
-    command = reading(inference_command(pre.python, trained, interactive=False),
-                      f"{holder.relative}/{PROMPT_FILE}")  # fmt: skip
-    ran = run_step(trained, pre, Step("chat", command, writes=False), None, holder)
+    """The model's answer to `prompt`, which inference reads from a file in the step's record."""
+
+    def command(record: ManifestDir) -> LaunchCommand:
+        atomic_write_text(record.path / PROMPT_FILE, prompt)
+        asking = inference_command(pre.python, trained, interactive=False)
+        return reading(asking, f"{record.relative}/{PROMPT_FILE}")
+
+    ran = run_step(trained, pre, Step("chat", command, writes=False), None)
     require_success(ran, "the model's answer")
     return Answer(answer_of(ran.outcome.ended.tail, prompt), ran)
 
@@ -36,6 +38,6 @@ def answer(trained: Trained, pre: Preflight, prompt: str) -> Answer:
 def converse(trained: Trained, pre: Preflight) -> Ran:
     command = inference_command(pre.python, trained, interactive=True)
     ran = run_step(trained, pre, Step("chat", command, writes=False, interactive=True), None)
-    if ran.outcome.ended.stopped_by is None:  # Ctrl-C ends a conversation: not a failure
+    if ran.outcome.ended.stopped_by is None:  # Ctrl-C ends a conversation: no error to say
         require_success(ran, "the chat")
     return ran

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from wizard.after.commands import evaluate_command, lm_eval_command
 from wizard.after.step import Ran, Step, require_success, run_step
 from wizard.after.trained import Trained
-from wizard.errors import WizardError
 from wizard.launch.checks import Preflight
 from wizard.launch.child import TextSink
-from wizard.launch.manifest import plan_manifest_dir
+from wizard.launch.command import LaunchCommand
+from wizard.launch.manifest import ManifestDir
 from wizard.yamlio import read_text_file
 
 SUMMARY = "eval_summary.csv"  # what axolotl.evaluate writes into its output_dir
@@ -39,12 +39,14 @@ def check_eval_split(pre: Preflight) -> None:
 
 
 def evaluate(trained: Trained, pre: Preflight) -> Losses:
-    """Evaluate with the record folder as Axolotl's output_dir, then read its summary."""
-    record = plan_manifest_dir(trained.run_dir, 0, create=True)
-    command = evaluate_command(pre.python, trained, record.relative)
-    ran = run_step(trained, pre, Step("evaluate", command, writes=True), None, record)
+    """Evaluate with the step's record folder as Axolotl's output_dir, then read its summary."""
+
+    def command(record: ManifestDir) -> LaunchCommand:
+        return evaluate_command(pre.python, trained, record.relative)
+
+    ran = run_step(trained, pre, Step("evaluate", command, writes=True), None)
     require_success(ran, "the evaluation")
-    rows = _summary(read_text_file(record.path / SUMMARY, "evaluation summary"))
+    rows = _summary(read_text_file(ran.manifest.path / SUMMARY, "evaluation summary"))
     loss, perplexity = rows.get("loss", {}), rows.get("ppl", {})
     return Losses(loss.get("validation"), loss.get("training"), perplexity.get("validation"), ran)
 
@@ -70,18 +72,28 @@ def lm_eval_tasks(trained: Trained) -> list[str]:
     return [str(task) for task in tasks] if isinstance(tasks, list) else []
 
 
-def run_lm_eval(trained: Trained, pre: Preflight, echo: TextSink | None) -> Ran:
-    """Axolotl's `lm-eval` command, which runs the `lm_eval` harness; refused in one line when
-    the Python that would run it has no lm_eval."""
-    found = subprocess.run([pre.python, "-c", _HAS_LM_EVAL], capture_output=True, check=False,
-                           timeout=60)  # fmt: skip
-    if found.returncode != 0:
-        raise WizardError(
-            f"the config names lm_eval_tasks ({', '.join(lm_eval_tasks(trained))}), and "
-            f"lm_eval is not installed for {pre.python}",
-            "pip install lm-eval there (Axolotl's lm-eval integration runs it), then run "
-            "evaluate again",
+def has_lm_eval(python: str) -> bool:
+    try:
+        found = subprocess.run([python, "-c", _HAS_LM_EVAL], capture_output=True, check=False,
+                               timeout=60)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return found.returncode == 0
+
+
+def check_lm_eval(pre: Preflight) -> None:
+    """The config's lm_eval_tasks need the lm_eval package: said before the eval loss runs."""
+    tasks = lm_eval_tasks(Trained.of(pre.target))
+    if tasks and not has_lm_eval(pre.python):
+        pre.warn(
+            f"the config names lm_eval_tasks ({', '.join(tasks)}), and lm_eval is not "
+            f"installed for {pre.python}: only the eval loss runs",
+            "pip install lm-eval there (Axolotl's lm-eval integration runs it)",
         )
+
+
+def run_lm_eval(trained: Trained, pre: Preflight, echo: TextSink | None) -> Ran:
+    """Axolotl's `lm-eval` command, which runs the `lm_eval` harness on the tasks."""
     ran = run_step(trained, pre, Step("evaluate", lm_eval_command(pre.python, trained), True), echo)
     require_success(ran, "lm-eval")
     return ran

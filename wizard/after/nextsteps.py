@@ -17,3 +17,8 @@ def next_steps(trained: Trained) -> list[str]:
         steps.append(f"axolotl-wizard evaluate {run}   the eval loss on its eval split")
     steps.append(f"axolotl-wizard export {run} --format safetensors|gguf [--push-to-hub REPO]")
     return steps
+
+
+def next_lines(steps: list[str]) -> list[str]:
+    """`Next: first`, then the others aligned under it."""
+    return [f"{'Next:' if number == 0 else '     '} {step}" for number, step in enumerate(steps)]

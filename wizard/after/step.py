@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -30,10 +31,15 @@ from wizard.launch.session import Outcome
 INTERACTIVE_LOG = b"(an interactive session on the terminal: the conversation is not recorded)\n"
 
 
+# The command, or what makes it once the step's record folder exists (a command that writes
+# there, or reads a file put there, as evaluate and `chat --prompt` do).
+Command = LaunchCommand | Callable[[ManifestDir], LaunchCommand]
+
+
 @dataclass(frozen=True)
 class Step:
     verb: str
-    command: LaunchCommand
+    command: Command
     writes: bool  # it writes into the run: hold the run's locks, as a launch does
     interactive: bool = False  # the child talks to the terminal itself (chat)
 
@@ -44,23 +50,22 @@ class Ran:
     manifest: ManifestDir
 
 
-def run_step(trained: Trained, pre: Preflight, step: Step, echo: TextSink | None,
-             manifest: ManifestDir | None = None) -> Ran:  # fmt: skip
-    """Run `step` to its end and record it in `manifest` (None: a new one); the locks are let
-    go whatever happens."""
+def run_step(trained: Trained, pre: Preflight, step: Step, echo: TextSink | None) -> Ran:
+    """Run `step` to its end and record it; the locks are let go whatever happens. A step
+    refused by a lock leaves no record folder."""
     locks = hold_launch(trained.run_dir, trained.output, 0) if step.writes else None
     try:
-        manifest = manifest or plan_manifest_dir(trained.run_dir, 0, create=True)
+        manifest = plan_manifest_dir(trained.run_dir, 0, create=True)
         if locks is not None:
             locks.name_manifest(manifest.path / MANIFEST_FILENAME)
+        command = step.command(manifest) if callable(step.command) else step.command
         warnings = [p.message for p in pre.problems if p.severity == "warning"]
-        data = ManifestData(step.command, pre.layout, None, pre.versions, warnings,
-                            verb=step.verb)  # fmt: skip
+        data = ManifestData(command, pre.layout, None, pre.versions, warnings, verb=step.verb)
         write_manifest(manifest, trained.target, data)
         if step.interactive:
-            ended = run_on_terminal(step.command, trained.run_dir, manifest.log)
+            ended = run_on_terminal(command, trained.run_dir, manifest.log)
         else:
-            ended = run_child(step.command, trained.run_dir, manifest.log, echo)
+            ended = run_child(command, trained.run_dir, manifest.log, echo)
         failed = ended.code != 0 and ended.stopped_by is None
         outcome = Outcome(ended.exit_code, failure_cause(ended.tail) if failed else None, ended)
         record_outcome(manifest, outcome.word, outcome.exit_code)
@@ -79,7 +84,9 @@ def require_success(ran: Ran, doing: str) -> None:
     outcome = ran.outcome
     log = f"the whole output is in {ran.manifest.log}"
     if outcome.ended.stopped_by is not None:
-        raise Stopped(f"{doing} was {outcome.word} (exit code {outcome.exit_code})", log)
+        stopped = Stopped(f"{doing} was {outcome.word} (exit code {outcome.exit_code})", log)
+        stopped.exit_code = outcome.exit_code  # 130 after Ctrl-C, 143 after SIGTERM, as launch
+        raise stopped
     if outcome.exit_code:
         raise WizardError(
             f"{doing} failed (exit code {outcome.exit_code}): "

@@ -42,8 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--prompt is empty", 'pass the text to answer: --prompt "Add 2 + 3"')
     trained, pre = checked_run(args, "chat", (check_finished, check_weights))
     if args.prompt is None:
-        converse(trained, pre)
-        return 0
+        return converse(trained, pre).outcome.exit_code  # 130 after Ctrl-C, as everywhere
     say(f"loading the model of {trained.run_dir} (Axolotl's inference)…")
     got = answer(trained, pre, args.prompt)
     if got.text is None:

@@ -272,7 +272,7 @@ class LossTrend:
 def _summary(
     root: Path, run_dir: Path, progress: Progress, seconds: float, exchange: tuple[str, str]
 ) -> None:
-    from wizard.after.nextsteps import next_steps
+    from wizard.after.nextsteps import next_lines, next_steps
     from wizard.after.trained import trained_run
 
     trained = trained_run(run_dir)
@@ -286,8 +286,8 @@ def _summary(
     _say(f"  run:      {run_dir}/ (axolotl.yml, wizard-answers.yml, launches/ with the full log)")
     _say(f"  asked:    {exchange[0]}")
     _say(f"  answered: {exchange[1]}")
-    for number, step in enumerate([*next_steps(trained), "axolotl-wizard new runs/mine   "
-                                   "(then: axolotl-wizard launch runs/mine)"]):  # fmt: skip
-        _say(f"{'Next:' if number == 0 else '     '} {step}")
+    mine = "axolotl-wizard new runs/mine   (then: axolotl-wizard launch runs/mine)"
+    for line in next_lines([*next_steps(trained), mine]):
+        _say(line)
     _say(f"The demo's model, data and runs are all in {root.resolve()}/ (delete it when done).")
     sys.stdout.flush()

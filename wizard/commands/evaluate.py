@@ -28,11 +28,18 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from wizard.after.evaluate import check_eval_split, evaluate, lm_eval_tasks, run_lm_eval
+    from wizard.after.evaluate import (
+        check_eval_split,
+        check_lm_eval,
+        evaluate,
+        has_lm_eval,
+        lm_eval_tasks,
+        run_lm_eval,
+    )
     from wizard.after.trained import check_finished, check_weights
     from wizard.launch.session import write_through
 
-    checks = (check_finished, check_weights, check_eval_split)
+    checks = (check_finished, check_weights, check_eval_split, check_lm_eval)
     trained, pre = checked_run(args, "evaluate", checks)
     say(f"evaluating the model of {trained.run_dir} on its eval split (Axolotl's evaluate)…")
     losses = evaluate(trained, pre)
@@ -42,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     extra = f", perplexity {losses.perplexity:.2f}" if losses.perplexity is not None else ""
     train = f"; train loss {losses.train_loss:.4f}" if losses.train_loss is not None else ""
     say(f"eval loss {losses.eval_loss:.4f}{extra}{train}  (record: {losses.ran.manifest.path})")
-    if lm_eval_tasks(trained):
+    if lm_eval_tasks(trained) and has_lm_eval(pre.python):  # else preflight said so
         say(f"lm-eval: {', '.join(lm_eval_tasks(trained))} (Axolotl's lm-eval integration)…")
         run_lm_eval(trained, pre, write_through)
     return 0

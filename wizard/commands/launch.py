@@ -207,11 +207,11 @@ def run(args: argparse.Namespace) -> int:
 
 def report_next(prepared: Prepared) -> None:
     """What a finished run can be taken to (docs/after-training.md)."""
-    from wizard.after.nextsteps import next_steps
+    from wizard.after.nextsteps import next_lines, next_steps
     from wizard.after.trained import Trained
 
-    for number, step in enumerate(next_steps(Trained.of(prepared.target))):
-        print(f"{'Next:' if number == 0 else '     '} {visible(step)}", flush=True)
+    for line in next_lines(next_steps(Trained.of(prepared.target))):
+        print(visible(line), flush=True)
 
 
 def _launcher(args: argparse.Namespace) -> Launcher | None:
