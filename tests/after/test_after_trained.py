@@ -238,7 +238,7 @@ def test_sigterm_stops_a_merge_and_leaves_no_half_model(trained: tuple[Path, str
 
 def test_a_step_that_writes_waits_for_no_launch(trained: tuple[Path, str]) -> None:
     """While a launch holds the run (here: its locks, taken as a launch takes them), evaluate
-    refuses in one line and leaves no record folder."""
+    refuses in one line and leaves no record folder; while a merge holds it, so does launch."""
     from wizard.launch.lock import hold_launch
 
     run_dir, _ = trained
@@ -252,6 +252,13 @@ def test_a_step_that_writes_waits_for_no_launch(trained: tuple[Path, str]) -> No
     assert done.stderr.startswith(f"error: another launch is training {run_dir} right now")
     assert len(done.stderr.splitlines()) == 2
     assert sorted(run_dir.glob("launches/*")) == before
+    locks = hold_launch(run_dir, run_dir / "outputs", 0, "merge")
+    try:
+        relaunch = run_wizard("launch", "--resume", "--no-data-checks", str(run_dir))
+    finally:
+        locks.release()
+    assert relaunch.returncode == 1
+    assert f"error: another merge is writing {run_dir} right now" in relaunch.stderr
 
 
 # llama.cpp is not installed here (its checkout is 1.4 GB): a stand-in for its converter, which

@@ -53,7 +53,7 @@ class Ran:
 def run_step(trained: Trained, pre: Preflight, step: Step, echo: TextSink | None) -> Ran:
     """Run `step` to its end and record it; the locks are let go whatever happens. A step
     refused by a lock leaves no record folder."""
-    locks = hold_launch(trained.run_dir, trained.output, 0) if step.writes else None
+    locks = hold_launch(trained.run_dir, trained.output, 0, step.verb) if step.writes else None
     try:
         manifest = plan_manifest_dir(trained.run_dir, 0, create=True)
         if locks is not None:
