@@ -25,6 +25,8 @@ LAYERS = {
     "importer": {"answers", "render", "lint", "axolotl"},
     "render": {"answers", "estimate", "lint", "models", "launch", "axolotl", "recipes"},
     "answers": {"axolotl", "gpus", "recipes"},
+    # a trained run taken to use (merge, chat, evaluate, export) through launch's machinery
+    "after": {"launch", "axolotl"},
     "launch": {"lint", "estimate", "models", "answers", "axolotl", "preview", "runs", "gpus"},
     "runs": {"estimate", "models", "axolotl"},  # launches' measured figures, calibration
     "preview": {"models", "axolotl"},  # the records as Axolotl tokenizes them, and their checks

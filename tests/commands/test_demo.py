@@ -50,9 +50,27 @@ def test_demo_trains_from_nothing(tmp_path: Path) -> None:
     assert f"weights:  {weights.parent}/ (adapter_model.safetensors)" in out
     assert (tmp_path / "demo" / "run-1" / "wizard-answers.yml").is_file()
     assert list((tmp_path / "demo" / "run-1" / "launches").glob("*/manifest.json"))
-    log = next((tmp_path / "demo" / "run-1" / "launches").glob("*/output.log")).read_text()
+    # The first launch folder is the training's (the chat of the last line comes after it).
+    log = sorted((tmp_path / "demo" / "run-1" / "launches").glob("*/output.log"))[0].read_text()
     assert "posthog" not in log  # Axolotl's telemetry stayed off
     _assert_it_learnt(out, log)
+    _assert_it_answered(tmp_path / "demo" / "run-1", out)
+
+
+def _assert_it_answered(run_dir: Path, out: str) -> None:
+    """The demo ends with one generation of the model it trained, through `chat --prompt`
+    (its record names the trained adapter), and the `Next:` steps of a LoRA run."""
+    assert "  asked:    Reverse the order of the words. ### Input: chair ocean apple" in out
+    answered = re.search(r"  answered: (.+)", out)
+    assert answered, out
+    chats = [p for p in run_dir.glob("launches/*/manifest.json") if '"verb": "chat"' in
+             p.read_text()]  # fmt: skip
+    assert len(chats) == 1 and "--lora_model_dir=./outputs" in chats[0].read_text()
+    if not answered[1].startswith("(nothing"):
+        assert answered[1] in " ".join((chats[0].parent / "output.log").read_text().split())
+    nexts = out.split("Next:", 1)[1]
+    for verb in ("merge", "chat", "export"):
+        assert f"axolotl-wizard {verb} {run_dir}" in nexts, out
 
 
 def _assert_it_learnt(out: str, log: str) -> None:
@@ -99,7 +117,7 @@ def test_demo_trains_a_preference_objective(
     config = yaml.safe_load((run_dir / "axolotl.yml").read_text())
     assert config["rl"] == kind and config["datasets"][0]["type"] == rl_type
     assert config["datasets"][0]["path"].endswith(data)
-    log = next((run_dir / "launches").glob("*/output.log")).read_text()
+    log = sorted((run_dir / "launches").glob("*/output.log"))[0].read_text()  # the training's
     # Each trainer logs a metric of its own loss: DPO's accuracies, KTO's KL, ORPO's odds ratio.
     metric = {"dpo": "'rewards/accuracies'", "kto": "'kl'", "orpo": "'log_odds_ratio'"}[kind]
     assert metric in log, log[-2000:]

@@ -25,7 +25,6 @@ from wizard.errors import Stopped, WizardError
 from wizard.terminal import shell_path, visible
 
 if TYPE_CHECKING:
-    from wizard.axolotl.view import AxolotlConfig
     from wizard.runs import Measured
 
 HELP = "train a tiny model on the CPU, end to end (about a minute; no downloads)"
@@ -67,6 +66,10 @@ STAGES = (
     ("Starting trainer", "training"),
     ("Saving trained model", "saving the weights"),
 )
+# The demo's question to the model it trained: a task of its data (words to reverse); for a
+# run on Alpaca records, as the instruction and input Alpaca's prompt puts around it.
+ALPACA_PROMPT = "Reverse the order of the words.\n\n### Input:\nchair ocean apple"
+CHAT_PROMPT = "Reverse the order of the words: chair ocean apple"
 STEP_LINES = 10  # loss lines, however many steps (and the first and the last)
 _LOSS = re.compile(r"'loss': '?([0-9.]+)")
 _TRAIN_LOSS = re.compile(r"'train_loss': '?([0-9.]+)")
@@ -117,9 +120,27 @@ def run(args: argparse.Namespace) -> int:
             f"{outcome.cause or 'no exception in its output'}",
             f"the whole output is in {prepared.manifest.log}",
         )
-    _summary(root, run_dir, prepared.target.config, progress, time.monotonic() - started,
-             outcome.measured)  # fmt: skip
+    exchange = _one_answer(run_dir)
+    _summary(root, run_dir, progress, time.monotonic() - started, exchange, outcome.measured)
     return 0
+
+
+def _one_answer(run_dir: Path) -> tuple[str, str]:
+    """One generation from the model just trained, as `chat --prompt` gives it: the prompt
+    (on one line) and the answer."""
+    from wizard.after.chat import answer
+    from wizard.after.commands import prompter_of
+    from wizard.after.trained import check_finished, check_weights, preflight, trained_run
+
+    _say(f"      asking the trained model (as `axolotl-wizard chat {shell_path(run_dir)} "
+         "--prompt …` does)…")  # fmt: skip
+    trained = trained_run(run_dir)
+    pre = preflight(trained, sys.executable, (check_finished, check_weights))
+    if pre.errors:
+        raise WizardError(f"preflight: {pre.errors[0].message}", pre.errors[0].hint)
+    prompt = ALPACA_PROMPT if prompter_of(trained) else CHAT_PROMPT
+    said = answer(trained, pre, prompt).text or "(nothing: it ended its turn at once)"
+    return " ".join(prompt.split()), " ".join(said.split())
 
 
 def _say(text: str) -> None:
@@ -252,22 +273,29 @@ class LossTrend:
 
 
 def _summary(
-    root: Path, run_dir: Path, config: AxolotlConfig, progress: Progress, seconds: float,
+    root: Path, run_dir: Path, progress: Progress, seconds: float, exchange: tuple[str, str],
     measured: Measured | None = None,
 ) -> None:  # fmt: skip
-    output = run_dir / (config.output_dir or "./outputs")
+    from wizard.after.nextsteps import next_lines, next_steps
+    from wizard.after.trained import trained_run
+
+    trained = trained_run(run_dir)
+    output = trained.output
     weights = sorted(p.name for p in output.glob("*.safetensors"))
     trend = LossTrend.of(progress.losses)
     _say("")
     _say(f"Done in {seconds:.0f} s.")
-    _say(f"  weights:  {output.resolve()}/ ({', '.join(weights) or 'none found'})")
+    _say(f"  weights:  {output}/ ({', '.join(weights) or 'none found'})")
     _say(f"  loss:     {trend or 'none logged'}")
     _say(f"  run:      {run_dir}/ (axolotl.yml, wizard-answers.yml, launches/ with the full log)")
     if measured is not None:
         from wizard.runs.live import measured_line
 
         _say(f"  {measured_line(measured, None)}")
-    _say(f"Next: axolotl-wizard runs {shell_path(run_dir)}   (what it measured, its loss curve)")
-    _say("Next: axolotl-wizard new runs/mine   (then: axolotl-wizard launch runs/mine)")
+    _say(f"  asked:    {exchange[0]}")
+    _say(f"  answered: {exchange[1]}")
+    mine = "axolotl-wizard new runs/mine   (then: axolotl-wizard launch runs/mine)"
+    for line in next_lines([*next_steps(trained), mine]):
+        _say(line)
     _say(f"The demo's model, data and runs are all in {root.resolve()}/ (delete it when done).")
     sys.stdout.flush()

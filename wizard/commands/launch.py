@@ -207,8 +207,7 @@ def run(args: argparse.Namespace) -> int:
     elif outcome.exit_code:
         report_failure(prepared, outcome.exit_code, outcome.cause)
     else:
-        print(f"Next: axolotl-wizard runs {shell_path(prepared.target.run_dir)}   "
-              "(the loss curve and the measured figures)")  # fmt: skip
+        report_next(prepared)
     return outcome.exit_code
 
 
@@ -229,6 +228,15 @@ def _start_watched(prepared: Prepared, args: argparse.Namespace) -> Outcome:
     if outcome.measured is not None:
         print(measured_line(outcome.measured, display.estimate), flush=True)
     return outcome
+
+
+def report_next(prepared: Prepared) -> None:
+    """What a finished run can be taken to (docs/after-training.md)."""
+    from wizard.after.nextsteps import next_lines, next_steps
+    from wizard.after.trained import Trained
+
+    for line in next_lines(next_steps(Trained.of(prepared.target))):
+        print(visible(line), flush=True)
 
 
 def _launcher(args: argparse.Namespace) -> Launcher | None:

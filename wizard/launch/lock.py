@@ -32,6 +32,9 @@ from wizard.files import (
 )
 from wizard.folders import recover, run_lock
 
+TRAIN = "train"
+FOLLOW_UPS = ("merge", "evaluate", "export")  # the verbs of wizard.after that write into a run
+
 
 @dataclass
 class LaunchLocks:
@@ -57,11 +60,13 @@ class LaunchLocks:
         remove_folders(self.created)
 
 
-def hold_launch(run_dir: Path, output: Path, rank: int) -> LaunchLocks:
+def hold_launch(run_dir: Path, output: Path, rank: int, verb: str = TRAIN) -> LaunchLocks:
     """Lock the run folder, then the output folder; a one-line WizardError naming the launch
     that holds either. The run folder's lock is taken under its parent's lock, so a `new
-    --force` never swaps the folder away under a launch that is starting."""
+    --force` never swaps the folder away under a launch that is starting. `verb`: what holds
+    them, a training launch or a follow-up that writes into the run (`merge`, wizard.after)."""
     record: dict[str, Any] = dict(
+        verb=verb,
         pid=os.getpid(),
         host=socket.gethostname(),
         started_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -76,24 +81,31 @@ def hold_launch(run_dir: Path, output: Path, rank: int) -> LaunchLocks:
     try:
         with parent_lock(run_dir.parent):
             locks.notes = recover(run_dir, run_dir)
-            locks.held.append(_take(lock_file, record, f"training {run_dir}"))
+            locks.held.append(_take(lock_file, record, str(run_dir)))
         locks.created += make_folders(beside.parent)
-        locks.held.append(_take(beside, record, f"training into {output}"))
+        locks.held.append(_take(beside, record, f"into {output}"))
     except BaseException:
         locks.release()
         raise
     return locks
 
 
-def _take(path: Path, record: dict[str, Any], doing: str) -> HeldLock:
+def _take(path: Path, record: dict[str, Any], what: str) -> HeldLock:
     try:
         return take_lock(path, record)
     except LockTaken as taken:
         raise WizardError(
-            f"another launch is {doing} right now ({holder_text(taken.holder)}); "
+            f"another {_holding(taken.holder)} {what} right now ({holder_text(taken.holder)}); "
             "nothing was started",
             "wait for it to end, or stop it; a launch that was killed leaves a lock nobody "
             f"holds, which the next launch takes over ({path})",
         ) from None
     except OSError as err:
         raise os_error(err, path, "lock") from None
+
+
+def _holding(holder: dict[str, Any]) -> str:
+    """`launch is training`, or `merge is writing` for a follow-up (a lock file's record is
+    anyone's to write: a verb the wizard does not have is not shown)."""
+    verb = holder.get("verb", TRAIN)
+    return f"{verb} is writing" if verb in FOLLOW_UPS else "launch is training"

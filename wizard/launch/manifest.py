@@ -81,6 +81,7 @@ class ManifestData:
     versions: dict[str, str | None]
     warnings: list[str]
     server: LaunchCommand | None = None  # GRPO's vLLM server (vllm-serve), when it has one
+    verb: str = "train"  # or the follow-up that ran (merge, chat, evaluate, export: wizard.after)
 
 
 def write_manifest(folder: ManifestDir, target: Target, data: ManifestData) -> None:
@@ -97,6 +98,7 @@ def write_manifest(folder: ManifestDir, target: Target, data: ManifestData) -> N
     record: dict[str, Any] = dict(
         manifest_version=MANIFEST_VERSION,
         wizard_version=__version__,
+        verb=data.verb,
         time_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         host=socket.gethostname(),
         platform=platform.platform(),
