@@ -20,7 +20,7 @@ from wizard.errors import EXIT_INTERRUPTED, EXIT_USAGE, EXIT_USER_ERROR, Cancell
 from wizard.terminal import visible
 
 # Order is the order shown in --help. Command modules import nothing heavy at module level.
-VERBS = ("new", "check", "estimate", "preview", "launch", "presets", "demo")
+VERBS = ("new", "check", "estimate", "preview", "launch", "presets", "demo", "ui")
 # Verbs that answer in well under a second and start no program that outlives them.
 QUICK_VERBS = ("check", "estimate", "presets")
 
