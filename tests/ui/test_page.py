@@ -186,12 +186,21 @@ def test_the_memory_chart_follows_the_method(page: Any) -> None:
     type_in(page, "q-datasets-0-path", "data.jsonl")
     open_tab(page, "Memory")
     qlora = float(page.get_attribute("#memory-chart svg", "data-peak"))
-    shoot(page, "memory")
     open_tab(page, "New run")
     pick(page, "q-method-kind", "lora")
     open_tab(page, "Memory")
     lora = float(page.get_attribute("#memory-chart svg", "data-peak"))
     assert lora > qlora + 5  # 16-bit base weights: about 10 GiB more than 4-bit ones
+    assert "does not fit" in page.inner_text("#memory-verdict")
+    shoot(page, "memory")
+    # The estimate's advice is a button: it applies the change to the answers.
+    page.locator("#fixes label", has_text="cut_cross_entropy: true").click()
+    page.click("#apply-fix")
+    settle(page)
+    fused = float(page.get_attribute("#memory-chart svg", "data-peak"))
+    assert fused < lora - 3
+    open_tab(page, "Review and write")
+    assert "cut_cross_entropy: true" in page.inner_text("#config")
 
 
 def test_a_presets_explanation_opens(page: Any) -> None:

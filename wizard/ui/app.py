@@ -49,15 +49,15 @@ class Page:
         with gr.Blocks(title="axolotl-wizard") as blocks:
             gr.Markdown(HEADER)
             self.draft = gr.State(asdict(Draft()))
-            with gr.Tab("New run", id="new"):
+            with gr.Tab("New run", id="new", render_children=True):
                 self._new_run_tab()
-            with gr.Tab("Memory", id="memory"):
+            with gr.Tab("Memory", id="memory", render_children=True):
                 self._memory_tab()
-            with gr.Tab("Review and write", id="review"):
+            with gr.Tab("Review and write", id="review", render_children=True):
                 self._review_tab()
-            with gr.Tab("Presets", id="presets"):
+            with gr.Tab("Presets", id="presets", render_children=True):
                 presets_tab(self)
-            with gr.Tab("Runs", id="runs"):
+            with gr.Tab("Runs", id="runs", render_children=True):
                 runs_tab()
             self._wire()
             blocks.load(self.refresh, [self.draft, self.run_dir], self.outputs())
@@ -90,17 +90,22 @@ class Page:
 
     def _memory_tab(self) -> None:
         self.chart = gr.HTML(elem_id="memory")
-        gr.Markdown("What would make it fit (a button applies the change to the answers):")
-        self.fix_buttons = [gr.Button(visible=False, elem_id=f"fix-{i}") for i in range(MAX_FIXES)]
-        self.fix_values = [gr.State({}) for _ in range(MAX_FIXES)]
+        self.fixes = gr.Radio(
+            label="What would make it fit (pick one, then Apply)", elem_id="fixes", choices=[]
+        )
+        self.fix_values = gr.State([])  # (label, answers) of each choice
+        self.apply_fix = gr.Button("Apply the change to the answers", elem_id="apply-fix")
 
     def _review_tab(self) -> None:
         with gr.Row():
-            self.config_text = gr.Code(label="axolotl.yml", language="yaml", elem_id="config")
-            self.other_text = gr.Code(
-                label="DeepSpeed / FSDP files", language="json", elem_id="other-files"
+            self.config_text = gr.Code(
+                label="axolotl.yml", language="yaml", elem_id="config", scale=3
             )
-            self.facts = gr.Textbox(label="Batch, recipe, memory", lines=10, elem_id="facts")
+            with gr.Column(scale=2):
+                self.facts = gr.Textbox(label="Batch, recipe, memory", lines=8, elem_id="facts")
+                self.other_text = gr.Code(
+                    label="DeepSpeed / FSDP files", language="json", elem_id="other-files"
+                )
         with gr.Row():
             self.force = gr.Checkbox(label="Overwrite files that exist", value=False)
             self.write_button = gr.Button("Write", variant="primary", elem_id="write")
@@ -123,8 +128,8 @@ class Page:
             self.notes,
             *self.widgets.values(),
             self.chart,
-            *self.fix_buttons,
-            *self.fix_values,
+            self.fixes,
+            self.fix_values,
             self.config_text,
             self.other_text,
             self.facts,
@@ -144,8 +149,7 @@ class Page:
                 event(handler, [widget, *inputs], self.outputs())
         self.run_dir.blur(self.refresh, inputs, self.outputs())
         self.preview_button.click(self.on_preview, inputs, self.outputs())
-        for button, values in zip(self.fix_buttons, self.fix_values, strict=True):
-            button.click(self.on_fix, [values, *inputs], self.outputs())
+        self.apply_fix.click(self.on_fix, [self.fixes, self.fix_values, *inputs], self.outputs())
         self.write_button.click(self.on_write, [*inputs, self.force], self.write_result)
         self.launch_button.click(self.on_launch, [self.run_dir, self.confirm], self.launch_result)
 
@@ -163,7 +167,10 @@ class Page:
         once = {**draft, "given": {**draft["given"], PREVIEW_KEY: True}}
         return self.refresh(draft, run_dir, walk_draft=once)
 
-    def on_fix(self, values: dict[str, Any], draft: dict[str, Any], run_dir: str) -> list[Any]:
+    def on_fix(
+        self, choice: str | None, fixes: list[Any], draft: dict[str, Any], run_dir: str
+    ) -> list[Any]:
+        values = dict((label, answers) for label, answers in fixes).get(choice or "", {})
         return self.refresh({**draft, "given": {**draft["given"], **values}}, run_dir)
 
     def refresh(
@@ -281,12 +288,8 @@ def _message(refusals: dict[str, str], problem: WizardError | Path | None) -> st
 
 def _memory_updates(plan: Any, problem: str | None) -> list[Any]:
     found = memory.fixes(plan)[:MAX_FIXES]
-    buttons = [
-        gr.update(visible=i < len(found), value=found[i][0] if i < len(found) else "")
-        for i in range(MAX_FIXES)
-    ]
-    values = [found[i][1] if i < len(found) else {} for i in range(MAX_FIXES)]
-    return [memory.memory_html(plan, problem), *buttons, *values]
+    choices = gr.update(choices=[label for label, _answers in found], value=None)
+    return [memory.memory_html(plan, problem), choices, found]
 
 
 def _review_updates(plan: Any, folder: Path | WizardError) -> list[Any]:

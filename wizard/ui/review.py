@@ -63,7 +63,7 @@ def facts_text(plan: RunPlan) -> str:
         lines.append(f"Auto-fit: {plan.fit.plan.describe()}")
     lines.append(f"Memory: {memory_text(plan)}")
     lines += [f"warning: {finding.message}" for finding in plan.warnings]
-    return visible("\n".join(lines))
+    return "\n".join(visible(line) for line in lines)
 
 
 def launch_commands(run_dir: Path) -> str:
