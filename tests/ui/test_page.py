@@ -21,17 +21,19 @@ from typing import Any
 import pytest
 from conftest import REPO, run_wizard
 from playwright import sync_api as playwright
-from tiny_fixtures import CONVERSATIONS
+from tiny_fixtures import CONVERSATIONS, tiny_root, workspace
 
 pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 WAIT_MS = 60_000
 SHOTS = os.environ.get("WIZARD_UI_SCREENSHOTS")
+__all__ = ["tiny_root"]  # pytest finds the session fixture through this import
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("page")
+def folder(tmp_path_factory: pytest.TempPathFactory, tiny_root: Path) -> Path:
+    """The page's folder: a chat dataset, a finished launch, the tiny model (tiny-cpu's)."""
+    root = workspace(tiny_root, tmp_path_factory.mktemp("page"))
     lines = [json.dumps(record) for record in CONVERSATIONS]
     (root / "data.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     made_run(root / "trained" / "launches" / "20261207-101500-node0")
@@ -227,3 +229,14 @@ def test_a_runs_loss_curve_opens(page: Any) -> None:
     assert "Measured 13.10 GiB" in memory and "estimated 12.40 GiB" in memory
     assert "training finished" in page.inner_text("#run-log")
     shoot(page, "runs")
+
+
+def test_the_token_preview_shows_what_axolotl_trains(page: Any) -> None:
+    """With the model's tokenizer here (the tiny model), the interview's preview runs Axolotl's
+    own tokenization of the first records, trained and masked tokens told apart."""
+    pick(page, "q-start", "tiny-cpu")
+    page.click("#preview-tokens")
+    settle(page)
+    notes = page.inner_text("#notes")
+    assert "the first 2 records as Axolotl tokenizes them" in notes
+    assert "4 trained" in notes and "[[" in notes

@@ -23,7 +23,7 @@ from wizard.errors import WizardError
 from wizard.interview.data_answers import with_data_proposals
 from wizard.presets.assemble import collect_answers
 from wizard.render.plan import plan_run
-from wizard.ui.app import _inside
+from wizard.ui.app import Actions, Page, _inside
 from wizard.ui.memory import fix_answers
 from wizard.ui.server import bind, is_loopback
 from wizard.ui.walk import Draft, walk
@@ -138,3 +138,19 @@ def test_another_host_needs_the_printed_token(tmp_path: Path) -> None:
     finally:
         child.terminate()
         child.wait(timeout=30)
+
+
+def test_launch_starts_nothing_without_the_confirmation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    started: list[Path] = []
+    page = Page(Actions(write=lambda *given: None, launch=lambda run: started.append(run) or ""))
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "axolotl.yml").write_text("base_model: x\n")
+    assert "nothing was started" in page.on_launch("run", confirmed=False)
+    assert "nothing was started" in page.on_launch("missing", confirmed=True)
+    assert "outside" in page.on_launch("../run", confirmed=True)
+    assert started == []
+    page.on_launch("run", confirmed=True)
+    assert started == [Path("run")]
