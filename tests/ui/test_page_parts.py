@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_wizard
 from tiny_fixtures import CONVERSATIONS
 
 from wizard import cli
@@ -23,6 +23,7 @@ from wizard.errors import WizardError
 from wizard.interview.data_answers import with_data_proposals
 from wizard.presets.assemble import collect_answers
 from wizard.render.plan import plan_run
+from wizard.ui import presets_page
 from wizard.ui.app import Actions, Page, _inside
 from wizard.ui.memory import fix_answers
 from wizard.ui.server import bind, is_loopback
@@ -154,3 +155,24 @@ def test_launch_starts_nothing_without_the_confirmation(
     assert started == []
     page.on_launch("run", confirmed=True)
     assert started == [Path("run")]
+
+
+def test_save_as_preset_keeps_presets_saves_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's answers, once written, saved as a project preset under the page's folder:
+    the dataset left as a placeholder, the locks given, listed at once."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(WizardError) as unwritten:
+        presets_page.save_text("mine", Path("run"), "", "")
+    assert "press Write" in unwritten.value.hint
+    done = run_wizard("new", "run", "--preset", PRESET, "--set", "datasets.0.path=d.jsonl",
+                      "--yes", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    said = presets_page.save_text("mine", Path("run"), "my run", "training.learning_rate")
+    saved = tmp_path / ".axolotl-wizard" / "presets" / "mine.yml"
+    assert str(saved.relative_to(tmp_path)).replace("_", "\\_").replace("-", "\\-") in said
+    text = saved.read_text(encoding="utf-8")
+    assert "locked:\n- training.learning_rate" in text and "d.jsonl" not in text
+    listed = presets_page.listing_rows()
+    assert any(row[0].endswith("mine") and row[3] == "my run" for row in listed)

@@ -227,7 +227,7 @@ class Page:
         lines = [f"Wrote {folder}/: {', '.join(written.plan.folder.files)}"]
         lines += [f"warning: {line}" for line in written.warnings]
         lines += [f"note: {line}" for line in written.notes]
-        return visible("  \n".join(lines))
+        return "  \n".join(review.markdown_line(line) for line in lines)
 
     def on_launch(self, run_dir: str, confirmed: bool) -> str:
         folder = _inside(run_dir)
@@ -237,7 +237,7 @@ class Page:
             return "Tick 'Start training now on this machine' to confirm; nothing was started."
         if not (folder / "axolotl.yml").is_file():
             return "Write the run folder first; nothing was started."
-        return visible(self.actions.launch(folder))
+        return review.markdown_line(self.actions.launch(folder))
 
 
 def _widget(field: form.Field) -> Any:
@@ -280,10 +280,10 @@ def _notes(shown: list[str]) -> str:
 
 
 def _message(refusals: dict[str, str], problem: WizardError | Path | None) -> str:
-    lines = [f"**{key}**: {reason}" for key, reason in refusals.items()]
+    lines = [review.markdown_line(f"{key}: {reason}") for key, reason in refusals.items()]
     if isinstance(problem, WizardError):
         lines.append(review.problem_text(problem))
-    return visible("  \n".join(lines)) if lines else "All answers are valid."
+    return "  \n".join(lines) if lines else "All answers are valid."
 
 
 def _memory_updates(plan: Any, problem: str | None) -> list[Any]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from wizard.errors import WizardError
 from wizard.presets.views import Resolved
 from wizard.terminal import visible
+from wizard.ui.review import markdown_line
 
 PROJECT_PRESETS = Path(".axolotl-wizard") / "presets"  # the project folder, under the page's DIR
 
@@ -79,4 +80,4 @@ def save_text(name: str, run_dir: Path, description: str, locked: str) -> str:
     )
     left = saved.machine_paths
     note = f" (left out, paths on this machine: {', '.join(left)})" if left else ""
-    return visible(f"Saved preset {name.strip()} as {saved.path}{note}")
+    return markdown_line(f"Saved preset {name.strip()} as {saved.path}{note}")

@@ -3,6 +3,8 @@ path from answers to files), and what the Review tab shows of it."""
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,9 +45,20 @@ def plan_page(walked: Walked, run_dir: Path) -> Planned:
         return Planned(None, err)
 
 
-def problem_text(err: WizardError) -> str:
+def problem_text(err: WizardError, markdown: bool = True) -> str:
+    """The terminal's `error:` and `hint:` lines, as Markdown that shows them as they are (or
+    as plain text, for a code box)."""
     lines = [f"error: {err.message}"] + ([f"hint: {err.hint}"] if err.hint else [])
-    return "  \n".join(visible(line) for line in lines)
+    if not markdown:
+        return "\n".join(visible(line) for line in lines)
+    return "  \n".join(markdown_line(line) for line in lines)
+
+
+def markdown_line(text: str) -> str:
+    """One line of text (a typed value may be in it) that Markdown shows as it is written:
+    no controls, no HTML, no emphasis or link made of the user's characters."""
+    escaped = html.escape(visible(text), quote=False)
+    return re.sub(r"([\\`*_{}\[\]()#+!|~-])", r"\\\1", escaped)
 
 
 def file_texts(plan: RunPlan) -> list[tuple[str, str]]:

@@ -12,14 +12,14 @@ from wizard.ui import presets_page
 from wizard.ui.review import problem_text
 
 
-def _guarded(work: Any) -> Any:
+def _guarded(work: Any, markdown: bool = True) -> Any:
     """A handler whose WizardError is shown as the terminal shows it, not as a page error."""
 
     def handler(*args: Any) -> Any:
         try:
             return work(*args)
         except WizardError as err:
-            return problem_text(err)
+            return problem_text(err, markdown)
 
     return handler
 
@@ -47,7 +47,7 @@ def presets_tab(page: Any) -> None:
     )
     explained = gr.Code(label="Where it comes from", elem_id="preset-explained", language=None)
     show.click(lambda n: presets_page.show_rows(n), name, shown)
-    explain.click(_guarded(presets_page.explain_text), [name, key], explained)
+    explain.click(_guarded(presets_page.explain_text, markdown=False), [name, key], explained)
     with gr.Row():
         other = gr.Dropdown(names, label="Diff against", elem_id="preset-other", value=names[-1])
         diff = gr.Button("Diff", elem_id="preset-diff")
