@@ -3,6 +3,7 @@
     python bench/gpu_truth.py            # every row on the GPU -> bench/results/gpu_truth.json
     python bench/gpu_truth.py --cpu      # the same code path on tiny models, on the CPU
     python bench/gpu_truth.py --only l8b-lora-s2048-b2-ckpt
+    python bench/gpu_truth.py --to-calibration   # its measured rows -> the calibration file
 
 Each row is a training run as Axolotl would set it up (transformers + peft, sdpa attention, bf16
 autocast, peft's fp32 adapters, Axolotl's fp32 embeddings for full fine-tunes without flash
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from wizard.estimate import GIB, estimate  # noqa: E402
 from wizard.models import arch_from_config  # noqa: E402
 from wizard.models.resolve import load_catalog  # noqa: E402
+from wizard.runs import calibration  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "gpu_truth.json"
 STEPS = 3
@@ -121,6 +123,25 @@ def estimated(row: Row, tiny: bool) -> tuple[float, float, bool]:
     arch = arch_from_config(model_config(row, tiny), row.name)
     result = estimate(axolotl_config(row, tiny), arch, advise=False)
     return result.allocated_gib, result.peak_gib_per_gpu, result.workload.upcast_fp32
+
+
+def calibration_records(table: dict[str, Any]) -> list[dict[str, Any]]:
+    """The table's measured rows as calibration records (wizard.runs.calibration's format, the
+    one `launch` writes): the estimate's inputs and figures, the measured peak, the GPU."""
+    device = str(table.get("device", ""))
+    gpu = device.removeprefix("cuda: ").removeprefix("NVIDIA ") if "cuda" in device else None
+    records = []
+    for raw in table.get("rows", []):
+        if raw.get("measured_gib") is None or "config" not in raw:
+            continue
+        row = Row(**raw["config"])
+        arch = arch_from_config(model_config(row, False), row.name)
+        result = estimate(axolotl_config(row, False), arch, advise=False)
+        inputs = calibration.inputs_of(result, arch, SHAPES[row.shape])
+        measured = (raw["measured_gib"], raw.get("measured_reserved_gib"))
+        estimated = (result.allocated_gib, result.peak_gib_per_gpu)
+        records.append(calibration.entry(inputs, estimated, measured, gpu, "gpu_truth"))
+    return records
 
 
 def _upcast_embeddings(model: Any, torch: Any) -> None:
@@ -259,7 +280,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None, help="row names to run")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"default {RESULTS}")
     parser.add_argument("--budget", type=float, default=420.0, help="seconds for all rows")
+    parser.add_argument("--to-calibration", action="store_true",
+                        help="append the measured rows of --out's table to the local "
+                        "calibration file (docs/estimate.md#calibration); run nothing")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.to_calibration:
+        records = calibration_records(json.loads(args.out.read_text(encoding="utf-8")))
+        for record in records:
+            calibration.append(record)
+        print(f"added {len(records)} measured row(s) to {calibration.calibration_path()}")
+        return 0
     rows = [r for r in MATRIX if args.only is None or r.name in args.only]
     if not rows:
         names = ", ".join(r.name for r in MATRIX)

@@ -62,3 +62,12 @@ def run_wizard(
 @pytest.fixture
 def wizard_cli() -> CliRunner:
     return run_wizard
+
+
+@pytest.fixture(autouse=True, scope="session")
+def calibration_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A launch that measures GPU memory appends to $XDG_DATA_HOME/axolotl-wizard/: in tests,
+    never the user's (the children the tests start inherit it)."""
+    folder = tmp_path_factory.mktemp("xdg-data")
+    os.environ["XDG_DATA_HOME"] = str(folder)
+    return folder

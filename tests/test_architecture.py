@@ -29,7 +29,7 @@ LAYERS = {
     "importer": {"answers", "render", "lint", "axolotl"},
     "render": {"answers", "estimate", "lint", "models", "launch", "axolotl", "recipes"},
     "answers": {"axolotl", "gpus", "recipes"},
-    "launch": {"lint", "estimate", "models", "answers", "axolotl", "preview", "runs"},
+    "launch": {"lint", "estimate", "models", "answers", "axolotl", "preview", "runs", "gpus"},
     "runs": {"estimate", "models", "axolotl", "gpus"},  # launches' measured figures, calibration
     "preview": {"models", "axolotl"},  # the records as Axolotl tokenizes them, and their checks
     "lint": {"axolotl", "models", "gpus"},

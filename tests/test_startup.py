@@ -10,6 +10,8 @@ from conftest import run_wizard
 
 # gradio too: the page is an optional extra, imported only when `ui` runs.
 HEAVY = {"torch", "transformers", "axolotl", "deepspeed", "accelerate", "gradio"}
+# Imported only where they are used: plotext when `runs` draws a loss curve.
+LAZY = {"plotext"}
 NEW = ["new", "run", "--preset", "llama-3.1-8b-qlora", "--set", "datasets.0.path=d.jsonl"]
 # Each quick command with a module its work cannot do without: proof that it ran.
 QUICK = {
@@ -18,6 +20,7 @@ QUICK = {
     "new --yes": ([*NEW, "--yes", "--force"], "wizard.render.plan"),
     "check": (["check", "made/axolotl.yml"], "wizard.lint"),
     "estimate": (["estimate", "made"], "wizard.estimate"),
+    "runs": (["runs", "."], "wizard.runs.store"),
 }
 
 
@@ -42,7 +45,7 @@ def test_a_quick_command_imports_nothing_heavy(made: Path, command: str) -> None
     args, needed = QUICK[command]
     imported = imports_of(args, made)
     assert needed in imported
-    assert sorted(name for name in imported if name.split(".")[0] in HEAVY) == []
+    assert sorted(name for name in imported if name.split(".")[0] in HEAVY | LAZY) == []
 
 
 @pytest.mark.parametrize("command", QUICK)

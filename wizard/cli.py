@@ -20,9 +20,9 @@ from wizard.errors import EXIT_INTERRUPTED, EXIT_USAGE, EXIT_USER_ERROR, Cancell
 from wizard.terminal import visible
 
 # Order is the order shown in --help. Command modules import nothing heavy at module level.
-VERBS = ("new", "check", "estimate", "preview", "launch", "presets", "demo", "ui")
+VERBS = ("new", "check", "estimate", "preview", "launch", "runs", "presets", "demo", "ui")
 # Verbs that answer in well under a second and start no program that outlives them.
-QUICK_VERBS = ("check", "estimate", "presets")
+QUICK_VERBS = ("check", "estimate", "presets", "runs")
 
 DESCRIPTION = """\
 Turn a few answers into a correct, fast Axolotl fine-tuning run.
@@ -36,6 +36,7 @@ examples:
   axolotl-wizard estimate runs/llama8b/axolotl.yml      peak GPU memory, before launching
   axolotl-wizard preview runs/llama8b                   the tokens each record trains, checked
   axolotl-wizard launch runs/llama8b                    preflight, then accelerate launch
+  axolotl-wizard runs runs/llama8b                      what the launch measured, its loss curve
   axolotl-wizard presets list                           the presets you can start from
 """
 

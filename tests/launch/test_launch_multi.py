@@ -35,8 +35,16 @@ def test_full_finetune_on_two_processes(tiny_root: Path, tmp_path: Path) -> None
     assert (run_dir / "outputs" / "model.safetensors").stat().st_size > 100_000
     log = next(run_dir.glob("launches/*/output.log")).read_text()
     assert '"world_size": 2' in log
-    layout = manifest(run_dir)["layout"]
+    record = manifest(run_dir)
+    layout = record["layout"]
     assert isinstance(layout, dict) and layout["processes_per_node"] == 2
+    # What it measured, read from both processes' output (the main one logs): issue 31.
+    measured = record["measured"]
+    assert isinstance(measured, dict)
+    assert (measured["steps"], measured["total_steps"], measured["gpu_count"]) == (3, 3, 0)
+    assert len(measured["loss_curve"]) == 3 and measured["final_loss"] > 0
+    assert measured["peak_allocated_gib"] is None  # no GPU: not measured
+    assert done.stdout.count("axolotl-wizard: step=") == 3
 
 
 def test_two_nodes_on_one_machine_meet_and_train(tiny_root: Path, tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from wizard.terminal import shell_path, visible
 
 if TYPE_CHECKING:
     from wizard.axolotl.view import AxolotlConfig
+    from wizard.runs import Measured
 
 HELP = "train a tiny model on the CPU, end to end (about a minute; no downloads)"
 EPILOG = """\
@@ -116,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
             f"{outcome.cause or 'no exception in its output'}",
             f"the whole output is in {prepared.manifest.log}",
         )
-    _summary(root, run_dir, prepared.target.config, progress, time.monotonic() - started)
+    _summary(root, run_dir, prepared.target.config, progress, time.monotonic() - started,
+             outcome.measured)  # fmt: skip
     return 0
 
 
@@ -250,8 +252,9 @@ class LossTrend:
 
 
 def _summary(
-    root: Path, run_dir: Path, config: AxolotlConfig, progress: Progress, seconds: float
-) -> None:
+    root: Path, run_dir: Path, config: AxolotlConfig, progress: Progress, seconds: float,
+    measured: Measured | None = None,
+) -> None:  # fmt: skip
     output = run_dir / (config.output_dir or "./outputs")
     weights = sorted(p.name for p in output.glob("*.safetensors"))
     trend = LossTrend.of(progress.losses)
@@ -260,6 +263,11 @@ def _summary(
     _say(f"  weights:  {output.resolve()}/ ({', '.join(weights) or 'none found'})")
     _say(f"  loss:     {trend or 'none logged'}")
     _say(f"  run:      {run_dir}/ (axolotl.yml, wizard-answers.yml, launches/ with the full log)")
+    if measured is not None:
+        from wizard.runs.live import measured_line
+
+        _say(f"  {measured_line(measured, None)}")
+    _say(f"Next: axolotl-wizard runs {shell_path(run_dir)}   (what it measured, its loss curve)")
     _say("Next: axolotl-wizard new runs/mine   (then: axolotl-wizard launch runs/mine)")
     _say(f"The demo's model, data and runs are all in {root.resolve()}/ (delete it when done).")
     sys.stdout.flush()

@@ -42,6 +42,7 @@ LABELS = dict(
     buffers="buffers (dequant, ZeRO, step)",
     cuda_overhead="CUDA context + allocator",
     vllm="vLLM (colocated generation)",
+    calibration="calibration (measured on similar runs)",
 )
 
 
@@ -81,6 +82,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also the optimizer steps per epoch of each dataset: its first records tokenized "
         "by Axolotl, as `preview` does (slow: imports Axolotl in a child process)",
+    )
+    parser.add_argument(
+        "--calibrated",
+        action="store_true",
+        help="fold in the error measured on similar runs of this machine's calibration file "
+        "(docs/estimate.md#calibration)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser.set_defaults(run=run)
@@ -171,9 +178,12 @@ def run(args: argparse.Namespace) -> int:
     host = HostLimit(None if hardware.host_ram is None else hardware.host_ram.gib, hardware.nodes)
     result = estimate(cfg, arch, deepspeed=deepspeed, gpus=hardware.gpus,
                       gpu_mem_gib=hardware.gpu_mem_gib, host=host)  # fmt: skip
+    result, calibration = _calibrate(result, args.calibrated)
     steps = _epoch_steps(cfg, path, hardware.gpus) if args.steps else None
     if args.json:
         data = result.to_json()
+        data["calibration"] = calibration.to_json() if calibration else None
+        data["calibrated"] = bool(args.calibrated and calibration)
         data["model"] = {"name": arch.name, "source": arch.source}
         data["gpus_from"] = hardware.source
         data.update(_host_json(result, hardware))
@@ -182,9 +192,31 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2))
         return 0
     _render(result, arch, hardware)
+    _calibration_lines(calibration, args.calibrated)
     for one in steps or []:
         print(f"datasets[{one.dataset}]: {one.line()}")
     return 0
+
+
+def _calibrate(result: Any, fold_in: bool) -> tuple[Any, Any]:
+    """The measured runs like this one in the local calibration file, and with `fold_in` the
+    estimate corrected by them (wizard.runs.calibration)."""
+    from wizard.runs.calibration import calibrated, calibration_for, read_measurements
+
+    found = calibration_for(result, read_measurements())
+    return (calibrated(result, found) if fold_in and found else result), found
+
+
+def _calibration_lines(calibration: Any, fold_in: bool) -> None:
+    if calibration is not None:
+        print(visible(calibration.line()))
+    if fold_in and calibration is not None:
+        factor = calibration.factor
+        print(f"calibrated: the figures above are the estimate's allocated memory x {factor:.3f} "
+              "(the median measured/estimated of those runs)")  # fmt: skip
+    elif fold_in:
+        print("calibrated: no measured run in the calibration file resembles this one; "
+              "the estimate is unchanged")  # fmt: skip
 
 
 def _epoch_steps(cfg: Any, path: Path, gpus: int) -> list[Any]:
@@ -230,7 +262,7 @@ def _render(result: Any, arch: Any, hardware: Hardware) -> None:
     table.add_column("GiB", justify="right")
     table.add_column("share", justify="right")
     for key, gib in result.breakdown_gib.items():
-        if gib >= 0.005:
+        if abs(gib) >= 0.005:  # the calibration's correction may be negative
             share = gib / result.peak_gib_per_gpu
             table.add_row(LABELS.get(key, key), f"{gib:.2f}", f"{share:.0%}")
     table.add_row("[bold]total[/]", f"[bold]{result.peak_gib_per_gpu:.2f}[/]", "100%")

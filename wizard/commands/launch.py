@@ -77,6 +77,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         action="store_false",
         help="skip preview's checks on the first records of each dataset (docs/preview.md)",
     )
+    parser.add_argument(
+        "--no-calibration",
+        dest="calibration",
+        action="store_false",
+        help="do not add the measured peak GPU memory to the local calibration file (docs/runs.md)",
+    )
     _engine_options(parser)
     parser.add_argument(
         "--exec",
@@ -156,7 +162,7 @@ class _AfterDashDash(argparse.ArgumentParser):
 
 
 def run(args: argparse.Namespace) -> int:
-    from wizard.launch.session import prepare, start, write_through
+    from wizard.launch.session import prepare
     from wizard.launch.target import LaunchOptions
 
     extra = tuple(args.extra)
@@ -195,12 +201,34 @@ def run(args: argparse.Namespace) -> int:
         write_skypilot(prepared, args)
     print(f"launching: {visible(prepared.command.shell_line())}", flush=True)
     print(f"manifest:  {visible(str(prepared.manifest.path))}", flush=True)
-    outcome = start(prepared, write_through, args.replace_process)
+    outcome = _start_watched(prepared, args)
     if outcome.ended.stopped_by is not None:
         report_stopped(prepared, outcome)
     elif outcome.exit_code:
         report_failure(prepared, outcome.exit_code, outcome.cause)
+    else:
+        print(f"Next: axolotl-wizard runs {shell_path(prepared.target.run_dir)}   "
+              "(the loss curve and the measured figures)")  # fmt: skip
     return outcome.exit_code
+
+
+def _start_watched(prepared: Prepared, args: argparse.Namespace) -> Outcome:
+    """The child, with the live line of its figures (docs/runs.md), then what it measured."""
+    from wizard.launch.measure import launch_estimate, logging_steps
+    from wizard.launch.session import start
+    from wizard.runs.live import LiveDisplay, measured_line
+
+    if args.replace_process:
+        return start(prepared, None, replace_process=True)
+    planned = launch_estimate(prepared.target, prepared.layout)
+    figure = planned.figure if planned else None
+    display = LiveDisplay(sys.stdout, sys.stdout.isatty(), figure,
+                          logging_steps(prepared.target.config))  # fmt: skip
+    outcome = start(prepared, None, watch=display.watch, calibrate=args.calibration)
+    display.close()
+    if outcome.measured is not None:
+        print(measured_line(outcome.measured, display.estimate), flush=True)
+    return outcome
 
 
 def _launcher(args: argparse.Namespace) -> Launcher | None:

@@ -32,6 +32,7 @@ from wizard.launch.manifest import (
     record_outcome,
     write_manifest,
 )
+from wizard.launch.measure import logging_steps, record_measurements
 from wizard.launch.outputs import output_dir
 from wizard.launch.preflight import run_preflight
 from wizard.launch.ray_job import check_ray_client, ray_address, ray_cli, ray_command
@@ -47,6 +48,8 @@ from wizard.launch.target import (
 )
 from wizard.launch.torchrun import axolotl_cli, build_torchrun_command, torchrun_argv, torchrun_env
 from wizard.launch.vllm_server import SERVER_LOG, server_plan, serving
+from wizard.runs import Measured
+from wizard.runs.watch import Watch
 
 # Axolotl's CLI reads `--key=value` after the config as overrides of the config's keys.
 RESUME_ARGS = ("--auto_resume_from_checkpoints=True",)
@@ -228,6 +231,7 @@ class Outcome:
     exit_code: int
     cause: str | None  # the exception that killed the child, when it failed
     ended: Ended
+    measured: Measured | None = None  # the figures read from its output (None: not recorded)
 
     @property
     def word(self) -> str:
@@ -236,14 +240,23 @@ class Outcome:
         return "finished" if self.exit_code == 0 else "failed"
 
 
-def start(prepared: Prepared, echo: TextSink | None, replace_process: bool = False) -> Outcome:
+def start(
+    prepared: Prepared,
+    echo: TextSink | None,
+    replace_process: bool = False,
+    watch: Watch | None = None,
+    calibrate: bool = True,
+) -> Outcome:
     """Write the manifest, then run the child; how it ended, also recorded in the manifest.
 
     `echo` receives the child's output as it comes (None: it goes only to the manifest's log).
+    `watch` reads the training's figures from it (a live display's, or a silent one): they go
+    into the manifest at the end, and into the calibration file unless `calibrate` is False.
     """
     warnings = [p.message for p in prepared.preflight.problems if p.severity == "warning"]
     data = ManifestData(prepared.command, prepared.layout, prepared.accelerate,
                         prepared.preflight.versions, warnings, prepared.server)  # fmt: skip
+    watch = watch or Watch(logging_steps=logging_steps(prepared.target.config))
     try:
         write_manifest(prepared.manifest, prepared.target, data)
         if replace_process:
@@ -252,13 +265,25 @@ def start(prepared: Prepared, echo: TextSink | None, replace_process: bool = Fal
             exec_child(prepared.command, prepared.target.run_dir)
         run_dir, manifest = prepared.target.run_dir, prepared.manifest
         with serving(prepared.server, run_dir, manifest.path / SERVER_LOG):
-            ended = run_child(prepared.command, run_dir, manifest.log, echo)
+            ended = run_child(prepared.command, run_dir, manifest.log, _tee(watch, echo))
         failed = ended.code != 0 and ended.stopped_by is None
         outcome = Outcome(ended.exit_code, failure_cause(ended.tail) if failed else None, ended)
         record_outcome(prepared.manifest, outcome.word, outcome.exit_code)
+        here = not prepared.preflight.elsewhere  # not a Ray or cloud job's GPUs
+        measured = record_measurements(prepared.target, prepared.layout, manifest.path, watch,
+                                       calibrate, here)  # fmt: skip
     finally:
         _let_go(prepared.locks)
-    return outcome
+    return replace(outcome, measured=measured)
+
+
+def _tee(watch: Watch, echo: TextSink | None) -> TextSink:
+    def sink(text: str) -> None:
+        watch.feed(text)
+        if echo is not None:
+            echo(text)
+
+    return sink
 
 
 def write_through(text: str) -> None:

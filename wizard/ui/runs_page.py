@@ -6,38 +6,31 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from wizard.runs import LossPoint, RunRecord, find_runs, load_run
+from wizard.runs import LossPoint, find_runs, load_run, views
+from wizard.runs.store import OUTPUT_LOG
 from wizard.terminal import visible
 
 CURVE_W, CURVE_H, PAD = 640, 240, 40
 TAIL_BYTES = 16 * 1024  # of a log: the last lines, never the whole file
 TAIL_LINES = 40
-OUTPUT_LOG = "output.log"  # wizard.runs.store's name for a launch's log
-HEADERS = ["launch", "outcome", "steps", "final loss", "measured GiB", "estimated GiB"]
 
-
-def _figure(value: float | int | None, spec: str = ".3g") -> str:
-    return "-" if value is None else format(value, spec)
+HEADERS = ["launch", "outcome", "steps", "final loss", "peak GPU GiB (estimate)"]
 
 
 def runs_rows(folder: Path) -> list[list[str]]:
-    """One row a launch, newest first; a launch still running has no outcome yet."""
+    """One row a launch, newest first (`runs`' list); a launch still running has no outcome."""
     rows = []
     for run in find_runs(folder):
-        steps = f"{_figure(run.steps)}/{_figure(run.total_steps)}"
-        rows.append(
-            [
-                str(run.path.relative_to(folder))
-                if run.path.is_relative_to(folder)
-                else str(run.path),
-                run.error or run.outcome or "running",
-                steps,
-                _figure(run.final_loss),
-                _figure(run.peak_allocated_gib),
-                _figure(run.estimated_allocated_gib),
-            ]
-        )
+        steps = f"{_or(run.steps)}/{_or(run.total_steps)}"
+        loss = "-" if run.final_loss is None else f"{run.final_loss:.4g}"
+        memory = views.memory_text(run.peak_allocated_gib, run.estimated_allocated_gib)
+        outcome = f"unreadable: {run.error}" if run.error else run.outcome or "running?"
+        rows.append([views.where(run.path, folder), outcome, steps, loss, memory])
     return [[visible(cell) for cell in row] for row in rows]
+
+
+def _or(value: object) -> str:
+    return "-" if value is None else str(value)
 
 
 def loss_svg(points: tuple[LossPoint, ...]) -> str:
@@ -68,20 +61,6 @@ def loss_svg(points: tuple[LossPoint, ...]) -> str:
     )
 
 
-def memory_text(record: RunRecord) -> str:
-    measured = record.measured.peak_allocated_gib
-    estimate = record.estimate
-    if measured is None:
-        return "No GPU memory measured (a CPU run, or it has not logged yet)."
-    if estimate is None:
-        return f"Measured {measured:.2f} GiB per GPU (no estimate recorded)."
-    error = (estimate.allocated_gib - measured) / measured * 100 if measured else 0.0
-    return (
-        f"Measured {measured:.2f} GiB allocated per GPU; estimated {estimate.allocated_gib:.2f}"
-        f" GiB ({error:+.0f}%), {estimate.peak_gib:.2f} GiB with overheads."
-    )
-
-
 def log_tail(launch: Path) -> str:
     """The last lines of a launch's log, read from its end only."""
     path = launch / OUTPUT_LOG
@@ -99,8 +78,7 @@ def run_view(folder: Path, launch: str) -> tuple[str, str, str]:
     record = load_run(path)
     outcome = record.summary.outcome or "running"
     head = f"<p id='run-outcome'>{escape(visible(launch))}: {escape(outcome)}</p>"
-    return (
-        head + f"<div id='loss-curve'>{loss_svg(record.measured.loss_curve)}</div>",
-        visible(memory_text(record)),
-        log_tail(record.summary.path),
-    )
+    measured, estimated = record.measured.peak_allocated_gib, record.summary.estimated_allocated_gib
+    memory = f"Peak GPU memory per GPU, GiB: {views.memory_text(measured, estimated)}"
+    curve = f"<div id='loss-curve'>{loss_svg(record.measured.loss_curve)}</div>"
+    return head + curve, visible(memory), log_tail(record.summary.path)
