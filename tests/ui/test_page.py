@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 from conftest import REPO, run_wizard
 from playwright import sync_api as playwright
-from tiny_fixtures import CONVERSATIONS, tiny_root, workspace
+from tiny_fixtures import CONVERSATIONS, TRAIN_TIMEOUT, tiny_root, workspace
 
 pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -240,3 +241,36 @@ def test_the_token_preview_shows_what_axolotl_trains(page: Any) -> None:
     notes = page.inner_text("#notes")
     assert "the first 2 records as Axolotl tokenizes them" in notes
     assert "4 trained" in notes and "[[" in notes
+
+
+def test_launch_trains_only_once_confirmed_and_the_run_shows(page: Any, folder: Path) -> None:
+    """Launch with the box unticked starts nothing; ticked, it runs the `launch` verb on the
+    tiny model (CPU), and the Runs tab lists the launch it recorded, with its loss curve."""
+    pick(page, "q-start", "tiny-cpu")
+    assert write_from_page(page, "tiny").startswith("Wrote tiny/")
+    page.click("#launch-button")
+    settle(page)
+    assert "nothing was started" in page.inner_text("#launch-result")
+    assert not (folder / "tiny" / "launches").exists()
+    page.locator("#launch-confirm input").check()
+    page.click("#launch-button")
+    settle(page)
+    assert "Started" in page.inner_text("#launch-result")
+    deadline = time.monotonic() + TRAIN_TIMEOUT
+    manifests: list[Path] = []
+    while time.monotonic() < deadline:
+        manifests = list((folder / "tiny").glob("launches/*/manifest.json"))
+        if manifests and '"outcome"' in manifests[0].read_text(encoding="utf-8"):
+            break
+        time.sleep(2)
+    log = (folder / "tiny" / "ui-launch.log").read_text(encoding="utf-8", errors="replace")
+    assert manifests, log[-3000:]
+    record = json.loads(manifests[0].read_text(encoding="utf-8"))
+    assert record["outcome"] == "finished", log[-3000:]
+    open_tab(page, "Runs")
+    page.click("#runs-refresh")
+    settle(page)
+    pick(page, "run-pick", f"tiny/launches/{manifests[0].parent.name}")
+    page.click("#run-open")
+    settle(page)
+    assert int(page.get_attribute("#loss-curve svg", "data-points")) > 1

@@ -80,7 +80,8 @@ def _launch(run_dir: Path) -> str:
     log = run_dir / LAUNCH_LOG
     with log.open("ab") as sink:
         child = subprocess.Popen(
-            [sys.executable, "-m", "wizard", "launch", str(run_dir)],
+            # The folder as an absolute path: a name such as `-rf` is never read as an option.
+            [sys.executable, "-m", "wizard", "launch", str(run_dir.resolve())],
             stdout=sink,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
