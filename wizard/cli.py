@@ -38,6 +38,7 @@ examples:
   axolotl-wizard launch runs/llama8b                    preflight, then accelerate launch
   axolotl-wizard runs runs/llama8b                      what the launch measured, its loss curve
   axolotl-wizard presets list                           the presets you can start from
+  axolotl-wizard ui runs                                all of it on a local web page
 """
 
 

@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise WizardError(f"{folder} is not a folder", "create it, or give the folder to work in")
     os.chdir(folder)  # paths typed on the page, and everything it writes, are under DIR
+    # Gradio reports usage to its makers unless told not to: a local page tells no one.
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from wizard.ui.app import Actions, Page
     from wizard.ui.server import MainThread, bind, serve
 
