@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wizard.interview.questions import QuestionDef, SectionDef, answer_text, load_questions
-from wizard.ui.walk import MODEL, Walked
+from wizard.ui.walk import Walked
 
 # Widgets by the interview's kind of question.
 DROPDOWN_KINDS = ("select", "gpu", "model")
@@ -56,12 +56,8 @@ def value_of(walked: Walked, field: Field) -> Any:
         return list(value or [])
     if kind == "gpu":
         return "unset" if value is None else str(value)
-    if value is None:
-        return (
-            ""
-            if kind in ("text", "path", MODEL) and not walked.interview.allows_none(field.key)
-            else "none"
-        )
+    if value is None:  # unanswered: `none` where the answer may stay unset, else empty
+        return "none" if walked.interview.allows_none(field.key) else ""
     return answer_text(value)
 
 

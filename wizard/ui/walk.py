@@ -112,26 +112,23 @@ class FormPrompter:
         return self._typed(key, default, validate)
 
     def _typed(self, key: str, default: str, validate: Validator | None) -> str:
-        base = key.partition(":")[0]  # the model question's follow-ups read the model's field
-        source = (
-            self.given
-            if key in self.given
-            else {key: self.given[base]}
-            if (base != key and base in self.given)
-            else {}
-        )
-        if key not in source:
+        base = key.partition(":")[0]
+        if key in self.given:
+            given = self.given[key]
+        elif base == MODEL and MODEL in self.given:
+            given = self.given[MODEL]  # the model question's follow-up: the page's one field
+        else:
             if not default and validate is not None and validate(default) is not None:
                 raise Refused(key)  # nothing given, nothing to default to: left unanswered
             return default
-        text = answer_text(source[key]) if not isinstance(source[key], str) else source[key]
+        text = given if isinstance(given, str) else answer_text(given)
         reason = validate(text) if validate is not None else None
-        if reason is not None:
-            self.refusals[base] = reason
-            if not default:
-                raise Refused(key)
-            return default
-        return text
+        if reason is None:
+            return text
+        self.refusals[base] = reason
+        if not default:
+            raise Refused(key)
+        return default
 
     def confirm(self, key: str, message: str, default: bool) -> bool:
         self.prompts.setdefault(key, Prompt("confirm", message, default))
