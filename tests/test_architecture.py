@@ -19,6 +19,10 @@ MAX_FUNCTION_LINES = 50
 LAYERS = {
     "cli": None,  # the top: anything
     "commands": None,
+    # The page: the interview's questions and layers, the plan, presets and runs; only commands
+    # import it (the one module that imports gradio lives here).
+    "ui": {"interview", "answers", "render", "presets", "models", "estimate", "lint", "axolotl",
+           "gpus", "preview", "runs"},
     "interview": {"answers", "render", "presets", "models", "estimate", "lint", "axolotl", "gpus",
                   "preview"},
     "presets": {"answers", "render", "importer", "lint", "axolotl"},

@@ -8,13 +8,15 @@ from pathlib import Path
 import pytest
 from conftest import run_wizard
 
-HEAVY = {"torch", "transformers", "axolotl", "deepspeed", "accelerate"}
+# gradio too: the page is an optional extra, imported only when `ui` runs.
+HEAVY = {"torch", "transformers", "axolotl", "deepspeed", "accelerate", "gradio"}
 # Imported only where they are used: plotext when `runs` draws a loss curve.
 LAZY = {"plotext"}
 NEW = ["new", "run", "--preset", "llama-3.1-8b-qlora", "--set", "datasets.0.path=d.jsonl"]
 # Each quick command with a module its work cannot do without: proof that it ran.
 QUICK = {
     "--help": ([], "wizard.cli"),
+    "ui --help": (["ui", "--help"], "wizard.commands.argtypes"),
     "new --yes": ([*NEW, "--yes", "--force"], "wizard.render.plan"),
     "check": (["check", "made/axolotl.yml"], "wizard.lint"),
     "estimate": (["estimate", "made"], "wizard.estimate"),

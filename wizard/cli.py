@@ -21,7 +21,7 @@ from wizard.terminal import visible
 
 # Order is the order shown in --help. Command modules import nothing heavy at module level.
 VERBS = ("new", "check", "estimate", "preview", "launch", "runs", "merge", "chat", "evaluate",
-         "export", "presets", "demo")  # fmt: skip
+         "export", "presets", "demo", "ui")  # fmt: skip
 # Verbs that answer in well under a second and start no program that outlives them.
 QUICK_VERBS = ("check", "estimate", "presets", "runs")
 
@@ -39,6 +39,7 @@ examples:
   axolotl-wizard launch runs/llama8b                    preflight, then accelerate launch
   axolotl-wizard runs runs/llama8b                      what the launch measured, its loss curve
   axolotl-wizard presets list                           the presets you can start from
+  axolotl-wizard ui runs                                all of it on a local web page
 """
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,10 +70,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at the top: `--help` must not pay for Pydantic.
-    from wizard.folders import write_run_folder
-    from wizard.interview.data_answers import check_dataset_files, epoch_steps, with_data_proposals
+    from wizard.interview.data_answers import epoch_steps, with_data_proposals
     from wizard.presets.assemble import collect_answers
-    from wizard.render.plan import plan_run
 
     run_dir = Path(args.dir)
     if args.from_config is not None:
@@ -85,19 +84,41 @@ def run(args: argparse.Namespace) -> int:
         preset = chosen or preset
     elif args.from_config is None:
         answers = with_data_proposals(answers, Path.cwd())
-    _refuse_untrusted_remote_code(answers, args.trust_remote_code)
-    for switch in answers.method_switches():
-        warn(switch.warning())
-    plan = plan_run(answers, preset, run_dir, Path.cwd())
-    for warning in check_dataset_files(plan.spec, Path.cwd()):
+    written = write_answers(answers, preset, run_dir, args.force, args.trust_remote_code)
+    for warning in written.warnings:
         warn(warning)
+    plan = written.plan
     steps = epoch_steps(plan.spec, Path.cwd(), preview)
-    for note in write_run_folder(run_dir, plan.folder.files, force=args.force):
+    for note in written.notes:
         print(f"note: {visible(note)}", file=sys.stderr)
     print_plan(run_dir, plan, steps)
     for finding in plan.warnings:
         warn(finding.message)
     return 0
+
+
+@dataclass
+class Written:
+    plan: RunPlan
+    warnings: list[str]  # said before the files were written: method switches, dataset files
+    notes: list[str]  # what writing the folder did besides (files kept, a stale swap undone)
+
+
+def write_answers(
+    answers: Answers, preset: PresetRef | None, run_dir: Path, force: bool, trust_remote_code: bool
+) -> Written:
+    """Plan and write the run folder of these answers: the one path `new` and the page's Write
+    button take, so both write the same bytes for the same answers."""
+    from wizard.folders import write_run_folder
+    from wizard.interview.data_answers import check_dataset_files
+    from wizard.render.plan import plan_run
+
+    _refuse_untrusted_remote_code(answers, trust_remote_code)
+    warnings = [switch.warning() for switch in answers.method_switches()]
+    plan = plan_run(answers, preset, run_dir, Path.cwd())
+    warnings += check_dataset_files(plan.spec, Path.cwd())
+    notes = write_run_folder(run_dir, plan.folder.files, force=force)
+    return Written(plan, warnings, notes)
 
 
 def _imported_answers(args: argparse.Namespace, run_dir: Path) -> Answers:
