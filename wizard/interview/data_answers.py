@@ -8,9 +8,8 @@ out minutes into tokenizing, or train on empty turns).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from wizard.answers.layers import Answers, Layer, LayerKind
 from wizard.axolotl.paths import is_local_path
@@ -131,8 +130,7 @@ def _fix_hint(index: int, found: Proposal | None) -> str:
 FEW_STEPS = 10
 
 
-@dataclass(frozen=True)
-class EpochSteps:
+class EpochSteps(NamedTuple):
     """How many optimizer steps an epoch of the local data makes, and whether that is a guess."""
 
     records: int

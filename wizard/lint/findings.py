@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Severity = Literal["error", "warning", "hint"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "hint")
@@ -24,8 +24,7 @@ def dotted(path: KeyPath) -> str:
     return out
 
 
-@dataclass(frozen=True)
-class Rename:
+class Rename(NamedTuple):
     """A mechanical fix `check --fix` can apply: rename the key at `path` to `new_key`."""
 
     path: KeyPath
