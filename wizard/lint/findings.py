@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -33,8 +33,7 @@ class Rename(NamedTuple):
     new_value: str | None = None
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One problem. `fix` says in words what to do; `rename` is set when --fix can do it."""
 
     severity: Severity
@@ -59,7 +58,7 @@ class Finding:
         return ":".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = self._asdict()
         out["key"] = dotted(self.key) if self.key else None
         out["rename"] = (
             {
