@@ -91,8 +91,7 @@ def answers_text(doc: AnswersDocument, path_for: PathMapper = keep_path) -> str:
     return "\n".join(header) + "\n" + dump_yaml(body)
 
 
-@dataclass
-class LoadedAnswers:
+class LoadedAnswers(NamedTuple):
     layer: Layer
     preset: PresetRef | None
 
