@@ -57,3 +57,12 @@ def test_a_quick_command_writes_nothing_in_home(made: Path, tmp_path: Path, comm
     env = {"HOME": str(home), "XDG_CACHE_HOME": str(cache)}
     imports_of(QUICK[command][0], made, env)
     assert [*home.rglob("*"), *cache.rglob("*")] == []
+
+
+def test_new_without_a_local_data_file_loads_no_record_reader(made: Path) -> None:
+    """The dataset readers come in once there is a local file to read (`d.jsonl` is not there):
+    a Hub dataset, or a file not written yet, costs `new --yes` none of them."""
+    imported = imports_of(QUICK["new --yes"][0], made)
+    assert "wizard.render.plan" in imported
+    readers = {"wizard.interview.sniff", "wizard.interview.shape", "wizard.datafiles"}
+    assert readers & imported == set()

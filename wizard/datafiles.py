@@ -25,9 +25,8 @@ import json
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from wizard.errors import WizardError
 
@@ -46,8 +45,7 @@ class Malformed:
 Item = tuple[int, "dict[str, Any] | Malformed"]
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     max_record: int  # bytes of one record (a line, an array element, a Parquet row group/64)
     budget: int  # no record starts after this many bytes were read
 

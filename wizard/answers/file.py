@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from wizard import AXOLOTL_TARGET_VERSION, __version__
 from wizard.answers.answer_keys import generic_key
@@ -50,8 +50,7 @@ END_KEY = "complete"
 SECTIONS = ("model", "datasets", "method", "hardware", "training", "distributed")
 
 
-@dataclass(frozen=True)
-class PresetRef:
+class PresetRef(NamedTuple):
     name: str
     sha256: str
 
@@ -92,8 +91,7 @@ def answers_text(doc: AnswersDocument, path_for: PathMapper = keep_path) -> str:
     return "\n".join(header) + "\n" + dump_yaml(body)
 
 
-@dataclass
-class LoadedAnswers:
+class LoadedAnswers(NamedTuple):
     layer: Layer
     preset: PresetRef | None
 

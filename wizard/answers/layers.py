@@ -18,7 +18,7 @@ from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -59,8 +59,7 @@ GPU_NAME = "hardware.gpu"
 GPU_DESCRIPTION = ("hardware.gpu_memory_gib", "hardware.bf16_supported")
 
 
-@dataclass(frozen=True)
-class MethodSwitch:
+class MethodSwitch(NamedTuple):
     """`key` = `value` came from `layer`, written for method `was`; the run is now `now`."""
 
     key: str

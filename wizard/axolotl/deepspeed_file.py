@@ -11,18 +11,16 @@ them) is known by name: its JSON is bundled (`shipped_deepspeed`).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, NamedTuple
 
 from wizard.errors import WizardError
 from wizard.yamlio import non_finite_paths, parse_json, read_text_file
 
 
-@dataclass(frozen=True)
-class DeepSpeedJson:
+class DeepSpeedJson(NamedTuple):
     path: Path
     text: str
     data: dict[str, Any]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from wizard.errors import WizardError
 
@@ -72,8 +72,7 @@ def choose_version(requested: str | None = None) -> str:
     return installed if installed in versions else versions[-1]
 
 
-@dataclass(frozen=True)
-class PluginInfo:
+class PluginInfo(NamedTuple):
     name: str
     keys: frozenset[str]
     schema: JsonSchema | None

@@ -8,7 +8,8 @@ run fits (or shows how close the combination of all of them gets).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from wizard.estimate.core import Advice, Estimate, compose
 from wizard.estimate.terms import optimizer_info
@@ -109,8 +110,7 @@ CHANGES: list[Change] = [
 ]
 
 
-@dataclass(frozen=True)
-class HostLimit:
+class HostLimit(NamedTuple):
     """The CPU RAM of one node (None: unknown) and the nodes of the run: a change that offloads
     more than the host holds does not make the run fit."""
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from wizard.estimate.workload import Workload
 from wizard.yamlio import package_data
@@ -22,8 +21,7 @@ MAX_DISTANCE = 1.6
 NEAREST = 3
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(NamedTuple):
     """One reference row: where it comes from, the run's shape and the estimator's error."""
 
     row: str
@@ -36,8 +34,7 @@ class Checked:
     error: float
 
 
-@dataclass(frozen=True)
-class Confidence:
+class Confidence(NamedTuple):
     rows: tuple[Checked, ...]
 
     @property

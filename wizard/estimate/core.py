@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from wizard.estimate.activations import activation_peak
 from wizard.estimate.confidence import Confidence
@@ -37,8 +37,7 @@ TIGHT_SHARE = 0.90
 CPU_PER_PROCESS_GIB = 3.0
 
 
-@dataclass(frozen=True)
-class Advice:
+class Advice(NamedTuple):
     """One change that lowers the peak, with the estimate it would give."""
 
     change: str

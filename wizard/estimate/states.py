@@ -8,7 +8,7 @@ fp32 gradient partition, split across GPUs by stage - the same accounting as Dee
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, replace
+from typing import NamedTuple
 
 from wizard.estimate.terms import (
     lora_linears,
@@ -26,8 +26,7 @@ FP32 = 4
 PAGED_MIN_NUMEL = 100_000
 
 
-@dataclass(frozen=True)
-class States:
+class States(NamedTuple):
     """Bytes on one GPU (and on the CPU, all ranks of the node together)."""
 
     grads_full: float  # every gradient of one step, live at the end of backward
@@ -58,7 +57,7 @@ def model_states(arch: ModelArch, spec: Workload) -> States:
     states = _tensor_split(_model_states(arch, spec), spec.tensor_parallel)
     if not optimizer_info(spec.optimizer)[0].paged:
         return states
-    return replace(states, paged=states.optimizer * paged_share(arch, spec))
+    return states._replace(paged=states.optimizer * paged_share(arch, spec))
 
 
 def _tensor_split(states: States, tp: int) -> States:
@@ -66,7 +65,7 @@ def _tensor_split(states: States, tp: int) -> States:
     states and master copy (on the GPU or offloaded)."""
     if tp == 1:
         return states
-    return States(*(value / tp for value in astuple(states)))
+    return States(*(value / tp for value in states))
 
 
 def paged_share(arch: ModelArch, spec: Workload) -> float:

@@ -7,7 +7,7 @@ tested against a hand calculation.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from wizard.errors import WizardError
 from wizard.estimate.workload import Workload
@@ -24,8 +24,7 @@ from wizard.models import (
 from wizard.models.linears import Linear
 
 
-@dataclass(frozen=True)
-class Optimizer:
+class Optimizer(NamedTuple):
     """Per trainable parameter: how many state tensors, and bytes per state element.
 
     `state_bytes` None means "the parameter's own dtype" (torch optimizers); bitsandbytes and

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from wizard.yamlio import package_data
 
@@ -31,8 +30,7 @@ class UnknownGpu(ValueError):
     """A GPU name no row matches, with the closest names (the spec shows it in one line)."""
 
 
-@dataclass(frozen=True)
-class GpuFacts:
+class GpuFacts(NamedTuple):
     name: str
     memory_gib: float
     arch: str  # sm_80

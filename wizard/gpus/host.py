@@ -4,13 +4,12 @@ process live there, so a plan only fits when the host holds them too."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from wizard.gpus.catalog import GpuFacts, unnamed_host_ram
 
 
-@dataclass(frozen=True)
-class HostRam:
+class HostRam(NamedTuple):
     gib: float
     source: str  # "answered", or the machine the default is read from
 

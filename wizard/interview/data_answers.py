@@ -8,18 +8,16 @@ out minutes into tokenizing, or train on empty turns).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from wizard.answers.layers import Answers, Layer, LayerKind
 from wizard.axolotl.paths import is_local_path
 from wizard.errors import WizardError
-from wizard.interview.shape import OBJECTIVE_OF, Proposal
-from wizard.interview.sniff import SUFFIX_FORMATS, sniff
 from wizard.runspec import DatasetSpec, RunSpec
 
 if TYPE_CHECKING:
+    from wizard.interview.shape import Proposal
     from wizard.preview.report import Preview
 
 DATA_LAYER = "the data files"
@@ -37,10 +35,11 @@ def with_data_proposals(answers: Answers, cwd: Path) -> Answers:
         if prefix + "format" in merged or not isinstance(path_text, str):
             continue
         path = cwd / Path(path_text).expanduser()
-        if not is_local_path(path_text) or not path.is_file():
+        if not is_local_path(path_text) or not _readable_here(path):
             continue
-        if path.suffix.lower() not in SUFFIX_FORMATS:
-            continue
+        from wizard.interview.shape import OBJECTIVE_OF
+        from wizard.interview.sniff import sniff
+
         proposal = sniff(path).proposal
         if proposal is None:
             continue
@@ -54,6 +53,16 @@ def with_data_proposals(answers: Answers, cwd: Path) -> Answers:
     return Answers([Layer(DATA_LAYER, values, kind=LayerKind.DATA), *answers.layers])
 
 
+def _readable_here(path: Path) -> bool:
+    """A local file of a format `sniff` reads. The readers are imported only once there is a
+    file to read: `new --yes` with a Hub dataset, or a file not there yet, needs none of them."""
+    if not path.is_file():
+        return False
+    from wizard.interview.sniff import SUFFIX_FORMATS
+
+    return path.suffix.lower() in SUFFIX_FORMATS
+
+
 def _dataset_indices(merged: dict[str, Any]) -> list[int]:
     found = {k.split(".")[1] for k in merged if k.startswith("datasets.")}
     return sorted(int(i) for i in found if i.isdigit())
@@ -61,6 +70,8 @@ def _dataset_indices(merged: dict[str, Any]) -> list[int]:
 
 def expected_shape(dataset: DatasetSpec) -> Proposal:
     """The record shape the answers say the file has."""
+    from wizard.interview.shape import Proposal
+
     if dataset.format == "chat_template":
         mapping = {"field_messages": dataset.field_messages, "role_key": dataset.role_key,
                    "content_key": dataset.content_key}  # fmt: skip
@@ -81,9 +92,9 @@ def check_dataset_files(spec: RunSpec, cwd: Path) -> list[str]:
             warnings.append(f"datasets.{index}: {dataset.path} is not a regular file (a pipe, "
                             "socket or device); training cannot read it")  # fmt: skip
             continue
-        if not (is_local_path(dataset.path) and path.is_file()):
+        if not is_local_path(dataset.path) or not path.is_file():
             continue  # a Hub id, or a file `check` and preflight report as missing
-        if path.suffix.lower() not in SUFFIX_FORMATS or dataset.format == "axolotl":
+        if not _readable_here(path) or dataset.format == "axolotl":
             continue
         if dataset.axolotl:
             continue  # its raw keys (an imported entry's) may read the records another way
@@ -94,6 +105,8 @@ def check_dataset_files(spec: RunSpec, cwd: Path) -> list[str]:
 
 
 def _check_one(index: int, dataset: DatasetSpec, path: Path) -> str | None:
+    from wizard.interview.sniff import sniff
+
     expected = expected_shape(dataset)
     report = sniff(path, expected=expected)
     where = f"datasets.{index}: {dataset.path}"
@@ -131,8 +144,7 @@ def _fix_hint(index: int, found: Proposal | None) -> str:
 FEW_STEPS = 10
 
 
-@dataclass(frozen=True)
-class EpochSteps:
+class EpochSteps(NamedTuple):
     """How many optimizer steps an epoch of the local data makes, and whether that is a guess."""
 
     records: int
@@ -177,9 +189,7 @@ def epoch_steps(spec: RunSpec, cwd: Path, preview: Preview | None = None) -> Epo
     records, estimated = 0, False
     for dataset in spec.datasets:
         path = cwd / Path(dataset.path).expanduser()
-        if not is_local_path(dataset.path) or not path.is_file():
-            return None
-        if path.suffix.lower() not in SUFFIX_FORMATS:
+        if not is_local_path(dataset.path) or not _readable_here(path):
             return None
         counted = _record_count(path)
         if counted is None:
@@ -216,6 +226,8 @@ def _tokenized_steps(spec: RunSpec, preview: Preview) -> EpochSteps | None:
 
 
 def _record_count(path: Path) -> tuple[int, bool] | None:
+    from wizard.interview.sniff import sniff
+
     try:
         report = sniff(path)
     except WizardError:

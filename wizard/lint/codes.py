@@ -8,8 +8,7 @@ A new rule's code gets its row here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from wizard.lint.findings import Severity
 
@@ -24,8 +23,7 @@ AREAS: Final[dict[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Code:
+class Code(NamedTuple):
     area: str
     severities: tuple[Severity, ...]
     summary: str

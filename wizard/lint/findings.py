@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Severity = Literal["error", "warning", "hint"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "hint")
@@ -24,8 +24,7 @@ def dotted(path: KeyPath) -> str:
     return out
 
 
-@dataclass(frozen=True)
-class Rename:
+class Rename(NamedTuple):
     """A mechanical fix `check --fix` can apply: rename the key at `path` to `new_key`."""
 
     path: KeyPath
@@ -34,8 +33,7 @@ class Rename:
     new_value: str | None = None
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One problem. `fix` says in words what to do; `rename` is set when --fix can do it."""
 
     severity: Severity
@@ -60,7 +58,7 @@ class Finding:
         return ":".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = self._asdict()
         out["key"] = dotted(self.key) if self.key else None
         out["rename"] = (
             {

@@ -8,16 +8,14 @@ lists the dataset `type:` names Axolotl has a loader for. Read with importlib.re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from wizard.yamlio import package_data
 
 
-@dataclass(frozen=True)
-class Validator:
+class Validator(NamedTuple):
     id: str
     where: str
     kind: str
@@ -26,11 +24,10 @@ class Validator:
     left_out: str | None = None
 
 
-@dataclass(frozen=True)
-class Inventory:
+class Inventory(NamedTuple):
     version: str
     validators: tuple[Validator, ...] = ()
-    dataset_types: tuple[str, ...] = field(default=())
+    dataset_types: tuple[str, ...] = ()
 
 
 def inventory_name(version: str) -> str:

@@ -9,7 +9,7 @@ silently resolves to the last one, are recorded too: that is a mistake Axolotl n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -17,8 +17,7 @@ from wizard.lint.findings import KeyPath
 from wizard.yamlio import SAFE_LOADER, check_shape, syntax_error
 
 
-@dataclass(frozen=True)
-class Pos:
+class Pos(NamedTuple):
     line: int
     col: int
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from wizard.yamlio import package_data
 
@@ -39,8 +39,7 @@ class Linear:
         return self.count * (self.fan_in * self.fan_out + (self.fan_out if self.bias else 0))
 
 
-@dataclass(frozen=True)
-class Family:
+class Family(NamedTuple):
     name: str
     spec: Mapping[str, Any]
 

@@ -8,8 +8,8 @@ and presets are made of answers (answers/ stays below presets).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from wizard.answers.file import PresetRef, load_answers_file
 from wizard.answers.layers import Answers, Layer
@@ -28,8 +28,7 @@ from wizard.terminal import warn
 Warn = Callable[[str], None]
 
 
-@dataclass
-class PresetStart:
+class PresetStart(NamedTuple):
     """What a preset contributes: its chain's layers, the answers it locks, and its reference."""
 
     layers: list[Layer]

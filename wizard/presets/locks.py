@@ -15,8 +15,7 @@ The locked values are then added as a top layer named `locked by preset …`, so
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from wizard.answers.answer_keys import NO_DEFAULT, answer_default, generic_key, known_keys
 from wizard.answers.file import PATH_ANSWERS
@@ -31,8 +30,7 @@ UNLOCK_HINT = "pass --unlock to change an answer the preset locks, or drop the c
 _MISSING = object()
 
 
-@dataclass(frozen=True)
-class Lock:
+class Lock(NamedTuple):
     key: str
     value: Any
     preset: str  # the qualified name of the preset that locks it

@@ -17,10 +17,9 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -84,8 +83,7 @@ class PresetFile(BaseModel):
         return None if value is None else check_specifier(value)
 
 
-@dataclass(frozen=True)
-class Preset:
+class Preset(NamedTuple):
     source: str
     path: Path
     data: PresetFile
@@ -243,8 +241,7 @@ def chain_of(preset: Preset, folders: Folders | None = None) -> list[Preset]:
     return Resolver(folders).chain_of(preset)
 
 
-@dataclass(frozen=True)
-class _Resolved:
+class _Resolved(NamedTuple):
     chain: tuple[Preset, ...]  # root first, each preset once
     deepest: tuple[Preset, ...]  # the longest line of `extends` up from the preset, itself first
 

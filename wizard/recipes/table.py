@@ -7,16 +7,14 @@ wizard types one of these numbers. Pure and light: no Pydantic, so `check` can r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from wizard.gpus.catalog import capability_of
 from wizard.yamlio import package_data
 
 
-@dataclass(frozen=True)
-class TrainingRecipe:
+class TrainingRecipe(NamedTuple):
     """The defaults of one objective x method, and the span its sources use."""
 
     objective: str
@@ -40,8 +38,7 @@ class TrainingRecipe:
         return low <= rate <= high
 
 
-@dataclass(frozen=True)
-class ArchRecipe:
+class ArchRecipe(NamedTuple):
     """Precision, attention and packing from one GPU architecture on."""
 
     first: tuple[int, int]

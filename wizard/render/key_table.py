@@ -14,8 +14,7 @@ An answer left unset (None) writes nothing: Axolotl's own default then holds.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from pydantic import BaseModel
 
@@ -28,8 +27,7 @@ SpecText = Callable[[RunSpec], str]
 SpecTest = Callable[[RunSpec], bool]
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """`answer` is written as `key` in the config's `group`. A "same" row writes the answer's
     value (or `value(spec)`, when the run resolves it: a recipe's default, an opinion); a
     "composite" row is written by the renderer's function of the same answer."""

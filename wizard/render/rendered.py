@@ -4,11 +4,10 @@ is written from (or marked as the wizard's own choice)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass
-class Entry:
+class Entry(NamedTuple):
     key: str
     value: Any
     comment: str = ""
@@ -32,8 +31,7 @@ class Group:
         self.entries.append(Entry(key, value, comment, answer, opinion))
 
 
-@dataclass
-class RenderedConfig:
+class RenderedConfig(NamedTuple):
     groups: list[Group]
 
     def as_dict(self) -> dict[str, Any]:

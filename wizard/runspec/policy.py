@@ -8,14 +8,12 @@ answer's text, so what an import leaves alone is decided once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Defaults = Literal["wizard", "axolotl"]
 
 
-@dataclass(frozen=True)
-class DefaultsPolicy:
+class DefaultsPolicy(NamedTuple):
     defaults: Defaults
 
     @property
