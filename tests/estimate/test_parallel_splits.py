@@ -68,7 +68,7 @@ def test_fsdp_shards_over_dp_shard_times_cp_and_hsdp_replicas_hold_a_copy_each()
     the GPUs of one replica: 8 GPUs are 8 shards; with dp_replicate 2 each replica's 4; with tp 2
     as well, 2 shards of half of every layer, so 1/4."""
     fsdp = replace(FULL, fsdp=True, zero_stage=3)
-    per_param = {name: value / PSI for name, value in vars(model_states(L8, fsdp)).items()}
+    per_param = {name: value / PSI for name, value in model_states(L8, fsdp)._asdict().items()}
     assert per_param["optimizer"] == pytest.approx(8 / 8)
     hsdp = model_states(L8, replace(fsdp, dp_replicate=2))
     assert hsdp.optimizer == pytest.approx(8 * PSI / 4)

@@ -227,7 +227,7 @@ def test_a_runs_loss_curve_opens(page: Any) -> None:
     settle(page)
     assert page.get_attribute("#loss-curve svg", "data-points") == "40"
     memory = page.inner_text("#run-memory")
-    assert "13.10 (estimate 12.40, -5%)" in memory
+    assert "13.1 (estimate 12.4, -5%)" in memory
     assert "training finished" in page.inner_text("#run-log")
     shoot(page, "runs")
 

@@ -36,7 +36,7 @@ class Env:
     cwd: Path = field(default_factory=Path.cwd)
 
     @classmethod
-    def for_gpu(cls, arch: str, n_gpu: int = 1, n_node: int = 1, **kw: Any) -> Env:
+    def for_gpu(cls, arch: str, n_gpu: int | None = 1, n_node: int = 1, **kw: Any) -> Env:
         """Capabilities of an NVIDIA GPU from its arch, e.g. `sm_90`, as Axolotl reports them
         (axolotl/cli/config.py gpu_capabilities): bf16 and tf32 from Ampere (sm_80) on, fp8
         from Hopper (sm_90) on."""

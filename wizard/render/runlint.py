@@ -33,7 +33,9 @@ def training_env(spec: RunSpec, run_dir: Path) -> Env:
     if hardware.accelerator == "cpu":
         return Env.for_cpu(n_node=hardware.nodes, cwd=run_dir)
     # GRPO's vLLM server keeps GPUs of the main node to itself; its trainers see the rest.
-    trainers = max(1, hardware.gpus_per_node - getattr(spec.objective, "generation_gpus", 0))
+    # An import's GPU count is the launch's to give: rules about it wait until then.
+    given = hardware.gpus_per_node - getattr(spec.objective, "generation_gpus", 0)
+    trainers = max(1, given) if spec.gpus_named else None
     facts = hardware.facts
     if facts is not None:
         return Env.for_gpu(facts.arch, n_gpu=trainers, n_node=hardware.nodes, cwd=run_dir)

@@ -142,6 +142,12 @@ class RunSpec(StrictModel):
         return max(1, self.hardware.world_size - generation)
 
     @property
+    def gpus_named(self) -> bool:
+        """Whether the answers say how many GPUs train: an import names none unless told (the
+        launch gives them), so rules about the GPU count wait for the launch."""
+        return self.policy.hardware_known or "hardware" in self.model_fields_set
+
+    @property
     def data_parallel_ranks(self) -> int:
         """The training processes that each take their own micro batch: context and tensor
         parallel groups share one (Axolotl's effective world size)."""
@@ -170,8 +176,7 @@ class RunSpec(StrictModel):
 def _one_process(spec: RunSpec) -> bool:
     """One training process, as far as the answers say: an import names no GPUs (they are
     the launch's to give), so it is not taken for one."""
-    unknown = not spec.policy.hardware_known and "hardware" not in spec.model_fields_set
-    return spec.hardware.world_size == 1 and not unknown
+    return spec.hardware.world_size == 1 and spec.gpus_named
 
 
 def _deepspeed_rule(spec: RunSpec) -> None:
