@@ -45,8 +45,10 @@ def test_the_readme_keeps_the_two_first_commands() -> None:
     README's test command."""
     text = README.read_text(encoding="utf-8")
     assert "pip install -e '.[train]' torch==2.13.0 && axolotl-wizard demo" in text
-    assert "pip install -e '.[train,test]' torch==2.13.0 && python -m pytest\n" in text
-    assert "\npython -m pytest -q -ra\n" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    workers = "-n 2 --dist loadfile"
+    assert f"pip install -e '.[train,test]' torch==2.13.0 && python -m pytest {workers}\n" in text
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert f"\npython -m pytest -q -ra {workers}\n" in ci
 
 
 def test_every_page_of_the_manual_is_in_its_table_of_contents() -> None:
