@@ -11,11 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,9 +70,6 @@ STAGES = (
 ALPACA_PROMPT = "Reverse the order of the words.\n\n### Input:\nchair ocean apple"
 CHAT_PROMPT = "Reverse the order of the words: chair ocean apple"
 STEP_LINES = 10  # loss lines, however many steps (and the first and the last)
-_LOSS = re.compile(r"'loss': '?([0-9.]+)")
-_TRAIN_LOSS = re.compile(r"'train_loss': '?([0-9.]+)")
-_STEP = re.compile(r"(\d+)/(\d+) \[")
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -85,6 +81,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from wizard.launch.measure import logging_steps
     from wizard.launch.session import prepare, start
     from wizard.launch.target import LaunchOptions
 
@@ -108,9 +105,8 @@ def run(args: argparse.Namespace) -> int:
         first = prepared.preflight.errors[0]
         raise WizardError(f"preflight: {first.message}", first.hint)
     _say(f"      {LOADING}")
-    progress = Progress()
-    outcome = start(prepared, progress.feed)
-    progress.finish()
+    progress = Progress(logging_steps(prepared.target.config))
+    outcome = start(prepared, None, watch=progress.watch)
     if outcome.ended.stopped_by is not None:
         raise Stopped(f"the demo was {outcome.word}; what it made so far is in {root}/",
                       f"run `axolotl-wizard demo {root}` again to start a fresh run")  # fmt: skip
@@ -207,44 +203,34 @@ def objective_sets(sets: list[str]) -> list[str]:
             "data.chat_template=chatml", *extra]  # fmt: skip
 
 
-@dataclass
 class Progress:
-    """Turns Axolotl's log into a line per stage and about ten lines of loss."""
+    """Turns Axolotl's log into a line per stage and about ten lines of loss. The figures are
+    read by `launch`'s own reader of Axolotl's output (runs/watch.py), which the session also
+    records in the manifest."""
 
-    losses: list[float] = field(default_factory=list)
-    train_loss: float | None = None
-    steps: int = 0
-    total: int | None = None
-    shown_stages: set[str] = field(default_factory=set)
-    pending: str = ""
-    started: float = field(default_factory=time.monotonic)
+    def __init__(self, logging_steps: int | None) -> None:
+        from wizard.runs.watch import Watch
 
-    def feed(self, text: str) -> None:
-        *lines, self.pending = (self.pending + text).replace("\r", "\n").split("\n")
-        for line in lines:
-            self._line(line)
+        self.watch = Watch(listener=self._segment, logging_steps=logging_steps)
+        self.shown_stages: set[str] = set()
 
-    def finish(self) -> None:
-        self._line(self.pending)
-        self.pending = ""
+    @property
+    def losses(self) -> list[float]:
+        return [point.loss for point in self.watch.curve]
 
-    def _line(self, line: str) -> None:
+    def _segment(self, segment: str, trained: bool) -> None:
         for marker, words in STAGES:
-            if marker in line and words not in self.shown_stages:
+            if marker in segment and words not in self.shown_stages:
                 self.shown_stages.add(words)
-                _say(f"      {words}… ({time.monotonic() - self.started:.0f} s)")
-        if step := _STEP.search(line):
-            self.steps, self.total = int(step.group(1)), int(step.group(2))
-        if found := _TRAIN_LOSS.search(line):
-            self.train_loss = float(found.group(1))
-        elif found := _LOSS.search(line):
-            self.losses.append(float(found.group(1)))
-            self._show_step(len(self.losses))
+                _say(f"      {words}… ({self.watch.elapsed_s:.0f} s)")
+        if trained:
+            self._show_step(self.watch.curve[-1].step)
 
     def _show_step(self, step: int) -> None:
-        every = max(1, -(-(self.total or 0) // STEP_LINES))  # rounded up: at most ten lines
-        if step == 1 or step % every == 0 or step == self.total:
-            _say(f"      step {step}/{self.total or '?'}  loss {self.losses[-1]:.3f}")
+        total = self.watch.total
+        every = max(1, -(-(total or 0) // STEP_LINES))  # rounded up: at most ten lines
+        if step == 1 or step % every == 0 or step == total:
+            _say(f"      step {step}/{total or '?'}  loss {self.losses[-1]:.3f}")
 
 
 @dataclass(frozen=True)
