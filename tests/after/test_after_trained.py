@@ -110,6 +110,23 @@ def test_chat_prompt_answers_with_the_trained_adapter(trained: tuple[Path, str])
     assert answer in (folder / "output.log").read_text()  # the model's words, not ours
 
 
+def test_chat_loads_a_deepspeed_run_in_one_process(trained: tuple[Path, str]) -> None:
+    """A run trained with DeepSpeed (or FSDP, or parallel sizes) names it in its config; the
+    answer runs in one process, where Axolotl would still set DeepSpeed up and fail initialising
+    torch.distributed (it did: MASTER_ADDR expected, but not set). The command clears them."""
+    run_dir, _ = trained
+    copy = run_dir.with_name("lora-deepspeed")
+    shutil.copytree(run_dir, copy, symlinks=True)
+    (copy / "zero3.json").write_text(json.dumps({"zero_optimization": {"stage": 3}}))
+    with (copy / "axolotl.yml").open("a") as config:
+        config.write("deepspeed: zero3.json\n")
+    done = run_wizard("chat", str(copy), "--prompt", PROMPT, timeout=STEP_TIMEOUT)
+    assert done.returncode == 0, tail(done)
+    (record,) = records(copy, "chat")[-1:]
+    assert "--deepspeed=None" in record["argv"]  # type: ignore[operator]
+    assert "--fsdp_config=None" not in record["argv"]  # type: ignore[operator]
+
+
 def test_evaluate_prints_the_eval_loss(trained: tuple[Path, str]) -> None:
     run_dir, _ = trained
     done = run_wizard("evaluate", str(run_dir), timeout=STEP_TIMEOUT)

@@ -26,11 +26,22 @@ _MARKUP = re.compile(r"<\|?/?[A-Za-z_][\w.]*\|?>|\[/?INST\]")
 _OPENING = re.compile(r"^\s*(?:### Response:|assistant\b|model\b)?\s*")
 
 
+# What spreads a training over several processes. Inference and evaluate run in one, where
+# Axolotl's config loading would still set them up (a DeepSpeed run's child fails initialising
+# torch.distributed): cleared as Axolotl's own merge-lora clears them (cli/merge_lora.py).
+# Axolotl's CLI reads its overrides with fire, which reads `None` as Python's None.
+SEVERAL_PROCESSES = (K.DEEPSPEED, K.FSDP, K.FSDP_CONFIG, K.CONTEXT_PARALLEL_SIZE,
+                     K.TENSOR_PARALLEL_SIZE, K.DP_SHARD_SIZE, K.DP_REPLICATE_SIZE)  # fmt: skip
+
+
 def model_overrides(trained: Trained) -> list[str]:
-    """What the command loads: the base model with the trained adapter, or the trained model."""
+    """What the command loads, in one process: the base model with the trained adapter, or the
+    trained model."""
+    config = trained.target.config
+    one_process = [f"--{key}=None" for key in SEVERAL_PROCESSES if config.value(key) is not None]
     if trained.adapter is not None:
-        return [f"--lora_model_dir={trained.output_arg}"]
-    return [f"--base_model={trained.output_arg}"]
+        return [f"--lora_model_dir={trained.output_arg}", *one_process]
+    return [f"--base_model={trained.output_arg}", *one_process]
 
 
 def merge_command(python: str, trained: Trained, into: str) -> LaunchCommand:
