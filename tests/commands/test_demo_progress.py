@@ -15,18 +15,19 @@ def _log(steps: int, losses: list[float]) -> str:
         "Loading weights:   0%|          | 0/21 [00:00<?, ?it/s]",
         "[2026-01-01 00:00:02,000] [INFO] [axolotl.train] Starting trainer...",
     ]
-    for step, loss in enumerate(losses, 1):
-        lines.append(f" {step}/{steps} [00:01<00:01]   {{'loss': '{loss}', 'grad_norm': '1'}}")
+    for step, loss in enumerate(losses, 1):  # tqdm's bar, then the Trainer's log on its line
+        bar = f"{step * 100 // steps:3d}%|#         | {step}/{steps} [00:01<00:01,  1.00it/s]"
+        lines.append(f"{bar}{{'loss': '{loss}', 'grad_norm': '1'}}")
     lines.append("{'train_runtime': '1.5', 'train_loss': '4.2'}")
     return "\r".join(lines) + "\n"
 
 
 def test_a_line_per_stage_and_about_ten_lines_of_loss(capsys: pytest.CaptureFixture[str]) -> None:
-    progress = Progress()
+    progress = Progress(logging_steps=None)
     text = _log(48, [6.0 - step / 10 for step in range(48)])
     for start in range(0, len(text), 7):  # the child's output comes in arbitrary pieces
-        progress.feed(text[start : start + 7])
-    progress.finish()
+        progress.watch.feed(text[start : start + 7])
+    progress.watch.finish()
     out = capsys.readouterr().out
     stages = [
         "Axolotl loaded; checking the config",
@@ -39,7 +40,7 @@ def test_a_line_per_stage_and_about_ten_lines_of_loss(capsys: pytest.CaptureFixt
     ]
     steps = [line.split()[1] for line in out.splitlines() if "step" in line]
     assert steps == ["1/48", *[f"{n}/48" for n in range(5, 48, 5)], "48/48"]
-    assert len(progress.losses) == 48 and progress.train_loss == 4.2
+    assert len(progress.losses) == 48 and progress.watch.train_loss == 4.2
 
 
 def test_the_loss_figure_is_the_mean_of_the_first_and_last_quarter() -> None:
