@@ -16,6 +16,7 @@ from tiny_fixtures import CONVERSATIONS, launch, new_run, tail, tiny_root, works
 from wizard.launch.checks import Problem
 from wizard.launch.session import prepare
 from wizard.launch.target import LaunchOptions
+from wizard.preview import tokenized
 from wizard.tiny import alpaca_records, write_dataset
 
 __all__ = ["tiny_root"]
@@ -75,13 +76,17 @@ def test_warnings_are_printed_and_the_launch_goes_on(tiny_root: Path, tmp_path: 
     assert problems[0].hint
 
 
-def test_no_data_checks_and_a_dry_run_start_no_child(chat_run: Path) -> None:
+def test_no_data_checks_and_a_dry_run_start_no_child(
+    chat_run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The chat run's error stays unseen: the escape hatch, and a dry run (often for another
-    machine), skip the checks; neither takes the seconds of a child that imports Axolotl."""
+    machine), skip the checks; neither starts the child that imports Axolotl (counted, not
+    timed)."""
+    children: list[object] = []
+    monkeypatch.setattr(tokenized, "run_axolotl_child", lambda *a, **k: children.append(a))
     for options in ({"data_checks": False}, {"dry_run": True}):
-        started = time.monotonic()
         assert [p for p in preflight(chat_run, **options) if p.severity == "error"] == []
-        assert time.monotonic() - started < 5, options
+        assert children == [], options
 
 
 def test_one_line_says_where_the_checks_cannot_run(tiny_root: Path, tmp_path: Path) -> None:
