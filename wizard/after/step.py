@@ -15,9 +15,9 @@ from types import FrameType
 from wizard.after.trained import Trained
 from wizard.errors import Stopped, WizardError
 from wizard.launch.checks import Preflight
-from wizard.launch.child import Ended, TextSink, child_env, failure_cause, new_file, run_child
+from wizard.launch.child import Ended, TextSink, child_env, new_file, run_child
 from wizard.launch.command import LaunchCommand
-from wizard.launch.lock import LaunchLocks, hold_launch
+from wizard.launch.lock import hold_launch
 from wizard.launch.manifest import (
     MANIFEST_FILENAME,
     ManifestData,
@@ -26,7 +26,7 @@ from wizard.launch.manifest import (
     record_outcome,
     write_manifest,
 )
-from wizard.launch.session import Outcome
+from wizard.launch.session import Outcome, let_go
 
 INTERACTIVE_LOG = b"(an interactive session on the terminal: the conversation is not recorded)\n"
 
@@ -66,17 +66,11 @@ def run_step(trained: Trained, pre: Preflight, step: Step, echo: TextSink | None
             ended = run_on_terminal(command, trained.run_dir, manifest.log)
         else:
             ended = run_child(command, trained.run_dir, manifest.log, echo)
-        failed = ended.code != 0 and ended.stopped_by is None
-        outcome = Outcome(ended.exit_code, failure_cause(ended.tail) if failed else None, ended)
+        outcome = Outcome.of(ended)
         record_outcome(manifest, outcome.word, outcome.exit_code)
     finally:
-        _let_go(locks)
+        let_go(locks)
     return Ran(outcome, manifest)
-
-
-def _let_go(locks: LaunchLocks | None) -> None:
-    if locks is not None:
-        locks.release()
 
 
 def require_success(ran: Ran, doing: str) -> None:

@@ -223,7 +223,8 @@ def _start_watched(prepared: Prepared, args: argparse.Namespace) -> Outcome:
     figure = planned.figure if planned else None
     display = LiveDisplay(sys.stdout, sys.stdout.isatty(), figure,
                           logging_steps(prepared.target.config))  # fmt: skip
-    outcome = start(prepared, None, watch=display.watch, calibrate=args.calibration)
+    outcome = start(prepared, None, watch=display.watch, calibrate=args.calibration,
+                    planned=planned)  # fmt: skip
     display.close()
     if outcome.measured is not None:
         print(measured_line(outcome.measured, display.estimate), flush=True)

@@ -77,15 +77,17 @@ def gpu_of(layout: Layout, here: bool) -> tuple[str | None, int]:
 
 
 def record_measurements(target: Target, layout: Layout, launch: Path, watch: Watch,
-                        calibrate: bool, here: bool = True) -> Measured | None:  # fmt: skip
+                        calibrate: bool, here: bool = True,
+                        planned: LaunchEstimate | None = None) -> Measured | None:  # fmt: skip
     """Into the manifest (and the calibration file): never a reason for the launch to fail; a
-    problem is a warning. `here`: the training ran on this machine (not a Ray or cloud job)."""
+    problem is a warning. `here`: the training ran on this machine (not a Ray or cloud job);
+    `planned`: the launch's estimate, made here when the caller has none."""
     from wizard.runs import calibration
 
     watch.finish()
     gpu, gpus = gpu_of(layout, here)
     measured = watch.measured(gpu, gpus)
-    planned = launch_estimate(target, layout)
+    planned = planned or launch_estimate(target, layout)
     try:
         record_measured(launch, measured, planned.figure if planned else None)
         if calibrate and planned and measured.peak_allocated_gib and not calibration.opted_out():

@@ -32,7 +32,7 @@ from wizard.launch.manifest import (
     record_outcome,
     write_manifest,
 )
-from wizard.launch.measure import logging_steps, record_measurements
+from wizard.launch.measure import LaunchEstimate, logging_steps, record_measurements
 from wizard.launch.outputs import output_dir
 from wizard.launch.preflight import run_preflight
 from wizard.launch.ray_job import check_ray_client, ray_address, ray_cli, ray_command
@@ -98,10 +98,10 @@ def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
         create = create_manifest and not pre.errors  # a launch that will not start leaves nothing
         manifest = plan_manifest_dir(target.run_dir, layout.node_rank, create=create)
     except BaseException:
-        _let_go(locks)
+        let_go(locks)
         raise
     if pre.errors:
-        _let_go(locks)
+        let_go(locks)
         locks = None
     elif locks is not None:
         locks.name_manifest(manifest.path / MANIFEST_FILENAME)
@@ -110,7 +110,7 @@ def prepare(options: LaunchOptions, create_manifest: bool) -> Prepared:
     return prepared
 
 
-def _let_go(locks: LaunchLocks | None) -> None:
+def let_go(locks: LaunchLocks | None) -> None:
     if locks is not None:
         locks.release()
 
@@ -233,6 +233,12 @@ class Outcome:
     ended: Ended
     measured: Measured | None = None  # the figures read from its output (None: not recorded)
 
+    @classmethod
+    def of(cls, ended: Ended) -> Outcome:
+        """How a child that ended went: a failure (not a stop from outside) names its cause."""
+        failed = ended.code != 0 and ended.stopped_by is None
+        return cls(ended.exit_code, failure_cause(ended.tail) if failed else None, ended)
+
     @property
     def word(self) -> str:
         if self.ended.stopped_by is not None:
@@ -246,12 +252,14 @@ def start(
     replace_process: bool = False,
     watch: Watch | None = None,
     calibrate: bool = True,
+    planned: LaunchEstimate | None = None,
 ) -> Outcome:
     """Write the manifest, then run the child; how it ended, also recorded in the manifest.
 
     `echo` receives the child's output as it comes (None: it goes only to the manifest's log).
     `watch` reads the training's figures from it (a live display's, or a silent one): they go
     into the manifest at the end, and into the calibration file unless `calibrate` is False.
+    `planned`: the estimate of this launch when the caller has made it already.
     """
     warnings = [p.message for p in prepared.preflight.problems if p.severity == "warning"]
     data = ManifestData(prepared.command, prepared.layout, prepared.accelerate,
@@ -266,14 +274,13 @@ def start(
         run_dir, manifest = prepared.target.run_dir, prepared.manifest
         with serving(prepared.server, run_dir, manifest.path / SERVER_LOG):
             ended = run_child(prepared.command, run_dir, manifest.log, _tee(watch, echo))
-        failed = ended.code != 0 and ended.stopped_by is None
-        outcome = Outcome(ended.exit_code, failure_cause(ended.tail) if failed else None, ended)
+        outcome = Outcome.of(ended)
         record_outcome(prepared.manifest, outcome.word, outcome.exit_code)
         here = not prepared.preflight.elsewhere  # not a Ray or cloud job's GPUs
         measured = record_measurements(prepared.target, prepared.layout, manifest.path, watch,
-                                       calibrate, here)  # fmt: skip
+                                       calibrate, here, planned)  # fmt: skip
     finally:
-        _let_go(prepared.locks)
+        let_go(prepared.locks)
     return replace(outcome, measured=measured)
 
 
