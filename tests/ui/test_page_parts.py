@@ -176,3 +176,13 @@ def test_save_as_preset_keeps_presets_saves_rules(
     assert "locked:\n- training.learning_rate" in text and "d.jsonl" not in text
     listed = presets_page.listing_rows()
     assert any(row[0].endswith("mine") and row[3] == "my run" for row in listed)
+
+
+def test_every_change_the_estimate_advises_has_answers_on_the_page() -> None:
+    """The page applies the estimate's advice by its wording (ui/memory.py FIXES): a change
+    reworded in estimate/advice.py without its row there would lose its Apply silently."""
+    from wizard.estimate.advice import CHANGES
+    from wizard.ui.memory import fix_answers
+
+    missing = [text for text, _, _ in CHANGES if not fix_answers(text, {"micro": 4, "gpus": 2})]
+    assert missing == []
