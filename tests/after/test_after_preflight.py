@@ -51,6 +51,9 @@ def test_answer_is_what_follows_the_prompt() -> None:
     chatml = f"{RULE}\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nhello<|im_end|>\n"
     assert answer_of(chatml + RULE, "hi") == "hello"
     assert answer_of(INFERENCE_OUTPUT, "something never asked") is None
+    # a model that says the prompt again: all it said is its answer
+    echo = f"{RULE}\n<s>### Instruction:\nadd 4 + 8\n\n### Response:\nadd 4 + 8</s>\n{RULE}"
+    assert answer_of(echo, "add 4 + 8") == "add 4 + 8"
 
 
 def test_the_converter_is_found_by_option_environment_or_path(

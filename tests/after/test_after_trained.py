@@ -96,16 +96,25 @@ print("ok")
     assert done.stdout.strip().endswith("ok"), tail(done)
 
 
+# Axolotl's inference samples (temperature 0.9, no seed): in a rare draw the tiny model ends its
+# turn at once, which `chat` reports as an empty answer (CI drew one). Each draw is a real run.
+DRAWS = 3
+EMPTY = "(an empty answer"
+
+
 def test_chat_prompt_answers_with_the_trained_adapter(trained: tuple[Path, str]) -> None:
     run_dir, _ = trained
-    done = run_wizard("chat", str(run_dir), "--prompt", PROMPT, timeout=STEP_TIMEOUT)
-    assert done.returncode == 0, tail(done)
-    answer = done.stdout.strip().splitlines()[-1]
-    assert answer and not answer.startswith("(an empty answer"), done.stdout
-    (record,) = records(run_dir, "chat")
+    for _ in range(DRAWS):
+        done = run_wizard("chat", str(run_dir), "--prompt", PROMPT, timeout=STEP_TIMEOUT)
+        assert done.returncode == 0, tail(done)
+        answer = done.stdout.strip().splitlines()[-1]
+        if not answer.startswith(EMPTY):
+            break
+    assert answer and not answer.startswith(EMPTY), done.stdout
+    record = records(run_dir, "chat")[-1]
     argv = record["argv"]
     assert "--lora_model_dir=./outputs" in argv and "--prompter=AlpacaPrompter" in argv  # type: ignore[operator]
-    folder = next(p.parent for p in run_dir.glob("launches/*/prompt.txt"))
+    folder = max(p.parent for p in run_dir.glob("launches/*/prompt.txt"))
     assert (folder / "prompt.txt").read_text() == PROMPT
     assert answer in (folder / "output.log").read_text()  # the model's words, not ours
 

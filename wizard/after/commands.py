@@ -96,11 +96,12 @@ def lm_eval_command(python: str, trained: Trained) -> LaunchCommand:
 
 def answer_of(output: str, prompt: str) -> str | None:
     """The model's answer in inference's output: its last part is the whole sequence decoded
-    (prompt, template and answer); the answer is what follows the prompt, markup removed."""
+    (prompt, template and answer); the answer is what follows the prompt's first occurrence
+    (a model may say the prompt again), markup removed."""
     parts = [part.strip("\n") for part in output.split(RULE)]
     decoded = [part for part in parts if prompt.strip() and prompt.strip() in part]
     if not decoded:
         return None
     text = decoded[-1]
-    after = text[text.rfind(prompt.strip()) + len(prompt.strip()) :]
+    after = text[text.find(prompt.strip()) + len(prompt.strip()) :]
     return _OPENING.sub("", _MARKUP.sub("", after)).strip()
