@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import difflib
 import math
+import types
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+)
+from pydantic_core import CoreSchema, core_schema
 
 from wizard.axolotl.schema import load_schema
 
@@ -44,12 +53,69 @@ def _number_text(value: Any) -> Any:
 Real = Annotated[float, BeforeValidator(_number_text)]
 
 
+class Range:
+    """The bounds of a number answer: `Annotated[int | None, Range(ge=1, le=64)]`.
+
+    Pydantic builds the same validator from `Field(ge=1, le=64)`, but through its general
+    annotation machinery, which costs three times as much per field; `new --yes` builds the
+    ~80 bounded answers at every start (bench/bench_new.py). So the bounds go straight into
+    Pydantic's core schema, through its public hook for custom types."""
+
+    __slots__ = ("ge", "gt", "le", "lt")
+
+    def __init__(
+        self, *, ge: float | None = None, gt: float | None = None, le: float | None = None,
+        lt: float | None = None,
+    ) -> None:  # fmt: skip
+        self.ge, self.gt, self.le, self.lt = ge, gt, le, lt
+
+    def __repr__(self) -> str:
+        bounds = {name: getattr(self, name) for name in self.__slots__}
+        return f"Range({', '.join(f'{k}={v}' for k, v in bounds.items() if v is not None)})"
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        union = get_origin(source) in (Union, types.UnionType)
+        options = [arg for arg in get_args(source) if arg is not type(None)] if union else [source]
+        if len(options) != 1:
+            raise TypeError(f"Range bounds a number answer, not {source}")
+        number = self._schema(options[0])
+        return core_schema.nullable_schema(number) if union else number
+
+    def _schema(self, number: Any) -> CoreSchema:
+        ge, gt, le, lt = self.ge, self.gt, self.le, self.lt
+        if number is int:
+            return core_schema.int_schema(
+                strict=True, ge=_whole(ge), gt=_whole(gt), le=_whole(le), lt=_whole(lt)
+            )
+        # `Annotated[Real, Range(…)]` flattens to float with Real's number-text validator first:
+        # the schema here stands for both.
+        if number is float or number == Real:
+            real = core_schema.float_schema(
+                strict=True, allow_inf_nan=False, ge=ge, gt=gt, le=le, lt=lt
+            )
+            return core_schema.no_info_before_validator_function(_number_text, real)
+        raise TypeError(f"Range bounds int or Real answers, not {number}")
+
+
 class StrictModel(BaseModel):
     # strict: an answer of the wrong type is an error, never silently converted (`--set
     # training.micro_batch_size=true` must not become 1).
     model_config = ConfigDict(
         extra="forbid", strict=True, allow_inf_nan=False, validate_assignment=False, frozen=False
     )
+
+
+def _whole(bound: float | None) -> int | None:
+    return None if bound is None else int(bound)
+
+
+def defaults_of(model: type[BaseModel]) -> Any:
+    """The field of a part of the answers that may be left out: then it holds its defaults. The
+    factory is a plain function, not the model class: Pydantic reads a factory's signature, and
+    a model's signature is generated from all its fields (7 M instructions of `new --yes`)."""
+    return Field(default_factory=lambda: model())
 
 
 @dataclass(frozen=True)

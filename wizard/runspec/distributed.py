@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from wizard.axolotl.deepspeed_file import shipped_paths
-from wizard.runspec.base import AnswerConflict, StrictModel, axolotl_name
+from wizard.runspec.base import AnswerConflict, Range, StrictModel, axolotl_name, defaults_of
 
 
 class FsdpSpec(StrictModel):
@@ -81,31 +81,30 @@ class DistributedSpec(StrictModel):
     fsdp_options: list[str] | None = Field(
         default=None, description="FSDP1's `fsdp:` list (full_shard auto_wrap …), imported as is"
     )
-    fsdp: FsdpSpec = Field(default_factory=FsdpSpec)
-    ddp_timeout: int | None = Field(
-        default=None, ge=1, le=30 * 24 * 3600, description="seconds a rank waits"
+    fsdp: FsdpSpec = defaults_of(FsdpSpec)
+    ddp_timeout: Annotated[int | None, Range(ge=1, le=30 * 24 * 3600)] = Field(
+        default=None, description="seconds a rank waits"
     )
     launcher: Literal["accelerate", "ray"] = Field(default="accelerate", description="ray: use_ray")
     ddp_find_unused_parameters: bool | None = None
-    dp_shard_size: int | None = Field(
-        default=None, ge=1, le=65536, description="GPUs a model is sharded across; none: all"
+    dp_shard_size: Annotated[int | None, Range(ge=1, le=65536)] = Field(
+        default=None, description="GPUs a model is sharded across; none: all"
     )
     # Axolotl's ND parallelism (accelerate's ParallelismConfig): world size = dp_replicate x
     # dp_shard x context_parallel x tensor_parallel. Which mixes Axolotl refuses are lint rules
     # (lint/parallel_rules.py), run on what the answers render.
-    dp_replicate_size: int | None = Field(
-        default=None, ge=1, le=65536,
+    dp_replicate_size: Annotated[int | None, Range(ge=1, le=65536)] = Field(
+        default=None,
         description="HSDP: copies of the model, each sharded over dp_shard_size GPUs; none: 1",
-    )  # fmt: skip
-    context_parallel_size: int | None = Field(
-        default=None, ge=1, le=1024,
+    )
+    context_parallel_size: Annotated[int | None, Range(ge=1, le=1024)] = Field(
+        default=None,
         description="GPUs one sequence is split across (ring attention: flash attention 2 and "
         "the ring-flash-attn package); for sequences one GPU cannot hold; none: 1",
-    )  # fmt: skip
-    tensor_parallel_size: int | None = Field(
-        default=None, ge=1, le=1024,
-        description="GPUs each layer's weights are split across; none: 1",
-    )  # fmt: skip
+    )
+    tensor_parallel_size: Annotated[int | None, Range(ge=1, le=1024)] = Field(
+        default=None, description="GPUs each layer's weights are split across; none: 1"
+    )
 
     @model_validator(mode="after")
     def _offload_fits_stage(self) -> "DistributedSpec":

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, model_validator
 from wizard.gpus.catalog import GpuFacts
 from wizard.gpus.catalog import lookup as lookup_gpu
 from wizard.gpus.host import HostRam, host_ram_of
-from wizard.runspec.base import AnswerConflict, Real, StrictModel
+from wizard.runspec.base import AnswerConflict, Range, Real, StrictModel
 
 Accelerator = Literal["cuda", "cpu"]
 
@@ -33,19 +33,16 @@ class HardwareSpec(StrictModel):
         description="the GPU by name, as nvidia-smi prints it or short (H100, A100-80GB, RTX "
         "4090, T4): its memory, bf16 and the recipe for its architecture follow",
     )
-    gpus_per_node: int = Field(default=1, ge=1, le=64)
-    nodes: int = Field(default=1, ge=1, le=1024)
-    gpu_memory_gib: Real | None = Field(
-        default=None, gt=0, le=1024, description="memory of one GPU; none: the named GPU's"
+    gpus_per_node: Annotated[int, Range(ge=1, le=64)] = 1
+    nodes: Annotated[int, Range(ge=1, le=1024)] = 1
+    gpu_memory_gib: Annotated[Real | None, Range(gt=0, le=1024)] = Field(
+        default=None, description="memory of one GPU; none: the named GPU's"
     )
     bf16_supported: bool | None = Field(
         default=None, description="none: the named GPU's (Ampere and newer); true when unnamed"
     )
-    host_ram_gib: Real | None = Field(
-        default=None,
-        gt=0,
-        le=65536,
-        description="CPU RAM of one node; none: a typical machine with the named GPU",
+    host_ram_gib: Annotated[Real | None, Range(gt=0, le=65536)] = Field(
+        default=None, description="CPU RAM of one node; none: a typical machine with the named GPU"
     )
 
     @model_validator(mode="after")

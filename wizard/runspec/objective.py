@@ -10,7 +10,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import Field, model_validator
 
-from wizard.runspec.base import AnswerConflict, Real, StrictModel
+from wizard.runspec.base import AnswerConflict, Range, Real, StrictModel
 
 ObjectiveKind = Literal["sft", "dpo", "ipo", "orpo", "simpo", "kto", "grpo"]
 # `module.function`: what Axolotl imports a reward function by (from its working directory).
@@ -25,11 +25,11 @@ class PairedObjective(StrictModel):
     """DPO and IPO: a chosen and a rejected answer per prompt, against a frozen reference."""
 
     kind: Literal["dpo", "ipo"]
-    beta: Real | None = Field(
-        default=None, gt=0, description="how far from the reference model it may move (TRL: 0.1)"
+    beta: Annotated[Real | None, Range(gt=0)] = Field(
+        default=None, description="how far from the reference model it may move (TRL: 0.1)"
     )
-    rpo_alpha: Real | None = Field(
-        default=None, ge=0, description="DPO: weight of an SFT loss on the chosen answer (RPO)"
+    rpo_alpha: Annotated[Real | None, Range(ge=0)] = Field(
+        default=None, description="DPO: weight of an SFT loss on the chosen answer (RPO)"
     )
     precompute_ref_log_probs: bool | None = Field(
         default=None, description="score the data with the reference model once, before training"
@@ -58,8 +58,8 @@ class OrpoObjective(StrictModel):
     """ORPO: SFT and an odds-ratio preference loss in one pass; no reference model."""
 
     kind: Literal["orpo"] = "orpo"
-    beta: Real | None = Field(
-        default=None, gt=0, description="weight of the odds-ratio loss (Axolotl's orpo_alpha)"
+    beta: Annotated[Real | None, Range(gt=0)] = Field(
+        default=None, description="weight of the odds-ratio loss (Axolotl's orpo_alpha)"
     )
 
 
@@ -67,10 +67,14 @@ class SimpoObjective(StrictModel):
     """SimPO: length-normalised preference margin; no reference model."""
 
     kind: Literal["simpo"] = "simpo"
-    beta: Real | None = Field(default=None, gt=0, description="reward scale (TRL: 0.1)")
-    simpo_gamma: Real | None = Field(default=None, ge=0, description="target reward margin")
-    cpo_alpha: Real | None = Field(
-        default=None, ge=0, description="weight of the SFT loss on the chosen answer"
+    beta: Annotated[Real | None, Range(gt=0)] = Field(
+        default=None, description="reward scale (TRL: 0.1)"
+    )
+    simpo_gamma: Annotated[Real | None, Range(ge=0)] = Field(
+        default=None, description="target reward margin"
+    )
+    cpo_alpha: Annotated[Real | None, Range(ge=0)] = Field(
+        default=None, description="weight of the SFT loss on the chosen answer"
     )
 
 
@@ -78,12 +82,12 @@ class KtoObjective(StrictModel):
     """KTO: answers labelled good or bad one by one (no pairs), against a frozen reference."""
 
     kind: Literal["kto"] = "kto"
-    beta: Real | None = Field(default=None, gt=0, description="TRL: 0.1")
-    desirable_weight: Real | None = Field(
-        default=None, gt=0, description="weight of the good answers' loss (1.0)"
+    beta: Annotated[Real | None, Range(gt=0)] = Field(default=None, description="TRL: 0.1")
+    desirable_weight: Annotated[Real | None, Range(gt=0)] = Field(
+        default=None, description="weight of the good answers' loss (1.0)"
     )
-    undesirable_weight: Real | None = Field(
-        default=None, gt=0, description="weight of the bad answers' loss (1.0)"
+    undesirable_weight: Annotated[Real | None, Range(gt=0)] = Field(
+        default=None, description="weight of the bad answers' loss (1.0)"
     )
     precompute_ref_log_probs: bool | None = Field(
         default=None, description="score the data with the reference model once, before training"
@@ -102,21 +106,25 @@ class GrpoObjective(StrictModel):
         min_length=1, description="module.function names Axolotl imports from the run folder"
     )
     reward_weights: list[Real] | None = Field(default=None, description="one per function")
-    num_generations: int = Field(default=8, ge=2, le=4096, description="answers written per prompt")
-    max_completion_length: int = Field(
-        default=256, ge=1, le=1_048_576, description="tokens per answer"
+    num_generations: Annotated[int, Range(ge=2, le=4096)] = Field(
+        default=8, description="answers written per prompt"
     )
-    beta: Real | None = Field(default=None, ge=0, description="KL penalty (TRL: 0, no reference)")
+    max_completion_length: Annotated[int, Range(ge=1, le=1_048_576)] = Field(
+        default=256, description="tokens per answer"
+    )
+    beta: Annotated[Real | None, Range(ge=0)] = Field(
+        default=None, description="KL penalty (TRL: 0, no reference)"
+    )
     vllm: VllmMode = Field(
         default="server",
         description="server: vLLM on GPUs of its own; colocate: on the training GPUs; none: "
         "generate with the trained model (slow)",
     )
-    vllm_gpus: int = Field(
-        default=VLLM_SERVER_GPUS, ge=1, le=64, description="server: GPUs given to vLLM"
+    vllm_gpus: Annotated[int, Range(ge=1, le=64)] = Field(
+        default=VLLM_SERVER_GPUS, description="server: GPUs given to vLLM"
     )
-    vllm_memory_share: Real | None = Field(
-        default=None, gt=0, lt=1, description="colocate: share of each GPU vLLM takes (0.9)"
+    vllm_memory_share: Annotated[Real | None, Range(gt=0, lt=1)] = Field(
+        default=None, description="colocate: share of each GPU vLLM takes (0.9)"
     )
 
     @model_validator(mode="after")

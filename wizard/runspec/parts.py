@@ -9,7 +9,14 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from wizard.runspec.base import AnswerConflict, AxolotlChoices, Real, StrictModel, axolotl_name
+from wizard.runspec.base import (
+    AnswerConflict,
+    AxolotlChoices,
+    Range,
+    Real,
+    StrictModel,
+    axolotl_name,
+)
 
 ALL_LINEAR: Final = "all-linear"
 _FALLBACK = "tokenizer_default_fallback_"
@@ -70,8 +77,8 @@ class ModelSpec(StrictModel):
         "Axolotl replaces it with the process's own GPU when there are several",
     )
     experimental_skip_move_to_device: bool | None = None
-    num_labels: int | None = Field(
-        default=None, ge=1, le=1_000_000, description="labels of a classification head"
+    num_labels: Annotated[int | None, Range(ge=1, le=1_000_000)] = Field(
+        default=None, description="labels of a classification head"
     )
     process_reward_model: bool | None = Field(
         default=None,
@@ -110,8 +117,8 @@ class DataSpec(StrictModel):
     streaming: bool | None = Field(
         default=None, description="stream the datasets; none: on for a pretraining_dataset run"
     )
-    dataset_num_proc: int | None = Field(
-        default=None, ge=1, description="processes that tokenize the data; none: Axolotl's choice"
+    dataset_num_proc: Annotated[int | None, Range(ge=1)] = Field(
+        default=None, description="processes that tokenize the data; none: Axolotl's choice"
     )
 
     @model_validator(mode="after")
@@ -143,11 +150,11 @@ class AdapterMethod(StrictModel):
     """What LoRA and QLoRA share; QLoRA also loads the base weights in 4 bit."""
 
     kind: Literal["lora", "qlora"]
-    r: int = Field(default=16, ge=1, le=1024, description="LoRA rank")
-    alpha: int = Field(
-        default=32, ge=1, le=65536, description="LoRA scaling numerator (often 2 × rank)"
+    r: Annotated[int, Range(ge=1, le=1024)] = Field(default=16, description="LoRA rank")
+    alpha: Annotated[int, Range(ge=1, le=65536)] = Field(
+        default=32, description="LoRA scaling numerator (often 2 × rank)"
     )
-    dropout: Real = Field(default=0.05, ge=0.0, lt=1.0)
+    dropout: Annotated[Real, Range(ge=0.0, lt=1.0)] = 0.05
     target_modules: list[str] | str = Field(
         default=ALL_LINEAR,
         description="all-linear, a list such as [q_proj, v_proj], or a regex of module paths",

@@ -15,7 +15,7 @@ import wizard.runspec.recipe_choices as choices
 from wizard.axolotl import attention, batch
 from wizard.axolotl.schema import load_schema
 from wizard.recipes.table import TrainingRecipe, training_recipe
-from wizard.runspec.base import AnswerConflict, StrictModel
+from wizard.runspec.base import AnswerConflict, StrictModel, defaults_of
 from wizard.runspec.datasets import DatasetSpec
 from wizard.runspec.distributed import DistributedSpec
 from wizard.runspec.hardware import HardwareSpec
@@ -55,18 +55,18 @@ class RunSpec(StrictModel):
         description="datasets a pretraining run streams (Axolotl's pretraining_dataset), "
         "instead of datasets",
     )
-    data: DataSpec = Field(default_factory=DataSpec)
-    method: Method = Field(default_factory=LoraMethod)  # DEFAULT_METHOD
-    objective: Objective = Field(default_factory=SftObjective)
-    hardware: HardwareSpec = Field(default_factory=HardwareSpec)
-    training: TrainingSpec = Field(default_factory=TrainingSpec)
-    distributed: DistributedSpec = Field(default_factory=DistributedSpec)
-    speed: SpeedSpec = Field(default_factory=SpeedSpec)
+    data: DataSpec = defaults_of(DataSpec)
+    method: Method = defaults_of(LoraMethod)  # DEFAULT_METHOD
+    objective: Objective = defaults_of(SftObjective)
+    hardware: HardwareSpec = defaults_of(HardwareSpec)
+    training: TrainingSpec = defaults_of(TrainingSpec)
+    distributed: DistributedSpec = defaults_of(DistributedSpec)
+    speed: SpeedSpec = defaults_of(SpeedSpec)
     plugins: list[str] | None = Field(
         default=None, description="Axolotl plugins; none: those the speed answers need"
     )
-    tracking: TrackingSpec = Field(default_factory=TrackingSpec)
-    hub: HubSpec = Field(default_factory=HubSpec)
+    tracking: TrackingSpec = defaults_of(TrackingSpec)
+    hub: HubSpec = defaults_of(HubSpec)
 
     @model_validator(mode="before")
     @classmethod

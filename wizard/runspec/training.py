@@ -6,7 +6,14 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from wizard.runspec.base import AnswerConflict, AxolotlChoices, Real, StrictModel, axolotl_name
+from wizard.runspec.base import (
+    AnswerConflict,
+    AxolotlChoices,
+    Range,
+    Real,
+    StrictModel,
+    axolotl_name,
+)
 
 Precision = Literal["auto", "bf16", "fp16", "fp32"]
 # The wizard's short names for the usual backends; any of Axolotl's own names is an answer too.
@@ -32,7 +39,7 @@ MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit unsigned
 
 
 class TrainingSpec(StrictModel):
-    sequence_len: int = Field(default=2048, ge=16, le=1_048_576)
+    sequence_len: Annotated[int, Range(ge=16, le=1_048_576)] = 2048
     sample_packing: bool | None = Field(
         default=None,
         description="pack short samples into full rows; none: the recipe's (SFT: yes, where the "
@@ -41,48 +48,52 @@ class TrainingSpec(StrictModel):
     pad_to_sequence_len: bool | None = Field(
         default=None, description="none: padded to full rows when packing"
     )
-    sample_packing_group_size: int | None = Field(
-        default=None, ge=1, le=MAX_STEPS, description="samples packed at a time (Axolotl: 100000)"
+    sample_packing_group_size: Annotated[int | None, Range(ge=1, le=MAX_STEPS)] = Field(
+        default=None, description="samples packed at a time (Axolotl: 100000)"
     )
-    sample_packing_bin_size: int | None = Field(
-        default=None, ge=1, le=MAX_COUNT, description="samples a packed row holds (Axolotl: 200)"
+    sample_packing_bin_size: Annotated[int | None, Range(ge=1, le=MAX_COUNT)] = Field(
+        default=None, description="samples a packed row holds (Axolotl: 200)"
     )
-    micro_batch_size: int = Field(default=1, ge=1, le=4096)
-    gradient_accumulation_steps: int | None = Field(default=None, ge=1, le=65536)
-    effective_batch_size: int | None = Field(
+    micro_batch_size: Annotated[int, Range(ge=1, le=4096)] = 1
+    gradient_accumulation_steps: Annotated[int | None, Range(ge=1, le=65536)] = None
+    effective_batch_size: Annotated[int | None, Range(ge=1, le=MAX_COUNT)] = Field(
         default=None,
-        ge=1,
-        le=MAX_COUNT,
         description="sequences per optimizer step; sets gradient accumulation; none: the recipe's",
     )
-    num_epochs: int = Field(default=1, ge=1, le=1000)
-    max_steps: int | None = Field(
-        default=None, ge=1, le=MAX_STEPS, description="stop after this many steps"
+    num_epochs: Annotated[int, Range(ge=1, le=1000)] = 1
+    max_steps: Annotated[int | None, Range(ge=1, le=MAX_STEPS)] = Field(
+        default=None, description="stop after this many steps"
     )
-    learning_rate: Real | None = Field(
-        default=None, gt=0, lt=1, description="none: the recipe's for the method and objective"
+    learning_rate: Annotated[Real | None, Range(gt=0, lt=1)] = Field(
+        default=None, description="none: the recipe's for the method and objective"
     )
     lr_scheduler: axolotl_name("lr_scheduler") = "cosine"  # type: ignore[valid-type]
-    cosine_min_lr_ratio: Real | None = Field(default=None, ge=0, le=1)
-    cosine_constant_lr_ratio: Real | None = Field(default=None, ge=0, le=1)
-    warmup_ratio: Real | None = Field(default=None, ge=0, lt=1, description="none: the recipe's")
-    warmup_steps: int | None = Field(default=None, ge=0, le=MAX_STEPS)
+    cosine_min_lr_ratio: Annotated[Real | None, Range(ge=0, le=1)] = None
+    cosine_constant_lr_ratio: Annotated[Real | None, Range(ge=0, le=1)] = None
+    warmup_ratio: Annotated[Real | None, Range(ge=0, lt=1)] = Field(
+        default=None, description="none: the recipe's"
+    )
+    warmup_steps: Annotated[int | None, Range(ge=0, le=MAX_STEPS)] = None
     optimizer: axolotl_name("optimizer") = "adamw_torch_fused"  # type: ignore[valid-type]
-    adam_beta1: Real | None = Field(default=None, gt=0, lt=1)
-    adam_beta2: Real | None = Field(default=None, gt=0, lt=1)
-    adam_epsilon: Real | None = Field(default=None, gt=0)
-    weight_decay: Real = Field(default=0.0, ge=0)
-    max_grad_norm: Real | None = Field(default=None, ge=0, description="gradient clipping")
-    neftune_noise_alpha: Real | None = Field(default=None, gt=0, description="NEFTune noise")
+    adam_beta1: Annotated[Real | None, Range(gt=0, lt=1)] = None
+    adam_beta2: Annotated[Real | None, Range(gt=0, lt=1)] = None
+    adam_epsilon: Annotated[Real | None, Range(gt=0)] = None
+    weight_decay: Annotated[Real, Range(ge=0)] = 0.0
+    max_grad_norm: Annotated[Real | None, Range(ge=0)] = Field(
+        default=None, description="gradient clipping"
+    )
+    neftune_noise_alpha: Annotated[Real | None, Range(gt=0)] = Field(
+        default=None, description="NEFTune noise"
+    )
     group_by_length: bool | None = None
-    dataloader_num_workers: int | None = Field(
-        default=None, ge=0, le=1024, description="processes loading batches; 0: the trainer's own"
+    dataloader_num_workers: Annotated[int | None, Range(ge=0, le=1024)] = Field(
+        default=None, description="processes loading batches; 0: the trainer's own"
     )
     dataloader_pin_memory: bool | None = Field(
         default=None, description="batches in page-locked RAM, for faster copies to the GPU"
     )
-    dataloader_prefetch_factor: int | None = Field(
-        default=None, ge=1, le=1024, description="batches each loading process reads ahead"
+    dataloader_prefetch_factor: Annotated[int | None, Range(ge=1, le=1024)] = Field(
+        default=None, description="batches each loading process reads ahead"
     )
     gradient_checkpointing: Checkpointing = Field(  # type: ignore[valid-type]
         default=True, description="true, false, offload (to CPU) or offload_disk"
@@ -113,21 +124,21 @@ class TrainingSpec(StrictModel):
         description="none: the GPU's recipe (flash-attention 2 on Ampere to Hopper, else sdpa); "
         "flash needs the flash-attn package",
     )
-    val_set_size: Real = Field(default=0.0, ge=0, lt=1, description="share held out for eval")
-    evals_per_epoch: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    val_set_size: Annotated[Real, Range(ge=0, lt=1)] = Field(
+        default=0.0, description="share held out for eval"
+    )
+    evals_per_epoch: Annotated[int | None, Range(ge=0, le=MAX_COUNT)] = None
     eval_steps: Cadence | None = Field(
         default=None, gt=0, le=MAX_STEPS, description="every N steps"
     )
     eval_strategy: axolotl_name("eval_strategy") | None = None  # type: ignore[valid-type]
-    eval_batch_size: int | None = Field(default=None, ge=1, le=4096)
+    eval_batch_size: Annotated[int | None, Range(ge=1, le=4096)] = None
     eval_sample_packing: bool | None = Field(default=None, description="none: as packing allows")
-    early_stopping_patience: int | None = Field(default=None, ge=1, le=MAX_COUNT)
-    loss_watchdog_threshold: Real | None = Field(default=None, gt=0)
-    loss_watchdog_patience: int | None = Field(default=None, ge=1, le=MAX_COUNT)
-    eval_max_new_tokens: int | None = Field(
+    early_stopping_patience: Annotated[int | None, Range(ge=1, le=MAX_COUNT)] = None
+    loss_watchdog_threshold: Annotated[Real | None, Range(gt=0)] = None
+    loss_watchdog_patience: Annotated[int | None, Range(ge=1, le=MAX_COUNT)] = None
+    eval_max_new_tokens: Annotated[int | None, Range(ge=0, le=MAX_COUNT)] = Field(
         default=None,
-        ge=0,
-        le=MAX_COUNT,
         description="tokens generated per sample for eval_table_size and eval_causal_lm_metrics; "
         "none or 0: 128 (Axolotl deprecates it for generation_max_new_tokens)",
     )
@@ -140,20 +151,17 @@ class TrainingSpec(StrictModel):
         default=None, min_length=1, description="the eval metric that ranks checkpoints; none: loss"
     )
     output_dir: str = Field(default="./outputs", min_length=1)
-    seed: int = Field(default=42, ge=0, le=MAX_SEED)
-    logging_steps: int = Field(default=1, ge=1, le=MAX_STEPS)
-    saves_per_epoch: int | None = Field(
-        default=None,
-        ge=0,
-        le=MAX_COUNT,
-        description="none: 1, unless save_steps or save_strategy is given",
+    seed: Annotated[int, Range(ge=0, le=MAX_SEED)] = 42
+    logging_steps: Annotated[int, Range(ge=1, le=MAX_STEPS)] = 1
+    saves_per_epoch: Annotated[int | None, Range(ge=0, le=MAX_COUNT)] = Field(
+        default=None, description="none: 1, unless save_steps or save_strategy is given"
     )
     save_steps: Cadence | None = Field(
         default=None, gt=0, le=MAX_STEPS, description="every N steps"
     )
     save_strategy: axolotl_name("save_strategy") | None = None  # type: ignore[valid-type]
-    save_total_limit: int | None = Field(
-        default=None, ge=1, le=MAX_COUNT, description="checkpoints kept"
+    save_total_limit: Annotated[int | None, Range(ge=1, le=MAX_COUNT)] = Field(
+        default=None, description="checkpoints kept"
     )
     save_only_model: bool | None = None
     auto_resume_from_checkpoints: bool | None = None
