@@ -12,7 +12,6 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
@@ -47,10 +46,6 @@ def _number_text(value: Any) -> Any:
         number = number_in_text(value)
         return value if number is None else number
     return value
-
-
-# A float answer: strict (no bools), but `2e-4` typed or written in YAML is a number.
-Real = Annotated[float, BeforeValidator(_number_text)]
 
 
 class Range:
@@ -89,14 +84,17 @@ class Range:
             return core_schema.int_schema(
                 strict=True, ge=_whole(ge), gt=_whole(gt), le=_whole(le), lt=_whole(lt)
             )
-        # `Annotated[Real, Range(…)]` flattens to float with Real's number-text validator first:
-        # the schema here stands for both.
+        # A float is a Real (`Annotated[Real, Range(…)]` flattens to float with two Ranges).
         if number is float or number == Real:
             real = core_schema.float_schema(
                 strict=True, allow_inf_nan=False, ge=ge, gt=gt, le=le, lt=lt
             )
             return core_schema.no_info_before_validator_function(_number_text, real)
         raise TypeError(f"Range bounds int or Real answers, not {number}")
+
+
+# A float answer: strict (no bools), but `2e-4` typed or written in YAML is a number.
+Real = Annotated[float, Range()]
 
 
 class StrictModel(BaseModel):
