@@ -82,7 +82,7 @@ def run_case(row: str, case: dict[str, Any]) -> Result:
     arch = replace(_arch(row, case), **case.get("arch", {}))
     gpus = int(case.get("gpus", 1))
     spec = workload_from_config(case["config"], case.get("deepspeed"), gpus=gpus)
-    spec = replace(spec, **case.get("spec", {}))
+    spec = spec._replace(**case.get("spec", {}))
     result = compose(arch, spec, None)
     value = _compared(result, case["compare"]) * GIB / UNIT_BYTES[case["unit"]]
     measured = case.get("measured")

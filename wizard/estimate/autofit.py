@@ -225,8 +225,7 @@ def _plans(
                     continue
                 if mb < keep.min_micro:
                     continue
-                spec = replace(
-                    base,
+                spec = base._replace(
                     zero_stage=stage,
                     offload_optimizer=off_opt,
                     offload_params=off_par,
@@ -359,7 +358,7 @@ def _longest_fitting_seq(arch: ModelArch, plan: Plan) -> int:
     low, high = 0, plan.estimate.workload.seq_len
     while high - low > 16:
         mid = (low + high) // 2
-        spec = replace(plan.estimate.workload, seq_len=mid, micro_batch=plan.micro_batch)
+        spec = plan.estimate.workload._replace(seq_len=mid, micro_batch=plan.micro_batch)
         if compose(arch, spec, None).peak_gib_per_gpu <= plan.budget_gib:
             low = mid
         else:
