@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from wizard.errors import WizardError
 from wizard.models.families import (
@@ -66,8 +65,9 @@ _GENERIC = Family(
 )
 
 
-@dataclass(frozen=True)
-class ModelArch:
+# A NamedTuple, not a frozen dataclass: built at import on `new --yes`'s path, where a
+# dataclass's generated methods cost several times more (changed copies: `_replace`).
+class ModelArch(NamedTuple):
     """A decoder-only transformer, as far as memory is concerned."""
 
     name: str
@@ -97,7 +97,7 @@ class ModelArch:
     multimodal: bool = False
     layer_class: str = ""  # the decoder layer class FSDP wraps; empty: not known here
     source: str = "config"
-    rough_reasons: tuple[str, ...] = field(default=())
+    rough_reasons: tuple[str, ...] = ()
 
     @property
     def q_dim(self) -> int:
