@@ -8,7 +8,6 @@ run fits (or shows how close the combination of all of them gets).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import NamedTuple
 
 from wizard.estimate.core import Advice, Estimate, compose
@@ -169,4 +168,4 @@ def advise(arch: ModelArch, base: Estimate, host: HostLimit | None = None) -> Es
     combined = _combined(arch, base)
     if combined is not None and not any(a.fits for a in items):
         items.append(combined)
-    return replace(base, advice=tuple(items))
+    return base._replace(advice=tuple(items))
