@@ -8,7 +8,6 @@ factors are coarse relative step times, used only to rank candidates.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from wizard.axolotl import keys as K
@@ -51,8 +50,9 @@ FSDP2 = Layout(3, fsdp=True)
 FSDP2_OFFLOAD = Layout(3, True, True, fsdp=True)
 
 
-@dataclass(frozen=True)
-class Plan:
+# Plan, Keep and Host are NamedTuples, not frozen dataclasses: built at import on `new --yes`'s
+# path, where a dataclass's generated methods cost several times more.
+class Plan(NamedTuple):
     micro_batch: int
     grad_accum: int
     gpus: int
@@ -147,8 +147,7 @@ class Plan:
         return keys
 
 
-@dataclass(frozen=True)
-class Keep:
+class Keep(NamedTuple):
     """What auto-fit must not change: None means it is auto-fit's to choose."""
 
     layouts: list[Layout] | None = None
@@ -161,8 +160,7 @@ class Keep:
     refusal: Callable[[Plan], WizardError | None] | None = None
 
 
-@dataclass(frozen=True)
-class Host:
+class Host(NamedTuple):
     """The CPU RAM of one node (None: unknown, not checked) and how many nodes share the run."""
 
     ram_gib: float | None = None
@@ -326,7 +324,7 @@ def _fastest_allowed(fitting: list[Plan], keep: Keep) -> Plan:
             continue
         twin = Layout(3, best.offload_optimizer, best.offload_params)
         rival = any(p.layout == twin and _rank(p)[0] == _rank(best)[0] for p in fitting)
-        return replace(best, why=PREFER_FSDP) if best.fsdp and rival else best
+        return best._replace(why=PREFER_FSDP) if best.fsdp and rival else best
     first = refusals[0]
     raise AutofitError(
         f"every layout that fits is refused, the fastest because {first.message}",
