@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from wizard.axolotl import keys as K
 from wizard.axolotl.view import AxolotlConfig, view_of
@@ -26,8 +25,10 @@ DEFAULT_PORT = 29500
 TRAIN_MODULE = "axolotl.cli.train"
 
 
-@dataclass(frozen=True)
-class Layout:
+# Layout and LaunchCommand are NamedTuples, not frozen dataclasses: `new --yes` imports this
+# module for the config's "by hand" line, and a dataclass's generated methods cost several times
+# more to build (changed copies: `_replace`).
+class Layout(NamedTuple):
     """Where the processes run: how many per node, how many nodes, and this node's place."""
 
     processes_per_node: int = 1
@@ -46,10 +47,9 @@ class Layout:
         return self.num_processes > 1
 
 
-@dataclass(frozen=True)
-class LaunchCommand:
+class LaunchCommand(NamedTuple):
     argv: list[str]
-    env: dict[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = {}  # read-only: the one default is shared
 
     def shell_line(self) -> str:
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(self.env.items()))
