@@ -45,8 +45,7 @@ class Advice(NamedTuple):
     speed_cost: str
 
 
-# A NamedTuple, not a frozen dataclass: built at import on `new --yes`'s path, where a
-# dataclass's generated methods cost several times more (changed copies: `_replace`).
+# A NamedTuple, not a dataclass: built on `new --yes`'s path, ~4x cheaper (docs/architecture.md).
 class Estimate(NamedTuple):
     peak_gib_per_gpu: float
     allocated_gib: float

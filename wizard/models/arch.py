@@ -65,8 +65,7 @@ _GENERIC = Family(
 )
 
 
-# A NamedTuple, not a frozen dataclass: built at import on `new --yes`'s path, where a
-# dataclass's generated methods cost several times more (changed copies: `_replace`).
+# A NamedTuple, not a dataclass: built on `new --yes`'s path, ~4x cheaper (docs/architecture.md).
 class ModelArch(NamedTuple):
     """A decoder-only transformer, as far as memory is concerned."""
 

@@ -13,8 +13,7 @@ from typing import Any, NamedTuple
 from wizard.yamlio import package_data
 
 
-# A NamedTuple, not a frozen dataclass: built at import on `new --yes`'s path, where a
-# dataclass's generated methods cost several times more.
+# A NamedTuple, not a dataclass: built on `new --yes`'s path, ~4x cheaper (docs/architecture.md).
 class Linear(NamedTuple):
     """One kind of linear layer in a decoder layer: `instances` of it (the table's `count`) in
     each of `layers` layers.
