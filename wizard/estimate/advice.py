@@ -5,8 +5,6 @@ is a real estimate, not a rule of thumb. The last item combines the cheapest cha
 run fits (or shows how close the combination of all of them gets).
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import NamedTuple
 

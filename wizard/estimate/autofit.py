@@ -5,8 +5,6 @@ is estimated in full; the cheapest one under the budget minus a safety margin wi
 factors are coarse relative step times, used only to rank candidates.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 

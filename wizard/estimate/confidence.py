@@ -6,8 +6,6 @@ shape of its run and the estimator's error there. A run is compared with the row
 method, checkpointing and sharding, nearest in model size and tokens per micro batch.
 """
 
-from __future__ import annotations
-
 import math
 from functools import lru_cache
 from typing import Any, NamedTuple

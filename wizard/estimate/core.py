@@ -1,7 +1,5 @@
 """Compose the terms into one peak-memory estimate per GPU, with a verdict against the GPU."""
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 from wizard.estimate.activations import activation_peak

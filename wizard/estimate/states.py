@@ -6,8 +6,6 @@ fp32 gradient partition, split across GPUs by stage - the same accounting as Dee
 `estimate_zero2/3_model_states_mem_needs` (2 + 2 + 4 + 8 + 4 bytes for Adam).
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 from wizard.estimate.terms import (

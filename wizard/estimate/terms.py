@@ -4,8 +4,6 @@ All sizes are bytes on one GPU. Each function is one line of the breakdown, so e
 tested against a hand calculation.
 """
 
-from __future__ import annotations
-
 import re
 from typing import NamedTuple
 

@@ -5,8 +5,6 @@ Axolotl's YAML is loose (aliases, strings for booleans, keys that interact); the
 estimator's plain fields, so the terms can work on them.
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple

@@ -8,8 +8,6 @@ not set from it — `distributed_type: DEEPSPEED` there silently turns a one-GPU
 DeepSpeed run, `gpu_ids` there hides GPUs. With our file, that default is never opened.
 """
 
-from __future__ import annotations
-
 import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -56,7 +54,7 @@ class LaunchCommand(NamedTuple):
         return f"{env} {command}" if env else command
 
 
-def layout_for(spec: RunSpec) -> Layout:
+def layout_for(spec: "RunSpec") -> Layout:
     """The process layout the answers plan: GPUs per node, nodes, CPU or CUDA."""
     return Layout(
         processes_per_node=spec.hardware.gpus_per_node,

@@ -5,8 +5,6 @@ table (families.yaml) by `model_type`; a type not in the table still gets an arc
 generic, unnamed layers and `rough_reasons` saying why its numbers are approximate.
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple

@@ -4,8 +4,6 @@ The table is data; this module only evaluates it for one config.json. Keeping th
 file is what makes `lora_target_modules` checks and parameter counts agree with transformers.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
