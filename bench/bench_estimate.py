@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -79,10 +79,10 @@ def _compared(result: Estimate, compare: str) -> float:
 
 
 def run_case(row: str, case: dict[str, Any]) -> Result:
-    arch = replace(_arch(row, case), **case.get("arch", {}))
+    arch = _arch(row, case)._replace(**case.get("arch", {}))
     gpus = int(case.get("gpus", 1))
     spec = workload_from_config(case["config"], case.get("deepspeed"), gpus=gpus)
-    spec = replace(spec, **case.get("spec", {}))
+    spec = spec._replace(**case.get("spec", {}))
     result = compose(arch, spec, None)
     value = _compared(result, case["compare"]) * GIB / UNIT_BYTES[case["unit"]]
     measured = case.get("measured")

@@ -66,3 +66,11 @@ def test_new_without_a_local_data_file_loads_no_record_reader(made: Path) -> Non
     assert "wizard.render.plan" in imported
     readers = {"wizard.interview.sniff", "wizard.interview.shape", "wizard.datafiles"}
     assert readers & imported == set()
+
+
+def test_new_builds_the_estimates_confidence_without_statistics(made: Path) -> None:
+    """`new --yes` estimates what it writes (with the checked runs it resembles) but never shows
+    their median error: `statistics` comes in only where the median is taken."""
+    imported = imports_of(QUICK["new --yes"][0], made)
+    assert "wizard.estimate.confidence" in imported
+    assert "statistics" not in imported

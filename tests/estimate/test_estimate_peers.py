@@ -4,8 +4,6 @@ model-state estimator, transformers' parameter counts. These import torch; the e
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from wizard.estimate import Workload
@@ -98,7 +96,7 @@ def test_zero2_model_states_equal_deepspeed_estimator(gpus: int) -> None:
     ours = base_weight_bytes(arch, spec) + states.grads_full + states.optimizer + states.master
     _cpu, theirs = estimate_zero2_model_states_mem_needs(psi, gpus, 1, cpu_offload=False)
     assert ours == pytest.approx(theirs, rel=1e-6)
-    offload = replace(spec, offload_optimizer=True)
+    offload = spec._replace(offload_optimizer=True)
     _cpu, theirs_off = estimate_zero2_model_states_mem_needs(psi, gpus, 1, cpu_offload=True)
     states_off = model_states(arch, offload)
     assert base_weight_bytes(arch, offload) + states_off.optimizer == pytest.approx(theirs_off)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from wizard.errors import WizardError
@@ -47,7 +45,7 @@ def test_nf4_storage_with_and_without_double_quant() -> None:
 def test_weights_full_16bit_and_fp32_embeddings() -> None:
     spec = Workload(method="full")
     assert base_weight_bytes(L8, spec) == 2 * PSI
-    upcast = replace(spec, upcast_fp32=True)
+    upcast = spec._replace(upcast_fp32=True)
     assert base_weight_bytes(L8, upcast) == 2 * PSI + 2 * embedding_params(L8)
 
 
@@ -57,22 +55,22 @@ def test_weights_qlora_keep_embeddings_in_16bit_and_shard() -> None:
     assert base_weight_bytes(L8, spec) == pytest.approx(linear * 0.5625 + (PSI - linear) * 2)
     # ZeRO-3 / FSDP shard (or offload) the packed weights; bitsandbytes' absmax constants stay
     # whole on every GPU (they live on the module, not in a parameter); torchao's are sharded.
-    sharded = replace(spec, zero_stage=3, gpus=4)
+    sharded = spec._replace(zero_stage=3, gpus=4)
     constants = linear * 0.0625
     assert base_weight_bytes(L8, sharded) == pytest.approx(
         (base_weight_bytes(L8, spec) - constants) / 4 + constants
     )
-    assert base_weight_bytes(L8, replace(sharded, offload_params=True)) == pytest.approx(constants)
-    torchao = replace(sharded, quant_constants_sharded=True)
+    assert base_weight_bytes(L8, sharded._replace(offload_params=True)) == pytest.approx(constants)
+    torchao = sharded._replace(quant_constants_sharded=True)
     assert base_weight_bytes(L8, torchao) == pytest.approx(base_weight_bytes(L8, spec) / 4)
-    assert base_weight_bytes(L8, replace(torchao, offload_params=True)) == 0
+    assert base_weight_bytes(L8, torchao._replace(offload_params=True)) == 0
 
 
 def test_lora_count_by_hand_gqa_aware() -> None:
     q_v = Workload(method="lora", lora_r=8, lora_targets=("q_proj", "v_proj"))
     # q: 4096 -> 4096, v: 4096 -> 1024 (8 KV heads of 128)
     assert lora_params(L8, q_v) == 32 * 8 * ((4096 + 4096) + (4096 + 1024))
-    everything = replace(q_v, lora_r=16, lora_targets=None)
+    everything = q_v._replace(lora_r=16, lora_targets=None)
     per_layer = 16 * (8192 + 5120 + 5120 + 8192 + 3 * (4096 + 14336))
     assert lora_params(L8, everything) == 32 * per_layer == 41_943_040
 
@@ -155,9 +153,9 @@ def test_attention_flash_sdpa_eager() -> None:
 def test_lora_activation_extras() -> None:
     base = Workload(method="lora", lora_targets=("q_proj", "v_proj"), lora_r=8)
     assert lora_bytes(L8, base) == 2 * (4096 * 2 + 4 * 8)  # autocast copy of each input
-    with_dropout = replace(base, lora_dropout=0.05)
+    with_dropout = base._replace(lora_dropout=0.05)
     assert lora_bytes(L8, with_dropout) == 2 * (4096 * 3 + 4 * 8)
-    bf16_adapters = replace(base, adapter_fp32=False)
+    bf16_adapters = base._replace(adapter_fp32=False)
     assert lora_bytes(L8, bf16_adapters) == 2 * 4 * 8
 
 
@@ -172,12 +170,12 @@ def test_logits_by_loss_implementation() -> None:
 def test_activations_scale_with_tokens_and_checkpointing() -> None:
     spec = Workload(seq_len=2048, micro_batch=1)
     acts, logits = activation_peak(L8, spec)
-    acts2, logits2 = activation_peak(L8, replace(spec, micro_batch=2))
+    acts2, logits2 = activation_peak(L8, spec._replace(micro_batch=2))
     assert acts2 == pytest.approx(2 * acts) and logits2 == 2 * logits
-    ckpt, _ = activation_peak(L8, replace(spec, grad_ckpt=True))
+    ckpt, _ = activation_peak(L8, spec._replace(grad_ckpt=True))
     assert ckpt < acts / 5
     assert acts > 32 * layer_bytes(L8, spec) * 2048
-    offloaded, _ = activation_peak(L8, replace(spec, grad_ckpt=True, activation_offload=True))
+    offloaded, _ = activation_peak(L8, spec._replace(grad_ckpt=True, activation_offload=True))
     assert offloaded < ckpt
 
 
@@ -214,9 +212,9 @@ def test_paged_optimizer_states_sit_beside_the_allocator() -> None:
     lora = Workload(method="lora", lora_r=8, lora_targets=("q_proj", "v_proj"),
                     optimizer="paged_adamw_8bit")  # fmt: skip
     assert model_states(L8, lora).paged == 0
-    mlp = model_states(L8, replace(lora, lora_targets=("up_proj",)))
+    mlp = model_states(L8, lora._replace(lora_targets=("up_proj",)))
     assert mlp.paged == pytest.approx(mlp.optimizer * 14336 / (14336 + 4096))
-    wide = replace(lora, lora_r=64)  # 64 x 1024 = 65536: v's A is paged, its B is not
+    wide = lora._replace(lora_r=64)  # 64 x 1024 = 65536: v's A is paged, its B is not
     q, v = 2 * 64 * 4096, 64 * (4096 + 1024)
     assert model_states(L8, wide).paged == pytest.approx(
         model_states(L8, wide).optimizer * (q + 64 * 4096) / (q + v)
@@ -232,7 +230,7 @@ def test_fsdp_gathers_the_root_group_and_two_layers() -> None:
     layer = sum(lin.layers * lin.params for lin in layer_linears(L8)) / L8.num_layers
     buffers = compose(L8, spec, None).breakdown_gib["buffers"] * GIB
     assert buffers == pytest.approx(2 * (2 * layer) + 2 * embedding_params(L8))
-    zero3 = compose(L8, replace(spec, fsdp=False), None).breakdown_gib["buffers"] * GIB
+    zero3 = compose(L8, spec._replace(fsdp=False), None).breakdown_gib["buffers"] * GIB
     assert zero3 < buffers  # ZeRO-3 fetches module by module: two of the biggest
 
 
@@ -242,5 +240,5 @@ def test_fsdp_shards_kept_in_bf16_without_accelerates_upcast() -> None:
     states = model_states(L8, spec)
     assert states.grads_full == pytest.approx(2 * PSI / 4)
     assert states.optimizer == pytest.approx(4 * PSI / 4) and states.master == 0
-    upcast = model_states(L8, replace(spec, fsdp_fp32_shards=True))
+    upcast = model_states(L8, spec._replace(fsdp_fp32_shards=True))
     assert upcast.grads_full == pytest.approx(4 * PSI / 4)

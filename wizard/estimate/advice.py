@@ -5,10 +5,7 @@ is a real estimate, not a rule of thumb. The last item combines the cheapest cha
 run fits (or shows how close the combination of all of them gets).
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
-from dataclasses import replace
 from typing import NamedTuple
 
 from wizard.estimate.core import Advice, Estimate, compose
@@ -22,37 +19,37 @@ Change = tuple[str, str, Callable[[Workload], Workload | None]]
 def _flash(s: Workload) -> Workload | None:
     if s.attention == "flash":
         return None
-    return replace(s, attention="flash", upcast_fp32=False)
+    return s._replace(attention="flash", upcast_fp32=False)
 
 
 def _fused_loss(s: Workload) -> Workload | None:
-    return None if s.loss == "fused" else replace(s, loss="fused", upcast_fp32=False)
+    return None if s.loss == "fused" else s._replace(loss="fused", upcast_fp32=False)
 
 
 def _liger(s: Workload) -> Workload | None:
-    return None if s.fused_kernels else replace(s, fused_kernels=True)
+    return None if s.fused_kernels else s._replace(fused_kernels=True)
 
 
 def _optim8(s: Workload) -> Workload | None:
     state = optimizer_info(s.optimizer)[0].state_bytes
-    return None if state is not None and state <= 1 else replace(s, optimizer="adamw_bnb_8bit")
+    return None if state is not None and state <= 1 else s._replace(optimizer="adamw_bnb_8bit")
 
 
 def _half_batch(s: Workload) -> Workload | None:
     if s.micro_batch < 2:
         return None
-    return replace(s, micro_batch=s.micro_batch // 2, grad_accum=s.grad_accum * 2)
+    return s._replace(micro_batch=s.micro_batch // 2, grad_accum=s.grad_accum * 2)
 
 
 def _ckpt(s: Workload) -> Workload | None:
-    return None if s.grad_ckpt else replace(s, grad_ckpt=True)
+    return None if s.grad_ckpt else s._replace(grad_ckpt=True)
 
 
 def _zero(stage: int) -> Callable[[Workload], Workload | None]:
     def change(s: Workload) -> Workload | None:
         if s.gpus < 2 or s.zero_stage >= stage or s.fsdp or (stage == 3 and s.method == "qlora"):
             return None
-        return replace(s, zero_stage=stage, upcast_fp32=False)
+        return s._replace(zero_stage=stage, upcast_fp32=False)
 
     return change
 
@@ -60,25 +57,25 @@ def _zero(stage: int) -> Callable[[Workload], Workload | None]:
 def _qlora(s: Workload) -> Workload | None:
     if s.method == "qlora":
         return None
-    return replace(
-        s, method="qlora", weight_bits=4, lora_targets=None, lora_r=16, upcast_fp32=False
+    return s._replace(
+        method="qlora", weight_bits=4, lora_targets=None, lora_r=16, upcast_fp32=False
     )
 
 
 def _offload_opt(s: Workload) -> Workload | None:
     if s.offload_optimizer or s.method != "full":
         return None
-    return replace(s, zero_stage=max(s.zero_stage, 2), offload_optimizer=True, upcast_fp32=False)
+    return s._replace(zero_stage=max(s.zero_stage, 2), offload_optimizer=True, upcast_fp32=False)
 
 
 def _offload_params(s: Workload) -> Workload | None:
     if s.offload_params or s.method == "qlora":
         return None
-    return replace(s, zero_stage=3, offload_optimizer=True, offload_params=True, upcast_fp32=False)
+    return s._replace(zero_stage=3, offload_optimizer=True, offload_params=True, upcast_fp32=False)
 
 
 def _double_gpus(s: Workload) -> Workload | None:
-    return replace(s, gpus=s.gpus * 2) if s.sharded else None
+    return s._replace(gpus=s.gpus * 2) if s.sharded else None
 
 
 CHANGES: list[Change] = [
@@ -169,4 +166,4 @@ def advise(arch: ModelArch, base: Estimate, host: HostLimit | None = None) -> Es
     combined = _combined(arch, base)
     if combined is not None and not any(a.fits for a in items):
         items.append(combined)
-    return replace(base, advice=tuple(items))
+    return base._replace(advice=tuple(items))

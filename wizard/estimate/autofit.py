@@ -5,10 +5,7 @@ is estimated in full; the cheapest one under the budget minus a safety margin wi
 factors are coarse relative step times, used only to rank candidates.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from wizard.axolotl import keys as K
@@ -51,8 +48,8 @@ FSDP2 = Layout(3, fsdp=True)
 FSDP2_OFFLOAD = Layout(3, True, True, fsdp=True)
 
 
-@dataclass(frozen=True)
-class Plan:
+# Plan, Keep, Host: NamedTuples, not dataclasses, ~4x cheaper to build (docs/architecture.md).
+class Plan(NamedTuple):
     micro_batch: int
     grad_accum: int
     gpus: int
@@ -147,8 +144,7 @@ class Plan:
         return keys
 
 
-@dataclass(frozen=True)
-class Keep:
+class Keep(NamedTuple):
     """What auto-fit must not change: None means it is auto-fit's to choose."""
 
     layouts: list[Layout] | None = None
@@ -161,8 +157,7 @@ class Keep:
     refusal: Callable[[Plan], WizardError | None] | None = None
 
 
-@dataclass(frozen=True)
-class Host:
+class Host(NamedTuple):
     """The CPU RAM of one node (None: unknown, not checked) and how many nodes share the run."""
 
     ram_gib: float | None = None
@@ -225,8 +220,7 @@ def _plans(
                     continue
                 if mb < keep.min_micro:
                     continue
-                spec = replace(
-                    base,
+                spec = base._replace(
                     zero_stage=stage,
                     offload_optimizer=off_opt,
                     offload_params=off_par,
@@ -327,7 +321,7 @@ def _fastest_allowed(fitting: list[Plan], keep: Keep) -> Plan:
             continue
         twin = Layout(3, best.offload_optimizer, best.offload_params)
         rival = any(p.layout == twin and _rank(p)[0] == _rank(best)[0] for p in fitting)
-        return replace(best, why=PREFER_FSDP) if best.fsdp and rival else best
+        return best._replace(why=PREFER_FSDP) if best.fsdp and rival else best
     first = refusals[0]
     raise AutofitError(
         f"every layout that fits is refused, the fastest because {first.message}",
@@ -359,7 +353,7 @@ def _longest_fitting_seq(arch: ModelArch, plan: Plan) -> int:
     low, high = 0, plan.estimate.workload.seq_len
     while high - low > 16:
         mid = (low + high) // 2
-        spec = replace(plan.estimate.workload, seq_len=mid, micro_batch=plan.micro_batch)
+        spec = plan.estimate.workload._replace(seq_len=mid, micro_batch=plan.micro_batch)
         if compose(arch, spec, None).peak_gib_per_gpu <= plan.budget_gib:
             low = mid
         else:

@@ -4,7 +4,6 @@ advice) out."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from wizard.axolotl.view import AxolotlConfig
@@ -30,7 +29,7 @@ def estimate(
     with `advise`, what to change when it does not fit (a change the host's RAM, when `host`
     knows it, cannot hold does not count as fitting); always, the checked runs it resembles."""
     result = compose(arch, workload_from_config(cfg, deepspeed, gpus=gpus), gpu_mem_gib)
-    result = replace(result, confidence=confidence(result.workload, result.total_params))
+    result = result._replace(confidence=confidence(result.workload, result.total_params))
     if not advise or result.verdict == "fits":
         return result
     return with_advice(arch, result, host)

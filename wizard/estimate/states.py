@@ -6,8 +6,6 @@ fp32 gradient partition, split across GPUs by stage - the same accounting as Dee
 `estimate_zero2/3_model_states_mem_needs` (2 + 2 + 4 + 8 + 4 bytes for Adam).
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 from wizard.estimate.terms import (
@@ -76,7 +74,7 @@ def paged_share(arch: ModelArch, spec: Workload) -> float:
     if spec.method == "full" or n == 0:
         return 1.0
     paged = sum(
-        lin.layers * lin.count * sum(spec.lora_r * fan for fan in (lin.fan_in, lin.fan_out)
+        lin.layers * lin.instances * sum(spec.lora_r * fan for fan in (lin.fan_in, lin.fan_out)
                                      if spec.lora_r * fan >= PAGED_MIN_NUMEL)
         for lin in lora_linears(arch, spec)
     )  # fmt: skip

@@ -8,8 +8,6 @@ GeForce RTX 4090`, `Tesla T4`, `NVIDIA A100-SXM4-80GB`) and short forms (`RTX 40
 read it too.
 """
 
-from __future__ import annotations
-
 import difflib
 import re
 from functools import cache

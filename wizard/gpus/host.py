@@ -2,8 +2,6 @@
 `host_ram` rows), else twice the GPUs' memory. CPU offload, loading weights and each training
 process live there, so a plan only fits when the host holds them too."""
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 from wizard.gpus.catalog import GpuFacts, unnamed_host_ram

@@ -14,7 +14,7 @@ import platform
 import shutil
 import socket
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -108,7 +108,7 @@ def write_manifest(folder: ManifestDir, target: Target, data: ManifestData) -> N
         deepspeed=deepspeed.name if deepspeed else None,
         made_for_axolotl=target.made_for_axolotl,
         versions=data.versions,
-        layout=asdict(data.layout),
+        layout=data.layout._asdict(),
         argv=data.command.argv,
         env_set=data.command.env,
         shell=data.command.shell_line(),

@@ -130,13 +130,13 @@ def _prepare_layout(options: LaunchOptions, target: Target, layout: Layout, made
     server, trainers = plan
     # The run was planned with vLLM's GPUs set aside too (its batch counts the trainers only).
     serving = layout.processes_per_node - len(trainers)
-    trainers_planned = replace(planned, processes_per_node=planned.processes_per_node - serving)
+    trainers_planned = planned._replace(processes_per_node=planned.processes_per_node - serving)
     prepared = _prepare_command(
-        options, target, replace(layout, processes_per_node=len(trainers)),
+        options, target, layout._replace(processes_per_node=len(trainers)),
         (trainers_planned, precision, pre, manifest),
     )  # fmt: skip
     visible = {"CUDA_VISIBLE_DEVICES": ",".join(trainers)}
-    prepared.command = replace(prepared.command, env={**prepared.command.env, **visible})
+    prepared.command = prepared.command._replace(env={**prepared.command.env, **visible})
     prepared.server = server
     return prepared
 

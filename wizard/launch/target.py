@@ -148,13 +148,12 @@ def apply_flags(planned: Layout, args: LaunchOptions) -> Layout:
     config; `--cpu` makes it a CPU run)."""
     layout = planned
     if args.gpus is not None:
-        layout = replace(layout, processes_per_node=args.gpus)
+        layout = layout._replace(processes_per_node=args.gpus)
     if args.nodes is not None:
-        layout = replace(layout, nodes=args.nodes)
+        layout = layout._replace(nodes=args.nodes)
     if args.cpu:
-        layout = replace(layout, cpu=True)
-    layout = replace(
-        layout,
+        layout = layout._replace(cpu=True)
+    layout = layout._replace(
         node_rank=args.node_rank,
         main_port=args.main_port if args.main_port is not None else DEFAULT_PORT,
         main_ip=args.main_ip or layout.main_ip,

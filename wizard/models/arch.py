@@ -5,12 +5,9 @@ table (families.yaml) by `model_type`; a type not in the table still gets an arc
 generic, unnamed layers and `rough_reasons` saying why its numbers are approximate.
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from wizard.errors import WizardError
 from wizard.models.families import (
@@ -66,8 +63,8 @@ _GENERIC = Family(
 )
 
 
-@dataclass(frozen=True)
-class ModelArch:
+# A NamedTuple, not a dataclass: built on `new --yes`'s path, ~4x cheaper (docs/architecture.md).
+class ModelArch(NamedTuple):
     """A decoder-only transformer, as far as memory is concerned."""
 
     name: str
@@ -97,7 +94,7 @@ class ModelArch:
     multimodal: bool = False
     layer_class: str = ""  # the decoder layer class FSDP wraps; empty: not known here
     source: str = "config"
-    rough_reasons: tuple[str, ...] = field(default=())
+    rough_reasons: tuple[str, ...] = ()
 
     @property
     def q_dim(self) -> int:

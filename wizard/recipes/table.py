@@ -5,8 +5,6 @@ The spec asks this module for a default where an answer was left unset; nothing 
 wizard types one of these numbers. Pure and light: no Pydantic, so `check` can read it too.
 """
 
-from __future__ import annotations
-
 from functools import cache
 from typing import Any, NamedTuple
 

@@ -15,7 +15,6 @@ import math
 import os
 import stat
 import statistics
-from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -239,8 +238,8 @@ def calibrated(result: Estimate, calibration: Calibration) -> Estimate:
     peak = result.peak_gib_per_gpu + allocated - result.allocated_gib
     fits, verdict = verdict_for(peak, result.gpu_mem_gib)
     breakdown = {**result.breakdown_gib, CORRECTION_TERM: allocated - result.allocated_gib}
-    return replace(result, allocated_gib=allocated, peak_gib_per_gpu=peak, fits=fits,
-                   verdict=verdict, breakdown_gib=breakdown)  # fmt: skip
+    return result._replace(allocated_gib=allocated, peak_gib_per_gpu=peak, fits=fits,
+                           verdict=verdict, breakdown_gib=breakdown)  # fmt: skip
 
 
 def exported(record: RunRecord) -> dict[str, Any]:
