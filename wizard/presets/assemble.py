@@ -5,8 +5,6 @@ It lives with the presets, not in `answers/`, because it needs the preset chain 
 and presets are made of answers (answers/ stays below presets).
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple

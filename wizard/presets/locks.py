@@ -12,8 +12,6 @@ The locked values are then added as a top layer named `locked by preset …`, so
 (`locked_keys(answers)`).
 """
 
-from __future__ import annotations
-
 import os
 from typing import Any, NamedTuple
 

@@ -10,8 +10,6 @@ Every function that looks presets up takes an optional `folders` list, so `prese
 can add a folder without touching the environment.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 import os

@@ -6,8 +6,6 @@ fits and records a run asks it (`spec.policy.fills_recipes`, ...) instead of com
 answer's text, so what an import leaves alone is decided once.
 """
 
-from __future__ import annotations
-
 from typing import Literal, NamedTuple
 
 Defaults = Literal["wizard", "axolotl"]
