@@ -175,7 +175,7 @@ class LockTaken(Exception):
         self.holder = holder
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # a lock is itself, compared by identity; never shown
 class HeldLock:
     """An flock on a lock file, held until `release` or until the process dies (the kernel
     drops it then, so a lock file left by a killed process is free: stale, and taken over)."""

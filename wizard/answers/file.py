@@ -55,7 +55,7 @@ class PresetRef(NamedTuple):
     sha256: str
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # never compared or shown; a dataclass costs per method
 class AnswersDocument:
     spec: RunSpec
     raw_axolotl: dict[str, Any] = field(default_factory=dict)

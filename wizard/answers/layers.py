@@ -86,7 +86,7 @@ class MethodSwitch(NamedTuple):
         return f"{given}; it is kept for this {self.now} run, check it suits; {change}"
 
 
-@dataclass
+@dataclass(eq=False, repr=False)  # never compared or shown; a dataclass costs per method
 class Layer:
     """One source of answers: its name (for `explain`), flat values, the lists it replaces, its
     kind, and for a preset (or its locks) the preset source it was read from."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -80,8 +79,7 @@ class PluginInfo(NamedTuple):
     import_error: str | None
 
 
-@dataclass
-class AxolotlSchema:
+class AxolotlSchema(NamedTuple):
     """Axolotl's config schema with the lookups the rules need."""
 
     version: str
@@ -91,9 +89,9 @@ class AxolotlSchema:
     field_deprecations: dict[str, str]
     removed: dict[str, dict[str, str]]
     dataset_models: dict[str, JsonSchema]
-    renames: dict[str, str] = field(default_factory=dict)
-    plugins: dict[str, PluginInfo] = field(default_factory=dict)
-    enums: dict[str, list[str]] = field(default_factory=dict)
+    renames: dict[str, str]
+    plugins: dict[str, PluginInfo]
+    enums: dict[str, list[str]]
 
     @property
     def properties(self) -> dict[str, JsonSchema]:

@@ -12,9 +12,8 @@ Pure and light: no Pydantic, no IO.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from wizard.axolotl import keys as K
 from wizard.axolotl.attention import NEED_FLASH_ATTN, backend
@@ -27,12 +26,14 @@ MethodKind = Literal["full", "lora", "qlora"]
 HALF_PRECISION_KEYS = (K.BF16, K.FP16, K.BFLOAT16, K.FLOAT16)
 
 
-@dataclass(frozen=True)
 class AxolotlConfig:
     """The config as Axolotl reads it. `raw` is the flat mapping it was built from (a YAML
     document's top level); every reader below is a question about it."""
 
-    raw: Mapping[str, Any] = field(default_factory=dict)
+    # A plain class, not a frozen dataclass: made at import on `new --yes`'s path, where a
+    # dataclass compiles its methods; `Final` keeps `raw` read-only to the type checker.
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw: Final = raw
 
     # -- any key, by its constant in `wizard.axolotl.keys` ------------------------------------
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from wizard.commands.argtypes import add_set_argument, verb_parser
 from wizard.errors import WizardError
@@ -97,8 +96,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-@dataclass
-class Written:
+class Written(NamedTuple):
     plan: RunPlan
     warnings: list[str]  # said before the files were written: method switches, dataset files
     notes: list[str]  # what writing the folder did besides (files kept, a stale swap undone)

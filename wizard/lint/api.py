@@ -59,9 +59,10 @@ def lint_dict(
     )
     findings: list[Finding] = []
     if deepspeed is not None:
-        ctx.deepspeed = DeepSpeedFile(deepspeed)
+        ctx = ctx._replace(deepspeed=DeepSpeedFile(deepspeed))
     else:
-        ctx.deepspeed, findings = load_deepspeed(ctx)
+        found, findings = load_deepspeed(ctx)
+        ctx = ctx._replace(deepspeed=found)
     findings += deprecated_fsdp_prefixes(ctx, written) + check_keys(ctx) + check_structure(ctx)
     rules = (*RULES, *EVAL_RULES, *RL_RULES, *REMOVED_RULES, *CROSS_FILE_RULES, *GOTCHAS,
              *FSDP_RULES, *GPU_RULES, *PARALLEL_RULES)  # fmt: skip
@@ -75,7 +76,7 @@ def load_config(path: Path) -> Located:
     text = read_text_file(path, "config")
     located = load_located(text, str(path))
     if located.data is None:
-        located.data = {}
+        located = located._replace(data={})
     if not isinstance(located.data, dict):
         raise WizardError(
             f"{path}: the top level is a {type(located.data).__name__}, not a mapping of keys "
@@ -96,13 +97,11 @@ def check_file(
     Axolotl's validate_config in a subprocess and merge what it says."""
     located = load_config(path)
     schema = load_schema(schema_version)
-    report = Report(path, schema_version=schema.version)
-    report.findings = lint_dict(
+    findings = lint_dict(
         located.data, env=env, source=path, located=located, schema_version=schema.version
     )
     if run_axolotl:
         from wizard.lint.axolotl_check import validate_with_axolotl
 
-        report.findings += validate_with_axolotl([path], env or Env())[str(path)]
-        report.axolotl_checked = True
-    return report
+        findings += validate_with_axolotl([path], env or Env())[str(path)]
+    return Report(path, findings, schema.version, run_axolotl)

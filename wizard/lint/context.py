@@ -3,9 +3,8 @@ environment."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from wizard.axolotl import keys as K
 from wizard.axolotl.schema import AxolotlSchema
@@ -15,8 +14,7 @@ from wizard.lint.findings import Finding, KeyPath, Rename, Severity
 from wizard.lint.positions import Located
 
 
-@dataclass
-class DeepSpeedFile:
+class DeepSpeedFile(NamedTuple):
     """The JSON the config's `deepspeed:` names, once found and parsed."""
 
     data: dict[str, Any]
@@ -24,8 +22,7 @@ class DeepSpeedFile:
     located: Located | None = None
 
 
-@dataclass
-class Ctx:
+class Ctx(NamedTuple):
     """`view` is the config as Axolotl reads it (built once per lint, in `api.lint_dict`): rules
     read every key through it."""
 

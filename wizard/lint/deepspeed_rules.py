@@ -46,15 +46,15 @@ def load_deepspeed(ctx: Ctx) -> tuple[DeepSpeedFile | None, list[Finding]]:
         return DeepSpeedFile(value), []
     if not isinstance(value, str) or not value.strip():
         return None, []
-    found = find_deepspeed(value, ctx.base_dir, ctx.env.cwd)
+    found = find_deepspeed(value, ctx.base_dir, ctx.env.working_dir)
     if found is None:
         return None, [_missing(ctx, value)]
     loaded = read_deepspeed(found)
     # JSON is YAML, so the YAML loader gives us line numbers for the JSON keys too.
     ds = DeepSpeedFile(loaded.data, str(found), load_located(loaded.text, str(found)))
-    ctx.deepspeed = ds
+    in_ds = ctx._replace(deepspeed=ds).in_ds  # findings placed in the JSON
     return ds, [
-        ctx.in_ds(
+        in_ds(
             "error",
             "deepspeed-not-finite",
             f"`{'.'.join(map(str, key))}` is {spelling} in the DeepSpeed config; DeepSpeed needs "
@@ -70,7 +70,7 @@ def _missing(ctx: Ctx, value: str) -> Finding:
     """A warning, not an error: Axolotl's validate_config never opens the file (it may be on the
     training machine, e.g. Axolotl's own `deepspeed_configs/zero2.json` there), so only the
     launch fails without it; `launch`'s preflight makes it an error."""
-    tried = " or ".join(str(p) for p in deepspeed_places(value, ctx.base_dir, ctx.env.cwd))
+    tried = " or ".join(str(p) for p in deepspeed_places(value, ctx.base_dir, ctx.env.working_dir))
     absolute = Path(value).expanduser().is_absolute()
     where = "on this machine" if absolute else f"here (looked for {tried})"
     return ctx.at(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -72,12 +71,11 @@ class Finding(NamedTuple):
         return out
 
 
-@dataclass
-class Report:
+class Report(NamedTuple):
     """Findings for one config file, plus what was checked."""
 
     path: Path | None
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Finding]
     schema_version: str = ""
     axolotl_checked: bool = False
 

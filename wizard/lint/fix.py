@@ -77,7 +77,7 @@ def fix_file(path: Path, report: Report, env: Env, force: bool = False) -> FixRe
     located = load_config(path)
     schema = load_schema(report.schema_version or None)
     world = env.n_gpu * env.n_node if env.n_gpu else None
-    bases = search_bases(path, env.cwd)
+    bases = search_bases(path, env.working_dir)
     migration = migrate_text(text, located, report.findings, schema, bases, world)
     result = FixResult(None, migration.made, migration.left)
     if not migration.made:

@@ -163,7 +163,7 @@ def _exists(path: str, ctx: Ctx) -> bool:
 
 def _bases(ctx: Ctx) -> list[Path]:
     """Where a relative path in the config may be read from (an absolute one ignores these)."""
-    return [ctx.env.cwd] + ([ctx.base_dir] if ctx.base_dir else [])
+    return [ctx.env.working_dir] + ([ctx.base_dir] if ctx.base_dir else [])
 
 
 # A full fine-tune at a LoRA-sized learning rate overwrites much of what the model knew.

@@ -8,7 +8,6 @@ silently resolves to the last one, are recorded too: that is a mistake Axolotl n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import yaml
@@ -22,13 +21,12 @@ class Pos(NamedTuple):
     col: int
 
 
-@dataclass
-class Located:
+class Located(NamedTuple):
     """The parsed document, the position of each key path, and the duplicated keys."""
 
     data: Any
-    positions: dict[KeyPath, Pos] = field(default_factory=dict)
-    duplicates: list[tuple[KeyPath, Pos, Pos]] = field(default_factory=list)
+    positions: dict[KeyPath, Pos]
+    duplicates: list[tuple[KeyPath, Pos, Pos]]
 
     def pos(self, path: KeyPath) -> Pos | None:
         """The position of `path`, or of its nearest ancestor that has one."""
@@ -56,7 +54,7 @@ def load_located(text: str, source: str) -> Located:
         raise syntax_error(err, source) from None
     finally:
         loader.dispose()
-    located = Located(data)
+    located = Located(data, {}, [])
     if node is not None:
         _walk(node, (), located)
     return located

@@ -10,8 +10,8 @@ kept: auto-fit only tries plans that keep it, so the plan it reports is the plan
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from wizard.answers.layers import Answers, Layer, LayerKind
 from wizard.axolotl.attention import FROM_ANSWER
@@ -49,8 +49,7 @@ RING_ANSWER = "flash"  # the `training.attention` answer for RING_ATTENTION
 Refusal = Callable[[Answers], WizardError | None]
 
 
-@dataclass
-class FitReport:
+class FitReport(NamedTuple):
     """The answers a run is made from (with auto-fit's layer when it chose a plan), their spec,
     the architecture memory is estimated with, and what auto-fit did or why it could not."""
 
@@ -112,7 +111,7 @@ def _with_layer_class(report: FitReport) -> FitReport:
         return report
     layer = Layer(CATALOG_LAYER, {LAYER_CLASS: arch.layer_class}, kind=LayerKind.AUTOFIT)
     answers = Answers([layer, *report.answers.layers])
-    return replace(report, answers=answers, spec=answers.resolve())
+    return report._replace(answers=answers, spec=answers.resolve())
 
 
 def _autofit(

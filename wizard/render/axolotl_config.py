@@ -38,7 +38,8 @@ def render_axolotl(
     if raw:
         _check_raw_keys(raw, groups)
         check_sharding_raw(spec, raw)
-        groups.append(Group("raw Axolotl keys, passed through unchanged (axolotl: in the answers)"))
+        title = "raw Axolotl keys, passed through unchanged (axolotl: in the answers)"
+        groups.append(Group(title, []))
         for key, value in raw.items():
             groups[-1].add(key, value)
     return RenderedConfig(groups)
@@ -47,7 +48,7 @@ def render_axolotl(
 def _group(spec: RunSpec, title: str, path_for: PathMapper) -> Group:
     """One group of the config: its rows of the key table, in order."""
     kinds = {"method": spec.method.kind, "objective": spec.objective.kind}
-    group = Group(f"{title}: {kinds[title]}" if title in kinds else title)
+    group = Group(f"{title}: {kinds[title]}" if title in kinds else title, [])
     for row in rows_of(title):
         if row.crossing == "same":
             _add_same(group, spec, row)

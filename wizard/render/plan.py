@@ -7,9 +7,8 @@ estimate of exactly those files, so every figure on every screen is the figure o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from wizard.answers.file import FITTED_KEYS, AnswersDocument, PresetRef
 from wizard.answers.layers import Answers, LayerKind
@@ -25,13 +24,12 @@ from wizard.render.runlint import lint_run_folder, refusal
 from wizard.runspec import RunSpec
 
 
-@dataclass
-class RunPlan:
+class RunPlan(NamedTuple):
     fit: FitReport
     folder: RunFolder
     estimate: Estimate | None
     # What `check` finds in the files (errors only when the plan was made with strict=False).
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Finding]
 
     @property
     def warnings(self) -> list[Finding]:
@@ -85,7 +83,7 @@ def plan_run(
             if not fit.spec.policy.imported:
                 raise
             # An imported config is written as it is; what the estimator cannot follow is a note.
-            fit.note = f"no memory estimate: {err.message}"
+            fit = fit._replace(note=f"no memory estimate: {err.message}")
     return RunPlan(fit, folder, result, findings)
 
 

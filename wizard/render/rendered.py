@@ -3,7 +3,6 @@ is written from (or marked as the wizard's own choice)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 
@@ -15,10 +14,9 @@ class Entry(NamedTuple):
     opinion: bool = False  # the wizard's own choice, not an answer: never written for an import
 
 
-@dataclass
-class Group:
+class Group(NamedTuple):
     title: str
-    entries: list[Entry] = field(default_factory=list)
+    entries: list[Entry]
 
     def add(
         self,

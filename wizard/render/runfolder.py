@@ -7,8 +7,7 @@ byte in another folder.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from wizard import AXOLOTL_TARGET_VERSION, __version__
 from wizard.answers.file import ANSWERS_FILENAME, AnswersDocument, answers_text
@@ -27,15 +26,13 @@ from wizard.runspec import RunSpec
 CONFIG_FILENAME = "axolotl.yml"
 
 
-@dataclass
-class RunFolder:
+class RunFolder(NamedTuple):
     """The files of a run folder (relative path -> text) and what they were made from."""
 
     files: dict[str, str]
     config: dict[str, Any]
     deepspeed: dict[str, Any] | None
     doc: AnswersDocument
-    notes: list[str] = field(default_factory=list)
 
 
 def build_run_folder(doc: AnswersDocument, path_for: PathMapper = keep_path) -> RunFolder:
