@@ -30,7 +30,7 @@ class AxolotlConfig:
     """The config as Axolotl reads it. `raw` is the flat mapping it was built from (a YAML
     document's top level); every reader below is a question about it."""
 
-    # A plain class, not a frozen dataclass: made at import on `new --yes`'s path, where a
+    # A plain class, not a frozen dataclass: defined at import on `new --yes`'s path, where a
     # dataclass compiles its methods; `Final` keeps `raw` read-only to the type checker.
     def __init__(self, raw: Mapping[str, Any]) -> None:
         self.raw: Final = raw

@@ -19,7 +19,7 @@ from wizard.gpus.catalog import AMPERE, HOPPER, capability_of
 PACKAGES = ("flash_attn", "ring_flash_attn", "deepspeed", "bitsandbytes")
 
 
-# A NamedTuple, not a dataclass: made at import on `new --yes`'s path, several times cheaper.
+# A NamedTuple, not a dataclass: defined at import on `new --yes`'s path, several times cheaper.
 class Env(NamedTuple):
     """GPU capabilities (as Axolotl's GPUCapabilities) and installed packages, when known."""
 

@@ -48,6 +48,10 @@ def _number_text(value: Any) -> Any:
     return value
 
 
+def _whole(bound: float | None) -> int | None:
+    return None if bound is None else int(bound)
+
+
 class Range:
     """The bounds of a number answer: `Annotated[int | None, Range(ge=1, le=64)]`.
 
@@ -103,10 +107,6 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(
         extra="forbid", strict=True, allow_inf_nan=False, validate_assignment=False, frozen=False
     )
-
-
-def _whole(bound: float | None) -> int | None:
-    return None if bound is None else int(bound)
 
 
 def defaults_of(model: type[BaseModel]) -> Any:
