@@ -43,6 +43,7 @@ from wizard.runspec import (  # noqa: E402
     AxolotlChoices,
     RunSpec,
 )
+from wizard.runspec.field_docs import field_docs  # noqa: E402
 
 LONG_CHOICES = 8  # more names than this go to the list at the end of the page
 KEYS_SHOWN = 4
@@ -53,6 +54,7 @@ class Answer:
     key: str  # dotted, as --set takes it: datasets.N.path
     info: FieldInfo
     kinds: tuple[str, ...] = ()  # the method or objective kinds that have it
+    description: str | None = None  # the field's docstring
 
 
 # --- the answers, from the spec -----------------------------------------------------------
@@ -62,6 +64,7 @@ def sections() -> list[tuple[str, str, list[Answer]]]:
     """(title, intro, answers) in the spec's order."""
     top: list[Answer] = []
     out: list[tuple[str, str, list[Answer]]] = []
+    docs = field_docs(RunSpec)
     for name, info in RunSpec.model_fields.items():
         model = _model_of(info.annotation)
         if name == "method":
@@ -75,7 +78,7 @@ def sections() -> list[tuple[str, str, list[Answer]]]:
             title = prefix.rstrip(".")
             out.append((title, _doc(model), list(_walk(model, prefix))))
         else:
-            top.append(Answer(name, info))
+            top.append(Answer(name, info, description=docs.get(name)))
     return [("top level", "", top), *out]
 
 
@@ -100,10 +103,11 @@ def _section_of(model: type[BaseModel]) -> str:
 
 
 def _walk(model: type[BaseModel], prefix: str) -> Iterator[Answer]:
+    docs = field_docs(model)
     for name, info in model.model_fields.items():
         inner = _model_of(info.annotation)
         if inner is None:
-            yield Answer(prefix + name, info)
+            yield Answer(prefix + name, info, description=docs.get(name))
         else:
             yield from _walk(inner, f"{prefix}{name}.")
 
@@ -120,17 +124,20 @@ def _kind_answers(section: str, kinds: dict[str, type[BaseModel]]) -> list[Answe
     """A field of several kinds is one row that names them; its type and meaning are taken
     from the kind that describes it (an import-only `false` of the others aside)."""
     default = DEFAULT_METHOD if section == "method" else "sft"
-    tag = FieldInfo(annotation=typing.Literal[tuple(kinds)], default=default,
-                    description=KIND_MEANINGS[section])  # fmt: skip
-    infos: dict[str, list[tuple[str, FieldInfo]]] = {"kind": [(k, tag) for k in kinds]}
+    tag = FieldInfo(annotation=typing.Literal[tuple(kinds)], default=default)
+    kind_rows = [Answer("kind", tag, (kind,), KIND_MEANINGS[section]) for kind in kinds]
+    found: dict[str, list[Answer]] = {"kind": kind_rows}
     for kind, model in kinds.items():
+        docs = field_docs(model)
         for name, info in model.model_fields.items():
             if name != "kind":
-                infos.setdefault(name, []).append((kind, info))
+                found.setdefault(name, []).append(Answer(name, info, (kind,), docs.get(name)))
     rows = []
-    for name, found in infos.items():
-        described = [info for _, info in found if info.description] or [found[0][1]]
-        rows.append(Answer(f"{section}.{name}", described[0], tuple(k for k, _ in found)))
+    for name, answers in found.items():
+        described = [answer for answer in answers if answer.description] or answers
+        kinds_with_it = tuple(answer.kinds[0] for answer in answers)
+        rows.append(Answer(f"{section}.{name}", described[0].info, kinds_with_it,
+                           described[0].description))  # fmt: skip
     return rows
 
 
@@ -255,8 +262,8 @@ def _yaml(value: Any) -> str:
 
 def meaning(answer: Answer, keys: list[str]) -> str:
     """The spec's description; else Axolotl's own for the one key the answer writes."""
-    if answer.info.description:
-        return answer.info.description
+    if answer.description:
+        return answer.description
     if len(keys) == 1 and "." not in keys[0] and "[" not in keys[0]:
         found = load_schema().property(keys[0]) or {}
         text = " ".join(str(found.get("description") or "").split())

@@ -14,7 +14,14 @@ from pydantic import ValidationError
 from wizard.answers.file import AnswersDocument, answers_text, load_answers_file
 from wizard.answers.layers import Answers
 from wizard.axolotl.paths import relative_to_run_dir
-from wizard.runspec import DEFAULT_METHOD, METHODS, LoraMethod, QLoraMethod, RunSpec
+from wizard.runspec import (
+    DEFAULT_METHOD,
+    METHODS,
+    LoraMethod,
+    QLoraMethod,
+    RunSpec,
+    StrictModel,
+)
 
 BASE: dict[str, Any] = {
     "model": {"base_model": "org/model"},
@@ -230,3 +237,21 @@ def test_the_command_line_s_hardware_bounds_are_the_spec_s() -> None:
     assert upper("nodes") == argtypes.MAX_NODES
     assert upper("gpu_memory_gib") == argtypes.MAX_GPU_MEMORY_GIB
     assert upper("host_ram_gib") == argtypes.MAX_HOST_RAM_GIB
+
+
+def test_an_answers_meaning_is_its_fields_docstring_inherited_and_overridden() -> None:
+    from wizard.runspec.field_docs import field_docs
+
+    lora, qlora = field_docs(LoraMethod), field_docs(QLoraMethod)
+    assert lora["r"] == qlora["r"] == "LoRA rank"  # from AdapterMethod
+    assert lora["load_in_4bit"].startswith("lora: weights already quantized")  # LoRA's own
+    assert "load_in_4bit" not in qlora and "fan_in_fan_out" not in lora  # no docstring: none
+    # A docstring over two lines reads as one.
+    assert "\n" not in field_docs(RunSpec)["datasets"] and field_docs(RunSpec)["datasets"]
+    # No meaning left in Pydantic's description, where each `new` would build it.
+    models, described = [StrictModel], []
+    while models:
+        model = models.pop()
+        models += model.__subclasses__()
+        described += [name for name, info in model.model_fields.items() if info.description]
+    assert described == []

@@ -52,64 +52,53 @@ def other_formats_fields(dataset: dict[str, Any]) -> list[str]:
 
 
 class DatasetSpec(StrictModel):
-    path: str = Field(min_length=1, description="local file (jsonl, json, parquet, csv) or Hub id")
-    format: DatasetFormat = Field(description="how records are laid out")
-    split: str | None = Field(default=None, description="Hub dataset split; None means train")
-    name: str | None = Field(default=None, description="Hub dataset configuration name")
-    ds_type: str | None = Field(
-        default=None,
-        min_length=1,
-        description="the file format (json, csv, parquet, …) when the path or its suffix does not "
-        "say it",
-    )
-    data_files: str | list[str] | None = Field(
-        default=None,
-        description="the files to read: inside the Hub dataset `path`, or local files (written as "
-        "given: Axolotl reads them from the run folder)",
-    )
-    trust_remote_code: bool | None = Field(
-        default=None, description="run the Hub dataset's own loading code (only if you trust it)"
-    )
-    field_messages: str = Field(
-        default="messages", description="chat_template: the field holding the list of messages"
-    )
-    role_key: str = Field(default="role", description="chat_template: the key of a message's role")
-    content_key: str = Field(
-        default="content", description="chat_template: the key of a message's text"
-    )
-    roles_to_train: list[str] | None = Field(
-        default=None, description="chat_template: the roles whose turns are trained on"
-    )
-    train_on_eos: axolotl_name("train_on_eos") | None = Field(  # type: ignore[valid-type]
-        default=None, description="chat_template: which end-of-turn tokens are trained on"
-    )
-    chat_template: ChatTemplateName | None = Field(
-        default=None, description="chat_template: this dataset's own template"
-    )
-    roles: dict[str, list[str]] | None = Field(
-        default=None, description="chat_template: {role: [names in the data]}"
-    )
+    path: str = Field(min_length=1)
+    """local file (jsonl, json, parquet, csv) or Hub id"""
+    format: DatasetFormat
+    """how records are laid out"""
+    split: str | None = None
+    """Hub dataset split; None means train"""
+    name: str | None = None
+    """Hub dataset configuration name"""
+    ds_type: str | None = Field(default=None, min_length=1)
+    """the file format (json, csv, parquet, …) when the path or its suffix does not say it"""
+    data_files: str | list[str] | None = None
+    """the files to read: inside the Hub dataset `path`, or local files (written as given:
+    Axolotl reads them from the run folder)"""
+    trust_remote_code: bool | None = None
+    """run the Hub dataset's own loading code (only if you trust it)"""
+    field_messages: str = "messages"
+    """chat_template: the field holding the list of messages"""
+    role_key: str = "role"
+    """chat_template: the key of a message's role"""
+    content_key: str = "content"
+    """chat_template: the key of a message's text"""
+    roles_to_train: list[str] | None = None
+    """chat_template: the roles whose turns are trained on"""
+    train_on_eos: axolotl_name("train_on_eos") | None = None  # type: ignore[valid-type]
+    """chat_template: which end-of-turn tokens are trained on"""
+    chat_template: ChatTemplateName | None = None
+    """chat_template: this dataset's own template"""
+    roles: dict[str, list[str]] | None = None
+    """chat_template: {role: [names in the data]}"""
     drop_system_message: bool | None = None
-    text_field: str = Field(default="text", description="completion: the field holding the text")
-    field_prompt: str = Field(
-        default="prompt", description="preference: the prompt (a text or a list of messages)"
-    )
-    field_chosen: str = Field(default="chosen", description="preference: the better answer")
-    field_rejected: str = Field(default="rejected", description="preference: the worse answer")
-    conversations: bool = Field(
-        default=False,
-        description="preference: chosen and rejected hold the whole conversation, prompt "
-        "included (argilla style)",
-    )
-    type: str | dict[str, Any] | None = Field(
-        default=None,
-        description="format axolotl: Axolotl's own dataset type (alpaca_chat.load_qa, "
-        "chatml.intel, oasst, bradley_terry.chat_template, …) or a custom format mapping",
-    )
-    axolotl: dict[str, Any] = Field(
-        default={},  # copied for each entry by Pydantic; see presets.store.PresetFile
-        description="raw Axolotl keys of this dataset entry, passed through",
-    )
+    text_field: str = "text"
+    """completion: the field holding the text"""
+    field_prompt: str = "prompt"
+    """preference: the prompt (a text or a list of messages)"""
+    field_chosen: str = "chosen"
+    """preference: the better answer"""
+    field_rejected: str = "rejected"
+    """preference: the worse answer"""
+    conversations: bool = False
+    """preference: chosen and rejected hold the whole conversation, prompt included (argilla
+    style)"""
+    type: str | dict[str, Any] | None = None
+    """format axolotl: Axolotl's own dataset type (alpaca_chat.load_qa, chatml.intel, oasst,
+    bradley_terry.chat_template, …) or a custom format mapping"""
+    # Pydantic copies the default for each entry (see presets.store.PresetFile).
+    axolotl: dict[str, Any] = {}  # noqa: RUF012
+    """raw Axolotl keys of this dataset entry, passed through"""
 
     @model_validator(mode="after")
     def _mapping_only_for_its_format(self) -> "DatasetSpec":

@@ -6,7 +6,7 @@ import difflib
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, model_validator
 
 from wizard.axolotl.deepspeed_file import shipped_paths
 from wizard.runspec.base import AnswerConflict, Range, StrictModel, axolotl_name, defaults_of
@@ -16,23 +16,18 @@ class FsdpSpec(StrictModel):
     """FSDP's own settings (Axolotl's `fsdp_config`); none: the wizard's choice for FSDP2, or what
     an imported config left to Axolotl."""
 
-    reshard_after_forward: bool | None = Field(
-        default=None, description="free the gathered weights after forward (ZeRO-3-like)"
-    )
-    cpu_ram_efficient_loading: bool | None = Field(
-        default=None, description="only rank 0 loads the weights into CPU RAM"
-    )
-    state_dict_type: axolotl_name("FSDPConfig.state_dict_type") | None = Field(  # type: ignore[valid-type]
-        default=None, description="how checkpoints are saved: FULL_STATE_DICT or SHARDED_STATE_DICT"
-    )
+    reshard_after_forward: bool | None = None
+    """free the gathered weights after forward (ZeRO-3-like)"""
+    cpu_ram_efficient_loading: bool | None = None
+    """only rank 0 loads the weights into CPU RAM"""
+    state_dict_type: axolotl_name("FSDPConfig.state_dict_type") | None = None  # type: ignore[valid-type]
+    """how checkpoints are saved: FULL_STATE_DICT or SHARDED_STATE_DICT"""
     final_state_dict_type: axolotl_name("FSDPConfig.final_state_dict_type") | None = None  # type: ignore[valid-type]
     auto_wrap_policy: axolotl_name("FSDPConfig.auto_wrap_policy") | None = None  # type: ignore[valid-type]
-    transformer_layer_cls_to_wrap: str | None = Field(
-        default=None, description="the decoder layer class; none: the model's own"
-    )
-    activation_checkpointing: bool | None = Field(
-        default=None, description="FSDP's activation checkpointing (instead of the trainer's)"
-    )
+    transformer_layer_cls_to_wrap: str | None = None
+    """the decoder layer class; none: the model's own"""
+    activation_checkpointing: bool | None = None
+    """FSDP's activation checkpointing (instead of the trainer's)"""
     sync_module_states: bool | None = None
     use_orig_params: bool | None = None
     cpu_offload_pin_memory: bool | None = None
@@ -62,49 +57,39 @@ ZERO_LAYOUT = ("zero_stage", "offload_optimizer", "offload_params")
 
 
 class DistributedSpec(StrictModel):
-    backend: Backend = Field(
-        default="none",
-        description="none: one GPU or plain DDP; deepspeed: ZeRO; fsdp: FSDP2 (torch's own)",
-    )
-    deepspeed_config: DeepSpeedFile | None = Field(
-        default=None,
-        description="a DeepSpeed file taken as it is: one Axolotl ships "
-        "(deepspeed_configs/zero3_bf16.json, ...) or deepspeed/NAME.json, a file the answers "
-        "carry (files:); none: the wizard writes its own from zero_stage and the offloads",
-    )
+    backend: Backend = "none"
+    """none: one GPU or plain DDP; deepspeed: ZeRO; fsdp: FSDP2 (torch's own)"""
+    deepspeed_config: DeepSpeedFile | None = None
+    """a DeepSpeed file taken as it is: one Axolotl ships (deepspeed_configs/zero3_bf16.json,
+    ...) or deepspeed/NAME.json, a file the answers carry (files:); none: the wizard writes
+    its own from zero_stage and the offloads"""
     zero_stage: Literal[1, 2, 3] = 2
-    offload_optimizer: bool = Field(default=False, description="ZeRO: optimizer states in CPU RAM")
-    offload_params: bool = Field(
-        default=False, description="ZeRO-3 or FSDP: parameters (FSDP: and their states) in CPU RAM"
-    )
-    fsdp_version: Literal[1, 2] | None = Field(default=None, description="none: 2 (FSDP2)")
-    fsdp_options: list[str] | None = Field(
-        default=None, description="FSDP1's `fsdp:` list (full_shard auto_wrap …), imported as is"
-    )
+    offload_optimizer: bool = False
+    """ZeRO: optimizer states in CPU RAM"""
+    offload_params: bool = False
+    """ZeRO-3 or FSDP: parameters (FSDP: and their states) in CPU RAM"""
+    fsdp_version: Literal[1, 2] | None = None
+    """none: 2 (FSDP2)"""
+    fsdp_options: list[str] | None = None
+    """FSDP1's `fsdp:` list (full_shard auto_wrap …), imported as is"""
     fsdp: FsdpSpec = defaults_of(FsdpSpec)
-    ddp_timeout: Annotated[int | None, Range(ge=1, le=30 * 24 * 3600)] = Field(
-        default=None, description="seconds a rank waits"
-    )
-    launcher: Literal["accelerate", "ray"] = Field(default="accelerate", description="ray: use_ray")
+    ddp_timeout: Annotated[int | None, Range(ge=1, le=30 * 24 * 3600)] = None
+    """seconds a rank waits"""
+    launcher: Literal["accelerate", "ray"] = "accelerate"
+    """ray: use_ray"""
     ddp_find_unused_parameters: bool | None = None
-    dp_shard_size: Annotated[int | None, Range(ge=1, le=65536)] = Field(
-        default=None, description="GPUs a model is sharded across; none: all"
-    )
+    dp_shard_size: Annotated[int | None, Range(ge=1, le=65536)] = None
+    """GPUs a model is sharded across; none: all"""
     # Axolotl's ND parallelism (accelerate's ParallelismConfig): world size = dp_replicate x
     # dp_shard x context_parallel x tensor_parallel. Which mixes Axolotl refuses are lint rules
     # (lint/parallel_rules.py), run on what the answers render.
-    dp_replicate_size: Annotated[int | None, Range(ge=1, le=65536)] = Field(
-        default=None,
-        description="HSDP: copies of the model, each sharded over dp_shard_size GPUs; none: 1",
-    )
-    context_parallel_size: Annotated[int | None, Range(ge=1, le=1024)] = Field(
-        default=None,
-        description="GPUs one sequence is split across (ring attention: flash attention 2 and "
-        "the ring-flash-attn package); for sequences one GPU cannot hold; none: 1",
-    )
-    tensor_parallel_size: Annotated[int | None, Range(ge=1, le=1024)] = Field(
-        default=None, description="GPUs each layer's weights are split across; none: 1"
-    )
+    dp_replicate_size: Annotated[int | None, Range(ge=1, le=65536)] = None
+    """HSDP: copies of the model, each sharded over dp_shard_size GPUs; none: 1"""
+    context_parallel_size: Annotated[int | None, Range(ge=1, le=1024)] = None
+    """GPUs one sequence is split across (ring attention: flash attention 2 and the
+    ring-flash-attn package); for sequences one GPU cannot hold; none: 1"""
+    tensor_parallel_size: Annotated[int | None, Range(ge=1, le=1024)] = None
+    """GPUs each layer's weights are split across; none: 1"""
 
     @model_validator(mode="after")
     def _offload_fits_stage(self) -> "DistributedSpec":

@@ -5,7 +5,7 @@ catalog in `wizard.gpus`), how many, and the host's RAM."""
 # of each field's annotation as it builds the models, 1.5% of `new --yes`.
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, model_validator
 
 from wizard.gpus.catalog import GpuFacts
 from wizard.gpus.catalog import lookup as lookup_gpu
@@ -25,25 +25,19 @@ GpuName = Annotated[str, AfterValidator(_gpu_name)]
 
 
 class HardwareSpec(StrictModel):
-    accelerator: Accelerator = Field(
-        default="cuda", description="cuda GPUs, or cpu for a smoke test"
-    )
-    gpu: GpuName | None = Field(
-        default=None,
-        description="the GPU by name, as nvidia-smi prints it or short (H100, A100-80GB, RTX "
-        "4090, T4): its memory, bf16 and the recipe for its architecture follow",
-    )
+    accelerator: Accelerator = "cuda"
+    """cuda GPUs, or cpu for a smoke test"""
+    gpu: GpuName | None = None
+    """the GPU by name, as nvidia-smi prints it or short (H100, A100-80GB, RTX 4090, T4): its
+    memory, bf16 and the recipe for its architecture follow"""
     gpus_per_node: Annotated[int, Range(ge=1, le=64)] = 1
     nodes: Annotated[int, Range(ge=1, le=1024)] = 1
-    gpu_memory_gib: Annotated[Real | None, Range(gt=0, le=1024)] = Field(
-        default=None, description="memory of one GPU; none: the named GPU's"
-    )
-    bf16_supported: bool | None = Field(
-        default=None, description="none: the named GPU's (Ampere and newer); true when unnamed"
-    )
-    host_ram_gib: Annotated[Real | None, Range(gt=0, le=65536)] = Field(
-        default=None, description="CPU RAM of one node; none: a typical machine with the named GPU"
-    )
+    gpu_memory_gib: Annotated[Real | None, Range(gt=0, le=1024)] = None
+    """memory of one GPU; none: the named GPU's"""
+    bf16_supported: bool | None = None
+    """none: the named GPU's (Ampere and newer); true when unnamed"""
+    host_ram_gib: Annotated[Real | None, Range(gt=0, le=65536)] = None
+    """CPU RAM of one node; none: a typical machine with the named GPU"""
 
     @model_validator(mode="after")
     def _agrees_with_gpu(self) -> "HardwareSpec":

@@ -25,15 +25,12 @@ class PairedObjective(StrictModel):
     """DPO and IPO: a chosen and a rejected answer per prompt, against a frozen reference."""
 
     kind: Literal["dpo", "ipo"]
-    beta: Annotated[Real | None, Range(gt=0)] = Field(
-        default=None, description="how far from the reference model it may move (TRL: 0.1)"
-    )
-    rpo_alpha: Annotated[Real | None, Range(ge=0)] = Field(
-        default=None, description="DPO: weight of an SFT loss on the chosen answer (RPO)"
-    )
-    precompute_ref_log_probs: bool | None = Field(
-        default=None, description="score the data with the reference model once, before training"
-    )
+    beta: Annotated[Real | None, Range(gt=0)] = None
+    """how far from the reference model it may move (TRL: 0.1)"""
+    rpo_alpha: Annotated[Real | None, Range(ge=0)] = None
+    """DPO: weight of an SFT loss on the chosen answer (RPO)"""
+    precompute_ref_log_probs: bool | None = None
+    """score the data with the reference model once, before training"""
 
     @model_validator(mode="after")
     def _rpo_is_dpo(self) -> "PairedObjective":
@@ -58,40 +55,34 @@ class OrpoObjective(StrictModel):
     """ORPO: SFT and an odds-ratio preference loss in one pass; no reference model."""
 
     kind: Literal["orpo"] = "orpo"
-    beta: Annotated[Real | None, Range(gt=0)] = Field(
-        default=None, description="weight of the odds-ratio loss (Axolotl's orpo_alpha)"
-    )
+    beta: Annotated[Real | None, Range(gt=0)] = None
+    """weight of the odds-ratio loss (Axolotl's orpo_alpha)"""
 
 
 class SimpoObjective(StrictModel):
     """SimPO: length-normalised preference margin; no reference model."""
 
     kind: Literal["simpo"] = "simpo"
-    beta: Annotated[Real | None, Range(gt=0)] = Field(
-        default=None, description="reward scale (TRL: 0.1)"
-    )
-    simpo_gamma: Annotated[Real | None, Range(ge=0)] = Field(
-        default=None, description="target reward margin"
-    )
-    cpo_alpha: Annotated[Real | None, Range(ge=0)] = Field(
-        default=None, description="weight of the SFT loss on the chosen answer"
-    )
+    beta: Annotated[Real | None, Range(gt=0)] = None
+    """reward scale (TRL: 0.1)"""
+    simpo_gamma: Annotated[Real | None, Range(ge=0)] = None
+    """target reward margin"""
+    cpo_alpha: Annotated[Real | None, Range(ge=0)] = None
+    """weight of the SFT loss on the chosen answer"""
 
 
 class KtoObjective(StrictModel):
     """KTO: answers labelled good or bad one by one (no pairs), against a frozen reference."""
 
     kind: Literal["kto"] = "kto"
-    beta: Annotated[Real | None, Range(gt=0)] = Field(default=None, description="TRL: 0.1")
-    desirable_weight: Annotated[Real | None, Range(gt=0)] = Field(
-        default=None, description="weight of the good answers' loss (1.0)"
-    )
-    undesirable_weight: Annotated[Real | None, Range(gt=0)] = Field(
-        default=None, description="weight of the bad answers' loss (1.0)"
-    )
-    precompute_ref_log_probs: bool | None = Field(
-        default=None, description="score the data with the reference model once, before training"
-    )
+    beta: Annotated[Real | None, Range(gt=0)] = None
+    """TRL: 0.1"""
+    desirable_weight: Annotated[Real | None, Range(gt=0)] = None
+    """weight of the good answers' loss (1.0)"""
+    undesirable_weight: Annotated[Real | None, Range(gt=0)] = None
+    """weight of the bad answers' loss (1.0)"""
+    precompute_ref_log_probs: bool | None = None
+    """score the data with the reference model once, before training"""
 
 
 VllmMode = Literal["server", "colocate", "none"]
@@ -102,30 +93,23 @@ class GrpoObjective(StrictModel):
     """GRPO: the model writes several answers per prompt, reward functions score them."""
 
     kind: Literal["grpo"] = "grpo"
-    reward_functions: list[str] = Field(
-        min_length=1, description="module.function names Axolotl imports from the run folder"
-    )
-    reward_weights: list[Real] | None = Field(default=None, description="one per function")
-    num_generations: Annotated[int, Range(ge=2, le=4096)] = Field(
-        default=8, description="answers written per prompt"
-    )
-    max_completion_length: Annotated[int, Range(ge=1, le=1_048_576)] = Field(
-        default=256, description="tokens per answer"
-    )
-    beta: Annotated[Real | None, Range(ge=0)] = Field(
-        default=None, description="KL penalty (TRL: 0, no reference)"
-    )
-    vllm: VllmMode = Field(
-        default="server",
-        description="server: vLLM on GPUs of its own; colocate: on the training GPUs; none: "
-        "generate with the trained model (slow)",
-    )
-    vllm_gpus: Annotated[int, Range(ge=1, le=64)] = Field(
-        default=VLLM_SERVER_GPUS, description="server: GPUs given to vLLM"
-    )
-    vllm_memory_share: Annotated[Real | None, Range(gt=0, lt=1)] = Field(
-        default=None, description="colocate: share of each GPU vLLM takes (0.9)"
-    )
+    reward_functions: list[str] = Field(min_length=1)
+    """module.function names Axolotl imports from the run folder"""
+    reward_weights: list[Real] | None = None
+    """one per function"""
+    num_generations: Annotated[int, Range(ge=2, le=4096)] = 8
+    """answers written per prompt"""
+    max_completion_length: Annotated[int, Range(ge=1, le=1_048_576)] = 256
+    """tokens per answer"""
+    beta: Annotated[Real | None, Range(ge=0)] = None
+    """KL penalty (TRL: 0, no reference)"""
+    vllm: VllmMode = "server"
+    """server: vLLM on GPUs of its own; colocate: on the training GPUs; none: generate with the
+    trained model (slow)"""
+    vllm_gpus: Annotated[int, Range(ge=1, le=64)] = VLLM_SERVER_GPUS
+    """server: GPUs given to vLLM"""
+    vllm_memory_share: Annotated[Real | None, Range(gt=0, lt=1)] = None
+    """colocate: share of each GPU vLLM takes (0.9)"""
 
     @model_validator(mode="after")
     def _rewards_are_named(self) -> "GrpoObjective":

@@ -32,59 +32,45 @@ ChatTemplateName = Annotated[str, AfterValidator(_chat_template), _TEMPLATES]
 
 
 class ModelSpec(StrictModel):
-    base_model: str = Field(
-        min_length=1,
-        description="Hugging Face Hub id (org/name) or a local folder that holds config.json",
-    )
-    trust_remote_code: bool = Field(
-        default=False,
-        description="run the model repository's own Python code (only if you trust it)",
-    )
-    model_type: str | None = Field(default=None, description="transformers class that loads it")
-    tokenizer_type: str | None = Field(default=None, description="transformers tokenizer class")
-    processor_type: str | None = Field(
-        default=None, description="vision models: the transformers processor class"
-    )
-    revision_of_model: str | None = Field(default=None, description="the Hub revision to load")
+    base_model: str = Field(min_length=1)
+    """Hugging Face Hub id (org/name) or a local folder that holds config.json"""
+    trust_remote_code: bool = False
+    """run the model repository's own Python code (only if you trust it)"""
+    model_type: str | None = None
+    """transformers class that loads it"""
+    tokenizer_type: str | None = None
+    """transformers tokenizer class"""
+    processor_type: str | None = None
+    """vision models: the transformers processor class"""
+    revision_of_model: str | None = None
+    """the Hub revision to load"""
     tokenizer_use_mistral_common: bool | None = None
-    config_overrides: dict[str, Any] | None = Field(
-        default=None, description="overrides of the model's config.json (Axolotl's model_config)"
-    )
+    config_overrides: dict[str, Any] | None = None
+    """overrides of the model's config.json (Axolotl's model_config)"""
     low_cpu_mem_usage: bool | None = None
     llama4_linearized_experts: bool | None = None
     resize_token_embeddings_to_32x: bool | None = None
-    base_model_config: str | None = Field(
-        default=None,
-        min_length=1,
-        description="where the model's config.json is, when base_model has none (a Hub id or a "
-        "local folder); none: base_model",
-    )
+    base_model_config: str | None = Field(default=None, min_length=1)
+    """where the model's config.json is, when base_model has none (a Hub id or a local folder);
+    none: base_model"""
     tokenizer_use_fast: bool | None = None
     tokenizer_legacy: bool | None = None
     # Axolotl sets these from the model's type and name; a config's `true` forces them.
-    is_llama_derived_model: bool | None = Field(
-        default=None, description="true: Axolotl's Llama-only patches, whatever the model's type"
-    )
-    is_mistral_derived_model: bool | None = Field(
-        default=None,
-        description="true: padded on the left under flash attention without packing, as "
-        "Mistral needs, whatever the model's type",
-    )
+    is_llama_derived_model: bool | None = None
+    """true: Axolotl's Llama-only patches, whatever the model's type"""
+    is_mistral_derived_model: bool | None = None
+    """true: padded on the left under flash attention without packing, as Mistral needs, whatever
+    the model's type"""
     gptq: bool | None = None
-    device_map: str | None = Field(
-        default=None,
-        description="transformers' device_map (auto, sequential) for a run on one process; "
-        "Axolotl replaces it with the process's own GPU when there are several",
-    )
+    device_map: str | None = None
+    """transformers' device_map (auto, sequential) for a run on one process; Axolotl replaces it
+    with the process's own GPU when there are several"""
     experimental_skip_move_to_device: bool | None = None
-    num_labels: Annotated[int | None, Range(ge=1, le=1_000_000)] = Field(
-        default=None, description="labels of a classification head"
-    )
-    process_reward_model: bool | None = Field(
-        default=None,
-        description="a process reward model: a label per step of stepwise_supervised data, with a "
-        "token classification head (model_type, num_labels)",
-    )
+    num_labels: Annotated[int | None, Range(ge=1, le=1_000_000)] = None
+    """labels of a classification head"""
+    process_reward_model: bool | None = None
+    """a process reward model: a label per step of stepwise_supervised data, with a token
+    classification head (model_type, num_labels)"""
 
 
 class SpecialTokens(StrictModel):
@@ -98,28 +84,26 @@ class SpecialTokens(StrictModel):
 class DataSpec(StrictModel):
     """How every dataset is tokenized: the chat template and the tokens the tokenizer gets."""
 
-    chat_template: ChatTemplateName | None = Field(
-        default=None, description="Axolotl's chat template name; tokenizer_default uses the model's"
-    )
-    chat_template_jinja: str | None = Field(
-        default=None, description="a Jinja template (or a .jinja file) with chat_template=jinja"
-    )
+    chat_template: ChatTemplateName | None = None
+    """Axolotl's chat template name; tokenizer_default uses the model's"""
+    chat_template_jinja: str | None = None
+    """a Jinja template (or a .jinja file) with chat_template=jinja"""
     special_tokens: SpecialTokens | None = None
-    tokens: list[str] | None = Field(default=None, description="tokens added to the tokenizer")
-    eot_tokens: list[str] | None = Field(default=None, description="end-of-turn tokens")
-    train_on_inputs: bool | None = Field(default=None, description="train on the prompts too")
-    prepared_path: str | None = Field(
-        default=None, min_length=1, description="tokenized cache; none: ./prepared-data"
-    )
+    tokens: list[str] | None = None
+    """tokens added to the tokenizer"""
+    eot_tokens: list[str] | None = None
+    """end-of-turn tokens"""
+    train_on_inputs: bool | None = None
+    """train on the prompts too"""
+    prepared_path: str | None = Field(default=None, min_length=1)
+    """tokenized cache; none: ./prepared-data"""
     skip_prepare_dataset: bool | None = None
     remove_unused_columns: bool | None = None
     shuffle_merged_datasets: bool | None = None
-    streaming: bool | None = Field(
-        default=None, description="stream the datasets; none: on for a pretraining_dataset run"
-    )
-    dataset_num_proc: Annotated[int | None, Range(ge=1)] = Field(
-        default=None, description="processes that tokenize the data; none: Axolotl's choice"
-    )
+    streaming: bool | None = None
+    """stream the datasets; none: on for a pretraining_dataset run"""
+    dataset_num_proc: Annotated[int | None, Range(ge=1)] = None
+    """processes that tokenize the data; none: Axolotl's choice"""
 
     @model_validator(mode="after")
     def _jinja_needs_its_template(self) -> "DataSpec":
@@ -141,35 +125,30 @@ class FullMethod(StrictModel):
     kind: Literal["full"] = "full"
     load_in_8bit: Off | None = None
     load_in_4bit: Off | None = None
-    unfrozen_parameters: list[str] | None = Field(
-        default=None, description="regexes of the parameters that train; the rest is frozen"
-    )
+    unfrozen_parameters: list[str] | None = None
+    """regexes of the parameters that train; the rest is frozen"""
 
 
 class AdapterMethod(StrictModel):
     """What LoRA and QLoRA share; QLoRA also loads the base weights in 4 bit."""
 
     kind: Literal["lora", "qlora"]
-    r: Annotated[int, Range(ge=1, le=1024)] = Field(default=16, description="LoRA rank")
-    alpha: Annotated[int, Range(ge=1, le=65536)] = Field(
-        default=32, description="LoRA scaling numerator (often 2 × rank)"
-    )
+    r: Annotated[int, Range(ge=1, le=1024)] = 16
+    """LoRA rank"""
+    alpha: Annotated[int, Range(ge=1, le=65536)] = 32
+    """LoRA scaling numerator (often 2 × rank)"""
     dropout: Annotated[Real, Range(ge=0.0, lt=1.0)] = 0.05
-    target_modules: list[str] | str = Field(
-        default=ALL_LINEAR,
-        description="all-linear, a list such as [q_proj, v_proj], or a regex of module paths",
-    )
-    target_linear: bool | None = Field(
-        default=None, description="with a target_modules list: every linear layer as well"
-    )
-    rslora: bool | None = Field(default=None, description="rank-stabilized LoRA scaling")
+    target_modules: list[str] | str = ALL_LINEAR
+    """all-linear, a list such as [q_proj, v_proj], or a regex of module paths"""
+    target_linear: bool | None = None
+    """with a target_modules list: every linear layer as well"""
+    rslora: bool | None = None
+    """rank-stabilized LoRA scaling"""
     fan_in_fan_out: bool | None = None
-    quantize_moe_experts: bool | None = Field(
-        default=None, description="MoE experts quantized on load (with 4- or 8-bit bases)"
-    )
-    modules_to_save: list[str] | None = Field(
-        default=None, description="modules trained in full beside the adapter (embed_tokens, …)"
-    )
+    quantize_moe_experts: bool | None = None
+    """MoE experts quantized on load (with 4- or 8-bit bases)"""
+    modules_to_save: list[str] | None = None
+    """modules trained in full beside the adapter (embed_tokens, …)"""
     lora_on_cpu: bool | None = None
     # Axolotl's fused LoRA kernels (CUDA only); none: Axolotl decides.
     mlp_kernel: bool | None = None
@@ -204,14 +183,11 @@ class AdapterMethod(StrictModel):
 
 class LoraMethod(AdapterMethod):
     kind: Literal["lora"] = "lora"
-    load_in_8bit: bool | None = Field(
-        default=None, description="base weights in 8 bit (LLM.int8); none: 16 bit"
-    )
-    load_in_4bit: bool | None = Field(
-        default=None,
-        description="lora: weights already quantized (a GPTQ model) prepared for k-bit "
-        "training; Axolotl quantizes nothing itself (that is qlora)",
-    )
+    load_in_8bit: bool | None = None
+    """base weights in 8 bit (LLM.int8); none: 16 bit"""
+    load_in_4bit: bool | None = None
+    """lora: weights already quantized (a GPTQ model) prepared for k-bit training; Axolotl
+    quantizes nothing itself (that is qlora)"""
 
 
 class QLoraMethod(AdapterMethod):
@@ -233,12 +209,17 @@ DEFAULT_METHOD: Final = "lora"  # what a run trains with when nobody says
 class TrackingSpec(StrictModel):
     """Where the run reports; names only: the API keys stay in the environment."""
 
-    wandb_project: str | None = Field(default=None, description="W&B project (WANDB_API_KEY)")
-    wandb_entity: str | None = Field(default=None, description="W&B team or user")
-    wandb_name: str | None = Field(default=None, description="W&B run name")
-    wandb_mode: str | None = Field(default=None, description="online, offline or disabled")
+    wandb_project: str | None = None
+    """W&B project (WANDB_API_KEY)"""
+    wandb_entity: str | None = None
+    """W&B team or user"""
+    wandb_name: str | None = None
+    """W&B run name"""
+    wandb_mode: str | None = None
+    """online, offline or disabled"""
     wandb_watch: str | None = None
-    wandb_log_model: str | None = Field(default=None, description="checkpoint or end")
+    wandb_log_model: str | None = None
+    """checkpoint or end"""
     wandb_run_id: str | None = None
     use_wandb: bool | None = None
     mlflow_tracking_uri: str | None = None
@@ -246,23 +227,25 @@ class TrackingSpec(StrictModel):
     mlflow_run_name: str | None = None
     use_mlflow: bool | None = None
     comet_workspace: str | None = None
-    comet_project_name: str | None = Field(default=None, description="Comet (COMET_API_KEY)")
+    comet_project_name: str | None = None
+    """Comet (COMET_API_KEY)"""
     comet_mode: str | None = None
     use_comet: bool | None = None
-    use_tensorboard: bool | None = Field(
-        default=None, description="TensorBoard logs under output_dir/runs"
-    )
+    use_tensorboard: bool | None = None
+    """TensorBoard logs under output_dir/runs"""
 
 
 class HubSpec(StrictModel):
     """Pushing to the Hugging Face Hub (HF_TOKEN from the environment)."""
 
-    model_id: str | None = Field(default=None, description="org/name to push to")
-    strategy: axolotl_name("hub_strategy") | None = Field(  # type: ignore[valid-type]
-        default=None, description="what is pushed: end, every_save, checkpoint, all_checkpoints"
-    )
-    revision: str | None = Field(default=None, description="the branch pushed to")
-    push_dataset_to_hub: str | None = Field(default=None, description="org/name of the data")
+    model_id: str | None = None
+    """org/name to push to"""
+    strategy: axolotl_name("hub_strategy") | None = None  # type: ignore[valid-type]
+    """what is pushed: end, every_save, checkpoint, all_checkpoints"""
+    revision: str | None = None
+    """the branch pushed to"""
+    push_dataset_to_hub: str | None = None
+    """org/name of the data"""
 
 
 class SpeedSpec(StrictModel):
@@ -275,6 +258,7 @@ class SpeedSpec(StrictModel):
     liger_fused_linear_cross_entropy: bool | None = None
     liger_cross_entropy: bool | None = None
     liger_rms_norm_gated: bool | None = None
-    cut_cross_entropy: bool | None = Field(default=None, description="chunked loss, no logits")
+    cut_cross_entropy: bool | None = None
+    """chunked loss, no logits"""
     torch_compile: bool | Literal["auto"] | None = None
     use_kernels: bool | None = None

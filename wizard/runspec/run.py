@@ -37,24 +37,15 @@ from wizard.runspec.training import TrainingSpec
 
 
 class RunSpec(StrictModel):
-    defaults: Defaults = Field(
-        default="wizard", description="wizard: the wizard's defaults; axolotl: an imported config"
-    )
+    defaults: Defaults = "wizard"
+    """wizard: the wizard's defaults; axolotl: an imported config"""
     model: ModelSpec
-    datasets: list[DatasetSpec] = Field(
-        description="what the run trains on (at least one, unless pretraining_dataset is given)"
-    )
-    test_datasets: list[DatasetSpec] | None = Field(
-        default=None,
-        min_length=1,
-        description="datasets held out for evaluation, instead of a share (val_set_size)",
-    )
-    pretraining_dataset: list[DatasetSpec] | None = Field(
-        default=None,
-        min_length=1,
-        description="datasets a pretraining run streams (Axolotl's pretraining_dataset), "
-        "instead of datasets",
-    )
+    datasets: list[DatasetSpec]
+    """what the run trains on (at least one, unless pretraining_dataset is given)"""
+    test_datasets: list[DatasetSpec] | None = Field(default=None, min_length=1)
+    """datasets held out for evaluation, instead of a share (val_set_size)"""
+    pretraining_dataset: list[DatasetSpec] | None = Field(default=None, min_length=1)
+    """datasets a pretraining run streams (Axolotl's pretraining_dataset), instead of datasets"""
     data: DataSpec = defaults_of(DataSpec)
     method: Method = defaults_of(LoraMethod)  # DEFAULT_METHOD
     objective: Objective = defaults_of(SftObjective)
@@ -62,9 +53,8 @@ class RunSpec(StrictModel):
     training: TrainingSpec = defaults_of(TrainingSpec)
     distributed: DistributedSpec = defaults_of(DistributedSpec)
     speed: SpeedSpec = defaults_of(SpeedSpec)
-    plugins: list[str] | None = Field(
-        default=None, description="Axolotl plugins; none: those the speed answers need"
-    )
+    plugins: list[str] | None = None
+    """Axolotl plugins; none: those the speed answers need"""
     tracking: TrackingSpec = defaults_of(TrackingSpec)
     hub: HubSpec = defaults_of(HubSpec)
 

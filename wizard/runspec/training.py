@@ -40,136 +40,101 @@ MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit unsigned
 
 class TrainingSpec(StrictModel):
     sequence_len: Annotated[int, Range(ge=16, le=1_048_576)] = 2048
-    sample_packing: bool | None = Field(
-        default=None,
-        description="pack short samples into full rows; none: the recipe's (SFT: yes, where the "
-        "attention backend keeps packed rows apart)",
-    )
-    pad_to_sequence_len: bool | None = Field(
-        default=None, description="none: padded to full rows when packing"
-    )
-    sample_packing_group_size: Annotated[int | None, Range(ge=1, le=MAX_STEPS)] = Field(
-        default=None, description="samples packed at a time (Axolotl: 100000)"
-    )
-    sample_packing_bin_size: Annotated[int | None, Range(ge=1, le=MAX_COUNT)] = Field(
-        default=None, description="samples a packed row holds (Axolotl: 200)"
-    )
+    sample_packing: bool | None = None
+    """pack short samples into full rows; none: the recipe's (SFT: yes, where the attention
+    backend keeps packed rows apart)"""
+    pad_to_sequence_len: bool | None = None
+    """none: padded to full rows when packing"""
+    sample_packing_group_size: Annotated[int | None, Range(ge=1, le=MAX_STEPS)] = None
+    """samples packed at a time (Axolotl: 100000)"""
+    sample_packing_bin_size: Annotated[int | None, Range(ge=1, le=MAX_COUNT)] = None
+    """samples a packed row holds (Axolotl: 200)"""
     micro_batch_size: Annotated[int, Range(ge=1, le=4096)] = 1
     gradient_accumulation_steps: Annotated[int | None, Range(ge=1, le=65536)] = None
-    effective_batch_size: Annotated[int | None, Range(ge=1, le=MAX_COUNT)] = Field(
-        default=None,
-        description="sequences per optimizer step; sets gradient accumulation; none: the recipe's",
-    )
+    effective_batch_size: Annotated[int | None, Range(ge=1, le=MAX_COUNT)] = None
+    """sequences per optimizer step; sets gradient accumulation; none: the recipe's"""
     num_epochs: Annotated[int, Range(ge=1, le=1000)] = 1
-    max_steps: Annotated[int | None, Range(ge=1, le=MAX_STEPS)] = Field(
-        default=None, description="stop after this many steps"
-    )
-    learning_rate: Annotated[Real | None, Range(gt=0, lt=1)] = Field(
-        default=None, description="none: the recipe's for the method and objective"
-    )
+    max_steps: Annotated[int | None, Range(ge=1, le=MAX_STEPS)] = None
+    """stop after this many steps"""
+    learning_rate: Annotated[Real | None, Range(gt=0, lt=1)] = None
+    """none: the recipe's for the method and objective"""
     lr_scheduler: axolotl_name("lr_scheduler") = "cosine"  # type: ignore[valid-type]
     cosine_min_lr_ratio: Annotated[Real | None, Range(ge=0, le=1)] = None
     cosine_constant_lr_ratio: Annotated[Real | None, Range(ge=0, le=1)] = None
-    warmup_ratio: Annotated[Real | None, Range(ge=0, lt=1)] = Field(
-        default=None, description="none: the recipe's"
-    )
+    warmup_ratio: Annotated[Real | None, Range(ge=0, lt=1)] = None
+    """none: the recipe's"""
     warmup_steps: Annotated[int | None, Range(ge=0, le=MAX_STEPS)] = None
     optimizer: axolotl_name("optimizer") = "adamw_torch_fused"  # type: ignore[valid-type]
     adam_beta1: Annotated[Real | None, Range(gt=0, lt=1)] = None
     adam_beta2: Annotated[Real | None, Range(gt=0, lt=1)] = None
     adam_epsilon: Annotated[Real | None, Range(gt=0)] = None
     weight_decay: Annotated[Real, Range(ge=0)] = 0.0
-    max_grad_norm: Annotated[Real | None, Range(ge=0)] = Field(
-        default=None, description="gradient clipping"
-    )
-    neftune_noise_alpha: Annotated[Real | None, Range(gt=0)] = Field(
-        default=None, description="NEFTune noise"
-    )
+    max_grad_norm: Annotated[Real | None, Range(ge=0)] = None
+    """gradient clipping"""
+    neftune_noise_alpha: Annotated[Real | None, Range(gt=0)] = None
+    """NEFTune noise"""
     group_by_length: bool | None = None
-    dataloader_num_workers: Annotated[int | None, Range(ge=0, le=1024)] = Field(
-        default=None, description="processes loading batches; 0: the trainer's own"
-    )
-    dataloader_pin_memory: bool | None = Field(
-        default=None, description="batches in page-locked RAM, for faster copies to the GPU"
-    )
-    dataloader_prefetch_factor: Annotated[int | None, Range(ge=1, le=1024)] = Field(
-        default=None, description="batches each loading process reads ahead"
-    )
-    gradient_checkpointing: Checkpointing = Field(  # type: ignore[valid-type]
-        default=True, description="true, false, offload (to CPU) or offload_disk"
-    )
-    use_reentrant: bool | None = Field(
-        default=None, description="gradient_checkpointing_kwargs.use_reentrant"
-    )
+    dataloader_num_workers: Annotated[int | None, Range(ge=0, le=1024)] = None
+    """processes loading batches; 0: the trainer's own"""
+    dataloader_pin_memory: bool | None = None
+    """batches in page-locked RAM, for faster copies to the GPU"""
+    dataloader_prefetch_factor: Annotated[int | None, Range(ge=1, le=1024)] = None
+    """batches each loading process reads ahead"""
+    gradient_checkpointing: Checkpointing = True  # type: ignore[valid-type]
+    """true, false, offload (to CPU) or offload_disk"""
+    use_reentrant: bool | None = None
+    """gradient_checkpointing_kwargs.use_reentrant"""
     activation_offloading: Offloading | None = None  # type: ignore[valid-type]
-    precision: Precision = Field(
-        default="auto", description="auto: the GPU's recipe (bf16 from Ampere on, else fp16)"
-    )
-    precision_flags: Literal["both", "on"] = Field(
-        default="both",
-        description="both: bf16 and fp16 are written (with precision auto, fp16: false beside "
-        "bf16: auto: fp32, not fp16, on a GPU without bf16); on: only the one that is on, as "
-        "many configs write it",
-    )
-    tf32: bool | None = Field(default=None, description="none: on where the GPU has it")
-    bfloat16: bool | None = Field(
-        default=None, description="true: Axolotl reads it as bf16 (weights and training in bf16)"
-    )
-    float16: bool | None = Field(
-        default=None,
-        description="true: weights loaded in fp16, without the trainer's mixed precision (fp16)",
-    )
-    attention: Attention | None = Field(
-        default=None,
-        description="none: the GPU's recipe (flash-attention 2 on Ampere to Hopper, else sdpa); "
-        "flash needs the flash-attn package",
-    )
-    val_set_size: Annotated[Real, Range(ge=0, lt=1)] = Field(
-        default=0.0, description="share held out for eval"
-    )
+    precision: Precision = "auto"
+    """auto: the GPU's recipe (bf16 from Ampere on, else fp16)"""
+    precision_flags: Literal["both", "on"] = "both"
+    """both: bf16 and fp16 are written (with precision auto, fp16: false beside bf16: auto: fp32,
+    not fp16, on a GPU without bf16); on: only the one that is on, as many configs write it"""
+    tf32: bool | None = None
+    """none: on where the GPU has it"""
+    bfloat16: bool | None = None
+    """true: Axolotl reads it as bf16 (weights and training in bf16)"""
+    float16: bool | None = None
+    """true: weights loaded in fp16, without the trainer's mixed precision (fp16)"""
+    attention: Attention | None = None
+    """none: the GPU's recipe (flash-attention 2 on Ampere to Hopper, else sdpa); flash needs the
+    flash-attn package"""
+    val_set_size: Annotated[Real, Range(ge=0, lt=1)] = 0.0
+    """share held out for eval"""
     evals_per_epoch: Annotated[int | None, Range(ge=0, le=MAX_COUNT)] = None
-    eval_steps: Cadence | None = Field(
-        default=None, gt=0, le=MAX_STEPS, description="every N steps"
-    )
+    eval_steps: Cadence | None = Field(default=None, gt=0, le=MAX_STEPS)
+    """every N steps"""
     eval_strategy: axolotl_name("eval_strategy") | None = None  # type: ignore[valid-type]
     eval_batch_size: Annotated[int | None, Range(ge=1, le=4096)] = None
-    eval_sample_packing: bool | None = Field(default=None, description="none: as packing allows")
+    eval_sample_packing: bool | None = None
+    """none: as packing allows"""
     early_stopping_patience: Annotated[int | None, Range(ge=1, le=MAX_COUNT)] = None
     loss_watchdog_threshold: Annotated[Real | None, Range(gt=0)] = None
     loss_watchdog_patience: Annotated[int | None, Range(ge=1, le=MAX_COUNT)] = None
-    eval_max_new_tokens: Annotated[int | None, Range(ge=0, le=MAX_COUNT)] = Field(
-        default=None,
-        description="tokens generated per sample for eval_table_size and eval_causal_lm_metrics; "
-        "none or 0: 128 (Axolotl deprecates it for generation_max_new_tokens)",
-    )
-    load_best_model_at_end: bool | None = Field(
-        default=None,
-        description="the checkpoint with the best metric_for_best_model is loaded at the end "
-        "(saves and evals on the same cadence)",
-    )
-    metric_for_best_model: str | None = Field(
-        default=None, min_length=1, description="the eval metric that ranks checkpoints; none: loss"
-    )
+    eval_max_new_tokens: Annotated[int | None, Range(ge=0, le=MAX_COUNT)] = None
+    """tokens generated per sample for eval_table_size and eval_causal_lm_metrics; none or 0: 128
+    (Axolotl deprecates it for generation_max_new_tokens)"""
+    load_best_model_at_end: bool | None = None
+    """the checkpoint with the best metric_for_best_model is loaded at the end (saves and evals
+    on the same cadence)"""
+    metric_for_best_model: str | None = Field(default=None, min_length=1)
+    """the eval metric that ranks checkpoints; none: loss"""
     output_dir: str = Field(default="./outputs", min_length=1)
     seed: Annotated[int, Range(ge=0, le=MAX_SEED)] = 42
     logging_steps: Annotated[int, Range(ge=1, le=MAX_STEPS)] = 1
-    saves_per_epoch: Annotated[int | None, Range(ge=0, le=MAX_COUNT)] = Field(
-        default=None, description="none: 1, unless save_steps or save_strategy is given"
-    )
-    save_steps: Cadence | None = Field(
-        default=None, gt=0, le=MAX_STEPS, description="every N steps"
-    )
+    saves_per_epoch: Annotated[int | None, Range(ge=0, le=MAX_COUNT)] = None
+    """none: 1, unless save_steps or save_strategy is given"""
+    save_steps: Cadence | None = Field(default=None, gt=0, le=MAX_STEPS)
+    """every N steps"""
     save_strategy: axolotl_name("save_strategy") | None = None  # type: ignore[valid-type]
-    save_total_limit: Annotated[int | None, Range(ge=1, le=MAX_COUNT)] = Field(
-        default=None, description="checkpoints kept"
-    )
+    save_total_limit: Annotated[int | None, Range(ge=1, le=MAX_COUNT)] = None
+    """checkpoints kept"""
     save_only_model: bool | None = None
     auto_resume_from_checkpoints: bool | None = None
-    save_safetensors: bool | None = Field(
-        default=None,
-        description="Axolotl 0.19 takes only true (Transformers 5 always writes safetensors)",
-    )
-    strict: bool | None = Field(default=None, description="Axolotl's strict: CLI overrides")
+    save_safetensors: bool | None = None
+    """Axolotl 0.19 takes only true (Transformers 5 always writes safetensors)"""
+    strict: bool | None = None
+    """Axolotl's strict: CLI overrides"""
 
     @model_validator(mode="after")
     def _one_way_to_set_each_thing(self) -> "TrainingSpec":
