@@ -43,7 +43,7 @@ LAYERS = {
 }
 # Modules directly in wizard/ that everything may use (the foundation).
 FOUNDATION = {"errors", "files", "folders", "datafiles", "yamlio", "resources", "runspec", "tiny",
-              "terminal", "__init__", "__main__"}  # fmt: skip
+              "records", "terminal", "__init__", "__main__"}  # fmt: skip
 
 
 def modules() -> dict[str, Path]:

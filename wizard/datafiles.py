@@ -26,9 +26,10 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 
 from wizard.errors import WizardError
+from wizard.records import Record
 
 CHUNK_BYTES = 64 * 1024
 MAX_PARQUET_FOOTER = 16 * 1024 * 1024
@@ -45,7 +46,7 @@ class Malformed:
 Item = tuple[int, "dict[str, Any] | Malformed"]
 
 
-class Limits(NamedTuple):
+class Limits(Record):
     max_record: int  # bytes of one record (a line, an array element, a Parquet row group/64)
     budget: int  # no record starts after this many bytes were read
 

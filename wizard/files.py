@@ -19,7 +19,6 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -175,14 +174,13 @@ class LockTaken(Exception):
         self.holder = holder
 
 
-@dataclass(eq=False, repr=False)  # a lock is itself, compared by identity; never shown
 class HeldLock:
     """An flock on a lock file, held until `release` or until the process dies (the kernel
-    drops it then, so a lock file left by a killed process is free: stale, and taken over)."""
+    drops it then, so a lock file left by a killed process is free: stale, and taken over).
+    A plain class: a lock is itself, compared by identity, never shown."""
 
-    path: Path
-    fd: int
-    record: dict[str, Any]
+    def __init__(self, path: Path, fd: int, record: dict[str, Any]) -> None:
+        self.path, self.fd, self.record = path, fd, record
 
     def rewrite(self, record: dict[str, Any]) -> None:
         self.record = record

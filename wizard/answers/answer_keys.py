@@ -3,7 +3,6 @@ unknown keys and answers the spec refuses (with the keys a refused rule concerns
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
@@ -144,6 +143,8 @@ def _check_positions(key: str, source: str) -> None:
 def _suggest(key: str, valid: AbstractSet[str]) -> str:
     shape = generic_key(key)
     leaf_matches = [k for k in valid if k.rsplit(".", 1)[-1] == shape.rsplit(".", 1)[-1]]
+    import difflib  # here: only a name that is not found pays for it
+
     close = leaf_matches or difflib.get_close_matches(shape, sorted(valid), n=1, cutoff=0.5)
     if not close:
         return "`axolotl-wizard presets show NAME` lists the answer keys"

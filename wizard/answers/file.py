@@ -9,15 +9,16 @@ name instead of silently making another run from the defaults of what is missing
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import re
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from wizard import AXOLOTL_TARGET_VERSION, __version__
 from wizard.answers.answer_keys import generic_key
 from wizard.answers.layers import Layer, LayerKind, check_layer
 from wizard.axolotl.paths import PathMapper, from_answers_file, is_local_path, keep_path
 from wizard.errors import WizardError
+from wizard.records import Record
 from wizard.runspec import RunSpec
 from wizard.runspec.datasets import other_formats_fields
 from wizard.runspec.distributed import CARRIED_DEEPSPEED
@@ -50,23 +51,33 @@ END_KEY = "complete"
 SECTIONS = ("model", "datasets", "method", "hardware", "training", "distributed")
 
 
-class PresetRef(NamedTuple):
+class PresetRef(Record):
     name: str
     sha256: str
 
 
-@dataclass(eq=False, repr=False)  # never compared or shown; a dataclass costs per method
 class AnswersDocument:
-    spec: RunSpec
-    raw_axolotl: dict[str, Any] = field(default_factory=dict)
-    preset: PresetRef | None = None
-    # Files an imported config brought along (its DeepSpeed JSON), by their path in the run
-    # folder: kept here so `new --answers` makes them again.
-    files: dict[str, Any] = field(default_factory=dict)
-    # What auto-fit chose (flat keys), recorded for the reader, and the fitted answers nobody
-    # gave, which are left out of `answers:` (FITTED_KEYS).
-    fitted: dict[str, Any] = field(default_factory=dict)
-    unfitted: frozenset[str] = frozenset()
+    """What `wizard-answers.yml` holds. A plain class: never compared or shown (a dataclass
+    would compile its methods at every start)."""
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        raw_axolotl: dict[str, Any] | None = None,
+        preset: PresetRef | None = None,
+        files: dict[str, Any] | None = None,
+        fitted: dict[str, Any] | None = None,
+        unfitted: frozenset[str] = frozenset(),
+    ) -> None:
+        self.spec, self.preset = spec, preset
+        self.raw_axolotl: dict[str, Any] = {} if raw_axolotl is None else raw_axolotl
+        # Files an imported config brought along (its DeepSpeed JSON), by their path in the run
+        # folder: kept here so `new --answers` makes them again.
+        self.files: dict[str, Any] = {} if files is None else files
+        # What auto-fit chose (flat keys), recorded for the reader, and the fitted answers nobody
+        # gave, which are left out of `answers:` (FITTED_KEYS).
+        self.fitted: dict[str, Any] = {} if fitted is None else fitted
+        self.unfitted = unfitted
 
 
 def answers_text(doc: AnswersDocument, path_for: PathMapper = keep_path) -> str:
@@ -91,7 +102,7 @@ def answers_text(doc: AnswersDocument, path_for: PathMapper = keep_path) -> str:
     return "\n".join(header) + "\n" + dump_yaml(body)
 
 
-class LoadedAnswers(NamedTuple):
+class LoadedAnswers(Record):
     layer: Layer
     preset: PresetRef | None
 
@@ -131,7 +142,7 @@ def carried_files(value: Any, source: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise WizardError(f"{source}: files must be a mapping", "fix the file")
     for name, content in value.items():
-        if not isinstance(name, str) or not CARRIED_DEEPSPEED.fullmatch(name):
+        if not isinstance(name, str) or not re.fullmatch(CARRIED_DEEPSPEED, name):
             raise WizardError(
                 f"{source}: files: {name!r} is not a carried file name",
                 "only deepspeed/NAME.json files travel with answers",

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from collections import ChainMap
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, NamedTuple
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -26,6 +25,7 @@ from wizard.answers.answer_keys import check_keys, is_raw_key, spec_error
 from wizard.axolotl.secrets import credential_problem
 from wizard.errors import WizardError
 from wizard.recipes.table import training_recipe
+from wizard.records import Record
 from wizard.runspec import DEFAULT_METHOD, METHODS, OBJECTIVES, AdapterMethod, RunSpec
 
 
@@ -59,7 +59,7 @@ GPU_NAME = "hardware.gpu"
 GPU_DESCRIPTION = ("hardware.gpu_memory_gib", "hardware.bf16_supported")
 
 
-class MethodSwitch(NamedTuple):
+class MethodSwitch(Record):
     """`key` = `value` came from `layer`, written for method `was`; the run is now `now`."""
 
     key: str
@@ -86,17 +86,25 @@ class MethodSwitch(NamedTuple):
         return f"{given}; it is kept for this {self.now} run, check it suits; {change}"
 
 
-@dataclass(eq=False, repr=False)  # never compared or shown; a dataclass costs per method
 class Layer:
     """One source of answers: its name (for `explain`), flat values, the lists it replaces, its
-    kind, and for a preset (or its locks) the preset source it was read from."""
+    kind, and for a preset (or its locks) the preset source it was read from. A plain class: it
+    changes as the answers are gathered, and is never compared or shown (a dataclass would
+    compile its methods at every start)."""
 
-    name: str
-    values: dict[str, Any] = field(default_factory=dict)
-    replaces: set[str] = field(default_factory=set)
-    kind: LayerKind = LayerKind.SET
-    source: str | None = None  # builtin, user, team or project
-    files: dict[str, Any] = field(default_factory=dict)  # carried files (answers.file)
+    def __init__(
+        self,
+        name: str,
+        values: dict[str, Any] | None = None,
+        replaces: set[str] | None = None,
+        kind: LayerKind = LayerKind.SET,
+        source: str | None = None,  # builtin, user, team or project
+        files: dict[str, Any] | None = None,  # carried files (answers.file)
+    ) -> None:
+        self.name, self.kind, self.source = name, kind, source
+        self.values: dict[str, Any] = {} if values is None else values
+        self.replaces: set[str] = set() if replaces is None else replaces
+        self.files: dict[str, Any] = {} if files is None else files
 
     @classmethod
     def from_nested(

@@ -14,13 +14,14 @@ import json
 from functools import cache
 from importlib import resources
 from pathlib import Path, PurePath
-from typing import Any, NamedTuple
+from typing import Any
 
 from wizard.errors import WizardError
+from wizard.records import Record
 from wizard.yamlio import non_finite_paths, parse_json, read_text_file
 
 
-class DeepSpeedJson(NamedTuple):
+class DeepSpeedJson(Record):
     path: Path
     text: str
     data: dict[str, Any]

@@ -14,9 +14,10 @@ import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from wizard.errors import WizardError
+from wizard.records import Record
 
 _NAME = re.compile(r"^axolotl-(\d+(?:\.\d+)*)\.json$")
 JsonSchema = dict[str, Any]
@@ -71,7 +72,7 @@ def choose_version(requested: str | None = None) -> str:
     return installed if installed in versions else versions[-1]
 
 
-class PluginInfo(NamedTuple):
+class PluginInfo(Record):
     name: str
     keys: frozenset[str]
     schema: JsonSchema | None
@@ -79,7 +80,7 @@ class PluginInfo(NamedTuple):
     import_error: str | None
 
 
-class AxolotlSchema(NamedTuple):
+class AxolotlSchema(Record):
     """Axolotl's config schema with the lookups the rules need."""
 
     version: str

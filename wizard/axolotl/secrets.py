@@ -21,7 +21,8 @@ SECRET_NAME = re.compile(
     r"|(^|_)webhook(_url)?$"
 )
 # Query parameters that carry credentials (`?access_token=`, `?api_key=`, AWS/Azure `sig=`).
-SECRET_PARAMETER = re.compile(
+# A pattern, compiled by `re` on first use: only a URL with a query is searched for one.
+SECRET_PARAMETER = (
     r"(^|[_.-]|api)(token|key|secret|password|passwd|pwd|sig|signature|auth|credentials?)$"
 )
 ENVIRONMENT = {
@@ -72,7 +73,7 @@ def url_credential(value: str) -> str | None:
     if password:
         return "a password"
     for name, _ in parse_qsl(parts.query, keep_blank_values=True):
-        if SECRET_PARAMETER.search(name.lower()):
+        if re.search(SECRET_PARAMETER, name.lower()):
             return f"a token in its query (?{name}=)"
     return None
 

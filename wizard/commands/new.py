@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from wizard.commands.argtypes import add_set_argument, verb_parser
 from wizard.errors import WizardError
+from wizard.records import Record
 from wizard.terminal import shell_path, visible, warn
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-class Written(NamedTuple):
+class Written(Record):
     plan: RunPlan
     warnings: list[str]  # said before the files were written: method switches, dataset files
     notes: list[str]  # what writing the folder did besides (files kept, a stale swap undone)

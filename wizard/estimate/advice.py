@@ -6,12 +6,12 @@ run fits (or shows how close the combination of all of them gets).
 """
 
 from collections.abc import Callable
-from typing import NamedTuple
 
 from wizard.estimate.core import Advice, Estimate, compose
 from wizard.estimate.terms import optimizer_info
 from wizard.estimate.workload import Workload
 from wizard.models import ModelArch
+from wizard.records import Record
 
 Change = tuple[str, str, Callable[[Workload], Workload | None]]
 
@@ -107,7 +107,7 @@ CHANGES: list[Change] = [
 ]
 
 
-class HostLimit(NamedTuple):
+class HostLimit(Record):
     """The CPU RAM of one node (None: unknown) and the nodes of the run: a change that offloads
     more than the host holds does not make the run fit."""
 

@@ -6,7 +6,7 @@ factors are coarse relative step times, used only to rank candidates.
 """
 
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from wizard.axolotl import keys as K
 from wizard.axolotl.batch import data_parallel_ranks, ranks_text, sequences_per_step
@@ -15,6 +15,7 @@ from wizard.errors import WizardError
 from wizard.estimate.core import Estimate, compose
 from wizard.estimate.workload import Workload, workload_from_config
 from wizard.models import ModelArch
+from wizard.records import Record
 
 # Relative step time of each technique (1.0 = none): checkpointing recomputes the forward pass,
 # ZeRO adds communication, offload moves states over PCIe every step. FSDP2 gathers and scatters
@@ -33,7 +34,7 @@ OFFLOAD_PARAM_COST = 2.5
 SATURATION_TOKENS = 1024
 
 
-class Layout(NamedTuple):
+class Layout(Record):
     """One way of placing the model states. FSDP2 is stage 3 with `fsdp` (it shards what ZeRO-3
     shards); its offload moves parameters, gradients and optimizer states together."""
 
@@ -48,8 +49,7 @@ FSDP2 = Layout(3, fsdp=True)
 FSDP2_OFFLOAD = Layout(3, True, True, fsdp=True)
 
 
-# Plan, Keep, Host: NamedTuples, not dataclasses, ~4x cheaper to build (docs/architecture.md).
-class Plan(NamedTuple):
+class Plan(Record):
     micro_batch: int
     grad_accum: int
     gpus: int
@@ -144,7 +144,7 @@ class Plan(NamedTuple):
         return keys
 
 
-class Keep(NamedTuple):
+class Keep(Record):
     """What auto-fit must not change: None means it is auto-fit's to choose."""
 
     layouts: list[Layout] | None = None
@@ -157,7 +157,7 @@ class Keep(NamedTuple):
     refusal: Callable[[Plan], WizardError | None] | None = None
 
 
-class Host(NamedTuple):
+class Host(Record):
     """The CPU RAM of one node (None: unknown, not checked) and how many nodes share the run."""
 
     ram_gib: float | None = None
@@ -213,7 +213,9 @@ def _plans(
     keep: Keep,
 ) -> list[Plan]:
     plans = []
-    for stage, off_opt, off_par, fsdp in layouts:
+    for layout in layouts:
+        stage, off_opt, off_par = layout.zero_stage, layout.offload_optimizer, layout.offload_params
+        fsdp = layout.fsdp
         for ckpt in (False, True) if keep.checkpointing is None else (keep.checkpointing,):
             for mb in _divisors(per_gpu):
                 if keep.accumulation is not None and per_gpu // mb != keep.accumulation:

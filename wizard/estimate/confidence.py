@@ -8,9 +8,10 @@ method, checkpointing and sharding, nearest in model size and tokens per micro b
 
 import math
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from wizard.estimate.workload import Workload
+from wizard.records import Record
 from wizard.yamlio import package_data
 
 # Rows further than this (in natural-log units of size and tokens, summed) do not resemble.
@@ -18,7 +19,7 @@ MAX_DISTANCE = 1.6
 NEAREST = 3
 
 
-class Checked(NamedTuple):
+class Checked(Record):
     """One reference row: where it comes from, the run's shape and the estimator's error."""
 
     row: str
@@ -31,7 +32,7 @@ class Checked(NamedTuple):
     error: float
 
 
-class Confidence(NamedTuple):
+class Confidence(Record):
     rows: tuple[Checked, ...]
 
     @property

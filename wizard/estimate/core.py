@@ -1,6 +1,6 @@
 """Compose the terms into one peak-memory estimate per GPU, with a verdict against the GPU."""
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from wizard.estimate.activations import activation_peak
 from wizard.estimate.confidence import Confidence
@@ -20,6 +20,7 @@ from wizard.models import (
     layer_linears,
     total_params,
 )
+from wizard.records import Record
 
 GIB = 2**30
 # The CUDA context, cuBLAS workspaces and kernels loaded by torch: what nvidia-smi shows before
@@ -34,7 +35,7 @@ TIGHT_SHARE = 0.90
 CPU_PER_PROCESS_GIB = 3.0
 
 
-class Advice(NamedTuple):
+class Advice(Record):
     """One change that lowers the peak, with the estimate it would give."""
 
     change: str
@@ -43,8 +44,7 @@ class Advice(NamedTuple):
     speed_cost: str
 
 
-# A NamedTuple, not a dataclass: built on `new --yes`'s path, ~4x cheaper (docs/architecture.md).
-class Estimate(NamedTuple):
+class Estimate(Record):
     peak_gib_per_gpu: float
     allocated_gib: float
     breakdown_gib: dict[str, float]

@@ -6,8 +6,6 @@ fp32 gradient partition, split across GPUs by stage - the same accounting as Dee
 `estimate_zero2/3_model_states_mem_needs` (2 + 2 + 4 + 8 + 4 bytes for Adam).
 """
 
-from typing import NamedTuple
-
 from wizard.estimate.terms import (
     lora_linears,
     lora_params,
@@ -17,6 +15,7 @@ from wizard.estimate.terms import (
 )
 from wizard.estimate.workload import Workload
 from wizard.models import ModelArch, largest_module_params
+from wizard.records import Record
 
 FP32 = 4
 # bitsandbytes' paged optimizers take state buffers of tensors with at least this many elements
@@ -24,7 +23,7 @@ FP32 = 4
 PAGED_MIN_NUMEL = 100_000
 
 
-class States(NamedTuple):
+class States(Record):
     """Bytes on one GPU (and on the CPU, all ranks of the node together)."""
 
     grads_full: float  # every gradient of one step, live at the end of backward
@@ -63,7 +62,7 @@ def _tensor_split(states: States, tp: int) -> States:
     states and master copy (on the GPU or offloaded)."""
     if tp == 1:
         return states
-    return States(*(value / tp for value in states))
+    return States(*(value / tp for value in states._asdict().values()))
 
 
 def paged_share(arch: ModelArch, spec: Workload) -> float:

@@ -5,7 +5,6 @@ tested against a hand calculation.
 """
 
 import re
-from typing import NamedTuple
 
 from wizard.errors import WizardError
 from wizard.estimate.workload import Workload
@@ -20,9 +19,10 @@ from wizard.models import (
     total_params,
 )
 from wizard.models.linears import Linear
+from wizard.records import Record
 
 
-class Optimizer(NamedTuple):
+class Optimizer(Record):
     """Per trainable parameter: how many state tensors, and bytes per state element.
 
     `state_bytes` None means "the parameter's own dtype" (torch optimizers); bitsandbytes and

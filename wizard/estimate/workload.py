@@ -7,12 +7,13 @@ estimator's plain fields, so the terms can work on them.
 
 import math
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from wizard.axolotl import keys as K
 from wizard.axolotl.flags import is_on
 from wizard.axolotl.view import AxolotlConfig, view_of
 from wizard.errors import WizardError
+from wizard.records import Record
 
 # Axolotl's own defaults for the keys an estimate needs (axolotl 0.19.0 schema).
 DEFAULT_SEQUENCE_LEN = 2048
@@ -21,8 +22,7 @@ DEFAULT_OPTIMIZER = "adamw_torch_fused"
 DEEPSPEED_HALF_SECTIONS = ("bf16", "fp16")
 
 
-# A NamedTuple, not a dataclass: built on `new --yes`'s path, ~4x cheaper (docs/architecture.md).
-class Workload(NamedTuple):
+class Workload(Record):
     """One training process layout. Sizes are per GPU unless a name says otherwise."""
 
     method: str = "full"  # full | lora | qlora

@@ -8,11 +8,11 @@ GeForce RTX 4090`, `Tesla T4`, `NVIDIA A100-SXM4-80GB`) and short forms (`RTX 40
 read it too.
 """
 
-import difflib
 import re
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any
 
+from wizard.records import Record
 from wizard.yamlio import package_data
 
 # Words that say who made the card, not which card it is.
@@ -28,7 +28,7 @@ class UnknownGpu(ValueError):
     """A GPU name no row matches, with the closest names (the spec shows it in one line)."""
 
 
-class GpuFacts(NamedTuple):
+class GpuFacts(Record):
     name: str
     memory_gib: float
     arch: str  # sm_80
@@ -112,6 +112,8 @@ def lookup(name: str) -> GpuFacts:
     if key in ambiguous:
         choices = " or ".join(ambiguous[key])
         raise UnknownGpu(f"{name.strip()!r} is sold with more than one memory size: name {choices}")
+    import difflib  # here: only a name that is not found pays for it
+
     near = difflib.get_close_matches(key, list(index), n=1, cutoff=0.6)
     hint = f"did you mean {index[near[0]].name}? " if near else ""
     names = ", ".join(row.name for row in rows)

@@ -2,12 +2,11 @@
 `host_ram` rows), else twice the GPUs' memory. CPU offload, loading weights and each training
 process live there, so a plan only fits when the host holds them too."""
 
-from typing import NamedTuple
-
 from wizard.gpus.catalog import GpuFacts, unnamed_host_ram
+from wizard.records import Record
 
 
-class HostRam(NamedTuple):
+class HostRam(Record):
     gib: float
     source: str  # "answered", or the machine the default is read from
 

@@ -9,11 +9,12 @@ out minutes into tokenizing, or train on empty turns).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from wizard.answers.layers import Answers, Layer, LayerKind
 from wizard.axolotl.paths import is_local_path
 from wizard.errors import WizardError
+from wizard.records import Record
 from wizard.runspec import DatasetSpec, RunSpec
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ def _fix_hint(index: int, found: Proposal | None) -> str:
 FEW_STEPS = 10
 
 
-class EpochSteps(NamedTuple):
+class EpochSteps(Record):
     """How many optimizer steps an epoch of the local data makes, and whether that is a guess."""
 
     records: int

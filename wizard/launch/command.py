@@ -10,10 +10,11 @@ DeepSpeed run, `gpu_ids` there hides GPUs. With our file, that default is never 
 
 import shlex
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 from wizard.axolotl import keys as K
 from wizard.axolotl.view import AxolotlConfig, view_of
+from wizard.records import Record
 
 if TYPE_CHECKING:
     from wizard.runspec import RunSpec
@@ -23,9 +24,8 @@ DEFAULT_PORT = 29500
 TRAIN_MODULE = "axolotl.cli.train"
 
 
-# Layout, LaunchCommand: NamedTuples, not dataclasses, ~4x cheaper to build; `new --yes` imports
-# this module for the config's "by hand" line (docs/architecture.md).
-class Layout(NamedTuple):
+# `new --yes` imports this module for the config's "by hand" line.
+class Layout(Record):
     """Where the processes run: how many per node, how many nodes, and this node's place."""
 
     processes_per_node: int = 1
@@ -44,7 +44,7 @@ class Layout(NamedTuple):
         return self.num_processes > 1
 
 
-class LaunchCommand(NamedTuple):
+class LaunchCommand(Record):
     argv: list[str]
     env: Mapping[str, str] = {}  # read-only: the one default is shared
 

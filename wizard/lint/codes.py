@@ -8,9 +8,10 @@ A new rule's code gets its row here.
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+from typing import Final
 
 from wizard.lint.findings import Severity
+from wizard.records import Record
 
 # The parts of `check`, in the order the manual lists them.
 AREAS: Final[dict[str, str]] = {
@@ -23,7 +24,7 @@ AREAS: Final[dict[str, str]] = {
 }
 
 
-class Code(NamedTuple):
+class Code(Record):
     area: str
     severities: tuple[Severity, ...]
     summary: str

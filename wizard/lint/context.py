@@ -4,7 +4,7 @@ environment."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from wizard.axolotl import keys as K
 from wizard.axolotl.schema import AxolotlSchema
@@ -12,9 +12,10 @@ from wizard.axolotl.view import AxolotlConfig
 from wizard.lint.env import Env
 from wizard.lint.findings import Finding, KeyPath, Rename, Severity
 from wizard.lint.positions import Located
+from wizard.records import Record
 
 
-class DeepSpeedFile(NamedTuple):
+class DeepSpeedFile(Record):
     """The JSON the config's `deepspeed:` names, once found and parsed."""
 
     data: dict[str, Any]
@@ -22,7 +23,7 @@ class DeepSpeedFile(NamedTuple):
     located: Located | None = None
 
 
-class Ctx(NamedTuple):
+class Ctx(Record):
     """`view` is the config as Axolotl reads it (built once per lint, in `api.lint_dict`): rules
     read every key through it."""
 

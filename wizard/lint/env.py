@@ -10,17 +10,17 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from wizard.errors import WizardError
 from wizard.gpus.catalog import AMPERE, HOPPER, capability_of
+from wizard.records import Record
 
 # Packages whose absence a rule can report (import names).
 PACKAGES = ("flash_attn", "ring_flash_attn", "deepspeed", "bitsandbytes")
 
 
-# A NamedTuple, not a dataclass: defined at import on `new --yes`'s path, several times cheaper.
-class Env(NamedTuple):
+class Env(Record):
     """GPU capabilities (as Axolotl's GPUCapabilities) and installed packages, when known."""
 
     bf16: bool | None = None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
+
+from wizard.records import Record
 
 Severity = Literal["error", "warning", "hint"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "hint")
@@ -23,7 +25,7 @@ def dotted(path: KeyPath) -> str:
     return out
 
 
-class Rename(NamedTuple):
+class Rename(Record):
     """A mechanical fix `check --fix` can apply: rename the key at `path` to `new_key`."""
 
     path: KeyPath
@@ -32,7 +34,7 @@ class Rename(NamedTuple):
     new_value: str | None = None
 
 
-class Finding(NamedTuple):
+class Finding(Record):
     """One problem. `fix` says in words what to do; `rename` is set when --fix can do it."""
 
     severity: Severity
@@ -71,7 +73,7 @@ class Finding(NamedTuple):
         return out
 
 
-class Report(NamedTuple):
+class Report(Record):
     """Findings for one config file, plus what was checked."""
 
     path: Path | None

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import Any, NamedTuple
+from typing import Any
 
+from wizard.records import Record
 from wizard.yamlio import package_data
 
 
-class Validator(NamedTuple):
+class Validator(Record):
     id: str
     where: str
     kind: str
@@ -24,7 +25,7 @@ class Validator(NamedTuple):
     left_out: str | None = None
 
 
-class Inventory(NamedTuple):
+class Inventory(Record):
     version: str
     validators: tuple[Validator, ...] = ()
     dataset_types: tuple[str, ...] = ()

@@ -8,20 +8,21 @@ silently resolves to the last one, are recorded too: that is a mistake Axolotl n
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import yaml
 
 from wizard.lint.findings import KeyPath
+from wizard.records import Record
 from wizard.yamlio import SAFE_LOADER, check_shape, syntax_error
 
 
-class Pos(NamedTuple):
+class Pos(Record):
     line: int
     col: int
 
 
-class Located(NamedTuple):
+class Located(Record):
     """The parsed document, the position of each key path, and the duplicated keys."""
 
     data: Any

@@ -7,7 +7,7 @@ generic, unnamed layers and `rough_reasons` saying why its numbers are approxima
 
 import math
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from wizard.errors import WizardError
 from wizard.models.families import (
@@ -19,6 +19,7 @@ from wizard.models.families import (
     layer_linears_of,
     moe_layer_count,
 )
+from wizard.records import Record
 from wizard.terminal import shown
 
 # config.json's architecture name (transformers' key; Axolotl's `model_type` is another thing).
@@ -63,8 +64,7 @@ _GENERIC = Family(
 )
 
 
-# A NamedTuple, not a dataclass: built on `new --yes`'s path, ~4x cheaper (docs/architecture.md).
-class ModelArch(NamedTuple):
+class ModelArch(Record):
     """A decoder-only transformer, as far as memory is concerned."""
 
     name: str

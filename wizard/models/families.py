@@ -6,13 +6,13 @@ file is what makes `lora_target_modules` checks and parameter counts agree with 
 
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
+from wizard.records import Record
 from wizard.yamlio import package_data
 
 
-# A NamedTuple, not a dataclass: built on `new --yes`'s path, ~4x cheaper (docs/architecture.md).
-class Linear(NamedTuple):
+class Linear(Record):
     """One kind of linear layer in a decoder layer: `instances` of it (the table's `count`) in
     each of `layers` layers.
 
@@ -37,7 +37,7 @@ class Linear(NamedTuple):
         return self.instances * (self.fan_in * self.fan_out + (self.fan_out if self.bias else 0))
 
 
-class Family(NamedTuple):
+class Family(Record):
     name: str
     spec: Mapping[str, Any]
 

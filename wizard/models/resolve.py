@@ -6,7 +6,6 @@ machines that cannot reach the Hub at all.
 
 from __future__ import annotations
 
-import difflib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -134,6 +133,8 @@ def resolve_arch(base_model: str, *, base_dir: Path | None = None) -> ModelArch:
 def _unknown_model(base_model: str) -> WizardError:
     names = catalog_names()
     bare = {n.rsplit("/", 1)[-1].lower(): n for n in names}
+    import difflib  # here: only a name that is not found pays for it
+
     close = difflib.get_close_matches(base_model.rsplit("/", 1)[-1].lower(), list(bare), n=3)
     similar = ", ".join(bare[c] for c in close) or "meta-llama/Llama-3.1-8B"
     return WizardError(

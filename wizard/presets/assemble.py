@@ -7,7 +7,6 @@ and presets are made of answers (answers/ stays below presets).
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
 
 from wizard.answers.file import PresetRef, load_answers_file
 from wizard.answers.layers import Answers, Layer
@@ -21,12 +20,13 @@ from wizard.presets.store import (
     promote_raw_answers,
     shadow_warning,
 )
+from wizard.records import Record
 from wizard.terminal import warn
 
 Warn = Callable[[str], None]
 
 
-class PresetStart(NamedTuple):
+class PresetStart(Record):
     """What a preset contributes: its chain's layers, the answers it locks, and its reference."""
 
     layers: list[Layer]

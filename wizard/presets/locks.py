@@ -13,7 +13,7 @@ The locked values are then added as a top layer named `locked by preset …`, so
 """
 
 import os
-from typing import Any, NamedTuple
+from typing import Any
 
 from wizard.answers.answer_keys import NO_DEFAULT, answer_default, generic_key, known_keys
 from wizard.answers.file import PATH_ANSWERS
@@ -21,6 +21,7 @@ from wizard.answers.layers import Answers, Layer, LayerKind
 from wizard.errors import WizardError
 from wizard.presets.reading import version_warnings
 from wizard.presets.store import Preset, preset_layers, promoted_key
+from wizard.records import Record
 from wizard.terminal import shown
 
 LOCK_LAYER_PREFIX = "locked by "
@@ -28,7 +29,7 @@ UNLOCK_HINT = "pass --unlock to change an answer the preset locks, or drop the c
 _MISSING = object()
 
 
-class Lock(NamedTuple):
+class Lock(Record):
     key: str
     value: Any
     preset: str  # the qualified name of the preset that locks it

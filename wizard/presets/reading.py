@@ -21,7 +21,7 @@ from wizard.yamlio import check_shape, read_text_file, safe_load, syntax_error
 
 # A hand-written preset is a few kB; the limit leaves room for generated ones (`presets save`).
 MAX_PRESET_BYTES = 256 * 1024
-_TAG = re.compile(r"tag '([^']+)'")
+_TAG = r"tag '([^']+)'"  # compiled by `re` when a preset has a tag
 
 
 def read_preset_data(path: Path, folder: Path | None = None) -> Any:
@@ -45,7 +45,7 @@ def read_preset_data(path: Path, folder: Path | None = None) -> Any:
 
 
 def _refused_tag(path: Path, err: yaml.constructor.ConstructorError) -> WizardError:
-    found = _TAG.search(str(err.problem or ""))
+    found = re.search(_TAG, str(err.problem or ""))
     tag = found.group(1).replace("tag:yaml.org,2002:", "!!") if found else "an unknown tag"
     mark = err.problem_mark
     where = f"{path}:{mark.line + 1}" if mark else str(path)

@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -25,6 +25,7 @@ from wizard.answers.file import carried_files
 from wizard.answers.layers import Layer, LayerKind, check_layer
 from wizard.errors import WizardError
 from wizard.presets.reading import check_specifier, read_preset_data
+from wizard.records import Record
 from wizard.render.key_table import ANSWER_OF_KEY
 from wizard.resources import presets_dir
 from wizard.terminal import warn
@@ -81,7 +82,7 @@ class PresetFile(BaseModel):
         return None if value is None else check_specifier(value)
 
 
-class Preset(NamedTuple):
+class Preset(Record):
     source: str
     path: Path
     data: PresetFile
@@ -239,7 +240,7 @@ def chain_of(preset: Preset, folders: Folders | None = None) -> list[Preset]:
     return Resolver(folders).chain_of(preset)
 
 
-class _Resolved(NamedTuple):
+class _Resolved(Record):
     chain: tuple[Preset, ...]  # root first, each preset once
     deepest: tuple[Preset, ...]  # the longest line of `extends` up from the preset, itself first
 

@@ -6,13 +6,14 @@ wizard types one of these numbers. Pure and light: no Pydantic, so `check` can r
 """
 
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from wizard.gpus.catalog import capability_of
+from wizard.records import Record
 from wizard.yamlio import package_data
 
 
-class TrainingRecipe(NamedTuple):
+class TrainingRecipe(Record):
     """The defaults of one objective x method, and the span its sources use."""
 
     objective: str
@@ -36,7 +37,7 @@ class TrainingRecipe(NamedTuple):
         return low <= rate <= high
 
 
-class ArchRecipe(NamedTuple):
+class ArchRecipe(Record):
     """Precision, attention and packing from one GPU architecture on."""
 
     first: tuple[int, int]

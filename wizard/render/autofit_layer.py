@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
 
 from wizard.answers.layers import Answers, Layer, LayerKind
 from wizard.axolotl.attention import FROM_ANSWER
@@ -31,6 +30,7 @@ from wizard.estimate.autofit_cp import RING_ATTENTION, autofit_split
 from wizard.estimate.distributed import distributed_fields
 from wizard.models import ModelArch, resolve_arch
 from wizard.recipes.table import kto_chat_template
+from wizard.records import Record
 from wizard.render.axolotl_config import render_axolotl
 from wizard.render.composites import effective_batch
 from wizard.render.deepspeed_config import named_deepspeed
@@ -49,7 +49,7 @@ RING_ANSWER = "flash"  # the `training.attention` answer for RING_ATTENTION
 Refusal = Callable[[Answers], WizardError | None]
 
 
-class FitReport(NamedTuple):
+class FitReport(Record):
     """The answers a run is made from (with auto-fit's layer when it chose a plan), their spec,
     the architecture memory is estimated with, and what auto-fit did or why it could not."""
 

@@ -14,12 +14,13 @@ An answer left unset (None) writes nothing: Axolotl's own default then holds.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final, Literal, NamedTuple
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel
 
 from wizard.axolotl import keys as K
 from wizard.axolotl.schema import load_schema
+from wizard.records import Record
 from wizard.runspec import RunSpec, SpeedSpec, TrackingSpec
 
 Crossing = Literal["same", "composite"]
@@ -27,7 +28,7 @@ SpecText = Callable[[RunSpec], str]
 SpecTest = Callable[[RunSpec], bool]
 
 
-class Row(NamedTuple):
+class Row(Record):
     """`answer` is written as `key` in the config's `group`. A "same" row writes the answer's
     value (or `value(spec)`, when the run resolves it: a recipe's default, an opinion); a
     "composite" row is written by the renderer's function of the same answer."""

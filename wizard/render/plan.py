@@ -8,7 +8,7 @@ estimate of exactly those files, so every figure on every screen is the figure o
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from wizard.answers.file import FITTED_KEYS, AnswersDocument, PresetRef
 from wizard.answers.layers import Answers, LayerKind
@@ -16,6 +16,7 @@ from wizard.axolotl.paths import PathMapper, keep_path, relative_to_run_dir
 from wizard.errors import WizardError
 from wizard.estimate import Estimate
 from wizard.lint import Finding
+from wizard.records import Record
 from wizard.render.autofit_layer import FitReport, estimate_folder, fit_answers
 from wizard.render.axolotl_config import render_axolotl
 from wizard.render.rewards import reward_files
@@ -24,7 +25,7 @@ from wizard.render.runlint import lint_run_folder, refusal
 from wizard.runspec import RunSpec
 
 
-class RunPlan(NamedTuple):
+class RunPlan(Record):
     fit: FitReport
     folder: RunFolder
     estimate: Estimate | None

@@ -3,10 +3,12 @@ is written from (or marked as the wizard's own choice)."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
+
+from wizard.records import Record
 
 
-class Entry(NamedTuple):
+class Entry(Record):
     key: str
     value: Any
     comment: str = ""
@@ -14,7 +16,7 @@ class Entry(NamedTuple):
     opinion: bool = False  # the wizard's own choice, not an answer: never written for an import
 
 
-class Group(NamedTuple):
+class Group(Record):
     title: str
     entries: list[Entry]
 
@@ -29,7 +31,7 @@ class Group(NamedTuple):
         self.entries.append(Entry(key, value, comment, answer, opinion))
 
 
-class RenderedConfig(NamedTuple):
+class RenderedConfig(Record):
     groups: list[Group]
 
     def as_dict(self) -> dict[str, Any]:

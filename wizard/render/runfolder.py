@@ -7,7 +7,7 @@ byte in another folder.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from wizard import AXOLOTL_TARGET_VERSION, __version__
 from wizard.answers.file import ANSWERS_FILENAME, AnswersDocument, answers_text
@@ -16,6 +16,7 @@ from wizard.axolotl.batch import batch_text
 from wizard.axolotl.paths import PathMapper, keep_path
 from wizard.errors import WizardError
 from wizard.launch.command import build_launch_command, layout_for, precision_of
+from wizard.records import Record
 from wizard.render.axolotl_config import render_axolotl
 from wizard.render.composites import effective_batch
 from wizard.render.configtext import config_text
@@ -26,7 +27,7 @@ from wizard.runspec import RunSpec
 CONFIG_FILENAME = "axolotl.yml"
 
 
-class RunFolder(NamedTuple):
+class RunFolder(Record):
     """The files of a run folder (relative path -> text) and what they were made from."""
 
     files: dict[str, str]

@@ -17,11 +17,12 @@ import stat
 import statistics
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from wizard.errors import WizardError
 from wizard.estimate import Estimate, verdict_for
 from wizard.models import ModelArch
+from wizard.records import Record
 from wizard.runs.values import count, number, significant, text
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ def append(record: dict[str, Any], path: Path | None = None) -> Path:
     return path
 
 
-class Measurement(NamedTuple):
+class Measurement(Record):
     """A record read back: the parts a comparison needs. (Tuples, not dataclasses: `estimate`
     is a quick verb, and a dataclass costs it ten times as much to create.)"""
 
@@ -175,7 +176,7 @@ def _measurement(line: bytes) -> Measurement | None:
                        float(estimated or 0), float(measured or 0))  # fmt: skip
 
 
-class Calibration(NamedTuple):
+class Calibration(Record):
     """The measured runs that resemble an estimate's, and the estimate's error on them."""
 
     runs: tuple[Measurement, ...]

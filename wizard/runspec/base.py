@@ -3,14 +3,12 @@ names whose choices are Axolotl's own (read from its bundled schema, never typed
 
 from __future__ import annotations
 
-import difflib
 import math
 import types
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,6 +17,7 @@ from pydantic import (
 from pydantic_core import CoreSchema, core_schema
 
 from wizard.axolotl.schema import load_schema
+from wizard.records import Record
 
 
 class AnswerConflict(ValueError):
@@ -116,28 +115,43 @@ def defaults_of(model: type[BaseModel]) -> Any:
     return Field(default_factory=lambda: model())
 
 
-@dataclass(frozen=True)
-class AxolotlChoices:
-    """Marks a text answer whose values are the names Axolotl accepts for `key` (the interview
-    offers them in a select); `extra` are names the wizard adds (its short attention names)."""
+def _never(value: str) -> bool:
+    return False
+
+
+class AxolotlChoices(Record):
+    """A text answer whose values are the names Axolotl accepts for `key` (the interview offers
+    them in a select): the marker and the check at once. `extra` are names the wizard adds (its
+    short attention names); `also` accepts the texts Axolotl takes beside its names.
+
+    It gives Pydantic the check itself, through the public `__get_pydantic_core_schema__` hook
+    (as `Range` does): `AfterValidator` would inspect the check's signature for each field that
+    uses it, on every start of `new --yes`."""
 
     key: str
     extra: tuple[str, ...] = ()
+    also: Callable[[str], bool] = _never
 
     def names(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.extra + load_schema().choices(self.key)))
 
     def __call__(self, value: str) -> str:
         names = self.names()
-        if value in names:
+        if value in names or self.also(value):
             return value
+        import difflib  # here: only a name that is not found pays for it
+
         near = difflib.get_close_matches(value, names, n=1)
         hint = f"did you mean {near[0]}? " if near else ""
         shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
         raise ValueError(f"{value!r} is not an Axolotl {self.key}; {hint}one of: {shown}")
 
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self, handler(source))
+
 
 def axolotl_name(key: str, *extra: str) -> Any:
     """A text answer checked against Axolotl's names for `key`."""
-    choices = AxolotlChoices(key, extra)
-    return Annotated[str, AfterValidator(choices), choices]
+    return Annotated[str, AxolotlChoices(key, extra)]

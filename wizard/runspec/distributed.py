@@ -2,7 +2,6 @@
 
 # No `from __future__ import annotations` here: Pydantic would compile and evaluate the text
 # of each field's annotation as it builds the models.
-import difflib
 import re
 from typing import Annotated, Literal
 
@@ -35,14 +34,17 @@ class FsdpSpec(StrictModel):
 
 Backend = Literal["none", "deepspeed", "fsdp"]
 # A DeepSpeed file the answers carry into the run folder (`files:`), by its path there.
-CARRIED_DEEPSPEED = re.compile(r"deepspeed/[A-Za-z0-9][A-Za-z0-9._-]*\.json")
+# A pattern, compiled by `re` on first use: only a run with DeepSpeed reads it.
+CARRIED_DEEPSPEED = r"deepspeed/[A-Za-z0-9][A-Za-z0-9._-]*\.json"
 
 
 def _deepspeed_config(value: str) -> str:
     """One of Axolotl's own DeepSpeed files as its repository names it, or a carried one."""
     shipped = shipped_paths()
-    if value in shipped or CARRIED_DEEPSPEED.fullmatch(value):
+    if value in shipped or re.fullmatch(CARRIED_DEEPSPEED, value):
         return value
+    import difflib  # here: only a name that is not found pays for it
+
     near = difflib.get_close_matches(value, shipped, n=1)
     hint = f"did you mean {near[0]}? " if near else ""
     raise ValueError(

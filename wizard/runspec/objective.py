@@ -14,7 +14,7 @@ from wizard.runspec.base import AnswerConflict, Range, Real, StrictModel
 
 ObjectiveKind = Literal["sft", "dpo", "ipo", "orpo", "simpo", "kto", "grpo"]
 # `module.function`: what Axolotl imports a reward function by (from its working directory).
-_DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+_DOTTED = r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+"  # compiled by `re` when a GRPO run names one
 
 
 class SftObjective(StrictModel):
@@ -114,7 +114,7 @@ class GrpoObjective(StrictModel):
     @model_validator(mode="after")
     def _rewards_are_named(self) -> "GrpoObjective":
         for name in self.reward_functions:
-            if not _DOTTED.match(name):
+            if not re.fullmatch(_DOTTED, name):
                 raise AnswerConflict(
                     f"reward function {name!r} is not module.function (e.g. rewards.correct)",
                     "reward_functions",

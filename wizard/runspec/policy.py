@@ -6,12 +6,14 @@ fits and records a run asks it (`spec.policy.fills_recipes`, ...) instead of com
 answer's text, so what an import leaves alone is decided once.
 """
 
-from typing import Literal, NamedTuple
+from typing import Literal
+
+from wizard.records import Record
 
 Defaults = Literal["wizard", "axolotl"]
 
 
-class DefaultsPolicy(NamedTuple):
+class DefaultsPolicy(Record):
     defaults: Defaults
 
     @property

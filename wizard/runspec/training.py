@@ -4,7 +4,7 @@
 # of each field's annotation as it builds the models, 1.5% of `new --yes`.
 from typing import Annotated, Final, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field, model_validator
 
 from wizard.runspec.base import (
     AnswerConflict,
@@ -18,15 +18,14 @@ from wizard.runspec.base import (
 Precision = Literal["auto", "bf16", "fp16", "fp32"]
 # The wizard's short names for the usual backends; any of Axolotl's own names is an answer too.
 SHORT_ATTENTION: Final = ("flash", "sdpa", "eager")
-_ATTENTION = AxolotlChoices("attn_implementation", SHORT_ATTENTION)
 
 
-def _attention(value: str) -> str:
+def _hub_kernel(value: str) -> bool:
     # Axolotl passes a Hub kernel (`kernels-community/flash-attn3`) through to transformers.
-    return value if "/" in value else _ATTENTION(value)
+    return "/" in value
 
 
-Attention = Annotated[str, AfterValidator(_attention), _ATTENTION]
+Attention = Annotated[str, AxolotlChoices("attn_implementation", SHORT_ATTENTION, _hub_kernel)]
 Checkpointing = bool | axolotl_name("gradient_checkpointing")
 Offloading = bool | axolotl_name("activation_offloading")
 # A cadence: every N steps, or (a float under 1) a share of the total steps.
