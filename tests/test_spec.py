@@ -255,3 +255,33 @@ def test_an_answers_meaning_is_its_fields_docstring_inherited_and_overridden() -
         models += model.__subclasses__()
         described += [name for name, info in model.model_fields.items() if info.description]
     assert described == []
+
+
+@pytest.mark.parametrize(
+    ("parts", "message"),
+    [
+        ({"model": {"base_model": ""}}, "model.base_model\n  String should have at least 1 char"),
+        ({"datasets": [{"path": "", "format": "alpaca"}]}, "datasets.0.path\n  String should"),
+        ({"training": {"output_dir": ""}}, "training.output_dir\n  String should have at least 1"),
+        ({"objective": {"kind": "grpo", "reward_functions": []}}, "List should have at least 1"),
+        ({"model": {"base_model": "m", "base_model_config": None}}, None),
+    ],
+)
+def test_an_empty_text_or_list_is_refused_where_one_is_needed(
+    parts: dict[str, Any], message: str | None
+) -> None:
+    if message is None:
+        assert spec(**parts).model.base_model_config is None
+    else:
+        assert message in error_text(**parts)
+
+
+def test_not_empty_bounds_only_texts_and_lists() -> None:
+    from typing import Annotated
+
+    from wizard.runspec.base import NOT_EMPTY
+
+    with pytest.raises(TypeError, match="a text or a list answer, not"):
+
+        class Wrong(StrictModel):
+            count: Annotated[int, NOT_EMPTY]

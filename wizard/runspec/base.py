@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import types
 from collections.abc import Callable
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, cast, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -94,6 +94,28 @@ class Range:
             )
             return core_schema.no_info_before_validator_function(_number_text, real)
         raise TypeError(f"Range bounds int or Real answers, not {number}")
+
+
+class NotEmpty:
+    """A text or list answer that may not be empty: `Annotated[str | None, NOT_EMPTY]`. Like
+    `Range`, it puts the bound straight into Pydantic's core schema (the same validator and
+    message as `Field(min_length=1)`, at half the cost per field)."""
+
+    min_length = 1  # as annotated_types' MinLen says it (the answers reference reads it)
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        union = get_origin(source) in (Union, types.UnionType)
+        options = [arg for arg in get_args(source) if arg is not type(None)] if union else [source]
+        inner = handler.generate_schema(options[0])
+        if len(options) != 1 or inner["type"] not in ("str", "list"):
+            raise TypeError(f"NotEmpty bounds a text or a list answer, not {source}")
+        bounded = cast(CoreSchema, {**inner, "min_length": 1})  # str and list schemas take it
+        return core_schema.nullable_schema(bounded) if union else bounded
+
+
+NOT_EMPTY = NotEmpty()
 
 
 # A float answer: strict (no bools), but `2e-4` typed or written in YAML is a number.

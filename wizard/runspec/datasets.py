@@ -4,11 +4,11 @@ the objective and the chat template (`wizard.render.objective_config`)."""
 
 # No `from __future__ import annotations` here: Pydantic would compile and evaluate the text
 # of each field's annotation as it builds the models, 1.5% of `new --yes`.
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
-from wizard.runspec.base import AnswerConflict, StrictModel, axolotl_name
+from wizard.runspec.base import NOT_EMPTY, AnswerConflict, StrictModel, axolotl_name
 from wizard.runspec.parts import ChatTemplateName
 
 # `axolotl`: the dataset's own `axolotl:` keys say how Axolotl reads it (its `type` among them);
@@ -52,7 +52,7 @@ def other_formats_fields(dataset: dict[str, Any]) -> list[str]:
 
 
 class DatasetSpec(StrictModel):
-    path: str = Field(min_length=1)
+    path: Annotated[str, NOT_EMPTY]
     """local file (jsonl, json, parquet, csv) or Hub id"""
     format: DatasetFormat
     """how records are laid out"""
@@ -60,7 +60,7 @@ class DatasetSpec(StrictModel):
     """Hub dataset split; None means train"""
     name: str | None = None
     """Hub dataset configuration name"""
-    ds_type: str | None = Field(default=None, min_length=1)
+    ds_type: Annotated[str | None, NOT_EMPTY] = None
     """the file format (json, csv, parquet, …) when the path or its suffix does not say it"""
     data_files: str | list[str] | None = None
     """the files to read: inside the Hub dataset `path`, or local files (written as given:

@@ -10,7 +10,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import Field, model_validator
 
-from wizard.runspec.base import AnswerConflict, Range, Real, StrictModel
+from wizard.runspec.base import NOT_EMPTY, AnswerConflict, Range, Real, StrictModel
 
 ObjectiveKind = Literal["sft", "dpo", "ipo", "orpo", "simpo", "kto", "grpo"]
 # `module.function`: what Axolotl imports a reward function by (from its working directory).
@@ -93,7 +93,7 @@ class GrpoObjective(StrictModel):
     """GRPO: the model writes several answers per prompt, reward functions score them."""
 
     kind: Literal["grpo"] = "grpo"
-    reward_functions: list[str] = Field(min_length=1)
+    reward_functions: Annotated[list[str], NOT_EMPTY]
     """module.function names Axolotl imports from the run folder"""
     reward_weights: list[Real] | None = None
     """one per function"""

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from wizard.runspec.base import (
+    NOT_EMPTY,
     AnswerConflict,
     AxolotlChoices,
     Range,
@@ -31,7 +32,7 @@ ChatTemplateName = Annotated[str, AxolotlChoices("chat_template", also=_tokenize
 
 
 class ModelSpec(StrictModel):
-    base_model: str = Field(min_length=1)
+    base_model: Annotated[str, NOT_EMPTY]
     """Hugging Face Hub id (org/name) or a local folder that holds config.json"""
     trust_remote_code: bool = False
     """run the model repository's own Python code (only if you trust it)"""
@@ -49,7 +50,7 @@ class ModelSpec(StrictModel):
     low_cpu_mem_usage: bool | None = None
     llama4_linearized_experts: bool | None = None
     resize_token_embeddings_to_32x: bool | None = None
-    base_model_config: str | None = Field(default=None, min_length=1)
+    base_model_config: Annotated[str | None, NOT_EMPTY] = None
     """where the model's config.json is, when base_model has none (a Hub id or a local folder);
     none: base_model"""
     tokenizer_use_fast: bool | None = None
@@ -94,7 +95,7 @@ class DataSpec(StrictModel):
     """end-of-turn tokens"""
     train_on_inputs: bool | None = None
     """train on the prompts too"""
-    prepared_path: str | None = Field(default=None, min_length=1)
+    prepared_path: Annotated[str | None, NOT_EMPTY] = None
     """tokenized cache; none: ./prepared-data"""
     skip_prepare_dataset: bool | None = None
     remove_unused_columns: bool | None = None

@@ -7,15 +7,15 @@ live here and only here: the interview and the answers file read them from these
 
 # No `from __future__ import annotations` here: Pydantic would compile and evaluate the text
 # of each field's annotation as it builds the models, 1.5% of `new --yes`.
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 
 import wizard.runspec.recipe_choices as choices
 from wizard.axolotl import attention, batch
 from wizard.axolotl.schema import load_schema
 from wizard.recipes.table import TrainingRecipe, training_recipe
-from wizard.runspec.base import AnswerConflict, StrictModel, defaults_of
+from wizard.runspec.base import NOT_EMPTY, AnswerConflict, StrictModel, defaults_of
 from wizard.runspec.datasets import DatasetSpec
 from wizard.runspec.distributed import DistributedSpec
 from wizard.runspec.hardware import HardwareSpec
@@ -42,9 +42,9 @@ class RunSpec(StrictModel):
     model: ModelSpec
     datasets: list[DatasetSpec]
     """what the run trains on (at least one, unless pretraining_dataset is given)"""
-    test_datasets: list[DatasetSpec] | None = Field(default=None, min_length=1)
+    test_datasets: Annotated[list[DatasetSpec] | None, NOT_EMPTY] = None
     """datasets held out for evaluation, instead of a share (val_set_size)"""
-    pretraining_dataset: list[DatasetSpec] | None = Field(default=None, min_length=1)
+    pretraining_dataset: Annotated[list[DatasetSpec] | None, NOT_EMPTY] = None
     """datasets a pretraining run streams (Axolotl's pretraining_dataset), instead of datasets"""
     data: DataSpec = defaults_of(DataSpec)
     method: Method = defaults_of(LoraMethod)  # DEFAULT_METHOD

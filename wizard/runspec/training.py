@@ -7,6 +7,7 @@ from typing import Annotated, Final, Literal
 from pydantic import Field, model_validator
 
 from wizard.runspec.base import (
+    NOT_EMPTY,
     AnswerConflict,
     AxolotlChoices,
     Range,
@@ -116,9 +117,9 @@ class TrainingSpec(StrictModel):
     load_best_model_at_end: bool | None = None
     """the checkpoint with the best metric_for_best_model is loaded at the end (saves and evals
     on the same cadence)"""
-    metric_for_best_model: str | None = Field(default=None, min_length=1)
+    metric_for_best_model: Annotated[str | None, NOT_EMPTY] = None
     """the eval metric that ranks checkpoints; none: loss"""
-    output_dir: str = Field(default="./outputs", min_length=1)
+    output_dir: Annotated[str, NOT_EMPTY] = "./outputs"
     seed: Annotated[int, Range(ge=0, le=MAX_SEED)] = 42
     logging_steps: Annotated[int, Range(ge=1, le=MAX_STEPS)] = 1
     saves_per_epoch: Annotated[int | None, Range(ge=0, le=MAX_COUNT)] = None
