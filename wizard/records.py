@@ -14,9 +14,14 @@ PEP 681): its `__init__` takes the fields, in order, and assigning one is an err
 from __future__ import annotations
 
 import inspect
+import sys
 from typing import Any, ClassVar
 
-from typing_extensions import Self, dataclass_transform
+# typing's own from 3.11: `--help`, `check` and `estimate` load no typing_extensions (15 M).
+if sys.version_info >= (3, 11):
+    from typing import Self, dataclass_transform
+else:
+    from typing_extensions import Self, dataclass_transform
 
 
 @dataclass_transform(frozen_default=True)

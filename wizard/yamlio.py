@@ -14,13 +14,13 @@ import json
 import math
 import os
 import stat
-from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
 
 from wizard.errors import WizardError
+from wizard.resources import package_path
 
 
 class UnreadableValue(yaml.MarkedYAMLError):
@@ -198,7 +198,7 @@ def package_data(package: str, name: str) -> Any:
     people edit; the JSON parses some thirty times faster (1 ms for all of them, where libyaml
     took 30 ms), and nothing is written outside the package to get there."""
     converted = str(PurePosixPath(name).with_suffix(".json"))
-    return json.loads(resources.files(package).joinpath(converted).read_text(encoding="utf-8"))
+    return json.loads(package_path(package, converted).read_text(encoding="utf-8"))
 
 
 def parse_yaml(text: str, source: str) -> Any:

@@ -171,3 +171,22 @@ def test_environment_secrets_never_reach_a_file(project: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert token not in done.stdout + done.stderr
     assert all(token not in p.read_text() for p in (project / "run").rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize(
+    ("key", "secret"),
+    [
+        ("comet_api_key", True), ("api_key", True), ("swanlab_lark_secret", True),
+        ("hub_token", True), ("axolotl.hf_token", True), ("token", True),
+        ("mlflow_tracking_password", True), ("swanlab_lark_webhook_url", True),
+        ("webhook", True), ("gcs_credentials", True), ("tracking.wandb_token", True),
+        ("pad_token", False), ("eos_token", False), ("tokens", False), ("eot_tokens", False),
+        ("hub_model_id", False), ("secretive", False), ("tokenizer_type", False),
+        ("special_tokens.pad_token", False),
+        ("hf_use_auth_token", True),  # by its name; the caller sees `true` is a switch
+    ],
+)  # fmt: skip
+def test_a_key_named_like_a_credential_is_one(key: str, secret: bool) -> None:
+    from wizard.axolotl.secrets import is_secret
+
+    assert is_secret(key) is secret

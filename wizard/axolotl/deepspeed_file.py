@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
 from pathlib import Path, PurePath
 from typing import Any
 
 from wizard.errors import WizardError
 from wizard.records import Record
+from wizard.resources import package_path
 from wizard.yamlio import non_finite_paths, parse_json, read_text_file
 
 
@@ -84,7 +84,7 @@ def load_deepspeed(value: Any, config_path: Path, cwd: Path | None = None) -> di
 
 @cache
 def _shipped() -> dict[str, Any]:
-    text = resources.files("wizard.axolotl.schemas").joinpath("axolotl-deepspeed-configs.json")
+    text = package_path("wizard.axolotl.schemas", "axolotl-deepspeed-configs.json")
     data: dict[str, Any] = json.loads(text.read_text("utf-8"))
     return data
 

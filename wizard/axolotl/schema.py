@@ -12,12 +12,12 @@ import importlib.util
 import json
 import re
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from wizard.errors import WizardError
 from wizard.records import Record
+from wizard.resources import package_path
 
 _NAME = re.compile(r"^axolotl-(\d+(?:\.\d+)*)\.json$")
 JsonSchema = dict[str, Any]
@@ -30,7 +30,7 @@ def _version_key(version: str) -> tuple[int, ...]:
 @cache
 def bundled_versions() -> tuple[str, ...]:
     """The Axolotl versions there is a bundled schema for, oldest first."""
-    folder = resources.files("wizard.axolotl.schemas")
+    folder = package_path("wizard.axolotl.schemas")
     found = [m.group(1) for p in folder.iterdir() if (m := _NAME.match(p.name))]
     return tuple(sorted(found, key=_version_key))
 
@@ -159,11 +159,7 @@ def load_schema(version: str | None = None) -> AxolotlSchema:
 @cache
 def _load_bundled(chosen: str) -> AxolotlSchema:
     # Cached by the version chosen, not the one asked for: `None` and "0.19.0" are one file.
-    raw = (
-        resources.files("wizard.axolotl.schemas")
-        .joinpath(f"axolotl-{chosen}.json")
-        .read_text("utf-8")
-    )
+    raw = package_path("wizard.axolotl.schemas", f"axolotl-{chosen}.json").read_text("utf-8")
     data = json.loads(raw)
     defs: dict[str, JsonSchema] = dict(data["config"].get("$defs", {}))
     for model in data["dataset_models"].values():

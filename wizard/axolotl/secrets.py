@@ -13,13 +13,16 @@ import re
 from urllib.parse import parse_qsl, urlsplit
 
 # `comet_api_key`, `swanlab_lark_secret`, `hub_token`, `api_key` (the Hatchery plugin) ... but
-# not the special-token strings (`pad_token`, `eos_token`) nor `tokens` lists.
-SECRET_NAME = re.compile(
-    r"(^|_)(api_key|secret|password|passwd|credentials?)$"
-    r"|(^|_)(hub|hf|auth|access|bearer|api|wandb|comet|mlflow|swanlab|neptune)_token$"
-    r"|^token$"
-    r"|(^|_)webhook(_url)?$"
-)
+# not the special-token strings (`pad_token`, `eos_token`) nor `tokens` lists: a name that is
+# one of these or ends in `_` and one of them (plain string tests: this runs on every `new`, and
+# the same alternation as a regex took 2 M instructions to compile).
+SECRET_NAMES = (
+    "api_key", "secret", "password", "passwd", "credential", "credentials", "webhook",
+    "webhook_url",
+    *(f"{service}_token" for service in ("hub", "hf", "auth", "access", "bearer", "api", "wandb",
+                                         "comet", "mlflow", "swanlab", "neptune")),
+)  # fmt: skip
+_SECRET_ENDINGS = tuple(f"_{name}" for name in SECRET_NAMES)
 # Query parameters that carry credentials (`?access_token=`, `?api_key=`, AWS/Azure `sig=`).
 # A pattern, compiled by `re` on first use: only a URL with a query is searched for one.
 SECRET_PARAMETER = (
@@ -44,7 +47,8 @@ URL_HINT = (
 def is_secret(key: str) -> bool:
     """Whether any part of a dotted key names a credential (the caller checks the value is a
     string: `hf_use_auth_token: true` is a switch, not a token)."""
-    return any(SECRET_NAME.search(part) for part in key.split("."))
+    return any(part in SECRET_NAMES or part == "token" or part.endswith(_SECRET_ENDINGS)
+               for part in key.split("."))  # fmt: skip
 
 
 def environment_hint(key: str) -> str:

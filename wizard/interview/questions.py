@@ -8,7 +8,6 @@ and how does an answer travel between the prompt's text and the spec's value.
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
@@ -17,6 +16,7 @@ from pydantic.fields import FieldInfo
 
 from wizard.answers.answer_keys import generic_key
 from wizard.errors import WizardError
+from wizard.resources import package_path
 from wizard.runspec import (
     DEFAULT_METHOD,
     METHODS,
@@ -106,9 +106,7 @@ class QuestionFile(_Strict):
 
 @lru_cache(maxsize=1)
 def load_questions() -> QuestionFile:
-    text = (
-        resources.files("wizard.interview").joinpath("questions.yaml").read_text(encoding="utf-8")
-    )
+    text = package_path("wizard.interview", "questions.yaml").read_text(encoding="utf-8")
     return QuestionFile.model_validate(safe_load(text))
 
 

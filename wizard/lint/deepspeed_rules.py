@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from wizard.lint.context import Ctx, DeepSpeedFile
 from wizard.lint.did_you_mean import did_you_mean
 from wizard.lint.findings import Finding
 from wizard.lint.positions import load_located
+from wizard.resources import package_path
 from wizard.yamlio import non_finite_paths
 
 # Keys of the DeepSpeed JSON whose names Axolotl's config also uses, for its own settings: the
@@ -32,7 +32,7 @@ DS_DEVICE = "device"
 
 @cache
 def ds_tables() -> dict[str, Any]:
-    raw = resources.files("wizard.axolotl.schemas").joinpath("deepspeed.json").read_text("utf-8")
+    raw = package_path("wizard.axolotl.schemas", "deepspeed.json").read_text("utf-8")
     tables: dict[str, Any] = json.loads(raw)
     return tables
 

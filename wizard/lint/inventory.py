@@ -9,10 +9,10 @@ lists the dataset `type:` names Axolotl has a loader for. Read with importlib.re
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from wizard.records import Record
+from wizard.resources import package_path
 from wizard.yamlio import package_data
 
 
@@ -42,12 +42,24 @@ def _rules(value: Any) -> tuple[str, ...]:
 
 
 @cache
+def _inventory_data(version: str) -> dict[str, Any]:
+    name = f"data/{inventory_name(version)}"
+    if not package_path("wizard.lint", name).is_file():
+        return {}
+    data: dict[str, Any] = package_data("wizard.lint", name)
+    return data
+
+
+def dataset_types(version: str) -> tuple[str, ...]:
+    """The dataset `type:` names Axolotl `version` has a loader for; none when no inventory is
+    bundled. (What the rules read on every `new`: the validators' rows are not built for it.)"""
+    return tuple(_inventory_data(version).get("dataset_types", []))
+
+
+@cache
 def load_inventory(version: str) -> Inventory:
     """The inventory for Axolotl `version`; an empty one when none is bundled."""
-    name = f"data/{inventory_name(version)}"
-    if not resources.files("wizard.lint").joinpath(name).is_file():
-        return Inventory(version)
-    data = package_data("wizard.lint", name)
+    data = _inventory_data(version)
     rows = tuple(
         Validator(
             id=row["id"],
@@ -57,6 +69,6 @@ def load_inventory(version: str) -> Inventory:
             rules=_rules(row.get("rule")),
             left_out=row.get("left_out"),
         )
-        for row in data["validators"]
+        for row in data.get("validators", [])
     )
-    return Inventory(version, rows, tuple(data.get("dataset_types", [])))
+    return Inventory(version, rows, dataset_types(version))

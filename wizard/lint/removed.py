@@ -12,7 +12,7 @@ from typing import Any
 from wizard.axolotl import keys as K
 from wizard.lint.context import Ctx
 from wizard.lint.findings import Finding, KeyPath
-from wizard.lint.inventory import load_inventory
+from wizard.lint.inventory import dataset_types
 from wizard.lint.rules import Rule
 
 # DatasetValidationMixin.check_deprecated_unsloth_fields refuses these when truthy; the three
@@ -104,7 +104,7 @@ def unsloth_keys(ctx: Ctx) -> list[Finding]:
 def unknown_dataset_type(ctx: Ctx) -> list[Finding]:
     """A plain `type:` name with no Axolotl loader fails when the data is loaded ("unhandled
     prompt tokenization strategy"); dotted names may be the user's own module, so pass."""
-    known = set(load_inventory(ctx.schema.version).dataset_types)
+    known = set(dataset_types(ctx.schema.version))
     if not known or ctx.view.rl:  # RL types load from their own packages (dpo., kto., …)
         return []
     out = []
