@@ -7,9 +7,11 @@ Every command runs once before it is timed, with byte-code caching on (PYTHONDON
 removed from the children's environment): without it, each run would compile the wizard's
 sources again, which no installed copy does.
 
-Wall times on a small shared machine drift by 20% between runs; `--instructions` also counts the
-instructions each command runs under `valgrind --tool=callgrind` (PYTHONHASHSEED=0, the second
-of two runs), a figure that repeats to the last digit, so a change can be judged by it.
+Wall times on a small shared machine drift by 20% between runs, so the commands take turns (one
+run of each, over and over) and a slow spell falls on every row alike; `--instructions` also
+counts the instructions each command runs under `valgrind --tool=callgrind` (PYTHONHASHSEED=0,
+the second of two runs), a figure that repeats to the last digit, so a change can be judged by
+it.
 """
 
 from __future__ import annotations
@@ -46,14 +48,18 @@ QLORA = ["--preset", "llama-3.1-8b-qlora", "--set", "datasets.0.path=data/train.
 FLOOR_ROW = "floor: pydantic, one model"
 
 
-def median_seconds(argv: list[str], runs: int, cwd: Path) -> float:
-    subprocess.run(argv, cwd=cwd, env=ENV, capture_output=True, check=False)  # warm the caches
-    times = []
+def median_seconds(commands: dict[str, list[str]], runs: int, cwd: Path) -> dict[str, float]:
+    """Each command's median wall time. The commands take turns (one run of each, `runs` times
+    over), so a slow spell of this shared machine falls on all of them, not on one row."""
+    for argv in commands.values():  # warm the caches
+        subprocess.run(argv, cwd=cwd, env=ENV, capture_output=True, check=False)
+    times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(argv, cwd=cwd, env=ENV, capture_output=True, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, argv in commands.items():
+            start = time.perf_counter()
+            subprocess.run(argv, cwd=cwd, env=ENV, capture_output=True, check=True)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def instructions(argv: list[str], cwd: Path) -> float:
@@ -92,8 +98,8 @@ def main() -> None:
             "axolotl-wizard estimate": [wizard, "estimate", "made"],
             FLOOR_ROW: [sys.executable, "-c", FLOOR],
         }
-        seconds = {name: median_seconds(argv, options.runs, cwd) for name, argv in rows.items()}
-        peer = median_seconds([axolotl, "--help"], max(3, options.runs // 3), cwd)
+        seconds = median_seconds(rows, options.runs, cwd)
+        peer = median_seconds({"peer": [axolotl, "--help"]}, max(3, options.runs // 3), cwd)["peer"]
         floor = seconds[FLOOR_ROW]
         print(f"{'command':28} {'median s':>9} {'× faster than axolotl --help':>30} {'× floor':>8}")
         for name, value in seconds.items():
