@@ -73,3 +73,12 @@ def test_a_field_without_default_after_one_with_is_refused() -> None:
         class Bad(Record):
             first: int = 0
             second: int
+
+
+def test_copied_and_pickled_whole() -> None:
+    import copy
+    import pickle
+
+    pos = Pos(1, 2, ("a",))
+    for twin in (copy.copy(pos), copy.deepcopy(pos), pickle.loads(pickle.dumps(pos))):
+        assert twin == pos and twin is not pos and twin.shown == "1:2"

@@ -26,9 +26,9 @@ else:
 
 @dataclass_transform(frozen_default=True)
 class Record:
-    """Fields in the order written, defaults after the fields without one; equal when of the
-    same class with equal fields; hashable when the fields are; `_replace` and `_asdict` as a
-    NamedTuple has them (not a tuple: no indexing, unpacking or ordering)."""
+    """Every annotation is a field, in the order written, the fields with a default last. Equal
+    when of the same class with equal fields; hashable when the fields are; `_replace` and
+    `_asdict` as a NamedTuple has them (not a tuple: no indexing, unpacking or ordering)."""
 
     _fields: ClassVar[tuple[str, ...]] = ()
     _defaults: ClassVar[dict[str, Any]] = {}
