@@ -285,3 +285,12 @@ def test_not_empty_bounds_only_texts_and_lists() -> None:
 
         class Wrong(StrictModel):
             count: Annotated[int, NOT_EMPTY]
+
+
+def test_axolotl_names_with_the_texts_axolotl_takes_beside_them() -> None:
+    fallback = "tokenizer_default_fallback_chatml"
+    assert spec(data={"chat_template": fallback}).data.chat_template == fallback
+    assert spec(training={"attention": "kernels-community/flash-attn3"}).training.attention
+    assert "did you mean chatml?" in error_text(data={"chat_template": "chatmll"})
+    assert "is not an Axolotl attn_implementation" in error_text(training={"attention": "flashh"})
+    assert "is not an Axolotl optimizer" in error_text(training={"optimizer": "adamw_torchh"})

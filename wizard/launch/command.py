@@ -24,7 +24,6 @@ DEFAULT_PORT = 29500
 TRAIN_MODULE = "axolotl.cli.train"
 
 
-# `new --yes` imports this module for the config's "by hand" line.
 class Layout(Record):
     """Where the processes run: how many per node, how many nodes, and this node's place."""
 
