@@ -286,6 +286,11 @@ def test_not_empty_bounds_only_texts_and_lists() -> None:
         class Wrong(StrictModel):
             count: Annotated[int, NOT_EMPTY]
 
+    with pytest.raises(TypeError, match="a text or a list answer, not"):
+
+        class Either(StrictModel):
+            name: Annotated[str | list[str], NOT_EMPTY]
+
 
 def test_axolotl_names_with_the_texts_axolotl_takes_beside_them() -> None:
     fallback = "tokenizer_default_fallback_chatml"

@@ -2,8 +2,8 @@
 
 `scripts/gen_axolotl_inventory.py` writes it from an installed Axolotl; each row names the
 finding code that mirrors the validator (`rule`) or says why none does (`left_out`). The file also
-lists the dataset `type:` names Axolotl has a loader for. Read with importlib.resources, so
-`check` needs no Axolotl.
+lists the dataset `type:` names Axolotl has a loader for. Read from the package, so `check`
+needs no Axolotl.
 """
 
 from __future__ import annotations

@@ -108,8 +108,8 @@ class NotEmpty:
     ) -> CoreSchema:
         union = get_origin(source) in (Union, types.UnionType)
         options = [arg for arg in get_args(source) if arg is not type(None)] if union else [source]
-        inner = handler.generate_schema(options[0])
-        if len(options) != 1 or inner["type"] not in ("str", "list"):
+        inner = handler.generate_schema(options[0]) if len(options) == 1 else None
+        if inner is None or inner["type"] not in ("str", "list"):
             raise TypeError(f"NotEmpty bounds a text or a list answer, not {source}")
         bounded = cast(CoreSchema, {**inner, "min_length": 1})  # str and list schemas take it
         return core_schema.nullable_schema(bounded) if union else bounded
