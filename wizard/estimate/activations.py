@@ -42,9 +42,7 @@ def layer_norms_bytes(arch: ModelArch, spec: Workload) -> float:
         return arch.norms_per_layer * norm_bytes(arch, spec)
     h, c = arch.hidden_size, spec.compute_bytes
     normalized = 4 * h if spec.method == "full" else 0
-    readers = sum(
-        1 for lin in arch.linears if lin.reads_hidden and lin.linear and lin.instances == 1
-    )
+    readers = sum(1 for lin in arch.linears if lin.reads_hidden and lin.linear and lin.count == 1)
     return arch.norms_per_layer * (4 * h + normalized) + readers * c * h
 
 
@@ -90,7 +88,7 @@ def lora_bytes(arch: ModelArch, spec: Workload) -> float:
     dropout = spec.lora_dropout > 0
     total = 0.0
     for lin in lora_linears(arch, spec):
-        active = lin.instances if not arch.is_moe or lin.instances == 1 else arch.experts_per_token
+        active = lin.count if not arch.is_moe or lin.count == 1 else arch.experts_per_token
         share = active * lin.layers / arch.num_layers  # an average layer: MoE and dense layers mix
         per = lin.fan_in * ((spec.compute_bytes if cast or dropout else 0) + (1 if dropout else 0))
         total += share * (per + 4 * spec.lora_r)

@@ -214,8 +214,6 @@ def _plans(
 ) -> list[Plan]:
     plans = []
     for layout in layouts:
-        stage, off_opt, off_par = layout.zero_stage, layout.offload_optimizer, layout.offload_params
-        fsdp = layout.fsdp
         for ckpt in (False, True) if keep.checkpointing is None else (keep.checkpointing,):
             for mb in _divisors(per_gpu):
                 if keep.accumulation is not None and per_gpu // mb != keep.accumulation:
@@ -223,31 +221,17 @@ def _plans(
                 if mb < keep.min_micro:
                     continue
                 spec = base._replace(
-                    zero_stage=stage,
-                    offload_optimizer=off_opt,
-                    offload_params=off_par,
+                    **layout._asdict(),  # a Layout's fields are the Workload's of the same names
                     grad_ckpt=ckpt,
                     micro_batch=mb,
                     grad_accum=per_gpu // mb,
-                    fsdp=fsdp,
-                    upcast_fp32=base.upcast_fp32 and stage == 0,
+                    upcast_fp32=base.upcast_fp32 and layout.zero_stage == 0,
                 )
                 result = compose(arch, spec, gpu_mem)
-                plans.append(
-                    Plan(
-                        mb,
-                        per_gpu // mb,
-                        base.gpus,
-                        ckpt,
-                        stage,
-                        off_opt,
-                        off_par,
-                        budget,
-                        _speed(spec),
-                        result,
-                        fsdp,
-                    )
-                )
+                plan = Plan(mb, per_gpu // mb, base.gpus, ckpt, layout.zero_stage,
+                            layout.offload_optimizer, layout.offload_params, budget,
+                            _speed(spec), result, layout.fsdp)  # fmt: skip
+                plans.append(plan)
     return plans
 
 

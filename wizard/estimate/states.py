@@ -73,7 +73,7 @@ def paged_share(arch: ModelArch, spec: Workload) -> float:
     if spec.method == "full" or n == 0:
         return 1.0
     paged = sum(
-        lin.layers * lin.instances * sum(spec.lora_r * fan for fan in (lin.fan_in, lin.fan_out)
+        lin.layers * lin.count * sum(spec.lora_r * fan for fan in (lin.fan_in, lin.fan_out)
                                      if spec.lora_r * fan >= PAGED_MIN_NUMEL)
         for lin in lora_linears(arch, spec)
     )  # fmt: skip

@@ -162,7 +162,7 @@ def _target_pattern(targets: tuple[str, ...] | None) -> re.Pattern[str] | None:
 def lora_params(arch: ModelArch, spec: Workload) -> int:
     """A (r x in) and B (out x r) for every adapted linear of every layer, as peft builds them."""
     return sum(
-        lin.layers * lin.instances * spec.lora_r * (lin.fan_in + lin.fan_out)
+        lin.layers * lin.count * spec.lora_r * (lin.fan_in + lin.fan_out)
         for lin in lora_linears(arch, spec)
     )
 

@@ -13,8 +13,7 @@ from wizard.yamlio import package_data
 
 
 class Linear(Record):
-    """One kind of linear layer in a decoder layer: `instances` of it (the table's `count`) in
-    each of `layers` layers.
+    """One kind of linear layer in a decoder layer: `count` instances in each of `layers` layers.
 
     `linear` is False for what transformers does not build as an nn.Linear (fused MoE experts,
     router parameter modules): `lora_target_linear` does not find those. `param` is the fused
@@ -24,7 +23,7 @@ class Linear(Record):
     name: str
     fan_in: int
     fan_out: int
-    instances: int = 1  # not `count`: that is tuple's method
+    count: int = 1
     bias: bool = False
     layers: int = 1
     linear: bool = True
@@ -34,7 +33,7 @@ class Linear(Record):
     @property
     def params(self) -> int:
         """Parameters in one layer."""
-        return self.instances * (self.fan_in * self.fan_out + (self.fan_out if self.bias else 0))
+        return self.count * (self.fan_in * self.fan_out + (self.fan_out if self.bias else 0))
 
 
 class Family(Record):
@@ -135,7 +134,7 @@ def _linears(
             name=str(entry["name"]),
             fan_in=evaluate(entry["fan_in"], dims),
             fan_out=evaluate(entry["fan_out"], dims),
-            instances=evaluate(entry.get("count", 1), dims),
+            count=evaluate(entry.get("count", 1), dims),
             bias=_bias(entry.get("bias", False), flags),
             layers=layers,
             linear=bool(entry.get("linear", True)),

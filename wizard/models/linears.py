@@ -69,6 +69,6 @@ def total_params(arch: ModelArch) -> int:
 def largest_module_params(arch: ModelArch) -> int:
     """The biggest single module's own parameters (what ZeRO-3 gathers at once): a linear, the
     embedding, or one layer's fused experts module."""
-    single = [lin.fan_in * lin.fan_out for lin in arch.linears if lin.linear or lin.instances == 1]
-    fused = sum(lin.params for lin in arch.linears if not lin.linear and lin.instances > 1)
+    single = [lin.fan_in * lin.fan_out for lin in arch.linears if lin.linear or lin.count == 1]
+    fused = sum(lin.params for lin in arch.linears if not lin.linear and lin.count > 1)
     return max([arch.vocab_size * arch.hidden_size, fused, *single])
