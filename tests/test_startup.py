@@ -74,3 +74,11 @@ def test_new_builds_the_estimates_confidence_without_statistics(made: Path) -> N
     imported = imports_of(QUICK["new --yes"][0], made)
     assert "wizard.estimate.confidence" in imported
     assert "statistics" not in imported
+
+
+def test_new_loads_no_did_you_mean_machinery_when_every_name_is_known(made: Path) -> None:
+    """`difflib` serves only a name that is not found (an unknown preset, GPU, model or answer
+    key): `new --yes` with good answers never loads it."""
+    imported = imports_of(QUICK["new --yes"][0], made)
+    assert "wizard.render.plan" in imported
+    assert "difflib" not in imported
